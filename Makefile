@@ -1,0 +1,113 @@
+# llamaterm build. `make` builds ./llamaterm; `make test` runs every test and
+# ends with one line "N passed, N failed"; `make sanitize` does the same under
+# AddressSanitizer + UBSan in build/san; `make fuzz` runs the parser fuzzers.
+#
+# Knobs: OPENMP=0 builds without libgomp, WERROR=1 turns warnings into
+# errors, SANITIZE=1 builds into build/san with ASan + UBSan.
+
+CC ?= cc
+OPENMP ?= 1
+SANITIZE ?= 0
+WERROR ?= 0
+PREFIX ?= /usr/local
+SHARED ?= $(abspath ../shared)
+FUZZ_SECONDS ?= 60
+
+VERSION := 0.1.0
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT := -O1
+else
+BUILD ?= build/rel
+SANFLAGS :=
+OPT := -O2
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags ncursesw libpcre2-8 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs ncursesw libpcre2-8 2>/dev/null || echo -lncursesw -lpcre2-8)
+
+CFLAGS_ALL := -std=gnu11 $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter \
+	-D_GNU_SOURCE -DLLAMATERM_VERSION='"$(VERSION)"' -DLLAMATERM_PREFIX='"$(PREFIX)"' \
+	-Iengine -Isrc -Iui $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP $(CFLAGS)
+LDLIBS_ALL := $(PKG_LIBS) -lreadline -lpthread -lm
+ifeq ($(WERROR),1)
+CFLAGS_ALL += -Werror
+endif
+ifeq ($(OPENMP),1)
+CFLAGS_ALL += -fopenmp
+LDLIBS_ALL += -fopenmp
+endif
+LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
+
+LIB_SRC := $(wildcard engine/*.c) $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard ui/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB := $(BUILD)/libllamaterm.a
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+SYNTH_SRC := $(wildcard tests/synth/*.c)
+SYNTH_BIN := $(if $(SYNTH_SRC),$(BUILD)/lt-synth)
+BIN := $(BUILD)/llamaterm
+
+# Override BUILD=build/NAME to keep separate object trees side by side.
+.PHONY: all test sanitize fuzz bench clean install check-man
+all: $(BIN)
+ifeq ($(BUILD),build/rel)
+all: llamaterm
+llamaterm: $(BIN)
+	cp $(BIN) $@
+endif
+
+$(BIN): $(BUILD)/src/main.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcmocka $(LDLIBS_ALL)
+
+$(BUILD)/lt-synth: $(SYNTH_SRC:%.c=$(BUILD)/%.o) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+test: $(BIN) $(TEST_BIN) $(SYNTH_BIN)
+	@LLAMATERM=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) LLAMATERM_SHARED=$(SHARED) \
+		bash tests/run.sh
+
+sanitize:
+	$(MAKE) SANITIZE=1 BUILD=build/san test
+
+# Coverage-guided fuzzing of every parser with libFuzzer (clang).
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+build/fuzz/%: tests/fuzz/%.c $(wildcard engine/*.c) $(wildcard src/*.c)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Iengine -Isrc $(PKG_CFLAGS) \
+		-fsanitize=fuzzer,address,undefined -o $@ $< \
+		$(wildcard engine/*.c) $(filter-out src/main.c $(wildcard src/cmd_*.c),$(wildcard src/*.c)) \
+		$(PKG_LIBS) -lm -lpthread
+fuzz: $(FUZZ_BIN)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) LLAMATERM_SHARED=$(SHARED) bash tests/fuzz/run.sh $(FUZZ_BIN)
+
+bench: $(BIN) $(SYNTH_BIN)
+	@LLAMATERM=$(abspath $(BIN)) SYNTH=$(abspath $(SYNTH_BIN)) LLAMATERM_SHARED=$(SHARED) \
+		bash tests/bench.sh
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/llamaterm/prompts \
+		$(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/llamaterm
+	install -m 644 prompts/* $(DESTDIR)$(PREFIX)/share/llamaterm/prompts/ 2>/dev/null || true
+	install -m 644 man/llamaterm.1 $(DESTDIR)$(PREFIX)/share/man/man1/llamaterm.1
+
+clean:
+	rm -rf build llamaterm
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)

@@ -1,0 +1,10 @@
+/* Subcommands of the llamaterm binary. Each takes the arguments after its
+ * name (argv[0] is the subcommand name) and returns the process exit status:
+ * 0 on success, 1 on a runtime error (bad file, failed load), 2 on a usage
+ * error (unknown option, missing argument). */
+#ifndef LT_COMMANDS_H
+#define LT_COMMANDS_H
+
+int cmd_info(int argc, char **argv);
+
+#endif

@@ -1,0 +1,54 @@
+/* llamaterm: a terminal chat program for LLaMA-family GGUF models.
+ * This file only dispatches to the subcommands in the table below. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ .name = "info", .run = cmd_info, .summary = "print a GGUF model's summary, metadata and tensors" },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void main_usage(FILE *out)
+{
+	fprintf(out, "usage: llamaterm COMMAND [OPTIONS]\n"
+		     "       llamaterm --help | --version\n\n"
+		     "Runs LLaMA-family language models from GGUF files on the CPU.\n\n"
+		     "Commands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n'llamaterm COMMAND --help' describes a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		main_usage(stderr);
+		return 2;
+	}
+	const char *name = argv[1];
+	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+		main_usage(stdout);
+		return 0;
+	}
+	if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
+		printf("llamaterm %s\n", LLAMATERM_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	if (name[0] == '-')
+		fprintf(stderr, "llamaterm: unknown option '%s' (try 'llamaterm --help')\n", name);
+	else
+		fprintf(stderr, "llamaterm: unknown command '%s' (try 'llamaterm --help')\n", name);
+	return 2;
+}
