@@ -1,0 +1,261 @@
+#include "options.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum opt_kind {
+	OPT_FLAG,   /* sets a bool */
+	OPT_STR,    /* stores the argument */
+	OPT_INT,
+	OPT_UINT32,
+	OPT_FLOAT,
+	OPT_STOP,   /* appends to stops[] */
+};
+
+struct opt_def {
+	const char *short_name;  /* "-m" or NULL */
+	const char *long_name;   /* "--model" */
+	const char *arg;         /* argument name for help, NULL for flags */
+	enum opt_kind kind;
+	size_t offset;           /* into struct options */
+	unsigned commands;       /* enum opt_command mask */
+	const char *help;
+};
+
+#define OFF(field) offsetof(struct options, field)
+
+/* Generation settings shared by run and chat. */
+#define GEN (OPTC_RUN | OPTC_CHAT)
+/* Commands that load a model for evaluation. */
+#define EVAL (OPTC_RUN | OPTC_LOGITS | OPTC_PERPLEXITY | OPTC_BENCH | OPTC_CHAT)
+
+static const struct opt_def opt_table[] = {
+	{ .short_name = "-m", .long_name = "--model", .arg = "FILE", .kind = OPT_STR, .offset = OFF(model),
+	  .commands = EVAL | OPTC_TOKENIZE, .help = "the GGUF model file" },
+	{ .short_name = "-p", .long_name = "--prompt", .arg = "TEXT", .kind = OPT_STR, .offset = OFF(prompt),
+	  .commands = OPTC_RUN | OPTC_TOKENIZE | OPTC_LOGITS, .help = "the prompt text" },
+	{ .short_name = "-f", .long_name = "--file", .arg = "FILE", .kind = OPT_STR, .offset = OFF(prompt_file),
+	  .commands = OPTC_RUN | OPTC_TOKENIZE | OPTC_PERPLEXITY, .help = "read the prompt (or text) from FILE" },
+	{ .short_name = "-n", .long_name = "--n-predict", .arg = "N", .kind = OPT_INT, .offset = OFF(n_predict),
+	  .commands = GEN, .help = "tokens to generate (-1: until end of text or context)" },
+	{ .short_name = "-c", .long_name = "--ctx-size", .arg = "N", .kind = OPT_INT, .offset = OFF(n_ctx),
+	  .commands = EVAL, .help = "context size in tokens (0: min(model's, 4096))" },
+	{ .short_name = "-b", .long_name = "--batch-size", .arg = "N", .kind = OPT_INT, .offset = OFF(n_batch),
+	  .commands = EVAL, .help = "tokens evaluated per batch during prompt processing" },
+	{ .short_name = "-t", .long_name = "--threads", .arg = "N", .kind = OPT_INT, .offset = OFF(n_threads),
+	  .commands = EVAL | OPTC_QUANTIZE, .help = "threads (0: number of physical cores)" },
+	{ .short_name = "-s", .long_name = "--seed", .arg = "N", .kind = OPT_UINT32, .offset = OFF(seed),
+	  .commands = GEN, .help = "random seed (default: from the clock)" },
+	{ .long_name = "--temp", .arg = "T", .kind = OPT_FLOAT, .offset = OFF(temp),
+	  .commands = GEN, .help = "temperature; 0 is greedy" },
+	{ .long_name = "--top-k", .arg = "K", .kind = OPT_INT, .offset = OFF(top_k),
+	  .commands = GEN, .help = "keep the K most likely tokens (0: off)" },
+	{ .long_name = "--top-p", .arg = "P", .kind = OPT_FLOAT, .offset = OFF(top_p),
+	  .commands = GEN, .help = "nucleus sampling threshold (1: off)" },
+	{ .long_name = "--min-p", .arg = "P", .kind = OPT_FLOAT, .offset = OFF(min_p),
+	  .commands = GEN, .help = "drop tokens below P times the top probability (0: off)" },
+	{ .long_name = "--typical", .arg = "P", .kind = OPT_FLOAT, .offset = OFF(typical_p),
+	  .commands = GEN, .help = "locally typical sampling (1: off)" },
+	{ .long_name = "--repeat-penalty", .arg = "X", .kind = OPT_FLOAT, .offset = OFF(repeat_penalty),
+	  .commands = GEN, .help = "penalise repeated tokens (1: off)" },
+	{ .long_name = "--repeat-last-n", .arg = "N", .kind = OPT_INT, .offset = OFF(repeat_last_n),
+	  .commands = GEN, .help = "tokens the penalties look back over (0: off, -1: context)" },
+	{ .long_name = "--presence-penalty", .arg = "X", .kind = OPT_FLOAT, .offset = OFF(presence_penalty),
+	  .commands = GEN, .help = "subtract X from tokens already present (0: off)" },
+	{ .long_name = "--frequency-penalty", .arg = "X", .kind = OPT_FLOAT, .offset = OFF(frequency_penalty),
+	  .commands = GEN, .help = "subtract X times a token's count (0: off)" },
+	{ .short_name = "-r", .long_name = "--reverse-prompt", .arg = "STR", .kind = OPT_STOP, .offset = OFF(stops),
+	  .commands = GEN, .help = "stop generating at STR (repeatable)" },
+	{ .long_name = "--special", .kind = OPT_FLAG, .offset = OFF(special),
+	  .commands = OPTC_RUN | OPTC_TOKENIZE | OPTC_LOGITS, .help = "parse special tokens written in the prompt" },
+	{ .long_name = "--no-bos", .kind = OPT_FLAG, .offset = OFF(no_bos),
+	  .commands = OPTC_RUN | OPTC_TOKENIZE | OPTC_LOGITS, .help = "do not add the BOS token" },
+	{ .long_name = "--ids", .kind = OPT_FLAG, .offset = OFF(print_ids),
+	  .commands = OPTC_RUN, .help = "print generated token ids instead of text" },
+	{ .long_name = "--ids", .arg = "LIST", .kind = OPT_STR, .offset = OFF(ids),
+	  .commands = OPTC_LOGITS, .help = "evaluate these comma-separated token ids" },
+	{ .long_name = "--top", .arg = "K", .kind = OPT_INT, .offset = OFF(top),
+	  .commands = OPTC_LOGITS, .help = "print the K largest logits per position" },
+	{ .short_name = "-o", .long_name = "--output", .arg = "FILE", .kind = OPT_STR, .offset = OFF(output),
+	  .commands = OPTC_LOGITS, .help = "also write raw little-endian float32 logits to FILE" },
+	{ .long_name = "--pieces", .kind = OPT_FLAG, .offset = OFF(pieces),
+	  .commands = OPTC_TOKENIZE, .help = "print one \"id 'piece'\" line per token" },
+	{ .long_name = "--kv-type", .arg = "TYPE", .kind = OPT_STR, .offset = OFF(kv_type),
+	  .commands = EVAL, .help = "KV cache element type: f16 (default) or f32" },
+	{ .long_name = "--no-mmap", .kind = OPT_FLAG, .offset = OFF(no_mmap),
+	  .commands = EVAL | OPTC_TOKENIZE | OPTC_INFO | OPTC_QUANTIZE, .help = "read the model into memory instead of mapping it" },
+	{ .long_name = "--mlock", .kind = OPT_FLAG, .offset = OFF(mlock),
+	  .commands = EVAL, .help = "lock the model in memory" },
+	{ .long_name = "--template", .arg = "NAME|FILE", .kind = OPT_STR, .offset = OFF(template_name),
+	  .commands = OPTC_CHAT, .help = "prompt template (default: from the model, else dialogue)" },
+	{ .long_name = "--system", .arg = "TEXT", .kind = OPT_STR, .offset = OFF(system),
+	  .commands = OPTC_CHAT, .help = "system prompt" },
+	{ .long_name = "--session", .arg = "NAME", .kind = OPT_STR, .offset = OFF(session),
+	  .commands = OPTC_CHAT, .help = "resume or create the named session" },
+	{ .long_name = "--in-prefix", .arg = "STR", .kind = OPT_STR, .offset = OFF(in_prefix),
+	  .commands = OPTC_CHAT, .help = "text put before each user turn" },
+	{ .long_name = "--in-suffix", .arg = "STR", .kind = OPT_STR, .offset = OFF(in_suffix),
+	  .commands = OPTC_CHAT, .help = "text appended after each user turn (prompt postfix)" },
+	{ .long_name = "--plain", .kind = OPT_FLAG, .offset = OFF(plain),
+	  .commands = OPTC_CHAT, .help = "line-mode chat without the full-screen interface" },
+	{ .short_name = "-p", .long_name = "--n-prompt", .arg = "N", .kind = OPT_INT, .offset = OFF(bench_prompt),
+	  .commands = OPTC_BENCH, .help = "prompt tokens to process per repetition" },
+	{ .short_name = "-n", .long_name = "--n-gen", .arg = "N", .kind = OPT_INT, .offset = OFF(bench_gen),
+	  .commands = OPTC_BENCH, .help = "tokens to generate per repetition" },
+	{ .short_name = "-r", .long_name = "--repetitions", .arg = "N", .kind = OPT_INT, .offset = OFF(bench_reps),
+	  .commands = OPTC_BENCH, .help = "repetitions of each test" },
+	{ .long_name = "--json", .kind = OPT_FLAG, .offset = OFF(json),
+	  .commands = OPTC_BENCH | OPTC_INFO, .help = "print the results as JSON" },
+	{ .short_name = "-h", .long_name = "--help", .kind = OPT_FLAG, .offset = OFF(help),
+	  .commands = ~0u, .help = "show this help" },
+};
+
+#define N_OPTS (sizeof(opt_table) / sizeof(opt_table[0]))
+
+void options_defaults(struct options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->n_predict = -1;
+	o->n_batch = 512;
+	o->seed = OPT_SEED_RANDOM;
+	o->temp = 0.8f;
+	o->top_k = 40;
+	o->top_p = 0.95f;
+	o->min_p = 0.05f;
+	o->typical_p = 1.0f;
+	o->repeat_penalty = 1.0f;
+	o->repeat_last_n = 64;
+	o->top = 10;
+	o->kv_type = "f16";
+	o->bench_prompt = 128;
+	o->bench_gen = 64;
+	o->bench_reps = 5;
+}
+
+static const struct opt_def *opt_find(const char *name, size_t len, unsigned cmd)
+{
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt_def *d = &opt_table[i];
+		if (!(d->commands & cmd))
+			continue;
+		if ((d->short_name && strlen(d->short_name) == len && strncmp(d->short_name, name, len) == 0) ||
+		    (strlen(d->long_name) == len && strncmp(d->long_name, name, len) == 0))
+			return d;
+	}
+	return NULL;
+}
+
+static int opt_store(struct options *o, const struct opt_def *d, const char *arg, const char *cmdname)
+{
+	void *field = (char *)o + d->offset;
+	char *end;
+	errno = 0;
+	switch (d->kind) {
+	case OPT_FLAG:
+		*(bool *)field = true;
+		return 0;
+	case OPT_STR:
+		*(const char **)field = arg;
+		return 0;
+	case OPT_STOP:
+		if (o->n_stops >= OPT_MAX_STOPS) {
+			fprintf(stderr, "llamaterm %s: at most %d stop strings\n", cmdname, OPT_MAX_STOPS);
+			return 2;
+		}
+		if (!*arg) {
+			fprintf(stderr, "llamaterm %s: %s: empty stop string\n", cmdname, d->long_name);
+			return 2;
+		}
+		o->stops[o->n_stops++] = arg;
+		return 0;
+	case OPT_INT: {
+		long v = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || v < INT_MIN || v > INT_MAX)
+			break;
+		*(int *)field = (int)v;
+		return 0;
+	}
+	case OPT_UINT32: {
+		unsigned long long v = strtoull(arg, &end, 10);
+		if (errno || end == arg || *end || arg[0] == '-' || v > UINT32_MAX)
+			break;
+		*(uint32_t *)field = (uint32_t)v;
+		return 0;
+	}
+	case OPT_FLOAT: {
+		float v = strtof(arg, &end);
+		if (errno || end == arg || *end || !isfinite(v))
+			break;
+		*(float *)field = v;
+		return 0;
+	}
+	}
+	fprintf(stderr, "llamaterm %s: %s: invalid value '%s'\n", cmdname, d->long_name, arg);
+	return 2;
+}
+
+int options_parse(struct options *o, int argc, char **argv, unsigned cmd)
+{
+	const char *cmdname = argv[0];
+	bool only_positional = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (only_positional || a[0] != '-' || a[1] == 0) {
+			if (o->n_positional >= OPT_MAX_POSITIONAL) {
+				fprintf(stderr, "llamaterm %s: too many arguments ('%s')\n", cmdname, a);
+				return 2;
+			}
+			o->positional[o->n_positional++] = a;
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			only_positional = true;
+			continue;
+		}
+		/* Long options may be written --name=value. */
+		const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+		size_t len = eq ? (size_t)(eq - a) : strlen(a);
+		const struct opt_def *d = opt_find(a, len, cmd);
+		if (!d) {
+			fprintf(stderr, "llamaterm %s: unknown option '%.*s' (try 'llamaterm %s --help')\n",
+				cmdname, (int)len, a, cmdname);
+			return 2;
+		}
+		const char *arg = NULL;
+		if (d->kind != OPT_FLAG) {
+			if (eq)
+				arg = eq + 1;
+			else if (i + 1 < argc)
+				arg = argv[++i];
+			else {
+				fprintf(stderr, "llamaterm %s: option '%s' needs an argument (%s)\n",
+					cmdname, a, d->arg);
+				return 2;
+			}
+		} else if (eq) {
+			fprintf(stderr, "llamaterm %s: option '%.*s' takes no argument\n", cmdname, (int)len, a);
+			return 2;
+		}
+		int rc = opt_store(o, d, arg, cmdname);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void options_print_help(FILE *out, unsigned cmd)
+{
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt_def *d = &opt_table[i];
+		if (!(d->commands & cmd))
+			continue;
+		int n = fprintf(out, "  %s%s%s%s%s", d->short_name ? d->short_name : "",
+				d->short_name ? ", " : "    ", d->long_name, d->arg ? " " : "",
+				d->arg ? d->arg : "");
+		fprintf(out, "%*s%s\n", n < 30 ? 30 - n : 1, "", d->help);
+	}
+}

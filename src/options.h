@@ -1,0 +1,87 @@
+/* One option table shared by the subcommands, with the names llama.cpp users
+ * know (-m, -p, -n, -c, -t, --temp, -r ...). Each entry says which commands
+ * accept it, so the parser, each command's --help and the man page all come
+ * from the same table. */
+#ifndef LT_OPTIONS_H
+#define LT_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Which subcommands an option belongs to (a bit mask). */
+enum opt_command {
+	OPTC_INFO = 1 << 0,
+	OPTC_RUN = 1 << 1,
+	OPTC_TOKENIZE = 1 << 2,
+	OPTC_LOGITS = 1 << 3,
+	OPTC_PERPLEXITY = 1 << 4,
+	OPTC_BENCH = 1 << 5,
+	OPTC_CHAT = 1 << 6,
+	OPTC_QUANTIZE = 1 << 7,
+	OPTC_SESSIONS = 1 << 8,
+};
+
+#define OPT_MAX_STOPS 64
+#define OPT_MAX_POSITIONAL 8
+
+/* Every setting any subcommand reads; options_defaults() fills it. */
+struct options {
+	const char *model;          /* -m */
+	const char *prompt;         /* -p */
+	const char *prompt_file;    /* -f */
+	int n_predict;              /* -n: tokens to generate, -1 = until EOS or context end */
+	int n_ctx;                  /* -c: 0 = min(model context, 4096) */
+	int n_batch;                /* -b */
+	int n_threads;              /* -t: 0 = physical cores */
+	uint32_t seed;              /* -s: OPT_SEED_RANDOM = from the clock */
+	float temp;
+	int top_k;
+	float top_p;
+	float min_p;
+	float typical_p;
+	float repeat_penalty;
+	int repeat_last_n;
+	float presence_penalty;
+	float frequency_penalty;
+	const char *stops[OPT_MAX_STOPS]; /* -r, repeatable */
+	int n_stops;
+	bool special;               /* parse special tokens in the prompt */
+	bool no_bos;
+	bool print_ids;             /* run --ids */
+	const char *ids;            /* logits --ids 1,2,3 */
+	int top;                    /* logits --top */
+	const char *output;         /* -o */
+	bool pieces;                /* tokenize --pieces */
+	const char *kv_type;        /* "f16" or "f32" */
+	bool no_mmap;
+	bool mlock;
+	const char *template_name;  /* --template */
+	const char *system;         /* --system */
+	const char *session;        /* --session */
+	const char *in_prefix;      /* --in-prefix */
+	const char *in_suffix;      /* --in-suffix */
+	bool plain;                 /* chat --plain */
+	int bench_prompt;           /* bench -p N */
+	int bench_gen;              /* bench -n N */
+	int bench_reps;             /* bench -r N */
+	bool json;
+	bool help;
+
+	const char *positional[OPT_MAX_POSITIONAL];
+	int n_positional;
+};
+
+#define OPT_SEED_RANDOM 0xFFFFFFFFu
+
+void options_defaults(struct options *o);
+
+/* Parses argv[1..argc) for the command named argv[0] (whose mask is cmd).
+ * Returns 0, or 2 after printing a one-line usage error to stderr naming
+ * the option. -h/--help sets o->help. */
+int options_parse(struct options *o, int argc, char **argv, unsigned cmd);
+
+/* Prints the options of a command (from the table) to out. */
+void options_print_help(FILE *out, unsigned cmd);
+
+#endif
