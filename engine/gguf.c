@@ -43,9 +43,11 @@ struct gguf_value {
 		struct {
 			enum gguf_vtype type;
 			uint64_t n;
-			/* numeric: a C array of the element type; string and
-			 * nested: an array of struct gguf_value */
+			/* numeric: a packed C array of the element type;
+			 * string and nested: NULL */
 			void *data;
+			/* every element as a value */
+			struct gguf_value *items;
 		} arr;
 	};
 };
@@ -267,31 +269,36 @@ static int reader_array(struct reader *r, struct gguf_value *v, const char *what
 	v->type = GGUF_VTYPE_ARRAY;
 	v->arr.type = et;
 	v->arr.n = n;
+	struct gguf_value *items = arena_alloc(r->g, n * sizeof(*items) + 1);
+	if (!items)
+		return reader_fail(r, LT_E_NOMEM, "%s: out of memory for %" PRIu64 " items", what, n);
+	v->arr.items = items;
 	if (et == GGUF_VTYPE_STRING || et == GGUF_VTYPE_ARRAY) {
-		struct gguf_value *items = arena_alloc(r->g, n * sizeof(*items) + 1);
-		if (!items)
-			return reader_fail(r, LT_E_NOMEM, "%s: out of memory for %" PRIu64 " items", what, n);
+		v->arr.data = NULL;
 		for (uint64_t i = 0; i < n; i++) {
 			rc = reader_value(r, et, &items[i], what, depth + 1);
 			if (rc)
 				return rc;
 		}
-		v->arr.data = items;
 		return 0;
 	}
+	/* Numeric arrays are kept both packed (for bulk use) and as values. */
 	size_t es = vtype_size(et);
-	void *data = arena_alloc(r->g, n * es + 1);
+	uint8_t *data = arena_alloc(r->g, n * es + 1);
 	if (!data)
 		return reader_fail(r, LT_E_NOMEM, "%s: out of memory for %" PRIu64 " items", what, n);
+	v->arr.data = data;
+	rc = reader_bytes(r, data, n * es, what);
+	if (rc)
+		return rc;
+	for (uint64_t i = 0; i < n; i++)
+		value_from_raw(&items[i], et, data + i * es);
 	if (et == GGUF_VTYPE_BOOL) {
 		/* Normalise to 0/1 so callers can read it as a C bool array. */
-		bool *b = data;
 		for (uint64_t i = 0; i < n; i++)
-			b[i] = r->g->base[r->pos + i] != 0;
-		r->pos += n;
-		return 0;
+			data[i] = data[i] != 0;
 	}
-	return reader_bytes(r, data, n * es, what);
+	return 0;
 }
 
 static int reader_value(struct reader *r, enum gguf_vtype type, struct gguf_value *v,
@@ -387,7 +394,7 @@ static int parse_header(struct reader *r, uint64_t *n_tensors, uint64_t *n_kv)
 	if (rc)
 		return rc;
 	if (g->version == 0 || g->version > 3) {
-		if ((g->version & 0xffff) == 0)
+		if (g->version != 0 && (g->version & 0xffff) == 0)
 			return reader_fail(r, LT_E_UNSUPPORTED, "offset 0x4: version: 0x%08x looks like a big-endian GGUF file, which is not supported",
 					   g->version);
 		return reader_fail(r, LT_E_UNSUPPORTED, "offset 0x4: version: unsupported GGUF version %u (1, 2 and 3 are)",
@@ -519,8 +526,13 @@ static int parse_tensor_info(struct reader *r, uint64_t i)
 		return reader_fail(r, LT_E_FORMAT, "offset 0x%" PRIx64 ": tensor %" PRIu64 " '%s': row length %" PRId64
 				   " is not a multiple of the %s block size %d",
 				   dims_pos, i, t->name, t->ne[0], info->name, info->block_size);
-	/* n_elements fits int64, so the byte count fits in 64 bits. */
-	t->size = (uint64_t)(n_elements / info->block_size) * (uint64_t)info->block_bytes;
+	/* Up to 8 bytes per element can overflow 64 bits even though the element
+	 * count fits, and a wrapped size would pass the range checks below. */
+	uint64_t n_blocks = (uint64_t)(n_elements / info->block_size);
+	if (__builtin_mul_overflow(n_blocks, (uint64_t)info->block_bytes, &t->size))
+		return reader_fail(r, LT_E_FORMAT, "offset 0x%" PRIx64 ": tensor %" PRIu64 " '%s': %" PRId64
+				   " elements of %s overflow a 64-bit byte count",
+				   dims_pos, i, t->name, n_elements, info->name);
 	uint64_t off_pos = r->pos;
 	rc = reader_u64(r, &t->offset, t->name);
 	if (rc)
@@ -623,7 +635,9 @@ int gguf_open_buffer(struct gguf **out, const void *buf, size_t size, const char
 		     char *err, size_t errlen)
 {
 	*out = NULL;
-	struct gguf *g = gguf_alloc(name ? name : "(buffer)");
+	if (!name)
+		name = "(buffer)";
+	struct gguf *g = gguf_alloc(name);
 	if (!g)
 		return lt_seterr(err, errlen, LT_E_NOMEM, "%s: out of memory", name);
 	g->base = buf;
@@ -869,8 +883,16 @@ int64_t gguf_value_i64(const struct gguf_value *v)
 		return v->i;
 	if (vtype_is_unsigned(v->type))
 		return (int64_t)v->u;
-	if (v->type == GGUF_VTYPE_FLOAT32 || v->type == GGUF_VTYPE_FLOAT64)
+	if (v->type == GGUF_VTYPE_FLOAT32 || v->type == GGUF_VTYPE_FLOAT64) {
+		/* Converting NaN or an out-of-range float is undefined, so clamp. */
+		if (!(v->f == v->f))
+			return 0;
+		if (v->f >= 9223372036854775807.0)
+			return INT64_MAX;
+		if (v->f <= -9223372036854775808.0)
+			return INT64_MIN;
 		return (int64_t)v->f;
+	}
 	if (v->type == GGUF_VTYPE_BOOL)
 		return v->b;
 	return 0;
@@ -921,39 +943,26 @@ uint64_t gguf_value_arr_len(const struct gguf_value *v)
 
 const void *gguf_value_arr_data(const struct gguf_value *v)
 {
-	if (v->type != GGUF_VTYPE_ARRAY || v->arr.type == GGUF_VTYPE_STRING || v->arr.type == GGUF_VTYPE_ARRAY)
-		return NULL;
-	return v->arr.data;
+	return v->type == GGUF_VTYPE_ARRAY ? v->arr.data : NULL;
 }
 
 const struct gguf_value *gguf_value_arr_item(const struct gguf_value *v, uint64_t i)
 {
 	if (v->type != GGUF_VTYPE_ARRAY || i >= v->arr.n)
 		return NULL;
-	if (v->arr.type != GGUF_VTYPE_STRING && v->arr.type != GGUF_VTYPE_ARRAY)
-		return NULL;
-	return &((const struct gguf_value *)v->arr.data)[i];
-}
-
-/* Decodes numeric element i of a packed array. */
-static bool arr_num(const struct gguf_value *v, uint64_t i, struct gguf_value *out)
-{
-	if (v->type != GGUF_VTYPE_ARRAY || i >= v->arr.n || !vtype_size(v->arr.type))
-		return false;
-	value_from_raw(out, v->arr.type, (const uint8_t *)v->arr.data + i * vtype_size(v->arr.type));
-	return true;
+	return &v->arr.items[i];
 }
 
 int64_t gguf_value_arr_i64(const struct gguf_value *v, uint64_t i)
 {
-	struct gguf_value x;
-	return arr_num(v, i, &x) ? gguf_value_i64(&x) : 0;
+	const struct gguf_value *x = gguf_value_arr_item(v, i);
+	return x ? gguf_value_i64(x) : 0;
 }
 
 double gguf_value_arr_f64(const struct gguf_value *v, uint64_t i)
 {
-	struct gguf_value x;
-	return arr_num(v, i, &x) ? gguf_value_f64(&x) : 0;
+	const struct gguf_value *x = gguf_value_arr_item(v, i);
+	return x ? gguf_value_f64(x) : 0;
 }
 
 const char *gguf_value_arr_str(const struct gguf_value *v, uint64_t i, size_t *len)
@@ -963,7 +972,7 @@ const char *gguf_value_arr_str(const struct gguf_value *v, uint64_t i, size_t *l
 			*len = 0;
 		return NULL;
 	}
-	return gguf_value_str(&((const struct gguf_value *)v->arr.data)[i], len);
+	return gguf_value_str(&v->arr.items[i], len);
 }
 
 const char *gguf_vtype_name(enum gguf_vtype t)

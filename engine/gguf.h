@@ -108,7 +108,7 @@ const char *gguf_value_str(const struct gguf_value *v, size_t *len);
 /* Arrays: element type and length (0 for a non-array). */
 enum gguf_vtype gguf_value_arr_type(const struct gguf_value *v);
 uint64_t gguf_value_arr_len(const struct gguf_value *v);
-/* Element i of a string or nested array as a value; NULL for numeric arrays. */
+/* Element i of an array (of any element type) as a value, or NULL. */
 const struct gguf_value *gguf_value_arr_item(const struct gguf_value *v, uint64_t i);
 /* Element i of a numeric (or bool) array, converted; 0 when out of range. */
 int64_t gguf_value_arr_i64(const struct gguf_value *v, uint64_t i);

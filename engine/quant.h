@@ -104,7 +104,7 @@ struct block_q4_K {
 	uint16_t d;                     /* super-block scale of the scales (fp16) */
 	uint16_t dmin;                  /* super-block scale of the mins (fp16) */
 	uint8_t scales[K_SCALE_SIZE];   /* eight 6-bit scales and eight 6-bit mins */
-	uint8_t qs[QK_K / 2];           /* per 64 elements: 32 bytes, low nibbles first half */
+	uint8_t qs[QK_K / 2];           /* per 64 elements, 32 bytes: low nibbles the first 32 */
 };
 _Static_assert(sizeof(struct block_q4_K) == 144, "block_q4_K size");
 
@@ -136,6 +136,8 @@ struct block_q8_K {
 };
 _Static_assert(sizeof(struct block_q8_K) == 292, "block_q8_K size");
 
+/* In all three, n counts elements and must be a whole number of the type's
+ * blocks (dtype_info()->block_size); rows do not overlap. */
 typedef void (*quant_to_float_fn)(const void *src, float *dst, int64_t n);
 typedef void (*quant_from_float_fn)(const float *src, void *dst, int64_t n);
 /* *s = dot(x[0..n), y[0..n)); x of the row's type, y of vec_dot_type. */
@@ -151,5 +153,10 @@ struct quant_kernels {
 /* The kernels for type, or NULL when the type is not computed. */
 const struct quant_kernels *quant_ref(enum ggml_type type);
 const struct quant_kernels *quant_best(enum ggml_type type);
+
+/* An architecture's faster kernels for type, or NULL when this CPU lacks the
+ * instructions they need or the architecture has none for type. quant_best
+ * asks each one listed in quant.c before falling back to quant_ref. */
+typedef const struct quant_kernels *(*quant_arch_fn)(enum ggml_type type);
 
 #endif

@@ -13,6 +13,10 @@ struct command {
 
 static const struct command commands[] = {
 	{ .name = "info", .run = cmd_info, .summary = "print a GGUF model's summary, metadata and tensors" },
+	{ .name = "run", .run = cmd_run, .summary = "continue a prompt, streaming the generated text" },
+	{ .name = "tokenize", .run = cmd_tokenize, .summary = "print the token ids of a text" },
+	{ .name = "logits", .run = cmd_logits, .summary = "print the top logits at every position of a sequence" },
+	{ .name = "perplexity", .run = cmd_perplexity, .summary = "measure a model's perplexity on a text" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

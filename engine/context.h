@@ -1,0 +1,83 @@
+/* An evaluation context over a model: the KV cache, the activation buffers
+ * of one batch, and the logits of the last evaluation.
+ *
+ * Tokens are evaluated at explicit positions. The cache holds positions
+ * 0..n_past-1; an eval at pos0 <= n_past overwrites from pos0 on (so
+ * regenerating from an earlier point needs no separate truncate), and
+ * ctx_truncate drops positions for undo. A context is used by one thread at
+ * a time; the abort flag may be set from any thread. */
+#ifndef LT_CONTEXT_H
+#define LT_CONTEXT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dtype.h"
+#include "errors.h"
+#include "model.h"
+
+struct ctx;
+
+struct ctx_params {
+	int n_ctx;                /* positions in the KV cache; 0: min(model's context_length, 4096) */
+	int n_batch;              /* most tokens computed at once; longer evals are split; 0: 512 */
+	int n_threads;            /* 0: every core OpenMP offers (1 without OpenMP) */
+	enum ggml_type kv_type;   /* GGML_TYPE_F16 (default, as llama.cpp) or GGML_TYPE_F32 */
+};
+
+/* The defaults: every field 0 except kv_type = GGML_TYPE_F16. */
+struct ctx_params ctx_params_default(void);
+
+/* Creates a context for m, which must outlive it. p may be NULL for the
+ * defaults. Returns 0 or a negative lt_error with a message in err. */
+int ctx_new(struct ctx **out, const struct model *m, const struct ctx_params *p, char *err,
+	    size_t errlen);
+void ctx_free(struct ctx *c);
+
+/* Evaluates tokens[0..n) at positions pos0..pos0+n-1 and keeps the logits of
+ * the last token, or of every token when all_logits. Returns 0 or
+ *   LT_E_INVAL    n < 1 or tokens NULL
+ *   LT_E_RANGE    pos0 outside 0..n_past, or a token id outside the vocabulary
+ *   LT_E_FULL     pos0 + n > n_ctx
+ *   LT_E_ABORTED  the abort flag was set (checked between layers)
+ * with a message in ctx_error. A rejected argument changes nothing. After an
+ * error during the computation no logits are available and ctx_n_past counts
+ * the positions fully evaluated (pos0 plus the finished batches of n_batch
+ * tokens; those cache rows are valid). */
+int ctx_eval(struct ctx *c, const int32_t *tokens, int n, int pos0, bool all_logits);
+
+/* The n_vocab logits of batch token i of the last eval (i = -1: the last
+ * token), or NULL when that eval kept no logits for i. */
+const float *ctx_logits(const struct ctx *c, int i);
+
+/* Positions held in the KV cache. */
+int ctx_n_past(const struct ctx *c);
+int ctx_n_ctx(const struct ctx *c);
+int ctx_n_vocab(const struct ctx *c);
+const struct model *ctx_model(const struct ctx *c);
+
+/* Drops the cache after the first n positions (0 <= n <= n_past; else
+ * LT_E_RANGE) and forgets the logits. */
+int ctx_truncate(struct ctx *c, int n);
+
+/* While *flag is true, evals stop between layers with LT_E_ABORTED. NULL
+ * turns the check off. The flag is read, never cleared. */
+void ctx_set_abort(struct ctx *c, const atomic_bool *flag);
+
+/* The message of the last failed call ("" if none). */
+const char *ctx_error(const struct ctx *c);
+
+/* Saved state: a header with the cache shape, the KV rows of the filled
+ * positions, and the last token's logits when there are any. Loading checks
+ * the shape against the context (layers, KV heads, head size, KV type,
+ * vocabulary, n_ctx) so a state never lands in the wrong model. */
+size_t ctx_state_size(const struct ctx *c);
+/* Writes ctx_state_size(c) bytes to buf; LT_E_FULL when size is smaller. */
+int ctx_state_save(const struct ctx *c, void *buf, size_t size);
+/* Restores a state; LT_E_FORMAT (message in ctx_error) when it is damaged
+ * or was saved from another shape. The context is unchanged on failure. */
+int ctx_state_load(struct ctx *c, const void *buf, size_t size);
+
+#endif

@@ -1,0 +1,289 @@
+#include "ops.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "errors.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Rows of converted activations start on cache lines so that neighbouring
+ * rows written by different threads never share one. */
+#define OPS_ROW_ALIGN 64
+
+/* Matmul tiles: a few weight rows are reused against a run of activation
+ * rows while both are still in cache. */
+#define OPS_TILE_ROWS 16
+#define OPS_TILE_TOKENS 32
+
+static int ops_thread_id(void)
+{
+#ifdef _OPENMP
+	return omp_get_thread_num();
+#else
+	return 0;
+#endif
+}
+
+static size_t ops_round_up(size_t n, size_t to)
+{
+	return (n + to - 1) / to * to;
+}
+
+/* ---- element-wise and row operations ---------------------------------- */
+
+void ops_rmsnorm(float *out, const float *x, const float *w, int n, float eps)
+{
+	/* A double sum keeps long rows from losing precision, as ggml does. */
+	double sum = 0.0;
+	for (int i = 0; i < n; i++)
+		sum += (double)(x[i] * x[i]);
+	float mean = (float)(sum / n);
+	float scale = 1.0f / sqrtf(mean + eps);
+	for (int i = 0; i < n; i++)
+		out[i] = (x[i] * scale) * w[i];
+}
+
+void ops_softmax(float *x, int n)
+{
+	float max = -INFINITY;
+	for (int i = 0; i < n; i++)
+		if (x[i] > max)
+			max = x[i];
+	double sum = 0.0;
+	for (int i = 0; i < n; i++) {
+		x[i] = expf(x[i] - max);
+		sum += x[i];
+	}
+	float inv = (float)(1.0 / sum);
+	for (int i = 0; i < n; i++)
+		x[i] *= inv;
+}
+
+void ops_swiglu(float *out, const float *gate, const float *up, int n)
+{
+	for (int i = 0; i < n; i++) {
+		float g = gate[i];
+		out[i] = g / (1.0f + expf(-g)) * up[i];
+	}
+}
+
+void ops_add(float *y, const float *x, int n)
+{
+	for (int i = 0; i < n; i++)
+		y[i] += x[i];
+}
+
+void ops_add_bias(float *y, const float *b, int n, int n_tok)
+{
+	for (int t = 0; t < n_tok; t++)
+		ops_add(y + (size_t)t * n, b, n);
+}
+
+/* ---- rotary position embedding ---------------------------------------- */
+
+void ops_rope_cache(const struct ops_rope *r, int pos, float *cs)
+{
+	/* The angle is stepped by repeated multiplication, in float, so that
+	 * the values round exactly like ggml's rope cache. */
+	const float theta_scale = powf(r->freq_base, -2.0f / (float)r->n_rot);
+	float theta = (float)pos;
+	for (int i = 0; i < r->n_rot / 2; i++) {
+		float ff = r->freq_factors ? r->freq_factors[i] : 1.0f;
+		float t = r->freq_scale * (theta / ff);
+		cs[2 * i] = cosf(t);
+		cs[2 * i + 1] = sinf(t);
+		theta *= theta_scale;
+	}
+}
+
+void ops_rope_apply(const struct ops_rope *r, float *x, int n_heads, int head_dim,
+		    const float *cs)
+{
+	const int half = r->n_rot / 2;
+	for (int h = 0; h < n_heads; h++) {
+		float *v = x + (size_t)h * head_dim;
+		for (int i = 0; i < half; i++) {
+			/* Pair i is (2i, 2i+1) in NORM mode and (i, i+half) in NEOX mode. */
+			int a = r->mode == OPS_ROPE_NEOX ? i : 2 * i;
+			int b = r->mode == OPS_ROPE_NEOX ? i + half : 2 * i + 1;
+			float c = cs[2 * i], s = cs[2 * i + 1];
+			float x0 = v[a], x1 = v[b];
+			v[a] = x0 * c - x1 * s;
+			v[b] = x0 * s + x1 * c;
+		}
+	}
+}
+
+/* ---- matrix times activations ----------------------------------------- */
+
+int ops_mat_init(struct ops_mat *m, const void *data, enum ggml_type type, int64_t n_in,
+		 int64_t n_out)
+{
+	memset(m, 0, sizeof(*m));
+	const struct quant_kernels *k = quant_best(type);
+	if (!k || !k->vec_dot || !k->to_float)
+		return LT_E_UNSUPPORTED;
+	const struct quant_kernels *act = quant_best(k->vec_dot_type);
+	if (!act || (k->vec_dot_type != GGML_TYPE_F32 && !act->from_float))
+		return LT_E_UNSUPPORTED;
+	size_t row_bytes = dtype_row_bytes(type, n_in);
+	/* The activations must split into whole blocks of vec_dot_type too. */
+	if (row_bytes == 0 || dtype_row_bytes(k->vec_dot_type, n_in) == 0)
+		return LT_E_UNSUPPORTED;
+	m->data = data;
+	m->type = type;
+	m->n_in = n_in;
+	m->n_out = n_out;
+	m->row_bytes = row_bytes;
+	m->kern = k;
+	m->act = act;
+	return 0;
+}
+
+static size_t ops_act_stride(const struct ops_mat *m)
+{
+	return ops_round_up(dtype_row_bytes(m->kern->vec_dot_type, m->n_in), OPS_ROW_ALIGN);
+}
+
+size_t ops_matmul_work_size(const struct ops_mat *m, int n_tok)
+{
+	if (m->kern->vec_dot_type == GGML_TYPE_F32)
+		return 0;
+	return ops_act_stride(m) * (size_t)n_tok;
+}
+
+void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, void *work,
+		int n_threads)
+{
+	const int64_t n_in = m->n_in, n_out = m->n_out;
+	const void *act = x;
+	size_t stride = (size_t)n_in * sizeof(float);
+
+	if (m->kern->vec_dot_type != GGML_TYPE_F32) {
+		/* Convert each activation row once rather than once per weight row. */
+		stride = ops_act_stride(m);
+		uint8_t *dst = work;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(n_threads) if (n_threads > 1 && n_tok > 1)
+#endif
+		for (int t = 0; t < n_tok; t++)
+			m->act->from_float(x + (size_t)t * n_in, dst + (size_t)t * stride, n_in);
+		act = work;
+	}
+
+	const uint8_t *w = m->data;
+	const uint8_t *a = act;
+	const int64_t n_tiles = (n_out + OPS_TILE_ROWS - 1) / OPS_TILE_ROWS;
+	quant_vec_dot_fn dot = m->kern->vec_dot;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (n_threads > 1)
+#endif
+	for (int64_t tile = 0; tile < n_tiles; tile++) {
+		int64_t r0 = tile * OPS_TILE_ROWS;
+		int64_t r1 = r0 + OPS_TILE_ROWS < n_out ? r0 + OPS_TILE_ROWS : n_out;
+		for (int t0 = 0; t0 < n_tok; t0 += OPS_TILE_TOKENS) {
+			int t1 = t0 + OPS_TILE_TOKENS < n_tok ? t0 + OPS_TILE_TOKENS : n_tok;
+			for (int64_t r = r0; r < r1; r++) {
+				const void *wrow = w + (size_t)r * m->row_bytes;
+				for (int t = t0; t < t1; t++)
+					dot(n_in, &y[(size_t)t * n_out + r], wrow, a + (size_t)t * stride);
+			}
+		}
+	}
+}
+
+void ops_mat_row(const struct ops_mat *m, int64_t r, float *out)
+{
+	m->kern->to_float((const uint8_t *)m->data + (size_t)r * m->row_bytes, out, m->n_in);
+}
+
+/* ---- attention ---------------------------------------------------------- */
+
+/* Per-thread scratch: scores and their f16 copy (n_kv floats each), the
+ * converted query and one dequantized V head (head_dim floats each). */
+static size_t ops_attn_slot_bytes(const struct ops_attn *a, int n_kv)
+{
+	size_t floats = 2 * (size_t)n_kv + 2 * (size_t)a->head_dim;
+	return ops_round_up(floats * sizeof(float), OPS_ROW_ALIGN);
+}
+
+size_t ops_attention_work_size(const struct ops_attn *a, int n_kv, int n_threads)
+{
+	return ops_attn_slot_bytes(a, n_kv) * (size_t)(n_threads > 0 ? n_threads : 1);
+}
+
+int ops_attention(const struct ops_attn *a, float *out, const float *q, const void *k_cache,
+		  const void *v_cache, int n_tok, int pos0, void *work, int n_threads)
+{
+	if (a->kv_type != GGML_TYPE_F32 && a->kv_type != GGML_TYPE_F16)
+		return LT_E_UNSUPPORTED;
+	const struct quant_kernels *kk = quant_best(a->kv_type);
+	const struct quant_kernels *qk = kk ? quant_best(kk->vec_dot_type) : NULL;
+	if (!kk || !qk || !kk->vec_dot || !kk->to_float || !qk->from_float || !qk->to_float)
+		return LT_E_UNSUPPORTED;
+
+	const int hd = a->head_dim;
+	const int q_width = a->n_head * hd;
+	const int group = a->n_head / a->n_head_kv;
+	const bool f32_cache = a->kv_type == GGML_TYPE_F32;
+	const size_t slot = ops_attn_slot_bytes(a, pos0 + n_tok);
+	const int n_items = n_tok * a->n_head;
+	const uint8_t *kc = k_cache, *vc = v_cache;
+
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1) if (n_threads > 1)
+#endif
+	for (int item = 0; item < n_items; item++) {
+		const int t = item / a->n_head, h = item % a->n_head;
+		const int n_kv = pos0 + t + 1; /* the causal mask: positions 0..pos0+t */
+		const size_t head_off = (size_t)(h / group) * hd; /* element offset of the KV head */
+		float *scores = (float *)((uint8_t *)work + slot * (size_t)ops_thread_id());
+		float *rounded = scores + (pos0 + n_tok);
+		float *qconv = rounded + (pos0 + n_tok);
+		float *vrow = qconv + hd;
+		const float *qh = q + (size_t)t * q_width + (size_t)h * hd;
+		float *oh = out + (size_t)t * q_width + (size_t)h * hd;
+
+		/* An F16 cache is multiplied by the query rounded to f16. */
+		const void *qdot = qh;
+		if (!f32_cache) {
+			qk->from_float(qh, qconv, hd);
+			qdot = qconv;
+		}
+		for (int p = 0; p < n_kv; p++) {
+			const uint8_t *krow = kc + (size_t)p * a->kv_row_bytes;
+			float s;
+			kk->vec_dot(hd, &s, f32_cache ? (const void *)((const float *)krow + head_off)
+						       : (const void *)((const uint16_t *)krow + head_off),
+				    qdot);
+			scores[p] = s * a->scale;
+		}
+		ops_softmax(scores, n_kv);
+
+		/* ... and its weights are rounded to f16 before they scale V. */
+		if (!f32_cache) {
+			qk->from_float(scores, rounded, n_kv);
+			qk->to_float(rounded, scores, n_kv);
+		}
+		memset(oh, 0, (size_t)hd * sizeof(float));
+		for (int p = 0; p < n_kv; p++) {
+			const uint8_t *vr = vc + (size_t)p * a->kv_row_bytes;
+			const float *vh;
+			if (f32_cache) {
+				vh = (const float *)vr + head_off;
+			} else {
+				kk->to_float((const uint16_t *)vr + head_off, vrow, hd);
+				vh = vrow;
+			}
+			const float wp = scores[p];
+			for (int d = 0; d < hd; d++)
+				oh[d] += wp * vh[d];
+		}
+	}
+	return 0;
+}

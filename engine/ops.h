@@ -1,0 +1,123 @@
+/* The numeric building blocks of the transformer forward pass: RMS norm,
+ * rotary position embedding, softmax, SwiGLU, matrix times a batch of
+ * activation rows (by weight type, through the quant kernel table) and
+ * causal grouped-query attention over a KV cache.
+ *
+ * Activations are float rows laid out token after token: a batch of n_tok
+ * vectors of width d is a (n_tok, d) array with row t at x + t*d.
+ *
+ * The arithmetic follows ggml's CPU backend where it matters for matching
+ * llama.cpp's outputs: sums of squares and softmax sums are accumulated in
+ * double, activations are converted to the weight's vec_dot_type before a
+ * dot product, and an F16 KV cache sees queries and attention weights
+ * rounded to f16. */
+#ifndef LT_OPS_H
+#define LT_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dtype.h"
+#include "quant.h"
+
+/* ---- element-wise and row operations ---------------------------------- */
+
+/* out[i] = x[i] / sqrt(mean(x^2) + eps) * w[i] for i < n. out may be x. */
+void ops_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
+
+/* In-place softmax of x[0..n). */
+void ops_softmax(float *x, int n);
+
+/* out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)). out may alias
+ * gate or up. */
+void ops_swiglu(float *out, const float *gate, const float *up, int n);
+
+/* y[i] += x[i]. */
+void ops_add(float *y, const float *x, int n);
+
+/* Adds the bias b (n) to each of n_tok rows of y (n_tok, n). */
+void ops_add_bias(float *y, const float *b, int n, int n_tok);
+
+/* ---- rotary position embedding ---------------------------------------- */
+
+/* Which elements of a head form a rotated pair. Values are llama.cpp's. */
+enum ops_rope_mode {
+	OPS_ROPE_NORM = 0, /* adjacent pairs (2i, 2i+1): llama */
+	OPS_ROPE_NEOX = 2, /* pairs (i, i + n_rot/2): qwen2, gpt-neox */
+};
+
+struct ops_rope {
+	enum ops_rope_mode mode;
+	int n_rot;                 /* rotated dims per head: even, <= head_dim; the rest pass through */
+	float freq_base;           /* theta_i = pos * freq_scale * freq_base^(-2i/n_rot) */
+	float freq_scale;          /* 1 / linear scaling factor; 1 when unscaled */
+	const float *freq_factors; /* (n_rot/2) per-pair divisors of theta (llama 3), or NULL */
+};
+
+/* Fills cs (n_rot floats) with cos, sin of each pair's angle at pos. */
+void ops_rope_cache(const struct ops_rope *r, int pos, float *cs);
+
+/* Rotates the first n_rot dims of each of n_heads heads of head_dim floats
+ * in x by the angles in cs (from ops_rope_cache). */
+void ops_rope_apply(const struct ops_rope *r, float *x, int n_heads, int head_dim,
+		    const float *cs);
+
+/* ---- matrix times activations ----------------------------------------- */
+
+/* A weight matrix used in place: n_out rows of n_in elements of type, with
+ * row r at data + r*row_bytes. In ggml terms the tensor has ne = (n_in, n_out). */
+struct ops_mat {
+	const void *data;
+	enum ggml_type type;
+	int64_t n_in;                   /* elements per row */
+	int64_t n_out;                  /* rows */
+	size_t row_bytes;
+	const struct quant_kernels *kern;  /* kernels of type */
+	const struct quant_kernels *act;   /* kernels of kern->vec_dot_type (activation format) */
+};
+
+/* Fills m for a weight at data, checking that the type has the kernels a
+ * matmul needs and that n_in is a whole number of blocks. Returns 0 or
+ * LT_E_UNSUPPORTED. */
+int ops_mat_init(struct ops_mat *m, const void *data, enum ggml_type type, int64_t n_in,
+		 int64_t n_out);
+
+/* Bytes of scratch ops_matmul needs for n_tok rows against m. */
+size_t ops_matmul_work_size(const struct ops_mat *m, int n_tok);
+
+/* y (n_tok, n_out) = x (n_tok, n_in) times m transposed: y[t][r] is the dot
+ * product of weight row r with activation row t. The activation rows are
+ * converted once into the weight's vec_dot_type in work (unless that type is
+ * F32); output rows are split across n_threads. */
+void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, void *work,
+		int n_threads);
+
+/* Dequantizes weight row r of m into out (n_in floats), as for embeddings. */
+void ops_mat_row(const struct ops_mat *m, int64_t r, float *out);
+
+/* ---- attention ---------------------------------------------------------- */
+
+/* Causal self-attention of a batch of queries against a KV cache whose row p
+ * holds the n_head_kv heads of position p. Query head h reads KV head
+ * h / (n_head / n_head_kv). */
+struct ops_attn {
+	int n_head;
+	int n_head_kv;             /* divides n_head */
+	int head_dim;
+	enum ggml_type kv_type;    /* GGML_TYPE_F32 or GGML_TYPE_F16 */
+	size_t kv_row_bytes;       /* bytes of one cache row: n_head_kv*head_dim of kv_type */
+	float scale;               /* applied to q.k, usually 1/sqrt(head_dim) */
+};
+
+/* Bytes of scratch ops_attention needs for n_kv cached positions and
+ * n_threads threads. */
+size_t ops_attention_work_size(const struct ops_attn *a, int n_kv, int n_threads);
+
+/* out (n_tok, n_head*head_dim) = attention of q (n_tok, n_head*head_dim),
+ * whose token t sits at position pos0+t, over cache rows 0..pos0+t of
+ * k_cache and v_cache. The cache rows of the batch must already be stored.
+ * Returns 0 or LT_E_UNSUPPORTED for a KV type without kernels. */
+int ops_attention(const struct ops_attn *a, float *out, const float *q, const void *k_cache,
+		  const void *v_cache, int n_tok, int pos0, void *work, int n_threads);
+
+#endif

@@ -1,0 +1,172 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "gguf.h"
+#include "vocab.h"
+
+int cli_read_file(const char *path, char **text, size_t *len, char *err, size_t errlen)
+{
+	*text = NULL;
+	*len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return lt_seterr(err, errlen, LT_E_IO, "%s: cannot open: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+		int e = S_ISDIR(st.st_mode) ? EISDIR : errno;
+		close(fd);
+		return lt_seterr(err, errlen, LT_E_IO, "%s: cannot read: %s", path, strerror(e));
+	}
+	size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, n = 0;
+	char *buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		return lt_seterr(err, errlen, LT_E_NOMEM, "%s: out of memory", path);
+	}
+	for (;;) {
+		if (n + 1 >= cap) {
+			char *bigger = realloc(buf, cap * 2);
+			if (!bigger) {
+				free(buf);
+				close(fd);
+				return lt_seterr(err, errlen, LT_E_NOMEM, "%s: out of memory", path);
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+		ssize_t got = read(fd, buf + n, cap - 1 - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			int e = errno;
+			free(buf);
+			close(fd);
+			return lt_seterr(err, errlen, LT_E_IO, "%s: read failed: %s", path, strerror(e));
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	close(fd);
+	buf[n] = 0;
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+int cli_read_prompt(const struct options *o, const char *cmd, char **text, size_t *len)
+{
+	if (o->prompt && o->prompt_file) {
+		fprintf(stderr, "llamaterm %s: give either -p or -f, not both\n", cmd);
+		return 2;
+	}
+	if (o->prompt) {
+		*len = strlen(o->prompt);
+		*text = strdup(o->prompt);
+		if (!*text) {
+			fprintf(stderr, "llamaterm %s: out of memory\n", cmd);
+			return 1;
+		}
+		return 0;
+	}
+	if (!o->prompt_file) {
+		fprintf(stderr, "llamaterm %s: a prompt is required (-p TEXT or -f FILE)\n", cmd);
+		return 2;
+	}
+	char err[512];
+	if (cli_read_file(o->prompt_file, text, len, err, sizeof(err))) {
+		fprintf(stderr, "llamaterm %s: %s\n", cmd, err);
+		return 1;
+	}
+	return 0;
+}
+
+int cli_open_vocab(const char *path, int gguf_flags, const char *cmd, struct gguf **g,
+		   struct vocab **v)
+{
+	char err[512];
+	*g = NULL;
+	*v = NULL;
+	if (gguf_open(g, path, gguf_flags, err, sizeof(err)) ||
+	    vocab_open(v, *g, err, sizeof(err))) {
+		fprintf(stderr, "llamaterm %s: %s\n", cmd, err);
+		gguf_free(*g);
+		*g = NULL;
+		return 1;
+	}
+	return 0;
+}
+
+int cli_tokenize(const struct vocab *v, const char *text, size_t len, int add_special,
+		 int parse_special, const char *cmd, int32_t **ids, int *n)
+{
+	/* Every byte becomes at most one token, plus BOS and EOS. */
+	size_t cap = len + 2;
+	if (cap > 0x7fffffff) {
+		fprintf(stderr, "llamaterm %s: text too long (%zu bytes)\n", cmd, len);
+		return 1;
+	}
+	int32_t *buf = malloc(cap * sizeof(*buf));
+	if (!buf) {
+		fprintf(stderr, "llamaterm %s: out of memory\n", cmd);
+		return 1;
+	}
+	int got = vocab_tokenize(v, text, len, add_special, parse_special, buf, (int)cap);
+	if (got < 0 || (size_t)got > cap) {
+		fprintf(stderr, "llamaterm %s: tokenization failed: %s\n", cmd,
+			got < 0 ? lt_strerror(got) : "more tokens than bytes");
+		free(buf);
+		return 1;
+	}
+	*ids = buf;
+	*n = got;
+	return 0;
+}
+
+int cli_physical_cores(void)
+{
+	/* Count distinct (package, core) pairs; hyper-threads repeat a pair. */
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	if (online < 1)
+		online = 1;
+	if (!f)
+		return (int)online;
+	enum { MAX_CORES = 1024 };
+	static const int unset = -1;
+	int pkg = unset, n = 0;
+	long seen[MAX_CORES];
+	char line[256];
+	while (fgets(line, sizeof(line), f)) {
+		int v;
+		if (sscanf(line, "physical id : %d", &v) == 1)
+			pkg = v;
+		else if (sscanf(line, "core id : %d", &v) == 1 && pkg != unset) {
+			long key = (long)pkg << 20 | v;
+			bool dup = false;
+			for (int i = 0; i < n && !dup; i++)
+				dup = seen[i] == key;
+			if (!dup && n < MAX_CORES)
+				seen[n++] = key;
+		}
+	}
+	fclose(f);
+	return n > 0 && n <= online ? n : (int)online;
+}
+
+double cli_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}

@@ -1,0 +1,202 @@
+/* llamaterm logits: evaluate a token sequence in one batch and print the
+ * largest logits at every position, for comparing numerics with other
+ * implementations. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "context.h"
+#include "model.h"
+#include "options.h"
+#include "vocab.h"
+
+static void logits_usage(FILE *out)
+{
+	fprintf(out, "usage: llamaterm logits -m MODEL (--ids 1,2,3 | -p TEXT) [--top K] [-o FILE]\n\n"
+		     "Evaluates the sequence in one batch and prints one line per position:\n"
+		     "POS INPUT_ID TOP1_ID:LOGIT TOP2_ID:LOGIT ... (6 decimals).\n\n");
+	options_print_help(out, OPTC_LOGITS);
+}
+
+/* Parses "1,2,3" into a malloc'd array. Returns the count, or -1. */
+static int logits_parse_ids(const char *s, int n_vocab, int32_t **out)
+{
+	int cap = 16, n = 0;
+	int32_t *ids = malloc((size_t)cap * sizeof(*ids));
+	if (!ids)
+		return -1;
+	const char *p = s;
+	while (*p) {
+		char *end;
+		errno = 0;
+		long v = strtol(p, &end, 10);
+		if (end == p || errno || v < 0 || v >= n_vocab) {
+			fprintf(stderr, "llamaterm logits: --ids: '%s' is not a token id below %d\n", p, n_vocab);
+			free(ids);
+			return -1;
+		}
+		if (n == cap) {
+			int32_t *bigger = realloc(ids, (size_t)cap * 2 * sizeof(*ids));
+			if (!bigger) {
+				free(ids);
+				return -1;
+			}
+			ids = bigger;
+			cap *= 2;
+		}
+		ids[n++] = (int32_t)v;
+		p = end;
+		if (*p == ',')
+			p++;
+		else if (*p) {
+			fprintf(stderr, "llamaterm logits: --ids: unexpected '%c' (want comma-separated ids)\n", *p);
+			free(ids);
+			return -1;
+		}
+	}
+	if (n == 0) {
+		fprintf(stderr, "llamaterm logits: --ids: no token ids given\n");
+		free(ids);
+		return -1;
+	}
+	*out = ids;
+	return n;
+}
+
+/* Writes the indices of the k largest values of x[0..n) to top, largest
+ * first (ties: lower index first). */
+static void logits_top_k(const float *x, int n, int k, int *top)
+{
+	int have = 0;
+	for (int i = 0; i < n; i++) {
+		if (have == k && x[i] <= x[top[k - 1]])
+			continue;
+		int j = have < k ? have++ : k - 1;
+		while (j > 0 && x[top[j - 1]] < x[i]) {
+			top[j] = top[j - 1];
+			j--;
+		}
+		top[j] = i;
+	}
+}
+
+int cmd_logits(int argc, char **argv)
+{
+	struct options o;
+	options_defaults(&o);
+	int rc = options_parse(&o, argc, argv, OPTC_LOGITS);
+	if (rc)
+		return rc;
+	if (o.help) {
+		logits_usage(stdout);
+		return 0;
+	}
+	if (!o.model) {
+		fprintf(stderr, "llamaterm logits: a model is required (-m FILE)\n");
+		return 2;
+	}
+	if (!!o.ids + !!o.prompt + !!o.prompt_file != 1) {
+		fprintf(stderr, "llamaterm logits: give exactly one of --ids LIST, -p TEXT, -f FILE\n");
+		return 2;
+	}
+	if (o.top < 1) {
+		fprintf(stderr, "llamaterm logits: --top must be at least 1\n");
+		return 2;
+	}
+	char err[512];
+	struct model_params mp = model_params_default();
+	mp.use_mmap = !o.no_mmap;
+	mp.use_mlock = o.mlock;
+	struct model *m;
+	if (model_open(&m, o.model, &mp, err, sizeof(err))) {
+		fprintf(stderr, "llamaterm logits: %s\n", err);
+		return 1;
+	}
+	int n_vocab = model_hparams(m)->n_vocab;
+	int32_t *ids = NULL;
+	int n = 0;
+	struct vocab *v = NULL;
+	rc = 1;
+	if (o.ids) {
+		n = logits_parse_ids(o.ids, n_vocab, &ids);
+		if (n < 0)
+			goto out;
+	} else {
+		char *text;
+		size_t len;
+		int prc = cli_read_prompt(&o, "logits", &text, &len);
+		if (prc) {
+			rc = prc;
+			goto out;
+		}
+		if (vocab_open(&v, model_gguf(m), err, sizeof(err))) {
+			fprintf(stderr, "llamaterm logits: %s\n", err);
+			free(text);
+			goto out;
+		}
+		prc = cli_tokenize(v, text, len, !o.no_bos, o.special, "logits", &ids, &n);
+		free(text);
+		if (prc)
+			goto out;
+		if (n == 0) {
+			fprintf(stderr, "llamaterm logits: the prompt has no tokens\n");
+			goto out;
+		}
+	}
+
+	struct ctx_params cp = ctx_params_default();
+	cp.n_ctx = o.n_ctx > 0 ? o.n_ctx : n;
+	cp.n_batch = n;
+	cp.n_threads = o.n_threads > 0 ? o.n_threads : cli_physical_cores();
+	cp.kv_type = dtype_from_name(o.kv_type);
+	if (cp.kv_type != GGML_TYPE_F16 && cp.kv_type != GGML_TYPE_F32) {
+		fprintf(stderr, "llamaterm logits: --kv-type must be f16 or f32\n");
+		rc = 2;
+		goto out;
+	}
+	struct ctx *c;
+	if (ctx_new(&c, m, &cp, err, sizeof(err))) {
+		fprintf(stderr, "llamaterm logits: %s\n", err);
+		goto out;
+	}
+	if (ctx_eval(c, ids, n, 0, true)) {
+		fprintf(stderr, "llamaterm logits: %s\n", ctx_error(c));
+		ctx_free(c);
+		goto out;
+	}
+	FILE *raw = NULL;
+	if (o.output && !(raw = fopen(o.output, "wb"))) {
+		fprintf(stderr, "llamaterm logits: %s: cannot create: %s\n", o.output, strerror(errno));
+		ctx_free(c);
+		goto out;
+	}
+	int k = o.top < n_vocab ? o.top : n_vocab;
+	int *top = malloc((size_t)k * sizeof(*top));
+	rc = top ? 0 : 1;
+	for (int i = 0; i < n && !rc; i++) {
+		const float *l = ctx_logits(c, i);
+		logits_top_k(l, n_vocab, k, top);
+		printf("%d %d", i, ids[i]);
+		for (int j = 0; j < k; j++)
+			printf(" %d:%.6f", top[j], l[top[j]]);
+		putchar('\n');
+		if (raw && fwrite(l, sizeof(float), (size_t)n_vocab, raw) != (size_t)n_vocab) {
+			fprintf(stderr, "llamaterm logits: %s: write failed: %s\n", o.output, strerror(errno));
+			rc = 1;
+		}
+	}
+	if (raw && fclose(raw) != 0 && !rc) {
+		fprintf(stderr, "llamaterm logits: %s: write failed: %s\n", o.output, strerror(errno));
+		rc = 1;
+	}
+	free(top);
+	ctx_free(c);
+out:
+	free(ids);
+	vocab_free(v);
+	model_free(m);
+	return rc;
+}

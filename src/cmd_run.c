@@ -1,0 +1,272 @@
+/* llamaterm run: continue a prompt and stream the generated text (not the
+ * prompt) to stdout as it is produced; timings go to stderr. Generation ends
+ * at an end-of-generation token, after -n tokens, at a stop string (-r, never
+ * printed), when the context is full, or on Ctrl-C. */
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "context.h"
+#include "model.h"
+#include "options.h"
+#include "sampler.h"
+#include "stopper.h"
+#include "vocab.h"
+
+static void run_usage(FILE *out)
+{
+	fprintf(out, "usage: llamaterm run -m MODEL (-p TEXT | -f FILE) [options]\n\n"
+		     "Continues the prompt, streaming the generated text to stdout and\n"
+		     "timings to stderr. --temp 0 is greedy decoding.\n\n");
+	options_print_help(out, OPTC_RUN);
+}
+
+/* Set by SIGINT; the context checks it between layers. */
+static atomic_bool run_interrupted;
+
+static void run_on_sigint(int sig)
+{
+	(void)sig;
+	atomic_store(&run_interrupted, true);
+}
+
+/* Everything a run holds, so one function can release it. */
+struct run {
+	struct options o;
+	struct model *model;
+	struct vocab *vocab;
+	struct ctx *ctx;
+	struct sampler *sampler;
+	struct stopper *stopper;
+	struct vocab_stream *stream;
+	int32_t *prompt;
+	int n_prompt;
+};
+
+static void run_free(struct run *r)
+{
+	vocab_stream_free(r->stream);
+	stopper_free(r->stopper);
+	sampler_free(r->sampler);
+	ctx_free(r->ctx);
+	vocab_free(r->vocab);
+	model_free(r->model);
+	free(r->prompt);
+}
+
+/* Converts the command-line sampling options to sampler parameters. */
+static struct sampler_params run_sampler_params(const struct options *o, int n_ctx)
+{
+	struct sampler_params sp = sampler_params_default();
+	sp.temperature = o->temp;
+	sp.top_k = o->top_k;
+	sp.top_p = o->top_p;
+	sp.min_p = o->min_p;
+	sp.typical_p = o->typical_p;
+	sp.repeat_penalty = o->repeat_penalty;
+	sp.repeat_last_n = o->repeat_last_n;
+	sp.presence_penalty = o->presence_penalty;
+	sp.frequency_penalty = o->frequency_penalty;
+	sp.n_ctx = n_ctx;
+	sp.seed = o->seed;
+	return sp;
+}
+
+/* Opens model, tokenizer, context, sampler and stop matcher. Returns an
+ * exit status. */
+static int run_open(struct run *r, double *t_load)
+{
+	const struct options *o = &r->o;
+	char err[512];
+	double t0 = cli_now();
+	struct model_params mp = model_params_default();
+	mp.use_mmap = !o->no_mmap;
+	mp.use_mlock = o->mlock;
+	if (model_open(&r->model, o->model, &mp, err, sizeof(err)) ||
+	    vocab_open(&r->vocab, model_gguf(r->model), err, sizeof(err))) {
+		fprintf(stderr, "llamaterm run: %s\n", err);
+		return 1;
+	}
+	struct ctx_params cp = ctx_params_default();
+	cp.n_ctx = o->n_ctx;
+	cp.n_batch = o->n_batch;
+	cp.n_threads = o->n_threads > 0 ? o->n_threads : cli_physical_cores();
+	cp.kv_type = dtype_from_name(o->kv_type);
+	if (cp.kv_type != GGML_TYPE_F16 && cp.kv_type != GGML_TYPE_F32) {
+		fprintf(stderr, "llamaterm run: --kv-type must be f16 or f32\n");
+		return 2;
+	}
+	if (ctx_new(&r->ctx, r->model, &cp, err, sizeof(err))) {
+		fprintf(stderr, "llamaterm run: %s\n", err);
+		return 1;
+	}
+	*t_load = cli_now() - t0;
+	struct sampler_params sp = run_sampler_params(o, ctx_n_ctx(r->ctx));
+	r->sampler = sampler_new(&sp, ctx_n_vocab(r->ctx), err, sizeof(err));
+	if (!r->sampler) {
+		fprintf(stderr, "llamaterm run: %s\n", err);
+		return 2;
+	}
+	r->stopper = stopper_new(o->stops, o->n_stops, err, sizeof(err));
+	if (!r->stopper) {
+		fprintf(stderr, "llamaterm run: %s\n", err);
+		return 2;
+	}
+	if (vocab_stream_new(&r->stream, r->vocab, 0)) {
+		fprintf(stderr, "llamaterm run: out of memory\n");
+		return 1;
+	}
+	return 0;
+}
+
+static void run_write(const char *text, size_t len)
+{
+	if (len) {
+		fwrite(text, 1, len, stdout);
+		fflush(stdout);
+	}
+}
+
+/* Generates after the prompt; returns the number of generated tokens or -1. */
+static int run_generate(struct run *r)
+{
+	const struct options *o = &r->o;
+	int n_ctx = ctx_n_ctx(r->ctx), n_gen = 0;
+	int limit = o->n_predict < 0 ? n_ctx : o->n_predict;
+	bool stopped = false;
+	while (n_gen < limit && !atomic_load(&run_interrupted)) {
+		int pos = ctx_n_past(r->ctx);
+		int32_t tok = sampler_sample(r->sampler, ctx_logits(r->ctx, -1));
+		if (tok < 0) {
+			fprintf(stderr, "llamaterm run: sampling failed: %s\n", lt_strerror(tok));
+			return -1;
+		}
+		if (vocab_is_eog(r->vocab, tok))
+			break;
+		sampler_accept(r->sampler, tok);
+		n_gen++;
+		const char *piece, *out;
+		size_t piece_len, out_len;
+		if (vocab_stream_push(r->stream, tok, &piece, &piece_len) != 0) {
+			fprintf(stderr, "llamaterm run: detokenizing token %d failed\n", tok);
+			return -1;
+		}
+		int hit = stopper_feed(r->stopper, piece, piece_len, &out, &out_len);
+		if (o->print_ids)
+			printf(n_gen > 1 ? " %d" : "%d", tok);
+		else
+			run_write(out, out_len);
+		if (hit == STOPPER_HIT) {
+			stopped = true;
+			break;
+		}
+		if (n_gen == limit)
+			break;
+		if (pos + 1 >= n_ctx) {
+			fprintf(stderr, "\nllamaterm run: context full (%d tokens); stopping\n", n_ctx);
+			break;
+		}
+		int rc = ctx_eval(r->ctx, &tok, 1, pos, false);
+		if (rc == LT_E_ABORTED)
+			break;
+		if (rc) {
+			fprintf(stderr, "\nllamaterm run: %s\n", ctx_error(r->ctx));
+			return -1;
+		}
+	}
+	if (!stopped && !o->print_ids) {
+		const char *out;
+		size_t out_len;
+		const char *tail;
+		size_t tail_len;
+		if (vocab_stream_flush(r->stream, &tail, &tail_len) == 0 && tail_len &&
+		    stopper_feed(r->stopper, tail, tail_len, &out, &out_len) >= 0)
+			run_write(out, out_len);
+		if (!stopper_hit(r->stopper)) {
+			stopper_flush(r->stopper, &out, &out_len);
+			run_write(out, out_len);
+		}
+	}
+	if (o->print_ids || n_gen)
+		putchar('\n');
+	fflush(stdout);
+	return n_gen;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run r;
+	memset(&r, 0, sizeof(r));
+	options_defaults(&r.o);
+	int rc = options_parse(&r.o, argc, argv, OPTC_RUN);
+	if (rc)
+		return rc;
+	if (r.o.help) {
+		run_usage(stdout);
+		return 0;
+	}
+	if (r.o.n_positional) {
+		fprintf(stderr, "llamaterm run: unexpected argument '%s'\n", r.o.positional[0]);
+		return 2;
+	}
+	if (!r.o.model) {
+		fprintf(stderr, "llamaterm run: a model is required (-m FILE)\n");
+		return 2;
+	}
+	char *text;
+	size_t len;
+	rc = cli_read_prompt(&r.o, "run", &text, &len);
+	if (rc)
+		return rc;
+	double t_load = 0;
+	rc = run_open(&r, &t_load);
+	if (!rc)
+		rc = cli_tokenize(r.vocab, text, len, !r.o.no_bos, r.o.special, "run", &r.prompt,
+				  &r.n_prompt);
+	free(text);
+	if (!rc && r.n_prompt == 0) {
+		fprintf(stderr, "llamaterm run: the prompt has no tokens\n");
+		rc = 1;
+	}
+	if (!rc && r.n_prompt >= ctx_n_ctx(r.ctx)) {
+		fprintf(stderr, "llamaterm run: the prompt has %d tokens, the context only %d (-c)\n",
+			r.n_prompt, ctx_n_ctx(r.ctx));
+		rc = 1;
+	}
+	if (rc) {
+		run_free(&r);
+		return rc;
+	}
+	signal(SIGINT, run_on_sigint);
+	ctx_set_abort(r.ctx, &run_interrupted);
+	for (int i = 0; i < r.n_prompt; i++)
+		sampler_accept(r.sampler, r.prompt[i]);
+	double t0 = cli_now();
+	rc = ctx_eval(r.ctx, r.prompt, r.n_prompt, 0, false);
+	double t_prompt = cli_now() - t0;
+	if (rc == LT_E_ABORTED) {
+		fprintf(stderr, "llamaterm run: interrupted\n");
+		run_free(&r);
+		return 130;
+	}
+	if (rc) {
+		fprintf(stderr, "llamaterm run: %s\n", ctx_error(r.ctx));
+		run_free(&r);
+		return 1;
+	}
+	t0 = cli_now();
+	int n_gen = run_generate(&r);
+	double t_gen = cli_now() - t0;
+	signal(SIGINT, SIG_DFL);
+	if (n_gen >= 0)
+		fprintf(stderr, "load: %.1f ms | prompt: %d tokens, %.1f tok/s | generation: %d tokens, %.1f tok/s%s\n",
+			t_load * 1e3, r.n_prompt, r.n_prompt / (t_prompt > 0 ? t_prompt : 1e-9), n_gen,
+			n_gen / (t_gen > 0 ? t_gen : 1e-9),
+			atomic_load(&run_interrupted) ? " (interrupted)" : "");
+	run_free(&r);
+	return n_gen < 0 ? 1 : 0;
+}
