@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "options.h"
 
@@ -34,6 +35,9 @@ int cli_tokenize(const struct vocab *v, const char *text, size_t len, int add_sp
 
 /* The number of physical cores (hyper-threads share one), at least 1. */
 int cli_physical_cores(void);
+
+/* Writes s as a JSON string literal (quotes included) to out. */
+void cli_json_string(FILE *out, const char *s);
 
 /* Seconds on a monotonic clock. */
 double cli_now(void);

@@ -87,7 +87,7 @@ static const struct quant_mix quant_mixes[] = {
 	{ "F32", FTYPE_ALL_F32, GGML_TYPE_F32, "32-bit floats" },
 	{ "F16", FTYPE_MOSTLY_F16, GGML_TYPE_F16, "16-bit floats" },
 	{ "BF16", FTYPE_MOSTLY_BF16, GGML_TYPE_BF16, "bfloat16" },
-	{ "Q8_0", FTYPE_MOSTLY_Q8_0, GGML_TYPE_Q8_0, "8.50 bits per weight" },
+	{ "Q8_0", FTYPE_MOSTLY_Q8_0, GGML_TYPE_Q8_0, "8.50 bpw" },
 	{ "Q4_0", FTYPE_MOSTLY_Q4_0, GGML_TYPE_Q4_0, "4.50 bpw" },
 	{ "Q4_1", FTYPE_MOSTLY_Q4_1, GGML_TYPE_Q4_1, "5.00 bpw" },
 	{ "Q5_0", FTYPE_MOSTLY_Q5_0, GGML_TYPE_Q5_0, "5.50 bpw" },
@@ -149,7 +149,7 @@ static void quantize_usage(FILE *out)
 	for (size_t i = 0; i < N_MIXES; i++)
 		fprintf(out, "  %-8s %s\n", quant_mixes[i].name, quant_mixes[i].desc);
 	fprintf(out, "\nOptions:\n"
-		     "  --pure                   no mix: every converted tensor gets the base type\n");
+		     "      --pure                  no mix: every converted tensor gets the base type\n");
 	options_print_help(out, OPTC_QUANTIZE);
 }
 

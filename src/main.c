@@ -17,6 +17,8 @@ static const struct command commands[] = {
 	{ .name = "tokenize", .run = cmd_tokenize, .summary = "print the token ids of a text" },
 	{ .name = "logits", .run = cmd_logits, .summary = "print the top logits at every position of a sequence" },
 	{ .name = "perplexity", .run = cmd_perplexity, .summary = "measure a model's perplexity on a text" },
+	{ .name = "bench", .run = cmd_bench, .summary = "measure prompt and generation speed" },
+	{ .name = "quantize", .run = cmd_quantize, .summary = "convert a model to another tensor type or quantization mix" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -963,6 +963,31 @@ static void test_truncations(void **state)
 	free(full);
 }
 
+/* Where the tensor-info table starts: the tensor infos of g are re-encoded
+ * to learn their total length, which ends at data_offset minus padding. */
+static size_t tensor_info_start(const struct gguf *g, const uint8_t *buf)
+{
+	size_t len = 0;
+	for (int64_t i = 0; i < gguf_n_tensors(g); i++) {
+		const struct gguf_tensor *t = gguf_tensor(g, i);
+		len += 8 + strlen(t->name) + 4 + 8 * (size_t)t->n_dims + 4 + 8;
+	}
+	const struct gguf_tensor *t0 = gguf_tensor(g, 0);
+	size_t name_len = strlen(t0->name);
+	for (size_t pad = 0; pad < gguf_alignment(g); pad++) {
+		size_t start = gguf_data_offset(g) - pad - len;
+		uint64_t n;
+		memcpy(&n, buf + start, 8);
+		if (n == name_len && memcmp(buf + start + 8, t0->name, name_len) == 0)
+			return start;
+	}
+	fail_msg("tensor-info table not found");
+	return 0;
+}
+
+/* XOR patterns into every byte of the header and the tensor-info table
+ * (and one pattern, rotating, into each metadata byte): each copy must
+ * parse or fail cleanly. */
 static void test_byte_flips(void **state)
 {
 	NEED_SHARED();
@@ -974,11 +999,15 @@ static void test_byte_flips(void **state)
 	char err[ERR_LEN];
 	assert_int_equal(gguf_open_buffer(&g, buf, size, "stories.gguf", err, sizeof(err)), 0);
 	size_t meta_end = gguf_data_offset(g);
+	size_t tinfo = tensor_info_start(g, buf);
 	gguf_free(g);
+	const size_t header_end = 24;
 
 	int parsed = 0, failed = 0;
+	const size_t n_pat = sizeof(FLIP_PATTERNS);
 	for (size_t i = 0; i < meta_end; i++) {
-		for (size_t k = 0; k < sizeof(FLIP_PATTERNS); k++) {
+		bool dense = i < header_end || i >= tinfo;
+		for (size_t k = dense ? 0 : i % n_pat; k < n_pat; k += dense ? 1 : n_pat) {
 			buf[i] ^= FLIP_PATTERNS[k];
 			err[0] = 0;
 			int rc = gguf_open_buffer(&g, buf, size, "stories.gguf", err, sizeof(err));

@@ -1,0 +1,208 @@
+/* llamaterm bench: prompt-processing and generation speed, measured the way
+ * llama.cpp's llama-bench measures them so the figures compare: after one
+ * warm-up run, "ppP" evaluates P tokens as one batch from an empty cache and
+ * "tgN" generates N tokens one at a time from an empty cache, each repeated
+ * -r times; the mean and standard deviation of tokens per second are
+ * printed. Token ids are pseudo-random: speed does not depend on them. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "context.h"
+#include "gguf.h"
+#include "model.h"
+#include "options.h"
+
+static void bench_usage(FILE *out)
+{
+	fprintf(out, "usage: llamaterm bench -m MODEL [-p 128] [-n 64] [-t N] [-r 5] [--json]\n\n"
+		     "Measures prompt processing (ppP) and generation (tgN) in tokens per second.\n\n");
+	options_print_help(out, OPTC_BENCH);
+}
+
+struct bench_result {
+	const char *name;  /* "pp" or "tg" */
+	int n_tokens;
+	double mean, sd;   /* tokens per second */
+};
+
+/* Reads a "Key:   123 kB" line of /proc/self/status, in bytes (0 if absent). */
+static uint64_t bench_proc_status_kb(const char *key)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return 0;
+	char line[256];
+	uint64_t kb = 0;
+	size_t klen = strlen(key);
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			kb = strtoull(line + klen + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb * 1024;
+}
+
+static void bench_stats(const double *x, int n, double *mean, double *sd)
+{
+	double s = 0, s2 = 0;
+	for (int i = 0; i < n; i++)
+		s += x[i];
+	*mean = s / n;
+	for (int i = 0; i < n; i++)
+		s2 += (x[i] - *mean) * (x[i] - *mean);
+	*sd = n > 1 ? sqrt(s2 / (n - 1)) : 0;
+}
+
+/* One timed run; returns tokens per second, or a negative value on error. */
+static double bench_once(struct ctx *c, const int32_t *tokens, int n, bool batch)
+{
+	ctx_truncate(c, 0);
+	double t0 = cli_now();
+	if (batch) {
+		if (ctx_eval(c, tokens, n, 0, false))
+			return -1;
+	} else {
+		for (int i = 0; i < n; i++)
+			if (ctx_eval(c, &tokens[i], 1, i, false))
+				return -1;
+	}
+	double dt = cli_now() - t0;
+	return n / (dt > 0 ? dt : 1e-9);
+}
+
+static const char *bench_main_type(const struct gguf *g)
+{
+	/* The type holding the most bytes names the quantization. */
+	uint64_t bytes[GGML_TYPE_COUNT] = { 0 };
+	for (int64_t i = 0; i < gguf_n_tensors(g); i++) {
+		const struct gguf_tensor *t = gguf_tensor(g, i);
+		bytes[t->type] += t->size;
+	}
+	int best = 0;
+	for (int t = 1; t < GGML_TYPE_COUNT; t++)
+		if (bytes[t] > bytes[best])
+			best = t;
+	return dtype_name(best);
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	struct options o;
+	options_defaults(&o);
+	int rc = options_parse(&o, argc, argv, OPTC_BENCH);
+	if (rc)
+		return rc;
+	if (o.help) {
+		bench_usage(stdout);
+		return 0;
+	}
+	if (!o.model) {
+		fprintf(stderr, "llamaterm bench: a model is required (-m FILE)\n");
+		return 2;
+	}
+	if (o.bench_prompt < 0 || o.bench_gen < 0 || o.bench_reps < 1 ||
+	    (o.bench_prompt == 0 && o.bench_gen == 0)) {
+		fprintf(stderr, "llamaterm bench: -p and -n must be >= 0 (not both 0), -r >= 1\n");
+		return 2;
+	}
+	char err[512];
+	double t0 = cli_now();
+	struct model_params mp = model_params_default();
+	mp.use_mmap = !o.no_mmap;
+	mp.use_mlock = o.mlock;
+	struct model *m;
+	if (model_open(&m, o.model, &mp, err, sizeof(err))) {
+		fprintf(stderr, "llamaterm bench: %s\n", err);
+		return 1;
+	}
+	double t_load = cli_now() - t0;
+	int n_threads = o.n_threads > 0 ? o.n_threads : cli_physical_cores();
+	int n_need = o.bench_prompt > o.bench_gen ? o.bench_prompt : o.bench_gen;
+	struct ctx_params cp = ctx_params_default();
+	cp.n_ctx = n_need;
+	cp.n_batch = o.bench_prompt > 0 ? o.bench_prompt : 1;
+	cp.n_threads = n_threads;
+	cp.kv_type = dtype_from_name(o.kv_type);
+	if (cp.kv_type != GGML_TYPE_F16 && cp.kv_type != GGML_TYPE_F32) {
+		fprintf(stderr, "llamaterm bench: --kv-type must be f16 or f32\n");
+		model_free(m);
+		return 2;
+	}
+	struct ctx *c;
+	if (ctx_new(&c, m, &cp, err, sizeof(err))) {
+		fprintf(stderr, "llamaterm bench: %s\n", err);
+		model_free(m);
+		return 1;
+	}
+	int n_vocab = ctx_n_vocab(c);
+	int32_t *tokens = malloc((size_t)n_need * sizeof(*tokens));
+	double *runs = malloc((size_t)o.bench_reps * sizeof(*runs));
+	if (!tokens || !runs) {
+		fprintf(stderr, "llamaterm bench: out of memory\n");
+		rc = 1;
+		goto out;
+	}
+	uint64_t state = 0x9E3779B97F4A7C15ull;
+	for (int i = 0; i < n_need; i++) {
+		state = state * 6364136223846793005ull + 1442695040888963407ull;
+		tokens[i] = (int32_t)((state >> 33) % (uint64_t)n_vocab);
+	}
+	struct bench_result results[2];
+	int n_results = 0;
+	for (int test = 0; test < 2; test++) {
+		bool batch = test == 0;
+		int n = batch ? o.bench_prompt : o.bench_gen;
+		if (n == 0)
+			continue;
+		/* A warm-up run pages the weights in and starts the threads. */
+		if (bench_once(c, tokens, batch ? n : (n < 4 ? n : 4), batch) < 0)
+			goto eval_failed;
+		for (int r = 0; r < o.bench_reps; r++)
+			if ((runs[r] = bench_once(c, tokens, n, batch)) < 0)
+				goto eval_failed;
+		struct bench_result *res = &results[n_results++];
+		res->name = batch ? "pp" : "tg";
+		res->n_tokens = n;
+		bench_stats(runs, o.bench_reps, &res->mean, &res->sd);
+	}
+	const struct gguf *g = model_gguf(m);
+	uint64_t rss = bench_proc_status_kb("VmRSS"), hwm = bench_proc_status_kb("VmHWM");
+	if (o.json) {
+		printf("{\"model\": ");
+		cli_json_string(stdout, o.model);
+		printf(", \"type\": \"%s\", \"params\": %lld, \"weight_bytes\": %llu, "
+		       "\"threads\": %d, \"load_ms\": %.3f, \"rss_bytes\": %llu, \"peak_rss_bytes\": %llu, "
+		       "\"results\": [",
+		       bench_main_type(g), (long long)model_n_params(m),
+		       (unsigned long long)model_weight_bytes(m), n_threads, t_load * 1e3,
+		       (unsigned long long)rss, (unsigned long long)hwm);
+		for (int i = 0; i < n_results; i++)
+			printf("%s{\"test\": \"%s%d\", \"mean\": %.3f, \"sd\": %.3f}", i ? ", " : "",
+			       results[i].name, results[i].n_tokens, results[i].mean, results[i].sd);
+		printf("]}\n");
+	} else {
+		printf("model: %s (%s, %.2f M params, %.1f MiB)\n", o.model, bench_main_type(g),
+		       model_n_params(m) / 1e6, model_weight_bytes(m) / 1048576.0);
+		printf("threads: %d, load: %.1f ms, RSS: %.1f MiB (peak %.1f MiB)\n", n_threads,
+		       t_load * 1e3, rss / 1048576.0, hwm / 1048576.0);
+		for (int i = 0; i < n_results; i++)
+			printf("%s%d: %.2f ± %.2f tok/s\n", results[i].name, results[i].n_tokens,
+			       results[i].mean, results[i].sd);
+	}
+	rc = 0;
+	goto out;
+eval_failed:
+	fprintf(stderr, "llamaterm bench: %s\n", ctx_error(c));
+	rc = 1;
+out:
+	free(tokens);
+	free(runs);
+	ctx_free(c);
+	model_free(m);
+	return rc;
+}
