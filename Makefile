@@ -50,6 +50,8 @@ SYNTH_SRC := $(wildcard tests/synth/*.c)
 SYNTH_BIN := $(if $(SYNTH_SRC),$(BUILD)/lt-synth)
 BIN := $(BUILD)/llamaterm
 
+.SECONDARY:
+
 # Override BUILD=build/NAME to keep separate object trees side by side.
 .PHONY: all test sanitize fuzz bench clean install check-man
 all: $(BIN)
@@ -90,7 +92,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 build/fuzz/%: tests/fuzz/%.c $(wildcard engine/*.c) $(wildcard src/*.c)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Iengine -Isrc $(PKG_CFLAGS) \
-		-fsanitize=fuzzer,address,undefined -o $@ $< \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $< \
 		$(wildcard engine/*.c) $(filter-out src/main.c $(wildcard src/cmd_*.c),$(wildcard src/*.c)) \
 		$(PKG_LIBS) -lm -lpthread
 fuzz: $(FUZZ_BIN)

@@ -154,14 +154,16 @@ int sampler_params_check(const struct sampler_params *p, char *err, size_t errle
 				 "sampler: repeat_last_n %d must be -1 (whole context), 0 (off) or positive",
 				 (int)p->repeat_last_n);
 	if (p->n_ctx < 0)
-		return lt_seterr(err, errlen, LT_E_INVAL, "sampler: n_ctx %d is negative", (int)p->n_ctx);
+		return lt_seterr(err, errlen, LT_E_INVAL, "sampler: n_ctx %d is negative",
+				 (int)p->n_ctx);
 	size_t n = strnlen(p->order, sizeof(p->order));
 	if (n == sizeof(p->order))
 		return lt_seterr(err, errlen, LT_E_INVAL, "sampler: order is not NUL-terminated");
 	for (size_t i = 0; i < n; i++)
 		if (!sampler_step_known(p->order[i]))
 			return lt_seterr(err, errlen, LT_E_INVAL,
-					 "sampler: unknown step '%c' in order \"%s\" (known: e k y p m t, d x ignored)",
+					 "sampler: unknown step '%c' in order \"%s\" "
+					 "(known: e k y p m t; d x are ignored)",
 					 p->order[i], p->order);
 	return LT_OK;
 }

@@ -15,6 +15,8 @@
 #include <string.h>
 
 #define VOCAB_MAX_RE 8
+/* Room for the name given to an empty token, "[EMPTY_<id>]" with a 9-digit id. */
+#define EMPTY_NAME_MAX 24
 #define UTF8_REPLACEMENT "\xEF\xBF\xBD"
 
 /* GGUF token_type values. */
@@ -404,7 +406,7 @@ static int load_tokens(struct vocab *v, const struct gguf *g, char *err, size_t 
 	for (uint64_t i = 0; i < n; i++) {
 		size_t len;
 		gguf_value_arr_str(toks, i, &len);
-		total += (len ? len : 24) + 1;
+		total += (len ? len : EMPTY_NAME_MAX) + 1;
 	}
 	if (!v->tok || total > UINT32_MAX || !(v->text = malloc(total)))
 		return lt_seterr(err, errlen, LT_E_NOMEM, "%s: out of memory for %llu tokens",
@@ -415,7 +417,8 @@ static int load_tokens(struct vocab *v, const struct gguf *g, char *err, size_t 
 		const char *s = gguf_value_arr_str(toks, i, &len);
 		/* An empty token could never match; give it a visible name. */
 		if (len == 0)
-			len = (size_t)snprintf(v->text + off, 25, "[EMPTY_%llu]", (unsigned long long)i);
+			len = (size_t)snprintf(v->text + off, EMPTY_NAME_MAX + 1, "[EMPTY_%llu]",
+					       (unsigned long long)i);
 		else
 			memcpy(v->text + off, s, len);
 		v->text[off + len] = '\0';
@@ -516,11 +519,12 @@ static int compile_pre(struct vocab *v, const struct pre_spec *spec, const struc
 	return 0;
 }
 
-/* The first token whose text is in names ('|'-separated, in priority order). */
+/* The first token whose text is in names (newline-separated, since token
+ * texts contain '|'; in priority order). */
 static int32_t find_any(const struct vocab *v, const char *names)
 {
 	for (const char *p = names; *p;) {
-		const char *bar = strchr(p, '|');
+		const char *bar = strchr(p, '\n');
 		size_t len = bar ? (size_t)(bar - p) : strlen(p);
 		int32_t id = vocab_find(v, p, len);
 		if (id >= 0)
@@ -536,7 +540,7 @@ static int32_t find_any(const struct vocab *v, const char *names)
 static void mark_all(struct vocab *v, const char *names, bool eog)
 {
 	for (const char *p = names; *p;) {
-		const char *bar = strchr(p, '|');
+		const char *bar = strchr(p, '\n');
 		size_t len = bar ? (size_t)(bar - p) : strlen(p);
 		int32_t id = vocab_find(v, p, len);
 		if (id >= 0)
@@ -576,28 +580,28 @@ static void set_specials(struct vocab *v, const struct gguf *g)
 	get_flag(g, KEY("add_space_prefix"), &v->add_space_prefix);
 #undef KEY
 	v->eot = detect_id(v, g, "tokenizer.ggml.eot_token_id", NULL,
-			   "<|eot_id|>|<|im_end|>|<|end|>|<end_of_turn>|<|endoftext|>|<EOT>|"
+			   "<|eot_id|>\n<|im_end|>\n<|end|>\n<end_of_turn>\n<|endoftext|>\n<EOT>\n"
 			   "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>");
 	v->eom = detect_id(v, g, "tokenizer.ggml.eom_token_id", NULL, "<|eom_id|>");
 	/* Fill-in-the-middle tokens matter here only because finding them
 	 * makes them control tokens, and pad/repo/sep end generation. */
 	detect_id(v, g, "tokenizer.ggml.fim_pre_token_id", "tokenizer.ggml.prefix_token_id",
-		  "<|fim_prefix|>|<fim-prefix>|<\xEF\xBD\x9C" "fim\xE2\x96\x81" "begin\xEF\xBD\x9C>|<PRE>");
+		  "<|fim_prefix|>\n<fim-prefix>\n<\xEF\xBD\x9C" "fim\xE2\x96\x81" "begin\xEF\xBD\x9C>\n<PRE>");
 	detect_id(v, g, "tokenizer.ggml.fim_suf_token_id", "tokenizer.ggml.suffix_token_id",
-		  "<|fim_suffix|>|<fim-suffix>|<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>|<SUF>");
+		  "<|fim_suffix|>\n<fim-suffix>\n<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>\n<SUF>");
 	detect_id(v, g, "tokenizer.ggml.fim_mid_token_id", "tokenizer.ggml.middle_token_id",
-		  "<|fim_middle|>|<fim-middle>|<\xEF\xBD\x9C" "fim\xE2\x96\x81" "end\xEF\xBD\x9C>|<MID>");
+		  "<|fim_middle|>\n<fim-middle>\n<\xEF\xBD\x9C" "fim\xE2\x96\x81" "end\xEF\xBD\x9C>\n<MID>");
 	int32_t eog[6] = {
-		detect_id(v, g, "tokenizer.ggml.fim_pad_token_id", NULL, "<|fim_pad|>|<fim-pad>|<PAD>"),
+		detect_id(v, g, "tokenizer.ggml.fim_pad_token_id", NULL, "<|fim_pad|>\n<fim-pad>\n<PAD>"),
 		detect_id(v, g, "tokenizer.ggml.fim_rep_token_id", NULL,
-			  "<|fim_repo|>|<|repo_name|>|<fim-repo>|<REPO>"),
+			  "<|fim_repo|>\n<|repo_name|>\n<fim-repo>\n<REPO>"),
 		detect_id(v, g, "tokenizer.ggml.fim_sep_token_id", NULL, "<|file_sep|>"),
 		v->eos, v->eot, v->eom,
 	};
 	for (int i = 0; i < 6; i++)
 		if (eog[i] >= 0)
 			v->tok[eog[i]].attr |= VOCAB_ATTR_EOG;
-	mark_all(v, "<|eot_id|>|<|im_end|>|<|end|>|<end_of_turn>|<|endoftext|>|<|eom_id|>|<EOT>", true);
+	mark_all(v, "<|eot_id|>\n<|im_end|>\n<|end|>\n<end_of_turn>\n<|endoftext|>\n<|eom_id|>\n<EOT>", true);
 }
 
 /* Model-specific whitespace stripping around special tokens (llama.cpp sets
@@ -762,11 +766,16 @@ int vocab_open(struct vocab **out, const struct gguf *g, char *err, size_t errle
 	}
 	if (strcmp(model, "llama") == 0) {
 		v->type = VOCAB_TYPE_SPM;
-		v->bos = 1, v->eos = 2, v->unk = 0;
-		v->add_space_prefix = v->add_bos = true;
+		v->bos = 1;
+		v->eos = 2;
+		v->unk = 0;
+		v->add_space_prefix = true;
+		v->add_bos = true;
 	} else if (strcmp(model, "gpt2") == 0) {
 		v->type = VOCAB_TYPE_BPE;
-		v->bos = v->eos = 11;
+		/* llama.cpp's defaults (Falcon's <|endoftext|>). */
+		v->bos = 11;
+		v->eos = 11;
 	} else if (strcmp(model, "bert") == 0) {
 		rc = lt_seterr(err, errlen, LT_E_UNSUPPORTED,
 			       "%s: WPM (bert) tokenizer is not supported", file_name(g));

@@ -250,7 +250,9 @@ static void json_str(FILE *out, const char *str, size_t len)
 		case '\b': fputs("\\b", out); break;
 		case '\f': fputs("\\f", out); break;
 		default:
-			if (cp < 0x20)
+			/* DEL and C1 controls are valid JSON, but escaped they
+			 * cannot reach a terminal that happens to show the output. */
+			if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
 				fprintf(out, "\\u%04x", (unsigned)cp);
 			else
 				fwrite(s + i, 1, n, out);

@@ -19,6 +19,7 @@ static const struct command commands[] = {
 	{ .name = "perplexity", .run = cmd_perplexity, .summary = "measure a model's perplexity on a text" },
 	{ .name = "bench", .run = cmd_bench, .summary = "measure prompt and generation speed" },
 	{ .name = "quantize", .run = cmd_quantize, .summary = "convert a model to another tensor type or quantization mix" },
+	{ .name = "templates", .run = cmd_templates, .summary = "list, show or detect prompt templates" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -32,7 +32,7 @@ struct rec_hdr {
 struct ring {
 	/* Written by the producer only. */
 	_Alignas(CACHE_LINE) _Atomic uint64_t head;  /* bytes ever published */
-	atomic_int want_space;                       /* producer sleeps on space_fd[0] */
+	atomic_size_t want_space;                    /* free bytes a waiting producer wants; 0 none */
 	_Atomic uint64_t n_wakeups;
 
 	/* Written by the consumer only. */
@@ -200,11 +200,11 @@ static void write_at(struct ring *r, uint64_t pos, const void *src, size_t n)
 	memcpy(r->buf + (pos & r->mask), src, n);
 }
 
-/* The producer-side fence and flag check of the wake-up protocol. */
+/* The producer's half of the wake-up protocol, after the seq_cst store of
+ * the head: a seq_cst load of the flag. */
 static void wake_consumer(struct ring *r)
 {
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&r->want_wake, memory_order_relaxed) &&
+	if (atomic_load_explicit(&r->want_wake, memory_order_seq_cst) &&
 	    atomic_exchange_explicit(&r->want_wake, 0, memory_order_relaxed)) {
 		atomic_fetch_add_explicit(&r->n_wakeups, 1, memory_order_relaxed);
 		fd_poke(r->wake_fd[1]);
@@ -251,7 +251,9 @@ static int write_chunks(struct ring *r, const struct ring_event *ev, size_t *off
 		n++;
 	} while (*off < ev->len);
 	if (n > 0) {
-		atomic_store_explicit(&r->head, pos, memory_order_release);
+		/* seq_cst rather than release: it is also the store half of the
+		 * wake-up handshake (see ring.h). */
+		atomic_store_explicit(&r->head, pos, memory_order_seq_cst);
 		wake_consumer(r);
 	}
 	return n;
@@ -281,26 +283,34 @@ int ring_push(struct ring *r, const struct ring_event *ev)
 	return LT_OK;
 }
 
+/* The tail load is seq_cst because the producer's wait uses it as the load
+ * half of the space handshake. */
 static size_t free_bytes(const struct ring *r)
 {
 	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_seq_cst);
 	return r->cap - (size_t)(head - tail);
 }
 
 /* Waits until need bytes are free; the producer's half of the space
  * protocol mirrors the consumer's ring_prepare_sleep. */
-static int wait_bytes(struct ring *r, size_t need, int timeout_ms, const atomic_int *abort_flag)
+static int wait_bytes(struct ring *r, size_t need, int timeout_ms, const atomic_bool *abort_flag)
 {
 	int64_t deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : 0;
 	for (;;) {
-		if (abort_flag && atomic_load_explicit(abort_flag, memory_order_relaxed))
+		if (abort_flag && atomic_load_explicit(abort_flag, memory_order_relaxed)) {
+			atomic_store_explicit(&r->want_space, 0, memory_order_relaxed);
 			return LT_E_ABORTED;
-		if (free_bytes(r) >= need)
+		}
+		if (free_bytes(r) >= need) {
+			atomic_store_explicit(&r->want_space, 0, memory_order_relaxed);
 			return LT_OK;
+		}
 		fd_drain(r->space_fd[0]);
-		atomic_store_explicit(&r->want_space, 1, memory_order_relaxed);
-		atomic_thread_fence(memory_order_seq_cst);
+		/* Asking for half the ring at least lets the consumer free a batch
+		 * of records per wake-up instead of ping-ponging one at a time. */
+		atomic_store_explicit(&r->want_space, need > r->cap / 2 ? need : r->cap / 2,
+				      memory_order_seq_cst);
 		if (free_bytes(r) >= need) {
 			atomic_store_explicit(&r->want_space, 0, memory_order_relaxed);
 			return LT_OK;
@@ -321,7 +331,7 @@ static int wait_bytes(struct ring *r, size_t need, int timeout_ms, const atomic_
 	}
 }
 
-int ring_wait_space(struct ring *r, size_t len, int timeout_ms, const atomic_int *abort_flag)
+int ring_wait_space(struct ring *r, size_t len, int timeout_ms, const atomic_bool *abort_flag)
 {
 	if (!r)
 		return LT_E_INVAL;
@@ -345,7 +355,7 @@ int ring_wait_space(struct ring *r, size_t len, int timeout_ms, const atomic_int
 }
 
 int ring_push_wait(struct ring *r, const struct ring_event *ev, int timeout_ms,
-		   const atomic_int *abort_flag)
+		   const atomic_bool *abort_flag)
 {
 	int rc = check_event(r, ev);
 	if (rc < 0)
@@ -383,10 +393,14 @@ int ring_push_wait(struct ring *r, const struct ring_event *ev, int timeout_ms,
 
 /* ---- consumer ---- */
 
+/* Pokes the producer once the free space it asked for is there. Since the
+ * ring ends up empty when the consumer drains it, and an empty ring has
+ * every byte free, a producer that asked for at most the capacity is
+ * always woken. */
 static void wake_producer(struct ring *r)
 {
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&r->want_space, memory_order_relaxed) &&
+	size_t want = atomic_load_explicit(&r->want_space, memory_order_seq_cst);
+	if (want && free_bytes(r) >= want &&
 	    atomic_exchange_explicit(&r->want_space, 0, memory_order_relaxed)) {
 		atomic_fetch_add_explicit(&r->n_space_wakeups, 1, memory_order_relaxed);
 		fd_poke(r->space_fd[1]);
@@ -421,13 +435,13 @@ int ring_pop(struct ring *r, struct ring_event *ev)
 			.data = r->scratch,
 			.len = h.len,
 		};
-		atomic_store_explicit(&r->tail, tail + h.size, memory_order_release);
+		atomic_store_explicit(&r->tail, tail + h.size, memory_order_seq_cst);
 		wake_producer(r);
 		return 1;
 	}
 	/* Only padding was left: free it too. */
 	if (tail != atomic_load_explicit(&r->tail, memory_order_relaxed)) {
-		atomic_store_explicit(&r->tail, tail, memory_order_release);
+		atomic_store_explicit(&r->tail, tail, memory_order_seq_cst);
 		wake_producer(r);
 	}
 	return 0;
@@ -438,9 +452,8 @@ bool ring_prepare_sleep(struct ring *r)
 	if (!r)
 		return false;
 	fd_drain(r->wake_fd[0]);
-	atomic_store_explicit(&r->want_wake, 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&r->head, memory_order_acquire) !=
+	atomic_store_explicit(&r->want_wake, 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&r->head, memory_order_seq_cst) !=
 	    atomic_load_explicit(&r->tail, memory_order_relaxed)) {
 		atomic_store_explicit(&r->want_wake, 0, memory_order_relaxed);
 		return false;

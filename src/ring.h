@@ -26,14 +26,17 @@
  *
  * ring_prepare_sleep empties the pipe, raises the "wake me" flag and then
  * looks at the head once more; the producer stores the head and then reads
- * the flag. With a full fence between the store and the load on both sides,
- * at least one of them sees the other's store: either the consumer finds
- * the new record and does not sleep, or the producer finds the flag and
- * writes the byte that ends the poll. No wake-up can be lost, and a
- * spurious one only costs an empty pass through the loop.
+ * the flag. All four accesses are sequentially consistent, so they fall in
+ * one total order and at least one side sees the other's store: either the
+ * consumer finds the new record and does not sleep, or the producer finds
+ * the flag and writes the byte that ends the poll. No wake-up can be lost,
+ * and a spurious one only costs an empty pass through the loop.
  *
  * The producer waits for room the same way through a second pipe that the
- * consumer writes to after a pop, again only when the producer asked. */
+ * consumer writes to after a pop, only when the producer asked and only
+ * once half the ring (or what the producer needs, if more) is free; an
+ * emptied ring always satisfies that, so draining consumers always wake
+ * a waiting producer. */
 #ifndef LT_RING_H
 #define LT_RING_H
 
@@ -54,7 +57,13 @@ enum ring_kind {
 	RING_STATS,         /* a = prompt tokens, b = generated tokens, x = prompt tok/s, y = gen tok/s */
 	RING_CTX_SHIFTED,   /* a = tokens discarded, b = tokens kept */
 	RING_LOAD_PROGRESS, /* x = fraction done (0..1); payload: what is loading */
-	RING_INFO,          /* payload: a status line */
+	RING_INFO,          /* payload: a status line; a = 0 information, 1 warning */
+	RING_STATE,         /* a = enum worker_state now in effect (see worker.h) */
+	RING_TURN,          /* a finished turn to show: a = enum conv_role, b = turn index,
+			     * x = 1 when a reply was cut short; payload: the turn's text */
+	RING_CLEAR,         /* forget the shown transcript; RING_TURN events rebuild it */
+	RING_REPLY_START,   /* a reply begins (RING_TEXT pieces follow); b = turn index */
+	RING_SAVED,         /* the session was written; a = 1 for an autosave; payload: name */
 	RING_KIND_COUNT
 };
 
@@ -95,14 +104,14 @@ int ring_push(struct ring *r, const struct ring_event *ev);
  * larger than the ring, until the ring is empty). timeout_ms < 0 waits
  * forever. abort_flag (may be NULL) is checked at least every 50 ms.
  * Returns 0, LT_E_FULL on timeout, or LT_E_ABORTED. */
-int ring_wait_space(struct ring *r, size_t len, int timeout_ms, const atomic_int *abort_flag);
+int ring_wait_space(struct ring *r, size_t len, int timeout_ms, const atomic_bool *abort_flag);
 
 /* Pushes an event of any size, waiting for room as needed; big payloads
  * flow through chunk by chunk while the consumer drains. The timeout
  * applies to each wait. On LT_E_FULL or LT_E_ABORTED some leading chunks
  * may have been delivered (the last of them with RING_F_MORE set). */
 int ring_push_wait(struct ring *r, const struct ring_event *ev, int timeout_ms,
-		   const atomic_int *abort_flag);
+		   const atomic_bool *abort_flag);
 
 /* ---- consumer side ---- */
 

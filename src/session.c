@@ -1,0 +1,1044 @@
+/* Session files: encoding, validation, atomic writes and the sessions
+ * directory. The layout is documented in session.h. */
+#include "session.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "paths.h"
+
+static const uint8_t session_magic[8] = { 'L', 'T', 'S', 'E', 'S', 'S', '\r', '\n' };
+
+#define SESSION_HDR 24u
+#define SESSION_SEC_HDR 24u
+/* More sections than this means a damaged header. */
+#define SESSION_MAX_SECTIONS 64u
+
+/* ---- checksums ---- */
+
+/* CRC-32 by nibbles: a 16-entry table is small enough to write down. */
+static const uint32_t crc_nibble[16] = {
+	0x00000000u, 0x1db71064u, 0x3b6e20c8u, 0x26d930acu, 0x76dc4190u, 0x6b6b51f4u,
+	0x4db26158u, 0x5005713cu, 0xedb88320u, 0xf00f9344u, 0xd6d6a3e8u, 0xcb61b38cu,
+	0x9b64c2b0u, 0x86d3d2d4u, 0xa00ae278u, 0xbdbdf21cu,
+};
+
+uint32_t session_crc32(uint32_t crc, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	crc = ~crc;
+	for (size_t i = 0; i < len; i++) {
+		crc ^= p[i];
+		crc = (crc >> 4) ^ crc_nibble[crc & 15];
+		crc = (crc >> 4) ^ crc_nibble[crc & 15];
+	}
+	return ~crc;
+}
+
+/* ---- names and paths ---- */
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_seq(const uint8_t *s, size_t n)
+{
+	uint8_t c = s[0];
+	size_t len;
+	uint32_t cp;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+static bool utf8_valid(const char *s, size_t n)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq(p + i, n - i);
+		if (!k)
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+int session_name_check(const char *name, char *err, size_t errlen)
+{
+	if (!name || !name[0])
+		return lt_seterr(err, errlen, LT_E_INVAL, "session name is empty");
+	size_t n = strlen(name);
+	if (n > SESSION_NAME_MAX)
+		return lt_seterr(err, errlen, LT_E_INVAL,
+				 "session name is too long (%zu bytes, at most %d)", n, SESSION_NAME_MAX);
+	if (name[0] == '.')
+		return lt_seterr(err, errlen, LT_E_INVAL, "session name '%s' starts with '.'", name);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c == '/')
+			return lt_seterr(err, errlen, LT_E_INVAL,
+					 "session name '%s' contains '/'", name);
+		if (c < 0x20 || c == 0x7f)
+			return lt_seterr(err, errlen, LT_E_INVAL,
+					 "session name contains a control character");
+	}
+	if (!utf8_valid(name, n))
+		return lt_seterr(err, errlen, LT_E_INVAL, "session name is not valid UTF-8");
+	return 0;
+}
+
+int session_dir(char **out, bool create, char *err, size_t errlen)
+{
+	*out = NULL;
+	char *base = paths_dir(PATHS_DATA);
+	if (!base)
+		return lt_seterr(err, errlen, LT_E_NOTFOUND,
+				 "no home directory known for the sessions directory");
+	char *dir = paths_join(base, "sessions");
+	free(base);
+	if (!dir)
+		return lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
+	if (create) {
+		int rc = paths_mkdir_p(dir, 0700, err, errlen);
+		if (rc) {
+			free(dir);
+			return rc;
+		}
+	}
+	*out = dir;
+	return 0;
+}
+
+char *session_path(const char *name, char *err, size_t errlen)
+{
+	if (session_name_check(name, err, errlen))
+		return NULL;
+	char *dir;
+	if (session_dir(&dir, false, err, errlen))
+		return NULL;
+	size_t n = strlen(dir) + strlen(name) + sizeof(SESSION_EXT) + 1;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s/%s%s", dir, name, SESSION_EXT);
+	else
+		lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
+	free(dir);
+	return p;
+}
+
+void session_name_now(char *buf, size_t size)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	if (strftime(buf, size, "%Y-%m-%d_%H-%M-%S", &tm) == 0 && size)
+		buf[0] = '\0';
+}
+
+/* ---- encoding ---- */
+
+struct wbuf {
+	uint8_t *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void wb_put(struct wbuf *b, const void *data, size_t n)
+{
+	if (b->oom || n == 0)
+		return;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n)
+			cap *= 2;
+		uint8_t *p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+}
+
+static void wb_u8(struct wbuf *b, uint8_t v) { wb_put(b, &v, 1); }
+
+static void wb_u16(struct wbuf *b, uint16_t v)
+{
+	uint8_t x[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
+	wb_put(b, x, 2);
+}
+
+static void wb_u32(struct wbuf *b, uint32_t v)
+{
+	uint8_t x[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+	wb_put(b, x, 4);
+}
+
+static void wb_u64(struct wbuf *b, uint64_t v)
+{
+	wb_u32(b, (uint32_t)v);
+	wb_u32(b, (uint32_t)(v >> 32));
+}
+
+static void wb_f32(struct wbuf *b, float f)
+{
+	uint32_t v;
+	memcpy(&v, &f, 4);
+	wb_u32(b, v);
+}
+
+static void wb_str(struct wbuf *b, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	wb_u32(b, (uint32_t)n);
+	wb_put(b, s, n);
+}
+
+static void wb_patch_u32(struct wbuf *b, size_t at, uint32_t v)
+{
+	if (b->oom)
+		return;
+	for (int i = 0; i < 4; i++)
+		b->p[at + i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Starts a section; returns where its header begins. */
+static size_t wb_section_begin(struct wbuf *b, const char tag[4])
+{
+	size_t at = b->len;
+	wb_put(b, tag, 4);
+	wb_u32(b, 0);
+	wb_u64(b, 0);
+	wb_u32(b, 0);
+	wb_u32(b, 0);
+	return at;
+}
+
+/* Fills in the length and checksum of the section begun at `at`. */
+static void wb_section_end(struct wbuf *b, size_t at)
+{
+	if (b->oom)
+		return;
+	size_t start = at + SESSION_SEC_HDR;
+	uint64_t len = b->len - start;
+	wb_patch_u32(b, at + 8, (uint32_t)len);
+	wb_patch_u32(b, at + 12, (uint32_t)(len >> 32));
+	wb_patch_u32(b, at + 16, session_crc32(0, b->p + start, (size_t)len));
+}
+
+int session_encode(const struct session_data *d, uint8_t **buf, size_t *len, char *err,
+		   size_t errlen)
+{
+	struct wbuf b = { 0 };
+	wb_put(&b, session_magic, 8);
+	wb_u32(&b, SESSION_VERSION);
+	wb_u32(&b, 6);
+	wb_u32(&b, 0);
+	wb_u32(&b, 0);
+	if (!b.oom)
+		wb_patch_u32(&b, 20, session_crc32(0, b.p, 20));
+
+	size_t s = wb_section_begin(&b, "META");
+	wb_u64(&b, d->fingerprint);
+	wb_u64(&b, d->model_size);
+	wb_str(&b, d->model_name);
+	wb_str(&b, d->template_name);
+	wb_str(&b, d->system);
+	wb_str(&b, d->in_prefix);
+	wb_str(&b, d->postfix);
+	wb_u64(&b, (uint64_t)d->created);
+	wb_u64(&b, (uint64_t)d->updated);
+	wb_u32(&b, d->n_ctx);
+	wb_section_end(&b, s);
+
+	const struct sampler_params *sp = &d->sampling;
+	s = wb_section_begin(&b, "SAMP");
+	wb_f32(&b, sp->temperature);
+	wb_u32(&b, (uint32_t)sp->top_k);
+	wb_f32(&b, sp->top_p);
+	wb_f32(&b, sp->min_p);
+	wb_f32(&b, sp->typical_p);
+	wb_f32(&b, sp->repeat_penalty);
+	wb_f32(&b, sp->frequency_penalty);
+	wb_f32(&b, sp->presence_penalty);
+	wb_u32(&b, (uint32_t)sp->repeat_last_n);
+	wb_u32(&b, sp->seed);
+	wb_str(&b, sp->order);
+	wb_u32(&b, (uint32_t)d->n_predict);
+	wb_u32(&b, (uint32_t)d->n_stops);
+	for (int i = 0; i < d->n_stops; i++)
+		wb_str(&b, d->stops[i]);
+	wb_section_end(&b, s);
+
+	s = wb_section_begin(&b, "TURN");
+	wb_u32(&b, (uint32_t)d->n_turns);
+	for (int i = 0; i < d->n_turns; i++) {
+		const struct session_turn *t = &d->turns[i];
+		wb_u8(&b, t->role);
+		wb_u8(&b, t->flags);
+		wb_u16(&b, 0);
+		wb_u32(&b, (uint32_t)t->n_tokens);
+		wb_u64(&b, (uint64_t)t->t_start);
+		wb_u64(&b, (uint64_t)t->t_end);
+		wb_str(&b, t->text);
+	}
+	wb_section_end(&b, s);
+
+	s = wb_section_begin(&b, "CTXT");
+	wb_u32(&b, (uint32_t)d->n_head);
+	wb_u32(&b, (uint32_t)d->n_ids);
+	for (int i = 0; i < d->n_ids; i++)
+		wb_u32(&b, (uint32_t)d->ids[i]);
+	wb_section_end(&b, s);
+
+	s = wb_section_begin(&b, "SMPS");
+	wb_put(&b, d->sampler_state, d->sampler_state_len);
+	wb_section_end(&b, s);
+
+	s = wb_section_begin(&b, "KVST");
+	wb_put(&b, d->kv, d->kv_len);
+	wb_section_end(&b, s);
+
+	if (b.oom) {
+		free(b.p);
+		return lt_seterr(err, errlen, LT_E_NOMEM, "out of memory encoding the session");
+	}
+	*buf = b.p;
+	*len = b.len;
+	return 0;
+}
+
+/* ---- decoding ---- */
+
+/* Where the bytes come from: a buffer, or a file read on demand so that
+ * listing sessions does not read their KV caches. */
+struct src {
+	const uint8_t *buf;
+	int fd;
+	uint64_t size;
+};
+
+/* Returns n bytes at off: a pointer into the buffer, or a malloc'd copy
+ * in *owned. NULL on a read error or when memory runs out. */
+static const uint8_t *src_get(const struct src *s, uint64_t off, size_t n, uint8_t **owned)
+{
+	*owned = NULL;
+	if (s->buf)
+		return s->buf + off;
+	uint8_t *p = malloc(n ? n : 1);
+	if (!p)
+		return NULL;
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = pread(s->fd, p + got, n - got, (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			free(p);
+			return NULL;
+		}
+		got += (size_t)r;
+	}
+	*owned = p;
+	return p;
+}
+
+struct rd {
+	const uint8_t *p;
+	size_t len, off;
+	bool bad;
+};
+
+static bool rd_take(struct rd *r, void *dst, size_t n)
+{
+	if (r->bad || r->len - r->off < n) {
+		r->bad = true;
+		if (dst)
+			memset(dst, 0, n);
+		return false;
+	}
+	if (dst)
+		memcpy(dst, r->p + r->off, n);
+	r->off += n;
+	return true;
+}
+
+static uint8_t rd_u8(struct rd *r)
+{
+	uint8_t v = 0;
+	rd_take(r, &v, 1);
+	return v;
+}
+
+static uint16_t rd_u16(struct rd *r)
+{
+	uint8_t x[2];
+	rd_take(r, x, 2);
+	return (uint16_t)(x[0] | x[1] << 8);
+}
+
+static uint32_t rd_u32(struct rd *r)
+{
+	uint8_t x[4];
+	rd_take(r, x, 4);
+	return (uint32_t)x[0] | (uint32_t)x[1] << 8 | (uint32_t)x[2] << 16 | (uint32_t)x[3] << 24;
+}
+
+static uint64_t rd_u64(struct rd *r)
+{
+	uint64_t lo = rd_u32(r);
+	return lo | (uint64_t)rd_u32(r) << 32;
+}
+
+static float rd_f32(struct rd *r)
+{
+	uint32_t v = rd_u32(r);
+	float f;
+	memcpy(&f, &v, 4);
+	return f;
+}
+
+/* A malloc'd NUL-terminated string; sets bad on short or non-UTF-8 data. */
+static char *rd_str(struct rd *r)
+{
+	uint32_t n = rd_u32(r);
+	if (r->bad || r->len - r->off < n || !utf8_valid((const char *)r->p + r->off, n) ||
+	    memchr(r->p + r->off, 0, n)) {
+		r->bad = true;
+		return NULL;
+	}
+	char *s = malloc((size_t)n + 1);
+	if (!s) {
+		r->bad = true;
+		return NULL;
+	}
+	memcpy(s, r->p + r->off, n);
+	s[n] = '\0';
+	r->off += n;
+	return s;
+}
+
+void session_data_free(struct session_data *d)
+{
+	if (!d)
+		return;
+	free(d->model_name);
+	free(d->template_name);
+	free(d->system);
+	free(d->in_prefix);
+	free(d->postfix);
+	for (int i = 0; i < d->n_stops; i++)
+		free(d->stops[i]);
+	free(d->stops);
+	for (int i = 0; i < d->n_turns; i++)
+		free(d->turns[i].text);
+	free(d->turns);
+	free(d->ids);
+	free(d->sampler_state);
+	free(d->kv);
+	memset(d, 0, sizeof(*d));
+}
+
+static bool session_parse_meta(struct rd *r, struct session_data *d)
+{
+	d->fingerprint = rd_u64(r);
+	d->model_size = rd_u64(r);
+	d->model_name = rd_str(r);
+	d->template_name = rd_str(r);
+	d->system = rd_str(r);
+	d->in_prefix = rd_str(r);
+	d->postfix = rd_str(r);
+	d->created = (int64_t)rd_u64(r);
+	d->updated = (int64_t)rd_u64(r);
+	d->n_ctx = rd_u32(r);
+	return !r->bad && r->off == r->len;
+}
+
+static bool session_parse_samp(struct rd *r, struct session_data *d)
+{
+	struct sampler_params *sp = &d->sampling;
+	*sp = sampler_params_default();
+	sp->temperature = rd_f32(r);
+	sp->top_k = (int32_t)rd_u32(r);
+	sp->top_p = rd_f32(r);
+	sp->min_p = rd_f32(r);
+	sp->typical_p = rd_f32(r);
+	sp->repeat_penalty = rd_f32(r);
+	sp->frequency_penalty = rd_f32(r);
+	sp->presence_penalty = rd_f32(r);
+	sp->repeat_last_n = (int32_t)rd_u32(r);
+	sp->seed = rd_u32(r);
+	char *order = rd_str(r);
+	if (order && strlen(order) <= SAMPLER_MAX_STEPS)
+		memcpy(sp->order, order, strlen(order) + 1);
+	else
+		r->bad = true;
+	free(order);
+	d->n_predict = (int)rd_u32(r);
+	uint32_t n = rd_u32(r);
+	if (r->bad || n > (r->len - r->off) / 4)
+		return false;
+	d->stops = calloc(n ? n : 1, sizeof(char *));
+	if (!d->stops)
+		return false;
+	for (uint32_t i = 0; i < n && !r->bad; i++) {
+		d->stops[i] = rd_str(r);
+		if (d->stops[i] && !d->stops[i][0])
+			r->bad = true;
+		d->n_stops = (int)i + 1;
+	}
+	char msg[8];
+	return !r->bad && r->off == r->len && sampler_params_check(sp, msg, sizeof(msg)) == 0;
+}
+
+static bool session_parse_turns(struct rd *r, struct session_data *d)
+{
+	uint32_t n = rd_u32(r);
+	/* Each turn needs at least 28 bytes, which bounds the allocation. */
+	if (r->bad || n > (r->len - r->off) / 28)
+		return false;
+	d->turns = calloc(n ? n : 1, sizeof(*d->turns));
+	if (!d->turns)
+		return false;
+	for (uint32_t i = 0; i < n && !r->bad; i++) {
+		struct session_turn *t = &d->turns[i];
+		d->n_turns = (int)i + 1;
+		t->role = rd_u8(r);
+		t->flags = rd_u8(r);
+		rd_u16(r);
+		uint32_t nt = rd_u32(r);
+		t->t_start = (int64_t)rd_u64(r);
+		t->t_end = (int64_t)rd_u64(r);
+		t->text = rd_str(r);
+		if (t->role > 1 || t->flags > 3 || nt > INT32_MAX)
+			r->bad = true;
+		t->n_tokens = (int)nt;
+	}
+	return !r->bad && r->off == r->len;
+}
+
+/* The context ids, checked against the turns they must add up to. */
+static bool session_parse_ctx(struct rd *r, struct session_data *d)
+{
+	uint32_t n_head = rd_u32(r), n = rd_u32(r);
+	if (r->bad || n > (r->len - r->off) / 4 || n_head > n || (r->len - r->off) != (size_t)n * 4)
+		return false;
+	d->ids = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+	if (!d->ids)
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		d->ids[i] = (int32_t)rd_u32(r);
+		if (d->ids[i] < 0)
+			return false;
+	}
+	d->n_ids = (int)n;
+	d->n_head = (int)n_head;
+	uint64_t sum = n_head;
+	bool seen_in = false;
+	for (int i = 0; i < d->n_turns; i++) {
+		bool in = d->turns[i].flags & 2;
+		if (seen_in && !in)
+			return false;
+		seen_in |= in;
+		if (in)
+			sum += (uint64_t)d->turns[i].n_tokens;
+	}
+	return sum == n;
+}
+
+/* Copies a payload into a malloc'd buffer. */
+static bool session_copy_blob(const uint8_t *p, size_t n, void **out, size_t *out_len)
+{
+	*out = malloc(n ? n : 1);
+	if (!*out)
+		return false;
+	memcpy(*out, p, n);
+	*out_len = n;
+	return true;
+}
+
+static void session_append_warn(char *warn, size_t warnlen, const char *path, const char *what)
+{
+	if (!warn || !warnlen)
+		return;
+	size_t used = strlen(warn);
+	snprintf(warn + used, warnlen - used, "%s%s: %s", used ? "; " : "", path, what);
+}
+
+/* Decodes from a buffer or file. light skips the SMPS and KVST payloads. */
+static int session_decode_src(const struct src *s, bool light, const char *path,
+			      struct session_data *d, char *warn, size_t warnlen, char *err,
+			      size_t errlen)
+{
+	memset(d, 0, sizeof(*d));
+	if (warn && warnlen)
+		warn[0] = '\0';
+	uint8_t *owned;
+	if (s->size < SESSION_HDR)
+		return lt_seterr(err, errlen, LT_E_FORMAT,
+				 "%s: not a session file (only %" PRIu64 " bytes)", path, s->size);
+	const uint8_t *h = src_get(s, 0, SESSION_HDR, &owned);
+	if (!h)
+		return lt_seterr(err, errlen, LT_E_IO, "%s: read failed", path);
+	struct rd r = { .p = h, .len = SESSION_HDR };
+	uint8_t magic[8];
+	rd_take(&r, magic, 8);
+	uint32_t version = rd_u32(&r), n_sec = rd_u32(&r);
+	rd_u32(&r);
+	uint32_t crc = rd_u32(&r);
+	bool crc_ok = crc == session_crc32(0, h, 20);
+	free(owned);
+	if (memcmp(magic, session_magic, 8) != 0)
+		return lt_seterr(err, errlen, LT_E_FORMAT, "%s: not a llamaterm session file (bad magic)",
+				 path);
+	if (!crc_ok)
+		return lt_seterr(err, errlen, LT_E_FORMAT, "%s: header checksum mismatch", path);
+	if (version != SESSION_VERSION)
+		return lt_seterr(err, errlen, LT_E_UNSUPPORTED,
+				 "%s: session format version %u (this llamaterm reads %u)", path,
+				 version, SESSION_VERSION);
+	if (n_sec > SESSION_MAX_SECTIONS)
+		return lt_seterr(err, errlen, LT_E_FORMAT, "%s: %u sections is not plausible", path,
+				 n_sec);
+
+	bool have_meta = false, have_samp = false, have_turn = false;
+	uint64_t off = SESSION_HDR;
+	int rc = 0;
+	for (uint32_t i = 0; i < n_sec && rc == 0; i++) {
+		if (s->size - off < SESSION_SEC_HDR) {
+			session_append_warn(warn, warnlen, path, "file is truncated");
+			break;
+		}
+		const uint8_t *sh = src_get(s, off, SESSION_SEC_HDR, &owned);
+		if (!sh) {
+			rc = lt_seterr(err, errlen, LT_E_IO, "%s: read failed", path);
+			break;
+		}
+		char tag[5] = { 0 };
+		memcpy(tag, sh, 4);
+		struct rd hr = { .p = sh + 4, .len = SESSION_SEC_HDR - 4 };
+		rd_u32(&hr);
+		uint64_t len = rd_u64(&hr);
+		uint32_t sec_crc = rd_u32(&hr);
+		free(owned);
+		for (int k = 0; k < 4; k++)
+			if (tag[k] < 0x20 || tag[k] > 0x7e)
+				tag[k] = '?';
+		off += SESSION_SEC_HDR;
+		if (len > s->size - off) {
+			char what[96];
+			snprintf(what, sizeof(what), "section %s is truncated", tag);
+			session_append_warn(warn, warnlen, path, what);
+			break;
+		}
+		bool heavy = !strcmp(tag, "SMPS") || !strcmp(tag, "KVST");
+		bool known = heavy || !strcmp(tag, "META") || !strcmp(tag, "SAMP") ||
+			     !strcmp(tag, "TURN") || !strcmp(tag, "CTXT");
+		if (!known || (light && heavy)) {
+			off += len;
+			continue;
+		}
+		const uint8_t *p = src_get(s, off, (size_t)len, &owned);
+		if (!p) {
+			rc = lt_seterr(err, errlen, LT_E_IO, "%s: cannot read section %s (%" PRIu64
+				       " bytes)", path, tag, len);
+			break;
+		}
+		off += len;
+		bool ok = session_crc32(0, p, (size_t)len) == sec_crc;
+		struct rd pr = { .p = p, .len = (size_t)len };
+		if (ok && !strcmp(tag, "META") && !have_meta)
+			ok = have_meta = session_parse_meta(&pr, d);
+		else if (ok && !strcmp(tag, "SAMP") && !have_samp)
+			ok = have_samp = session_parse_samp(&pr, d);
+		else if (ok && !strcmp(tag, "TURN") && !have_turn)
+			ok = have_turn = session_parse_turns(&pr, d);
+		else if (ok && !strcmp(tag, "CTXT") && have_turn && !d->has_ctx)
+			ok = d->has_ctx = session_parse_ctx(&pr, d);
+		else if (ok && !strcmp(tag, "SMPS") && !d->has_sampler)
+			ok = d->has_sampler = session_copy_blob(p, (size_t)len, &d->sampler_state,
+								&d->sampler_state_len);
+		else if (ok && !strcmp(tag, "KVST") && !d->has_kv)
+			ok = d->has_kv = session_copy_blob(p, (size_t)len, &d->kv, &d->kv_len);
+		free(owned);
+		if (!ok) {
+			char what[96];
+			snprintf(what, sizeof(what), "section %s is damaged (checksum or contents)", tag);
+			if (!strcmp(tag, "META") || !strcmp(tag, "SAMP") || !strcmp(tag, "TURN"))
+				rc = lt_seterr(err, errlen, LT_E_FORMAT, "%s: %s", path, what);
+			else
+				session_append_warn(warn, warnlen, path, what);
+		}
+	}
+	if (rc == 0 && !(have_meta && have_samp && have_turn))
+		rc = lt_seterr(err, errlen, LT_E_FORMAT, "%s: truncated or damaged: the %s section is missing",
+			       path, !have_meta ? "META" : !have_samp ? "SAMP" : "TURN");
+	if (rc) {
+		session_data_free(d);
+		return rc;
+	}
+	if (!d->has_ctx) {
+		free(d->ids);
+		d->ids = NULL;
+		d->n_ids = d->n_head = 0;
+	}
+	return 0;
+}
+
+int session_decode(const uint8_t *buf, size_t len, const char *path, struct session_data *d,
+		   char *warn, size_t warnlen, char *err, size_t errlen)
+{
+	struct src s = { .buf = buf, .fd = -1, .size = len };
+	return session_decode_src(&s, false, path, d, warn, warnlen, err, errlen);
+}
+
+static int session_read_impl(const char *path, bool light, struct session_data *d, char *warn,
+			     size_t warnlen, char *err, size_t errlen)
+{
+	memset(d, 0, sizeof(*d));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return lt_seterr(err, errlen, errno == ENOENT ? LT_E_NOTFOUND : LT_E_IO, "%s: %s",
+				 path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return lt_seterr(err, errlen, LT_E_IO, "%s: not a regular file", path);
+	}
+	if ((uint64_t)st.st_size > SESSION_MAX_FILE) {
+		close(fd);
+		return lt_seterr(err, errlen, LT_E_FORMAT, "%s: too large for a session file", path);
+	}
+	struct src s = { .buf = NULL, .fd = fd, .size = (uint64_t)st.st_size };
+	int rc = session_decode_src(&s, light, path, d, warn, warnlen, err, errlen);
+	close(fd);
+	return rc;
+}
+
+int session_read_file(const char *path, struct session_data *d, char *warn, size_t warnlen,
+		      char *err, size_t errlen)
+{
+	return session_read_impl(path, false, d, warn, warnlen, err, errlen);
+}
+
+/* ---- atomic writing ---- */
+
+static int session_write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		if (w == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int session_write_file(const char *path, const struct session_data *d, char *err, size_t errlen)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc = session_encode(d, &buf, &len, err, errlen);
+	if (rc)
+		return rc;
+	/* The temporary file starts with '.' so listings never show it. */
+	const char *slash = strrchr(path, '/');
+	size_t dlen = slash ? (size_t)(slash - path) : 0;
+	const char *base = slash ? slash + 1 : path;
+	size_t tn = strlen(path) + 16;
+	char *tmp = malloc(tn);
+	char *dir = malloc(dlen + 2);
+	if (!tmp || !dir) {
+		free(tmp);
+		free(dir);
+		free(buf);
+		return lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
+	}
+	if (slash)
+		snprintf(tmp, tn, "%.*s/.%s.XXXXXX", (int)dlen, path, base);
+	else
+		snprintf(tmp, tn, ".%s.XXXXXX", base);
+	snprintf(dir, dlen + 2, "%.*s", slash ? (int)(dlen ? dlen : 1) : 1, slash ? path : ".");
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		rc = lt_seterr(err, errlen, LT_E_IO, "%s: cannot create a temporary file: %s", path,
+			       strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, 0600) != 0 || session_write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		rc = lt_seterr(err, errlen, e == ENOSPC ? LT_E_FULL : LT_E_IO,
+			       "%s: %s; the previous version is intact", path,
+			       e == ENOSPC ? "no space left on the device" : strerror(e));
+		goto out;
+	}
+	if (close(fd) != 0 || rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		rc = lt_seterr(err, errlen, LT_E_IO, "%s: %s; the previous version is intact", path,
+			       strerror(e));
+		goto out;
+	}
+	/* Make the rename itself durable. */
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+out:
+	free(tmp);
+	free(dir);
+	free(buf);
+	return rc;
+}
+
+/* ---- by name ---- */
+
+int session_save(const char *name, const struct session_data *d, char *err, size_t errlen)
+{
+	char *dir;
+	int rc = session_dir(&dir, true, err, errlen);
+	if (rc)
+		return rc;
+	free(dir);
+	char *path = session_path(name, err, errlen);
+	if (!path)
+		return LT_E_INVAL;
+	rc = session_write_file(path, d, err, errlen);
+	free(path);
+	return rc;
+}
+
+int session_load(const char *name, struct session_data *d, char *warn, size_t warnlen, char *err,
+		 size_t errlen)
+{
+	memset(d, 0, sizeof(*d));
+	char *path = session_path(name, err, errlen);
+	if (!path)
+		return LT_E_INVAL;
+	int rc = session_read_file(path, d, warn, warnlen, err, errlen);
+	if (rc == LT_E_NOTFOUND)
+		lt_seterr(err, errlen, rc, "no session named '%s' (%s)", name, path);
+	free(path);
+	return rc;
+}
+
+int session_remove(const char *name, char *err, size_t errlen)
+{
+	char *path = session_path(name, err, errlen);
+	if (!path)
+		return LT_E_INVAL;
+	int rc = 0;
+	if (unlink(path) != 0)
+		rc = lt_seterr(err, errlen, errno == ENOENT ? LT_E_NOTFOUND : LT_E_IO, "%s: %s",
+			       path, strerror(errno));
+	free(path);
+	return rc;
+}
+
+bool session_exists(const char *name)
+{
+	char err[8];
+	char *path = session_path(name, err, sizeof(err));
+	if (!path)
+		return false;
+	bool ok = access(path, F_OK) == 0;
+	free(path);
+	return ok;
+}
+
+static int session_info_cmp(const void *a, const void *b)
+{
+	const struct session_info *x = a, *y = b;
+	if (x->updated != y->updated)
+		return x->updated < y->updated ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+int session_list(struct session_info **out, size_t *n, char *err, size_t errlen)
+{
+	*out = NULL;
+	*n = 0;
+	char *dir;
+	int rc = session_dir(&dir, false, err, errlen);
+	if (rc)
+		return rc;
+	DIR *dh = opendir(dir);
+	if (!dh) {
+		free(dir);
+		return 0; /* no sessions yet */
+	}
+	struct session_info *list = NULL;
+	size_t cnt = 0, cap = 0;
+	const size_t extlen = strlen(SESSION_EXT);
+	struct dirent *de;
+	while ((de = readdir(dh))) {
+		size_t nl = strlen(de->d_name);
+		if (de->d_name[0] == '.' || nl <= extlen || strcmp(de->d_name + nl - extlen, SESSION_EXT))
+			continue;
+		if (cnt == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct session_info *g = realloc(list, nc * sizeof(*g));
+			if (!g) {
+				rc = lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
+				break;
+			}
+			list = g;
+			cap = nc;
+		}
+		struct session_info *si = &list[cnt];
+		memset(si, 0, sizeof(*si));
+		si->name = strndup(de->d_name, nl - extlen);
+		char *path = paths_join(dir, de->d_name);
+		if (!si->name || !path) {
+			free(si->name);
+			free(path);
+			rc = lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
+			break;
+		}
+		cnt++;
+		struct session_data d;
+		char msg[512];
+		if (session_read_impl(path, true, &d, NULL, 0, msg, sizeof(msg)) == 0) {
+			si->model_name = strdup(d.model_name ? d.model_name : "?");
+			si->n_turns = d.n_turns;
+			si->n_tokens = d.n_ids;
+			si->updated = d.updated;
+			session_data_free(&d);
+		} else {
+			struct stat st;
+			si->model_name = strdup("?");
+			si->error = strdup(msg);
+			if (stat(path, &st) == 0)
+				si->updated = (int64_t)st.st_mtime * 1000;
+		}
+		free(path);
+	}
+	closedir(dh);
+	free(dir);
+	if (rc) {
+		session_list_free(list, cnt);
+		return rc;
+	}
+	if (cnt)
+		qsort(list, cnt, sizeof(*list), session_info_cmp);
+	*out = list;
+	*n = cnt;
+	return 0;
+}
+
+void session_list_free(struct session_info *list, size_t n)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(list[i].name);
+		free(list[i].model_name);
+		free(list[i].error);
+	}
+	free(list);
+}
+
+int session_export_markdown(const struct session_data *d, const char *name, const char *path,
+			    char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return lt_seterr(err, errlen, LT_E_IO, "%s: %s", path, strerror(errno));
+	fprintf(f, "# %s\n\n", name);
+	fprintf(f, "- model: %s\n- template: %s\n- turns: %d\n\n", d->model_name ? d->model_name : "?",
+		d->template_name ? d->template_name : "?", d->n_turns);
+	if (d->system && d->system[0])
+		fprintf(f, "## System\n\n%s\n\n", d->system);
+	for (int i = 0; i < d->n_turns; i++) {
+		const struct session_turn *t = &d->turns[i];
+		const char *text = t->text ? t->text : "";
+		if (t->role == 1)
+			while (*text == ' ')
+				text++;
+		fprintf(f, "## %s%s\n\n%s\n\n", t->role == 0 ? "User" : "Assistant",
+			(t->flags & 1) ? " (cut short)" : "", text);
+	}
+	bool bad = ferror(f) != 0;
+	if (fclose(f) != 0 || bad)
+		return lt_seterr(err, errlen, LT_E_IO, "%s: write failed", path);
+	return 0;
+}
+
+int session_fingerprint(const char *model_path, uint64_t header_len, uint64_t *out, char *err,
+			size_t errlen)
+{
+	int fd = open(model_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return lt_seterr(err, errlen, LT_E_IO, "%s: %s", model_path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return lt_seterr(err, errlen, LT_E_IO, "%s: %s", model_path, strerror(errno));
+	}
+	uint64_t h = 0xcbf29ce484222325ull;
+	const uint64_t prime = 0x100000001b3ull;
+	uint64_t size = (uint64_t)st.st_size;
+	for (int i = 0; i < 8; i++) {
+		h ^= (uint8_t)(size >> (8 * i));
+		h *= prime;
+	}
+	uint8_t buf[65536];
+	uint64_t left = header_len < size ? header_len : size;
+	while (left) {
+		ssize_t r = read(fd, buf, left < sizeof(buf) ? (size_t)left : sizeof(buf));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			close(fd);
+			return lt_seterr(err, errlen, LT_E_IO, "%s: read failed", model_path);
+		}
+		for (ssize_t i = 0; i < r; i++) {
+			h ^= buf[i];
+			h *= prime;
+		}
+		left -= (uint64_t)r;
+	}
+	close(fd);
+	*out = h;
+	return 0;
+}

@@ -1,0 +1,102 @@
+/* Slash commands typed at the chat prompt (/help, /save NAME ...). One
+ * const table drives the parser, the /help text, completion and the man
+ * page, for both the line-mode chat and the curses UI. */
+#ifndef LT_SLASH_H
+#define LT_SLASH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "errors.h"
+#include "sampler.h"
+
+struct worker;
+
+enum slash_id {
+	SLASH_HELP = 1,
+	SLASH_SAVE,
+	SLASH_LOAD,
+	SLASH_NEW,
+	SLASH_REGEN,
+	SLASH_UNDO,
+	SLASH_SYSTEM,
+	SLASH_SET,
+	SLASH_SHOW,
+	SLASH_TEMPLATE,
+	SLASH_STOP,
+	SLASH_POSTFIX,
+	SLASH_INFO,
+	SLASH_QUIT,
+};
+
+/* How a command takes its arguments. */
+enum slash_args {
+	SLASH_ARGS_NONE,     /* nothing after the name */
+	SLASH_ARGS_OPT_WORD, /* an optional single word */
+	SLASH_ARGS_WORD,     /* exactly one word */
+	SLASH_ARGS_TEXT,     /* the rest of the line (may be empty) */
+	SLASH_ARGS_PAIR,     /* a word and the rest of the line */
+	SLASH_ARGS_SUB,      /* /stop add TEXT | rm TEXT | list */
+};
+
+struct slash_def {
+	enum slash_id id;
+	const char *name;   /* without the slash */
+	enum slash_args args;
+	const char *usage;  /* argument synopsis, "" when none */
+	const char *help;   /* one line */
+};
+
+/* The table, n entries. */
+const struct slash_def *slash_table(size_t *n);
+
+/* A parsed command line. arg1/arg2 point into buf (NULL when absent). */
+struct slash_call {
+	const struct slash_def *def;
+	const char *arg1;
+	const char *arg2;
+	char buf[4096 + 64];
+};
+
+/* True when line is a slash command (starts with '/' but not "//"). A line
+ * starting with "//" sends the text from its second slash. */
+bool slash_is_command(const char *line);
+
+/* Parses "/name args". Returns 0, or LT_E_NOTFOUND / LT_E_INVAL with a
+ * one-line message naming the command and its usage. Names may be
+ * abbreviated to any unambiguous prefix. */
+int slash_parse(const char *line, struct slash_call *call, char *err, size_t errlen);
+
+/* Queues the worker command for a parsed call. /help and /quit are for the
+ * caller (returns LT_E_INVAL for them). */
+int slash_post(struct worker *w, const struct slash_call *call, char *err, size_t errlen);
+
+/* The /help text (one line per command). */
+void slash_print_help(FILE *out);
+/* The same as man page markup (.TP entries). */
+void slash_print_man(FILE *out);
+
+/* Completion: the i-th (from 0) command name starting with prefix (given
+ * without the slash), or NULL when there are no more. Also completes the
+ * parameter names after "/set ". */
+const char *slash_complete(const char *prefix, size_t i);
+
+/* Parameters of /set, with their help line. */
+struct slash_param {
+	const char *name;
+	const char *help;
+};
+const struct slash_param *slash_params(size_t *n);
+
+/* Applies "/set name value" to sampling settings and the reply length
+ * limit. Returns 0 or LT_E_NOTFOUND / LT_E_INVAL with a message. */
+int slash_param_apply(struct sampler_params *sp, int *n_predict, const char *name,
+		      const char *value, char *err, size_t errlen);
+
+/* Writes the current value of every parameter as "name = value" lines,
+ * calling line() once per line. */
+void slash_param_describe(const struct sampler_params *sp, int n_predict,
+			  void (*line)(void *ud, const char *text), void *ud);
+
+#endif

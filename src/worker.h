@@ -1,0 +1,177 @@
+/* The engine thread of a chat: it owns the model, the context and the
+ * conversation, takes commands from a queue and reports everything it does
+ * as events on a ring (ring.h) that exactly one other thread (the curses UI,
+ * or the main thread of 'chat --plain') consumes.
+ *
+ * Commands (worker_post) never block for long: they are queued (mutex +
+ * condition variable) and run in order on the engine thread. The only
+ * thing that acts at once is worker_stop, an atomic flag that ends the
+ * reply in progress within one token (the context checks it between
+ * layers, the generation loop before every token).
+ *
+ * Event stream (struct ring_event; numbers in a, b, x, y; text in data):
+ *
+ *   RING_STATE          a = enum worker_state. Sent on every change.
+ *   RING_LOAD_PROGRESS  x = 0..1, payload: what is being loaded.
+ *   RING_CLEAR          forget the shown transcript. Followed by one
+ *                       RING_TURN per turn (after /load, /new, /undo,
+ *                       /regen, /template, /system and at start-up when a
+ *                       session was resumed): a full replay, in order.
+ *   RING_TURN           a = enum conv_role, b = turn index, x = 1 when the
+ *                       reply was cut short; payload: the text. Also sent
+ *                       for each user turn the worker accepts, so the UI
+ *                       never echoes input itself.
+ *   RING_REPLY_START    b = turn index of the reply being generated.
+ *   RING_TEXT           a piece of the reply: complete UTF-8, stop strings
+ *                       already removed. Never lost (ring_push_wait).
+ *   RING_STATS          a = prompt tokens evaluated, b = tokens generated,
+ *                       x = prompt tok/s, y = generation tok/s.
+ *   RING_DONE           the reply ended; a = tokens generated, b = enum
+ *                       conv_stop_reason. Always the last event of a reply
+ *                       (RING_STOPPED is not used by the worker).
+ *   RING_CTX_SHIFTED    a = tokens discarded, b = tokens kept; payload: a
+ *                       line saying which turns left the context.
+ *   RING_INFO           a = 0 information, 1 warning; payload: one line
+ *                       (answers to /show, /info, /stop list; notes).
+ *   RING_ERROR          a = lt_error code, b = 1 when fatal (the worker
+ *                       could not load and only accepts WORKER_CMD_QUIT);
+ *                       payload: one line naming the file when there is one.
+ *   RING_SAVED          a = 1 for an autosave; payload: the session name.
+ *
+ * A finished reply is not sent again as RING_TURN; the UI keeps the text of
+ * RING_TEXT pieces between RING_REPLY_START and RING_DONE as that turn.
+ *
+ * Typical consumer (see ring.h for the sleeping protocol):
+ *
+ *     struct worker *w;
+ *     worker_start(&w, &cfg, err, sizeof(err));
+ *     struct ring *r = worker_ring(w);
+ *     ... poll(ring_wake_fd(r)) / ring_pop(r, &ev) / handle(&ev) ...
+ *     worker_post(w, WORKER_CMD_SEND, "Hello", NULL);
+ *     ...
+ *     worker_free(w);  (posts QUIT, autosaves, joins, frees)
+ *
+ * Curses UI hook (for the ui/ engineer): src/tui_entry.h declares
+ *     int tui_run(struct worker *w, const struct tui_args *args);
+ * cmd_chat.c starts the worker, then calls tui_run when a tty is present,
+ * --plain is not given and the header "tui.h" exists in ui/ (checked with
+ * __has_include, so the tree builds before ui/ exists). ui/ provides
+ * ui/tui.h and a definition of tui_run in a ui/ source file. tui_run
+ * consumes the worker's ring, posts commands, and returns the exit status
+ * after the user quits; cmd_chat.c then calls worker_free. */
+#ifndef LT_WORKER_H
+#define LT_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "context.h"
+#include "conversation.h"
+#include "model.h"
+#include "ring.h"
+#include "sampler.h"
+
+struct worker;
+
+enum worker_state {
+	WORKER_STATE_LOADING = 0, /* opening the model or a session */
+	WORKER_STATE_IDLE,        /* waiting for a command */
+	WORKER_STATE_GENERATING,  /* evaluating a prompt or generating a reply */
+	WORKER_STATE_SAVING,      /* writing the session file */
+	WORKER_STATE_FAILED,      /* start-up failed; only WORKER_CMD_QUIT is useful */
+	WORKER_STATE_QUIT,        /* the thread has finished */
+};
+
+/* "loading", "idle", "generating", "saving", "failed", "quit". */
+const char *worker_state_name(enum worker_state s);
+
+enum worker_cmd {
+	WORKER_CMD_SEND = 1,      /* arg1: user text. Streams the reply. */
+	WORKER_CMD_REGEN,         /* replace the last reply with a new one */
+	WORKER_CMD_UNDO,          /* drop the last exchange (user turn + reply) */
+	WORKER_CMD_SAVE,          /* arg1: session name or NULL for the current/dated one */
+	WORKER_CMD_LOAD,          /* arg1: session name */
+	WORKER_CMD_NEW,           /* start an empty conversation (a new dated session) */
+	WORKER_CMD_SET_PARAM,     /* arg1: parameter name (slash.h), arg2: value */
+	WORKER_CMD_SET_SYSTEM,    /* arg1: the new system prompt ("" for none) */
+	WORKER_CMD_SET_TEMPLATE,  /* arg1: template name or file */
+	WORKER_CMD_STOP_ADD,      /* arg1: stop string */
+	WORKER_CMD_STOP_RM,       /* arg1: stop string */
+	WORKER_CMD_STOP_LIST,     /* answered with RING_INFO lines */
+	WORKER_CMD_POSTFIX,       /* arg1: text appended to each user turn ("" for none) */
+	WORKER_CMD_SHOW,          /* settings as RING_INFO lines */
+	WORKER_CMD_INFO,          /* model and context as RING_INFO lines */
+	WORKER_CMD_QUIT,          /* autosave and end the thread */
+};
+
+/* Everything the worker needs to start; strings are copied. */
+struct worker_config {
+	const char *model_path;
+	struct model_params model;
+	struct ctx_params ctx;
+	struct sampler_params sampling;
+	int n_predict;               /* most tokens per reply; -1: no limit */
+	const char *template_name;   /* NAME or FILE; NULL: from the model, else dialogue */
+	const char *system;          /* NULL: the template's default system prompt */
+	const char *in_prefix;       /* NULL or text put before each user message */
+	const char *postfix;         /* NULL: the template's postfix; else appended to user text */
+	const char *const *stops;    /* extra stop strings (the template's are added) */
+	int n_stops;
+	const char *session;         /* resume this session, or create it; NULL: dated name */
+	bool autosave;               /* save after every reply and on quit */
+	size_t ring_capacity;        /* 0: 1 MiB */
+};
+
+/* The defaults: library defaults for model, ctx and sampling, n_predict -1,
+ * autosave on, everything else NULL/0. */
+struct worker_config worker_config_default(void);
+
+/* Longest session name (see session.h for the rules). */
+#define WORKER_NAME_MAX 128
+
+/* A copy of what a status bar shows, taken under the worker's mutex. */
+struct worker_status {
+	enum worker_state state;
+	char model[128];         /* general.name, else the file's base name */
+	char template_name[64];
+	char session[WORKER_NAME_MAX + 1]; /* "" until the first save or --session */
+	bool saved;              /* the session file holds everything shown */
+	int n_ctx_used, n_ctx_max;
+	int n_turns;
+	double pp_tps, tg_tps;   /* last reply's prompt and generation speed (0 before any) */
+	struct sampler_params sampling;
+	int n_predict;
+};
+
+/* Creates the ring and starts the engine thread, which loads the model
+ * (reporting progress and errors as events) and resumes cfg->session when
+ * that file exists. Returns 0, or a negative lt_error with a message when
+ * the thread or ring cannot be created. Load failures are events. */
+int worker_start(struct worker **out, const struct worker_config *cfg, char *err, size_t errlen);
+
+/* The event ring; the caller is its only consumer. */
+struct ring *worker_ring(struct worker *w);
+
+/* Queues a command (arguments copied; NULL where unused). Safe from any
+ * one thread. Returns 0, LT_E_INVAL for a missing argument, LT_E_NOMEM. */
+int worker_post(struct worker *w, enum worker_cmd cmd, const char *arg1, const char *arg2);
+
+/* Ends the reply in progress (keeping what was generated) within one
+ * token. Safe from any thread and from a signal handler. A stop that
+ * arrives while idle is forgotten when the next command starts. */
+void worker_stop(struct worker *w);
+
+/* Copies the current status. Safe from any thread. */
+void worker_status(struct worker *w, struct worker_status *out);
+
+/* Whether the engine thread is busy (generating, loading or saving) or has
+ * commands queued. */
+bool worker_busy(struct worker *w);
+
+/* Stops any reply, queues WORKER_CMD_QUIT (autosave), waits for the thread
+ * and frees everything including the ring. The consumer must not use the
+ * ring afterwards. Events still unread are dropped. NULL is fine. */
+void worker_free(struct worker *w);
+
+#endif
