@@ -134,6 +134,11 @@ static int reader_fail(struct reader *r, int code, const char *fmt, ...)
 			va_start(ap, fmt);
 			vsnprintf(r->err + n, r->errlen - (size_t)n, fmt, ap);
 			va_end(ap);
+			/* Key and tensor names come from the file: keep their control
+			 * characters out so the message stays one harmless line. */
+			for (char *c = r->err + n; *c; c++)
+				if ((unsigned char)*c < 0x20 || *c == 0x7f)
+					*c = '?';
 		}
 	}
 	return code;

@@ -180,8 +180,10 @@ void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, vo
 	const uint8_t *a = act;
 	const int64_t n_tiles = (n_out + OPS_TILE_ROWS - 1) / OPS_TILE_ROWS;
 	quant_vec_dot_fn dot = m->kern->vec_dot;
+	/* Tiles are handed out one at a time so that a thread the OS delays
+	 * does not hold up the others at the closing barrier. */
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (n_threads > 1)
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1) if (n_threads > 1)
 #endif
 	for (int64_t tile = 0; tile < n_tiles; tile++) {
 		int64_t r0 = tile * OPS_TILE_ROWS;

@@ -58,18 +58,14 @@ static inline int trunc_clamp(float v, int lo, int hi)
 
 float fp16_to_f32(uint16_t h)
 {
+	/* Selects rather than branches, so loops over rows vectorize. */
 	uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-	uint32_t exp = (h >> 10) & 0x1f;
-	uint32_t mant = h & 0x3ff;
-
-	if (exp == 0) {
-		/* Zero or subnormal: mant counts units of 2^-24, exact in a float. */
-		float v = (float)mant * 0x1p-24f;
-		return sign ? -v : v;
-	}
-	if (exp == 31)
-		return bits_f32(sign | 0x7f800000 | mant << 13);
-	return bits_f32(sign | (exp + 112) << 23 | mant << 13);
+	uint32_t em = h & 0x7fff;
+	uint32_t normal = (em << 13) + ((uint32_t)112 << 23); /* rebias 15 -> 127 */
+	uint32_t special = (em << 13) | 0x7f800000;         /* inf, NaN */
+	uint32_t subnormal = f32_bits((float)em * 0x1p-24f); /* exact below 2^-14 */
+	uint32_t r = em >= 0x7c00 ? special : em >= 0x0400 ? normal : subnormal;
+	return bits_f32(r | sign);
 }
 
 uint16_t f32_to_fp16(float f)
@@ -821,13 +817,13 @@ static void q2_K_from_float(const float *x, void *vy, int64_t n)
 		if (max_scale > 0) {
 			float iscale = 15.f / max_scale;
 			for (int j = 0; j < QK_K / 16; j++)
-				y[i].scales[j] = (uint8_t)round_nearest(iscale * scales[j]);
+				y[i].scales[j] = (uint8_t)(round_nearest(iscale * scales[j]) & 0x0f);
 			y[i].d = f32_to_fp16(max_scale / 15.f);
 		}
 		if (max_min > 0) {
 			float iscale = 15.f / max_min;
 			for (int j = 0; j < QK_K / 16; j++)
-				y[i].scales[j] |= (uint8_t)(round_nearest(iscale * mins[j]) << 4);
+				y[i].scales[j] |= (uint8_t)((round_nearest(iscale * mins[j]) & 0x0f) << 4);
 			y[i].dmin = f32_to_fp16(max_min / 15.f);
 		}
 		/* Requantize against the scales as stored, rounding included. */

@@ -392,13 +392,13 @@ static void summary_tensors(const struct gguf *g, struct info_summary *s)
 }
 
 /* Bytes of K and V for one token: (K dim + V dim) * KV heads * layers * elem. */
-static uint64_t summary_kv_bytes(const struct info_summary *s, uint64_t elem)
+static uint64_t summary_kv_bytes(const struct info_summary *s, int64_t kv_heads, uint64_t elem)
 {
-	if (s->n_layer <= 0 || s->n_head_kv <= 0 || s->key_dim <= 0 || s->value_dim <= 0)
+	if (s->n_layer <= 0 || kv_heads <= 0 || s->key_dim <= 0 || s->value_dim <= 0)
 		return 0;
 	uint64_t r;
 	if (__builtin_add_overflow((uint64_t)s->key_dim, (uint64_t)s->value_dim, &r) ||
-	    !mul_u64(r, (uint64_t)s->n_head_kv, &r) || !mul_u64(r, (uint64_t)s->n_layer, &r) ||
+	    !mul_u64(r, (uint64_t)kv_heads, &r) || !mul_u64(r, (uint64_t)s->n_layer, &r) ||
 	    !mul_u64(r, elem, &r))
 		return 0;
 	return r;
@@ -437,10 +437,8 @@ static void summary_build(const struct gguf *g, struct info_summary *s)
 	if (s->value_dim == INFO_NONE)
 		s->value_dim = s->key_dim;
 	s->head_dim = s->key_dim;
-	struct info_summary tmp = *s;
-	tmp.n_head_kv = kv_heads;
-	s->kv_f16 = summary_kv_bytes(&tmp, 2);
-	s->kv_f32 = summary_kv_bytes(&tmp, 4);
+	s->kv_f16 = summary_kv_bytes(s, kv_heads, 2);
+	s->kv_f32 = summary_kv_bytes(s, kv_heads, 4);
 
 	const struct gguf_value *tok = gguf_get(g, "tokenizer.ggml.tokens");
 	s->n_vocab = INFO_NONE;
@@ -598,35 +596,6 @@ static void text_summary(FILE *out, const struct gguf *g, const struct info_summ
 	text_kv_cache(out, "KV cache (f32):", s->kv_f32, s->n_ctx);
 }
 
-/* Prints element i of a numeric array exactly, from its packed data. */
-static void print_arr_num(FILE *out, const struct gguf_value *v, uint64_t i, bool json)
-{
-	const void *data = gguf_value_arr_data(v);
-	enum gguf_vtype t = gguf_value_arr_type(v);
-	switch (t) {
-	case GGUF_VTYPE_UINT8: fprintf(out, "%u", ((const uint8_t *)data)[i]); break;
-	case GGUF_VTYPE_INT8: fprintf(out, "%d", ((const int8_t *)data)[i]); break;
-	case GGUF_VTYPE_UINT16: fprintf(out, "%u", ((const uint16_t *)data)[i]); break;
-	case GGUF_VTYPE_INT16: fprintf(out, "%d", ((const int16_t *)data)[i]); break;
-	case GGUF_VTYPE_UINT32: fprintf(out, "%" PRIu32, ((const uint32_t *)data)[i]); break;
-	case GGUF_VTYPE_INT32: fprintf(out, "%" PRId32, ((const int32_t *)data)[i]); break;
-	case GGUF_VTYPE_UINT64: fprintf(out, "%" PRIu64, ((const uint64_t *)data)[i]); break;
-	case GGUF_VTYPE_INT64: fprintf(out, "%" PRId64, ((const int64_t *)data)[i]); break;
-	case GGUF_VTYPE_BOOL: fputs(((const bool *)data)[i] ? "true" : "false", out); break;
-	case GGUF_VTYPE_FLOAT32:
-	case GGUF_VTYPE_FLOAT64: {
-		double x = t == GGUF_VTYPE_FLOAT32 ? ((const float *)data)[i] : ((const double *)data)[i];
-		if (json)
-			json_float(out, x, t == GGUF_VTYPE_FLOAT32);
-		else
-			fputs(fmt_float(x, t == GGUF_VTYPE_FLOAT32).s, out);
-		break;
-	}
-	default:
-		fputs(json ? "null" : "?", out);
-	}
-}
-
 static void text_value(FILE *out, const struct gguf_value *v, bool full);
 
 static void text_array(FILE *out, const struct gguf_value *v, bool full)
@@ -638,15 +607,12 @@ static void text_array(FILE *out, const struct gguf_value *v, bool full)
 	for (uint64_t i = 0; i < shown; i++) {
 		fputs(i ? ", " : " ", out);
 		const struct gguf_value *item = gguf_value_arr_item(v, i);
-		if (item && et == GGUF_VTYPE_ARRAY) {
+		if (et == GGUF_VTYPE_ARRAY)
 			fputs("(", out);
+		if (item)
 			text_value(out, item, full);
+		if (et == GGUF_VTYPE_ARRAY)
 			fputs(")", out);
-		} else if (item) {
-			text_value(out, item, full);
-		} else {
-			print_arr_num(out, v, i, false);
-		}
 	}
 	if (shown < n)
 		fprintf(out, ", ... (%s more)", fmt_thousands(n - shown).s);
@@ -798,7 +764,7 @@ static void json_value(FILE *out, const struct gguf_value *v)
 			if (item)
 				json_value(out, item);
 			else
-				print_arr_num(out, v, i, true);
+				fputs("null", out);
 		}
 		fputs("]", out);
 		break;

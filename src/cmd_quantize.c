@@ -40,6 +40,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -135,6 +137,7 @@ struct quant_run {
 	int64_t n_attn_v;         /* attn_v tensors, for the attn_v rules */
 	int64_t n_gqa;            /* head_count / head_count_kv */
 	bool tied;                /* no output.weight */
+	bool mapped;              /* the input is mmap'ed (not read into memory) */
 	struct quant_plan *plan;  /* (n_tensors) */
 	int64_t n_tensors, n_fallback;
 	uint64_t bytes_in, bytes_out;
@@ -399,11 +402,28 @@ static void format_shape(const struct gguf_tensor *t, char *buf, size_t size)
 	}
 }
 
+/* Drops a finished tensor's input pages: they are clean file pages, so this
+ * only keeps the resident size small (as llama.cpp unmaps each weight);
+ * a later access would simply read them again. */
+static void quant_release(const struct gguf_tensor *t)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	if (page <= 0 || t->size == 0)
+		return;
+	uintptr_t start = (uintptr_t)t->data, end = start + (uintptr_t)t->size;
+	uintptr_t lo = (start + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+	uintptr_t hi = end & ~((uintptr_t)page - 1);
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 /* Prints one line per finished tensor. */
 static void quant_progress(void *user, int64_t i, const char *name, uint64_t bytes)
 {
 	struct quant_run *q = user;
 	const struct quant_plan *p = &q->plan[i];
+	if (q->mapped)
+		quant_release(p->t);
 	char shape[96];
 	format_shape(p->t, shape, sizeof(shape));
 	q->bytes_out += bytes;
@@ -509,6 +529,7 @@ int cmd_quantize(int argc, char **argv)
 		fprintf(stderr, "llamaterm quantize: %s\n", err);
 		return 1;
 	}
+	q.mapped = gguf_is_mapped(g);
 	double t0 = cli_now();
 	int status = quant_make_plan(&q, g);
 	if (status == 0) {

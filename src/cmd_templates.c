@@ -1,6 +1,5 @@
 /* llamaterm templates: list the prompt templates, print one, show how one
  * lays out a sample chat, or tell which one a model would get. */
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>

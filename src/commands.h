@@ -13,5 +13,7 @@ int cmd_perplexity(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_templates(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
+int cmd_sessions(int argc, char **argv);
 
 #endif

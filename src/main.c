@@ -12,6 +12,8 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ .name = "chat", .run = cmd_chat, .summary = "chat with a model (full-screen, or line mode with --plain)" },
+	{ .name = "sessions", .run = cmd_sessions, .summary = "list, show, export or remove saved conversations" },
 	{ .name = "info", .run = cmd_info, .summary = "print a GGUF model's summary, metadata and tensors" },
 	{ .name = "run", .run = cmd_run, .summary = "continue a prompt, streaming the generated text" },
 	{ .name = "tokenize", .run = cmd_tokenize, .summary = "print the token ids of a text" },

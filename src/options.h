@@ -62,6 +62,8 @@ struct options {
 	const char *in_prefix;      /* --in-prefix */
 	const char *in_suffix;      /* --in-suffix */
 	bool plain;                 /* chat --plain */
+	bool no_autosave;           /* chat --no-autosave */
+	const char *export_path;    /* sessions --export FILE */
 	int bench_prompt;           /* bench -p N */
 	int bench_gen;              /* bench -n N */
 	int bench_reps;             /* bench -r N */

@@ -294,7 +294,7 @@ static size_t free_bytes(const struct ring *r)
 
 /* Waits until need bytes are free; the producer's half of the space
  * protocol mirrors the consumer's ring_prepare_sleep. */
-static int wait_bytes(struct ring *r, size_t need, int timeout_ms, const atomic_bool *abort_flag)
+static int wait_bytes(struct ring *r, size_t need, int timeout_ms, const atomic_int *abort_flag)
 {
 	int64_t deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : 0;
 	for (;;) {
@@ -331,7 +331,7 @@ static int wait_bytes(struct ring *r, size_t need, int timeout_ms, const atomic_
 	}
 }
 
-int ring_wait_space(struct ring *r, size_t len, int timeout_ms, const atomic_bool *abort_flag)
+int ring_wait_space(struct ring *r, size_t len, int timeout_ms, const atomic_int *abort_flag)
 {
 	if (!r)
 		return LT_E_INVAL;
@@ -355,7 +355,7 @@ int ring_wait_space(struct ring *r, size_t len, int timeout_ms, const atomic_boo
 }
 
 int ring_push_wait(struct ring *r, const struct ring_event *ev, int timeout_ms,
-		   const atomic_bool *abort_flag)
+		   const atomic_int *abort_flag)
 {
 	int rc = check_event(r, ev);
 	if (rc < 0)

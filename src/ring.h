@@ -104,14 +104,14 @@ int ring_push(struct ring *r, const struct ring_event *ev);
  * larger than the ring, until the ring is empty). timeout_ms < 0 waits
  * forever. abort_flag (may be NULL) is checked at least every 50 ms.
  * Returns 0, LT_E_FULL on timeout, or LT_E_ABORTED. */
-int ring_wait_space(struct ring *r, size_t len, int timeout_ms, const atomic_bool *abort_flag);
+int ring_wait_space(struct ring *r, size_t len, int timeout_ms, const atomic_int *abort_flag);
 
 /* Pushes an event of any size, waiting for room as needed; big payloads
  * flow through chunk by chunk while the consumer drains. The timeout
  * applies to each wait. On LT_E_FULL or LT_E_ABORTED some leading chunks
  * may have been delivered (the last of them with RING_F_MORE set). */
 int ring_push_wait(struct ring *r, const struct ring_event *ev, int timeout_ms,
-		   const atomic_bool *abort_flag);
+		   const atomic_int *abort_flag);
 
 /* ---- consumer side ---- */
 

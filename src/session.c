@@ -751,6 +751,12 @@ int session_read_file(const char *path, struct session_data *d, char *warn, size
 	return session_read_impl(path, false, d, warn, warnlen, err, errlen);
 }
 
+int session_read_transcript(const char *path, struct session_data *d, char *warn,
+			    size_t warnlen, char *err, size_t errlen)
+{
+	return session_read_impl(path, true, d, warn, warnlen, err, errlen);
+}
+
 /* ---- atomic writing ---- */
 
 static int session_write_all(int fd, const uint8_t *p, size_t n)

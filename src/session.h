@@ -132,6 +132,9 @@ int session_write_file(const char *path, const struct session_data *d, char *err
 /* Reads and decodes path. */
 int session_read_file(const char *path, struct session_data *d, char *warn, size_t warnlen,
 		      char *err, size_t errlen);
+/* The same without the SMPS and KVST payloads (listing, showing). */
+int session_read_transcript(const char *path, struct session_data *d, char *warn,
+			    size_t warnlen, char *err, size_t errlen);
 
 /* The same by session name, in the sessions directory. */
 int session_save(const char *name, const struct session_data *d, char *err, size_t errlen);

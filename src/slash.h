@@ -82,12 +82,9 @@ void slash_print_man(FILE *out);
  * parameter names after "/set ". */
 const char *slash_complete(const char *prefix, size_t i);
 
-/* Parameters of /set, with their help line. */
-struct slash_param {
-	const char *name;
-	const char *help;
-};
-const struct slash_param *slash_params(size_t *n);
+/* The i-th parameter of /set (from 0) and its help line, or NULL past
+ * the last. */
+const char *slash_param_name(size_t i, const char **help);
 
 /* Applies "/set name value" to sampling settings and the reply length
  * limit. Returns 0 or LT_E_NOTFOUND / LT_E_INVAL with a message. */

@@ -194,6 +194,17 @@ assert d["summary"]["rope_freq_base"] is None
 assert d["summary"]["eos_token"] == {"id": 99, "text": None}
 assert d["tensors"][0]["name"] == "w\x1b\ufffd"
 EOF
+	# A corrupt file whose key name carries terminal escapes and a newline.
+	python3 -c 'import struct, sys; k = b"bad\n\x1b[2Jkey"
+open(sys.argv[1], "wb").write(b"GGUF" + struct.pack("<IQQQ", 3, 0, 1, len(k)) + k + struct.pack("<I", 99))' \
+		"$TMP/badkey.gguf"
+	expect_status "corrupt key name: exits 1" 1 "$LT" info "$TMP/badkey.gguf"
+	one_line_naming "corrupt key name: one-line error naming the file" "$TMP/badkey.gguf"
+	if LC_ALL=C grep -q $'\x1b' "$TMP/err"; then
+		fail "corrupt key name: no escape character in the error"
+	else
+		pass "corrupt key name: no escape character in the error"
+	fi
 else
 	skip "hostile file" "python3 not found"
 fi

@@ -753,6 +753,13 @@ static void test_bad_value_types(void **state)
 	img_u32(&b, 0);
 	img_expect_fail(&b, LT_E_FORMAT, "odd.type", "unknown value type 13", NULL);
 
+	/* Control characters of a key name do not reach the message. */
+	memset(&b, 0, sizeof(b));
+	img_header(&b, 3, 0, 1);
+	img_key(&b, "evil\n\x1b[2Jkey", 13);
+	img_u32(&b, 0);
+	img_expect_fail(&b, LT_E_FORMAT, "evil??[2Jkey", NULL);
+
 	memset(&b, 0, sizeof(b));
 	img_header(&b, 3, 0, 1);
 	img_key(&b, "odd.elem", GGUF_VTYPE_ARRAY);

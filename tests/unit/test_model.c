@@ -187,6 +187,51 @@ static void test_matmul_f16_rounds_activations(void **state)
 	free(work);
 }
 
+/* Quantized weights: the tiled, threaded matmul must give exactly the dots
+ * of each weight row with each activation row converted to vec_dot_type.
+ * 40 rows and 35 tokens leave partial tiles on both axes. */
+static void test_matmul_quantized(void **state)
+{
+	(void)state;
+	const enum ggml_type types[] = { GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_Q4_K,
+					 GGML_TYPE_Q6_K };
+	enum { N_IN = 256, N_OUT = 40, N_TOK = 35 };
+	uint32_t seed = 7;
+	float *wf = malloc(sizeof(float) * N_IN * N_OUT), *x = malloc(sizeof(float) * N_IN * N_TOK);
+	for (int i = 0; i < N_IN * N_OUT; i++)
+		wf[i] = ((seed = seed * 1664525u + 1013904223u) >> 8) / (float)(1u << 24) - 0.5f;
+	for (int i = 0; i < N_IN * N_TOK; i++)
+		x[i] = ((seed = seed * 1664525u + 1013904223u) >> 8) / (float)(1u << 24) - 0.5f;
+	for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
+		const struct quant_kernels *qk = quant_best(types[k]);
+		assert_non_null(qk);
+		size_t rb = dtype_row_bytes(types[k], N_IN);
+		uint8_t *w = malloc(rb * N_OUT);
+		for (int r = 0; r < N_OUT; r++)
+			qk->from_float(wf + r * N_IN, w + r * rb, N_IN);
+		struct ops_mat m;
+		assert_int_equal(ops_mat_init(&m, w, types[k], N_IN, N_OUT), 0);
+		void *work = malloc(ops_matmul_work_size(&m, N_TOK));
+		float *y = malloc(sizeof(float) * N_OUT * N_TOK);
+		ops_matmul(y, &m, x, N_TOK, work, 2);
+
+		const struct quant_kernels *act = quant_best(qk->vec_dot_type);
+		uint8_t *xq = malloc(dtype_row_bytes(qk->vec_dot_type, N_IN));
+		for (int t = 0; t < N_TOK; t++) {
+			act->from_float(x + t * N_IN, xq, N_IN);
+			for (int r = 0; r < N_OUT; r++) {
+				float want;
+				qk->vec_dot(N_IN, &want, w + r * rb, xq);
+				if (y[t * N_OUT + r] != want)
+					fail_msg("%s row %d token %d: %.9g, want %.9g", dtype_name(types[k]),
+						 r, t, y[t * N_OUT + r], want);
+			}
+		}
+		free(xq), free(y), free(work), free(w);
+	}
+	free(wf), free(x);
+}
+
 static void test_mat_init_rejects(void **state)
 {
 	(void)state;
@@ -865,6 +910,7 @@ int main(void)
 		cmocka_unit_test(test_rope_partial_and_scaled),
 		cmocka_unit_test(test_matmul_f32),
 		cmocka_unit_test(test_matmul_f16_rounds_activations),
+		cmocka_unit_test(test_matmul_quantized),
 		cmocka_unit_test(test_mat_init_rejects),
 		cmocka_unit_test(test_attention_f32),
 		cmocka_unit_test(test_attention_f16),

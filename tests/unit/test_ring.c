@@ -188,7 +188,7 @@ static void test_full(void **state)
 	int64_t t0 = now_ms();
 	assert_int_equal(ring_wait_space(r, sizeof(payload), 60, NULL), LT_E_FULL);
 	assert_true(now_ms() - t0 >= 55);
-	atomic_bool abort_flag = true;
+	atomic_int abort_flag = 1;
 	assert_int_equal(ring_wait_space(r, sizeof(payload), -1, &abort_flag), LT_E_ABORTED);
 	assert_int_equal(ring_push_wait(r, &ev, -1, &abort_flag), LT_E_ABORTED);
 	assert_int_equal(ring_pop(r, &out), 1);

@@ -1,0 +1,434 @@
+/* llamaterm chat: a conversation with a model. The engine runs on the
+ * worker thread; this file is the line-mode front end (readline on a
+ * terminal, plain lines from a pipe) and the hand-over to the curses UI. */
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "dtype.h"
+#include "options.h"
+#include "paths.h"
+#include "session.h"
+#include "slash.h"
+#include "tui_entry.h"
+#include "worker.h"
+
+#if defined(__has_include)
+#if __has_include("tui.h")
+#include "tui.h"
+#define CHAT_HAVE_TUI 1
+#endif
+#endif
+#ifndef CHAT_HAVE_TUI
+#define CHAT_HAVE_TUI 0
+#endif
+
+/* The marker line that opens and closes a multi-line message. */
+#define CHAT_MULTILINE "\"\"\""
+
+static void chat_usage(FILE *out)
+{
+	fprintf(out, "usage: llamaterm chat -m MODEL [--template T] [--system TEXT] [--session NAME]\n"
+		     "                      [sampling and stop options] [--plain]\n\n"
+		     "Chats with a model. Without a terminal (or with --plain) it reads one\n"
+		     "message per line from stdin (a line holding only " CHAT_MULTILINE " starts and\n"
+		     "ends a multi-line message) and prints each reply on stdout.\n\n");
+	options_print_help(out, OPTC_CHAT);
+	fprintf(out, "\nCommands at the prompt:\n");
+	slash_print_help(out);
+}
+
+/* Set by SIGINT; the main loop turns it into a stop or a quit question. */
+static atomic_int chat_sigint;
+
+static void chat_on_sigint(int sig)
+{
+	(void)sig;
+	atomic_fetch_add(&chat_sigint, 1);
+}
+
+/* Readline keeps reading after a signal; this ends the current line. */
+static int chat_rl_signal_hook(void)
+{
+	if (atomic_load(&chat_sigint)) {
+		rl_replace_line("", 0);
+		rl_done = 1;
+	}
+	return 0;
+}
+
+static char *chat_complete_gen(const char *text, int state)
+{
+	static size_t idx;
+	if (!state)
+		idx = 0;
+	const char *prefix = rl_line_buffer[0] == '/' ? rl_line_buffer + 1 : text;
+	const char *m = slash_complete(prefix, idx++);
+	if (!m)
+		return NULL;
+	/* Readline completes the word under the cursor; a command name keeps its slash. */
+	size_t n = strlen(m) + 2;
+	char *out = malloc(n);
+	if (out)
+		snprintf(out, n, "%s%s", (text[0] == '/') ? "/" : "", m);
+	return out;
+}
+
+static char **chat_complete(const char *text, int start, int end)
+{
+	(void)end;
+	rl_attempted_completion_over = 1;
+	if (rl_line_buffer[0] != '/' || (start > 0 && strncmp(rl_line_buffer, "/set ", 5) != 0))
+		return NULL;
+	return rl_completion_matches(text, chat_complete_gen);
+}
+
+struct chat {
+	struct options o;
+	struct worker *w;
+	bool tty;           /* stdin and stdout are terminals */
+	bool replaying;     /* RING_TURN events rebuild the transcript */
+	bool print_replay;  /* print that transcript (after a load, not an undo) */
+	bool reply_start;   /* the next text piece begins a reply */
+	bool fatal;
+	int n_errors;
+	char *history;
+};
+
+/* Prints one event. */
+static void chat_event(struct chat *c, const struct ring_event *ev)
+{
+	switch (ev->kind) {
+	case RING_CLEAR:
+		c->replaying = true;
+		break;
+	case RING_TURN:
+		if (c->replaying && c->print_replay) {
+			const char *t = ev->data;
+			if (ev->a == 1 && t[0] == ' ')
+				t++;
+			printf(ev->a == 0 ? "> %s\n" : "%s\n", t);
+			fflush(stdout);
+		}
+		break;
+	case RING_REPLY_START:
+		c->replaying = false;
+		c->reply_start = true;
+		break;
+	case RING_TEXT: {
+		const char *t = ev->data;
+		size_t n = ev->len;
+		/* The reply's first token usually brings a space; do not print it. */
+		if (c->reply_start && n && t[0] == ' ') {
+			t++;
+			n--;
+		}
+		if (n)
+			c->reply_start = false;
+		fwrite(t, 1, n, stdout);
+		fflush(stdout);
+		break;
+	}
+	case RING_DONE:
+		putchar('\n');
+		fflush(stdout);
+		if (ev->b == CONV_STOP_USER)
+			fprintf(stderr, "[stopped]\n");
+		else if (ev->b == CONV_STOP_CTX_FULL)
+			fprintf(stderr, "[the reply filled the context]\n");
+		break;
+	case RING_STATS:
+		if (c->tty)
+			fprintf(stderr, "[%lld prompt tokens, %.1f tok/s | %lld generated, %.1f tok/s]\n",
+				(long long)ev->a, ev->x, (long long)ev->b, ev->y);
+		break;
+	case RING_ERROR:
+		fprintf(stderr, "llamaterm chat: %s\n", ev->data);
+		c->n_errors++;
+		if (ev->b)
+			c->fatal = true;
+		break;
+	case RING_INFO:
+		fprintf(stderr, "%s%s\n", ev->a ? "warning: " : "", ev->data);
+		break;
+	case RING_CTX_SHIFTED:
+		fprintf(stderr, "[%s; %lld tokens dropped, %lld kept]\n", ev->data, (long long)ev->a,
+			(long long)ev->b);
+		break;
+	case RING_SAVED:
+		if (!ev->a)
+			fprintf(stderr, "saved session '%s'\n", ev->data);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Shows events until the worker has finished everything queued. Ctrl-C
+ * meanwhile stops the reply in progress. */
+static void chat_wait(struct chat *c)
+{
+	struct ring *r = worker_ring(c->w);
+	struct ring_event ev;
+	for (;;) {
+		while (ring_pop(r, &ev) > 0)
+			chat_event(c, &ev);
+		if (atomic_exchange(&chat_sigint, 0))
+			worker_stop(c->w);
+		if (!worker_busy(c->w)) {
+			while (ring_pop(r, &ev) > 0)
+				chat_event(c, &ev);
+			break;
+		}
+		if (ring_pop_wait(r, &ev, 50) > 0)
+			chat_event(c, &ev);
+	}
+	c->replaying = false;
+	c->print_replay = false;
+}
+
+/* Reads one line (without its newline); NULL at end of input. */
+static char *chat_read_line(struct chat *c, const char *prompt)
+{
+	if (c->tty)
+		return readline(prompt);
+	char *line = NULL;
+	size_t cap = 0;
+	errno = 0;
+	ssize_t n = getline(&line, &cap, stdin);
+	if (n < 0) {
+		free(line);
+		return NULL;
+	}
+	if (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	if (n > 0 && line[n - 1] == '\r')
+		line[--n] = '\0';
+	return line;
+}
+
+/* Reads the lines of a multi-line message up to the closing marker. */
+static char *chat_read_multiline(struct chat *c)
+{
+	size_t len = 0;
+	char *text = strdup("");
+	for (;;) {
+		char *line = chat_read_line(c, "... ");
+		if (!line || !strcmp(line, CHAT_MULTILINE) || !text) {
+			free(line);
+			return text;
+		}
+		size_t n = strlen(line);
+		char *g = realloc(text, len + n + 2);
+		if (!g) {
+			free(line);
+			return text;
+		}
+		text = g;
+		if (len)
+			text[len++] = '\n';
+		memcpy(text + len, line, n + 1);
+		len += n;
+		free(line);
+	}
+}
+
+/* A Ctrl-C at the prompt: the first explains, the second asks. Returns
+ * true when the user wants to quit. */
+static bool chat_sigint_at_prompt(struct chat *c, int *armed)
+{
+	atomic_store(&chat_sigint, 0);
+	if (!c->tty)
+		return true;
+	if (!*armed) {
+		*armed = 1;
+		fprintf(stderr, "\n(press Ctrl-C again to quit, or type /quit)\n");
+		return false;
+	}
+	char *ans = readline("Quit? [y/N] ");
+	bool yes = ans && (ans[0] == 'y' || ans[0] == 'Y');
+	free(ans);
+	*armed = 0;
+	atomic_store(&chat_sigint, 0);
+	return yes;
+}
+
+/* The line-mode conversation loop. Returns the exit status. */
+static int chat_plain(struct chat *c)
+{
+	c->print_replay = true; /* a resumed session shows its transcript */
+	chat_wait(c);
+	if (c->fatal)
+		return 1;
+	if (c->tty)
+		fprintf(stderr, "Type a message, /help for commands, /quit to leave.\n");
+	int armed = 0;
+	for (;;) {
+		char *line = chat_read_line(c, "> ");
+		if (atomic_load(&chat_sigint)) {
+			free(line);
+			if (chat_sigint_at_prompt(c, &armed))
+				break;
+			continue;
+		}
+		if (!line)
+			break;
+		armed = 0;
+		if (!strcmp(line, CHAT_MULTILINE)) {
+			free(line);
+			line = chat_read_multiline(c);
+			if (!line)
+				break;
+		} else if (!line[0]) {
+			free(line);
+			continue;
+		}
+		if (c->tty && line[0])
+			add_history(line);
+		char err[512];
+		if (slash_is_command(line)) {
+			struct slash_call call;
+			if (slash_parse(line, &call, err, sizeof(err)) != 0) {
+				fprintf(stderr, "%s\n", err);
+			} else if (call.def->id == SLASH_QUIT) {
+				free(line);
+				break;
+			} else if (call.def->id == SLASH_HELP) {
+				slash_print_help(stdout);
+			} else if ((c->print_replay = call.def->id == SLASH_LOAD),
+				   slash_post(c->w, &call, err, sizeof(err)) != 0) {
+				fprintf(stderr, "%s\n", err);
+			}
+		} else {
+			/* "//text" sends "/text". */
+			const char *text = line[0] == '/' ? line + 1 : line;
+			worker_post(c->w, WORKER_CMD_SEND, text, NULL);
+		}
+		free(line);
+		chat_wait(c);
+	}
+	if (c->tty)
+		putchar('\n');
+	return 0;
+}
+
+static struct worker_config chat_config(const struct options *o)
+{
+	struct worker_config cfg = worker_config_default();
+	cfg.model_path = o->model;
+	cfg.model.use_mmap = !o->no_mmap;
+	cfg.model.use_mlock = o->mlock;
+	cfg.ctx.n_ctx = o->n_ctx;
+	cfg.ctx.n_batch = o->n_batch;
+	cfg.ctx.n_threads = o->n_threads > 0 ? o->n_threads : cli_physical_cores();
+	cfg.ctx.kv_type = dtype_from_name(o->kv_type);
+	struct sampler_params *sp = &cfg.sampling;
+	sp->temperature = o->temp;
+	sp->top_k = o->top_k;
+	sp->top_p = o->top_p;
+	sp->min_p = o->min_p;
+	sp->typical_p = o->typical_p;
+	sp->repeat_penalty = o->repeat_penalty;
+	sp->repeat_last_n = o->repeat_last_n;
+	sp->presence_penalty = o->presence_penalty;
+	sp->frequency_penalty = o->frequency_penalty;
+	sp->seed = o->seed;
+	cfg.n_predict = o->n_predict;
+	cfg.template_name = o->template_name;
+	cfg.system = o->system;
+	cfg.in_prefix = o->in_prefix;
+	cfg.postfix = o->in_suffix;
+	cfg.stops = o->stops;
+	cfg.n_stops = o->n_stops;
+	cfg.session = o->session;
+	cfg.autosave = !o->no_autosave;
+	return cfg;
+}
+
+int cmd_chat(int argc, char **argv)
+{
+	struct chat c;
+	memset(&c, 0, sizeof(c));
+	options_defaults(&c.o);
+	int rc = options_parse(&c.o, argc, argv, OPTC_CHAT);
+	if (rc)
+		return rc;
+	if (c.o.help) {
+		chat_usage(stdout);
+		return 0;
+	}
+	if (c.o.n_positional) {
+		fprintf(stderr, "llamaterm chat: unexpected argument '%s'\n", c.o.positional[0]);
+		return 2;
+	}
+	if (!c.o.model) {
+		fprintf(stderr, "llamaterm chat: a model is required (-m FILE)\n");
+		return 2;
+	}
+	enum ggml_type kv = dtype_from_name(c.o.kv_type);
+	if (kv != GGML_TYPE_F16 && kv != GGML_TYPE_F32) {
+		fprintf(stderr, "llamaterm chat: --kv-type must be f16 or f32\n");
+		return 2;
+	}
+	char err[512];
+	if (c.o.session && session_name_check(c.o.session, err, sizeof(err)) != 0) {
+		fprintf(stderr, "llamaterm chat: --session: %s\n", err);
+		return 2;
+	}
+	c.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	bool use_tui = CHAT_HAVE_TUI && c.tty && !c.o.plain;
+	char *state_dir = NULL;
+	if (paths_ensure_dir(PATHS_STATE, &state_dir, err, sizeof(err)) == 0) {
+		c.history = paths_join(state_dir, "history");
+		free(state_dir);
+	}
+	struct worker_config cfg = chat_config(&c.o);
+	if (worker_start(&c.w, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "llamaterm chat: %s\n", err);
+		free(c.history);
+		return 1;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = chat_on_sigint;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	if (use_tui) {
+#if CHAT_HAVE_TUI
+		struct tui_args ta = { .opts = &c.o, .history_path = c.history };
+		rc = tui_run(c.w, &ta);
+#endif
+	} else {
+		if (c.tty) {
+			rl_catch_signals = 0;
+			rl_signal_event_hook = chat_rl_signal_hook;
+			rl_attempted_completion_function = chat_complete;
+			using_history();
+			if (c.history)
+				read_history(c.history);
+		}
+		rc = chat_plain(&c);
+		/* Let the last commands finish and be shown, then quit (which saves). */
+		worker_post(c.w, WORKER_CMD_QUIT, NULL, NULL);
+		chat_wait(&c);
+		if (c.tty && c.history) {
+			write_history(c.history);
+			history_truncate_file(c.history, 1000);
+		}
+		if (rc == 0 && (c.fatal || (!c.tty && c.n_errors)))
+			rc = 1;
+	}
+	signal(SIGINT, SIG_DFL);
+	worker_free(c.w);
+	free(c.history);
+	return rc;
+}

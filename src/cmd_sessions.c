@@ -1,0 +1,128 @@
+/* llamaterm sessions: list, show, export and remove saved conversations. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "options.h"
+#include "session.h"
+
+static void sessions_usage(FILE *out)
+{
+	fprintf(out, "usage: llamaterm sessions [list]\n"
+		     "       llamaterm sessions show NAME [--export FILE]\n"
+		     "       llamaterm sessions rm NAME\n\n"
+		     "Lists the saved conversations (name, model, turns, tokens, last used),\n"
+		     "prints one's transcript or writes it as Markdown, or deletes one.\n\n");
+	options_print_help(out, OPTC_SESSIONS);
+}
+
+static void sessions_time(int64_t ms, char *buf, size_t size)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	if (!localtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%d %H:%M", &tm))
+		snprintf(buf, size, "?");
+}
+
+static int sessions_list(void)
+{
+	struct session_info *list;
+	size_t n;
+	char err[512];
+	if (session_list(&list, &n, err, sizeof(err)) != 0) {
+		fprintf(stderr, "llamaterm sessions: %s\n", err);
+		return 1;
+	}
+	if (n == 0) {
+		char *dir;
+		if (session_dir(&dir, false, err, sizeof(err)) == 0) {
+			printf("no sessions in %s\n", dir);
+			free(dir);
+		}
+		return 0;
+	}
+	printf("%-24s %-24s %6s %7s  %s\n", "NAME", "MODEL", "TURNS", "TOKENS", "LAST USED");
+	for (size_t i = 0; i < n; i++) {
+		char when[32];
+		sessions_time(list[i].updated, when, sizeof(when));
+		if (list[i].error)
+			printf("%-24s %-24s %6s %7s  %s  (unreadable: %s)\n", list[i].name, "?", "-", "-",
+			       when, list[i].error);
+		else
+			printf("%-24s %-24s %6d %7d  %s\n", list[i].name, list[i].model_name,
+			       list[i].n_turns, list[i].n_tokens, when);
+	}
+	session_list_free(list, n);
+	return 0;
+}
+
+static int sessions_show(const char *name, const char *export_path)
+{
+	char err[512], warn[512];
+	char *path = session_path(name, err, sizeof(err));
+	if (!path) {
+		fprintf(stderr, "llamaterm sessions: %s\n", err);
+		return 1;
+	}
+	struct session_data d;
+	int rc = session_read_transcript(path, &d, warn, sizeof(warn), err, sizeof(err));
+	free(path);
+	if (rc) {
+		fprintf(stderr, "llamaterm sessions: %s\n", err);
+		return 1;
+	}
+	if (warn[0])
+		fprintf(stderr, "warning: %s\n", warn);
+	if (export_path) {
+		rc = session_export_markdown(&d, name, export_path, err, sizeof(err));
+		if (rc)
+			fprintf(stderr, "llamaterm sessions: %s\n", err);
+		session_data_free(&d);
+		return rc ? 1 : 0;
+	}
+	char when[32];
+	sessions_time(d.updated, when, sizeof(when));
+	printf("# %s: %s, template %s, %d turns, %d tokens in context, last used %s\n", name,
+	       d.model_name, d.template_name, d.n_turns, d.n_ids, when);
+	if (d.system && d.system[0])
+		printf("# system: %s\n", d.system);
+	for (int i = 0; i < d.n_turns; i++) {
+		const char *t = d.turns[i].text;
+		if (d.turns[i].role == 1 && t[0] == ' ')
+			t++;
+		printf(d.turns[i].role == 0 ? "> %s\n" : "%s%s\n", t,
+		       (d.turns[i].flags & 1) ? " [cut short]" : "");
+	}
+	session_data_free(&d);
+	return 0;
+}
+
+int cmd_sessions(int argc, char **argv)
+{
+	struct options o;
+	options_defaults(&o);
+	int rc = options_parse(&o, argc, argv, OPTC_SESSIONS);
+	if (rc)
+		return rc;
+	if (o.help) {
+		sessions_usage(stdout);
+		return 0;
+	}
+	const char *verb = o.n_positional ? o.positional[0] : "list";
+	if (!strcmp(verb, "list") && o.n_positional <= 1 && !o.export_path)
+		return sessions_list();
+	if (!strcmp(verb, "show") && o.n_positional == 2)
+		return sessions_show(o.positional[1], o.export_path);
+	if (!strcmp(verb, "rm") && o.n_positional == 2 && !o.export_path) {
+		char err[512];
+		if (session_remove(o.positional[1], err, sizeof(err)) != 0) {
+			fprintf(stderr, "llamaterm sessions: %s\n", err);
+			return 1;
+		}
+		return 0;
+	}
+	fprintf(stderr, "llamaterm sessions: usage: sessions [list] | show NAME [--export FILE] | rm NAME\n");
+	return 2;
+}

@@ -1,0 +1,318 @@
+/* Slash commands: the table, parsing, help, completion and /set. */
+#include "slash.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "worker.h"
+
+static const struct slash_def slash_defs[] = {
+	{ .id = SLASH_HELP, .name = "help", .args = SLASH_ARGS_NONE, .usage = "",
+	  .help = "list the commands" },
+	{ .id = SLASH_SAVE, .name = "save", .args = SLASH_ARGS_OPT_WORD, .usage = "[NAME]",
+	  .help = "save the conversation (as NAME, else under its current or a dated name)" },
+	{ .id = SLASH_LOAD, .name = "load", .args = SLASH_ARGS_WORD, .usage = "NAME",
+	  .help = "resume a saved conversation" },
+	{ .id = SLASH_NEW, .name = "new", .args = SLASH_ARGS_NONE, .usage = "",
+	  .help = "start a new conversation (the current one is saved)" },
+	{ .id = SLASH_REGEN, .name = "regen", .args = SLASH_ARGS_NONE, .usage = "",
+	  .help = "replace the last reply with a new one" },
+	{ .id = SLASH_UNDO, .name = "undo", .args = SLASH_ARGS_NONE, .usage = "",
+	  .help = "remove the last exchange (your message and the reply)" },
+	{ .id = SLASH_SYSTEM, .name = "system", .args = SLASH_ARGS_TEXT, .usage = "TEXT",
+	  .help = "set the system prompt (empty: none)" },
+	{ .id = SLASH_SET, .name = "set", .args = SLASH_ARGS_PAIR, .usage = "PARAM VALUE",
+	  .help = "change a sampling setting (temp, top_k, top_p, min_p, seed, n_predict...)" },
+	{ .id = SLASH_SHOW, .name = "show", .args = SLASH_ARGS_NONE, .usage = "",
+	  .help = "show the template, system prompt, stop strings and sampling settings" },
+	{ .id = SLASH_TEMPLATE, .name = "template", .args = SLASH_ARGS_WORD, .usage = "NAME",
+	  .help = "switch the prompt template (the context is rebuilt)" },
+	{ .id = SLASH_STOP, .name = "stop", .args = SLASH_ARGS_SUB, .usage = "add TEXT | rm TEXT | list",
+	  .help = "manage the stop strings" },
+	{ .id = SLASH_POSTFIX, .name = "postfix", .args = SLASH_ARGS_TEXT, .usage = "TEXT",
+	  .help = "text appended to each of your messages (empty: none)" },
+	{ .id = SLASH_INFO, .name = "info", .args = SLASH_ARGS_NONE, .usage = "",
+	  .help = "model, context use, session and speed" },
+	{ .id = SLASH_QUIT, .name = "quit", .args = SLASH_ARGS_NONE, .usage = "",
+	  .help = "save and leave" },
+};
+
+#define N_SLASH (sizeof(slash_defs) / sizeof(slash_defs[0]))
+
+enum param_kind { PARAM_FLOAT, PARAM_INT, PARAM_SEED };
+
+struct param_def {
+	const char *name;
+	const char *help;
+	enum param_kind kind;
+	size_t offset; /* into struct sampler_params; SIZE_MAX for n_predict */
+};
+
+#define SP(f) offsetof(struct sampler_params, f)
+
+static const struct param_def param_defs[] = {
+	{ "temp", "temperature; 0 is greedy", PARAM_FLOAT, SP(temperature) },
+	{ "top_k", "keep the K most likely tokens (0: off)", PARAM_INT, SP(top_k) },
+	{ "top_p", "nucleus threshold (1: off)", PARAM_FLOAT, SP(top_p) },
+	{ "min_p", "drop tokens below P times the top probability (0: off)", PARAM_FLOAT, SP(min_p) },
+	{ "typical", "locally typical sampling (1: off)", PARAM_FLOAT, SP(typical_p) },
+	{ "repeat_penalty", "penalise repeated tokens (1: off)", PARAM_FLOAT, SP(repeat_penalty) },
+	{ "repeat_last_n", "penalty window (0: off, -1: context)", PARAM_INT, SP(repeat_last_n) },
+	{ "presence_penalty", "subtract X from present tokens", PARAM_FLOAT, SP(presence_penalty) },
+	{ "frequency_penalty", "subtract X per occurrence", PARAM_FLOAT, SP(frequency_penalty) },
+	{ "seed", "random seed (re-seeds the generator)", PARAM_SEED, SP(seed) },
+	{ "n_predict", "most tokens per reply (-1: no limit)", PARAM_INT, SIZE_MAX },
+};
+
+#define N_PARAMS (sizeof(param_defs) / sizeof(param_defs[0]))
+
+const struct slash_def *slash_table(size_t *n)
+{
+	*n = N_SLASH;
+	return slash_defs;
+}
+
+const char *slash_param_name(size_t i, const char **help)
+{
+	if (i >= N_PARAMS)
+		return NULL;
+	if (help)
+		*help = param_defs[i].help;
+	return param_defs[i].name;
+}
+
+bool slash_is_command(const char *line)
+{
+	return line[0] == '/' && line[1] != '/';
+}
+
+/* Finds a command by exact name or unambiguous prefix. */
+static const struct slash_def *slash_find(const char *name, size_t len, bool *ambiguous)
+{
+	const struct slash_def *found = NULL;
+	*ambiguous = false;
+	for (size_t i = 0; i < N_SLASH; i++) {
+		const struct slash_def *d = &slash_defs[i];
+		if (strncmp(d->name, name, len) != 0)
+			continue;
+		if (strlen(d->name) == len)
+			return d;
+		if (found)
+			*ambiguous = true;
+		found = d;
+	}
+	return *ambiguous ? NULL : found;
+}
+
+static char *skip_ws(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+/* Splits the first word off s (NUL-terminating it); returns the rest. */
+static char *split_word(char *s)
+{
+	while (*s && *s != ' ' && *s != '\t')
+		s++;
+	if (*s)
+		*s++ = '\0';
+	return skip_ws(s);
+}
+
+static int slash_usage(const struct slash_def *d, char *err, size_t errlen)
+{
+	return lt_seterr(err, errlen, LT_E_INVAL, "usage: /%s%s%s", d->name, d->usage[0] ? " " : "",
+			 d->usage);
+}
+
+int slash_parse(const char *line, struct slash_call *call, char *err, size_t errlen)
+{
+	memset(call, 0, sizeof(*call) - sizeof(call->buf));
+	call->buf[0] = '\0';
+	if (!slash_is_command(line))
+		return lt_seterr(err, errlen, LT_E_INVAL, "not a command: %s", line);
+	size_t n = strlen(line + 1);
+	if (n >= sizeof(call->buf))
+		return lt_seterr(err, errlen, LT_E_INVAL, "command line too long");
+	memcpy(call->buf, line + 1, n + 1);
+	/* Trailing newline and spaces are not part of any argument. */
+	while (n && (call->buf[n - 1] == '\n' || call->buf[n - 1] == '\r' || call->buf[n - 1] == ' '))
+		call->buf[--n] = '\0';
+	char *name = call->buf;
+	char *rest = split_word(name);
+	bool amb;
+	const struct slash_def *d = slash_find(name, strlen(name), &amb);
+	if (!d)
+		return lt_seterr(err, errlen, LT_E_NOTFOUND, "%s command '/%s' (try /help)",
+				 amb ? "ambiguous" : "unknown", name);
+	call->def = d;
+	switch (d->args) {
+	case SLASH_ARGS_NONE:
+		if (*rest)
+			return slash_usage(d, err, errlen);
+		break;
+	case SLASH_ARGS_OPT_WORD:
+	case SLASH_ARGS_WORD: {
+		char *after = *rest ? split_word(rest) : rest;
+		if (*after || (d->args == SLASH_ARGS_WORD && !*rest))
+			return slash_usage(d, err, errlen);
+		call->arg1 = *rest ? rest : NULL;
+		break;
+	}
+	case SLASH_ARGS_TEXT:
+		call->arg1 = rest;
+		break;
+	case SLASH_ARGS_PAIR: {
+		if (!*rest)
+			return slash_usage(d, err, errlen);
+		char *value = split_word(rest);
+		if (!*value)
+			return slash_usage(d, err, errlen);
+		call->arg1 = rest;
+		call->arg2 = value;
+		break;
+	}
+	case SLASH_ARGS_SUB: {
+		char *text = split_word(rest);
+		if (!strcmp(rest, "list") && !*text) {
+			call->arg1 = rest;
+		} else if ((!strcmp(rest, "add") || !strcmp(rest, "rm")) && *text) {
+			call->arg1 = rest;
+			call->arg2 = text;
+		} else {
+			return slash_usage(d, err, errlen);
+		}
+		break;
+	}
+	}
+	return 0;
+}
+
+int slash_post(struct worker *w, const struct slash_call *call, char *err, size_t errlen)
+{
+	const char *a1 = call->arg1, *a2 = call->arg2;
+	enum worker_cmd cmd;
+	switch (call->def->id) {
+	case SLASH_SAVE: cmd = WORKER_CMD_SAVE; break;
+	case SLASH_LOAD: cmd = WORKER_CMD_LOAD; break;
+	case SLASH_NEW: cmd = WORKER_CMD_NEW; break;
+	case SLASH_REGEN: cmd = WORKER_CMD_REGEN; break;
+	case SLASH_UNDO: cmd = WORKER_CMD_UNDO; break;
+	case SLASH_SYSTEM: cmd = WORKER_CMD_SET_SYSTEM; break;
+	case SLASH_SET: cmd = WORKER_CMD_SET_PARAM; break;
+	case SLASH_SHOW: cmd = WORKER_CMD_SHOW; break;
+	case SLASH_TEMPLATE: cmd = WORKER_CMD_SET_TEMPLATE; break;
+	case SLASH_POSTFIX: cmd = WORKER_CMD_POSTFIX; break;
+	case SLASH_INFO: cmd = WORKER_CMD_INFO; break;
+	case SLASH_STOP:
+		cmd = !strcmp(a1, "list") ? WORKER_CMD_STOP_LIST
+		    : !strcmp(a1, "add") ? WORKER_CMD_STOP_ADD : WORKER_CMD_STOP_RM;
+		a1 = a2;
+		a2 = NULL;
+		break;
+	default:
+		return lt_seterr(err, errlen, LT_E_INVAL, "/%s is handled by the interface",
+				 call->def->name);
+	}
+	int rc = worker_post(w, cmd, a1, a2);
+	if (rc)
+		lt_seterr(err, errlen, rc, "/%s: %s", call->def->name, lt_strerror(rc));
+	return rc;
+}
+
+void slash_print_help(FILE *out)
+{
+	for (size_t i = 0; i < N_SLASH; i++) {
+		const struct slash_def *d = &slash_defs[i];
+		char left[64];
+		snprintf(left, sizeof(left), "/%s%s%s", d->name, d->usage[0] ? " " : "", d->usage);
+		fprintf(out, "  %-32s %s\n", left, d->help);
+	}
+	fprintf(out, "  %-32s %s\n", "//TEXT", "send TEXT starting with a slash");
+}
+
+void slash_print_man(FILE *out)
+{
+	for (size_t i = 0; i < N_SLASH; i++) {
+		const struct slash_def *d = &slash_defs[i];
+		fprintf(out, ".TP\n.B /%s%s%s\n%s.\n", d->name, d->usage[0] ? " " : "", d->usage,
+			d->help);
+	}
+}
+
+const char *slash_complete(const char *prefix, size_t i)
+{
+	if (!strncmp(prefix, "set ", 4)) {
+		const char *p = prefix + 4;
+		for (size_t k = 0; k < N_PARAMS; k++)
+			if (!strncmp(param_defs[k].name, p, strlen(p)) && i-- == 0)
+				return param_defs[k].name;
+		return NULL;
+	}
+	for (size_t k = 0; k < N_SLASH; k++)
+		if (!strncmp(slash_defs[k].name, prefix, strlen(prefix)) && i-- == 0)
+			return slash_defs[k].name;
+	return NULL;
+}
+
+int slash_param_apply(struct sampler_params *sp, int *n_predict, const char *name,
+		      const char *value, char *err, size_t errlen)
+{
+	const struct param_def *d = NULL;
+	for (size_t i = 0; i < N_PARAMS; i++)
+		if (!strcmp(param_defs[i].name, name))
+			d = &param_defs[i];
+	if (!d)
+		return lt_seterr(err, errlen, LT_E_NOTFOUND, "/set: unknown parameter '%s'", name);
+	char *end;
+	errno = 0;
+	if (d->kind == PARAM_FLOAT) {
+		float v = strtof(value, &end);
+		if (errno || end == value || *end || !isfinite(v))
+			return lt_seterr(err, errlen, LT_E_INVAL, "/set %s: '%s' is not a number", name,
+					 value);
+		*(float *)((char *)sp + d->offset) = v;
+		return 0;
+	}
+	long long v = strtoll(value, &end, 10);
+	if (errno || end == value || *end)
+		return lt_seterr(err, errlen, LT_E_INVAL, "/set %s: '%s' is not an integer", name, value);
+	if (d->kind == PARAM_SEED) {
+		if (v < 0 || v > UINT32_MAX)
+			return lt_seterr(err, errlen, LT_E_INVAL, "/set seed: out of range");
+		sp->seed = (uint32_t)v;
+	} else {
+		if (v < INT_MIN || v > INT_MAX)
+			return lt_seterr(err, errlen, LT_E_INVAL, "/set %s: out of range", name);
+		if (d->offset == SIZE_MAX)
+			*n_predict = (int)v;
+		else
+			*(int32_t *)((char *)sp + d->offset) = (int32_t)v;
+	}
+	return 0;
+}
+
+void slash_param_describe(const struct sampler_params *sp, int n_predict,
+			  void (*line)(void *ud, const char *text), void *ud)
+{
+	char buf[128];
+	for (size_t i = 0; i < N_PARAMS; i++) {
+		const struct param_def *d = &param_defs[i];
+		if (d->offset == SIZE_MAX)
+			snprintf(buf, sizeof(buf), "%s = %d", d->name, n_predict);
+		else if (d->kind == PARAM_FLOAT)
+			snprintf(buf, sizeof(buf), "%s = %g", d->name,
+				 (double)*(const float *)((const char *)sp + d->offset));
+		else if (d->kind == PARAM_SEED)
+			snprintf(buf, sizeof(buf), "%s = %u", d->name, sp->seed);
+		else
+			snprintf(buf, sizeof(buf), "%s = %d", d->name,
+				 (int)*(const int32_t *)((const char *)sp + d->offset));
+		line(ud, buf);
+	}
+}

@@ -1,0 +1,731 @@
+/* The engine thread: command queue in, events out. See worker.h. */
+#include "worker.h"
+
+#include <inttypes.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "paths.h"
+#include "session.h"
+#include "slash.h"
+#include "template.h"
+#include "vocab.h"
+
+/* Used when no template file can be found at all (not installed, not
+ * run from the source tree): the classic human/AI dialogue. */
+static const char worker_builtin_template[] =
+	"name = dialogue\n"
+	"description = built-in fallback: plain User:/AI: turns\n"
+	"user_prefix = User:\\s\n"
+	"user_suffix = \\n\n"
+	"assistant_prefix = AI:\\s\n"
+	"assistant_suffix = \\n\n"
+	"stop = \\nUser:\n";
+
+struct wcmd {
+	enum worker_cmd kind;
+	char *a1, *a2;
+	struct wcmd *next;
+};
+
+struct worker {
+	/* Set once before the thread starts. */
+	struct worker_config cfg;
+	char **strs; /* copies of every string in cfg, to free */
+	int n_strs;
+	struct ring *ring;
+	pthread_t thread;
+	bool started;
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct wcmd *q_head, *q_tail; /* under mu */
+	bool running;                 /* under mu: a command is being run */
+	struct worker_status st;      /* under mu */
+
+	atomic_bool stop;   /* ends the reply in progress */
+	atomic_int quit;    /* lets ring waits give up when nobody reads any more */
+
+	/* Owned by the engine thread. */
+	struct model *model;
+	struct vocab *vocab;
+	struct ctx *ctx;
+	struct conv *conv;
+	char **tdirs;
+	size_t n_tdirs;
+	uint64_t fingerprint, model_size;
+	char session[WORKER_NAME_MAX + 1];
+	int64_t created;
+	bool dirty;        /* changed since the last save */
+	bool reply_open;   /* RING_REPLY_START sent, RING_DONE not yet */
+};
+
+const char *worker_state_name(enum worker_state s)
+{
+	static const char *const names[] = { "loading", "idle", "generating", "saving", "failed", "quit" };
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+struct worker_config worker_config_default(void)
+{
+	struct worker_config c;
+	memset(&c, 0, sizeof(c));
+	c.model = model_params_default();
+	c.ctx = ctx_params_default();
+	c.sampling = sampler_params_default();
+	c.n_predict = -1;
+	c.autosave = true;
+	return c;
+}
+
+/* ---- events ---- */
+
+static void emit(struct worker *w, enum ring_kind kind, int64_t a, int64_t b, double x,
+		 const char *text)
+{
+	struct ring_event ev = { .kind = (uint16_t)kind, .a = a, .b = b, .x = x,
+				 .data = text, .len = text ? strlen(text) : 0 };
+	ring_push_wait(w->ring, &ev, -1, &w->quit);
+}
+
+static void emit_info(struct worker *w, int warning, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void emit_info(struct worker *w, int warning, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	emit(w, RING_INFO, warning, 0, 0, line);
+}
+
+static void emit_error(struct worker *w, int code, const char *msg)
+{
+	emit(w, RING_ERROR, code, 0, 0, msg && msg[0] ? msg : lt_strerror(code));
+}
+
+/* Copies what the status bar shows (engine thread only). */
+static void status_update(struct worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->conv) {
+		w->st.n_ctx_used = conv_n_ids(w->conv);
+		w->st.n_ctx_max = conv_n_ctx(w->conv);
+		w->st.n_turns = conv_n_turns(w->conv);
+		w->st.sampling = *conv_sampling(w->conv);
+		w->st.n_predict = conv_n_predict(w->conv);
+		snprintf(w->st.template_name, sizeof(w->st.template_name), "%s",
+			 template_name(conv_template(w->conv)));
+	}
+	snprintf(w->st.session, sizeof(w->st.session), "%s", w->session);
+	w->st.saved = !w->dirty;
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void set_state(struct worker *w, enum worker_state s)
+{
+	pthread_mutex_lock(&w->mu);
+	bool changed = w->st.state != s;
+	w->st.state = s;
+	pthread_mutex_unlock(&w->mu);
+	status_update(w);
+	if (changed)
+		emit(w, RING_STATE, s, 0, 0, NULL);
+}
+
+/* The whole transcript again, after anything that rewrote it. */
+static void replay(struct worker *w, int upto)
+{
+	emit(w, RING_CLEAR, 0, 0, 0, NULL);
+	for (int i = 0; i < upto; i++) {
+		const struct conv_turn *t = conv_turn(w->conv, i);
+		emit(w, RING_TURN, t->role, i, (t->flags & CONV_TURN_PARTIAL) ? 1 : 0, t->text);
+	}
+}
+
+/* ---- conversation callbacks ---- */
+
+static void cb_turn(void *ud, int index, const struct conv_turn *t)
+{
+	struct worker *w = ud;
+	if (t->role == CONV_ROLE_USER) {
+		emit(w, RING_TURN, t->role, index, 0, t->text);
+	} else {
+		w->reply_open = true;
+		emit(w, RING_REPLY_START, 0, index, 0, NULL);
+	}
+}
+
+static void cb_text(void *ud, const char *text, size_t len)
+{
+	struct worker *w = ud;
+	struct ring_event ev = { .kind = RING_TEXT, .data = text, .len = len };
+	ring_push_wait(w->ring, &ev, -1, &w->quit);
+}
+
+static void cb_shift(void *ud, int n_dropped, int n_kept, const char *what)
+{
+	struct worker *w = ud;
+	emit(w, RING_CTX_SHIFTED, n_dropped, n_kept, 0, what);
+}
+
+/* ---- saving and loading ---- */
+
+static int do_save(struct worker *w, const char *name, bool autosave)
+{
+	char err[512];
+	if (name && session_name_check(name, err, sizeof(err))) {
+		emit_error(w, LT_E_INVAL, err);
+		return LT_E_INVAL;
+	}
+	set_state(w, WORKER_STATE_SAVING);
+	if (name)
+		snprintf(w->session, sizeof(w->session), "%s", name);
+	else if (!w->session[0])
+		session_name_now(w->session, sizeof(w->session));
+	struct session_data d;
+	int rc = conv_snapshot(w->conv, &d);
+	if (rc == 0) {
+		const struct gguf *g = model_gguf(w->model);
+		const char *mname = NULL;
+		size_t len;
+		if (gguf_get_str(g, "general.name", &mname, &len) != 0 || !mname)
+			mname = NULL;
+		char *base = strdup(w->cfg.model_path);
+		d.model_name = mname ? strndup(mname, len) : strdup(base ? basename(base) : "?");
+		free(base);
+		d.fingerprint = w->fingerprint;
+		d.model_size = w->model_size;
+		d.created = w->created ? w->created : (int64_t)time(NULL) * 1000;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		d.updated = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		w->created = d.created;
+		rc = session_save(w->session, &d, err, sizeof(err));
+		session_data_free(&d);
+	} else {
+		snprintf(err, sizeof(err), "cannot snapshot the conversation: %s", lt_strerror(rc));
+	}
+	if (rc) {
+		emit_error(w, rc, err);
+	} else {
+		w->dirty = false;
+		emit(w, RING_SAVED, autosave, 0, 0, w->session);
+	}
+	set_state(w, WORKER_STATE_IDLE);
+	return rc;
+}
+
+static void autosave(struct worker *w)
+{
+	if (w->cfg.autosave && w->dirty && conv_n_turns(w->conv) > 0)
+		do_save(w, NULL, true);
+}
+
+/* Loads a template by name or file from the template directories. */
+static int load_template(struct worker *w, const char *name, struct template **t, char *err,
+			 size_t errlen)
+{
+	return template_load(t, name, w->tdirs, w->n_tdirs, err, errlen);
+}
+
+static int do_load(struct worker *w, const char *name)
+{
+	char err[512], warn[512];
+	struct session_data d;
+	set_state(w, WORKER_STATE_LOADING);
+	int rc = session_load(name, &d, warn, sizeof(warn), err, sizeof(err));
+	if (rc) {
+		emit_error(w, rc, err);
+		set_state(w, WORKER_STATE_IDLE);
+		return rc;
+	}
+	if (warn[0])
+		emit_info(w, 1, "%s; rebuilding the context from the transcript", warn);
+	if (d.template_name && d.template_name[0] &&
+	    strcmp(d.template_name, template_name(conv_template(w->conv)))) {
+		struct template *t;
+		if (load_template(w, d.template_name, &t, err, sizeof(err)) == 0)
+			conv_set_template(w->conv, t);
+		else
+			emit_info(w, 1, "session template '%s' not found (%s); keeping '%s'",
+				  d.template_name, err, template_name(conv_template(w->conv)));
+	}
+	bool same_model = d.fingerprint == w->fingerprint;
+	if (!same_model)
+		emit_info(w, 1, "session '%s' was made with another model (%s); rebuilding the context "
+			  "from the transcript", name, d.model_name ? d.model_name : "?");
+	set_state(w, WORKER_STATE_GENERATING);
+	bool restored = false;
+	rc = conv_restore(w->conv, &d, same_model, &restored);
+	if (rc)
+		emit_error(w, rc, conv_error(w->conv));
+	else if (same_model && !restored && !warn[0])
+		emit_info(w, 1, "session '%s': the saved context did not fit this context; rebuilt it "
+			  "from the transcript", name);
+	snprintf(w->session, sizeof(w->session), "%s", name);
+	w->created = d.created;
+	w->dirty = !restored;
+	session_data_free(&d);
+	replay(w, conv_n_turns(w->conv));
+	set_state(w, WORKER_STATE_IDLE);
+	return rc;
+}
+
+/* ---- commands ---- */
+
+static void do_reply(struct worker *w, const char *text)
+{
+	struct conv_callbacks cb = { .ud = w, .on_turn = cb_turn, .on_text = cb_text, .on_shift = cb_shift };
+	struct conv_reply r;
+	set_state(w, WORKER_STATE_GENERATING);
+	w->reply_open = false;
+	int rc = text ? conv_send(w->conv, text, &cb, &r) : conv_regenerate(w->conv, &cb, &r);
+	if (rc && !(rc == LT_E_ABORTED && !w->reply_open))
+		emit_error(w, rc, conv_error(w->conv));
+	else if (rc)
+		emit_info(w, 0, "stopped before the reply started");
+	if (w->reply_open) {
+		double pp = r.t_prompt > 0 ? r.n_prompt / r.t_prompt : 0;
+		double tg = r.t_gen > 0 ? r.n_gen / r.t_gen : 0;
+		struct ring_event ev = { .kind = RING_STATS, .a = r.n_prompt, .b = r.n_gen, .x = pp, .y = tg };
+		ring_push_wait(w->ring, &ev, -1, &w->quit);
+		emit(w, RING_DONE, r.n_gen, r.reason, 0, NULL);
+		pthread_mutex_lock(&w->mu);
+		w->st.pp_tps = pp;
+		w->st.tg_tps = tg;
+		pthread_mutex_unlock(&w->mu);
+		w->reply_open = false;
+	}
+	w->dirty = true;
+	set_state(w, WORKER_STATE_IDLE);
+	autosave(w);
+}
+
+static void describe_line(void *ud, const char *text)
+{
+	emit_info(ud, 0, "  %s", text);
+}
+
+static void do_show(struct worker *w)
+{
+	struct conv *c = w->conv;
+	emit_info(w, 0, "template: %s", template_name(conv_template(c)));
+	emit_info(w, 0, "system: %s", conv_system(c)[0] ? conv_system(c) : "(none)");
+	emit_info(w, 0, "in-prefix: \"%s\"  postfix: \"%s\"", conv_in_prefix(c), conv_postfix(c));
+	const char *const *stops;
+	int n = conv_stops(c, &stops);
+	emit_info(w, 0, "stop strings: %d", n);
+	for (int i = 0; i < n; i++)
+		emit_info(w, 0, "  \"%s\"", stops[i]);
+	emit_info(w, 0, "sampling:");
+	slash_param_describe(conv_sampling(c), conv_n_predict(c), describe_line, w);
+}
+
+static void do_info(struct worker *w)
+{
+	const struct model_hparams *hp = model_hparams(w->model);
+	struct worker_status st;
+	worker_status(w, &st);
+	emit_info(w, 0, "model: %s (%s, %.2fM parameters, %d layers, embedding %d)", st.model,
+		  hp->arch_name, model_n_params(w->model) / 1e6, hp->n_layer, hp->n_embd);
+	emit_info(w, 0, "vocabulary: %s, %d tokens", vocab_type_name(w->vocab),
+		  (int)vocab_n_tokens(w->vocab));
+	emit_info(w, 0, "context: %d / %d tokens, %d turns", conv_n_ids(w->conv),
+		  conv_n_ctx(w->conv), conv_n_turns(w->conv));
+	emit_info(w, 0, "session: %s%s", w->session[0] ? w->session : "(not saved yet)",
+		  w->dirty ? " (unsaved changes)" : "");
+	emit_info(w, 0, "last speed: prompt %.1f tok/s, generation %.1f tok/s", st.pp_tps, st.tg_tps);
+}
+
+/* Runs one command; returns false for QUIT. */
+static bool run_cmd(struct worker *w, struct wcmd *cmd)
+{
+	struct conv *c = w->conv;
+	char err[512];
+	int rc = 0;
+	/* After worker_free began, only the final QUIT runs. */
+	if (atomic_load(&w->quit) && cmd->kind != WORKER_CMD_QUIT)
+		return true;
+	atomic_store(&w->stop, false);
+	switch (cmd->kind) {
+	case WORKER_CMD_SEND:
+		do_reply(w, cmd->a1);
+		break;
+	case WORKER_CMD_REGEN: {
+		int n = conv_n_turns(c);
+		if (n && conv_turn(c, n - 1)->role == CONV_ROLE_ASSISTANT)
+			n--;
+		replay(w, n);
+		do_reply(w, NULL);
+		break;
+	}
+	case WORKER_CMD_UNDO:
+		if ((rc = conv_undo(c)) != 0) {
+			emit_error(w, rc, conv_error(c));
+		} else {
+			w->dirty = true;
+			replay(w, conv_n_turns(c));
+		}
+		break;
+	case WORKER_CMD_SAVE:
+		do_save(w, cmd->a1, false);
+		break;
+	case WORKER_CMD_LOAD:
+		autosave(w);
+		do_load(w, cmd->a1);
+		break;
+	case WORKER_CMD_NEW:
+		autosave(w);
+		conv_clear(c);
+		w->session[0] = '\0';
+		w->created = 0;
+		w->dirty = false;
+		replay(w, 0);
+		emit_info(w, 0, "new conversation");
+		break;
+	case WORKER_CMD_SET_PARAM: {
+		struct sampler_params sp = *conv_sampling(c);
+		int n_predict = conv_n_predict(c);
+		rc = slash_param_apply(&sp, &n_predict, cmd->a1, cmd->a2, err, sizeof(err));
+		if (rc == 0 && (rc = conv_set_sampling(c, &sp)) != 0)
+			snprintf(err, sizeof(err), "%s", conv_error(c));
+		if (rc) {
+			emit_error(w, rc, err);
+		} else {
+			conv_set_n_predict(c, n_predict);
+			w->dirty = true;
+			emit_info(w, 0, "%s = %s", cmd->a1, cmd->a2);
+		}
+		break;
+	}
+	case WORKER_CMD_SET_SYSTEM:
+		set_state(w, WORKER_STATE_GENERATING);
+		if ((rc = conv_set_system(c, cmd->a1)) != 0)
+			emit_error(w, rc, conv_error(c));
+		else
+			emit_info(w, 0, "system prompt %s", cmd->a1[0] ? "set" : "cleared");
+		w->dirty = true;
+		break;
+	case WORKER_CMD_SET_TEMPLATE: {
+		struct template *t;
+		if ((rc = load_template(w, cmd->a1, &t, err, sizeof(err))) != 0) {
+			emit_error(w, rc, err);
+			break;
+		}
+		set_state(w, WORKER_STATE_GENERATING);
+		if ((rc = conv_set_template(c, t)) != 0)
+			emit_error(w, rc, conv_error(c));
+		else
+			emit_info(w, 0, "template: %s", template_name(conv_template(c)));
+		w->dirty = true;
+		break;
+	}
+	case WORKER_CMD_STOP_ADD:
+		if ((rc = conv_stop_add(c, cmd->a1)) != 0)
+			emit_error(w, rc, conv_error(c));
+		else
+			emit_info(w, 0, "stop string added: \"%s\"", cmd->a1);
+		w->dirty = true;
+		break;
+	case WORKER_CMD_STOP_RM:
+		if ((rc = conv_stop_remove(c, cmd->a1)) != 0)
+			emit_error(w, rc, conv_error(c));
+		else
+			emit_info(w, 0, "stop string removed: \"%s\"", cmd->a1);
+		w->dirty = true;
+		break;
+	case WORKER_CMD_STOP_LIST: {
+		const char *const *stops;
+		int n = conv_stops(c, &stops);
+		emit_info(w, 0, "%d stop string%s", n, n == 1 ? "" : "s");
+		for (int i = 0; i < n; i++)
+			emit_info(w, 0, "  \"%s\"", stops[i]);
+		break;
+	}
+	case WORKER_CMD_POSTFIX:
+		conv_set_postfix(c, cmd->a1);
+		w->dirty = true;
+		emit_info(w, 0, "postfix: \"%s\"", cmd->a1);
+		break;
+	case WORKER_CMD_SHOW:
+		do_show(w);
+		break;
+	case WORKER_CMD_INFO:
+		do_info(w);
+		break;
+	case WORKER_CMD_QUIT:
+		autosave(w);
+		return false;
+	}
+	set_state(w, WORKER_STATE_IDLE);
+	return true;
+}
+
+/* ---- start-up ---- */
+
+static int worker_open(struct worker *w, char *err, size_t errlen)
+{
+	const struct worker_config *cfg = &w->cfg;
+	emit(w, RING_LOAD_PROGRESS, 0, 0, 0.0, cfg->model_path);
+	int rc = model_open(&w->model, cfg->model_path, &cfg->model, err, errlen);
+	if (rc == 0)
+		rc = vocab_open(&w->vocab, model_gguf(w->model), err, errlen);
+	if (rc)
+		return rc;
+	emit(w, RING_LOAD_PROGRESS, 0, 0, 0.7, "context");
+	const struct gguf *g = model_gguf(w->model);
+	w->model_size = gguf_file_size(g);
+	rc = session_fingerprint(cfg->model_path, gguf_data_offset(g), &w->fingerprint, err, errlen);
+	if (rc == 0)
+		rc = ctx_new(&w->ctx, w->model, &cfg->ctx, err, errlen);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&w->mu);
+	const char *mname = NULL;
+	size_t mlen = 0;
+	if (gguf_get_str(g, "general.name", &mname, &mlen) == 0 && mname)
+		snprintf(w->st.model, sizeof(w->st.model), "%.*s", (int)mlen, mname);
+	else {
+		const char *slash = strrchr(cfg->model_path, '/');
+		snprintf(w->st.model, sizeof(w->st.model), "%s", slash ? slash + 1 : cfg->model_path);
+	}
+	pthread_mutex_unlock(&w->mu);
+
+	emit(w, RING_LOAD_PROGRESS, 0, 0, 0.9, "template");
+	paths_template_dirs(&w->tdirs, &w->n_tdirs);
+	struct template *t = NULL;
+	char note[512] = "";
+	rc = template_choose(&t, cfg->template_name, vocab_chat_template(w->vocab), w->tdirs,
+			     w->n_tdirs, note, sizeof(note), err, errlen);
+	if (rc && !cfg->template_name) {
+		rc = template_parse(&t, "(built-in dialogue)", worker_builtin_template,
+				    sizeof(worker_builtin_template) - 1, err, errlen);
+		snprintf(note, sizeof(note), "no template files found; using the built-in dialogue");
+	}
+	if (rc)
+		return rc;
+	if (note[0])
+		emit_info(w, 0, "%s", note);
+	struct conv_params cp = {
+		.system = cfg->system, .in_prefix = cfg->in_prefix, .postfix = cfg->postfix,
+		.sampling = cfg->sampling, .n_predict = cfg->n_predict,
+		.stops = cfg->stops, .n_stops = cfg->n_stops,
+	};
+	cp.sampling.n_ctx = ctx_n_ctx(w->ctx);
+	rc = conv_new(&w->conv, w->ctx, w->vocab, t, &cp, err, errlen);
+	if (rc)
+		return rc;
+	conv_set_abort(w->conv, &w->stop);
+	if (cfg->session) {
+		if ((rc = session_name_check(cfg->session, err, errlen)) != 0)
+			return rc;
+		if (session_exists(cfg->session)) {
+			if ((rc = do_load(w, cfg->session)) != 0) {
+				/* Never overwrite a file we could not read. */
+				snprintf(err, errlen, "cannot resume session '%s'", cfg->session);
+				return rc;
+			}
+		} else {
+			snprintf(w->session, sizeof(w->session), "%s", cfg->session);
+		}
+	}
+	emit(w, RING_LOAD_PROGRESS, 0, 0, 1.0, "ready");
+	return 0;
+}
+
+static struct wcmd *queue_pop(struct worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (!w->q_head)
+		pthread_cond_wait(&w->cv, &w->mu);
+	struct wcmd *c = w->q_head;
+	w->q_head = c->next;
+	if (!w->q_head)
+		w->q_tail = NULL;
+	w->running = true;
+	pthread_mutex_unlock(&w->mu);
+	return c;
+}
+
+static void cmd_free(struct wcmd *c)
+{
+	free(c->a1);
+	free(c->a2);
+	free(c);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	char err[512] = "";
+	set_state(w, WORKER_STATE_LOADING);
+	int rc = worker_open(w, err, sizeof(err));
+	if (rc) {
+		emit(w, RING_ERROR, rc, 1, 0, err[0] ? err : lt_strerror(rc));
+		set_state(w, WORKER_STATE_FAILED);
+	} else {
+		set_state(w, WORKER_STATE_IDLE);
+	}
+	for (;;) {
+		struct wcmd *c = queue_pop(w);
+		bool go_on = c->kind != WORKER_CMD_QUIT;
+		if (rc == 0)
+			go_on = run_cmd(w, c);
+		else if (go_on)
+			emit(w, RING_ERROR, rc, 1, 0, "the model failed to load; only /quit works");
+		cmd_free(c);
+		/* Every event of the command is in the ring before we look idle. */
+		pthread_mutex_lock(&w->mu);
+		w->running = false;
+		pthread_mutex_unlock(&w->mu);
+		if (!go_on)
+			break;
+	}
+	set_state(w, WORKER_STATE_QUIT);
+	return NULL;
+}
+
+/* ---- API ---- */
+
+static const char *keep_str(struct worker *w, const char *s)
+{
+	if (!s)
+		return NULL;
+	char *c = strdup(s);
+	char **g = c ? realloc(w->strs, (size_t)(w->n_strs + 1) * sizeof(char *)) : NULL;
+	if (!g) {
+		free(c);
+		return NULL;
+	}
+	w->strs = g;
+	w->strs[w->n_strs++] = c;
+	return c;
+}
+
+int worker_start(struct worker **out, const struct worker_config *cfg, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (!cfg->model_path)
+		return lt_seterr(err, errlen, LT_E_INVAL, "no model file given");
+	struct worker *w = calloc(1, sizeof(*w));
+	if (!w)
+		return lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
+	w->cfg = *cfg;
+	w->cfg.model_path = keep_str(w, cfg->model_path);
+	w->cfg.template_name = keep_str(w, cfg->template_name);
+	w->cfg.system = keep_str(w, cfg->system);
+	w->cfg.in_prefix = keep_str(w, cfg->in_prefix);
+	w->cfg.postfix = keep_str(w, cfg->postfix);
+	w->cfg.session = keep_str(w, cfg->session);
+	const char **stops = calloc((size_t)cfg->n_stops + 1, sizeof(char *));
+	for (int i = 0; stops && i < cfg->n_stops; i++)
+		stops[i] = keep_str(w, cfg->stops[i]);
+	w->cfg.stops = stops;
+	w->ring = ring_new(cfg->ring_capacity ? cfg->ring_capacity : (1u << 20), err, errlen);
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	w->st.state = WORKER_STATE_LOADING;
+	if (!stops || !w->ring) {
+		worker_free(w);
+		return lt_seterr(err, errlen, LT_E_NOMEM, "cannot create the event ring");
+	}
+	if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+		worker_free(w);
+		return lt_seterr(err, errlen, LT_E_NOMEM, "cannot start the engine thread");
+	}
+	w->started = true;
+	*out = w;
+	return 0;
+}
+
+struct ring *worker_ring(struct worker *w) { return w->ring; }
+
+int worker_post(struct worker *w, enum worker_cmd cmd, const char *arg1, const char *arg2)
+{
+	bool need1 = cmd == WORKER_CMD_SEND || cmd == WORKER_CMD_LOAD || cmd == WORKER_CMD_SET_PARAM ||
+		     cmd == WORKER_CMD_SET_SYSTEM || cmd == WORKER_CMD_SET_TEMPLATE ||
+		     cmd == WORKER_CMD_STOP_ADD || cmd == WORKER_CMD_STOP_RM ||
+		     cmd == WORKER_CMD_POSTFIX;
+	if (cmd < WORKER_CMD_SEND || cmd > WORKER_CMD_QUIT || (need1 && !arg1) ||
+	    (cmd == WORKER_CMD_SET_PARAM && !arg2))
+		return LT_E_INVAL;
+	struct wcmd *c = calloc(1, sizeof(*c));
+	if (!c)
+		return LT_E_NOMEM;
+	c->kind = cmd;
+	c->a1 = arg1 ? strdup(arg1) : NULL;
+	c->a2 = arg2 ? strdup(arg2) : NULL;
+	if ((arg1 && !c->a1) || (arg2 && !c->a2)) {
+		cmd_free(c);
+		return LT_E_NOMEM;
+	}
+	pthread_mutex_lock(&w->mu);
+	if (w->q_tail)
+		w->q_tail->next = c;
+	else
+		w->q_head = c;
+	w->q_tail = c;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+void worker_stop(struct worker *w)
+{
+	atomic_store(&w->stop, true);
+}
+
+void worker_status(struct worker *w, struct worker_status *out)
+{
+	pthread_mutex_lock(&w->mu);
+	*out = w->st;
+	pthread_mutex_unlock(&w->mu);
+}
+
+bool worker_busy(struct worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	bool busy = w->q_head != NULL || w->running || (w->st.state != WORKER_STATE_IDLE &&
+					  w->st.state != WORKER_STATE_FAILED &&
+					  w->st.state != WORKER_STATE_QUIT);
+	pthread_mutex_unlock(&w->mu);
+	return busy;
+}
+
+void worker_free(struct worker *w)
+{
+	if (!w)
+		return;
+	if (w->started) {
+		atomic_store(&w->stop, true);
+		/* Nobody reads events any more: a full ring must not block the exit. */
+		atomic_store(&w->quit, 1);
+		worker_post(w, WORKER_CMD_QUIT, NULL, NULL);
+		pthread_join(w->thread, NULL);
+	}
+	while (w->q_head) {
+		struct wcmd *c = w->q_head;
+		w->q_head = c->next;
+		cmd_free(c);
+	}
+	conv_free(w->conv);
+	ctx_free(w->ctx);
+	vocab_free(w->vocab);
+	model_free(w->model);
+	paths_list_free(w->tdirs, w->n_tdirs);
+	ring_free(w->ring);
+	for (int i = 0; i < w->n_strs; i++)
+		free(w->strs[i]);
+	free(w->strs);
+	free((void *)w->cfg.stops);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	free(w);
+}
