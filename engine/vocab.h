@@ -90,14 +90,91 @@ float vocab_get_score(const struct vocab *v, int32_t id);
 /* The id of the token whose text is exactly text[0..len), or VOCAB_TOKEN_NULL. */
 int32_t vocab_find(const struct vocab *v, const char *text, size_t len);
 
-/* Tokenizes text[0..len). add_special adds BOS / EOS as the model asks
- * (tokenizer.ggml.add_bos_token / add_eos_token); parse_special turns text
- * equal to a control token (such as "<s>") into that token, while
- * user-defined tokens are always matched, as in llama.cpp. Writes at most
- * n_max ids to out and returns how many the text needs, which is larger than
- * n_max when out was too small; or a negative lt_error. */
+/* Flags for vocab_tokenize_ex() and vocab_tokenize_segments(). */
+enum vocab_tok_flags {
+	/* Add BOS / EOS as the model asks (tokenizer.ggml.add_bos_token /
+	 * add_eos_token). */
+	VOCAB_TOK_ADD_SPECIAL = 1 << 0,
+	/* Turn text equal to a control or unknown token (such as "<s>" or
+	 * "<|im_end|>") into that token. User-defined tokens are always
+	 * matched, with or without this flag, as in llama.cpp. */
+	VOCAB_TOK_PARSE_SPECIAL = 1 << 1,
+	/* The text continues a token sequence whose last token is not special
+	 * (see vocab_is_special): SPM models that add a space prefix put none
+	 * in front of this text. Without it the text starts the input (or
+	 * follows a special token) and gets the prefix, as llama.cpp does. */
+	VOCAB_TOK_CONTINUE = 1 << 2,
+	/* The text continues right after a special token that has
+	 * VOCAB_ATTR_RSTRIP (phi-3's <|user|>, <|end|>, ...): whitespace at
+	 * the start of the text is dropped, as when token and text are one
+	 * string. */
+	VOCAB_TOK_AFTER_RSTRIP = 1 << 3,
+	/* (When ADD_SPECIAL adds a BOS, the text follows that BOS, so
+	 * CONTINUE and AFTER_RSTRIP have no effect.) */
+};
+
+/* Tokenizes text[0..len) the way llama.cpp's llama_tokenize does: special
+ * tokens are cut out first (longest first), every other run of text is
+ * tokenized on its own. Writes at most n_max ids to out and returns how many
+ * the text needs, which is larger than n_max when out was too small; or a
+ * negative lt_error (LT_E_INVAL for unknown flag bits, LT_E_UNSUPPORTED for
+ * a VOCAB_TYPE_NONE vocab).
+ *
+ * Tokenizing a string piece by piece: let S = A + B, and let B be tokenized
+ * by a second call with flags vocab_tokenize_flags_after(v, last id of A's
+ * call, or of an earlier call when A's gave none). The ids of the two calls
+ * then equal those of one call on S (same PARSE_SPECIAL) when the cut falls
+ * where llama.cpp itself cuts S: right before or after a special token that
+ * S contains (inside the whitespace an RSTRIP token swallows counts too).
+ * A cut inside plain text gives other ids, because merges never cross a call
+ * boundary: "Hello" + " world" happens to match, but "Hel" + "lo" gives
+ * "Hel", "lo" instead of "Hello", and SPM "[INST] " + "Hi" gives a lone
+ * space token; the ids still detokenize to the same text. Two differences
+ * remain even at special tokens: whitespace at the end of A is kept when B
+ * starts with a VOCAB_ATTR_LSTRIP token (no chat model uses one), and each
+ * call matches special tokens inside its own text only, so PARSE_SPECIAL can
+ * be chosen per piece (user text without it cannot end a turn by typing
+ * "<|im_end|>"). vocab_tokenize_segments() has none of these limits. */
+int vocab_tokenize_ex(const struct vocab *v, const char *text, size_t len, unsigned flags,
+		      int32_t *out, int n_max);
+
+/* vocab_tokenize_ex() with flags from the two booleans. */
 int vocab_tokenize(const struct vocab *v, const char *text, size_t len, bool add_special,
 		   bool parse_special, int32_t *out, int n_max);
+
+/* True when id is a token that special-token splitting cuts out of text
+ * (control, user-defined and unknown tokens): text after it gets the SPM
+ * space prefix. False for other and invalid ids. */
+bool vocab_is_special(const struct vocab *v, int32_t id);
+
+/* The VOCAB_TOK_CONTINUE / VOCAB_TOK_AFTER_RSTRIP bits for text that follows
+ * token prev: 0 when prev is VOCAB_TOKEN_NULL (nothing before: the text starts
+ * the input), not a valid id, or a special token without RSTRIP, VOCAB_TOK_AFTER_RSTRIP for a
+ * special token with it, VOCAB_TOK_CONTINUE for any other valid id. It
+ * judges by the token alone; a run of text that ends in an unknown token
+ * because a byte had no byte token (not possible in vocabularies with all
+ * 256 byte tokens) is taken for a special token, unlike in llama.cpp. */
+unsigned vocab_tokenize_flags_after(const struct vocab *v, int32_t prev);
+
+/* One piece of a prompt for vocab_tokenize_segments(). */
+struct vocab_segment {
+	const char *text;
+	size_t len;
+	bool parse_special; /* template text: true; user text: false */
+};
+
+/* Tokenizes the concatenation of seg[0..n_seg) exactly as llama.cpp would
+ * tokenize that one string, except that each segment's special tokens are
+ * matched inside that segment only, and control tokens only in segments with
+ * parse_special. Text runs of neighbouring segments are merged into one run
+ * before tokenizing, so "[INST] " + "Hi" gives the ids of "[INST] Hi", and
+ * whitespace stripping by RSTRIP / LSTRIP tokens crosses segment boundaries.
+ * flags: VOCAB_TOK_ADD_SPECIAL, VOCAB_TOK_CONTINUE and VOCAB_TOK_AFTER_RSTRIP
+ * apply to the whole list as in vocab_tokenize_ex(); VOCAB_TOK_PARSE_SPECIAL
+ * is ignored (each segment says). Output and return value as for
+ * vocab_tokenize_ex(). */
+int vocab_tokenize_segments(const struct vocab *v, const struct vocab_segment *seg, int n_seg,
+			    unsigned flags, int32_t *out, int n_max);
 
 /* The bytes token id stands for: SPM pieces with U+2581 turned into spaces
  * and <0xXX> tokens as their byte, BPE pieces mapped back to bytes,

@@ -122,8 +122,10 @@ int cmd_logits(int argc, char **argv)
 	rc = 1;
 	if (o.ids) {
 		n = logits_parse_ids(o.ids, n_vocab, &ids);
-		if (n < 0)
+		if (n < 0) {
+			rc = 2;
 			goto out;
+		}
 	} else {
 		char *text;
 		size_t len;

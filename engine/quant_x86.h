@@ -1,0 +1,29 @@
+/* x86-64 kernels: AVX2 + FMA + F16C variants of the hot quant kernels
+ * (activation quantizers and dot products), chosen at run time from the
+ * CPU's features so one binary runs on any x86-64. Types without a SIMD
+ * kernel keep the scalar reference functions in the table. On other
+ * architectures quant_x86 always returns NULL.
+ *
+ * The environment variable LLAMATERM_FORCE_SCALAR=1 (read once, at the first
+ * call) turns these kernels off, as does quant_x86_set_enabled(false); tests
+ * use them to compare both paths. */
+#ifndef LT_QUANT_X86_H
+#define LT_QUANT_X86_H
+
+#include <stdbool.h>
+
+#include "quant.h"
+
+/* The SIMD kernels for type, or NULL when the CPU lacks AVX2/FMA/F16C, the
+ * kernels are disabled, or type is not computed. Fits quant_arch_fn. */
+const struct quant_kernels *quant_x86(enum ggml_type type);
+
+/* Turns the SIMD kernels on or off for later quant_best calls. Kernel
+ * pointers already taken (a model's weights bind theirs at load) keep
+ * theirs. Not meant to race with running evaluations. */
+void quant_x86_set_enabled(bool on);
+
+/* True when the SIMD kernels are in use (the CPU has them and they are on). */
+bool quant_x86_active(void);
+
+#endif

@@ -1,0 +1,149 @@
+/* Slash command tests: parsing every argument shape, abbreviations,
+ * errors with usage, completion, /set parameters and the help text. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "slash.h"
+
+static const struct slash_call *parse_ok(const char *line)
+{
+	static struct slash_call call;
+	char err[256];
+	if (slash_parse(line, &call, err, sizeof(err)) != 0)
+		fail_msg("%s: %s", line, err);
+	return &call;
+}
+
+static void parse_fails(const char *line, int code, const char *needle)
+{
+	struct slash_call call;
+	char err[256] = "";
+	assert_int_equal(slash_parse(line, &call, err, sizeof(err)), code);
+	if (!strstr(err, needle))
+		fail_msg("'%s': message '%s' lacks '%s'", line, err, needle);
+}
+
+static void test_parse(void **state)
+{
+	(void)state;
+	const struct slash_call *c = parse_ok("/help");
+	assert_int_equal(c->def->id, SLASH_HELP);
+	c = parse_ok("/save");
+	assert_int_equal(c->def->id, SLASH_SAVE);
+	assert_null(c->arg1);
+	c = parse_ok("/save  my-chat \n");
+	assert_string_equal(c->arg1, "my-chat");
+	c = parse_ok("/load x");
+	assert_string_equal(c->arg1, "x");
+	c = parse_ok("/system You are a pirate.  Arr.");
+	assert_int_equal(c->def->id, SLASH_SYSTEM);
+	assert_string_equal(c->arg1, "You are a pirate.  Arr.");
+	c = parse_ok("/system");
+	assert_string_equal(c->arg1, "");
+	c = parse_ok("/set temp 0.5");
+	assert_string_equal(c->arg1, "temp");
+	assert_string_equal(c->arg2, "0.5");
+	c = parse_ok("/stop add User: ");
+	assert_string_equal(c->arg1, "add");
+	assert_string_equal(c->arg2, "User:");
+	c = parse_ok("/stop list");
+	assert_string_equal(c->arg1, "list");
+	c = parse_ok("/postfix  AI:");
+	assert_string_equal(c->arg1, "AI:");
+	/* Unambiguous prefixes work; ambiguous ones do not (/s: save, set, show...). */
+	assert_int_equal(parse_ok("/q")->def->id, SLASH_QUIT);
+	assert_int_equal(parse_ok("/reg")->def->id, SLASH_REGEN);
+	parse_fails("/s", LT_E_NOTFOUND, "ambiguous");
+	parse_fails("/frobnicate", LT_E_NOTFOUND, "unknown command '/frobnicate'");
+	parse_fails("/load", LT_E_INVAL, "usage: /load NAME");
+	parse_fails("/load a b", LT_E_INVAL, "usage: /load NAME");
+	parse_fails("/undo now", LT_E_INVAL, "usage: /undo");
+	parse_fails("/set temp", LT_E_INVAL, "usage: /set PARAM VALUE");
+	parse_fails("/stop add", LT_E_INVAL, "usage: /stop");
+	parse_fails("/stop drop x", LT_E_INVAL, "usage: /stop");
+	assert_true(slash_is_command("/help"));
+	assert_false(slash_is_command("//not a command"));
+	assert_false(slash_is_command("hello"));
+}
+
+static void test_table(void **state)
+{
+	(void)state;
+	size_t n;
+	const struct slash_def *t = slash_table(&n);
+	const char *want[] = { "help", "save", "load", "new", "regen", "undo", "system", "set",
+			       "show", "template", "stop", "postfix", "info", "quit" };
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(t[i].name, want[i]);
+		assert_true(t[i].help[0]);
+	}
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	slash_print_help(f);
+	slash_print_man(f);
+	fclose(f);
+	assert_non_null(strstr(buf, "/stop add TEXT | rm TEXT | list"));
+	assert_non_null(strstr(buf, ".B /save [NAME]"));
+	free(buf);
+}
+
+static void test_complete(void **state)
+{
+	(void)state;
+	assert_string_equal(slash_complete("te", 0), "template");
+	assert_null(slash_complete("te", 1));
+	assert_string_equal(slash_complete("s", 0), "save");
+	assert_string_equal(slash_complete("s", 1), "system");
+	assert_string_equal(slash_complete("set to", 0), "top_k");
+	assert_string_equal(slash_complete("set to", 1), "top_p");
+	assert_null(slash_complete("set to", 2));
+	assert_null(slash_complete("zz", 0));
+}
+
+static void test_params(void **state)
+{
+	(void)state;
+	struct sampler_params sp = sampler_params_default();
+	int n_predict = -1;
+	char err[256];
+	assert_int_equal(slash_param_apply(&sp, &n_predict, "temp", "0.25", err, sizeof(err)), 0);
+	assert_true(sp.temperature == 0.25f);
+	assert_int_equal(slash_param_apply(&sp, &n_predict, "top_k", "7", err, sizeof(err)), 0);
+	assert_int_equal(sp.top_k, 7);
+	assert_int_equal(slash_param_apply(&sp, &n_predict, "seed", "4000000000", err, sizeof(err)), 0);
+	assert_int_equal(sp.seed, 4000000000u);
+	assert_int_equal(slash_param_apply(&sp, &n_predict, "n_predict", "12", err, sizeof(err)), 0);
+	assert_int_equal(n_predict, 12);
+	assert_int_equal(slash_param_apply(&sp, &n_predict, "temp", "warm", err, sizeof(err)), LT_E_INVAL);
+	assert_non_null(strstr(err, "warm"));
+	assert_int_equal(slash_param_apply(&sp, &n_predict, "top_k", "1.5", err, sizeof(err)), LT_E_INVAL);
+	assert_int_equal(slash_param_apply(&sp, &n_predict, "seed", "-1", err, sizeof(err)), LT_E_INVAL);
+	assert_int_equal(slash_param_apply(&sp, &n_predict, "heat", "1", err, sizeof(err)), LT_E_NOTFOUND);
+	const char *help;
+	assert_string_equal(slash_param_name(0, &help), "temp");
+	assert_true(help[0]);
+	size_t k = 0;
+	while (slash_param_name(k, NULL))
+		k++;
+	assert_int_equal(k, 11);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_complete),
+		cmocka_unit_test(test_params),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

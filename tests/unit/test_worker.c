@@ -1,0 +1,246 @@
+/* Worker tests on stories260K: the event stream of a reply, stopping
+ * within a token, save/new/load through the command queue, a tiny ring
+ * that never loses text, and a model that fails to load. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "worker.h"
+
+/* Long enough for any step of these tests on a slow, sanitized build. */
+#define WAIT_MS 60000
+static const char golden_text[] =
+	", there was a little girl named Lily. She loved to play outside in the park. One day, she saw";
+
+static char model_path[512];
+static char tmpdir[256];
+
+static int setup(void **state)
+{
+	(void)state;
+	const char *shared = getenv("LLAMATERM_SHARED");
+	snprintf(model_path, sizeof(model_path), "%s/models/stories260K.gguf", shared ? shared : "../shared");
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lt-test-worker-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	setenv("XDG_DATA_HOME", tmpdir, 1);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void need_model(void)
+{
+	if (access(model_path, R_OK) != 0) {
+		printf("SKIP: %s not found (set LLAMATERM_SHARED)\n", model_path);
+		skip();
+	}
+}
+
+/* Events gathered until a kind arrives. */
+struct log {
+	char text[8192];
+	size_t len;
+	int count[RING_KIND_COUNT];
+	int64_t done_reason, done_tokens;
+	int last_state;
+	int user_turn_index, reply_index;
+};
+
+static void handle(struct log *l, const struct ring_event *ev)
+{
+	assert_true(ev->kind > 0 && ev->kind < RING_KIND_COUNT);
+	l->count[ev->kind]++;
+	switch (ev->kind) {
+	case RING_TEXT:
+		assert_true(l->len + ev->len < sizeof(l->text));
+		memcpy(l->text + l->len, ev->data, ev->len);
+		l->len += ev->len;
+		l->text[l->len] = '\0';
+		break;
+	case RING_DONE:
+		l->done_tokens = ev->a;
+		l->done_reason = ev->b;
+		break;
+	case RING_STATE:
+		l->last_state = (int)ev->a;
+		break;
+	case RING_TURN:
+		if (ev->a == CONV_ROLE_USER)
+			l->user_turn_index = (int)ev->b;
+		break;
+	case RING_REPLY_START:
+		l->reply_index = (int)ev->b;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Pops events into l until one of kind has been seen `n` times in total,
+ * sleeping between pops when slow is set. */
+static void wait_for(struct worker *w, struct log *l, int kind, int n, bool slow)
+{
+	struct ring *r = worker_ring(w);
+	struct ring_event ev;
+	for (int waited = 0; l->count[kind] < n;) {
+		if (ring_pop_wait(r, &ev, 100) > 0) {
+			handle(l, &ev);
+			if (slow)
+				usleep(2000);
+		} else if ((waited += 100) > WAIT_MS) {
+			fail_msg("timed out waiting for event kind %d", kind);
+		}
+	}
+}
+
+static struct worker *start(size_t ring_cap, int n_predict, const char *path)
+{
+	struct worker_config cfg = worker_config_default();
+	cfg.model_path = path ? path : model_path;
+	cfg.template_name = "raw";
+	cfg.sampling.temperature = 0;
+	cfg.n_predict = n_predict;
+	cfg.ctx.n_ctx = 512;
+	cfg.ctx.n_threads = 1;
+	cfg.autosave = false;
+	cfg.ring_capacity = ring_cap;
+	struct worker *w;
+	char err[256];
+	if (worker_start(&w, &cfg, err, sizeof(err)))
+		fail_msg("%s", err);
+	return w;
+}
+
+static void test_reply_events(void **state)
+{
+	(void)state;
+	need_model();
+	struct worker *w = start(0, 32, NULL);
+	struct log l = { .len = 0 };
+	wait_for(w, &l, RING_STATE, 1, false);
+	while (l.last_state != WORKER_STATE_IDLE)
+		wait_for(w, &l, RING_STATE, l.count[RING_STATE] + 1, false);
+	assert_int_equal(l.count[RING_ERROR], 0);
+	assert_int_equal(worker_post(w, WORKER_CMD_SEND, "Once upon a time", NULL), 0);
+	wait_for(w, &l, RING_DONE, 1, false);
+	assert_string_equal(l.text, golden_text);
+	assert_int_equal(l.done_tokens, 32);
+	assert_int_equal(l.done_reason, CONV_STOP_LIMIT);
+	assert_int_equal(l.user_turn_index, 0);
+	assert_int_equal(l.reply_index, 1);
+	assert_int_equal(l.count[RING_STATS], 1);
+	while (worker_busy(w))
+		usleep(1000);
+	struct worker_status st;
+	worker_status(w, &st);
+	assert_int_equal(st.state, WORKER_STATE_IDLE);
+	assert_int_equal(st.n_turns, 2);
+	assert_int_equal(st.n_ctx_used, 37);
+	assert_int_equal(st.n_ctx_max, 512);
+	assert_string_equal(st.template_name, "raw");
+	assert_true(st.tg_tps > 0);
+	assert_int_equal(worker_post(w, WORKER_CMD_SEND, NULL, NULL), LT_E_INVAL);
+	worker_free(w);
+}
+
+static void test_stop(void **state)
+{
+	(void)state;
+	need_model();
+	struct worker *w = start(0, -1, NULL);
+	struct log l = { .len = 0 };
+	worker_post(w, WORKER_CMD_SEND, "Once upon a time", NULL);
+	wait_for(w, &l, RING_TEXT, 1, false);
+	worker_stop(w);
+	wait_for(w, &l, RING_DONE, 1, false);
+	assert_int_equal(l.done_reason, CONV_STOP_USER);
+	assert_true(l.done_tokens < 500);
+	worker_free(w);
+}
+
+static void test_save_new_load(void **state)
+{
+	(void)state;
+	need_model();
+	struct worker *w = start(0, 8, NULL);
+	struct log l = { .len = 0 };
+	worker_post(w, WORKER_CMD_SEND, "Once upon a time", NULL);
+	worker_post(w, WORKER_CMD_SAVE, "wtest", NULL);
+	wait_for(w, &l, RING_SAVED, 1, false);
+	worker_post(w, WORKER_CMD_NEW, NULL, NULL);
+	wait_for(w, &l, RING_CLEAR, 1, false);
+	while (worker_busy(w))
+		usleep(1000);
+	struct worker_status st;
+	worker_status(w, &st);
+	assert_int_equal(st.n_turns, 0);
+	assert_string_equal(st.session, "");
+	int turns_before = l.count[RING_TURN];
+	worker_post(w, WORKER_CMD_LOAD, "wtest", NULL);
+	wait_for(w, &l, RING_CLEAR, 2, false);
+	wait_for(w, &l, RING_TURN, turns_before + 2, false);
+	while (worker_busy(w))
+		usleep(1000);
+	worker_status(w, &st);
+	assert_int_equal(st.n_turns, 2);
+	assert_string_equal(st.session, "wtest");
+	assert_true(st.saved);
+	/* A bad name is an error event, not a crash. */
+	worker_post(w, WORKER_CMD_SAVE, "../x", NULL);
+	wait_for(w, &l, RING_ERROR, 1, false);
+	worker_free(w);
+}
+
+/* With a 256-byte ring and a slow reader every byte still arrives. */
+static void test_tiny_ring(void **state)
+{
+	(void)state;
+	need_model();
+	struct worker *w = start(RING_MIN_CAPACITY, 32, NULL);
+	struct log l = { .len = 0 };
+	worker_post(w, WORKER_CMD_SEND, "Once upon a time", NULL);
+	worker_post(w, WORKER_CMD_SHOW, NULL, NULL);
+	wait_for(w, &l, RING_DONE, 1, true);
+	assert_string_equal(l.text, golden_text);
+	worker_free(w);
+}
+
+static void test_bad_model(void **state)
+{
+	(void)state;
+	char path[300];
+	snprintf(path, sizeof(path), "%s/missing.gguf", tmpdir);
+	struct worker *w = start(0, 8, path);
+	struct log l = { .len = 0 };
+	wait_for(w, &l, RING_ERROR, 1, false);
+	while (l.last_state != WORKER_STATE_FAILED)
+		wait_for(w, &l, RING_STATE, l.count[RING_STATE] + 1, false);
+	assert_false(worker_busy(w));
+	worker_free(w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reply_events),
+		cmocka_unit_test(test_stop),
+		cmocka_unit_test(test_save_new_load),
+		cmocka_unit_test(test_tiny_ring),
+		cmocka_unit_test(test_bad_model),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
