@@ -86,21 +86,35 @@ test: $(BIN) $(TEST_BIN) $(SYNTH_BIN)
 sanitize:
 	$(MAKE) SANITIZE=1 BUILD=build/san test
 
-# Coverage-guided fuzzing of every parser with libFuzzer (clang).
+# Coverage-guided fuzzing of every parser with libFuzzer (clang). The engine
+# and src objects are compiled once into an archive, so each fuzzer links
+# only the objects it uses and UB aborts like a crash.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-build/fuzz/%: tests/fuzz/%.c $(wildcard engine/*.c) $(wildcard src/*.c)
+FUZZ_LIB_SRC := $(wildcard engine/*.c) $(filter-out src/main.c $(wildcard src/cmd_*.c),$(wildcard src/*.c))
+FUZZ_OBJ := $(FUZZ_LIB_SRC:%.c=build/fuzz/obj/%.o)
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Iengine -Isrc $(PKG_CFLAGS) \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Iengine -Isrc $(PKG_CFLAGS) \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $< \
-		$(wildcard engine/*.c) $(filter-out src/main.c $(wildcard src/cmd_*.c),$(wildcard src/*.c)) \
-		$(PKG_LIBS) -lm -lpthread
+	clang $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+build/fuzz/libfuzz.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+build/fuzz/%: tests/fuzz/%.c build/fuzz/libfuzz.a
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libfuzz.a $(PKG_LIBS) -lm -lpthread
 fuzz: $(FUZZ_BIN)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) LLAMATERM_SHARED=$(SHARED) bash tests/fuzz/run.sh $(FUZZ_BIN)
 
-bench: $(BIN) $(SYNTH_BIN)
-	@LLAMATERM=$(abspath $(BIN)) SYNTH=$(abspath $(SYNTH_BIN)) LLAMATERM_SHARED=$(SHARED) \
-		bash tests/bench.sh
+# Memory-bandwidth probe for the percent-of-limit column of `make bench`.
+$(BUILD)/bwprobe: tests/bench/bwprobe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL) $(LDLIBS_ALL)
+
+bench: $(BIN) $(SYNTH_BIN) $(BUILD)/bwprobe
+	@LLAMATERM=$(abspath $(BIN)) SYNTH=$(abspath $(SYNTH_BIN)) BWPROBE=$(abspath $(BUILD)/bwprobe) \
+		LLAMATERM_SHARED=$(SHARED) bash tests/bench.sh
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/llamaterm/prompts \
@@ -113,3 +127,4 @@ clean:
 	rm -rf build llamaterm
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)
+-include $(FUZZ_OBJ:.o=.d)

@@ -17,8 +17,13 @@
 
 /* Matmul tiles: a few weight rows are reused against a run of activation
  * rows while both are still in cache. */
-#define OPS_TILE_ROWS 16
+#define OPS_TILE_ROWS 24
 #define OPS_TILE_TOKENS 32
+
+/* Multiply-adds below which one more thread costs more (waking it and the
+ * closing barrier, a few microseconds) than it saves. Tiny models such as
+ * stories260K then run single-threaded and reach thousands of tokens/s. */
+#define OPS_MIN_WORK_PER_THREAD 65536
 
 static int ops_thread_id(void)
 {
@@ -27,6 +32,15 @@ static int ops_thread_id(void)
 #else
 	return 0;
 #endif
+}
+
+/* Threads worth using for work multiply-adds, at most n_threads. */
+static int ops_threads_for(int n_threads, double work)
+{
+	double useful = work / OPS_MIN_WORK_PER_THREAD;
+	if (useful < 1)
+		return 1;
+	return useful < n_threads ? (int)useful : n_threads;
 }
 
 static size_t ops_round_up(size_t n, size_t to)
@@ -142,6 +156,7 @@ int ops_mat_init(struct ops_mat *m, const void *data, enum ggml_type type, int64
 	m->row_bytes = row_bytes;
 	m->kern = k;
 	m->act = act;
+	m->tile = k == quant_x86(type) ? quant_x86_tile(type) : NULL;
 	return 0;
 }
 
@@ -162,6 +177,7 @@ void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, vo
 {
 	const int64_t n_in = m->n_in, n_out = m->n_out;
 	const void *act = x;
+	const int nth = ops_threads_for(n_threads, (double)n_in * n_out * n_tok);
 	size_t stride = (size_t)n_in * sizeof(float);
 
 	if (m->kern->vec_dot_type != GGML_TYPE_F32) {
@@ -169,7 +185,7 @@ void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, vo
 		stride = ops_act_stride(m);
 		uint8_t *dst = work;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(n_threads) if (n_threads > 1 && n_tok > 1)
+#pragma omp parallel for num_threads(nth) if (nth > 1 && n_tok > 1)
 #endif
 		for (int t = 0; t < n_tok; t++)
 			m->act->from_float(x + (size_t)t * n_in, dst + (size_t)t * stride, n_in);
@@ -183,16 +199,31 @@ void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, vo
 	/* Tiles are handed out one at a time so that a thread the OS delays
 	 * does not hold up the others at the closing barrier. */
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1) if (n_threads > 1)
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (nth > 1)
 #endif
 	for (int64_t tile = 0; tile < n_tiles; tile++) {
 		int64_t r0 = tile * OPS_TILE_ROWS;
 		int64_t r1 = r0 + OPS_TILE_ROWS < n_out ? r0 + OPS_TILE_ROWS : n_out;
 		for (int t0 = 0; t0 < n_tok; t0 += OPS_TILE_TOKENS) {
 			int t1 = t0 + OPS_TILE_TOKENS < n_tok ? t0 + OPS_TILE_TOKENS : n_tok;
+			/* Whole blocks go to the block kernel, the edges to vec_dot. */
+			int64_t rb = r0;
+			int tb = t0;
+			if (m->tile) {
+				const int rows = m->tile->rows, toks = m->tile->tokens;
+				rb = r0 + (r1 - r0) / rows * rows;
+				tb = t0 + (t1 - t0) / toks * toks;
+				for (int64_t r = r0; r < rb && tb > t0; r += rows)
+					for (int t = t0; t < tb; t += toks)
+						m->tile->fn(n_in, w + (size_t)r * m->row_bytes, m->row_bytes,
+							    a + (size_t)t * stride, stride,
+							    &y[(size_t)t * n_out + r], (size_t)n_out);
+				if (tb == t0)
+					rb = r0;
+			}
 			for (int64_t r = r0; r < r1; r++) {
 				const void *wrow = w + (size_t)r * m->row_bytes;
-				for (int t = t0; t < t1; t++)
+				for (int t = r < rb ? tb : t0; t < t1; t++)
 					dot(n_in, &y[(size_t)t * n_out + r], wrow, a + (size_t)t * stride);
 			}
 		}
@@ -236,9 +267,11 @@ int ops_attention(const struct ops_attn *a, float *out, const float *q, const vo
 	const size_t slot = ops_attn_slot_bytes(a, pos0 + n_tok);
 	const int n_items = n_tok * a->n_head;
 	const uint8_t *kc = k_cache, *vc = v_cache;
+	/* Scores and the weighted sum of V: two passes over the cached rows. */
+	const int nth = ops_threads_for(n_threads, 2.0 * n_items * (pos0 + n_tok) * hd);
 
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1) if (n_threads > 1)
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (nth > 1)
 #endif
 	for (int item = 0; item < n_items; item++) {
 		const int t = item / a->n_head, h = item % a->n_head;

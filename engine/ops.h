@@ -19,6 +19,7 @@
 
 #include "dtype.h"
 #include "quant.h"
+#include "quant_x86.h"
 
 /* ---- element-wise and row operations ---------------------------------- */
 
@@ -74,6 +75,7 @@ struct ops_mat {
 	size_t row_bytes;
 	const struct quant_kernels *kern;  /* kernels of type */
 	const struct quant_kernels *act;   /* kernels of kern->vec_dot_type (activation format) */
+	const struct quant_tile *tile;     /* prefill block kernel matching kern, or NULL */
 };
 
 /* Fills m for a weight at data, checking that the type has the kernels a

@@ -7,6 +7,7 @@
  * from llama.cpp's only by float rounding. Speed lives in the per-architecture
  * tables; these stay simple and are kept as the oracle the tests use. */
 #include "quant.h"
+#include "quant_x86.h"
 
 #include <float.h>
 #include <math.h>
@@ -1327,7 +1328,7 @@ const struct quant_kernels *quant_ref(enum ggml_type type)
 /* Faster kernel sets, best first. Each checks the CPU itself, so adding an
  * architecture (quant_x86.c) is one entry here. */
 static const quant_arch_fn arch_kernels[] = {
-	NULL,
+	quant_x86,
 };
 
 const struct quant_kernels *quant_best(enum ggml_type type)

@@ -11,12 +11,31 @@
 #define LT_QUANT_X86_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "quant.h"
 
 /* The SIMD kernels for type, or NULL when the CPU lacks AVX2/FMA/F16C, the
  * kernels are disabled, or type is not computed. Fits quant_arch_fn. */
 const struct quant_kernels *quant_x86(enum ggml_type type);
+
+/* A block kernel for prefill: y[t*ldy + r] = dot(weight row r, activation
+ * row t) for r < rows and t < tokens, with weight rows w_stride bytes apart
+ * and activation rows (of vec_dot_type) a_stride bytes apart. Each weight
+ * block is loaded once for all tokens of the block, and every output equals
+ * the table's vec_dot of the same pair bit for bit. */
+typedef void (*quant_tile_fn)(int64_t n, const void *w, size_t w_stride, const void *a,
+			      size_t a_stride, float *y, size_t ldy);
+
+struct quant_tile {
+	quant_tile_fn fn;
+	int rows;    /* weight rows per call */
+	int tokens;  /* activation rows per call */
+};
+
+/* The tile kernel that goes with quant_x86(type)'s vec_dot, or NULL. */
+const struct quant_tile *quant_x86_tile(enum ggml_type type);
 
 /* Turns the SIMD kernels on or off for later quant_best calls. Kernel
  * pointers already taken (a model's weights bind theirs at load) keep

@@ -129,12 +129,13 @@ enum vocab_tok_flags {
  * A cut inside plain text gives other ids, because merges never cross a call
  * boundary: "Hello" + " world" happens to match, but "Hel" + "lo" gives
  * "Hel", "lo" instead of "Hello", and SPM "[INST] " + "Hi" gives a lone
- * space token; the ids still detokenize to the same text. Two differences
- * remain even at special tokens: whitespace at the end of A is kept when B
- * starts with a VOCAB_ATTR_LSTRIP token (no chat model uses one), and each
- * call matches special tokens inside its own text only, so PARSE_SPECIAL can
- * be chosen per piece (user text without it cannot end a turn by typing
- * "<|im_end|>"). vocab_tokenize_segments() has none of these limits. */
+ * space token; the ids still detokenize to the same text. One difference
+ * remains at special tokens: whitespace at the end of A is kept when B
+ * starts with a VOCAB_ATTR_LSTRIP token (no chat model has one). Each call
+ * matches special tokens inside its own text only, so PARSE_SPECIAL can be
+ * chosen per piece: user text tokenized without it cannot end a turn by
+ * typing "<|im_end|>". vocab_tokenize_segments() does the same for a whole
+ * prompt in one call and has neither limit. */
 int vocab_tokenize_ex(const struct vocab *v, const char *text, size_t len, unsigned flags,
 		      int32_t *out, int n_max);
 
@@ -148,12 +149,13 @@ int vocab_tokenize(const struct vocab *v, const char *text, size_t len, bool add
 bool vocab_is_special(const struct vocab *v, int32_t id);
 
 /* The VOCAB_TOK_CONTINUE / VOCAB_TOK_AFTER_RSTRIP bits for text that follows
- * token prev: 0 when prev is VOCAB_TOKEN_NULL (nothing before: the text starts
- * the input), not a valid id, or a special token without RSTRIP, VOCAB_TOK_AFTER_RSTRIP for a
- * special token with it, VOCAB_TOK_CONTINUE for any other valid id. It
- * judges by the token alone; a run of text that ends in an unknown token
- * because a byte had no byte token (not possible in vocabularies with all
- * 256 byte tokens) is taken for a special token, unlike in llama.cpp. */
+ * token prev: 0 when prev is VOCAB_TOKEN_NULL (nothing before: the text
+ * starts the input), not a valid id, or a special token without RSTRIP;
+ * VOCAB_TOK_AFTER_RSTRIP for a special token with RSTRIP; VOCAB_TOK_CONTINUE
+ * for any other token. It judges by the token alone, so a run of text that
+ * ends in <unk> because a byte had no byte token (impossible in vocabs with
+ * all 256 byte tokens) counts as ending in a special token, unlike in
+ * llama.cpp. */
 unsigned vocab_tokenize_flags_after(const struct vocab *v, int32_t prev);
 
 /* One piece of a prompt for vocab_tokenize_segments(). */
@@ -169,10 +171,11 @@ struct vocab_segment {
  * parse_special. Text runs of neighbouring segments are merged into one run
  * before tokenizing, so "[INST] " + "Hi" gives the ids of "[INST] Hi", and
  * whitespace stripping by RSTRIP / LSTRIP tokens crosses segment boundaries.
- * flags: VOCAB_TOK_ADD_SPECIAL, VOCAB_TOK_CONTINUE and VOCAB_TOK_AFTER_RSTRIP
- * apply to the whole list as in vocab_tokenize_ex(); VOCAB_TOK_PARSE_SPECIAL
- * is ignored (each segment says). Output and return value as for
- * vocab_tokenize_ex(). */
+ * This is the call for rendering a chat prompt: template text with
+ * parse_special, user text without. flags: VOCAB_TOK_ADD_SPECIAL,
+ * VOCAB_TOK_CONTINUE and VOCAB_TOK_AFTER_RSTRIP apply to the whole list as in
+ * vocab_tokenize_ex(); VOCAB_TOK_PARSE_SPECIAL is ignored (each segment
+ * says). Output and return value as for vocab_tokenize_ex(). */
 int vocab_tokenize_segments(const struct vocab *v, const struct vocab_segment *seg, int n_seg,
 			    unsigned flags, int32_t *out, int n_max);
 

@@ -659,6 +659,7 @@ static void strip_next(const char *text, struct frags *f, size_t i, bool from_en
 static void join_fragments(const struct vocab *v, const char *text, struct frags *f,
 			   bool after_rstrip)
 {
+	/* As if an RSTRIP token sat before fragment 0 (the index wraps to 0). */
 	if (after_rstrip)
 		strip_next(text, f, (size_t)-1, false);
 	for (size_t i = 0; i < f->n; i++) {

@@ -304,9 +304,10 @@ static int chat_plain(struct chat *c)
 				break;
 			} else if (call.def->id == SLASH_HELP) {
 				slash_print_help(stdout);
-			} else if ((c->print_replay = call.def->id == SLASH_LOAD),
-				   slash_post(c->w, &call, err, sizeof(err)) != 0) {
-				fprintf(stderr, "%s\n", err);
+			} else {
+				c->print_replay = call.def->id == SLASH_LOAD;
+				if (slash_post(c->w, &call, err, sizeof(err)) != 0)
+					fprintf(stderr, "%s\n", err);
 			}
 		} else {
 			/* "//text" sends "/text". */

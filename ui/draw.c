@@ -10,6 +10,7 @@
 /* Characters drawn per waddnwstr call. */
 #define DRAW_CHUNK 256
 
+/* Whether the terminal has colours; set once when curses starts. */
 static bool draw_have_colors;
 
 void draw_init_colors(void)

@@ -17,8 +17,10 @@
 
 #include "draw.h"
 #include "keys.h"
+#include "paths.h"
 #include "session.h"
 #include "slash.h"
+#include "template.h"
 #include "wrap.h"
 
 #define INPUT_PROMPT "> "
@@ -37,6 +39,9 @@ struct input {
 	/* Session names offered by completion, read when it starts. */
 	struct session_info *sessions;
 	size_t n_sessions;
+	/* Template names, likewise. */
+	struct template_info *templates;
+	size_t n_templates;
 };
 
 /* Readline has no user pointer in its hooks; this is the one pane they
@@ -90,6 +95,8 @@ static void input_on_line(char *line)
 
 /* ---- completion ---- */
 
+/* Readline's generators keep their position between calls in statics;
+ * its interface has no other place for it. */
 static char *input_gen_command(const char *text, int state)
 {
 	static size_t i;
@@ -138,6 +145,33 @@ static char *input_gen_session(const char *text, int state)
 	return NULL;
 }
 
+static char *input_gen_template(const char *text, int state)
+{
+	static size_t i;
+	struct input *in = input_active;
+	if (!in)
+		return NULL;
+	if (!state) {
+		i = 0;
+		template_list_free(in->templates, in->n_templates);
+		in->templates = NULL, in->n_templates = 0;
+		char **dirs = NULL;
+		size_t n_dirs = 0;
+		if (paths_template_dirs(&dirs, &n_dirs) == 0) {
+			if (template_list(dirs, n_dirs, &in->templates, &in->n_templates, NULL, 0) < 0)
+				in->templates = NULL, in->n_templates = 0;
+			paths_list_free(dirs, n_dirs);
+		}
+	}
+	size_t len = strlen(text);
+	while (i < in->n_templates) {
+		const char *name = in->templates[i++].name;
+		if (!strncmp(name, text, len))
+			return strdup(name);
+	}
+	return NULL;
+}
+
 /* Whether the first word of the line abbreviates the command name. */
 static bool input_word_is(const char *word, size_t wlen, const char *name)
 {
@@ -158,6 +192,8 @@ static char **input_complete(const char *text, int start, int end)
 		return rl_completion_matches(text, input_gen_param);
 	if (input_word_is(word, wlen, "load") || input_word_is(word, wlen, "save"))
 		return rl_completion_matches(text, input_gen_session);
+	if (input_word_is(word, wlen, "template"))
+		return rl_completion_matches(text, input_gen_template);
 	return NULL;
 }
 
@@ -239,6 +275,7 @@ void input_free(struct input *in)
 	if (in->devnull)
 		fclose(in->devnull);
 	session_list_free(in->sessions, in->n_sessions);
+	template_list_free(in->templates, in->n_templates);
 	free(in->line);
 	free(in->history_path);
 	input_active = NULL;
@@ -340,6 +377,12 @@ bool input_is_empty(const struct input *in)
 {
 	(void)in;
 	return rl_end == 0;
+}
+
+bool input_is_command(const struct input *in)
+{
+	(void)in;
+	return rl_line_buffer && rl_end > 0 && rl_line_buffer[0] == '/';
 }
 
 void input_clear(struct input *in)

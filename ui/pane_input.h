@@ -27,8 +27,10 @@ void input_insert(struct input *in, const char *text);
 
 /* The line accepted with Enter, malloc'd, or NULL when none is waiting. */
 char *input_take_line(struct input *in);
-/* Whether readline saw end-of-file (it does not here; kept for symmetry). */
+/* Whether the line being edited is empty. */
 bool input_is_empty(const struct input *in);
+/* Whether the line being edited starts with '/' (Tab then completes). */
+bool input_is_command(const struct input *in);
 /* Empties the line being edited. */
 void input_clear(struct input *in);
 /* A one-line message from completion (the list of matches), or NULL;

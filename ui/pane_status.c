@@ -85,14 +85,17 @@ void status_draw(WINDOW *win, const struct status_view *v)
 		if ((nx = status_field(win, x, w, buf, base)) >= 0)
 			x = nx;
 	}
-	if (st->model[0] && (nx = status_field(win, x, w, st->model, base)) >= 0)
-		x = nx;
-	if (st->template_name[0] && (nx = status_field(win, x, w, st->template_name, base)) >= 0)
-		x = nx;
+	/* A message takes the room of the model and template names. */
 	if (v->message && x + 4 < w) {
 		wattrset(win, v->message_error ? draw_attr(DRAW_GAUGE_HIGH) : base);
 		mvwaddch(win, 0, x, ' ');
 		draw_text(win, v->message, strlen(v->message), w - x - 1);
+		wattrset(win, A_NORMAL);
+		return;
 	}
+	if (st->model[0] && (nx = status_field(win, x, w, st->model, base)) >= 0)
+		x = nx;
+	if (st->template_name[0] && (nx = status_field(win, x, w, st->template_name, base)) >= 0)
+		x = nx;
 	wattrset(win, A_NORMAL);
 }

@@ -68,7 +68,14 @@ if ! command -v clang >/dev/null 2>&1; then
 	exit 0
 fi
 if [ $# -eq 0 ]; then
-	set -- "$out"/fuzz_*
+	for f in "$out"/fuzz_*; do
+		case $f in *.*) continue ;; esac
+		[ -x "$f" ] && set -- "$@" "$f"
+	done
+	if [ $# -eq 0 ]; then
+		echo "SKIP: fuzz: no fuzzers built in $out (make fuzz)"
+		exit 0
+	fi
 fi
 
 status=0

@@ -1,6 +1,7 @@
 /* Tokenizer tests: the llama.cpp tokenizer test cases for every vocab in
  * ../shared/models/vocab (ids must match exactly), piece round trips, the
- * streaming detokenizer, special-token parsing and bad metadata. */
+ * streaming detokenizer, special-token parsing and bad metadata. Prompts
+ * tokenized piece by piece are tested in test_vocab_segments.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -149,6 +150,14 @@ static void print_escaped(const char *s, size_t n)
 		else
 			putchar(c);
 	}
+}
+
+static void print_ids(const char *what, const int32_t *ids, int n)
+{
+	printf("  %s:", what);
+	for (int i = 0; i < n; i++)
+		printf(" %d", ids[i]);
+	printf("\n");
 }
 
 /* Concatenates the pieces of ids (dropping the SPM prefix space). */
@@ -759,6 +768,25 @@ static void test_random_text(void **state)
 			stream_all(st, ids, n, true, streamed, sizeof(streamed));
 			if (valid)
 				assert_memory_equal(streamed, in, len);
+			/* Cut between two characters, segments give the ids
+			 * of the whole (a cut inside one could split one of
+			 * deepseek-llm's one-character user-defined tokens,
+			 * which a segment only matches inside itself). */
+			int32_t seg_ids[512];
+			size_t cut = rnd(&seed) % (len + 1);
+			while (cut < len && ((unsigned char)in[cut] & 0xC0) == 0x80)
+				cut++;
+			const struct vocab_segment segs[] = { { in, cut, iter % 3 == 0 },
+							      { in + cut, len - cut, iter % 3 == 0 } };
+			int ns = vocab_tokenize_segments(v, segs, 2, 0, seg_ids, 512);
+			if (ns != n || memcmp(seg_ids, ids, (size_t)n * sizeof(*ids))) {
+				printf("%s iter %d cut %zu len %zu: ", files[f], iter, cut, len);
+				for (size_t q = 0; q < len; q++) printf("%02x ", (unsigned char)in[q]);
+				printf("\n");
+				print_ids("whole", ids, n);
+				print_ids("segs", seg_ids, ns);
+				fail();
+			}
 		}
 		vocab_stream_free(st);
 		vocab_free(v);

@@ -1,0 +1,808 @@
+/* AVX2 + FMA + F16C kernels. Every function that uses the instructions
+ * carries a target attribute instead of the whole file being built with
+ * -mavx2, so the rest of the binary stays baseline x86-64 and quant_x86
+ * hands these out only after asking the CPU.
+ *
+ * The integer dots follow the scheme the fast runners use: weights unpacked
+ * to bytes, maddubs (unsigned x signed bytes into 16-bit pair sums), madd
+ * into 32-bit lanes, then one float multiply-add per block with the product
+ * of the two scales. The activation quantizers round exactly like the
+ * scalar ones, so both paths feed the dots the same bytes. */
+#include "quant_x86.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+#include <pthread.h>
+
+#define LT_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+/* ---------------------------------------------------------------- helpers */
+
+LT_AVX2 static inline float x86_hsum_ps(__m256 v)
+{
+	__m128 r = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+	r = _mm_add_ss(r, _mm_movehdup_ps(r));
+	return _mm_cvtss_f32(r);
+}
+
+LT_AVX2 static inline int x86_hsum_epi32(__m256i v)
+{
+	__m128i r = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+	r = _mm_add_epi32(r, _mm_shuffle_epi32(r, _MM_SHUFFLE(1, 0, 3, 2)));
+	r = _mm_add_epi32(r, _mm_shuffle_epi32(r, _MM_SHUFFLE(2, 3, 0, 1)));
+	return _mm_cvtsi128_si32(r);
+}
+
+LT_AVX2 static inline float x86_h2f(uint16_t h)
+{
+	return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
+}
+
+LT_AVX2 static inline float x86_hmax_ps(__m256 v)
+{
+	__m128 r = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	r = _mm_max_ps(r, _mm_movehl_ps(r, r));
+	r = _mm_max_ss(r, _mm_movehdup_ps(r));
+	return _mm_cvtss_f32(r);
+}
+
+/* Sum of products of 32 signed bytes x and y in eight 32-bit lanes. The sign
+ * of x moves onto y so maddubs, which wants one unsigned operand, applies. */
+LT_AVX2 static inline __m256i x86_dot_i8(__m256i x, __m256i y)
+{
+	const __m256i ax = _mm256_sign_epi8(x, x);
+	const __m256i sy = _mm256_sign_epi8(y, x);
+	return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1));
+}
+
+/* Same with x already unsigned (0..127). */
+LT_AVX2 static inline __m256i x86_dot_u8(__m256i x, __m256i y)
+{
+	return _mm256_madd_epi16(_mm256_maddubs_epi16(x, y), _mm256_set1_epi16(1));
+}
+
+/* 32 nibbles of 16 bytes as 32 bytes: low nibbles first, then high ones,
+ * which is the element order of q4_0 / q4_1 / q5_* blocks. */
+LT_AVX2 static inline __m256i x86_nibbles(const uint8_t *qs)
+{
+	const __m128i b = _mm_loadu_si128((const __m128i *)qs);
+	const __m256i both = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
+	return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
+}
+
+/* Byte j of the result is 0xff when bit j of the 32-bit word at p is set. */
+LT_AVX2 static inline __m256i x86_bits_to_bytes(const uint8_t *p)
+{
+	uint32_t w;
+	memcpy(&w, p, sizeof(w));
+	const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+					       0x0101010101010101, 0x0000000000000000);
+	__m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)w), shuf);
+	const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+	return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+}
+
+/* Packs four vectors of eight 32-bit integers (each in -128..127) into 32
+ * bytes in element order. */
+LT_AVX2 static inline __m256i x86_pack_i32x4(__m256i a, __m256i b, __m256i c, __m256i d)
+{
+	const __m256i ab = _mm256_packs_epi32(a, b);
+	const __m256i cd = _mm256_packs_epi32(c, d);
+	const __m256i all = _mm256_packs_epi16(ab, cd);
+	/* The packs work per 128-bit lane; this puts the 4-byte groups back. */
+	return _mm256_permutevar8x32_epi32(all, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* roundf for values already scaled into -127.x..127.x: halves go away from
+ * zero, as the scalar q8 quantizers round. */
+LT_AVX2 static inline __m256 x86_round_away(__m256 v)
+{
+	const __m256 sign = _mm256_set1_ps(-0.0f);
+	const __m256 a = _mm256_andnot_ps(sign, v);
+	__m256 t = _mm256_round_ps(a, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+	const __m256 up = _mm256_cmp_ps(_mm256_sub_ps(a, t), _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+	t = _mm256_add_ps(t, _mm256_and_ps(up, _mm256_set1_ps(1.0f)));
+	return _mm256_or_ps(t, _mm256_and_ps(v, sign));
+}
+
+/* ---------------------------------------------------------------- F32, F16, BF16 */
+
+/* One accumulator per dot: the prefill tile keeps twelve dots in flight at
+ * once, and a lone dot is bound by memory on any model worth threading. */
+LT_AVX2 static inline float x86_f32_tail(float sum, const float *x, const float *y, int64_t i,
+					 int64_t n)
+{
+	for (; i < n; i++)
+		sum += x[i] * y[i];
+	return sum;
+}
+
+LT_AVX2 static void x86_f32_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
+{
+	const float *x = vx, *y = vy;
+	__m256 acc = _mm256_setzero_ps();
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		acc = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), acc);
+	*s = x86_f32_tail(x86_hsum_ps(acc), x, y, i, n);
+}
+
+/* Three weight rows by four tokens: twelve accumulators, three weight
+ * vectors and one activation vector fill the sixteen registers. */
+#define X86_F32_TILE_ROWS 3
+#define X86_F32_TILE_TOKENS 4
+
+LT_AVX2 static void x86_f32_tile(int64_t n, const void *vw, size_t w_stride, const void *va,
+				 size_t a_stride, float *y, size_t ldy)
+{
+	const float *w[X86_F32_TILE_ROWS], *a[X86_F32_TILE_TOKENS];
+	for (int r = 0; r < X86_F32_TILE_ROWS; r++)
+		w[r] = (const float *)((const uint8_t *)vw + r * w_stride);
+	for (int t = 0; t < X86_F32_TILE_TOKENS; t++)
+		a[t] = (const float *)((const uint8_t *)va + t * a_stride);
+	__m256 acc[X86_F32_TILE_ROWS][X86_F32_TILE_TOKENS];
+	for (int r = 0; r < X86_F32_TILE_ROWS; r++)
+		for (int t = 0; t < X86_F32_TILE_TOKENS; t++)
+			acc[r][t] = _mm256_setzero_ps();
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		const __m256 w0 = _mm256_loadu_ps(w[0] + i);
+		const __m256 w1 = _mm256_loadu_ps(w[1] + i);
+		const __m256 w2 = _mm256_loadu_ps(w[2] + i);
+		for (int t = 0; t < X86_F32_TILE_TOKENS; t++) {
+			const __m256 v = _mm256_loadu_ps(a[t] + i);
+			acc[0][t] = _mm256_fmadd_ps(w0, v, acc[0][t]);
+			acc[1][t] = _mm256_fmadd_ps(w1, v, acc[1][t]);
+			acc[2][t] = _mm256_fmadd_ps(w2, v, acc[2][t]);
+		}
+	}
+	for (int r = 0; r < X86_F32_TILE_ROWS; r++)
+		for (int t = 0; t < X86_F32_TILE_TOKENS; t++)
+			y[t * ldy + r] = x86_f32_tail(x86_hsum_ps(acc[r][t]), w[r], a[t], i, n);
+}
+
+LT_AVX2 static inline __m256 x86_load_h8(const uint16_t *p)
+{
+	return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+
+LT_AVX2 static void x86_f16_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
+{
+	const uint16_t *x = vx, *y = vy;
+	__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+	int64_t i = 0;
+	for (; i + 32 <= n; i += 32) {
+		a0 = _mm256_fmadd_ps(x86_load_h8(x + i), x86_load_h8(y + i), a0);
+		a1 = _mm256_fmadd_ps(x86_load_h8(x + i + 8), x86_load_h8(y + i + 8), a1);
+		a2 = _mm256_fmadd_ps(x86_load_h8(x + i + 16), x86_load_h8(y + i + 16), a2);
+		a3 = _mm256_fmadd_ps(x86_load_h8(x + i + 24), x86_load_h8(y + i + 24), a3);
+	}
+	for (; i + 8 <= n; i += 8)
+		a0 = _mm256_fmadd_ps(x86_load_h8(x + i), x86_load_h8(y + i), a0);
+	float sum = x86_hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+	for (; i < n; i++)
+		sum += x86_h2f(x[i]) * x86_h2f(y[i]);
+	*s = sum;
+}
+
+LT_AVX2 static void x86_f16_to_float(const void *src, float *dst, int64_t n)
+{
+	const uint16_t *h = src;
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(dst + i, x86_load_h8(h + i));
+	for (; i < n; i++)
+		dst[i] = x86_h2f(h[i]);
+}
+
+/* F16C rounds to nearest even, like the scalar f32_to_fp16. */
+LT_AVX2 static void x86_f16_from_float(const float *src, void *dst, int64_t n)
+{
+	uint16_t *h = dst;
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		_mm_storeu_si128((__m128i *)(h + i),
+				 _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+	for (; i < n; i++)
+		h[i] = f32_to_fp16(src[i]);
+}
+
+/* A bfloat16 is the top half of a float. */
+LT_AVX2 static inline __m256 x86_load_bf8(const uint16_t *p)
+{
+	const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+	return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+
+LT_AVX2 static void x86_bf16_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
+{
+	const uint16_t *x = vx, *y = vy;
+	__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+	int64_t i = 0;
+	for (; i + 32 <= n; i += 32) {
+		a0 = _mm256_fmadd_ps(x86_load_bf8(x + i), x86_load_bf8(y + i), a0);
+		a1 = _mm256_fmadd_ps(x86_load_bf8(x + i + 8), x86_load_bf8(y + i + 8), a1);
+		a2 = _mm256_fmadd_ps(x86_load_bf8(x + i + 16), x86_load_bf8(y + i + 16), a2);
+		a3 = _mm256_fmadd_ps(x86_load_bf8(x + i + 24), x86_load_bf8(y + i + 24), a3);
+	}
+	for (; i + 8 <= n; i += 8)
+		a0 = _mm256_fmadd_ps(x86_load_bf8(x + i), x86_load_bf8(y + i), a0);
+	float sum = x86_hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+	for (; i < n; i++)
+		sum += bf16_to_f32(x[i]) * bf16_to_f32(y[i]);
+	*s = sum;
+}
+
+LT_AVX2 static void x86_bf16_to_float(const void *src, float *dst, int64_t n)
+{
+	const uint16_t *h = src;
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(dst + i, x86_load_bf8(h + i));
+	for (; i < n; i++)
+		dst[i] = bf16_to_f32(h[i]);
+}
+
+/* ---------------------------------------------------------------- Q8_0, Q8_1 activations */
+
+/* Quantizes 32 floats with scale d = amax/127 into out; returns d and the
+ * sum of the quants in *qsum. */
+LT_AVX2 static inline float x86_q8_block(const float *x, int8_t *out, int *qsum)
+{
+	const __m256 sign = _mm256_set1_ps(-0.0f);
+	__m256 v[4];
+	__m256 amax = _mm256_setzero_ps();
+	for (int k = 0; k < 4; k++) {
+		v[k] = _mm256_loadu_ps(x + 8 * k);
+		amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
+	}
+	const float d = x86_hmax_ps(amax) / 127;
+	const float id = d ? 1.0f / d : 0.0f;
+	const __m256 vid = _mm256_set1_ps(id);
+	const __m256 lim = _mm256_set1_ps(127.0f);
+	__m256i q[4];
+	for (int k = 0; k < 4; k++) {
+		__m256 r = x86_round_away(_mm256_mul_ps(v[k], vid));
+		r = _mm256_max_ps(_mm256_min_ps(r, lim), _mm256_sub_ps(_mm256_setzero_ps(), lim));
+		q[k] = _mm256_cvtps_epi32(r);
+	}
+	if (qsum)
+		*qsum = x86_hsum_epi32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]),
+							_mm256_add_epi32(q[2], q[3])));
+	_mm256_storeu_si256((__m256i *)out, x86_pack_i32x4(q[0], q[1], q[2], q[3]));
+	return d;
+}
+
+LT_AVX2 static void x86_q8_0_from_float(const float *x, void *vy, int64_t n)
+{
+	struct block_q8_0 *y = vy;
+	for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0)
+		y[i].d = f32_to_fp16(x86_q8_block(x, y[i].qs, NULL));
+}
+
+LT_AVX2 static void x86_q8_1_from_float(const float *x, void *vy, int64_t n)
+{
+	struct block_q8_1 *y = vy;
+	for (int64_t i = 0; i < n / QK8_1; i++, x += QK8_1) {
+		int sum;
+		const float d = x86_q8_block(x, y[i].qs, &sum);
+		y[i].d = f32_to_fp16(d);
+		y[i].s = f32_to_fp16(sum * d);
+	}
+}
+
+/* ---------------------------------------------------------------- legacy-quant dots */
+
+LT_AVX2 static void x86_q8_0_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q8_0 *x = vx, *y = vy;
+	const int64_t nb = n / QK8_0;
+	__m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+	int64_t i = 0;
+	for (; i + 2 <= nb; i += 2) {
+		const __m256i p0 = x86_dot_i8(_mm256_loadu_si256((const __m256i *)x[i].qs),
+					      _mm256_loadu_si256((const __m256i *)y[i].qs));
+		const __m256i p1 = x86_dot_i8(_mm256_loadu_si256((const __m256i *)x[i + 1].qs),
+					      _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
+		acc0 = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f(x[i].d) * x86_h2f(y[i].d)),
+				       _mm256_cvtepi32_ps(p0), acc0);
+		acc1 = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f(x[i + 1].d) * x86_h2f(y[i + 1].d)),
+				       _mm256_cvtepi32_ps(p1), acc1);
+	}
+	for (; i < nb; i++) {
+		const __m256i p = x86_dot_i8(_mm256_loadu_si256((const __m256i *)x[i].qs),
+					     _mm256_loadu_si256((const __m256i *)y[i].qs));
+		acc0 = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f(x[i].d) * x86_h2f(y[i].d)),
+				       _mm256_cvtepi32_ps(p), acc0);
+	}
+	*s = x86_hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+LT_AVX2 static inline __m256i x86_q4_0_bytes(const struct block_q4_0 *b)
+{
+	return _mm256_sub_epi8(x86_nibbles(b->qs), _mm256_set1_epi8(8));
+}
+
+LT_AVX2 static void x86_q4_0_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q4_0 *x = vx;
+	const struct block_q8_0 *y = vy;
+	const int64_t nb = n / QK4_0;
+	__m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+	int64_t i = 0;
+	for (; i + 2 <= nb; i += 2) {
+		const __m256i p0 = x86_dot_i8(x86_q4_0_bytes(&x[i]),
+					      _mm256_loadu_si256((const __m256i *)y[i].qs));
+		const __m256i p1 = x86_dot_i8(x86_q4_0_bytes(&x[i + 1]),
+					      _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
+		acc0 = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f(x[i].d) * x86_h2f(y[i].d)),
+				       _mm256_cvtepi32_ps(p0), acc0);
+		acc1 = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f(x[i + 1].d) * x86_h2f(y[i + 1].d)),
+				       _mm256_cvtepi32_ps(p1), acc1);
+	}
+	for (; i < nb; i++) {
+		const __m256i p = x86_dot_i8(x86_q4_0_bytes(&x[i]),
+					     _mm256_loadu_si256((const __m256i *)y[i].qs));
+		acc0 = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f(x[i].d) * x86_h2f(y[i].d)),
+				       _mm256_cvtepi32_ps(p), acc0);
+	}
+	*s = x86_hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+/* Two weight rows by two tokens of q8_0 or q4_0 weights against q8_0
+ * activations, with the even/odd block accumulators of the vec_dots above. */
+#define X86_Q_TILE_ROWS 2
+#define X86_Q_TILE_TOKENS 2
+
+LT_AVX2 static inline __m256i x86_q8_0_bytes(const struct block_q8_0 *b)
+{
+	return _mm256_loadu_si256((const __m256i *)b->qs);
+}
+
+#define X86_DEFINE_Q_TILE(name, wtype, unpack)                                                    \
+	LT_AVX2 static void name(int64_t n, const void *vw, size_t w_stride, const void *va,       \
+				 size_t a_stride, float *y, size_t ldy)                            \
+	{                                                                                          \
+		const wtype *w0 = vw, *w1 = (const wtype *)((const uint8_t *)vw + w_stride);       \
+		const struct block_q8_0 *a0 = va;                                                  \
+		const struct block_q8_0 *a1 = (const struct block_q8_0 *)((const uint8_t *)va +    \
+									  a_stride);               \
+		const int64_t nb = n / QK8_0;                                                      \
+		__m256 acc[2][2][2];                                                               \
+		for (int k = 0; k < 8; k++)                                                        \
+			(&acc[0][0][0])[k] = _mm256_setzero_ps();                                  \
+		int64_t i = 0;                                                                     \
+		for (; i < nb; i++) {                                                              \
+			const int par = (int)(i & 1);                                                \
+			const __m256i x0 = unpack(&w0[i]), x1 = unpack(&w1[i]);                    \
+			const __m256i y0 = x86_q8_0_bytes(&a0[i]), y1 = x86_q8_0_bytes(&a1[i]);    \
+			const float dx0 = x86_h2f(w0[i].d), dx1 = x86_h2f(w1[i].d);                \
+			const float dy0 = x86_h2f(a0[i].d), dy1 = x86_h2f(a1[i].d);                \
+			acc[0][0][par] = _mm256_fmadd_ps(_mm256_set1_ps(dx0 * dy0),                \
+				_mm256_cvtepi32_ps(x86_dot_i8(x0, y0)), acc[0][0][par]);           \
+			acc[0][1][par] = _mm256_fmadd_ps(_mm256_set1_ps(dx0 * dy1),                \
+				_mm256_cvtepi32_ps(x86_dot_i8(x0, y1)), acc[0][1][par]);           \
+			acc[1][0][par] = _mm256_fmadd_ps(_mm256_set1_ps(dx1 * dy0),                \
+				_mm256_cvtepi32_ps(x86_dot_i8(x1, y0)), acc[1][0][par]);           \
+			acc[1][1][par] = _mm256_fmadd_ps(_mm256_set1_ps(dx1 * dy1),                \
+				_mm256_cvtepi32_ps(x86_dot_i8(x1, y1)), acc[1][1][par]);           \
+		}                                                                                  \
+		for (int r = 0; r < 2; r++)                                                        \
+			for (int t = 0; t < 2; t++)                                                \
+				y[t * ldy + r] = x86_hsum_ps(_mm256_add_ps(acc[r][t][0], acc[r][t][1])); \
+	}
+
+X86_DEFINE_Q_TILE(x86_q8_0_tile, struct block_q8_0, x86_q8_0_bytes)
+X86_DEFINE_Q_TILE(x86_q4_0_tile, struct block_q4_0, x86_q4_0_bytes)
+
+/* The min term d_x*m ... needs sum(y) * m_x, which q8_1 carries as s. */
+LT_AVX2 static void x86_q4_1_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q4_1 *x = vx;
+	const struct block_q8_1 *y = vy;
+	__m256 acc = _mm256_setzero_ps();
+	float summs = 0;
+	for (int64_t i = 0; i < n / QK4_1; i++) {
+		const __m256i p = x86_dot_u8(x86_nibbles(x[i].qs),
+					     _mm256_loadu_si256((const __m256i *)y[i].qs));
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f(x[i].d) * x86_h2f(y[i].d)),
+				      _mm256_cvtepi32_ps(p), acc);
+		summs += x86_h2f(x[i].m) * x86_h2f(y[i].s);
+	}
+	*s = x86_hsum_ps(acc) + summs;
+}
+
+LT_AVX2 static void x86_q5_0_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q5_0 *x = vx;
+	const struct block_q8_0 *y = vy;
+	__m256 acc = _mm256_setzero_ps();
+	for (int64_t i = 0; i < n / QK5_0; i++) {
+		/* Without its fifth bit a quant is nibble - 16: or in 0xf0. */
+		const __m256i hi = _mm256_andnot_si256(x86_bits_to_bytes(x[i].qh),
+						       _mm256_set1_epi8((char)0xf0));
+		const __m256i q = _mm256_or_si256(x86_nibbles(x[i].qs), hi);
+		const __m256i p = x86_dot_i8(q, _mm256_loadu_si256((const __m256i *)y[i].qs));
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f(x[i].d) * x86_h2f(y[i].d)),
+				      _mm256_cvtepi32_ps(p), acc);
+	}
+	*s = x86_hsum_ps(acc);
+}
+
+LT_AVX2 static void x86_q5_1_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q5_1 *x = vx;
+	const struct block_q8_1 *y = vy;
+	__m256 acc = _mm256_setzero_ps();
+	float summs = 0;
+	for (int64_t i = 0; i < n / QK5_1; i++) {
+		const __m256i hi = _mm256_and_si256(x86_bits_to_bytes(x[i].qh), _mm256_set1_epi8(0x10));
+		const __m256i q = _mm256_or_si256(x86_nibbles(x[i].qs), hi);
+		const __m256i p = x86_dot_u8(q, _mm256_loadu_si256((const __m256i *)y[i].qs));
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f(x[i].d) * x86_h2f(y[i].d)),
+				      _mm256_cvtepi32_ps(p), acc);
+		summs += x86_h2f(x[i].m) * x86_h2f(y[i].s);
+	}
+	*s = x86_hsum_ps(acc) + summs;
+}
+
+/* ---------------------------------------------------------------- Q8_K activations */
+
+/* Rounds like the scalar q8_K quantizer: to nearest, ties to even, and the
+ * scale comes from the first element of largest magnitude (with its sign). */
+LT_AVX2 static void x86_q8_K_from_float(const float *x, void *vy, int64_t n)
+{
+	struct block_q8_K *y = vy;
+	const __m256 sign = _mm256_set1_ps(-0.0f);
+	for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+		__m256 vmax = _mm256_setzero_ps();
+		for (int j = 0; j < QK_K; j += 8)
+			vmax = _mm256_max_ps(vmax, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)));
+		const float amax = x86_hmax_ps(vmax);
+		memset(&y[i], 0, sizeof(y[i]));
+		if (!amax)
+			continue;
+		float max = 0;
+		for (int j = 0; j < QK_K; j++)
+			if (x[j] == amax || x[j] == -amax) {
+				max = x[j];
+				break;
+			}
+		const float iscale = -127.f / max;
+		const __m256 vs = _mm256_set1_ps(iscale);
+		const __m256 lo = _mm256_set1_ps(-128.f), hi = _mm256_set1_ps(127.f);
+		for (int j = 0; j < QK_K; j += 32) {
+			__m256i q[4];
+			for (int k = 0; k < 4; k++) {
+				__m256 r = _mm256_round_ps(_mm256_mul_ps(vs, _mm256_loadu_ps(x + j + 8 * k)),
+							   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+				q[k] = _mm256_cvtps_epi32(_mm256_max_ps(_mm256_min_ps(r, hi), lo));
+			}
+			y[i].bsums[j / 16] = (int16_t)x86_hsum_epi32(_mm256_add_epi32(q[0], q[1]));
+			y[i].bsums[j / 16 + 1] = (int16_t)x86_hsum_epi32(_mm256_add_epi32(q[2], q[3]));
+			_mm256_storeu_si256((__m256i *)(y[i].qs + j), x86_pack_i32x4(q[0], q[1], q[2], q[3]));
+		}
+		y[i].d = 1 / iscale;
+	}
+}
+
+/* ---------------------------------------------------------------- K-quant dots */
+
+/* Two 16-element groups' scales as the 16-bit lanes of a madd operand. */
+LT_AVX2 static inline __m256i x86_scale_pair(int lo, int hi)
+{
+	return _mm256_set_m128i(_mm_set1_epi16((short)hi), _mm_set1_epi16((short)lo));
+}
+
+/* The eight 6-bit scales and mins of a q4_K / q5_K block. */
+static inline void x86_k4_scales(const uint8_t *s, uint8_t *sc, uint8_t *m)
+{
+	for (int j = 0; j < 4; j++) {
+		sc[j] = s[j] & 63;
+		m[j] = s[j + 4] & 63;
+		sc[j + 4] = (uint8_t)((s[j + 8] & 0x0f) | (s[j] >> 6) << 4);
+		m[j + 4] = (uint8_t)((s[j + 8] >> 4) | (s[j + 4] >> 6) << 4);
+	}
+}
+
+/* Sum over the eight 32-element groups of min * (sum of y's quants). */
+static inline int x86_k4_minsum(const int16_t *bsums, const uint8_t *m)
+{
+	int sum = 0;
+	for (int j = 0; j < 8; j++)
+		sum += m[j] * (bsums[2 * j] + bsums[2 * j + 1]);
+	return sum;
+}
+
+LT_AVX2 static void x86_q4_K_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q4_K *x = vx;
+	const struct block_q8_K *y = vy;
+	const __m256i m4 = _mm256_set1_epi8(0x0f);
+	__m256 acc = _mm256_setzero_ps();
+	float summs = 0;
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		uint8_t sc[8], mn[8];
+		x86_k4_scales(x[i].scales, sc, mn);
+		const float d = y[i].d * x86_h2f(x[i].d);
+		summs -= y[i].d * x86_h2f(x[i].dmin) * x86_k4_minsum(y[i].bsums, mn);
+		__m256i sumi = _mm256_setzero_si256();
+		const uint8_t *q4 = x[i].qs;
+		const int8_t *q8 = y[i].qs;
+		for (int j = 0; j < 4; j++, q4 += 32, q8 += 64) {
+			const __m256i bits = _mm256_loadu_si256((const __m256i *)q4);
+			const __m256i lo = _mm256_and_si256(bits, m4);
+			const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+			__m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)q8));
+			__m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(q8 + 32)));
+			plo = _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * j]));
+			phi = _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * j + 1]));
+			sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(plo, phi));
+		}
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+	}
+	*s = x86_hsum_ps(acc) + summs;
+}
+
+LT_AVX2 static void x86_q5_K_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q5_K *x = vx;
+	const struct block_q8_K *y = vy;
+	const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
+	__m256 acc = _mm256_setzero_ps();
+	float summs = 0;
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		uint8_t sc[8], mn[8];
+		x86_k4_scales(x[i].scales, sc, mn);
+		const float d = y[i].d * x86_h2f(x[i].d);
+		summs -= y[i].d * x86_h2f(x[i].dmin) * x86_k4_minsum(y[i].bsums, mn);
+		const __m256i hbits = _mm256_loadu_si256((const __m256i *)x[i].qh);
+		__m256i sumi = _mm256_setzero_si256();
+		const uint8_t *q5 = x[i].qs;
+		const int8_t *q8 = y[i].qs;
+		for (int j = 0; j < 4; j++, q5 += 32, q8 += 64) {
+			const __m256i bits = _mm256_loadu_si256((const __m256i *)q5);
+			/* Group 2j takes bit 2j of qh, group 2j+1 bit 2j+1. */
+			const __m256i h0 = _mm256_and_si256(_mm256_srli_epi16(hbits, 2 * j), one);
+			const __m256i h1 = _mm256_and_si256(_mm256_srli_epi16(hbits, 2 * j + 1), one);
+			const __m256i lo = _mm256_or_si256(_mm256_and_si256(bits, m4),
+							   _mm256_slli_epi16(h0, 4));
+			const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 4), m4),
+							   _mm256_slli_epi16(h1, 4));
+			__m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)q8));
+			__m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(q8 + 32)));
+			plo = _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * j]));
+			phi = _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * j + 1]));
+			sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(plo, phi));
+		}
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+	}
+	*s = x86_hsum_ps(acc) + summs;
+}
+
+/* sum((q - off) * y) over 32 elements, each half of 16 weighted by its
+ * group scale: maddubs needs q unsigned, so off * sum(y) is taken off after. */
+LT_AVX2 static inline __m256i x86_group_dot(__m256i q, __m256i yq, __m256i off, __m256i scales)
+{
+	const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, yq), _mm256_maddubs_epi16(off, yq));
+	return _mm256_madd_epi16(p, scales);
+}
+
+LT_AVX2 static void x86_q6_K_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q6_K *x = vx;
+	const struct block_q8_K *y = vy;
+	const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3);
+	const __m256i off = _mm256_set1_epi8(32);
+	__m256 acc = _mm256_setzero_ps();
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		const float d = y[i].d * x86_h2f(x[i].d);
+		const uint8_t *ql = x[i].ql, *qh = x[i].qh;
+		const int8_t *q8 = y[i].qs, *sc = x[i].scales;
+		__m256i sumi = _mm256_setzero_si256();
+		for (int half = 0; half < 2; half++, ql += 64, qh += 32, q8 += 128, sc += 8) {
+			const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+			const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+			const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+			const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(h, m2), 4);
+			const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4);
+			const __m256i h2 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4);
+			const __m256i h3 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4);
+			const __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0, m4), h0);
+			const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1, m4), h1);
+			const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), h2);
+			const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), h3);
+			const __m256i *yv = (const __m256i *)q8;
+			sumi = _mm256_add_epi32(sumi, x86_group_dot(q0, _mm256_loadu_si256(yv), off,
+								    x86_scale_pair(sc[0], sc[1])));
+			sumi = _mm256_add_epi32(sumi, x86_group_dot(q1, _mm256_loadu_si256(yv + 1), off,
+								    x86_scale_pair(sc[2], sc[3])));
+			sumi = _mm256_add_epi32(sumi, x86_group_dot(q2, _mm256_loadu_si256(yv + 2), off,
+								    x86_scale_pair(sc[4], sc[5])));
+			sumi = _mm256_add_epi32(sumi, x86_group_dot(q3, _mm256_loadu_si256(yv + 3), off,
+								    x86_scale_pair(sc[6], sc[7])));
+		}
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+	}
+	*s = x86_hsum_ps(acc);
+}
+
+LT_AVX2 static void x86_q2_K_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q2_K *x = vx;
+	const struct block_q8_K *y = vy;
+	const __m256i m2 = _mm256_set1_epi8(3);
+	__m256 acc = _mm256_setzero_ps();
+	float summs = 0;
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		const uint8_t *sc = x[i].scales;
+		int msum = 0;
+		for (int g = 0; g < QK_K / 16; g++)
+			msum += (sc[g] >> 4) * y[i].bsums[g];
+		summs -= y[i].d * x86_h2f(x[i].dmin) * msum;
+		const float d = y[i].d * x86_h2f(x[i].d);
+		__m256i sumi = _mm256_setzero_si256();
+		const uint8_t *q2 = x[i].qs;
+		const int8_t *q8 = y[i].qs;
+		for (int half = 0; half < 2; half++, q2 += 32, sc += 8) {
+			const __m256i bits = _mm256_loadu_si256((const __m256i *)q2);
+			for (int k = 0; k < 4; k++, q8 += 32) {
+				const __m256i q = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * k), m2);
+				const __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)q8));
+				sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, x86_scale_pair(
+									sc[2 * k] & 0x0f, sc[2 * k + 1] & 0x0f)));
+			}
+		}
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+	}
+	*s = x86_hsum_ps(acc) + summs;
+}
+
+/* The sixteen 6-bit q3_K scales, minus their bias of 32. */
+static inline void x86_q3_K_scales(const uint8_t *s, int *out)
+{
+	for (int j = 0; j < 16; j++) {
+		int lo = j < 8 ? s[j] & 0x0f : s[j - 8] >> 4;
+		int hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+		out[j] = (lo | hi << 4) - 32;
+	}
+}
+
+LT_AVX2 static void x86_q3_K_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q3_K *x = vx;
+	const struct block_q8_K *y = vy;
+	const __m256i m2 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+	__m256 acc = _mm256_setzero_ps();
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		int sc[16];
+		x86_q3_K_scales(x[i].scales, sc);
+		const float d = y[i].d * x86_h2f(x[i].d);
+		const __m256i hm = _mm256_loadu_si256((const __m256i *)x[i].hmask);
+		__m256i sumi = _mm256_setzero_si256();
+		const uint8_t *q3 = x[i].qs;
+		const int8_t *q8 = y[i].qs;
+		for (int half = 0; half < 2; half++, q3 += 32) {
+			const __m256i bits = _mm256_loadu_si256((const __m256i *)q3);
+			for (int k = 0; k < 4; k++, q8 += 32) {
+				const int b = 4 * half + k;
+				const __m256i q = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * k), m2);
+				/* A clear high bit means the quant is 4 lower. */
+				const __m256i hb = _mm256_and_si256(_mm256_srli_epi16(hm, b), one);
+				const __m256i sub = _mm256_slli_epi16(_mm256_xor_si256(hb, one), 2);
+				const __m256i yq = _mm256_loadu_si256((const __m256i *)q8);
+				sumi = _mm256_add_epi32(sumi, x86_group_dot(q, yq, sub,
+									    x86_scale_pair(sc[2 * b], sc[2 * b + 1])));
+			}
+		}
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+	}
+	*s = x86_hsum_ps(acc);
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+static struct quant_kernels x86_table[GGML_TYPE_COUNT];
+static const struct quant_tile x86_tiles[GGML_TYPE_COUNT] = {
+	[GGML_TYPE_F32] = { x86_f32_tile, X86_F32_TILE_ROWS, X86_F32_TILE_TOKENS },
+	[GGML_TYPE_Q8_0] = { x86_q8_0_tile, X86_Q_TILE_ROWS, X86_Q_TILE_TOKENS },
+	[GGML_TYPE_Q4_0] = { x86_q4_0_tile, X86_Q_TILE_ROWS, X86_Q_TILE_TOKENS },
+};
+static bool x86_cpu_ok;
+static pthread_once_t x86_once = PTHREAD_ONCE_INIT;
+/* 1 on, 0 off; set from the environment at init and by quant_x86_set_enabled. */
+static atomic_int x86_enabled;
+
+static void x86_init(void)
+{
+	__builtin_cpu_init();
+	x86_cpu_ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+		     __builtin_cpu_supports("f16c");
+	const char *force = getenv("LLAMATERM_FORCE_SCALAR");
+	atomic_store(&x86_enabled, !(force && *force && strcmp(force, "0") != 0));
+	/* Start from the reference kernels and replace the ones we have. */
+	for (int t = 0; t < GGML_TYPE_COUNT; t++) {
+		const struct quant_kernels *r = quant_ref((enum ggml_type)t);
+		if (r)
+			x86_table[t] = *r;
+	}
+	x86_table[GGML_TYPE_F32].vec_dot = x86_f32_vec_dot;
+	x86_table[GGML_TYPE_F16].vec_dot = x86_f16_vec_dot;
+	x86_table[GGML_TYPE_F16].to_float = x86_f16_to_float;
+	x86_table[GGML_TYPE_F16].from_float = x86_f16_from_float;
+	x86_table[GGML_TYPE_BF16].vec_dot = x86_bf16_vec_dot;
+	x86_table[GGML_TYPE_BF16].to_float = x86_bf16_to_float;
+	x86_table[GGML_TYPE_Q8_0].from_float = x86_q8_0_from_float;
+	x86_table[GGML_TYPE_Q8_0].vec_dot = x86_q8_0_vec_dot;
+	x86_table[GGML_TYPE_Q8_1].from_float = x86_q8_1_from_float;
+	x86_table[GGML_TYPE_Q4_0].vec_dot = x86_q4_0_vec_dot;
+	x86_table[GGML_TYPE_Q4_1].vec_dot = x86_q4_1_vec_dot;
+	x86_table[GGML_TYPE_Q5_0].vec_dot = x86_q5_0_vec_dot;
+	x86_table[GGML_TYPE_Q5_1].vec_dot = x86_q5_1_vec_dot;
+	x86_table[GGML_TYPE_Q8_K].from_float = x86_q8_K_from_float;
+	x86_table[GGML_TYPE_Q2_K].vec_dot = x86_q2_K_vec_dot;
+	x86_table[GGML_TYPE_Q3_K].vec_dot = x86_q3_K_vec_dot;
+	x86_table[GGML_TYPE_Q4_K].vec_dot = x86_q4_K_vec_dot;
+	x86_table[GGML_TYPE_Q5_K].vec_dot = x86_q5_K_vec_dot;
+	x86_table[GGML_TYPE_Q6_K].vec_dot = x86_q6_K_vec_dot;
+}
+
+const struct quant_kernels *quant_x86(enum ggml_type type)
+{
+	pthread_once(&x86_once, x86_init);
+	if (!x86_cpu_ok || !atomic_load(&x86_enabled) || (unsigned)type >= GGML_TYPE_COUNT ||
+	    !x86_table[type].to_float)
+		return NULL;
+	return &x86_table[type];
+}
+
+const struct quant_tile *quant_x86_tile(enum ggml_type type)
+{
+	if (!quant_x86(type) || !x86_tiles[type].fn)
+		return NULL;
+	return &x86_tiles[type];
+}
+
+void quant_x86_set_enabled(bool on)
+{
+	pthread_once(&x86_once, x86_init);
+	atomic_store(&x86_enabled, on);
+}
+
+bool quant_x86_active(void)
+{
+	pthread_once(&x86_once, x86_init);
+	return x86_cpu_ok && atomic_load(&x86_enabled);
+}
+
+#else /* not x86 */
+
+const struct quant_kernels *quant_x86(enum ggml_type type)
+{
+	(void)type;
+	return NULL;
+}
+
+const struct quant_tile *quant_x86_tile(enum ggml_type type)
+{
+	(void)type;
+	return NULL;
+}
+
+void quant_x86_set_enabled(bool on)
+{
+	(void)on;
+}
+
+bool quant_x86_active(void)
+{
+	return false;
+}
+
+#endif

@@ -1,0 +1,204 @@
+# End-to-end tests of the full-screen chat, driven through tmux: a reply
+# streams in with the speeds in the status bar, Esc stops a reply, the
+# metadata browser finds a key, resizing while generating reflows, a saved
+# session comes back with --session, Ctrl-C at an empty prompt asks first.
+#
+# tmux runs on a private socket and every XDG directory points into a
+# temporary directory, so the tests never touch the user's files. Waits
+# poll capture-pane with a deadline instead of sleeping a fixed time.
+. tests/lib.sh
+
+if ! command -v tmux >/dev/null 2>&1; then
+	skip tui_e2e "tmux not installed"
+	exit 0
+fi
+need_shared tui_e2e || exit 0
+
+MODEL=$MODELS/stories260K.gguf
+SOCK=$TMP/tmux.sock
+# Seconds any single wait may take.
+WAIT=${TUI_WAIT:-20}
+
+tm() { tmux -S "$SOCK" "$@"; }
+trap 'tm kill-server >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+
+export XDG_DATA_HOME=$TMP/data XDG_STATE_HOME=$TMP/state XDG_CONFIG_HOME=$TMP/config \
+	XDG_CACHE_HOME=$TMP/cache
+
+# start NAME ARGS...: runs the chat in a 100x30 window; when it exits the
+# pane shows "EXITED:<status>".
+start() {
+	local name=$1
+	shift
+	tm kill-session -t "$name" >/dev/null 2>&1
+	tm new-session -d -s "$name" -x 100 -y 30 \
+		"env TERM=xterm-256color XDG_DATA_HOME=$XDG_DATA_HOME XDG_STATE_HOME=$XDG_STATE_HOME \
+		 XDG_CONFIG_HOME=$XDG_CONFIG_HOME XDG_CACHE_HOME=$XDG_CACHE_HOME \
+		 $LLAMATERM chat -m $MODEL $*; echo EXITED:\$?; sleep 60"
+}
+
+screen() { tm capture-pane -p -t "$1"; }
+
+# wait_for NAME REGEX [SECONDS]: true once the screen matches.
+wait_for() {
+	local deadline=$((SECONDS + ${3:-$WAIT}))
+	while [ $SECONDS -lt $deadline ]; do
+		if screen "$1" | grep -Eq -- "$2"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "--- timed out waiting for /$2/ on $1; the screen was:"
+	screen "$1"
+	return 1
+}
+
+# wait_gone NAME REGEX: true once the screen no longer matches.
+wait_gone() {
+	local deadline=$((SECONDS + ${3:-$WAIT}))
+	while [ $SECONDS -lt $deadline ]; do
+		if ! screen "$1" | grep -Eq -- "$2"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "--- timed out waiting for /$2/ to go on $1; the screen was:"
+	screen "$1"
+	return 1
+}
+
+# reply_text NAME: true when the last reply has text under its label.
+reply_text() { screen "$1" | sed -n '/^Assistant/{n;p}' | tail -n 1 | grep -q '[A-Za-z]'; }
+
+# wait_reply NAME: waits until the reply being streamed shows text.
+wait_reply() {
+	local deadline=$((SECONDS + WAIT))
+	while [ $SECONDS -lt $deadline ]; do
+		reply_text "$1" && return 0
+		sleep 0.1
+	done
+	echo "--- timed out waiting for reply text on $1"
+	return 1
+}
+
+# ---- a reply streams in; the status bar shows the speeds ----
+start s1 -n 40 --session e2e-one
+if wait_for s1 ' idle │'; then pass tui_starts; else fail tui_starts; fi
+tm send-keys -t s1 'Once upon a time' Enter
+if wait_for s1 '^  Once upon a time' && wait_for s1 '^Assistant' &&
+	wait_for s1 'tg [0-9.]+ tok/s' && wait_for s1 ' idle │'; then
+	if reply_text s1; then
+		pass tui_reply_streams
+	else
+		fail tui_reply_streams "no reply text under the label"
+	fi
+else
+	fail tui_reply_streams
+fi
+
+# ---- F2 finds llama.block_count with / ----
+tm send-keys -t s1 F2
+if wait_for s1 'Model metadata'; then
+	tm send-keys -t s1 '/'
+	tm send-keys -t s1 'block_count'
+	tm send-keys -t s1 Enter
+	if wait_for s1 "'block_count': n for the next match" && wait_for s1 'llama\.block_count = 5'; then
+		pass tui_meta_search
+	else
+		fail tui_meta_search
+	fi
+	tm send-keys -t s1 Escape
+	wait_gone s1 'Model metadata' >/dev/null
+else
+	fail tui_meta_search "F2 did not open the browser"
+fi
+
+# ---- save, quit with confirmation, restart with the session ----
+tm send-keys -t s1 '/save e2e-one' Enter
+if wait_for s1 'saved session e2e-one'; then pass tui_save; else fail tui_save; fi
+tm send-keys -t s1 C-c
+if wait_for s1 'Quit llamaterm\? \(y/n\)'; then
+	# Any other key cancels.
+	tm send-keys -t s1 n
+	if wait_gone s1 'Quit llamaterm' && ! screen s1 | grep -q EXITED; then
+		tm send-keys -t s1 C-c
+		wait_for s1 'Quit llamaterm' >/dev/null
+		tm send-keys -t s1 y
+		if wait_for s1 'EXITED:0'; then
+			pass tui_ctrl_c_confirms
+		else
+			fail tui_ctrl_c_confirms "did not exit after y"
+		fi
+	else
+		fail tui_ctrl_c_confirms "n did not cancel"
+	fi
+else
+	fail tui_ctrl_c_confirms "no question at an empty prompt"
+fi
+# The terminal is restored: the shell's output is on a normal screen.
+if screen s1 | grep -q 'EXITED:0' && ! screen s1 | grep -q ' idle │'; then
+	pass tui_terminal_restored
+else
+	fail tui_terminal_restored
+fi
+
+start s2 -n 40 --session e2e-one
+if wait_for s2 '^  Once upon a time' && wait_for s2 '^Assistant' && wait_for s2 'e2e-one'; then
+	pass tui_session_restored
+else
+	fail tui_session_restored
+fi
+tm send-keys -t s2 F10
+wait_for s2 'Quit llamaterm' >/dev/null && tm send-keys -t s2 y
+wait_for s2 'EXITED:0' >/dev/null
+
+# ---- Esc stops a long reply; the partial reply stays ----
+start s3 -n 100000
+wait_for s3 ' idle │' >/dev/null
+tm send-keys -t s3 'Tell me a very long story' Enter
+if wait_for s3 'generating │'; then
+	# Let some text arrive first.
+	wait_reply s3
+	tm send-keys -t s3 Escape
+	if wait_for s3 ' idle │' 5 && wait_for s3 'Assistant  \(cut short\)' 5; then
+		pass tui_esc_stops
+	else
+		fail tui_esc_stops
+	fi
+else
+	fail tui_esc_stops "never generating"
+fi
+
+# ---- resizing while generating reflows everything ----
+tm send-keys -t s3 'Another long story please' Enter
+if wait_for s3 'generating │'; then
+	tm resize-window -t s3 -x 70 -y 20
+	ok=1
+	wait_for s3 'generating │|idle │' >/dev/null || ok=0
+	# Every line fits the new width and the status bar sits above the input.
+	if [ "$(screen s3 | wc -L)" -gt 70 ]; then
+		echo "--- a line is wider than 70 columns:"; screen s3
+		ok=0
+	fi
+	screen s3 | tail -n 1 | grep -q '^>'  || { echo "--- no prompt on the last row"; screen s3; ok=0; }
+	tm resize-window -t s3 -x 50 -y 12
+	wait_for s3 'terminal too small' >/dev/null || ok=0
+	tm resize-window -t s3 -x 100 -y 30
+	wait_for s3 '(generating|idle) │' >/dev/null || ok=0
+	if [ $ok = 1 ]; then pass tui_resize_while_generating; else fail tui_resize_while_generating; fi
+	tm send-keys -t s3 Escape
+else
+	fail tui_resize_while_generating "never generating"
+fi
+
+# ---- SIGTERM restores the terminal and exits ----
+# The pane's shell runs the program as its child.
+shell=$(tm display-message -p -t s3 '#{pane_pid}')
+pid=$(pgrep -P "$shell" -x llamaterm || true)
+if [ -n "$pid" ]; then
+	kill -TERM "$pid"
+	if wait_for s3 'EXITED:' 10; then pass tui_sigterm; else fail tui_sigterm; fi
+else
+	skip tui_sigterm "could not find the process"
+fi
+exit 0

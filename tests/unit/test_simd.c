@@ -1,0 +1,251 @@
+/* Every SIMD kernel of quant_x86 against its scalar twin in quant_ref:
+ * activation quantizers byte for byte, conversions exactly, dot products
+ * within named tolerances (the integer parts agree exactly; only the order
+ * of the float sums differs). Skips when the CPU lacks AVX2/FMA/F16C. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dtype.h"
+#include "quant.h"
+#include "quant_x86.h"
+
+/* Float dots summed in another order: relative to sum(|x*y|). */
+#define TOL_DOT_FLOAT 1e-6
+/* Integer block dots: per-block products of scales summed in another
+ * order (and with FMA), relative to sum over blocks of |scale * isum|. */
+#define TOL_DOT_QUANT 1e-5
+/* Rows long enough for four k-quant super-blocks plus F32 tails. */
+#define N_ROW 1024
+
+static uint32_t rng_state = 12345;
+
+static float rnd(void)
+{
+	rng_state = rng_state * 1664525u + 1013904223u;
+	return (float)((rng_state >> 8) / (double)(1u << 24)) - 0.5f;
+}
+
+static const struct quant_kernels *simd_or_skip(enum ggml_type type)
+{
+	if (!quant_x86_active()) {
+		printf("SKIP: no AVX2/FMA/F16C on this CPU (or LLAMATERM_FORCE_SCALAR is set)\n");
+		skip();
+	}
+	const struct quant_kernels *k = quant_x86(type);
+	assert_non_null(k);
+	return k;
+}
+
+/* Fills x with values of mixed magnitudes, including exact zeros and a
+ * block scaled up a lot, so scales of many sizes are exercised. */
+static void fill(float *x, int n, float scale)
+{
+	for (int i = 0; i < n; i++)
+		x[i] = rnd() * scale * (i % 97 == 0 ? 0.0f : 1.0f) * (i / 256 == 1 ? 40.0f : 1.0f);
+}
+
+static void check_quantizer(enum ggml_type type)
+{
+	const struct quant_kernels *fast = simd_or_skip(type), *ref = quant_ref(type);
+	float x[N_ROW];
+	size_t rb = dtype_row_bytes(type, N_ROW);
+	uint8_t *a = malloc(rb), *b = malloc(rb);
+	for (int round = 0; round < 20; round++) {
+		fill(x, N_ROW, round % 2 ? 3.0f : 0.01f);
+		if (round == 3)
+			memset(x, 0, sizeof(x)); /* all-zero blocks */
+		if (round == 4) /* exact halves after scaling: amax 127 makes id 1 */
+			for (int i = 0; i < N_ROW; i++)
+				x[i] = i % 32 == 0 ? 127.0f : (float)(i % 7) - 2.5f;
+		ref->from_float(x, a, N_ROW);
+		fast->from_float(x, b, N_ROW);
+		if (memcmp(a, b, rb) != 0) {
+			size_t i = 0;
+			while (a[i] == b[i])
+				i++;
+			fail_msg("%s from_float round %d: byte %zu is %d, want %d", dtype_name(type),
+				 round, i, b[i], a[i]);
+		}
+	}
+	free(a);
+	free(b);
+}
+
+static void test_q8_0_from_float(void **state)
+{
+	(void)state;
+	check_quantizer(GGML_TYPE_Q8_0);
+}
+
+static void test_q8_1_from_float(void **state)
+{
+	(void)state;
+	check_quantizer(GGML_TYPE_Q8_1);
+}
+
+static void test_q8_K_from_float(void **state)
+{
+	(void)state;
+	check_quantizer(GGML_TYPE_Q8_K);
+}
+
+static void test_f16_conversions(void **state)
+{
+	(void)state;
+	const struct quant_kernels *fast = simd_or_skip(GGML_TYPE_F16), *ref = quant_ref(GGML_TYPE_F16);
+	/* 37: a tail after the 8-wide loop. Specials: tiny (subnormal f16),
+	 * huge (overflow to inf), ties, signed zero. */
+	enum { N = 37 };
+	float x[N];
+	for (int i = 0; i < N; i++)
+		x[i] = rnd() * 10;
+	x[0] = 1e-6f, x[1] = -3e-7f, x[2] = 70000.0f, x[3] = -0.0f, x[4] = 1.0f + 1.0f / 2048;
+	x[5] = INFINITY, x[36] = 2049.0f;
+	uint16_t a[N], b[N];
+	ref->from_float(x, a, N);
+	fast->from_float(x, b, N);
+	assert_memory_equal(a, b, sizeof(a));
+	float fa[N], fb[N];
+	ref->to_float(a, fa, N);
+	fast->to_float(a, fb, N);
+	assert_memory_equal(fa, fb, sizeof(fa));
+}
+
+static void test_bf16_to_float(void **state)
+{
+	(void)state;
+	const struct quant_kernels *fast = simd_or_skip(GGML_TYPE_BF16), *ref = quant_ref(GGML_TYPE_BF16);
+	enum { N = 45 };
+	uint16_t h[N];
+	for (int i = 0; i < N; i++)
+		h[i] = f32_to_bf16(rnd() * 1000);
+	float a[N], b[N];
+	ref->to_float(h, a, N);
+	fast->to_float(h, b, N);
+	assert_memory_equal(a, b, sizeof(a));
+}
+
+/* Sum of |x_i * y_i| over the dequantized rows: the scale of the rounding
+ * error of any summation order. */
+static double abs_dot(enum ggml_type tx, const void *x, enum ggml_type ty, const void *y, int n)
+{
+	float *fx = malloc(sizeof(float) * n), *fy = malloc(sizeof(float) * n);
+	quant_ref(tx)->to_float(x, fx, n);
+	quant_ref(ty)->to_float(y, fy, n);
+	double s = 0;
+	for (int i = 0; i < n; i++)
+		s += fabs((double)fx[i] * fy[i]);
+	free(fx);
+	free(fy);
+	return s;
+}
+
+/* Weights quantized by the reference, activations by the reference
+ * quantizer of vec_dot_type; both dots must agree within tol. */
+static void check_dot(enum ggml_type type, int n, double tol)
+{
+	const struct quant_kernels *fast = simd_or_skip(type), *ref = quant_ref(type);
+	const struct quant_kernels *act = quant_ref(ref->vec_dot_type);
+	assert_int_equal(fast->vec_dot_type, ref->vec_dot_type);
+	float *wf = malloc(sizeof(float) * n), *xf = malloc(sizeof(float) * n);
+	uint8_t *w = malloc(dtype_row_bytes(type, n));
+	uint8_t *x = malloc(dtype_row_bytes(ref->vec_dot_type, n));
+	for (int round = 0; round < 50; round++) {
+		fill(wf, n, round % 3 ? 1.0f : 0.05f);
+		fill(xf, n, round % 2 ? 2.0f : 0.3f);
+		ref->from_float(wf, w, n);
+		act->from_float(xf, x, n);
+		float want, got;
+		ref->vec_dot(n, &want, w, x);
+		fast->vec_dot(n, &got, w, x);
+		double scale = abs_dot(type, w, ref->vec_dot_type, x, n);
+		if (fabs((double)got - want) > tol * scale + 1e-30)
+			fail_msg("%s dot round %d (n %d): %.9g, want %.9g (scale %g, tolerance %g)",
+				 dtype_name(type), round, n, got, want, scale, tol);
+	}
+	free(wf), free(xf), free(w), free(x);
+}
+
+static void test_dot_f32(void **state)
+{
+	(void)state;
+	check_dot(GGML_TYPE_F32, N_ROW, TOL_DOT_FLOAT);
+	check_dot(GGML_TYPE_F32, 45, TOL_DOT_FLOAT); /* tails */
+}
+
+static void test_dot_f16(void **state)
+{
+	(void)state;
+	check_dot(GGML_TYPE_F16, N_ROW, TOL_DOT_FLOAT);
+	check_dot(GGML_TYPE_F16, 45, TOL_DOT_FLOAT);
+}
+
+static void test_dot_bf16(void **state)
+{
+	(void)state;
+	check_dot(GGML_TYPE_BF16, N_ROW, TOL_DOT_FLOAT);
+	check_dot(GGML_TYPE_BF16, 45, TOL_DOT_FLOAT);
+}
+
+static void test_dot_legacy(void **state)
+{
+	(void)state;
+	const enum ggml_type types[] = { GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_Q4_1,
+					 GGML_TYPE_Q5_0, GGML_TYPE_Q5_1 };
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		check_dot(types[i], N_ROW, TOL_DOT_QUANT);
+		check_dot(types[i], 96, TOL_DOT_QUANT); /* an odd number of blocks */
+	}
+}
+
+static void test_dot_kquants(void **state)
+{
+	(void)state;
+	const enum ggml_type types[] = { GGML_TYPE_Q2_K, GGML_TYPE_Q3_K, GGML_TYPE_Q4_K,
+					 GGML_TYPE_Q5_K, GGML_TYPE_Q6_K };
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		check_dot(types[i], N_ROW, TOL_DOT_QUANT);
+		check_dot(types[i], 256, TOL_DOT_QUANT);
+	}
+}
+
+/* quant_best follows the switch; the reference stays reachable. */
+static void test_enable_switch(void **state)
+{
+	(void)state;
+	simd_or_skip(GGML_TYPE_Q8_0);
+	assert_ptr_equal(quant_best(GGML_TYPE_Q4_0), quant_x86(GGML_TYPE_Q4_0));
+	quant_x86_set_enabled(false);
+	assert_false(quant_x86_active());
+	assert_null(quant_x86(GGML_TYPE_Q4_0));
+	assert_ptr_equal(quant_best(GGML_TYPE_Q4_0), quant_ref(GGML_TYPE_Q4_0));
+	quant_x86_set_enabled(true);
+	assert_true(quant_x86_active());
+	assert_null(quant_x86(GGML_TYPE_I32));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_q8_0_from_float),
+		cmocka_unit_test(test_q8_1_from_float),
+		cmocka_unit_test(test_q8_K_from_float),
+		cmocka_unit_test(test_f16_conversions),
+		cmocka_unit_test(test_bf16_to_float),
+		cmocka_unit_test(test_dot_f32),
+		cmocka_unit_test(test_dot_f16),
+		cmocka_unit_test(test_dot_bf16),
+		cmocka_unit_test(test_dot_legacy),
+		cmocka_unit_test(test_dot_kquants),
+		cmocka_unit_test(test_enable_switch),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,42 @@
+/* The F1 help pane. See pane_help.h. */
+#include "pane_help.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "slash.h"
+
+static void help_line(void *ud, const char *text)
+{
+	struct listview *lv = ud;
+	/* Headings are the lines that do not start with a space. */
+	enum listview_style st = text[0] && text[0] != ' ' ? LISTVIEW_HEADING : LISTVIEW_TEXT;
+	listview_add(lv, st, -1, text);
+}
+
+struct listview *help_new(void)
+{
+	struct listview *lv = listview_new();
+	if (!lv)
+		return NULL;
+	keys_help(help_line, lv);
+	listview_add(lv, LISTVIEW_TEXT, -1, "");
+	listview_add(lv, LISTVIEW_HEADING, -1, "Slash commands");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	if (m) {
+		slash_print_help(m);
+		fclose(m);
+		for (char *line = buf, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+			nl = strchr(line, '\n');
+			if (nl)
+				*nl = '\0';
+			listview_addf(lv, LISTVIEW_TEXT, -1, "  %s", line);
+		}
+		free(buf);
+	}
+	return lv;
+}

@@ -1,0 +1,299 @@
+/* The model-metadata browser. See pane_meta.h. */
+#include "pane_meta.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtype.h"
+#include "gguf.h"
+#include "miniline.h"
+
+/* A folded string shows this many bytes, a folded array this many items. */
+#define META_STR_SHORT 60
+#define META_ARR_SHORT 6
+/* An expanded array lists at most this many items (a vocabulary can have
+ * hundreds of thousands). */
+#define META_ARR_MAX 5000
+/* Tags of lines that are not a key. */
+#define META_TAG_OTHER (-1L)
+#define META_TAG_DETAIL (-2L)
+
+struct meta_pane {
+	struct gguf *g;
+	struct listview *lv;
+	bool *expanded;  /* (n_kv) */
+	int64_t n_kv;
+	struct miniline search;
+	char needle[MINILINE_MAX];
+	char footer[MINILINE_MAX + 64];
+};
+
+/* Appends s (n bytes) to buf with control characters escaped, at most max
+ * bytes of s; returns the bytes of s used. */
+static size_t meta_escape(char *buf, size_t size, const char *s, size_t n, size_t max)
+{
+	size_t pos = strlen(buf), i = 0;
+	for (; i < n && i < max && pos + 5 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\n')
+			pos += (size_t)snprintf(buf + pos, size - pos, "\\n");
+		else if (c == '\t')
+			pos += (size_t)snprintf(buf + pos, size - pos, "\\t");
+		else if (c < 0x20 || c == 0x7F)
+			pos += (size_t)snprintf(buf + pos, size - pos, "\\x%02x", c);
+		else
+			buf[pos++] = (char)c;
+	}
+	/* Do not stop inside a UTF-8 character. */
+	while (i < n && pos > 0 && ((unsigned char)s[i] & 0xC0) == 0x80) {
+		pos--;
+		i--;
+	}
+	buf[pos] = '\0';
+	return i;
+}
+
+/* One item of an array, or a scalar, as text. */
+static void meta_scalar(char *buf, size_t size, const struct gguf_value *v, size_t max)
+{
+	buf[0] = '\0';
+	switch (gguf_value_type(v)) {
+	case GGUF_VTYPE_STRING: {
+		size_t len;
+		const char *s = gguf_value_str(v, &len);
+		snprintf(buf, size, "\"");
+		size_t used = meta_escape(buf, size, s, len, max);
+		size_t pos = strlen(buf);
+		snprintf(buf + pos, size - pos, used < len ? "\"..." : "\"");
+		break;
+	}
+	case GGUF_VTYPE_FLOAT32:
+	case GGUF_VTYPE_FLOAT64:
+		snprintf(buf, size, "%g", gguf_value_f64(v));
+		break;
+	case GGUF_VTYPE_BOOL:
+		snprintf(buf, size, "%s", gguf_value_bool(v) ? "true" : "false");
+		break;
+	case GGUF_VTYPE_UINT64:
+		snprintf(buf, size, "%" PRIu64, gguf_value_u64(v));
+		break;
+	default:
+		snprintf(buf, size, "%" PRId64, gguf_value_i64(v));
+		break;
+	}
+}
+
+static void meta_folded(char *buf, size_t size, const struct gguf_value *v)
+{
+	if (gguf_value_type(v) != GGUF_VTYPE_ARRAY) {
+		meta_scalar(buf, size, v, META_STR_SHORT);
+		return;
+	}
+	uint64_t n = gguf_value_arr_len(v);
+	int pos = snprintf(buf, size, "[%s x %" PRIu64 "] ", gguf_vtype_name(gguf_value_arr_type(v)),
+			   n);
+	for (uint64_t i = 0; i < n && i < META_ARR_SHORT && pos > 0 && (size_t)pos < size; i++) {
+		char item[128];
+		const struct gguf_value *e = gguf_value_arr_item(v, i);
+		if (e)
+			meta_scalar(item, sizeof(item), e, 24);
+		else
+			snprintf(item, sizeof(item), "?");
+		pos += snprintf(buf + pos, size - (size_t)pos, "%s%s", i ? ", " : "", item);
+	}
+	if (n > META_ARR_SHORT && pos > 0 && (size_t)pos < size)
+		snprintf(buf + pos, size - (size_t)pos, ", ...");
+}
+
+/* The lines of an expanded value. */
+static void meta_expand(struct listview *lv, const struct gguf_value *v)
+{
+	if (gguf_value_type(v) == GGUF_VTYPE_STRING) {
+		size_t len;
+		const char *s = gguf_value_str(v, &len);
+		/* One list line per line of the string. */
+		size_t start = 0;
+		for (size_t i = 0; i <= len; i++) {
+			if (i < len && s[i] != '\n')
+				continue;
+			char line[1024] = "";
+			size_t off = start;
+			do {
+				line[0] = '\0';
+				size_t used = meta_escape(line, sizeof(line), s + off, i - off, 200);
+				listview_addf(lv, LISTVIEW_DIM, META_TAG_DETAIL, "    %s", line);
+				off += used ? used : 1;
+			} while (off < i);
+			start = i + 1;
+		}
+		return;
+	}
+	if (gguf_value_type(v) != GGUF_VTYPE_ARRAY)
+		return;
+	uint64_t n = gguf_value_arr_len(v);
+	for (uint64_t i = 0; i < n && i < META_ARR_MAX; i++) {
+		char item[512];
+		const struct gguf_value *e = gguf_value_arr_item(v, i);
+		if (e)
+			meta_scalar(item, sizeof(item), e, 200);
+		else
+			snprintf(item, sizeof(item), "?");
+		listview_addf(lv, LISTVIEW_DIM, META_TAG_DETAIL, "    [%" PRIu64 "] %s", i, item);
+	}
+	if (n > META_ARR_MAX)
+		listview_addf(lv, LISTVIEW_DIM, META_TAG_DETAIL, "    ... %" PRIu64 " more",
+			      n - META_ARR_MAX);
+}
+
+static void meta_fill(struct meta_pane *m)
+{
+	struct listview *lv = m->lv;
+	listview_clear(lv);
+	const struct gguf *g = m->g;
+	listview_addf(lv, LISTVIEW_HEADING, META_TAG_OTHER, "%s", gguf_path(g));
+	listview_addf(lv, LISTVIEW_DIM, META_TAG_OTHER, "GGUF v%u, %" PRIu64 " bytes, %" PRId64
+		      " keys, %" PRId64 " tensors", gguf_version(g), gguf_file_size(g), m->n_kv,
+		      gguf_n_tensors(g));
+	listview_add(lv, LISTVIEW_HEADING, META_TAG_OTHER, "Metadata");
+	for (int64_t i = 0; i < m->n_kv; i++) {
+		const struct gguf_value *v = gguf_kv_value(g, i);
+		char val[1024];
+		meta_folded(val, sizeof(val), v);
+		listview_addf(lv, LISTVIEW_TEXT, (long)i, "%s%s = %s",
+			      m->expanded[i] ? "- " : "  ", gguf_kv_key(g, i), val);
+		if (m->expanded[i])
+			meta_expand(lv, v);
+	}
+	listview_add(lv, LISTVIEW_TEXT, META_TAG_OTHER, "");
+	listview_add(lv, LISTVIEW_HEADING, META_TAG_OTHER, "Tensors");
+	for (int64_t i = 0; i < gguf_n_tensors(g); i++) {
+		const struct gguf_tensor *tn = gguf_tensor(g, i);
+		char shape[96];
+		int pos = 0;
+		for (int d = 0; d < tn->n_dims && pos >= 0 && (size_t)pos < sizeof(shape); d++)
+			pos += snprintf(shape + pos, sizeof(shape) - (size_t)pos, "%s%" PRId64,
+					d ? " x " : "", tn->ne[d]);
+		listview_addf(lv, LISTVIEW_TEXT, META_TAG_OTHER, "  %s  %s  [%s]  %" PRIu64 " B",
+			      tn->name, dtype_name(tn->type), shape, tn->size);
+	}
+}
+
+struct meta_pane *meta_new(const char *path, char *err, size_t errlen)
+{
+	if (!path) {
+		snprintf(err, errlen, "no model file to show");
+		return NULL;
+	}
+	struct meta_pane *m = calloc(1, sizeof(*m));
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (gguf_open(&m->g, path, 0, err, errlen) < 0) {
+		free(m);
+		return NULL;
+	}
+	m->n_kv = gguf_n_kv(m->g);
+	m->expanded = calloc((size_t)m->n_kv + 1, sizeof(bool));
+	m->lv = listview_new();
+	if (!m->expanded || !m->lv) {
+		snprintf(err, errlen, "out of memory");
+		meta_free(m);
+		return NULL;
+	}
+	meta_fill(m);
+	return m;
+}
+
+void meta_free(struct meta_pane *m)
+{
+	if (!m)
+		return;
+	listview_free(m->lv);
+	free(m->expanded);
+	gguf_free(m->g);
+	free(m);
+}
+
+struct listview *meta_list(struct meta_pane *m)
+{
+	return m->lv;
+}
+
+/* Selects the next line matching the search, from the one after the
+ * selection. */
+static void meta_find_next(struct meta_pane *m, bool from_next)
+{
+	size_t from = listview_selected(m->lv) + (from_next ? 1 : 0);
+	long i = listview_find(m->lv, m->needle, from);
+	listview_highlight(m->lv, m->needle);
+	if (i < 0) {
+		snprintf(m->footer, sizeof(m->footer), " no match for '%s'", m->needle);
+		return;
+	}
+	listview_select(m->lv, (size_t)i);
+	snprintf(m->footer, sizeof(m->footer), " '%s': n for the next match", m->needle);
+}
+
+int meta_action(struct meta_pane *m, enum keys_action a)
+{
+	switch (a) {
+	case KA_SEARCH:
+		miniline_start(&m->search, NULL);
+		return SIDE_OK;
+	case KA_SEARCH_NEXT:
+		if (m->needle[0])
+			meta_find_next(m, true);
+		return SIDE_OK;
+	case KA_ACTIVATE: {
+		size_t sel = listview_selected(m->lv);
+		long tag = listview_tag(m->lv, sel);
+		/* On a detail line, fold the key it belongs to. */
+		while (tag == META_TAG_DETAIL && sel > 0)
+			tag = listview_tag(m->lv, --sel);
+		if (tag < 0 || tag >= m->n_kv)
+			return SIDE_OK;
+		m->expanded[tag] = !m->expanded[tag];
+		meta_fill(m);
+		for (size_t i = 0; i < listview_count(m->lv); i++)
+			if (listview_tag(m->lv, i) == tag) {
+				listview_select(m->lv, i);
+				break;
+			}
+		return SIDE_OK;
+	}
+	default:
+		return SIDE_OK;
+	}
+}
+
+bool meta_prompting(const struct meta_pane *m)
+{
+	return m->search.active;
+}
+
+void meta_prompt_key(struct meta_pane *m, int key)
+{
+	enum miniline_result r = miniline_key(&m->search, key);
+	if (r == MINILINE_CANCEL) {
+		m->footer[0] = '\0';
+		return;
+	}
+	snprintf(m->needle, sizeof(m->needle), "%s", m->search.text);
+	/* Incremental: the selection follows what has been typed so far. */
+	meta_find_next(m, false);
+}
+
+int meta_draw(struct meta_pane *m, WINDOW *win, bool focused)
+{
+	char footer[MINILINE_MAX + 16];
+	const char *f = m->footer[0] ? m->footer : NULL;
+	if (m->search.active) {
+		snprintf(footer, sizeof(footer), " /%s", m->search.text);
+		f = footer;
+	}
+	return listview_draw(m->lv, win, " Model metadata (F2)  / search  Enter expands", f,
+			     focused);
+}
