@@ -53,7 +53,7 @@ BIN := $(BUILD)/llamaterm
 .SECONDARY:
 
 # Override BUILD=build/NAME to keep separate object trees side by side.
-.PHONY: all test sanitize fuzz bench clean install check-man
+.PHONY: all test sanitize fuzz bench clean install man
 all: $(BIN)
 ifeq ($(BUILD),build/rel)
 all: llamaterm
@@ -68,7 +68,15 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/%.o: %.c
+# Objects depend on a stamp holding the compiler flags, rewritten only when
+# they change, so SANITIZE=1 or OPENMP=0 on an existing tree rebuilds it.
+FLAGS_STAMP := $(BUILD)/.cflags
+ifneq ($(shell cat $(FLAGS_STAMP) 2>/dev/null),$(strip $(CC) $(CFLAGS_ALL) $(LDLIBS_ALL)))
+$(shell mkdir -p $(BUILD))
+$(file >$(FLAGS_STAMP),$(strip $(CC) $(CFLAGS_ALL) $(LDLIBS_ALL)))
+endif
+
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
@@ -115,6 +123,10 @@ $(BUILD)/bwprobe: tests/bench/bwprobe.c
 bench: $(BIN) $(SYNTH_BIN) $(BUILD)/bwprobe
 	@LLAMATERM=$(abspath $(BIN)) SYNTH=$(abspath $(SYNTH_BIN)) BWPROBE=$(abspath $(BUILD)/bwprobe) \
 		LLAMATERM_SHARED=$(SHARED) bash tests/bench.sh
+
+# Regenerates the man page sections that come from the program's tables.
+man: $(BIN)
+	bash tests/gen_man.sh $(BIN) man/llamaterm.1
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/llamaterm/prompts \

@@ -221,10 +221,22 @@ void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, vo
 				if (tb == t0)
 					rb = r0;
 			}
-			for (int64_t r = r0; r < r1; r++) {
-				const void *wrow = w + (size_t)r * m->row_bytes;
-				for (int t = r < rb ? tb : t0; t < t1; t++)
-					dot(n_in, &y[(size_t)t * n_out + r], wrow, a + (size_t)t * stride);
+			/* Rows of the block kernel's tokens that were left over. */
+			for (int64_t r = rb; r < r1; r++)
+				for (int t = t0; t < tb; t++)
+					dot(n_in, &y[(size_t)t * n_out + r], w + (size_t)r * m->row_bytes,
+					    a + (size_t)t * stride);
+			/* Tokens left over (all of them when decoding): several rows at once. */
+			for (int t = tb; t < t1; t++) {
+				const uint8_t *at = a + (size_t)t * stride;
+				float *yt = y + (size_t)t * n_out;
+				int64_t r = r0;
+				if (m->tile && m->tile->gemv)
+					for (; r + m->tile->gemv_rows <= r1; r += m->tile->gemv_rows)
+						m->tile->gemv(n_in, w + (size_t)r * m->row_bytes, m->row_bytes,
+							      at, stride, yt + r, 1);
+				for (; r < r1; r++)
+					dot(n_in, &yt[r], w + (size_t)r * m->row_bytes, at);
 			}
 		}
 	}

@@ -141,30 +141,51 @@ LT_AVX2 static void x86_f32_vec_dot(int64_t n, float *s, const void *vx, const v
 LT_AVX2 static void x86_f32_tile(int64_t n, const void *vw, size_t w_stride, const void *va,
 				 size_t a_stride, float *y, size_t ldy)
 {
-	const float *w[X86_F32_TILE_ROWS], *a[X86_F32_TILE_TOKENS];
-	for (int r = 0; r < X86_F32_TILE_ROWS; r++)
-		w[r] = (const float *)((const uint8_t *)vw + r * w_stride);
-	for (int t = 0; t < X86_F32_TILE_TOKENS; t++)
-		a[t] = (const float *)((const uint8_t *)va + t * a_stride);
-	__m256 acc[X86_F32_TILE_ROWS][X86_F32_TILE_TOKENS];
-	for (int r = 0; r < X86_F32_TILE_ROWS; r++)
-		for (int t = 0; t < X86_F32_TILE_TOKENS; t++)
-			acc[r][t] = _mm256_setzero_ps();
+	const float *w0 = vw;
+	const float *w1 = (const float *)((const uint8_t *)vw + w_stride);
+	const float *w2 = (const float *)((const uint8_t *)vw + 2 * w_stride);
+	const float *a0 = va;
+	const float *a1 = (const float *)((const uint8_t *)va + a_stride);
+	const float *a2 = (const float *)((const uint8_t *)va + 2 * a_stride);
+	const float *a3 = (const float *)((const uint8_t *)va + 3 * a_stride);
+	/* Named accumulators: an indexed array would live in memory. */
+	__m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c03 = c00;
+	__m256 c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+	__m256 c20 = c00, c21 = c00, c22 = c00, c23 = c00;
 	int64_t i = 0;
 	for (; i + 8 <= n; i += 8) {
-		const __m256 w0 = _mm256_loadu_ps(w[0] + i);
-		const __m256 w1 = _mm256_loadu_ps(w[1] + i);
-		const __m256 w2 = _mm256_loadu_ps(w[2] + i);
-		for (int t = 0; t < X86_F32_TILE_TOKENS; t++) {
-			const __m256 v = _mm256_loadu_ps(a[t] + i);
-			acc[0][t] = _mm256_fmadd_ps(w0, v, acc[0][t]);
-			acc[1][t] = _mm256_fmadd_ps(w1, v, acc[1][t]);
-			acc[2][t] = _mm256_fmadd_ps(w2, v, acc[2][t]);
-		}
+		const __m256 x0 = _mm256_loadu_ps(w0 + i);
+		const __m256 x1 = _mm256_loadu_ps(w1 + i);
+		const __m256 x2 = _mm256_loadu_ps(w2 + i);
+		__m256 v = _mm256_loadu_ps(a0 + i);
+		c00 = _mm256_fmadd_ps(x0, v, c00);
+		c10 = _mm256_fmadd_ps(x1, v, c10);
+		c20 = _mm256_fmadd_ps(x2, v, c20);
+		v = _mm256_loadu_ps(a1 + i);
+		c01 = _mm256_fmadd_ps(x0, v, c01);
+		c11 = _mm256_fmadd_ps(x1, v, c11);
+		c21 = _mm256_fmadd_ps(x2, v, c21);
+		v = _mm256_loadu_ps(a2 + i);
+		c02 = _mm256_fmadd_ps(x0, v, c02);
+		c12 = _mm256_fmadd_ps(x1, v, c12);
+		c22 = _mm256_fmadd_ps(x2, v, c22);
+		v = _mm256_loadu_ps(a3 + i);
+		c03 = _mm256_fmadd_ps(x0, v, c03);
+		c13 = _mm256_fmadd_ps(x1, v, c13);
+		c23 = _mm256_fmadd_ps(x2, v, c23);
 	}
-	for (int r = 0; r < X86_F32_TILE_ROWS; r++)
-		for (int t = 0; t < X86_F32_TILE_TOKENS; t++)
-			y[t * ldy + r] = x86_f32_tail(x86_hsum_ps(acc[r][t]), w[r], a[t], i, n);
+	y[0] = x86_f32_tail(x86_hsum_ps(c00), w0, a0, i, n);
+	y[1] = x86_f32_tail(x86_hsum_ps(c10), w1, a0, i, n);
+	y[2] = x86_f32_tail(x86_hsum_ps(c20), w2, a0, i, n);
+	y[ldy] = x86_f32_tail(x86_hsum_ps(c01), w0, a1, i, n);
+	y[ldy + 1] = x86_f32_tail(x86_hsum_ps(c11), w1, a1, i, n);
+	y[ldy + 2] = x86_f32_tail(x86_hsum_ps(c21), w2, a1, i, n);
+	y[2 * ldy] = x86_f32_tail(x86_hsum_ps(c02), w0, a2, i, n);
+	y[2 * ldy + 1] = x86_f32_tail(x86_hsum_ps(c12), w1, a2, i, n);
+	y[2 * ldy + 2] = x86_f32_tail(x86_hsum_ps(c22), w2, a2, i, n);
+	y[3 * ldy] = x86_f32_tail(x86_hsum_ps(c03), w0, a3, i, n);
+	y[3 * ldy + 1] = x86_f32_tail(x86_hsum_ps(c13), w1, a3, i, n);
+	y[3 * ldy + 2] = x86_f32_tail(x86_hsum_ps(c23), w2, a3, i, n);
 }
 
 LT_AVX2 static inline __m256 x86_load_h8(const uint16_t *p)
@@ -299,29 +320,19 @@ LT_AVX2 static void x86_q8_1_from_float(const float *x, void *vy, int64_t n)
 
 /* ---------------------------------------------------------------- legacy-quant dots */
 
+/* One accumulator, blocks in order: the prefill tiles below repeat this
+ * exact float arithmetic for each pair, so both give identical results. */
 LT_AVX2 static void x86_q8_0_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q8_0 *x = vx, *y = vy;
-	const int64_t nb = n / QK8_0;
-	__m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
-	int64_t i = 0;
-	for (; i + 2 <= nb; i += 2) {
-		const __m256i p0 = x86_dot_i8(_mm256_loadu_si256((const __m256i *)x[i].qs),
-					      _mm256_loadu_si256((const __m256i *)y[i].qs));
-		const __m256i p1 = x86_dot_i8(_mm256_loadu_si256((const __m256i *)x[i + 1].qs),
-					      _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
-		acc0 = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f(x[i].d) * x86_h2f(y[i].d)),
-				       _mm256_cvtepi32_ps(p0), acc0);
-		acc1 = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f(x[i + 1].d) * x86_h2f(y[i + 1].d)),
-				       _mm256_cvtepi32_ps(p1), acc1);
-	}
-	for (; i < nb; i++) {
+	__m256 acc = _mm256_setzero_ps();
+	for (int64_t i = 0; i < n / QK8_0; i++) {
 		const __m256i p = x86_dot_i8(_mm256_loadu_si256((const __m256i *)x[i].qs),
 					     _mm256_loadu_si256((const __m256i *)y[i].qs));
-		acc0 = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f(x[i].d) * x86_h2f(y[i].d)),
-				       _mm256_cvtepi32_ps(p), acc0);
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f(x[i].d) * x86_h2f(y[i].d)),
+				      _mm256_cvtepi32_ps(p), acc);
 	}
-	*s = x86_hsum_ps(_mm256_add_ps(acc0, acc1));
+	*s = x86_hsum_ps(acc);
 }
 
 LT_AVX2 static inline __m256i x86_q4_0_bytes(const struct block_q4_0 *b)
@@ -333,73 +344,149 @@ LT_AVX2 static void x86_q4_0_vec_dot(int64_t n, float *s, const void *vx, const 
 {
 	const struct block_q4_0 *x = vx;
 	const struct block_q8_0 *y = vy;
-	const int64_t nb = n / QK4_0;
-	__m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
-	int64_t i = 0;
-	for (; i + 2 <= nb; i += 2) {
-		const __m256i p0 = x86_dot_i8(x86_q4_0_bytes(&x[i]),
-					      _mm256_loadu_si256((const __m256i *)y[i].qs));
-		const __m256i p1 = x86_dot_i8(x86_q4_0_bytes(&x[i + 1]),
-					      _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
-		acc0 = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f(x[i].d) * x86_h2f(y[i].d)),
-				       _mm256_cvtepi32_ps(p0), acc0);
-		acc1 = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f(x[i + 1].d) * x86_h2f(y[i + 1].d)),
-				       _mm256_cvtepi32_ps(p1), acc1);
-	}
-	for (; i < nb; i++) {
+	__m256 acc = _mm256_setzero_ps();
+	for (int64_t i = 0; i < n / QK4_0; i++) {
 		const __m256i p = x86_dot_i8(x86_q4_0_bytes(&x[i]),
 					     _mm256_loadu_si256((const __m256i *)y[i].qs));
-		acc0 = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f(x[i].d) * x86_h2f(y[i].d)),
-				       _mm256_cvtepi32_ps(p), acc0);
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f(x[i].d) * x86_h2f(y[i].d)),
+				      _mm256_cvtepi32_ps(p), acc);
 	}
-	*s = x86_hsum_ps(_mm256_add_ps(acc0, acc1));
+	*s = x86_hsum_ps(acc);
 }
 
-/* Two weight rows by two tokens of q8_0 or q4_0 weights against q8_0
- * activations, with the even/odd block accumulators of the vec_dots above. */
+/* Prefill tiles of legacy weights against q8_0 activations: two weight rows
+ * by four tokens, eight accumulators. What depends on one operand only is
+ * prepared once per block: for q8_0 the weight's magnitudes (its signs move
+ * onto each activation), for q4_0 the unsigned nibbles, with 8 * sum(y) per
+ * activation block taken off after maddubs. The integer block sums equal the
+ * vec_dots' exactly and the float steps are the same, so are the results. */
 #define X86_Q_TILE_ROWS 2
-#define X86_Q_TILE_TOKENS 2
+#define X86_Q_TILE_TOKENS 4
 
-LT_AVX2 static inline __m256i x86_q8_0_bytes(const struct block_q8_0 *b)
-{
-	return _mm256_loadu_si256((const __m256i *)b->qs);
-}
+#define X86_Q_FMA(acc, p, xb, yb) \
+	acc = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f((xb).d) * x86_h2f((yb).d)), \
+			      _mm256_cvtepi32_ps(p), acc)
 
-#define X86_DEFINE_Q_TILE(name, wtype, unpack)                                                    \
-	LT_AVX2 static void name(int64_t n, const void *vw, size_t w_stride, const void *va,       \
-				 size_t a_stride, float *y, size_t ldy)                            \
-	{                                                                                          \
-		const wtype *w0 = vw, *w1 = (const wtype *)((const uint8_t *)vw + w_stride);       \
-		const struct block_q8_0 *a0 = va;                                                  \
-		const struct block_q8_0 *a1 = (const struct block_q8_0 *)((const uint8_t *)va +    \
-									  a_stride);               \
-		const int64_t nb = n / QK8_0;                                                      \
-		__m256 acc[2][2][2];                                                               \
-		for (int k = 0; k < 8; k++)                                                        \
-			(&acc[0][0][0])[k] = _mm256_setzero_ps();                                  \
-		int64_t i = 0;                                                                     \
-		for (; i < nb; i++) {                                                              \
-			const int par = (int)(i & 1);                                                \
-			const __m256i x0 = unpack(&w0[i]), x1 = unpack(&w1[i]);                    \
-			const __m256i y0 = x86_q8_0_bytes(&a0[i]), y1 = x86_q8_0_bytes(&a1[i]);    \
-			const float dx0 = x86_h2f(w0[i].d), dx1 = x86_h2f(w1[i].d);                \
-			const float dy0 = x86_h2f(a0[i].d), dy1 = x86_h2f(a1[i].d);                \
-			acc[0][0][par] = _mm256_fmadd_ps(_mm256_set1_ps(dx0 * dy0),                \
-				_mm256_cvtepi32_ps(x86_dot_i8(x0, y0)), acc[0][0][par]);           \
-			acc[0][1][par] = _mm256_fmadd_ps(_mm256_set1_ps(dx0 * dy1),                \
-				_mm256_cvtepi32_ps(x86_dot_i8(x0, y1)), acc[0][1][par]);           \
-			acc[1][0][par] = _mm256_fmadd_ps(_mm256_set1_ps(dx1 * dy0),                \
-				_mm256_cvtepi32_ps(x86_dot_i8(x1, y0)), acc[1][0][par]);           \
-			acc[1][1][par] = _mm256_fmadd_ps(_mm256_set1_ps(dx1 * dy1),                \
-				_mm256_cvtepi32_ps(x86_dot_i8(x1, y1)), acc[1][1][par]);           \
-		}                                                                                  \
-		for (int r = 0; r < 2; r++)                                                        \
-			for (int t = 0; t < 2; t++)                                                \
-				y[t * ldy + r] = x86_hsum_ps(_mm256_add_ps(acc[r][t][0], acc[r][t][1])); \
+#define X86_DEFINE_Q_TILE(name, wtype, PREP_W, PREP_Y, PAIR)                                    \
+	LT_AVX2 static void name(int64_t n, const void *vw, size_t w_stride, const void *va,     \
+				 size_t a_stride, float *y, size_t ldy)                          \
+	{                                                                                        \
+		const wtype *w0 = vw, *w1 = (const wtype *)((const uint8_t *)vw + w_stride);     \
+		const struct block_q8_0 *a[4];                                                   \
+		for (int t = 0; t < 4; t++)                                                      \
+			a[t] = (const struct block_q8_0 *)((const uint8_t *)va + t * a_stride);  \
+		const __m256i ones = _mm256_set1_epi16(1);                                       \
+		(void)ones;                                                                      \
+		__m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c03 = c00;               \
+		__m256 c10 = c00, c11 = c00, c12 = c00, c13 = c00;                               \
+		for (int64_t i = 0; i < n / QK8_0; i++) {                                        \
+			PREP_W(0, w0[i]);                                                        \
+			PREP_W(1, w1[i]);                                                        \
+			__m256i yq, yc;                                                          \
+			PREP_Y(a[0][i]);                                                         \
+			X86_Q_FMA(c00, PAIR(0), w0[i], a[0][i]);                                 \
+			X86_Q_FMA(c10, PAIR(1), w1[i], a[0][i]);                                 \
+			PREP_Y(a[1][i]);                                                         \
+			X86_Q_FMA(c01, PAIR(0), w0[i], a[1][i]);                                 \
+			X86_Q_FMA(c11, PAIR(1), w1[i], a[1][i]);                                 \
+			PREP_Y(a[2][i]);                                                         \
+			X86_Q_FMA(c02, PAIR(0), w0[i], a[2][i]);                                 \
+			X86_Q_FMA(c12, PAIR(1), w1[i], a[2][i]);                                 \
+			PREP_Y(a[3][i]);                                                         \
+			X86_Q_FMA(c03, PAIR(0), w0[i], a[3][i]);                                 \
+			X86_Q_FMA(c13, PAIR(1), w1[i], a[3][i]);                                 \
+			(void)yc;                                                                \
+		}                                                                                \
+		y[0] = x86_hsum_ps(c00);                                                         \
+		y[1] = x86_hsum_ps(c10);                                                         \
+		y[ldy] = x86_hsum_ps(c01);                                                       \
+		y[ldy + 1] = x86_hsum_ps(c11);                                                   \
+		y[2 * ldy] = x86_hsum_ps(c02);                                                   \
+		y[2 * ldy + 1] = x86_hsum_ps(c12);                                               \
+		y[3 * ldy] = x86_hsum_ps(c03);                                                   \
+		y[3 * ldy + 1] = x86_hsum_ps(c13);                                               \
 	}
 
-X86_DEFINE_Q_TILE(x86_q8_0_tile, struct block_q8_0, x86_q8_0_bytes)
-X86_DEFINE_Q_TILE(x86_q4_0_tile, struct block_q4_0, x86_q4_0_bytes)
+/* q8_0 weights: |x| per weight row, the sign of x applied to y per pair. */
+#define X86_Q8_PREP_W(r, b)                                                    \
+	const __m256i xs##r = _mm256_loadu_si256((const __m256i *)(b).qs);    \
+	const __m256i xa##r = _mm256_sign_epi8(xs##r, xs##r)
+#define X86_Q8_PREP_Y(b) yq = _mm256_loadu_si256((const __m256i *)(b).qs)
+#define X86_Q8_PAIR(r) \
+	_mm256_madd_epi16(_mm256_maddubs_epi16(xa##r, _mm256_sign_epi8(yq, xs##r)), ones)
+
+/* q4_0 weights: nibbles 0..15 as they are; the bias of 8 via 8 * sum(y). */
+#define X86_Q4_PREP_W(r, b) const __m256i xu##r = x86_nibbles((b).qs)
+#define X86_Q4_PREP_Y(b)                                                      \
+	yq = _mm256_loadu_si256((const __m256i *)(b).qs);                     \
+	yc = _mm256_maddubs_epi16(_mm256_set1_epi8(8), yq)
+#define X86_Q4_PAIR(r) \
+	_mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(xu##r, yq), yc), ones)
+
+X86_DEFINE_Q_TILE(x86_q8_0_tile, struct block_q8_0, X86_Q8_PREP_W, X86_Q8_PREP_Y, X86_Q8_PAIR)
+X86_DEFINE_Q_TILE(x86_q4_0_tile, struct block_q4_0, X86_Q4_PREP_W, X86_Q4_PREP_Y, X86_Q4_PAIR)
+
+/* Decode: four weight rows against one token, four independent chains
+ * where a lone vec_dot waits on one. Same per-pair arithmetic again. */
+#define X86_GEMV_ROWS 4
+
+#define X86_DEFINE_Q_GEMV(name, wtype, PREP_W, PREP_Y, PAIR)                                    \
+	LT_AVX2 static void name(int64_t n, const void *vw, size_t w_stride, const void *va,     \
+				 size_t a_stride, float *y, size_t ldy)                          \
+	{                                                                                        \
+		(void)a_stride, (void)ldy;                                                       \
+		const wtype *w0 = vw, *w1 = (const wtype *)((const uint8_t *)vw + w_stride);     \
+		const wtype *w2 = (const wtype *)((const uint8_t *)vw + 2 * w_stride);           \
+		const wtype *w3 = (const wtype *)((const uint8_t *)vw + 3 * w_stride);           \
+		const struct block_q8_0 *a0 = va;                                                \
+		const __m256i ones = _mm256_set1_epi16(1);                                       \
+		(void)ones;                                                                      \
+		__m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;                      \
+		for (int64_t i = 0; i < n / QK8_0; i++) {                                        \
+			__m256i yq, yc;                                                          \
+			PREP_Y(a0[i]);                                                           \
+			(void)yc;                                                                \
+			PREP_W(0, w0[i]);                                                        \
+			X86_Q_FMA(c0, PAIR(0), w0[i], a0[i]);                                    \
+			PREP_W(1, w1[i]);                                                        \
+			X86_Q_FMA(c1, PAIR(1), w1[i], a0[i]);                                    \
+			PREP_W(2, w2[i]);                                                        \
+			X86_Q_FMA(c2, PAIR(2), w2[i], a0[i]);                                    \
+			PREP_W(3, w3[i]);                                                        \
+			X86_Q_FMA(c3, PAIR(3), w3[i], a0[i]);                                    \
+		}                                                                                \
+		y[0] = x86_hsum_ps(c0);                                                          \
+		y[1] = x86_hsum_ps(c1);                                                          \
+		y[2] = x86_hsum_ps(c2);                                                          \
+		y[3] = x86_hsum_ps(c3);                                                          \
+	}
+
+X86_DEFINE_Q_GEMV(x86_q8_0_gemv, struct block_q8_0, X86_Q8_PREP_W, X86_Q8_PREP_Y, X86_Q8_PAIR)
+X86_DEFINE_Q_GEMV(x86_q4_0_gemv, struct block_q4_0, X86_Q4_PREP_W, X86_Q4_PREP_Y, X86_Q4_PAIR)
+
+LT_AVX2 static void x86_f32_gemv(int64_t n, const void *vw, size_t w_stride, const void *va,
+				 size_t a_stride, float *y, size_t ldy)
+{
+	(void)a_stride, (void)ldy;
+	const float *w0 = vw;
+	const float *w1 = (const float *)((const uint8_t *)vw + w_stride);
+	const float *w2 = (const float *)((const uint8_t *)vw + 2 * w_stride);
+	const float *w3 = (const float *)((const uint8_t *)vw + 3 * w_stride);
+	const float *a0 = va;
+	__m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		const __m256 v = _mm256_loadu_ps(a0 + i);
+		c0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + i), v, c0);
+		c1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + i), v, c1);
+		c2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + i), v, c2);
+		c3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + i), v, c3);
+	}
+	y[0] = x86_f32_tail(x86_hsum_ps(c0), w0, a0, i, n);
+	y[1] = x86_f32_tail(x86_hsum_ps(c1), w1, a0, i, n);
+	y[2] = x86_f32_tail(x86_hsum_ps(c2), w2, a0, i, n);
+	y[3] = x86_f32_tail(x86_hsum_ps(c3), w3, a0, i, n);
+}
 
 /* The min term d_x*m ... needs sum(y) * m_x, which q8_1 carries as s. */
 LT_AVX2 static void x86_q4_1_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
@@ -710,9 +797,12 @@ LT_AVX2 static void x86_q3_K_vec_dot(int64_t n, float *s, const void *vx, const 
 
 static struct quant_kernels x86_table[GGML_TYPE_COUNT];
 static const struct quant_tile x86_tiles[GGML_TYPE_COUNT] = {
-	[GGML_TYPE_F32] = { x86_f32_tile, X86_F32_TILE_ROWS, X86_F32_TILE_TOKENS },
-	[GGML_TYPE_Q8_0] = { x86_q8_0_tile, X86_Q_TILE_ROWS, X86_Q_TILE_TOKENS },
-	[GGML_TYPE_Q4_0] = { x86_q4_0_tile, X86_Q_TILE_ROWS, X86_Q_TILE_TOKENS },
+	[GGML_TYPE_F32] = { x86_f32_tile, X86_F32_TILE_ROWS, X86_F32_TILE_TOKENS, x86_f32_gemv,
+			    X86_GEMV_ROWS },
+	[GGML_TYPE_Q8_0] = { x86_q8_0_tile, X86_Q_TILE_ROWS, X86_Q_TILE_TOKENS, x86_q8_0_gemv,
+			     X86_GEMV_ROWS },
+	[GGML_TYPE_Q4_0] = { x86_q4_0_tile, X86_Q_TILE_ROWS, X86_Q_TILE_TOKENS, x86_q4_0_gemv,
+			     X86_GEMV_ROWS },
 };
 static bool x86_cpu_ok;
 static pthread_once_t x86_once = PTHREAD_ONCE_INIT;

@@ -30,8 +30,10 @@ typedef void (*quant_tile_fn)(int64_t n, const void *w, size_t w_stride, const v
 
 struct quant_tile {
 	quant_tile_fn fn;
-	int rows;    /* weight rows per call */
-	int tokens;  /* activation rows per call */
+	int rows;       /* weight rows per call */
+	int tokens;     /* activation rows per call */
+	quant_tile_fn gemv;  /* the same for gemv_rows rows by one token (decode), or NULL */
+	int gemv_rows;
 };
 
 /* The tile kernel that goes with quant_x86(type)'s vec_dot, or NULL. */

@@ -184,3 +184,17 @@ void cli_json_string(FILE *out, const char *s)
 	}
 	fputc('"', out);
 }
+
+void cli_roff_text(FILE *out, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", out);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", out);
+		else if (*s == '-')
+			fputs("\\-", out);
+		else
+			fputc(*s, out);
+	}
+}

@@ -39,6 +39,10 @@ int cli_physical_cores(void);
 /* Writes s as a JSON string literal (quotes included) to out. */
 void cli_json_string(FILE *out, const char *s);
 
+/* Writes s as roff text: backslashes and hyphens escaped, a leading '.' or
+ * quote protected, so man page sections can be generated from tables. */
+void cli_roff_text(FILE *out, const char *s);
+
 /* Seconds on a monotonic clock. */
 double cli_now(void);
 

@@ -24,6 +24,7 @@
 
 #if defined(__has_include)
 #if __has_include("tui.h")
+#include "keys.h"
 #include "tui.h"
 #define CHAT_HAVE_TUI 1
 #endif
@@ -360,6 +361,16 @@ int cmd_chat(int argc, char **argv)
 	struct chat c;
 	memset(&c, 0, sizeof(c));
 	options_defaults(&c.o);
+	/* Hidden: the key bindings as roff, for the man page (tests/gen_man.sh). */
+	if (argc == 2 && strcmp(argv[1], "--print-keys-roff") == 0) {
+#if CHAT_HAVE_TUI
+		keys_print_roff(stdout);
+		return 0;
+#else
+		fprintf(stderr, "llamaterm chat: built without the full-screen interface\n");
+		return 1;
+#endif
+	}
 	int rc = options_parse(&c.o, argc, argv, OPTC_CHAT);
 	if (rc)
 		return rc;

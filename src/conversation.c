@@ -1,6 +1,7 @@
-/* Conversations: turns, their tokens in the context, replies, undo,
- * regeneration and context shifting. See conversation.h. */
-#include "conversation.h"
+/* Conversations: turns, replies, undo, regeneration, settings and
+ * sessions. The tokens in the context (rendering, KV sync, shifting,
+ * rebuilding) are in conversation_ctx.c. See conversation.h. */
+#include "conversation_impl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,42 +9,6 @@
 #include <time.h>
 
 #include "session.h"
-#include "stopper.h"
-
-struct cturn {
-	struct conv_turn t;
-	int32_t *ids; /* (t.n_tokens) its tokens while in the context */
-};
-
-/* A growable id array. */
-struct idvec {
-	int32_t *v;
-	int n, cap;
-};
-
-struct conv {
-	struct ctx *ctx;
-	const struct vocab *v;
-	struct template *tmpl;
-	struct sampler *smp;
-	struct stopper *stp;
-	struct vocab_stream *vs;
-	const atomic_bool *abort;
-
-	char *system;
-	char *in_prefix;
-	char *postfix;
-	int n_predict;
-	char **tstops, **ustops; /* the template's and the user's stop strings */
-	int n_tstops, n_ustops;
-
-	struct cturn *turns;
-	int n_turns, cap_turns;
-	struct idvec head; /* BOS and the system block */
-	struct idvec ids;  /* head + the tokens of every turn in the context */
-	struct idvec kv;   /* what the KV cache holds, position by position */
-	char err[512];
-};
 
 const char *conv_stop_reason_name(enum conv_stop_reason r)
 {
@@ -71,309 +36,9 @@ static double conv_mono(void)
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int conv_fail(struct conv *c, int code, const char *fmt, const char *arg)
-{
-	snprintf(c->err, sizeof(c->err), fmt, arg ? arg : "");
-	return code;
-}
-
-static int idvec_push(struct idvec *a, const int32_t *ids, int n)
-{
-	if (n <= 0)
-		return 0;
-	if (a->n + n > a->cap) {
-		int cap = a->cap ? a->cap : 64;
-		while (cap < a->n + n)
-			cap *= 2;
-		int32_t *v = realloc(a->v, (size_t)cap * sizeof(*v));
-		if (!v)
-			return LT_E_NOMEM;
-		a->v = v;
-		a->cap = cap;
-	}
-	memcpy(a->v + a->n, ids, (size_t)n * sizeof(*ids));
-	a->n += n;
-	return 0;
-}
-
 static char *conv_strdup(const char *s)
 {
 	return strdup(s ? s : "");
-}
-
-/* ---- tokenizing rendered text ---- */
-
-/* Collects text of one kind and tokenizes it whenever the kind changes, so
- * adjacent template strings become one tokenizer call. */
-struct tokb {
-	const struct vocab *v;
-	bool special; /* kind of the pending text */
-	char *buf;
-	size_t len, cap;
-	struct idvec out;
-	int rc;
-};
-
-static void tokb_flush(struct tokb *b)
-{
-	if (b->rc || b->len == 0)
-		return;
-	int n = vocab_tokenize(b->v, b->buf, b->len, false, b->special, NULL, 0);
-	if (n < 0) {
-		b->rc = n;
-		return;
-	}
-	int32_t *tmp = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
-	if (!tmp) {
-		b->rc = LT_E_NOMEM;
-		return;
-	}
-	int m = vocab_tokenize(b->v, b->buf, b->len, false, b->special, tmp, n);
-	b->rc = m < 0 ? m : idvec_push(&b->out, tmp, m);
-	free(tmp);
-	b->len = 0;
-}
-
-static void tokb_add(struct tokb *b, bool special, const char *text, size_t len)
-{
-	if (b->rc || len == 0)
-		return;
-	if (b->len && special != b->special)
-		tokb_flush(b);
-	b->special = special;
-	if (b->len + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + len + 1)
-			cap *= 2;
-		char *p = realloc(b->buf, cap);
-		if (!p) {
-			b->rc = LT_E_NOMEM;
-			return;
-		}
-		b->buf = p;
-		b->cap = cap;
-	}
-	memcpy(b->buf + b->len, text, len);
-	b->len += len;
-}
-
-static void tokb_tmpl(struct tokb *b, const char *s) { tokb_add(b, true, s, strlen(s)); }
-static void tokb_text(struct tokb *b, const char *s) { tokb_add(b, false, s, strlen(s)); }
-
-/* Finishes and hands over the ids (caller frees out->v). */
-static int tokb_done(struct tokb *b, struct idvec *out)
-{
-	tokb_flush(b);
-	free(b->buf);
-	if (b->rc) {
-		free(b->out.v);
-		memset(out, 0, sizeof(*out));
-		return b->rc;
-	}
-	*out = b->out;
-	return 0;
-}
-
-/* ---- rendering ---- */
-
-static const char *part(const struct conv *c, enum template_part p)
-{
-	return template_part(c->tmpl, p);
-}
-
-static void render_system_block(const struct conv *c, struct tokb *b)
-{
-	tokb_tmpl(b, part(c, TEMPLATE_SYSTEM_PREFIX));
-	tokb_text(b, c->system);
-	tokb_tmpl(b, part(c, TEMPLATE_SYSTEM_SUFFIX));
-}
-
-static int render_head(struct conv *c)
-{
-	struct tokb b = { .v = c->v };
-	int32_t bos = vocab_bos(c->v);
-	if (template_bos(c->tmpl) && vocab_add_bos(c->v) && bos != VOCAB_TOKEN_NULL)
-		idvec_push(&b.out, &bos, 1);
-	if (c->system[0] && !template_system_in_user(c->tmpl))
-		render_system_block(c, &b);
-	free(c->head.v);
-	return tokb_done(&b, &c->head);
-}
-
-/* A user turn up to the reply prompt (assistant_prefix without its
- * trailing spaces: the model's first token brings its own space). */
-static int render_user(const struct conv *c, const char *text, bool first, struct idvec *out)
-{
-	struct tokb b = { .v = c->v };
-	tokb_tmpl(&b, part(c, TEMPLATE_USER_PREFIX));
-	if (first && template_system_in_user(c->tmpl) && c->system[0])
-		render_system_block(c, &b);
-	tokb_tmpl(&b, c->in_prefix);
-	tokb_text(&b, text);
-	tokb_tmpl(&b, c->postfix);
-	tokb_tmpl(&b, part(c, TEMPLATE_USER_SUFFIX));
-	const char *ap = part(c, TEMPLATE_ASSISTANT_PREFIX);
-	size_t n = strlen(ap);
-	while (n && ap[n - 1] == ' ')
-		n--;
-	tokb_add(&b, true, ap, n);
-	return tokb_done(&b, out);
-}
-
-/* A past reply from its text (when the context is rebuilt). */
-static int render_reply(const struct conv *c, const char *text, struct idvec *out)
-{
-	struct tokb b = { .v = c->v };
-	/* The tokenizer puts its own space before the text. */
-	if (vocab_add_space_prefix(c->v) && text[0] == ' ')
-		text++;
-	tokb_text(&b, text);
-	tokb_tmpl(&b, part(c, TEMPLATE_ASSISTANT_SUFFIX));
-	return tokb_done(&b, out);
-}
-
-static int render_suffix(const struct conv *c, struct idvec *out)
-{
-	struct tokb b = { .v = c->v };
-	tokb_tmpl(&b, part(c, TEMPLATE_ASSISTANT_SUFFIX));
-	return tokb_done(&b, out);
-}
-
-/* Rebuilds ids from the head and the turns in the context. */
-static int compose(struct conv *c)
-{
-	c->ids.n = 0;
-	int rc = idvec_push(&c->ids, c->head.v, c->head.n);
-	for (int i = 0; rc == 0 && i < c->n_turns; i++)
-		if (c->turns[i].t.flags & CONV_TURN_IN_CTX)
-			rc = idvec_push(&c->ids, c->turns[i].ids, c->turns[i].t.n_tokens);
-	return rc;
-}
-
-/* Index of the first user turn in the context, or -1. */
-static int first_user_in_ctx(const struct conv *c)
-{
-	for (int i = 0; i < c->n_turns; i++)
-		if ((c->turns[i].t.flags & CONV_TURN_IN_CTX) && c->turns[i].t.role == CONV_ROLE_USER)
-			return i;
-	return -1;
-}
-
-static void turn_set_ids(struct cturn *t, struct idvec *ids)
-{
-	free(t->ids);
-	t->ids = ids->v;
-	t->t.n_tokens = ids->n;
-	ids->v = NULL;
-}
-
-/* Templates that carry the system prompt in the first user turn need that
- * turn rendered again when it changes (shift, new system prompt). */
-static int rerender_first_user(struct conv *c)
-{
-	if (!template_system_in_user(c->tmpl))
-		return 0;
-	int i = first_user_in_ctx(c);
-	if (i < 0)
-		return 0;
-	struct idvec ids;
-	int rc = render_user(c, c->turns[i].t.text, true, &ids);
-	if (rc == 0)
-		turn_set_ids(&c->turns[i], &ids);
-	return rc;
-}
-
-/* ---- keeping the KV cache in line ---- */
-
-/* Evaluates what ids has beyond the cached common prefix. With
- * need_logits the last token is evaluated even when it is cached, so
- * sampling can start. Returns 0 or a ctx error (message in c->err). */
-static int sync_kv(struct conv *c, bool need_logits, int *n_eval)
-{
-	int common = 0;
-	while (common < c->kv.n && common < c->ids.n && c->kv.v[common] == c->ids.v[common])
-		common++;
-	if (need_logits && common == c->ids.n && common > 0)
-		common--;
-	if (n_eval)
-		*n_eval = 0;
-	if (common < ctx_n_past(c->ctx)) {
-		int rc = ctx_truncate(c->ctx, common);
-		if (rc)
-			return conv_fail(c, rc, "%s", ctx_error(c->ctx));
-	}
-	c->kv.n = common;
-	if (common == c->ids.n)
-		return 0;
-	if (c->ids.n > ctx_n_ctx(c->ctx))
-		return conv_fail(c, LT_E_FULL, "%s", "the conversation does not fit in the context");
-	int n = c->ids.n - common;
-	int rc = ctx_eval(c->ctx, c->ids.v + common, n, common, false);
-	int past = ctx_n_past(c->ctx);
-	if (past > c->ids.n)
-		past = c->ids.n;
-	c->kv.n = 0;
-	idvec_push(&c->kv, c->ids.v, past);
-	if (n_eval)
-		*n_eval = past - common;
-	if (rc)
-		return conv_fail(c, rc, "%s", ctx_error(c->ctx));
-	return 0;
-}
-
-/* Final evaluations (closing a reply, undo) must not be cut short by a
- * stop request that already did its job. */
-static int sync_kv_unabortable(struct conv *c, bool need_logits)
-{
-	ctx_set_abort(c->ctx, NULL);
-	int rc = sync_kv(c, need_logits, NULL);
-	ctx_set_abort(c->ctx, c->abort);
-	return rc;
-}
-
-/* ---- context shift ---- */
-
-/* Drops the oldest exchanges before turn `keep_from` until `need` more
- * tokens fit and (when possible) at most half the context is used. */
-static int shift(struct conv *c, int keep_from, int need, const struct conv_callbacks *cb)
-{
-	int n_ctx = ctx_n_ctx(c->ctx);
-	if (c->ids.n + need <= n_ctx)
-		return 0;
-	int before = c->ids.n, dropped_turns = 0;
-	char first[64] = "";
-	for (int i = 0; i < keep_from; i++) {
-		struct cturn *t = &c->turns[i];
-		if (!(t->t.flags & CONV_TURN_IN_CTX))
-			continue;
-		bool enough = c->ids.n + need <= n_ctx && c->ids.n <= n_ctx / 2;
-		/* Stop only between exchanges, never between a question and its answer. */
-		if (enough && t->t.role == CONV_ROLE_USER)
-			break;
-		if (!first[0])
-			snprintf(first, sizeof(first), "%.40s%s", t->t.text,
-				 strlen(t->t.text) > 40 ? "..." : "");
-		c->ids.n -= t->t.n_tokens;
-		free(t->ids);
-		t->ids = NULL;
-		t->t.n_tokens = 0;
-		t->t.flags &= ~CONV_TURN_IN_CTX;
-		dropped_turns++;
-	}
-	if (!dropped_turns)
-		return 0;
-	int rc = rerender_first_user(c);
-	if (rc == 0)
-		rc = compose(c);
-	if (rc)
-		return conv_fail(c, rc, "%s", "out of memory");
-	if (cb && cb->on_shift) {
-		char what[160];
-		snprintf(what, sizeof(what), "context full: dropped the %d oldest turn%s (from \"%s\")",
-			 dropped_turns, dropped_turns == 1 ? "" : "s", first);
-		cb->on_shift(cb->ud, before - c->ids.n, c->ids.n, what);
-	}
-	return 0;
 }
 
 /* ---- turns ---- */
@@ -475,6 +140,20 @@ static int take_template_stops(struct conv *c)
 
 /* ---- life cycle ---- */
 
+/* The head (BOS and system block) stays in the context for good, so it
+ * may take at most half of it; a longer system prompt is refused whole
+ * rather than cut. */
+static int head_check(struct conv *c)
+{
+	int n_ctx = ctx_n_ctx(c->ctx);
+	if (c->head.n <= n_ctx / 2)
+		return 0;
+	snprintf(c->err, sizeof(c->err),
+		 "the system prompt needs %d tokens; at most %d fit (half of the %d-token context, -c)",
+		 c->head.n, n_ctx / 2, n_ctx);
+	return LT_E_FULL;
+}
+
 int conv_new(struct conv **out, struct ctx *ctx, const struct vocab *v, struct template *tmpl,
 	     const struct conv_params *p, char *err, size_t errlen)
 {
@@ -510,9 +189,11 @@ int conv_new(struct conv **out, struct ctx *ctx, const struct vocab *v, struct t
 	if (rc == 0 && vocab_stream_new(&c->vs, v, 0))
 		rc = LT_E_NOMEM;
 	if (rc == 0)
-		rc = render_head(c);
+		rc = conv_render_head(c);
+	if (rc == 0 && (rc = head_check(c)) != 0)
+		lt_seterr(err, errlen, rc, "%s", c->err);
 	if (rc == 0)
-		rc = compose(c);
+		rc = conv_compose(c);
 	if (rc) {
 		if (rc == LT_E_NOMEM)
 			lt_seterr(err, errlen, rc, "out of memory");
@@ -574,33 +255,37 @@ static int finish_reply(struct conv *c, struct cturn *t, int n_gen, const int *c
 	c->ids.n -= n_gen - keep;
 	t->t.n_tokens = keep;
 	struct idvec sfx;
-	int rc = render_suffix(c, &sfx);
+	int rc = conv_render_suffix(c, conv_idvec_last(&c->ids), &sfx);
 	if (rc)
 		return conv_fail(c, rc, "%s", "cannot tokenize the assistant suffix");
 	int n_ctx = ctx_n_ctx(c->ctx);
 	if (c->ids.n + sfx.n > n_ctx)
-		shift(c, c->n_turns - 2, sfx.n, cb);
-	/* A reply that fills the context alone loses its last tokens (not its text). */
+		conv_shift(c, c->n_turns - 2, sfx.n, cb);
+	/* A reply that fills the context alone loses its last tokens (not its
+	 * text); the suffix then follows another token. */
 	int over = c->ids.n + sfx.n - n_ctx;
 	if (over > 0) {
 		int cut = over < t->t.n_tokens ? over : t->t.n_tokens;
 		t->t.n_tokens -= cut;
 		c->ids.n -= cut;
+		free(sfx.v);
+		if ((rc = conv_render_suffix(c, conv_idvec_last(&c->ids), &sfx)) != 0)
+			return conv_fail(c, rc, "%s", "cannot tokenize the assistant suffix");
 	}
 	struct idvec all = { .v = t->ids, .n = t->t.n_tokens, .cap = n_gen };
-	rc = idvec_push(&all, sfx.v, sfx.n);
+	rc = conv_idvec_push(&all, sfx.v, sfx.n);
 	t->ids = all.v;
 	if (rc == 0) {
 		t->t.n_tokens = all.n;
 		for (int i = 0; i < sfx.n; i++)
 			sampler_accept(c->smp, sfx.v[i]);
-		rc = compose(c);
+		rc = conv_compose(c);
 	}
 	free(sfx.v);
 	if (rc)
 		return conv_fail(c, rc, "%s", "out of memory");
 	t->t.t_end = conv_now_ms();
-	return sync_kv_unabortable(c, false);
+	return conv_sync_kv_final(c);
 }
 
 /* Appends text to the reply turn and shows it. */
@@ -632,7 +317,7 @@ static int generate(struct conv *c, const struct conv_callbacks *cb, struct conv
 {
 	double t0 = conv_mono();
 	int n_eval = 0;
-	int rc = sync_kv(c, true, &n_eval);
+	int rc = conv_sync_kv(c, true, &n_eval);
 	r->n_prompt = n_eval;
 	r->t_prompt = conv_mono() - t0;
 	if (rc)
@@ -684,7 +369,7 @@ static int generate(struct conv *c, const struct conv_callbacks *cb, struct conv
 			cum = g;
 		}
 		struct idvec tv = { .v = t->ids, .n = t->t.n_tokens, .cap = t->t.n_tokens };
-		if (idvec_push(&tv, &tok, 1) || idvec_push(&c->ids, &tok, 1)) {
+		if (conv_idvec_push(&tv, &tok, 1) || conv_idvec_push(&c->ids, &tok, 1)) {
 			t->ids = tv.v;
 			rc = conv_fail(c, LT_E_NOMEM, "%s", "out of memory");
 			break;
@@ -711,13 +396,13 @@ static int generate(struct conv *c, const struct conv_callbacks *cb, struct conv
 			break;
 		}
 		if (c->ids.n > n_ctx) {
-			shift(c, idx - 1, 0, cb);
+			conv_shift(c, idx - 1, 0, cb);
 			if (c->ids.n > n_ctx) {
 				reason = CONV_STOP_CTX_FULL;
 				break;
 			}
 		}
-		rc = sync_kv(c, true, NULL);
+		rc = conv_sync_kv(c, true, NULL);
 		if (rc == LT_E_ABORTED) {
 			rc = 0;
 			reason = CONV_STOP_USER;
@@ -760,7 +445,8 @@ int conv_send(struct conv *c, const char *text, const struct conv_callbacks *cb,
 	memset(r, 0, sizeof(*r));
 	c->err[0] = '\0';
 	struct idvec ids;
-	int rc = render_user(c, text, first_user_in_ctx(c) < 0, &ids);
+	int rc = conv_render_user(c, text, conv_first_user_in_ctx(c) < 0, conv_idvec_last(&c->ids),
+				  &ids);
 	if (rc)
 		return conv_fail(c, rc, "%s", "cannot tokenize the message");
 	struct cturn *t = turn_append(c, CONV_ROLE_USER, text);
@@ -768,16 +454,16 @@ int conv_send(struct conv *c, const char *text, const struct conv_callbacks *cb,
 		free(ids.v);
 		return conv_fail(c, LT_E_NOMEM, "%s", "out of memory");
 	}
-	turn_set_ids(t, &ids);
+	conv_turn_set_ids(t, &ids);
 	int n_ctx = ctx_n_ctx(c->ctx);
 	/* Keep room for a reply of a reasonable length. */
 	int room = n_ctx / 8 > 1 ? n_ctx / 8 : 1;
-	if ((rc = compose(c)) == 0)
-		rc = shift(c, c->n_turns - 1, room, cb);
+	if ((rc = conv_compose(c)) == 0)
+		rc = conv_shift(c, c->n_turns - 1, room, cb);
 	if (rc == 0 && c->ids.n + 1 > n_ctx) {
 		int need = t->t.n_tokens;
 		turn_drop_last(c);
-		compose(c);
+		conv_compose(c);
 		snprintf(c->err, sizeof(c->err),
 			 "the message needs %d tokens; the context holds %d (-c)", need, n_ctx);
 		return LT_E_FULL;
@@ -804,7 +490,7 @@ int conv_regenerate(struct conv *c, const struct conv_callbacks *cb, struct conv
 		turn_drop_last(c);
 	if (c->n_turns == 0 || !(c->turns[c->n_turns - 1].t.flags & CONV_TURN_IN_CTX))
 		return conv_fail(c, LT_E_INVAL, "%s", "nothing to regenerate");
-	int rc = compose(c);
+	int rc = conv_compose(c);
 	if (rc)
 		return conv_fail(c, rc, "%s", "out of memory");
 	return generate(c, cb, r);
@@ -819,11 +505,11 @@ int conv_undo(struct conv *c)
 		turn_drop_last(c);
 	if (c->n_turns > 0 && c->turns[c->n_turns - 1].t.role == CONV_ROLE_USER)
 		turn_drop_last(c);
-	int rc = compose(c);
+	int rc = conv_compose(c);
 	if (rc)
 		return conv_fail(c, rc, "%s", "out of memory");
 	/* Only a truncation: the remaining ids are a prefix of the cache. */
-	return sync_kv_unabortable(c, false);
+	return conv_sync_kv_final(c);
 }
 
 int conv_clear(struct conv *c)
@@ -831,80 +517,39 @@ int conv_clear(struct conv *c)
 	c->err[0] = '\0';
 	while (c->n_turns)
 		turn_drop_last(c);
-	int rc = compose(c);
+	int rc = conv_compose(c);
 	if (rc)
 		return conv_fail(c, rc, "%s", "out of memory");
-	return sync_kv_unabortable(c, false);
+	return conv_sync_kv_final(c);
 }
 
 /* Renders every turn again from its text, keeping the newest that fit in
  * three quarters of the context, and evaluates. */
-static int rebuild(struct conv *c)
-{
-	int rc = render_head(c);
-	if (rc)
-		return conv_fail(c, rc, "%s", "cannot tokenize the system prompt");
-	int budget = ctx_n_ctx(c->ctx) * 3 / 4 - c->head.n;
-	int start = c->n_turns;
-	/* Whole exchanges from the newest backwards. */
-	for (int i = c->n_turns - 1; i >= 0; i--) {
-		struct cturn *t = &c->turns[i];
-		struct idvec ids;
-		free(t->ids);
-		t->ids = NULL;
-		t->t.n_tokens = 0;
-		t->t.flags &= ~CONV_TURN_IN_CTX;
-		if (budget <= 0)
-			continue;
-		if (t->t.role == CONV_ROLE_USER)
-			rc = render_user(c, t->t.text, false, &ids);
-		else
-			rc = render_reply(c, t->t.text, &ids);
-		if (rc)
-			return conv_fail(c, rc, "%s", "cannot tokenize the transcript");
-		if (ids.n > budget) {
-			free(ids.v);
-			budget = 0;
-			continue;
-		}
-		budget -= ids.n;
-		turn_set_ids(t, &ids);
-		t->t.flags |= CONV_TURN_IN_CTX;
-		start = i;
-	}
-	/* The context must start with a question, not an answer. */
-	if (start < c->n_turns && c->turns[start].t.role == CONV_ROLE_ASSISTANT) {
-		struct cturn *t = &c->turns[start];
-		free(t->ids);
-		t->ids = NULL;
-		t->t.n_tokens = 0;
-		t->t.flags &= ~CONV_TURN_IN_CTX;
-	}
-	rc = rerender_first_user(c);
-	if (rc == 0)
-		rc = compose(c);
-	if (rc)
-		return conv_fail(c, rc, "%s", "out of memory");
-	return sync_kv_unabortable(c, false);
-}
-
 int conv_set_system(struct conv *c, const char *system)
 {
 	char *s = conv_strdup(system ? system : template_default_system(c->tmpl));
 	if (!s)
 		return conv_fail(c, LT_E_NOMEM, "%s", "out of memory");
-	free(c->system);
+	char *old = c->system;
 	c->system = s;
-	int rc = render_head(c);
+	int rc = conv_render_head(c);
+	if (rc == 0 && (rc = head_check(c)) != 0) {
+		/* Keep the system prompt that fitted. */
+		c->system = old;
+		free(s);
+		conv_render_head(c);
+		return rc;
+	}
+	free(old);
 	if (rc == 0)
-		rc = rerender_first_user(c);
+		rc = conv_rerender_first_user(c);
 	if (rc == 0)
-		rc = compose(c);
+		rc = conv_compose(c);
 	if (rc)
 		return conv_fail(c, rc, "%s", "cannot tokenize the system prompt");
 	if (c->ids.n > ctx_n_ctx(c->ctx))
-		return rebuild(c);
-	return sync_kv_unabortable(c, false);
+		return conv_rebuild(c);
+	return conv_sync_kv_final(c);
 }
 
 int conv_set_template(struct conv *c, struct template *tmpl)
@@ -924,7 +569,7 @@ int conv_set_template(struct conv *c, struct template *tmpl)
 		rc = rebuild_stopper(c);
 	if (rc)
 		return rc;
-	return rebuild(c);
+	return conv_rebuild(c);
 }
 
 int conv_set_postfix(struct conv *c, const char *postfix)
@@ -1061,22 +706,22 @@ static int restore_kv(struct conv *c, const struct session_data *d)
 		return LT_E_FORMAT;
 	}
 	c->head.n = 0;
-	int rc = idvec_push(&c->head, d->ids, d->n_head);
+	int rc = conv_idvec_push(&c->head, d->ids, d->n_head);
 	int pos = d->n_head;
 	for (int i = 0; rc == 0 && i < c->n_turns; i++) {
 		struct cturn *t = &c->turns[i];
 		if (!(t->t.flags & CONV_TURN_IN_CTX))
 			continue;
 		struct idvec v = { 0 };
-		rc = idvec_push(&v, d->ids + pos, t->t.n_tokens);
+		rc = conv_idvec_push(&v, d->ids + pos, t->t.n_tokens);
 		t->ids = v.v;
 		pos += t->t.n_tokens;
 	}
 	if (rc == 0)
-		rc = compose(c);
+		rc = conv_compose(c);
 	c->kv.n = 0;
 	if (rc == 0)
-		rc = idvec_push(&c->kv, c->ids.v, c->ids.n);
+		rc = conv_idvec_push(&c->kv, c->ids.v, c->ids.n);
 	if (d->has_sampler)
 		sampler_state_load(c->smp, d->sampler_state, d->sampler_state_len, NULL, 0);
 	return rc;
@@ -1124,5 +769,5 @@ int conv_restore(struct conv *c, const struct session_data *d, bool use_kv, bool
 		*kv_restored = true;
 		return 0;
 	}
-	return rebuild(c);
+	return conv_rebuild(c);
 }

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "commands.h"
+#include "options.h"
+#include "slash.h"
 
 struct command {
 	const char *name;
@@ -52,12 +54,25 @@ int main(int argc, char **argv)
 		printf("llamaterm %s\n", LLAMATERM_VERSION);
 		return 0;
 	}
+	/* Generated man page sections (see tests/gen_man.sh); not in --help. */
+	if (strcmp(name, "--print-man") == 0 && argc == 3) {
+		if (strcmp(argv[2], "options") == 0) {
+			options_print_man(stdout);
+			return 0;
+		}
+		if (strcmp(argv[2], "slash") == 0) {
+			slash_print_man(stdout);
+			return 0;
+		}
+	}
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (strcmp(name, commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);
-	if (name[0] == '-')
-		fprintf(stderr, "llamaterm: unknown option '%s' (try 'llamaterm --help')\n", name);
-	else
-		fprintf(stderr, "llamaterm: unknown command '%s' (try 'llamaterm --help')\n", name);
+	/* 'llamaterm -m MODEL ...' is short for 'llamaterm chat -m MODEL ...'. */
+	if (name[0] == '-' && name[1]) {
+		argv[0] = "chat";
+		return cmd_chat(argc, argv);
+	}
+	fprintf(stderr, "llamaterm: unknown command '%s' (try 'llamaterm --help')\n", name);
 	return 2;
 }

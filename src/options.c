@@ -1,5 +1,7 @@
 #include "options.h"
 
+#include "cli.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -261,5 +263,50 @@ void options_print_help(FILE *out, unsigned cmd)
 				d->short_name ? ", " : "    ", d->long_name, d->arg ? " " : "",
 				d->arg ? d->arg : "");
 		fprintf(out, "%*s%s\n", n < 30 ? 30 - n : 1, "", d->help);
+	}
+}
+
+static const struct {
+	unsigned bit;
+	const char *name;
+} opt_command_names[] = {
+	{ OPTC_CHAT, "chat" }, { OPTC_RUN, "run" }, { OPTC_INFO, "info" },
+	{ OPTC_TOKENIZE, "tokenize" }, { OPTC_LOGITS, "logits" },
+	{ OPTC_PERPLEXITY, "perplexity" }, { OPTC_BENCH, "bench" },
+	{ OPTC_QUANTIZE, "quantize" }, { OPTC_SESSIONS, "sessions" },
+};
+
+void options_print_man(FILE *out)
+{
+	fputs(".SH OPTIONS\n"
+	      "Options are shared by the commands; each entry names the commands that\n"
+	      "accept it. A long option's argument may also be written\n"
+	      ".IR \\-\\-name = value .\n", out);
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt_def *d = &opt_table[i];
+		fputs(".TP\n.B \"", out);
+		if (d->short_name) {
+			cli_roff_text(out, d->short_name);
+			fputs(", ", out);
+		}
+		cli_roff_text(out, d->long_name);
+		if (d->arg) {
+			fputc(' ', out);
+			cli_roff_text(out, d->arg);
+		}
+		fputs("\"\n", out);
+		cli_roff_text(out, d->help);
+		if (d->commands == ~0u) {
+			fputs(" (every command).\n", out);
+			continue;
+		}
+		fputs(" (", out);
+		bool first = true;
+		for (size_t k = 0; k < sizeof(opt_command_names) / sizeof(opt_command_names[0]); k++)
+			if (d->commands & opt_command_names[k].bit) {
+				fprintf(out, "%s%s", first ? "" : ", ", opt_command_names[k].name);
+				first = false;
+			}
+		fputs(").\n", out);
 	}
 }

@@ -86,4 +86,7 @@ int options_parse(struct options *o, int argc, char **argv, unsigned cmd);
 /* Prints the options of a command (from the table) to out. */
 void options_print_help(FILE *out, unsigned cmd);
 
+/* Prints the OPTIONS section of the man page (roff) from the table. */
+void options_print_man(FILE *out);
+
 #endif

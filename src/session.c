@@ -777,6 +777,26 @@ static int session_write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* One line for a failed write of path, saying what happened in words a
+ * user acts on: a full disk, a quota or a file size limit are all "no
+ * room" (LT_E_FULL), anything else is an I/O error. */
+static int session_write_error(const char *path, int e, const char *what, char *err,
+			       size_t errlen)
+{
+	const char *why;
+	switch (e) {
+	case ENOSPC: why = "no space left on the device"; break;
+#ifdef EDQUOT
+	case EDQUOT: why = "disk quota exceeded"; break;
+#endif
+	case EFBIG: why = "file size limit exceeded (ulimit -f)"; break;
+	default: why = NULL; break;
+	}
+	return lt_seterr(err, errlen, why ? LT_E_FULL : LT_E_IO,
+			 "%s: %s: %s; the previous version is intact", path, what,
+			 why ? why : strerror(e));
+}
+
 int session_write_file(const char *path, const struct session_data *d, char *err, size_t errlen)
 {
 	uint8_t *buf;
@@ -804,24 +824,27 @@ int session_write_file(const char *path, const struct session_data *d, char *err
 	snprintf(dir, dlen + 2, "%.*s", slash ? (int)(dlen ? dlen : 1) : 1, slash ? path : ".");
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
-		rc = lt_seterr(err, errlen, LT_E_IO, "%s: cannot create a temporary file: %s", path,
-			       strerror(errno));
+		rc = session_write_error(path, errno, "cannot create a temporary file", err, errlen);
 		goto out;
 	}
 	if (fchmod(fd, 0600) != 0 || session_write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);
-		rc = lt_seterr(err, errlen, e == ENOSPC ? LT_E_FULL : LT_E_IO,
-			       "%s: %s; the previous version is intact", path,
-			       e == ENOSPC ? "no space left on the device" : strerror(e));
+		rc = session_write_error(path, e, "cannot write", err, errlen);
 		goto out;
 	}
-	if (close(fd) != 0 || rename(tmp, path) != 0) {
+	/* Some file systems report a full disk only when the file is closed. */
+	if (close(fd) != 0) {
 		int e = errno;
 		unlink(tmp);
-		rc = lt_seterr(err, errlen, LT_E_IO, "%s: %s; the previous version is intact", path,
-			       strerror(e));
+		rc = session_write_error(path, e, "cannot write", err, errlen);
+		goto out;
+	}
+	if (rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		rc = session_write_error(path, e, "cannot replace the file", err, errlen);
 		goto out;
 	}
 	/* Make the rename itself durable. */

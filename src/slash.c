@@ -130,25 +130,21 @@ static int slash_usage(const struct slash_def *d, char *err, size_t errlen)
 			 d->usage);
 }
 
-int slash_parse(const char *line, struct slash_call *call, char *err, size_t errlen)
+int slash_parse(char *line, struct slash_call *call, char *err, size_t errlen)
 {
-	memset(call, 0, sizeof(*call) - sizeof(call->buf));
-	call->buf[0] = '\0';
+	memset(call, 0, sizeof(*call));
 	if (!slash_is_command(line))
-		return lt_seterr(err, errlen, LT_E_INVAL, "not a command: %s", line);
-	size_t n = strlen(line + 1);
-	if (n >= sizeof(call->buf))
-		return lt_seterr(err, errlen, LT_E_INVAL, "command line too long");
-	memcpy(call->buf, line + 1, n + 1);
+		return lt_seterr(err, errlen, LT_E_INVAL, "not a command: %.60s", line);
+	char *name = line + 1;
+	size_t n = strlen(name);
 	/* Trailing newline and spaces are not part of any argument. */
-	while (n && (call->buf[n - 1] == '\n' || call->buf[n - 1] == '\r' || call->buf[n - 1] == ' '))
-		call->buf[--n] = '\0';
-	char *name = call->buf;
+	while (n && (name[n - 1] == '\n' || name[n - 1] == '\r' || name[n - 1] == ' '))
+		name[--n] = '\0';
 	char *rest = split_word(name);
 	bool amb;
 	const struct slash_def *d = slash_find(name, strlen(name), &amb);
 	if (!d)
-		return lt_seterr(err, errlen, LT_E_NOTFOUND, "%s command '/%s' (try /help)",
+		return lt_seterr(err, errlen, LT_E_NOTFOUND, "%s command '/%.40s' (try /help)",
 				 amb ? "ambiguous" : "unknown", name);
 	call->def = d;
 	switch (d->args) {

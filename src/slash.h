@@ -51,22 +51,24 @@ struct slash_def {
 /* The table, n entries. */
 const struct slash_def *slash_table(size_t *n);
 
-/* A parsed command line. arg1/arg2 point into buf (NULL when absent). */
+/* A parsed command line. arg1/arg2 point into the line given to
+ * slash_parse (NULL when absent), so they live as long as that line. */
 struct slash_call {
 	const struct slash_def *def;
 	const char *arg1;
 	const char *arg2;
-	char buf[4096 + 64];
 };
 
 /* True when line is a slash command (starts with '/' but not "//"). A line
  * starting with "//" sends the text from its second slash. */
 bool slash_is_command(const char *line);
 
-/* Parses "/name args". Returns 0, or LT_E_NOTFOUND / LT_E_INVAL with a
- * one-line message naming the command and its usage. Names may be
- * abbreviated to any unambiguous prefix. */
-int slash_parse(const char *line, struct slash_call *call, char *err, size_t errlen);
+/* Parses "/name args" in place: line is cut into NUL-terminated words
+ * (like strtok), so an argument of any length (a pasted 100 KB system
+ * prompt) arrives whole, with no copy and no limit. Returns 0, or
+ * LT_E_NOTFOUND / LT_E_INVAL with a one-line message naming the command
+ * and its usage. Names may be abbreviated to any unambiguous prefix. */
+int slash_parse(char *line, struct slash_call *call, char *err, size_t errlen);
 
 /* Queues the worker command for a parsed call. /help and /quit are for the
  * caller (returns LT_E_INVAL for them). */

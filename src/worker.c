@@ -317,7 +317,17 @@ static void do_show(struct worker *w)
 {
 	struct conv *c = w->conv;
 	emit_info(w, 0, "template: %s", template_name(conv_template(c)));
-	emit_info(w, 0, "system: %s", conv_system(c)[0] ? conv_system(c) : "(none)");
+	const char *sys = conv_system(c);
+	size_t sys_len = strlen(sys);
+	/* A long system prompt is shown by its start and its size. */
+	if (sys_len > 200) {
+		int cut = 200;
+		while (cut > 0 && ((unsigned char)sys[cut] & 0xc0) == 0x80)
+			cut--;
+		emit_info(w, 0, "system: %.*s... (%zu bytes)", cut, sys, sys_len);
+	} else {
+		emit_info(w, 0, "system: %s", sys[0] ? sys : "(none)");
+	}
 	emit_info(w, 0, "in-prefix: \"%s\"  postfix: \"%s\"", conv_in_prefix(c), conv_postfix(c));
 	const char *const *stops;
 	int n = conv_stops(c, &stops);

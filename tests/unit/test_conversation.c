@@ -380,6 +380,135 @@ static void test_resume_identical(void **state)
 	free(buf);
 }
 
+/* A turn is tokenized as the text that follows the token before it, and
+ * its template and user pieces in one call: rebuilt from the transcript, a
+ * 2-turn prompt gives exactly the ids of tokenizing the whole rendered text
+ * at once (the user text has no specials), with no stray space token where
+ * template and user text meet or at the start of a later turn. */
+static void check_joins(struct fix *f, const char *tmpl, const char *system, bool bos,
+			const char *whole)
+{
+	struct ctx *ctx = make_ctx(f, 256);
+	struct conv *c = make_conv(f, ctx, tmpl, 0, 1, 8, NULL, 0);
+	static const char *const texts[] = { "Tell me a story", " Once upon a time there was a dog.",
+					     "What was its name?" };
+	struct session_data d;
+	memset(&d, 0, sizeof(d));
+	d.system = (char *)system;
+	d.sampling = sampler_params_default();
+	d.n_predict = 8;
+	struct session_turn turns[3];
+	for (int i = 0; i < 3; i++)
+		turns[i] = (struct session_turn){ .role = (uint8_t)(i & 1), .flags = CONV_TURN_IN_CTX,
+						  .text = (char *)texts[i] };
+	d.turns = turns;
+	d.n_turns = 3;
+	bool restored = true;
+	assert_int_equal(conv_restore(c, &d, false, &restored), 0);
+	assert_false(restored);
+	assert_int_equal(conv_n_turns(c), 3);
+	check_synced(c, ctx);
+
+	int32_t want[256];
+	int n = vocab_tokenize(f->v, whole, strlen(whole), bos, true, want, 256);
+	assert_true(n > 0 && n <= 256);
+	assert_int_equal(conv_n_ids(c), n);
+	assert_memory_equal(conv_ids(c), want, (size_t)n * sizeof(int32_t));
+	/* The turns' token counts add up to what follows the head. */
+	int sum = conv_n_ids(c) - conv_turn(c, 0)->n_tokens - conv_turn(c, 1)->n_tokens -
+		  conv_turn(c, 2)->n_tokens;
+	assert_true(sum >= (bos ? 1 : 0));
+
+	/* A live turn after a reply continues the text after "\n" or "</s>"
+	 * and is tokenized the same way. */
+	assert_int_equal(conv_send(c, "Who found it?", NULL, NULL), 0);
+	const struct conv_turn *u = conv_turn(c, 3);
+	int at = conv_n_ids(c) - conv_turn(c, 4)->n_tokens - u->n_tokens;
+	int32_t prev = conv_ids(c)[at - 1];
+	char text[256];
+	const char *up = strstr(tmpl, "<s>") ? "<s>[INST] " : "Human: ";
+	const char *ap = strstr(tmpl, "<s>") ? " [/INST]" : "\nAI:";
+	snprintf(text, sizeof(text), "%sWho found it?%s", up, ap);
+	int32_t live[64];
+	int m = vocab_tokenize_ex(f->v, text, strlen(text),
+				  VOCAB_TOK_PARSE_SPECIAL | vocab_tokenize_flags_after(f->v, prev), live, 64);
+	assert_int_equal(u->n_tokens, m);
+	assert_memory_equal(conv_ids(c) + at, live, (size_t)m * sizeof(int32_t));
+	check_synced(c, ctx);
+	conv_free(c);
+	ctx_free(ctx);
+}
+
+static void test_segment_joins(void **state)
+{
+	struct fix *f = need_model(state);
+	assert_true(vocab_add_space_prefix(f->v));
+	/* Plain text everywhere: cuts between template and user text, and
+	 * turns that continue after "\n", must add no space. */
+	check_joins(f,
+		    "name = t\nsystem_suffix = \\n\\n\nuser_prefix = Human:\\s\nuser_suffix = \\n\n"
+		    "assistant_prefix = AI:\\s\nassistant_suffix = \\n\n",
+		    "A story.", true,
+		    "A story.\n\nHuman: Tell me a story\nAI: Once upon a time there was a dog.\n"
+		    "Human: What was its name?\nAI:");
+	/* Special tokens in the template: the space prefix comes back after them. */
+	check_joins(f,
+		    "name = t\nbos = false\nuser_prefix = <s>[INST]\\s\nuser_suffix = \\s[/INST]\n"
+		    "assistant_prefix = \\s\nassistant_suffix = \\s</s>\n",
+		    "", false,
+		    "<s>[INST] Tell me a story [/INST] Once upon a time there was a dog. </s>"
+		    "<s>[INST] What was its name? [/INST]");
+
+	/* No lone space token where the template's "Human: " meets the text. */
+	int32_t space = vocab_find(f->v, "\xe2\x96\x81", 3);
+	struct ctx *ctx = make_ctx(f, 256);
+	struct conv *c = make_conv(f, ctx, "name = t\nuser_prefix = Human:\\s\nuser_suffix = \\n\n",
+				   0, 1, 4, NULL, 0);
+	assert_int_equal(conv_send(c, "Tell me a story", NULL, NULL), 0);
+	for (int i = 0; i < conv_turn(c, 0)->n_tokens; i++)
+		assert_int_not_equal(conv_ids(c)[1 + i], space);
+	conv_free(c);
+	ctx_free(ctx);
+}
+
+/* A system prompt longer than half the context is refused whole, with the
+ * token count it needs, and the previous one stays in place. */
+static void test_long_system(void **state)
+{
+	struct fix *f = need_model(state);
+	struct ctx *ctx = make_ctx(f, 256);
+	struct conv *c = make_conv(f, ctx, "name = t\nsystem_suffix = \\n\n", 0, 1, 4, NULL, 0);
+	assert_int_equal(conv_set_system(c, "A story."), 0);
+	int n_head = conv_n_ids(c);
+	size_t n = 100u << 10;
+	char *big = malloc(n + 1);
+	assert_non_null(big);
+	for (size_t i = 0; i < n; i++)
+		big[i] = "dog "[i % 4];
+	big[n] = '\0';
+	assert_int_equal(conv_set_system(c, big), LT_E_FULL);
+	assert_non_null(strstr(conv_error(c), "system prompt needs"));
+	int need = atoi(strstr(conv_error(c), "needs ") + 6);
+	assert_true(need > 10000);
+	assert_string_equal(conv_system(c), "A story.");
+	assert_int_equal(conv_n_ids(c), n_head);
+	check_synced(c, ctx);
+	assert_int_equal(conv_send(c, "Once upon a time", NULL, NULL), 0);
+	check_synced(c, ctx);
+	conv_free(c);
+	ctx_free(ctx);
+
+	/* The same from the start: conv_new refuses it. */
+	struct conv_params p = { .sampling = sampler_params_default(), .n_predict = 4, .system = big };
+	char err[256];
+	ctx = make_ctx(f, 256);
+	assert_int_equal(conv_new(&c, ctx, f->v, make_tmpl("name = t\n"), &p, err, sizeof(err)),
+			 LT_E_FULL);
+	assert_non_null(strstr(err, "system prompt needs"));
+	ctx_free(ctx);
+	free(big);
+}
+
 /* The abort flag ends a reply at once and keeps what was generated. */
 static void test_abort(void **state)
 {
@@ -406,8 +535,10 @@ int main(void)
 		cmocka_unit_test(test_golden),
 		cmocka_unit_test(test_stop_strings),
 		cmocka_unit_test(test_specials),
+		cmocka_unit_test(test_segment_joins),
 		cmocka_unit_test(test_undo_regen),
 		cmocka_unit_test(test_shift),
+		cmocka_unit_test(test_long_system),
 		cmocka_unit_test(test_resume_identical),
 		cmocka_unit_test(test_abort),
 	};

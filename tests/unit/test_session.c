@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +21,9 @@
 
 /* A KV image large enough that a write takes a while (for the kill test). */
 #define KV_BIG (4u << 20)
+/* The file size limit of the "disk full" test, and a KV image beyond it. */
+#define FSIZE_LIMIT (16u << 10)
+#define KV_OVER_LIMIT (64u << 10)
 
 static char tmpdir[256];
 
@@ -399,6 +404,77 @@ static void test_write_failure(void **state)
 	session_data_free(&d);
 }
 
+/* A write that runs out of room (here a file size limit, so the write fails
+ * with EFBIG as it would with ENOSPC or EDQUOT on a full disk): one line
+ * naming the file and saying why, the previous version still loads, and no
+ * temporary file is left behind. */
+static void test_disk_full(void **state)
+{
+	(void)state;
+	struct session_data d, e;
+	make_data(&d, 100);
+	char err[512], warn[256];
+	assert_int_equal(session_save("full", &d, err, sizeof(err)), 0);
+	char *path = session_path("full", err, sizeof(err));
+	assert_non_null(path);
+	session_data_free(&d);
+	make_data(&d, KV_OVER_LIMIT);
+	d.turns[0].text[0] = 'J';
+
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		/* Without SIG_IGN the kernel kills the writer instead of failing the write. */
+		signal(SIGXFSZ, SIG_IGN);
+		struct rlimit rl = { FSIZE_LIMIT, FSIZE_LIMIT };
+		char e2[512] = "";
+		int rc = setrlimit(RLIMIT_FSIZE, &rl) != 0 ? 100
+			 : -session_save("full", &d, e2, sizeof(e2));
+		if (write(fds[1], e2, strlen(e2)) < 0)
+			rc = 101;
+		_exit(rc);
+	}
+	close(fds[1]);
+	char msg[512];
+	ssize_t got = 0, r;
+	while ((r = read(fds[0], msg + got, sizeof(msg) - 1 - (size_t)got)) > 0)
+		got += r;
+	close(fds[0]);
+	msg[got] = '\0';
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(-WEXITSTATUS(status), LT_E_FULL);
+	assert_non_null(strstr(msg, path));
+	assert_non_null(strstr(msg, "file size limit"));
+	assert_non_null(strstr(msg, "previous version is intact"));
+	assert_null(strchr(msg, '\n'));
+
+	/* The old file is untouched and loads, KV cache included. */
+	assert_int_equal(session_read_file(path, &e, warn, sizeof(warn), err, sizeof(err)), 0);
+	assert_string_equal(warn, "");
+	check_transcript(&e);
+	assert_int_equal(e.kv_len, 100);
+	session_data_free(&e);
+
+	/* No temporary file is left in the directory. */
+	char *dir;
+	assert_int_equal(session_dir(&dir, false, err, sizeof(err)), 0);
+	DIR *dh = opendir(dir);
+	assert_non_null(dh);
+	struct dirent *de;
+	while ((de = readdir(dh)) != NULL)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			assert_null(strstr(de->d_name, ".full.lts."));
+	closedir(dh);
+	free(dir);
+	free(path);
+	session_data_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -409,6 +485,7 @@ int main(void)
 		cmocka_unit_test(test_save_load_files),
 		cmocka_unit_test(test_kill_during_save),
 		cmocka_unit_test(test_write_failure),
+		cmocka_unit_test(test_disk_full),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -12,11 +12,26 @@
 
 #include "slash.h"
 
+/* A 100 KB pasted system prompt. */
+#define LONG_ARG (100u << 10)
+
+/* slash_parse cuts the line it is given, so each call gets its own copy,
+ * kept until the next call (the arguments point into it). */
+static char *line_copy(const char *line)
+{
+	static char *copy;
+	free(copy);
+	copy = line ? strdup(line) : NULL;
+	if (line)
+		assert_non_null(copy);
+	return copy;
+}
+
 static const struct slash_call *parse_ok(const char *line)
 {
 	static struct slash_call call;
 	char err[256];
-	if (slash_parse(line, &call, err, sizeof(err)) != 0)
+	if (slash_parse(line_copy(line), &call, err, sizeof(err)) != 0)
 		fail_msg("%s: %s", line, err);
 	return &call;
 }
@@ -25,7 +40,7 @@ static void parse_fails(const char *line, int code, const char *needle)
 {
 	struct slash_call call;
 	char err[256] = "";
-	assert_int_equal(slash_parse(line, &call, err, sizeof(err)), code);
+	assert_int_equal(slash_parse(line_copy(line), &call, err, sizeof(err)), code);
 	if (!strstr(err, needle))
 		fail_msg("'%s': message '%s' lacks '%s'", line, err, needle);
 }
@@ -71,6 +86,35 @@ static void test_parse(void **state)
 	assert_true(slash_is_command("/help"));
 	assert_false(slash_is_command("//not a command"));
 	assert_false(slash_is_command("hello"));
+}
+
+/* A pasted system prompt far longer than any line buffer arrives whole. */
+static void test_long_argument(void **state)
+{
+	(void)state;
+	size_t n = strlen("/system ") + LONG_ARG;
+	char *line = malloc(n + 2);
+	assert_non_null(line);
+	strcpy(line, "/system ");
+	for (size_t i = strlen(line); i < n; i++)
+		line[i] = "abc "[i % 4];
+	line[n - 3] = 'E';
+	line[n - 2] = 'N';
+	line[n - 1] = 'D';
+	line[n] = '\n';
+	line[n + 1] = '\0';
+	const struct slash_call *c = parse_ok(line);
+	assert_int_equal(c->def->id, SLASH_SYSTEM);
+	assert_int_equal(strlen(c->arg1), LONG_ARG);
+	assert_memory_equal(c->arg1 + LONG_ARG - 3, "END", 4);
+	/* Long words are not cut either, and errors quote a bounded part. */
+	memcpy(line, "/zzzz", 5);
+	char err[256];
+	struct slash_call call;
+	assert_int_equal(slash_parse(line, &call, err, sizeof(err)), LT_E_NOTFOUND);
+	assert_non_null(strstr(err, "unknown command '/zzzz"));
+	free(line);
+	line_copy(NULL);
 }
 
 static void test_table(void **state)
@@ -141,6 +185,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_long_argument),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_complete),
 		cmocka_unit_test(test_params),

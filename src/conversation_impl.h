@@ -1,0 +1,91 @@
+/* Private to the conversation module: the layout of struct conv and what
+ * its two files share. src/conversation.c has the life cycle, replies,
+ * undo, settings and sessions; src/conversation_ctx.c keeps the tokens in
+ * the context: rendering turns into ids, composing conv_ids(), bringing the
+ * KV cache in line with them, shifting old turns out and rebuilding from
+ * the transcript. Nothing outside those two files includes this header. */
+#ifndef LT_CONVERSATION_IMPL_H
+#define LT_CONVERSATION_IMPL_H
+
+#include "conversation.h"
+#include "stopper.h"
+
+struct cturn {
+	struct conv_turn t;
+	int32_t *ids; /* (t.n_tokens) its tokens while in the context */
+};
+
+/* A growable id array. */
+struct idvec {
+	int32_t *v; /* (cap) of which n are used */
+	int n, cap;
+};
+
+struct conv {
+	struct ctx *ctx;
+	const struct vocab *v;
+	struct template *tmpl;
+	struct sampler *smp;
+	struct stopper *stp;
+	struct vocab_stream *vs;
+	const atomic_bool *abort;
+
+	char *system;
+	char *in_prefix;
+	char *postfix;
+	int n_predict;
+	char **tstops, **ustops; /* the template's and the user's stop strings */
+	int n_tstops, n_ustops;
+
+	struct cturn *turns; /* (cap_turns) of which n_turns are used */
+	int n_turns, cap_turns;
+	struct idvec head; /* BOS and the system block */
+	struct idvec ids;  /* head + the tokens of every turn in the context */
+	struct idvec kv;   /* what the KV cache holds, position by position */
+	char err[512];
+};
+
+/* ---- conversation_ctx.c ---- */
+
+/* Puts the message fmt (with one %s for arg) in c->err and returns code. */
+int conv_fail(struct conv *c, int code, const char *fmt, const char *arg);
+/* Appends n ids; LT_E_NOMEM when memory runs out. */
+int conv_idvec_push(struct idvec *a, const int32_t *ids, int n);
+/* The last id, or VOCAB_TOKEN_NULL for an empty array. */
+int32_t conv_idvec_last(const struct idvec *a);
+
+/* Rendering. Each turn is tokenized as the text that follows token prev
+ * (the last id before it in the context, VOCAB_TOKEN_NULL at the start),
+ * so the SentencePiece space prefix appears only where tokenizing the
+ * whole prompt at once would put it. The ids go to *out (caller frees). */
+int conv_render_head(struct conv *c);
+int conv_render_user(const struct conv *c, const char *text, bool first, int32_t prev,
+		     struct idvec *out);
+int conv_render_suffix(const struct conv *c, int32_t prev, struct idvec *out);
+
+/* Rebuilds c->ids from the head and the turns in the context. */
+int conv_compose(struct conv *c);
+/* Index of the first user turn in the context, or -1. */
+int conv_first_user_in_ctx(const struct conv *c);
+/* Gives turn t the ids (taking them over; ids->v becomes NULL). */
+void conv_turn_set_ids(struct cturn *t, struct idvec *ids);
+/* Renders the first user turn in the context again, after what precedes
+ * it changed (a shift, a new system prompt). */
+int conv_rerender_first_user(struct conv *c);
+
+/* Evaluates what c->ids has beyond the cached common prefix. With
+ * need_logits the last token is evaluated even when cached, so sampling
+ * can start. *n_eval (may be NULL) receives how many were evaluated. */
+int conv_sync_kv(struct conv *c, bool need_logits, int *n_eval);
+/* The same, not stopped by the abort flag (closing a reply, undo). */
+int conv_sync_kv_final(struct conv *c);
+
+/* Drops the oldest exchanges before turn keep_from until need more tokens
+ * fit and (when possible) at most half the context is used; tells cb. */
+int conv_shift(struct conv *c, int keep_from, int need, const struct conv_callbacks *cb);
+
+/* Renders every turn again from its text, keeping the newest that fit in
+ * three quarters of the context, and evaluates. */
+int conv_rebuild(struct conv *c);
+
+#endif
