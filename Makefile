@@ -132,7 +132,7 @@ install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/llamaterm/prompts \
 		$(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/llamaterm
-	install -m 644 prompts/* $(DESTDIR)$(PREFIX)/share/llamaterm/prompts/ 2>/dev/null || true
+	install -m 644 prompts/*.tmpl $(DESTDIR)$(PREFIX)/share/llamaterm/prompts/
 	install -m 644 man/llamaterm.1 $(DESTDIR)$(PREFIX)/share/man/man1/llamaterm.1
 
 clean:

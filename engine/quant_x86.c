@@ -598,13 +598,16 @@ static inline void x86_k4_scales(const uint8_t *s, uint8_t *sc, uint8_t *m)
 	}
 }
 
-/* Sum over the eight 32-element groups of min * (sum of y's quants). */
-static inline int x86_k4_minsum(const int16_t *bsums, const uint8_t *m)
+/* Sum over the eight 32-element groups of min * (sum of y's quants): the
+ * sixteen 16-element sums times their group's min, pairwise by madd. */
+LT_AVX2 static inline int x86_k4_minsum(const int16_t *bsums, const uint8_t *m)
 {
-	int sum = 0;
-	for (int j = 0; j < 8; j++)
-		sum += m[j] * (bsums[2 * j] + bsums[2 * j + 1]);
-	return sum;
+	uint64_t m8;
+	memcpy(&m8, m, sizeof(m8));
+	const __m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)m8));
+	const __m256i dup = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
+	const __m256i b = _mm256_loadu_si256((const __m256i *)bsums);
+	return x86_hsum_epi32(_mm256_madd_epi16(b, dup));
 }
 
 LT_AVX2 static void x86_q4_K_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
@@ -720,6 +723,114 @@ LT_AVX2 static void x86_q6_K_vec_dot(int64_t n, float *s, const void *vx, const 
 	*s = x86_hsum_ps(acc);
 }
 
+/* Prefill tiles of k-quants: one weight row by four tokens, so the unpacked
+ * quants and decoded scales of each super-block serve four activation rows.
+ * The float steps per token are the vec_dots' own, in the same order. */
+#define X86_K_TILE_TOKENS 4
+
+#define X86_K_ROWS_DECL                                                              \
+	const struct block_q8_K *a0 = va;                                            \
+	const struct block_q8_K *a1 = (const void *)((const uint8_t *)va + a_stride);     \
+	const struct block_q8_K *a2 = (const void *)((const uint8_t *)va + 2 * a_stride); \
+	const struct block_q8_K *a3 = (const void *)((const uint8_t *)va + 3 * a_stride)
+
+LT_AVX2 static void x86_q4_K_tile(int64_t n, const void *vw, size_t w_stride, const void *va,
+				  size_t a_stride, float *y, size_t ldy)
+{
+	(void)w_stride;
+	const struct block_q4_K *x = vw;
+	X86_K_ROWS_DECL;
+	const __m256i m4 = _mm256_set1_epi8(0x0f);
+	__m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+	float sm0 = 0, sm1 = 0, sm2 = 0, sm3 = 0;
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		uint8_t sc[8], mn[8];
+		x86_k4_scales(x[i].scales, sc, mn);
+		const float dx = x86_h2f(x[i].d), dmx = x86_h2f(x[i].dmin);
+		sm0 -= a0[i].d * dmx * x86_k4_minsum(a0[i].bsums, mn);
+		sm1 -= a1[i].d * dmx * x86_k4_minsum(a1[i].bsums, mn);
+		sm2 -= a2[i].d * dmx * x86_k4_minsum(a2[i].bsums, mn);
+		sm3 -= a3[i].d * dmx * x86_k4_minsum(a3[i].bsums, mn);
+		__m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+		for (int j = 0; j < 4; j++) {
+			const __m256i bits = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
+			const __m256i lo = _mm256_and_si256(bits, m4);
+			const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+			const __m256i sl = _mm256_set1_epi16(sc[2 * j]), sh = _mm256_set1_epi16(sc[2 * j + 1]);
+#define X86_Q4K_TOK(s, a)                                                                          \
+	s = _mm256_add_epi32(s, _mm256_add_epi32(                                                  \
+		_mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256(                     \
+			(const __m256i *)(a[i].qs + 64 * j))), sl),                                \
+		_mm256_madd_epi16(_mm256_maddubs_epi16(hi, _mm256_loadu_si256(                     \
+			(const __m256i *)(a[i].qs + 64 * j + 32))), sh)))
+			X86_Q4K_TOK(s0, a0);
+			X86_Q4K_TOK(s1, a1);
+			X86_Q4K_TOK(s2, a2);
+			X86_Q4K_TOK(s3, a3);
+#undef X86_Q4K_TOK
+		}
+		acc0 = _mm256_fmadd_ps(_mm256_set1_ps(a0[i].d * dx), _mm256_cvtepi32_ps(s0), acc0);
+		acc1 = _mm256_fmadd_ps(_mm256_set1_ps(a1[i].d * dx), _mm256_cvtepi32_ps(s1), acc1);
+		acc2 = _mm256_fmadd_ps(_mm256_set1_ps(a2[i].d * dx), _mm256_cvtepi32_ps(s2), acc2);
+		acc3 = _mm256_fmadd_ps(_mm256_set1_ps(a3[i].d * dx), _mm256_cvtepi32_ps(s3), acc3);
+	}
+	y[0] = x86_hsum_ps(acc0) + sm0;
+	y[ldy] = x86_hsum_ps(acc1) + sm1;
+	y[2 * ldy] = x86_hsum_ps(acc2) + sm2;
+	y[3 * ldy] = x86_hsum_ps(acc3) + sm3;
+}
+
+LT_AVX2 static void x86_q6_K_tile(int64_t n, const void *vw, size_t w_stride, const void *va,
+				  size_t a_stride, float *y, size_t ldy)
+{
+	(void)w_stride;
+	const struct block_q6_K *x = vw;
+	X86_K_ROWS_DECL;
+	const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3);
+	const __m256i off = _mm256_set1_epi8(32);
+	__m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		const float dx = x86_h2f(x[i].d);
+		__m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+		for (int half = 0; half < 2; half++) {
+			const uint8_t *ql = x[i].ql + 64 * half, *qh = x[i].qh + 32 * half;
+			const int8_t *sc = x[i].scales + 8 * half;
+			const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+			const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+			const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+			__m256i q[4];
+			q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
+					       _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
+			q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+					       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
+			q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+					       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
+			q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+					       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
+			for (int k = 0; k < 4; k++) {
+				const __m256i scp = x86_scale_pair(sc[2 * k], sc[2 * k + 1]);
+				const size_t o = 128 * half + 32 * k;
+				s0 = _mm256_add_epi32(s0, x86_group_dot(q[k], _mm256_loadu_si256(
+					(const __m256i *)(a0[i].qs + o)), off, scp));
+				s1 = _mm256_add_epi32(s1, x86_group_dot(q[k], _mm256_loadu_si256(
+					(const __m256i *)(a1[i].qs + o)), off, scp));
+				s2 = _mm256_add_epi32(s2, x86_group_dot(q[k], _mm256_loadu_si256(
+					(const __m256i *)(a2[i].qs + o)), off, scp));
+				s3 = _mm256_add_epi32(s3, x86_group_dot(q[k], _mm256_loadu_si256(
+					(const __m256i *)(a3[i].qs + o)), off, scp));
+			}
+		}
+		acc0 = _mm256_fmadd_ps(_mm256_set1_ps(a0[i].d * dx), _mm256_cvtepi32_ps(s0), acc0);
+		acc1 = _mm256_fmadd_ps(_mm256_set1_ps(a1[i].d * dx), _mm256_cvtepi32_ps(s1), acc1);
+		acc2 = _mm256_fmadd_ps(_mm256_set1_ps(a2[i].d * dx), _mm256_cvtepi32_ps(s2), acc2);
+		acc3 = _mm256_fmadd_ps(_mm256_set1_ps(a3[i].d * dx), _mm256_cvtepi32_ps(s3), acc3);
+	}
+	y[0] = x86_hsum_ps(acc0);
+	y[ldy] = x86_hsum_ps(acc1);
+	y[2 * ldy] = x86_hsum_ps(acc2);
+	y[3 * ldy] = x86_hsum_ps(acc3);
+}
+
 LT_AVX2 static void x86_q2_K_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q2_K *x = vx;
@@ -803,6 +914,8 @@ static const struct quant_tile x86_tiles[GGML_TYPE_COUNT] = {
 			     X86_GEMV_ROWS },
 	[GGML_TYPE_Q4_0] = { x86_q4_0_tile, X86_Q_TILE_ROWS, X86_Q_TILE_TOKENS, x86_q4_0_gemv,
 			     X86_GEMV_ROWS },
+	[GGML_TYPE_Q4_K] = { x86_q4_K_tile, 1, X86_K_TILE_TOKENS, NULL, 0 },
+	[GGML_TYPE_Q6_K] = { x86_q6_K_tile, 1, X86_K_TILE_TOKENS, NULL, 0 },
 };
 static bool x86_cpu_ok;
 static pthread_once_t x86_once = PTHREAD_ONCE_INIT;

@@ -2,6 +2,8 @@
  * worker thread; this file is the line-mode front end (readline on a
  * terminal, plain lines from a pipe) and the hand-over to the curses UI. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -50,21 +52,26 @@ static void chat_usage(FILE *out)
 
 /* Set by SIGINT; the main loop turns it into a stop or a quit question. */
 static atomic_int chat_sigint;
+/* The handler also writes a byte here, so a poll() waiting for keys wakes
+ * up even when the signal lands just before it starts. */
+static int chat_sigpipe[2] = { -1, -1 };
 
 static void chat_on_sigint(int sig)
 {
 	(void)sig;
+	int e = errno;
 	atomic_fetch_add(&chat_sigint, 1);
+	if (chat_sigpipe[1] >= 0 && write(chat_sigpipe[1], "", 1) < 0) {
+		/* Full pipe: a wake-up is already pending. */
+	}
+	errno = e;
 }
 
-/* Readline keeps reading after a signal; this ends the current line. */
-static int chat_rl_signal_hook(void)
+static void chat_sigpipe_drain(void)
 {
-	if (atomic_load(&chat_sigint)) {
-		rl_replace_line("", 0);
-		rl_done = 1;
+	char buf[64];
+	while (chat_sigpipe[0] >= 0 && read(chat_sigpipe[0], buf, sizeof(buf)) > 0) {
 	}
-	return 0;
 }
 
 static char *chat_complete_gen(const char *text, int state)
@@ -101,6 +108,9 @@ struct chat {
 	bool print_replay;  /* print that transcript (after a load, not an undo) */
 	bool reply_start;   /* the next text piece begins a reply */
 	bool fatal;
+	bool cut_line;      /* the last Ctrl-C at the prompt discarded typed text */
+	bool have_stats;    /* stats of the reply in progress, printed after it */
+	struct ring_event stats;
 	int n_errors;
 	char *history;
 };
@@ -146,11 +156,15 @@ static void chat_event(struct chat *c, const struct ring_event *ev)
 			fprintf(stderr, "[stopped]\n");
 		else if (ev->b == CONV_STOP_CTX_FULL)
 			fprintf(stderr, "[the reply filled the context]\n");
+		/* The speeds come before RING_DONE; they go on their own line. */
+		if (c->tty && c->have_stats)
+			fprintf(stderr, "[%lld prompt tokens, %.1f tok/s | %lld generated, %.1f tok/s]\n",
+				(long long)c->stats.a, c->stats.x, (long long)c->stats.b, c->stats.y);
+		c->have_stats = false;
 		break;
 	case RING_STATS:
-		if (c->tty)
-			fprintf(stderr, "[%lld prompt tokens, %.1f tok/s | %lld generated, %.1f tok/s]\n",
-				(long long)ev->a, ev->x, (long long)ev->b, ev->y);
+		c->stats = *ev;
+		c->have_stats = true;
 		break;
 	case RING_ERROR:
 		fprintf(stderr, "llamaterm chat: %s\n", ev->data);
@@ -197,11 +211,66 @@ static void chat_wait(struct chat *c)
 	c->print_replay = false;
 }
 
-/* Reads one line (without its newline); NULL at end of input. */
+/* Where readline's callback puts the finished line. */
+static struct {
+	bool done;
+	char *line;
+} chat_rl;
+
+static void chat_rl_done(char *line)
+{
+	chat_rl.done = true;
+	chat_rl.line = line;
+	/* No second prompt until the next chat_readline. */
+	rl_callback_handler_remove();
+}
+
+/* readline() that a Ctrl-C ends at once: plain readline() only sees the
+ * signal at the next key, so this drives readline's callback interface
+ * from poll() on the terminal and the signal pipe. Returns the line, or
+ * NULL at end of input or on Ctrl-C (chat_sigint set; *had_text says
+ * whether the line held text, which is then discarded). */
+static char *chat_readline(const char *prompt, bool *had_text)
+{
+	*had_text = false;
+	chat_rl.done = false;
+	chat_rl.line = NULL;
+	rl_callback_handler_install(prompt, chat_rl_done);
+	while (!chat_rl.done) {
+		if (atomic_load(&chat_sigint)) {
+			*had_text = rl_end > 0;
+			rl_free_line_state();
+			rl_callback_sigcleanup();
+			/* Leave the prompt line as typed, marked, and start a fresh one. */
+			rl_point = rl_end;
+			rl_redisplay();
+			fputs("^C", rl_outstream ? rl_outstream : stdout);
+			rl_crlf();
+			rl_replace_line("", 0);
+			rl_callback_handler_remove();
+			return NULL;
+		}
+		struct pollfd pf[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
+					{ .fd = chat_sigpipe[0], .events = POLLIN } };
+		int n = poll(pf, chat_sigpipe[0] >= 0 ? 2 : 1, -1);
+		if (n < 0 && errno != EINTR) {
+			rl_callback_handler_remove();
+			return NULL;
+		}
+		if (n > 0 && (pf[1].revents & POLLIN))
+			chat_sigpipe_drain();
+		if (n > 0 && (pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			rl_callback_read_char();
+	}
+	return chat_rl.line;
+}
+
+/* Reads one line (without its newline); NULL at end of input or on Ctrl-C
+ * (see chat_readline). */
 static char *chat_read_line(struct chat *c, const char *prompt)
 {
 	if (c->tty)
-		return readline(prompt);
+		return chat_readline(prompt, &c->cut_line);
 	char *line = NULL;
 	size_t cap = 0;
 	errno = 0;
@@ -243,22 +312,21 @@ static char *chat_read_multiline(struct chat *c)
 	}
 }
 
-/* A Ctrl-C at the prompt: the first explains, the second asks. Returns
- * true when the user wants to quit. */
-static bool chat_sigint_at_prompt(struct chat *c, int *armed)
+/* A Ctrl-C at the prompt. With text typed it only clears the line (as in
+ * a shell); at an empty prompt it asks, and a second Ctrl-C or end of input
+ * at the question means yes. Without a terminal it quits. Returns true when
+ * the user wants to quit. */
+static bool chat_sigint_at_prompt(struct chat *c)
 {
 	atomic_store(&chat_sigint, 0);
 	if (!c->tty)
 		return true;
-	if (!*armed) {
-		*armed = 1;
-		fprintf(stderr, "\n(press Ctrl-C again to quit, or type /quit)\n");
+	if (c->cut_line)
 		return false;
-	}
-	char *ans = readline("Quit? [y/N] ");
-	bool yes = ans && (ans[0] == 'y' || ans[0] == 'Y');
+	bool had_text;
+	char *ans = chat_readline("Quit? [y/N] ", &had_text);
+	bool yes = !ans || ans[0] == 'y' || ans[0] == 'Y';
 	free(ans);
-	*armed = 0;
 	atomic_store(&chat_sigint, 0);
 	return yes;
 }
@@ -271,19 +339,18 @@ static int chat_plain(struct chat *c)
 	if (c->fatal)
 		return 1;
 	if (c->tty)
-		fprintf(stderr, "Type a message, /help for commands, /quit to leave.\n");
-	int armed = 0;
+		fprintf(stderr, "Type a message, /help for commands, /quit to leave "
+				"(Ctrl-C stops a reply).\n");
 	for (;;) {
 		char *line = chat_read_line(c, "> ");
 		if (atomic_load(&chat_sigint)) {
 			free(line);
-			if (chat_sigint_at_prompt(c, &armed))
+			if (chat_sigint_at_prompt(c))
 				break;
 			continue;
 		}
 		if (!line)
 			break;
-		armed = 0;
 		if (!strcmp(line, CHAT_MULTILINE)) {
 			free(line);
 			line = chat_read_multiline(c);
@@ -409,6 +476,8 @@ int cmd_chat(int argc, char **argv)
 		free(c.history);
 		return 1;
 	}
+	if (pipe2(chat_sigpipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		chat_sigpipe[0] = chat_sigpipe[1] = -1;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = chat_on_sigint;
@@ -422,7 +491,7 @@ int cmd_chat(int argc, char **argv)
 	} else {
 		if (c.tty) {
 			rl_catch_signals = 0;
-			rl_signal_event_hook = chat_rl_signal_hook;
+			rl_catch_sigwinch = 1;
 			rl_attempted_completion_function = chat_complete;
 			using_history();
 			if (c.history)
@@ -440,6 +509,11 @@ int cmd_chat(int argc, char **argv)
 			rc = 1;
 	}
 	signal(SIGINT, SIG_DFL);
+	for (int i = 0; i < 2; i++) {
+		if (chat_sigpipe[i] >= 0)
+			close(chat_sigpipe[i]);
+		chat_sigpipe[i] = -1;
+	}
 	worker_free(c.w);
 	free(c.history);
 	return rc;

@@ -217,6 +217,61 @@ static void test_dot_kquants(void **state)
 	}
 }
 
+/* The prefill block kernels and the decode row kernels must give each
+ * pair's vec_dot bit for bit: batch and token-by-token evaluation agree. */
+static void check_tile(enum ggml_type type, int n)
+{
+	const struct quant_kernels *k = simd_or_skip(type);
+	const struct quant_tile *tile = quant_x86_tile(type);
+	assert_non_null(tile);
+	const struct quant_kernels *act = quant_best(k->vec_dot_type);
+	enum { ROWS = 4, TOKS = 4 };
+	assert_true(tile->rows <= ROWS && tile->tokens <= TOKS && tile->gemv_rows <= ROWS);
+	size_t wb = dtype_row_bytes(type, n), ab = dtype_row_bytes(k->vec_dot_type, n);
+	uint8_t *w = malloc(wb * ROWS), *a = malloc(ab * TOKS);
+	float *f = malloc(sizeof(float) * n);
+	for (int r = 0; r < ROWS; r++) {
+		fill(f, n, 1.0f);
+		k->from_float(f, w + r * wb, n);
+	}
+	for (int t = 0; t < TOKS; t++) {
+		fill(f, n, 2.0f);
+		act->from_float(f, a + t * ab, n);
+	}
+	float y[ROWS * TOKS], want;
+	tile->fn(n, w, wb, a, ab, y, ROWS);
+	for (int t = 0; t < tile->tokens; t++)
+		for (int r = 0; r < tile->rows; r++) {
+			k->vec_dot(n, &want, w + r * wb, a + t * ab);
+			if (memcmp(&y[t * ROWS + r], &want, sizeof(want)) != 0)
+				fail_msg("%s tile row %d token %d: %.9g, vec_dot %.9g", dtype_name(type), r,
+					 t, y[t * ROWS + r], want);
+		}
+	if (tile->gemv) {
+		tile->gemv(n, w, wb, a + ab, ab, y, 1);
+		for (int r = 0; r < tile->gemv_rows; r++) {
+			k->vec_dot(n, &want, w + r * wb, a + ab);
+			if (memcmp(&y[r], &want, sizeof(want)) != 0)
+				fail_msg("%s gemv row %d: %.9g, vec_dot %.9g", dtype_name(type), r, y[r],
+					 want);
+		}
+	}
+	free(w), free(a), free(f);
+}
+
+static void test_tiles_match_vec_dot(void **state)
+{
+	(void)state;
+	const enum ggml_type types[] = { GGML_TYPE_F32, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0,
+					 GGML_TYPE_Q4_K, GGML_TYPE_Q6_K };
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		check_tile(types[i], N_ROW);
+		check_tile(types[i], 256);
+	}
+	check_tile(GGML_TYPE_Q4_0, 96); /* an odd number of blocks */
+	check_tile(GGML_TYPE_F32, 45); /* scalar tails */
+}
+
 /* quant_best follows the switch; the reference stays reachable. */
 static void test_enable_switch(void **state)
 {
@@ -245,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_dot_bf16),
 		cmocka_unit_test(test_dot_legacy),
 		cmocka_unit_test(test_dot_kquants),
+		cmocka_unit_test(test_tiles_match_vec_dot),
 		cmocka_unit_test(test_enable_switch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
