@@ -40,16 +40,18 @@ struct gguf_value {
 			char *s;
 			uint64_t len;
 		} str;
-		struct {
-			enum gguf_vtype type;
-			uint64_t n;
-			/* numeric: a packed C array of the element type;
-			 * string and nested: NULL */
-			void *data;
-			/* every element as a value */
-			struct gguf_value *items;
-		} arr;
+		struct gguf_arr *arr;
 	};
+};
+
+/* An array value, kept out of line so that scalar values stay small. */
+struct gguf_arr {
+	enum gguf_vtype type;
+	uint64_t n;
+	/* numeric: a packed C array of the element type; string and nested: NULL */
+	void *data;
+	/* every element as a value */
+	struct gguf_value *items;
 };
 
 struct gguf_kv {
@@ -84,6 +86,7 @@ struct gguf {
 	uint64_t kv_hash_cap, tensor_hash_cap;
 
 	struct arena_chunk *arena;
+	size_t arena_next_cap;  /* size of the next arena chunk */
 };
 
 /* The parsing cursor; err/errlen receive the first error. */
@@ -99,7 +102,13 @@ static void *arena_alloc(struct gguf *g, size_t n)
 	n = (n + 15) & ~(size_t)15;
 	struct arena_chunk *c = g->arena;
 	if (!c || c->cap - c->used < n) {
-		size_t cap = n > (1u << 20) ? n : (1u << 20);
+		/* Chunks start small (most files have little metadata) and
+		 * double up to 16 MiB, so big vocabularies need few mallocs. */
+		size_t cap = g->arena_next_cap ? g->arena_next_cap : (size_t)16 << 10;
+		if (cap < (size_t)16 << 20)
+			g->arena_next_cap = cap * 2;
+		if (cap < n)
+			cap = n;
 		c = malloc(sizeof(*c) + cap);
 		if (!c)
 			return NULL;
@@ -272,14 +281,17 @@ static int reader_array(struct reader *r, struct gguf_value *v, const char *what
 				   " %s elements runs past end of file (0x%" PRIx64 ")",
 				   start, what, n, gguf_vtype_name(et), r->g->size);
 	v->type = GGUF_VTYPE_ARRAY;
-	v->arr.type = et;
-	v->arr.n = n;
+	v->arr = arena_alloc(r->g, sizeof(*v->arr));
+	if (!v->arr)
+		return reader_fail(r, LT_E_NOMEM, "%s: out of memory", what);
+	v->arr->type = et;
+	v->arr->n = n;
 	struct gguf_value *items = arena_alloc(r->g, n * sizeof(*items) + 1);
 	if (!items)
 		return reader_fail(r, LT_E_NOMEM, "%s: out of memory for %" PRIu64 " items", what, n);
-	v->arr.items = items;
+	v->arr->items = items;
 	if (et == GGUF_VTYPE_STRING || et == GGUF_VTYPE_ARRAY) {
-		v->arr.data = NULL;
+		v->arr->data = NULL;
 		for (uint64_t i = 0; i < n; i++) {
 			rc = reader_value(r, et, &items[i], what, depth + 1);
 			if (rc)
@@ -292,7 +304,7 @@ static int reader_array(struct reader *r, struct gguf_value *v, const char *what
 	uint8_t *data = arena_alloc(r->g, n * es + 1);
 	if (!data)
 		return reader_fail(r, LT_E_NOMEM, "%s: out of memory for %" PRIu64 " items", what, n);
-	v->arr.data = data;
+	v->arr->data = data;
 	rc = reader_bytes(r, data, n * es, what);
 	if (rc)
 		return rc;
@@ -871,9 +883,9 @@ int gguf_get_arr(const struct gguf *g, const char *key, enum gguf_vtype *elem_ty
 	if (v->type != GGUF_VTYPE_ARRAY)
 		return LT_E_TYPE;
 	if (elem_type)
-		*elem_type = v->arr.type;
+		*elem_type = v->arr->type;
 	if (n)
-		*n = v->arr.n;
+		*n = v->arr->n;
 	return 0;
 }
 
@@ -938,24 +950,24 @@ const char *gguf_value_str(const struct gguf_value *v, size_t *len)
 
 enum gguf_vtype gguf_value_arr_type(const struct gguf_value *v)
 {
-	return v->type == GGUF_VTYPE_ARRAY ? v->arr.type : GGUF_VTYPE_COUNT;
+	return v->type == GGUF_VTYPE_ARRAY ? v->arr->type : GGUF_VTYPE_COUNT;
 }
 
 uint64_t gguf_value_arr_len(const struct gguf_value *v)
 {
-	return v->type == GGUF_VTYPE_ARRAY ? v->arr.n : 0;
+	return v->type == GGUF_VTYPE_ARRAY ? v->arr->n : 0;
 }
 
 const void *gguf_value_arr_data(const struct gguf_value *v)
 {
-	return v->type == GGUF_VTYPE_ARRAY ? v->arr.data : NULL;
+	return v->type == GGUF_VTYPE_ARRAY ? v->arr->data : NULL;
 }
 
 const struct gguf_value *gguf_value_arr_item(const struct gguf_value *v, uint64_t i)
 {
-	if (v->type != GGUF_VTYPE_ARRAY || i >= v->arr.n)
+	if (v->type != GGUF_VTYPE_ARRAY || i >= v->arr->n)
 		return NULL;
-	return &v->arr.items[i];
+	return &v->arr->items[i];
 }
 
 int64_t gguf_value_arr_i64(const struct gguf_value *v, uint64_t i)
@@ -972,12 +984,12 @@ double gguf_value_arr_f64(const struct gguf_value *v, uint64_t i)
 
 const char *gguf_value_arr_str(const struct gguf_value *v, uint64_t i, size_t *len)
 {
-	if (v->type != GGUF_VTYPE_ARRAY || v->arr.type != GGUF_VTYPE_STRING || i >= v->arr.n) {
+	if (v->type != GGUF_VTYPE_ARRAY || v->arr->type != GGUF_VTYPE_STRING || i >= v->arr->n) {
 		if (len)
 			*len = 0;
 		return NULL;
 	}
-	return gguf_value_str(&v->arr.items[i], len);
+	return gguf_value_str(&v->arr->items[i], len);
 }
 
 const char *gguf_vtype_name(enum gguf_vtype t)

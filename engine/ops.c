@@ -20,10 +20,14 @@
 #define OPS_TILE_ROWS 24
 #define OPS_TILE_TOKENS 32
 
-/* Multiply-adds below which one more thread costs more (waking it and the
- * closing barrier, a few microseconds) than it saves. Tiny models such as
- * stories260K then run single-threaded and reach thousands of tokens/s. */
-#define OPS_MIN_WORK_PER_THREAD 65536
+/* Multiply-adds below which one more thread costs more than it saves:
+ * waking it and the closing barrier take microseconds on an idle machine
+ * and a whole time slice when the other core is busy. Tiny models such as
+ * stories260K then run single-threaded at thousands of tokens/s. */
+#define OPS_MIN_WORK_PER_THREAD (512 * 1024)
+/* A matrix-vector product waits on memory, not arithmetic: count it as this
+ * many tokens' work so decode still splits medium matrices. */
+#define OPS_DECODE_WEIGHT 4
 
 static int ops_thread_id(void)
 {
@@ -177,7 +181,8 @@ void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, vo
 {
 	const int64_t n_in = m->n_in, n_out = m->n_out;
 	const void *act = x;
-	const int nth = ops_threads_for(n_threads, (double)n_in * n_out * n_tok);
+	const int nth = ops_threads_for(n_threads, (double)n_in * n_out *
+							   (n_tok < OPS_DECODE_WEIGHT ? OPS_DECODE_WEIGHT : n_tok));
 	size_t stride = (size_t)n_in * sizeof(float);
 
 	if (m->kern->vec_dot_type != GGML_TYPE_F32) {

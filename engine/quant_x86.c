@@ -587,27 +587,48 @@ LT_AVX2 static inline __m256i x86_scale_pair(int lo, int hi)
 	return _mm256_set_m128i(_mm_set1_epi16((short)hi), _mm_set1_epi16((short)lo));
 }
 
-/* The eight 6-bit scales and mins of a q4_K / q5_K block. */
-static inline void x86_k4_scales(const uint8_t *s, uint8_t *sc, uint8_t *m)
+/* The eight 6-bit scales and eight 6-bit mins of a q4_K / q5_K block as
+ * 16-bit lanes: scales in both halves of *sc (for x86_k4_scale), mins in
+ * *mins. Groups 0-3 keep their six bits in bytes 0-3 (scales) and 4-7
+ * (mins); groups 4-7 have four bits in bytes 8-11 and their top two in the
+ * spare top bits of bytes 0-7, which word-wide masks gather at once. */
+LT_AVX2 static inline void x86_k4_scales(const uint8_t *s, __m256i *sc, __m128i *mins)
 {
-	for (int j = 0; j < 4; j++) {
-		sc[j] = s[j] & 63;
-		m[j] = s[j + 4] & 63;
-		sc[j + 4] = (uint8_t)((s[j + 8] & 0x0f) | (s[j] >> 6) << 4);
-		m[j + 4] = (uint8_t)((s[j + 8] >> 4) | (s[j + 4] >> 6) << 4);
-	}
+	uint32_t u[4];
+	memcpy(u, s, 12);
+	const uint32_t low6 = 0x3f3f3f3f, low4 = 0x0f0f0f0f, low2 = 0x03030303;
+	u[3] = ((u[2] >> 4) & low4) | (((u[1] >> 6) & low2) << 4);
+	const uint32_t m03 = u[1] & low6;
+	u[1] = (u[2] & low4) | (((u[0] >> 6) & low2) << 4);
+	u[2] = m03;
+	u[0] &= low6;
+	const __m256i both = _mm256_cvtepu8_epi16(_mm_set_epi32((int)u[3], (int)u[2], (int)u[1],
+								 (int)u[0]));
+	*sc = _mm256_permute2x128_si256(both, both, 0x00);
+	*mins = _mm256_extracti128_si256(both, 1);
 }
 
-/* Sum over the eight 32-element groups of min * (sum of y's quants): the
- * sixteen 16-element sums times their group's min, pairwise by madd. */
-LT_AVX2 static inline int x86_k4_minsum(const int16_t *bsums, const uint8_t *m)
+/* Lane k of the eight 16-bit scales broadcast to every lane. */
+LT_AVX2 static inline __m256i x86_k4_scale(__m256i sc, int k)
 {
-	uint64_t m8;
-	memcpy(&m8, m, sizeof(m8));
-	const __m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)m8));
-	const __m256i dup = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
-	const __m256i b = _mm256_loadu_si256((const __m256i *)bsums);
-	return x86_hsum_epi32(_mm256_madd_epi16(b, dup));
+	return _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)((2 * k + 1) << 8 | 2 * k)));
+}
+
+/* acc + dm * (min * sum of y's quants) over the eight 32-element groups,
+ * in four float lanes: no horizontal sum per super-block. */
+LT_AVX2 static inline __m128 x86_k4_minacc(__m128 acc, float dm, const int16_t *bsums,
+					   __m128i mins)
+{
+	const __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)bsums),
+					     _mm_loadu_si128((const __m128i *)(bsums + 8)));
+	return _mm_fmadd_ps(_mm_set1_ps(dm), _mm_cvtepi32_ps(_mm_madd_epi16(mins, pairs)), acc);
+}
+
+LT_AVX2 static inline float x86_hsum_ps128(__m128 r)
+{
+	r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+	r = _mm_add_ss(r, _mm_movehdup_ps(r));
+	return _mm_cvtss_f32(r);
 }
 
 LT_AVX2 static void x86_q4_K_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
@@ -616,12 +637,13 @@ LT_AVX2 static void x86_q4_K_vec_dot(int64_t n, float *s, const void *vx, const 
 	const struct block_q8_K *y = vy;
 	const __m256i m4 = _mm256_set1_epi8(0x0f);
 	__m256 acc = _mm256_setzero_ps();
-	float summs = 0;
+	__m128 accm = _mm_setzero_ps();
 	for (int64_t i = 0; i < n / QK_K; i++) {
-		uint8_t sc[8], mn[8];
-		x86_k4_scales(x[i].scales, sc, mn);
+		__m256i sc;
+		__m128i mn;
+		x86_k4_scales(x[i].scales, &sc, &mn);
 		const float d = y[i].d * x86_h2f(x[i].d);
-		summs -= y[i].d * x86_h2f(x[i].dmin) * x86_k4_minsum(y[i].bsums, mn);
+		accm = x86_k4_minacc(accm, y[i].d * x86_h2f(x[i].dmin), y[i].bsums, mn);
 		__m256i sumi = _mm256_setzero_si256();
 		const uint8_t *q4 = x[i].qs;
 		const int8_t *q8 = y[i].qs;
@@ -631,13 +653,13 @@ LT_AVX2 static void x86_q4_K_vec_dot(int64_t n, float *s, const void *vx, const 
 			const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
 			__m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)q8));
 			__m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(q8 + 32)));
-			plo = _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * j]));
-			phi = _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * j + 1]));
+			plo = _mm256_madd_epi16(plo, x86_k4_scale(sc, 2 * j));
+			phi = _mm256_madd_epi16(phi, x86_k4_scale(sc, 2 * j + 1));
 			sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(plo, phi));
 		}
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
 	}
-	*s = x86_hsum_ps(acc) + summs;
+	*s = x86_hsum_ps(acc) - x86_hsum_ps128(accm);
 }
 
 LT_AVX2 static void x86_q5_K_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
@@ -646,12 +668,13 @@ LT_AVX2 static void x86_q5_K_vec_dot(int64_t n, float *s, const void *vx, const 
 	const struct block_q8_K *y = vy;
 	const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
 	__m256 acc = _mm256_setzero_ps();
-	float summs = 0;
+	__m128 accm = _mm_setzero_ps();
 	for (int64_t i = 0; i < n / QK_K; i++) {
-		uint8_t sc[8], mn[8];
-		x86_k4_scales(x[i].scales, sc, mn);
+		__m256i sc;
+		__m128i mn;
+		x86_k4_scales(x[i].scales, &sc, &mn);
 		const float d = y[i].d * x86_h2f(x[i].d);
-		summs -= y[i].d * x86_h2f(x[i].dmin) * x86_k4_minsum(y[i].bsums, mn);
+		accm = x86_k4_minacc(accm, y[i].d * x86_h2f(x[i].dmin), y[i].bsums, mn);
 		const __m256i hbits = _mm256_loadu_si256((const __m256i *)x[i].qh);
 		__m256i sumi = _mm256_setzero_si256();
 		const uint8_t *q5 = x[i].qs;
@@ -667,13 +690,13 @@ LT_AVX2 static void x86_q5_K_vec_dot(int64_t n, float *s, const void *vx, const 
 							   _mm256_slli_epi16(h1, 4));
 			__m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)q8));
 			__m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(q8 + 32)));
-			plo = _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * j]));
-			phi = _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * j + 1]));
+			plo = _mm256_madd_epi16(plo, x86_k4_scale(sc, 2 * j));
+			phi = _mm256_madd_epi16(phi, x86_k4_scale(sc, 2 * j + 1));
 			sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(plo, phi));
 		}
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
 	}
-	*s = x86_hsum_ps(acc) + summs;
+	*s = x86_hsum_ps(acc) - x86_hsum_ps128(accm);
 }
 
 /* sum((q - off) * y) over 32 elements, each half of 16 weighted by its
@@ -742,21 +765,22 @@ LT_AVX2 static void x86_q4_K_tile(int64_t n, const void *vw, size_t w_stride, co
 	X86_K_ROWS_DECL;
 	const __m256i m4 = _mm256_set1_epi8(0x0f);
 	__m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-	float sm0 = 0, sm1 = 0, sm2 = 0, sm3 = 0;
+	__m128 sm0 = _mm_setzero_ps(), sm1 = sm0, sm2 = sm0, sm3 = sm0;
 	for (int64_t i = 0; i < n / QK_K; i++) {
-		uint8_t sc[8], mn[8];
-		x86_k4_scales(x[i].scales, sc, mn);
+		__m256i sc;
+		__m128i mn;
+		x86_k4_scales(x[i].scales, &sc, &mn);
 		const float dx = x86_h2f(x[i].d), dmx = x86_h2f(x[i].dmin);
-		sm0 -= a0[i].d * dmx * x86_k4_minsum(a0[i].bsums, mn);
-		sm1 -= a1[i].d * dmx * x86_k4_minsum(a1[i].bsums, mn);
-		sm2 -= a2[i].d * dmx * x86_k4_minsum(a2[i].bsums, mn);
-		sm3 -= a3[i].d * dmx * x86_k4_minsum(a3[i].bsums, mn);
+		sm0 = x86_k4_minacc(sm0, a0[i].d * dmx, a0[i].bsums, mn);
+		sm1 = x86_k4_minacc(sm1, a1[i].d * dmx, a1[i].bsums, mn);
+		sm2 = x86_k4_minacc(sm2, a2[i].d * dmx, a2[i].bsums, mn);
+		sm3 = x86_k4_minacc(sm3, a3[i].d * dmx, a3[i].bsums, mn);
 		__m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
 		for (int j = 0; j < 4; j++) {
 			const __m256i bits = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
 			const __m256i lo = _mm256_and_si256(bits, m4);
 			const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
-			const __m256i sl = _mm256_set1_epi16(sc[2 * j]), sh = _mm256_set1_epi16(sc[2 * j + 1]);
+			const __m256i sl = x86_k4_scale(sc, 2 * j), sh = x86_k4_scale(sc, 2 * j + 1);
 #define X86_Q4K_TOK(s, a)                                                                          \
 	s = _mm256_add_epi32(s, _mm256_add_epi32(                                                  \
 		_mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256(                     \
@@ -774,10 +798,10 @@ LT_AVX2 static void x86_q4_K_tile(int64_t n, const void *vw, size_t w_stride, co
 		acc2 = _mm256_fmadd_ps(_mm256_set1_ps(a2[i].d * dx), _mm256_cvtepi32_ps(s2), acc2);
 		acc3 = _mm256_fmadd_ps(_mm256_set1_ps(a3[i].d * dx), _mm256_cvtepi32_ps(s3), acc3);
 	}
-	y[0] = x86_hsum_ps(acc0) + sm0;
-	y[ldy] = x86_hsum_ps(acc1) + sm1;
-	y[2 * ldy] = x86_hsum_ps(acc2) + sm2;
-	y[3 * ldy] = x86_hsum_ps(acc3) + sm3;
+	y[0] = x86_hsum_ps(acc0) - x86_hsum_ps128(sm0);
+	y[ldy] = x86_hsum_ps(acc1) - x86_hsum_ps128(sm1);
+	y[2 * ldy] = x86_hsum_ps(acc2) - x86_hsum_ps128(sm2);
+	y[3 * ldy] = x86_hsum_ps(acc3) - x86_hsum_ps128(sm3);
 }
 
 LT_AVX2 static void x86_q6_K_tile(int64_t n, const void *vw, size_t w_stride, const void *va,

@@ -491,7 +491,6 @@ int cmd_chat(int argc, char **argv)
 	} else {
 		if (c.tty) {
 			rl_catch_signals = 0;
-			rl_catch_sigwinch = 1;
 			rl_attempted_completion_function = chat_complete;
 			using_history();
 			if (c.history)

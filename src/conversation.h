@@ -15,7 +15,12 @@
  *   assistant  the sampled ids (without the end-of-generation token)
  *              followed by assistant_suffix
  * Template text is tokenized with special tokens recognised; user, system
- * and reply text never is.
+ * and reply text never is. All pieces of one turn go to the tokenizer
+ * together (vocab_tokenize_segments), as the text that follows the last
+ * token before the turn, so the ids equal those of tokenizing the whole
+ * rendered prompt at once wherever turns meet at a special token, and the
+ * SentencePiece space prefix appears only at the start and after special
+ * tokens, never where template text meets user text.
  *
  * A reply that hits a stop string keeps, in the context, the sampled tokens
  * that lie wholly before the stop string; its text is what was shown.
@@ -108,7 +113,8 @@ struct conv_callbacks {
 /* Creates a conversation on ctx (which it uses exclusively while it
  * exists) with vocabulary v, taking ownership of tmpl. Nothing is evaluated
  * yet. Returns 0 or a negative lt_error with a message in err (invalid
- * sampling settings or stop strings). On failure tmpl is freed. */
+ * sampling settings or stop strings; LT_E_FULL for a system prompt longer
+ * than half the context). On failure tmpl is freed. */
 int conv_new(struct conv **out, struct ctx *ctx, const struct vocab *v, struct template *tmpl,
 	     const struct conv_params *p, char *err, size_t errlen);
 void conv_free(struct conv *c);
@@ -140,7 +146,9 @@ int conv_undo(struct conv *c);
 int conv_clear(struct conv *c);
 
 /* Changes the system prompt ("" none, NULL the template default) and
- * re-evaluates the context from the first token that changed. */
+ * re-evaluates the context from the first token that changed. A system
+ * block longer than half the context is refused whole with LT_E_FULL and
+ * a message giving its token count; the old prompt stays. */
 int conv_set_system(struct conv *c, const char *system);
 
 /* Switches to another template (taking ownership; freed on failure) and

@@ -4,8 +4,10 @@
  * Files live in $XDG_DATA_HOME/llamaterm/sessions/NAME.lts (paths.h),
  * mode 0600. Writes are atomic: a temporary file in the same directory is
  * written (every write checked), fsync'd, renamed over the old file, and
- * the directory is fsync'd; on any failure (a full disk included) the
- * temporary file is removed and the previous version stays intact.
+ * the directory is fsync'd; on any failure the temporary file is removed
+ * and the previous version stays intact. A full disk, an exceeded quota or
+ * file size limit (ENOSPC, EDQUOT, EFBIG) give LT_E_FULL and one line
+ * naming the file and saying which.
  *
  * Layout (all integers little-endian):
  *

@@ -78,3 +78,16 @@ out=$(printf '/stop add Lily\n/stop list\n/set temp 0\n/set n_predict 64\nOnce u
 case $out in *Lily.*) fail chat_slash_commands "$out" ;;
 *'"Lily"'*"unknown command '/bogus'"*) pass chat_slash_commands ;;
 *) fail chat_slash_commands "$out" ;; esac
+
+# A pasted 100 KB system prompt arrives whole: refused with the token count
+# it really needs (nothing cut), while one that fits is kept in full.
+big=$(printf 'dog cat %.0s' $(seq 12800))END
+fits=$(printf 'dog %.0s' $(seq 150))end
+out=$(printf '/system %s\n/show\n/system %s\n/show\n' "$big" "$fits" | chat --no-autosave 2>&1)
+need=$(printf '%s\n' "$out" | sed -n 's/.*system prompt needs \([0-9]*\) tokens.*/\1/p')
+if [ -n "$need" ] && [ "$need" -gt 20000 ] && printf '%s\n' "$out" | grep -q '^system: (none)$' &&
+	printf '%s\n' "$out" | grep -q "^system: dog dog .*\.\.\. (${#fits} bytes)$"; then
+	pass chat_long_system
+else
+	fail chat_long_system "$(printf '%s\n' "$out" | cut -c 1-200)"
+fi

@@ -39,8 +39,12 @@ start() {
 		 $LLAMATERM chat --plain -m $MODEL -t 1 $*; echo EXITED:\$?; sleep 60"
 }
 
-# The whole pane, scrollback included, without trailing blank lines.
-screen() { tm capture-pane -p -J -S - -t "$1" | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}'; }
+# The whole pane, scrollback included (wrapped lines joined), without
+# trailing spaces or trailing blank lines.
+screen() {
+	tm capture-pane -p -J -S - -t "$1" | sed -e 's/[[:space:]]*$//' |
+		sed -e :a -e '/^\n*$/{$d;N;ba' -e '}'
+}
 last_line() { screen "$1" | tail -n 1; }
 count() { screen "$1" | grep -Ec -- "$2"; }
 
@@ -63,7 +67,7 @@ wait_for() {
 wait_prompt() {
 	local deadline=$((SECONDS + WAIT))
 	while [ $SECONDS -lt $deadline ]; do
-		if [ "$(last_line "$1")" = "> " ] || [ "$(last_line "$1")" = ">" ]; then
+		if [ "$(last_line "$1")" = ">" ]; then
 			if [ "$(count "$1" '^> ?')" -ge "${2:-1}" ]; then
 				return 0
 			fi
