@@ -254,17 +254,30 @@ void ops_mat_row(const struct ops_mat *m, int64_t r, float *out)
 
 /* ---- attention ---------------------------------------------------------- */
 
-/* Per-thread scratch: scores and their f16 copy (n_kv floats each), the
- * converted query and one dequantized V head (head_dim floats each). */
+/* Per-thread scratch: the scores (n_kv floats), their f16 copy or the f16
+ * query (n_kv + head_dim floats hold either), and the query rounded through
+ * f16 (head_dim floats). */
 static size_t ops_attn_slot_bytes(const struct ops_attn *a, int n_kv)
 {
 	size_t floats = 2 * (size_t)n_kv + 2 * (size_t)a->head_dim;
 	return ops_round_up(floats * sizeof(float), OPS_ROW_ALIGN);
 }
 
+/* An F16 cache is widened to floats once per call, n_kv rows of K and of V,
+ * so query heads sharing a KV head (and the tokens of a batch) do not each
+ * convert the same rows again. */
+static size_t ops_attn_wide_bytes(const struct ops_attn *a, int n_kv)
+{
+	if (a->kv_type == GGML_TYPE_F32)
+		return 0;
+	return ops_round_up(2 * (size_t)n_kv * a->n_head_kv * a->head_dim * sizeof(float),
+			    OPS_ROW_ALIGN);
+}
+
 size_t ops_attention_work_size(const struct ops_attn *a, int n_kv, int n_threads)
 {
-	return ops_attn_slot_bytes(a, n_kv) * (size_t)(n_threads > 0 ? n_threads : 1);
+	return ops_attn_wide_bytes(a, n_kv) +
+	       ops_attn_slot_bytes(a, n_kv) * (size_t)(n_threads > 0 ? n_threads : 1);
 }
 
 int ops_attention(const struct ops_attn *a, float *out, const float *q, const void *k_cache,
@@ -274,67 +287,84 @@ int ops_attention(const struct ops_attn *a, float *out, const float *q, const vo
 		return LT_E_UNSUPPORTED;
 	const struct quant_kernels *kk = quant_best(a->kv_type);
 	const struct quant_kernels *qk = kk ? quant_best(kk->vec_dot_type) : NULL;
-	if (!kk || !qk || !kk->vec_dot || !kk->to_float || !qk->from_float || !qk->to_float)
+	const struct quant_kernels *fk = quant_best(GGML_TYPE_F32);
+	if (!kk || !qk || !fk || !kk->to_float || !qk->from_float || !qk->to_float || !fk->vec_dot)
 		return LT_E_UNSUPPORTED;
 
 	const int hd = a->head_dim;
 	const int q_width = a->n_head * hd;
+	const int kv_dim = a->n_head_kv * hd;
 	const int group = a->n_head / a->n_head_kv;
 	const bool f32_cache = a->kv_type == GGML_TYPE_F32;
-	const size_t slot = ops_attn_slot_bytes(a, pos0 + n_tok);
+	const int n_total = pos0 + n_tok;
+	const size_t wide = ops_attn_wide_bytes(a, n_total);
+	const size_t slot = ops_attn_slot_bytes(a, n_total);
 	const int n_items = n_tok * a->n_head;
-	const uint8_t *kc = k_cache, *vc = v_cache;
+	/* Float views of the cache: rows of kv_dim, row_stride floats apart. */
+	const float *kf = k_cache, *vf = v_cache;
+	size_t row_stride = a->kv_row_bytes / sizeof(float);
+	if (!f32_cache) {
+		kf = work;
+		vf = kf + (size_t)n_total * kv_dim;
+		row_stride = (size_t)kv_dim;
+	}
 	/* Scores and the weighted sum of V: two passes over the cached rows. */
-	const int nth = ops_threads_for(n_threads, 2.0 * n_items * (pos0 + n_tok) * hd);
+	const int nth = ops_threads_for(n_threads, 2.0 * n_items * n_total * hd);
+	quant_vec_dot_fn dot = fk->vec_dot;
 
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (nth > 1)
+#pragma omp parallel num_threads(nth) if (nth > 1)
 #endif
-	for (int item = 0; item < n_items; item++) {
-		const int t = item / a->n_head, h = item % a->n_head;
-		const int n_kv = pos0 + t + 1; /* the causal mask: positions 0..pos0+t */
-		const size_t head_off = (size_t)(h / group) * hd; /* element offset of the KV head */
-		float *scores = (float *)((uint8_t *)work + slot * (size_t)ops_thread_id());
-		float *rounded = scores + (pos0 + n_tok);
-		float *qconv = rounded + (pos0 + n_tok);
-		float *vrow = qconv + hd;
-		const float *qh = q + (size_t)t * q_width + (size_t)h * hd;
-		float *oh = out + (size_t)t * q_width + (size_t)h * hd;
-
-		/* An F16 cache is multiplied by the query rounded to f16. */
-		const void *qdot = qh;
+	{
 		if (!f32_cache) {
-			qk->from_float(qh, qconv, hd);
-			qdot = qconv;
-		}
-		for (int p = 0; p < n_kv; p++) {
-			const uint8_t *krow = kc + (size_t)p * a->kv_row_bytes;
-			float s;
-			kk->vec_dot(hd, &s, f32_cache ? (const void *)((const float *)krow + head_off)
-						       : (const void *)((const uint16_t *)krow + head_off),
-				    qdot);
-			scores[p] = s * a->scale;
-		}
-		ops_softmax(scores, n_kv);
-
-		/* ... and its weights are rounded to f16 before they scale V. */
-		if (!f32_cache) {
-			qk->from_float(scores, rounded, n_kv);
-			qk->to_float(rounded, scores, n_kv);
-		}
-		memset(oh, 0, (size_t)hd * sizeof(float));
-		for (int p = 0; p < n_kv; p++) {
-			const uint8_t *vr = vc + (size_t)p * a->kv_row_bytes;
-			const float *vh;
-			if (f32_cache) {
-				vh = (const float *)vr + head_off;
-			} else {
-				kk->to_float((const uint16_t *)vr + head_off, vrow, hd);
-				vh = vrow;
+			const uint8_t *kc = k_cache, *vc = v_cache;
+			float *kw = (float *)kf, *vw = (float *)vf;
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+			for (int p = 0; p < n_total; p++) {
+				kk->to_float(kc + (size_t)p * a->kv_row_bytes, kw + (size_t)p * kv_dim, kv_dim);
+				kk->to_float(vc + (size_t)p * a->kv_row_bytes, vw + (size_t)p * kv_dim, kv_dim);
 			}
-			const float wp = scores[p];
-			for (int d = 0; d < hd; d++)
-				oh[d] += wp * vh[d];
+		}
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 1)
+#endif
+		for (int item = 0; item < n_items; item++) {
+			const int t = item / a->n_head, h = item % a->n_head;
+			const int n_kv = pos0 + t + 1; /* the causal mask: positions 0..pos0+t */
+			const size_t head_off = (size_t)(h / group) * hd; /* offset of the KV head */
+			float *scores = (float *)((uint8_t *)work + wide + slot * (size_t)ops_thread_id());
+			float *rounded = scores + n_total;
+			float *qconv = rounded + n_total + hd;
+			const float *qh = q + (size_t)t * q_width + (size_t)h * hd;
+			float *oh = out + (size_t)t * q_width + (size_t)h * hd;
+
+			/* An F16 cache is multiplied by the query rounded to f16. */
+			if (!f32_cache) {
+				qk->from_float(qh, rounded, hd);
+				qk->to_float(rounded, qconv, hd);
+				qh = qconv;
+			}
+			for (int p = 0; p < n_kv; p++) {
+				float s;
+				dot(hd, &s, kf + (size_t)p * row_stride + head_off, qh);
+				scores[p] = s * a->scale;
+			}
+			ops_softmax(scores, n_kv);
+
+			/* ... and its weights are rounded to f16 before they scale V. */
+			if (!f32_cache) {
+				qk->from_float(scores, rounded, n_kv);
+				qk->to_float(rounded, scores, n_kv);
+			}
+			memset(oh, 0, (size_t)hd * sizeof(float));
+			for (int p = 0; p < n_kv; p++) {
+				const float *vh = vf + (size_t)p * row_stride + head_off;
+				const float wp = scores[p];
+				for (int d = 0; d < hd; d++)
+					oh[d] += wp * vh[d];
+			}
 		}
 	}
 	return 0;

@@ -587,6 +587,15 @@ LT_AVX2 static inline __m256i x86_scale_pair(int lo, int hi)
 	return _mm256_set_m128i(_mm_set1_epi16((short)hi), _mm_set1_epi16((short)lo));
 }
 
+/* Scales g and g+1 of sixteen signed bytes as the two halves of a madd
+ * operand: one byte shuffle and one widening. */
+LT_AVX2 static inline __m256i x86_scale_pair8(__m128i s8, int g)
+{
+	const __m128i sel = _mm_set_epi64x((long long)(0x0101010101010101ull * (unsigned)(g + 1)),
+					   (long long)(0x0101010101010101ull * (unsigned)g));
+	return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(s8, sel));
+}
+
 /* The eight 6-bit scales and eight 6-bit mins of a q4_K / q5_K block as
  * 16-bit lanes: scales in both halves of *sc (for x86_k4_scale), mins in
  * *mins. Groups 0-3 keep their six bits in bytes 0-3 (scales) and 4-7
@@ -717,9 +726,10 @@ LT_AVX2 static void x86_q6_K_vec_dot(int64_t n, float *s, const void *vx, const 
 	for (int64_t i = 0; i < n / QK_K; i++) {
 		const float d = y[i].d * x86_h2f(x[i].d);
 		const uint8_t *ql = x[i].ql, *qh = x[i].qh;
-		const int8_t *q8 = y[i].qs, *sc = x[i].scales;
+		const int8_t *q8 = y[i].qs;
+		const __m128i s8 = _mm_loadu_si128((const __m128i *)x[i].scales);
 		__m256i sumi = _mm256_setzero_si256();
-		for (int half = 0; half < 2; half++, ql += 64, qh += 32, q8 += 128, sc += 8) {
+		for (int half = 0; half < 2; half++, ql += 64, qh += 32, q8 += 128) {
 			const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
 			const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
 			const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
@@ -733,13 +743,13 @@ LT_AVX2 static void x86_q6_K_vec_dot(int64_t n, float *s, const void *vx, const 
 			const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), h3);
 			const __m256i *yv = (const __m256i *)q8;
 			sumi = _mm256_add_epi32(sumi, x86_group_dot(q0, _mm256_loadu_si256(yv), off,
-								    x86_scale_pair(sc[0], sc[1])));
+								    x86_scale_pair8(s8, 8 * half + 0)));
 			sumi = _mm256_add_epi32(sumi, x86_group_dot(q1, _mm256_loadu_si256(yv + 1), off,
-								    x86_scale_pair(sc[2], sc[3])));
+								    x86_scale_pair8(s8, 8 * half + 2)));
 			sumi = _mm256_add_epi32(sumi, x86_group_dot(q2, _mm256_loadu_si256(yv + 2), off,
-								    x86_scale_pair(sc[4], sc[5])));
+								    x86_scale_pair8(s8, 8 * half + 4)));
 			sumi = _mm256_add_epi32(sumi, x86_group_dot(q3, _mm256_loadu_si256(yv + 3), off,
-								    x86_scale_pair(sc[6], sc[7])));
+								    x86_scale_pair8(s8, 8 * half + 6)));
 		}
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
 	}
@@ -818,7 +828,7 @@ LT_AVX2 static void x86_q6_K_tile(int64_t n, const void *vw, size_t w_stride, co
 		__m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
 		for (int half = 0; half < 2; half++) {
 			const uint8_t *ql = x[i].ql + 64 * half, *qh = x[i].qh + 32 * half;
-			const int8_t *sc = x[i].scales + 8 * half;
+			const __m128i s8 = _mm_loadu_si128((const __m128i *)x[i].scales);
 			const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
 			const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
 			const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
@@ -832,7 +842,7 @@ LT_AVX2 static void x86_q6_K_tile(int64_t n, const void *vw, size_t w_stride, co
 			q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
 					       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
 			for (int k = 0; k < 4; k++) {
-				const __m256i scp = x86_scale_pair(sc[2 * k], sc[2 * k + 1]);
+				const __m256i scp = x86_scale_pair8(s8, 8 * half + 2 * k);
 				const size_t o = 128 * half + 32 * k;
 				s0 = _mm256_add_epi32(s0, x86_group_dot(q[k], _mm256_loadu_si256(
 					(const __m256i *)(a0[i].qs + o)), off, scp));

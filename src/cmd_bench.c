@@ -171,15 +171,23 @@ int cmd_bench(int argc, char **argv)
 		bench_stats(runs, o.bench_reps, &res->mean, &res->sd);
 	}
 	const struct gguf *g = model_gguf(m);
+	/* Each generated token reads every weight once, but only one row of the
+	 * embedding table (unless the output reuses it): the decode limit is
+	 * these bytes over the memory bandwidth. */
+	const struct model_weights *mw = model_weights(m);
+	uint64_t decode_bytes = model_weight_bytes(m);
+	if (!mw->tied_output)
+		decode_bytes -= (uint64_t)(mw->tok_embd.n_out - 1) * mw->tok_embd.row_bytes;
 	uint64_t rss = bench_proc_status_kb("VmRSS"), hwm = bench_proc_status_kb("VmHWM");
 	if (o.json) {
 		printf("{\"model\": ");
 		cli_json_string(stdout, o.model);
 		printf(", \"type\": \"%s\", \"params\": %lld, \"weight_bytes\": %llu, "
-		       "\"threads\": %d, \"load_ms\": %.3f, \"rss_bytes\": %llu, \"peak_rss_bytes\": %llu, "
-		       "\"results\": [",
+		       "\"decode_bytes\": %llu, \"threads\": %d, \"load_ms\": %.3f, \"rss_bytes\": %llu, "
+		       "\"peak_rss_bytes\": %llu, \"results\": [",
 		       bench_main_type(g), (long long)model_n_params(m),
-		       (unsigned long long)model_weight_bytes(m), n_threads, t_load * 1e3,
+		       (unsigned long long)model_weight_bytes(m), (unsigned long long)decode_bytes,
+		       n_threads, t_load * 1e3,
 		       (unsigned long long)rss, (unsigned long long)hwm);
 		for (int i = 0; i < n_results; i++)
 			printf("%s{\"test\": \"%s%d\", \"mean\": %.3f, \"sd\": %.3f}", i ? ", " : "",
@@ -188,8 +196,10 @@ int cmd_bench(int argc, char **argv)
 	} else {
 		printf("model: %s (%s, %.2f M params, %.1f MiB)\n", o.model, bench_main_type(g),
 		       model_n_params(m) / 1e6, model_weight_bytes(m) / 1048576.0);
-		printf("threads: %d, load: %.1f ms, RSS: %.1f MiB (peak %.1f MiB)\n", n_threads,
-		       t_load * 1e3, rss / 1048576.0, hwm / 1048576.0);
+		printf("threads: %d, load: %.1f ms, RSS: %.1f MiB (peak %.1f MiB), "
+		       "decode reads %.1f MiB/token\n",
+		       n_threads, t_load * 1e3, rss / 1048576.0, hwm / 1048576.0,
+		       decode_bytes / 1048576.0);
 		for (int i = 0; i < n_results; i++)
 			printf("%s%d: %.2f ± %.2f tok/s\n", results[i].name, results[i].n_tokens,
 			       results[i].mean, results[i].sd);

@@ -151,8 +151,7 @@ static void quantize_usage(FILE *out)
 		     "their type. TYPE is one of (case-insensitive):\n");
 	for (size_t i = 0; i < N_MIXES; i++)
 		fprintf(out, "  %-8s %s\n", quant_mixes[i].name, quant_mixes[i].desc);
-	fprintf(out, "\nOptions:\n"
-		     "      --pure                  no mix: every converted tensor gets the base type\n");
+	fprintf(out, "\nOptions:\n");
 	options_print_help(out, OPTC_QUANTIZE);
 }
 
@@ -478,24 +477,9 @@ done:
 	return status;
 }
 
-/* Takes --pure out of argv (the shared option table does not know it). */
-static int quant_strip_pure(int argc, char **argv, bool *pure)
-{
-	int n = 0;
-	for (int i = 0; i < argc; i++) {
-		if (i > 0 && strcmp(argv[i], "--pure") == 0) {
-			*pure = true;
-			continue;
-		}
-		argv[n++] = argv[i];
-	}
-	return n;
-}
-
 int cmd_quantize(int argc, char **argv)
 {
 	struct quant_run q = { 0 };
-	argc = quant_strip_pure(argc, argv, &q.pure);
 	struct options o;
 	options_defaults(&o);
 	int rc = options_parse(&o, argc, argv, OPTC_QUANTIZE);
@@ -510,6 +494,7 @@ int cmd_quantize(int argc, char **argv)
 		return 2;
 	}
 	const char *in = o.positional[0], *out = o.positional[1], *type = o.positional[2];
+	q.pure = o.pure;
 	q.mix = quant_find_mix(type);
 	if (!q.mix) {
 		fprintf(stderr, "llamaterm quantize: unknown type '%s' (one of:", type);

@@ -68,6 +68,10 @@ struct options {
 	int bench_gen;              /* bench -n N */
 	int bench_reps;             /* bench -r N */
 	bool json;
+	bool info_kv;               /* info --kv */
+	bool info_tensors;          /* info --tensors */
+	bool info_full;             /* info --full */
+	bool pure;                  /* quantize --pure */
 	bool help;
 
 	const char *positional[OPT_MAX_POSITIONAL];

@@ -81,7 +81,7 @@ json_mean() {
 
 # llama-bench's markdown rows end "| pp64 | 123.45 ± 6.78 |".
 llama_mean() {
-	echo "$1" | awk -F'|' -v t="$2" '$(NF-2) ~ t { split($(NF-1), a, " "); print a[1] }'
+	echo "$1" | awk -F'|' -v t="$2" 'NF >= 4 && $(NF-2) ~ t { split($(NF-1), a, " "); print a[1] }'
 }
 
 printf '\n%-12s %10s %10s %12s %8s' model "pp64 t/s" "tg64 t/s" "limit t/s" "% limit"
@@ -94,16 +94,16 @@ for shape in $SHAPES; do
 		pp=$(json_mean "$out" pp64)
 		tg=$(json_mean "$out" tg64)
 		bytes=$(echo "$out" | sed -n 's/.*"weight_bytes": \([0-9]*\).*/\1/p')
-		limit=$(awk -v bw="$bw" -v b="${bytes:-0}" 'BEGIN { printf "%.1f", b > 0 ? bw * 1e9 / b : 0 }')
-		pct=$(awk -v l="$limit" -v t="${tg:-0}" 'BEGIN { printf "%.0f%%", l > 0 ? 100 * t / l : 0 }')
+		limit=$(awk -v bw="$bw" -v b="${bytes:-0}" 'BEGIN { printf "%.1f", (b > 0 ? bw * 1e9 / b : 0) }')
+		pct=$(awk -v l="$limit" -v t="${tg:-0}" 'BEGIN { printf "%.0f%%", (l > 0 ? 100 * t / l : 0) }')
 		printf '%-12s %10s %10s %12s %8s' "$shape-$type" "${pp:-err}" "${tg:-err}" "$limit" "$pct"
 		if [ -n "$LLAMA_BENCH" ]; then
 			lb=$("$LLAMA_BENCH" -m "$f" -p 64 -n 64 -t "$THREADS" -r "$REPS" 2>/dev/null)
 			lpp=$(llama_mean "$lb" pp64)
 			ltg=$(llama_mean "$lb" tg64)
 			printf ' %12s %12s %8s %8s' "${lpp:-err}" "${ltg:-err}" \
-				"$(awk -v a="${pp:-0}" -v b="${lpp:-0}" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')" \
-				"$(awk -v a="${tg:-0}" -v b="${ltg:-0}" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')"
+				"$(awk -v a="${pp:-0}" -v b="${lpp:-0}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
+				"$(awk -v a="${tg:-0}" -v b="${ltg:-0}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
 		fi
 		printf '\n'
 	done

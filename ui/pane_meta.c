@@ -9,6 +9,7 @@
 #include "dtype.h"
 #include "gguf.h"
 #include "miniline.h"
+#include "modelinfo.h"
 
 /* A folded string shows this many bytes, a folded array this many items. */
 #define META_STR_SHORT 60
@@ -22,6 +23,7 @@
 
 struct meta_pane {
 	struct gguf *g;
+	struct modelinfo info; /* the figures `llamaterm info` derives, shown first */
 	struct listview *lv;
 	bool *expanded;  /* (n_kv) */
 	int64_t n_kv;
@@ -71,7 +73,9 @@ static void meta_scalar(char *buf, size_t size, const struct gguf_value *v, size
 	}
 	case GGUF_VTYPE_FLOAT32:
 	case GGUF_VTYPE_FLOAT64:
-		snprintf(buf, size, "%g", gguf_value_f64(v));
+		/* The same digits `llamaterm info --kv` prints. */
+		snprintf(buf, size, "%s",
+			 modelinfo_float(gguf_value_f64(v), gguf_value_type(v) == GGUF_VTYPE_FLOAT32).s);
 		break;
 	case GGUF_VTYPE_BOOL:
 		snprintf(buf, size, "%s", gguf_value_bool(v) ? "true" : "false");
@@ -147,16 +151,23 @@ static void meta_expand(struct listview *lv, const struct gguf_value *v)
 			      n - META_ARR_MAX);
 }
 
+/* Adds a line of the summary; a line lost to low memory only shortens it. */
+static int meta_add_line(void *ctx, const char *line)
+{
+	listview_add(ctx, LISTVIEW_TEXT, META_TAG_OTHER, line);
+	return 0;
+}
+
 static void meta_fill(struct meta_pane *m)
 {
 	struct listview *lv = m->lv;
 	listview_clear(lv);
 	const struct gguf *g = m->g;
-	listview_addf(lv, LISTVIEW_HEADING, META_TAG_OTHER, "%s", gguf_path(g));
-	listview_addf(lv, LISTVIEW_DIM, META_TAG_OTHER, "GGUF v%u, %" PRIu64 " bytes, %" PRId64
-		      " keys, %" PRId64 " tensors", gguf_version(g), gguf_file_size(g), m->n_kv,
-		      gguf_n_tensors(g));
-	listview_add(lv, LISTVIEW_HEADING, META_TAG_OTHER, "Metadata");
+	/* The summary's first line names the file. */
+	listview_add(lv, LISTVIEW_HEADING, META_TAG_OTHER, "Summary");
+	modelinfo_render(&m->info, g, MODELINFO_NARROW, meta_add_line, lv);
+	listview_add(lv, LISTVIEW_TEXT, META_TAG_OTHER, "");
+	listview_addf(lv, LISTVIEW_HEADING, META_TAG_OTHER, "Metadata (%" PRId64 " keys)", m->n_kv);
 	for (int64_t i = 0; i < m->n_kv; i++) {
 		const struct gguf_value *v = gguf_kv_value(g, i);
 		char val[1024];
@@ -167,7 +178,7 @@ static void meta_fill(struct meta_pane *m)
 			meta_expand(lv, v);
 	}
 	listview_add(lv, LISTVIEW_TEXT, META_TAG_OTHER, "");
-	listview_add(lv, LISTVIEW_HEADING, META_TAG_OTHER, "Tensors");
+	listview_addf(lv, LISTVIEW_HEADING, META_TAG_OTHER, "Tensors (%" PRId64 ")", gguf_n_tensors(g));
 	for (int64_t i = 0; i < gguf_n_tensors(g); i++) {
 		const struct gguf_tensor *tn = gguf_tensor(g, i);
 		char shape[96];
@@ -196,6 +207,7 @@ struct meta_pane *meta_new(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	m->n_kv = gguf_n_kv(m->g);
+	modelinfo_fill(&m->info, m->g);
 	m->expanded = calloc((size_t)m->n_kv + 1, sizeof(bool));
 	m->lv = listview_new();
 	if (!m->expanded || !m->lv) {

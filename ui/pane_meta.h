@@ -1,7 +1,9 @@
-/* The F2 model-metadata browser: every GGUF key with its value, the
- * tensor table, `/` to search, Enter to expand a long value or array. It
- * opens the model file itself (read-only, mapped), so it never touches
- * the engine thread's state. */
+/* The F2 model-metadata browser: the derived figures `llamaterm info`
+ * prints (parameters, quantization mix, hyperparameters, special tokens,
+ * KV-cache size), every GGUF key with its value and the tensor table, all
+ * in one scrollable list; `/` searches it, Enter expands a long value or
+ * array. It opens the model file itself (read-only, mapped), so it never
+ * touches the engine thread's state. */
 #ifndef LT_PANE_META_H
 #define LT_PANE_META_H
 

@@ -1,6 +1,6 @@
 # End-to-end tests of the full-screen chat, driven through tmux: a reply
 # streams in with the speeds in the status bar, Esc stops a reply, the
-# metadata browser finds a key, resizing while generating reflows, a saved
+# metadata browser shows the model summary and finds a key, resizing while generating reflows, a saved
 # session comes back with --session, Ctrl-C at an empty prompt asks first.
 #
 # tmux runs on a private socket and every XDG directory points into a
@@ -96,9 +96,15 @@ else
 	fail tui_reply_streams
 fi
 
-# ---- F2 finds llama.block_count with / ----
+# ---- F2 shows the summary of `info`, finds llama.block_count with / ----
 tm send-keys -t s1 F2
 if wait_for s1 'Model metadata'; then
+	# The derived figures come first, above the keys.
+	if wait_for s1 'parameters: +292,800 \(292\.8K\)' && wait_for s1 'KV heads: +4( |$)'; then
+		pass tui_meta_summary
+	else
+		fail tui_meta_summary
+	fi
 	tm send-keys -t s1 '/'
 	tm send-keys -t s1 'block_count'
 	tm send-keys -t s1 Enter
@@ -106,6 +112,17 @@ if wait_for s1 'Model metadata'; then
 		pass tui_meta_search
 	else
 		fail tui_meta_search
+	fi
+	# The summary is searchable too: the KV-cache size sits below the
+	# first screen, so finding it scrolls the list back up to it.
+	tm send-keys -t s1 '/'
+	tm send-keys -t s1 -l 'KV cache (f16)'
+	tm send-keys -t s1 Enter
+	if wait_for s1 "'KV cache \(f16\)': n for the next match" &&
+		wait_for s1 'KV cache \(f16\): +640 B/token'; then
+		pass tui_meta_summary_search
+	else
+		fail tui_meta_summary_search
 	fi
 	tm send-keys -t s1 Escape
 	wait_gone s1 'Model metadata' >/dev/null

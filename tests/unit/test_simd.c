@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "dtype.h"
+#include "ops.h"
 #include "quant.h"
 #include "quant_x86.h"
 
@@ -272,6 +273,42 @@ static void test_tiles_match_vec_dot(void **state)
 	check_tile(GGML_TYPE_F32, 45); /* scalar tails */
 }
 
+/* Attention widens an F16 cache to floats once per call; with heads longer
+ * than twice the sequence its scratch must still hold the f16 query. F16
+ * and F32 caches of the same rows agree to f16 precision. */
+#define TOL_ATTN_F16 2e-2
+static void test_attention_f16_cache_matches_f32(void **state)
+{
+	(void)state;
+	enum { HD = 64, NH = 4, NKV = 2, NTOK = 3 };
+	struct ops_attn a = { .n_head = NH, .n_head_kv = NKV, .head_dim = HD,
+			      .scale = 1 / sqrtf(HD) };
+	float q[NTOK * NH * HD], k[NTOK * NKV * HD], v[NTOK * NKV * HD];
+	float out32[NTOK * NH * HD], out16[NTOK * NH * HD];
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++)
+		q[i] = rnd() * 4;
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		k[i] = rnd() * 4;
+		v[i] = rnd();
+	}
+	uint16_t k16[NTOK * NKV * HD], v16[NTOK * NKV * HD];
+	quant_ref(GGML_TYPE_F16)->from_float(k, k16, NTOK * NKV * HD);
+	quant_ref(GGML_TYPE_F16)->from_float(v, v16, NTOK * NKV * HD);
+	quant_ref(GGML_TYPE_F16)->to_float(k16, k, NTOK * NKV * HD);
+	quant_ref(GGML_TYPE_F16)->to_float(v16, v, NTOK * NKV * HD);
+	for (int f16 = 0; f16 < 2; f16++) {
+		a.kv_type = f16 ? GGML_TYPE_F16 : GGML_TYPE_F32;
+		a.kv_row_bytes = dtype_row_bytes(a.kv_type, NKV * HD);
+		void *work = malloc(ops_attention_work_size(&a, NTOK, 2));
+		assert_int_equal(ops_attention(&a, f16 ? out16 : out32, q, f16 ? (void *)k16 : (void *)k,
+					       f16 ? (void *)v16 : (void *)v, NTOK, 0, work, 2), 0);
+		free(work);
+	}
+	for (int i = 0; i < NTOK * NH * HD; i++)
+		if (fabsf(out16[i] - out32[i]) > TOL_ATTN_F16)
+			fail_msg("element %d: f16 cache %.6g, f32 cache %.6g", i, out16[i], out32[i]);
+}
+
 /* quant_best follows the switch; the reference stays reachable. */
 static void test_enable_switch(void **state)
 {
@@ -301,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_dot_legacy),
 		cmocka_unit_test(test_dot_kquants),
 		cmocka_unit_test(test_tiles_match_vec_dot),
+		cmocka_unit_test(test_attention_f16_cache_matches_f32),
 		cmocka_unit_test(test_enable_switch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
