@@ -61,13 +61,6 @@ struct gguf_writer {
 	char err[256];
 };
 
-/* An open output file with a running position for padding. */
-struct wfile {
-	FILE *f;
-	const char *path;
-	uint64_t pos;
-	int errnum; /* errno of the first failed write, 0 if none */
-};
 
 static size_t vtype_size(enum gguf_vtype t)
 {
@@ -588,38 +581,22 @@ static int writer_alignment(const struct gguf_writer *w, uint64_t *out, const ch
 	return 0;
 }
 
-static void wfile_put(struct wfile *f, const void *p, size_t n)
-{
-	if (f->errnum || n == 0)
-		return;
-	errno = 0;
-	if (fwrite(p, 1, n, f->f) != n)
-		f->errnum = errno ? errno : EIO;
-	f->pos += n;
-}
-
-static void wfile_str(struct wfile *f, const char *s, size_t len)
+static void wfile_str(struct atomic_file *f, const char *s, size_t len)
 {
 	uint64_t n = len;
-	wfile_put(f, &n, 8);
-	wfile_put(f, s, len);
+	atomic_file_write(f, &n, 8);
+	atomic_file_write(f, s, len);
 }
 
-static void wfile_pad(struct wfile *f, uint64_t align)
+static void wfile_pad(struct atomic_file *f, uint64_t align)
 {
 	static const uint8_t zeros[256];
-	uint64_t n = (align - f->pos % align) % align;
+	uint64_t n = (align - atomic_file_pos(f) % align) % align;
 	while (n) {
 		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
-		wfile_put(f, zeros, k);
+		atomic_file_write(f, zeros, k);
 		n -= k;
 	}
-}
-
-static int wfile_error(const struct wfile *f, char *err, size_t errlen)
-{
-	int code = (f->errnum == ENOSPC || f->errnum == EDQUOT || f->errnum == EFBIG) ? LT_E_FULL : LT_E_IO;
-	return lt_seterr(err, errlen, code, "%s: write failed: %s", f->path, strerror(f->errnum));
 }
 
 static void write_header(struct gguf_writer *w, struct wfile *f, uint64_t align)

@@ -201,10 +201,13 @@ void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, vo
 	const uint8_t *a = act;
 	const int64_t n_tiles = (n_out + OPS_TILE_ROWS - 1) / OPS_TILE_ROWS;
 	quant_vec_dot_fn dot = m->kern->vec_dot;
-	/* Tiles are handed out one at a time so that a thread the OS delays
-	 * does not hold up the others at the closing barrier. */
+	/* Decode streams weights from memory: each thread takes one contiguous
+	 * run of rows, which the hardware prefetcher follows. Prefill is bound by
+	 * arithmetic, so tiles are handed out one at a time there, and a thread
+	 * the OS delays does not hold up the others at the closing barrier. */
+	const int chunk = n_tok < OPS_DECODE_WEIGHT ? (int)((n_tiles + nth - 1) / nth) : 1;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (nth > 1)
+#pragma omp parallel for num_threads(nth) schedule(dynamic, chunk) if (nth > 1)
 #endif
 	for (int64_t tile = 0; tile < n_tiles; tile++) {
 		int64_t r0 = tile * OPS_TILE_ROWS;

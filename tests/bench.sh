@@ -5,9 +5,9 @@
 # (weight bytes per token / measured read bandwidth).
 #
 # Environment: LLAMATERM, SYNTH (lt-synth), BWPROBE (bandwidth probe),
-# LLAMATERM_SHARED; optional BENCH_THREADS (2), BENCH_REPS (3), BENCH_SHAPES
-# ("110m 1b"), BENCH_TYPES ("F32 Q8_0 Q4_0 Q4_K_M"), and LLAMA_BENCH, the
-# path of llama.cpp's llama-bench, for side-by-side figures.
+# LLAMATERM_SHARED; optional BENCH_THREADS (2), BENCH_REPS (3), BENCH_ROUNDS
+# (3), BENCH_SHAPES ("110m 1b"), BENCH_TYPES ("F32 Q8_0 Q4_0 Q4_K_M"), and
+# LLAMA_BENCH, the path of llama.cpp's llama-bench, for side-by-side figures.
 set -u
 : "${LLAMATERM:?LLAMATERM must name the llamaterm binary}"
 : "${SYNTH:?SYNTH must name lt-synth}"
@@ -74,7 +74,7 @@ if [ -n "${BWPROBE:-}" ] && [ -x "$BWPROBE" ]; then
 	echo "bench: read bandwidth with $THREADS threads: $bw GB/s"
 fi
 
-# json_field JSON TEST: the mean of test TEST ("pp64") in llamaterm's JSON.
+# json_mean JSON TEST: the mean of test TEST ("pp64") in llamaterm's JSON.
 json_mean() {
 	echo "$1" | sed -n "s/.*\"test\": \"$2\", \"mean\": \([0-9.]*\).*/\1/p"
 }
@@ -84,26 +84,49 @@ llama_mean() {
 	echo "$1" | awk -F'|' -v t="$2" 'NF >= 4 && $(NF-2) ~ t { split($(NF-1), a, " "); print a[1] }'
 }
 
-printf '\n%-12s %10s %10s %12s %8s' model "pp64 t/s" "tg64 t/s" "limit t/s" "% limit"
-[ -n "$LLAMA_BENCH" ] && printf ' %12s %12s %8s %8s' "llama pp64" "llama tg64" "pp ratio" "tg ratio"
+# median X...: the middle value (mean of the two middle ones), "err" if none.
+median() {
+	printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g |
+		awk '{ v[NR] = $1 } END { if (!NR) print "err"; else if (NR % 2) print v[(NR + 1) / 2];
+			else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'
+}
+
+# The machine may be shared: each round runs llamaterm, then llama-bench,
+# and the table shows the median over the rounds of each tool's mean.
+ROUNDS=${BENCH_ROUNDS:-3}
+echo "bench: $ROUNDS rounds of $REPS repetitions, $THREADS threads, medians shown"
+printf '\n%-12s %10s %10s %10s %8s' model "pp64 t/s" "tg64 t/s" "limit t/s" "% limit"
+[ -n "$LLAMA_BENCH" ] && printf ' %11s %11s %8s %8s' "llama pp64" "llama tg64" "pp ratio" "tg ratio"
 printf '\n'
 for shape in $SHAPES; do
 	for type in $TYPES; do
 		f=$CACHE/$shape-$type.gguf
-		out=$("$LLAMATERM" bench -m "$f" -p 64 -n 64 -t "$THREADS" -r "$REPS" --json 2>/dev/null)
-		pp=$(json_mean "$out" pp64)
-		tg=$(json_mean "$out" tg64)
-		bytes=$(echo "$out" | sed -n 's/.*"weight_bytes": \([0-9]*\).*/\1/p')
-		limit=$(awk -v bw="$bw" -v b="${bytes:-0}" 'BEGIN { printf "%.1f", (b > 0 ? bw * 1e9 / b : 0) }')
-		pct=$(awk -v l="$limit" -v t="${tg:-0}" 'BEGIN { printf "%.0f%%", (l > 0 ? 100 * t / l : 0) }')
-		printf '%-12s %10s %10s %12s %8s' "$shape-$type" "${pp:-err}" "${tg:-err}" "$limit" "$pct"
+		pps=() tgs=() lpps=() ltgs=() bytes=0
+		for ((round = 0; round < ROUNDS; round++)); do
+			out=$("$LLAMATERM" bench -m "$f" -p 64 -n 64 -t "$THREADS" -r "$REPS" --json 2>/dev/null)
+			pps+=("$(json_mean "$out" pp64)")
+			tgs+=("$(json_mean "$out" tg64)")
+			b=$(echo "$out" | sed -n 's/.*"decode_bytes": \([0-9]*\).*/\1/p')
+			[ -n "$b" ] && bytes=$b
+			if [ -n "$LLAMA_BENCH" ]; then
+				lb=$("$LLAMA_BENCH" -m "$f" -p 64 -n 64 -t "$THREADS" -r "$REPS" 2>/dev/null)
+				lpps+=("$(llama_mean "$lb" pp64)")
+				ltgs+=("$(llama_mean "$lb" tg64)")
+			fi
+		done
+		pp=$(median "${pps[@]}")
+		tg=$(median "${tgs[@]}")
+		limit=$(awk -v bw="$bw" -v b="$bytes" 'BEGIN { printf "%.1f", (b > 0 ? bw * 1e9 / b : 0) }')
+		pct=$(awk -v l="$limit" -v t="$tg" 'BEGIN { printf "%.0f%%", (l > 0 ? 100 * t / l : 0) }')
+		printf '%-12s %10s %10s %10s %8s' "$shape-$type" "$pp" "$tg" "$limit" "$pct"
 		if [ -n "$LLAMA_BENCH" ]; then
-			lb=$("$LLAMA_BENCH" -m "$f" -p 64 -n 64 -t "$THREADS" -r "$REPS" 2>/dev/null)
-			lpp=$(llama_mean "$lb" pp64)
-			ltg=$(llama_mean "$lb" tg64)
-			printf ' %12s %12s %8s %8s' "${lpp:-err}" "${ltg:-err}" \
-				"$(awk -v a="${pp:-0}" -v b="${lpp:-0}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
-				"$(awk -v a="${tg:-0}" -v b="${ltg:-0}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+			lpp=$(median "${lpps[@]}")
+			ltg=$(median "${ltgs[@]}")
+			printf ' %11s %11s %8s %8s' "$lpp" "$ltg" "$(ratio "$pp" "$lpp")" "$(ratio "$tg" "$ltg")"
 		fi
 		printf '\n'
 	done
