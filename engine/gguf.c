@@ -24,8 +24,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Nested arrays deeper than this are rejected, bounding recursion. */
-#define GGUF_MAX_DEPTH 8
 /* Longest key or tensor name accepted. */
 #define GGUF_MAX_NAME 65535
 
@@ -220,17 +218,6 @@ static int reader_string(struct reader *r, char **out, uint64_t *len_out, const 
 	return 0;
 }
 
-static size_t vtype_size(enum gguf_vtype t)
-{
-	switch (t) {
-	case GGUF_VTYPE_UINT8: case GGUF_VTYPE_INT8: case GGUF_VTYPE_BOOL: return 1;
-	case GGUF_VTYPE_UINT16: case GGUF_VTYPE_INT16: return 2;
-	case GGUF_VTYPE_UINT32: case GGUF_VTYPE_INT32: case GGUF_VTYPE_FLOAT32: return 4;
-	case GGUF_VTYPE_UINT64: case GGUF_VTYPE_INT64: case GGUF_VTYPE_FLOAT64: return 8;
-	default: return 0;
-	}
-}
-
 static int reader_value(struct reader *r, enum gguf_vtype type, struct gguf_value *v,
 			const char *what, int depth);
 
@@ -271,7 +258,7 @@ static int reader_array(struct reader *r, struct gguf_value *v, const char *what
 	if (rc)
 		return rc;
 	/* The smallest encoding of one element bounds the count by the bytes left. */
-	uint64_t min_elem = vtype_size(et);
+	uint64_t min_elem = gguf_vtype_size(et);
 	if (et == GGUF_VTYPE_STRING)
 		min_elem = count_bytes(r->g);
 	else if (et == GGUF_VTYPE_ARRAY)
@@ -300,7 +287,7 @@ static int reader_array(struct reader *r, struct gguf_value *v, const char *what
 		return 0;
 	}
 	/* Numeric arrays are kept both packed (for bulk use) and as values. */
-	size_t es = vtype_size(et);
+	size_t es = gguf_vtype_size(et);
 	uint8_t *data = arena_alloc(r->g, n * es + 1);
 	if (!data)
 		return reader_fail(r, LT_E_NOMEM, "%s: out of memory for %" PRIu64 " items", what, n);
@@ -328,7 +315,7 @@ static int reader_value(struct reader *r, enum gguf_vtype type, struct gguf_valu
 	if (type == GGUF_VTYPE_ARRAY)
 		return reader_array(r, v, what, depth);
 	uint8_t raw[8];
-	int rc = reader_bytes(r, raw, vtype_size(type), what);
+	int rc = reader_bytes(r, raw, gguf_vtype_size(type), what);
 	if (rc)
 		return rc;
 	value_from_raw(v, type, raw);
@@ -1004,4 +991,15 @@ const char *gguf_vtype_name(enum gguf_vtype t)
 		[GGUF_VTYPE_FLOAT64] = "float64",
 	};
 	return (unsigned)t < GGUF_VTYPE_COUNT ? names[t] : "?";
+}
+
+size_t gguf_vtype_size(enum gguf_vtype t)
+{
+	switch (t) {
+	case GGUF_VTYPE_UINT8: case GGUF_VTYPE_INT8: case GGUF_VTYPE_BOOL: return 1;
+	case GGUF_VTYPE_UINT16: case GGUF_VTYPE_INT16: return 2;
+	case GGUF_VTYPE_UINT32: case GGUF_VTYPE_INT32: case GGUF_VTYPE_FLOAT32: return 4;
+	case GGUF_VTYPE_UINT64: case GGUF_VTYPE_INT64: case GGUF_VTYPE_FLOAT64: return 8;
+	default: return 0;
+	}
 }

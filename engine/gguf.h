@@ -17,6 +17,8 @@
 
 #define GGUF_MAX_DIMS 4
 #define GGUF_DEFAULT_ALIGNMENT 32
+/* Levels of nested arrays the reader accepts and the writer produces. */
+#define GGUF_MAX_DEPTH 8
 
 /* Metadata value types, numbered as in the file. */
 enum gguf_vtype {
@@ -121,6 +123,9 @@ const void *gguf_value_arr_data(const struct gguf_value *v);
 const char *gguf_value_arr_str(const struct gguf_value *v, uint64_t i, size_t *len);
 
 const char *gguf_vtype_name(enum gguf_vtype t);
+/* Bytes of one value of a numeric or bool type; 0 for strings, arrays and
+ * unknown types. */
+size_t gguf_vtype_size(enum gguf_vtype t);
 
 /* Tensors, in file order. */
 int64_t gguf_n_tensors(const struct gguf *g);

@@ -1,40 +1,29 @@
 #include "gguf_write.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "atomic_file.h"
+#include "bytebuf.h"
 
 #define GGUF_MAGIC "GGUF"
 #define GGUF_WRITE_VERSION 3
 /* Rows handed to a fill callback at once: enough to amortize the call and
  * give threads in the callback work to share, small enough to stay in cache. */
 #define WRITE_CHUNK_BYTES ((size_t)4 << 20)
-/* Levels of nested arrays allowed; the reader accepts the same. */
-#define MAX_ARRAY_DEPTH 8
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "gguf_write.c writes host byte order and needs a little-endian host"
 #endif
-
-/* A growable byte buffer; oom sticks once an allocation failed. */
-struct wbuf {
-	uint8_t *p;
-	size_t len, cap;
-	bool oom;
-};
 
 /* One metadata entry: its value is kept serialized exactly as it will appear
  * in the file after the key and the type tag. */
 struct wkv {
 	char *key;
 	enum gguf_vtype type;
-	struct wbuf val;
+	struct bytebuf val;
 };
 
 struct wtensor {
@@ -62,17 +51,6 @@ struct gguf_writer {
 };
 
 
-static size_t vtype_size(enum gguf_vtype t)
-{
-	switch (t) {
-	case GGUF_VTYPE_UINT8: case GGUF_VTYPE_INT8: case GGUF_VTYPE_BOOL: return 1;
-	case GGUF_VTYPE_UINT16: case GGUF_VTYPE_INT16: return 2;
-	case GGUF_VTYPE_UINT32: case GGUF_VTYPE_INT32: case GGUF_VTYPE_FLOAT32: return 4;
-	case GGUF_VTYPE_UINT64: case GGUF_VTYPE_INT64: case GGUF_VTYPE_FLOAT64: return 8;
-	default: return 0;
-	}
-}
-
 static int writer_fail(struct gguf_writer *w, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -85,33 +63,10 @@ static int writer_fail(struct gguf_writer *w, int code, const char *fmt, ...)
 	return code;
 }
 
-static void wbuf_put(struct wbuf *b, const void *src, size_t n)
+static void wbuf_str(struct bytebuf *b, const char *s, size_t len)
 {
-	if (b->oom || n == 0)
-		return;
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 16;
-		while (cap < b->len + n)
-			cap *= 2;
-		uint8_t *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, src, n);
-	b->len += n;
-}
-
-static void wbuf_u32(struct wbuf *b, uint32_t v) { wbuf_put(b, &v, 4); }
-static void wbuf_u64(struct wbuf *b, uint64_t v) { wbuf_put(b, &v, 8); }
-
-static void wbuf_str(struct wbuf *b, const char *s, size_t len)
-{
-	wbuf_u64(b, len);
-	wbuf_put(b, s, len);
+	bytebuf_u64(b, len);
+	bytebuf_put(b, s, len);
 }
 
 struct gguf_writer *gguf_writer_new(void)
@@ -148,7 +103,7 @@ static int64_t writer_find(const struct gguf_writer *w, const char *key)
 }
 
 /* Stores a finished value under key, taking ownership of val's buffer. */
-static int writer_put(struct gguf_writer *w, const char *key, enum gguf_vtype type, struct wbuf *val)
+static int writer_put(struct gguf_writer *w, const char *key, enum gguf_vtype type, struct bytebuf *val)
 {
 	if (val->oom) {
 		free(val->p);
@@ -192,8 +147,8 @@ static int set_scalar(struct gguf_writer *w, const char *key, enum gguf_vtype ty
 	int rc = check_key(w, key);
 	if (rc)
 		return rc;
-	struct wbuf b = { 0 };
-	wbuf_put(&b, v, vtype_size(type));
+	struct bytebuf b = { 0 };
+	bytebuf_put(&b, v, gguf_vtype_size(type));
 	return writer_put(w, key, type, &b);
 }
 
@@ -260,7 +215,7 @@ int gguf_writer_set_strn(struct gguf_writer *w, const char *key, const char *s, 
 		return rc;
 	if (!s && len)
 		return writer_fail(w, LT_E_INVAL, "gguf writer: key '%s': NULL string", key);
-	struct wbuf b = { 0 };
+	struct bytebuf b = { 0 };
 	wbuf_str(&b, s, len);
 	return writer_put(w, key, GGUF_VTYPE_STRING, &b);
 }
@@ -273,20 +228,20 @@ int gguf_writer_set_str(struct gguf_writer *w, const char *key, const char *s)
 }
 
 /* Serializes an array payload (element type, count, elements) into b. */
-static int put_array(struct gguf_writer *w, const char *key, struct wbuf *b,
+static int put_array(struct gguf_writer *w, const char *key, struct bytebuf *b,
 		     const struct gguf_write_array *a, int depth)
 {
-	if (depth >= MAX_ARRAY_DEPTH)
+	if (depth >= GGUF_MAX_DEPTH)
 		return writer_fail(w, LT_E_INVAL, "gguf writer: key '%s': arrays nested more than %d levels",
-				   key, MAX_ARRAY_DEPTH);
+				   key, GGUF_MAX_DEPTH);
 	if ((unsigned)a->type >= GGUF_VTYPE_COUNT)
 		return writer_fail(w, LT_E_INVAL, "gguf writer: key '%s': unknown element type %d",
 				   key, (int)a->type);
 	if (a->n && !a->data)
 		return writer_fail(w, LT_E_INVAL, "gguf writer: key '%s': array of %llu with no data",
 				   key, (unsigned long long)a->n);
-	wbuf_u32(b, (uint32_t)a->type);
-	wbuf_u64(b, a->n);
+	bytebuf_u32(b, (uint32_t)a->type);
+	bytebuf_u64(b, a->n);
 	if (a->type == GGUF_VTYPE_STRING) {
 		const char *const *s = a->data;
 		for (uint64_t i = 0; i < a->n; i++) {
@@ -306,13 +261,13 @@ static int put_array(struct gguf_writer *w, const char *key, struct wbuf *b,
 		const bool *v = a->data;
 		for (uint64_t i = 0; i < a->n; i++) {
 			uint8_t x = v[i] ? 1 : 0;
-			wbuf_put(b, &x, 1);
+			bytebuf_put(b, &x, 1);
 		}
 	} else {
-		size_t es = vtype_size(a->type);
+		size_t es = gguf_vtype_size(a->type);
 		if (a->n > SIZE_MAX / es)
 			return writer_fail(w, LT_E_INVAL, "gguf writer: key '%s': array too large", key);
-		wbuf_put(b, a->data, (size_t)a->n * es);
+		bytebuf_put(b, a->data, (size_t)a->n * es);
 	}
 	return 0;
 }
@@ -322,7 +277,7 @@ int gguf_writer_set_array(struct gguf_writer *w, const char *key, const struct g
 	int rc = check_key(w, key);
 	if (rc)
 		return rc;
-	struct wbuf b = { 0 };
+	struct bytebuf b = { 0 };
 	rc = put_array(w, key, &b, a, 0);
 	if (rc) {
 		free(b.p);
@@ -348,22 +303,22 @@ int gguf_writer_set_arr_str(struct gguf_writer *w, const char *key, const char *
 }
 
 /* Serializes a reader value of type t (scalar, string or array payload). */
-static int put_value(struct gguf_writer *w, const char *key, struct wbuf *b,
+static int put_value(struct gguf_writer *w, const char *key, struct bytebuf *b,
 		     const struct gguf_value *v, int depth)
 {
 	enum gguf_vtype t = gguf_value_type(v);
 	switch (t) {
-	case GGUF_VTYPE_UINT8: { uint8_t x = (uint8_t)gguf_value_u64(v); wbuf_put(b, &x, 1); break; }
-	case GGUF_VTYPE_INT8: { int8_t x = (int8_t)gguf_value_i64(v); wbuf_put(b, &x, 1); break; }
-	case GGUF_VTYPE_UINT16: { uint16_t x = (uint16_t)gguf_value_u64(v); wbuf_put(b, &x, 2); break; }
-	case GGUF_VTYPE_INT16: { int16_t x = (int16_t)gguf_value_i64(v); wbuf_put(b, &x, 2); break; }
-	case GGUF_VTYPE_UINT32: { uint32_t x = (uint32_t)gguf_value_u64(v); wbuf_put(b, &x, 4); break; }
-	case GGUF_VTYPE_INT32: { int32_t x = (int32_t)gguf_value_i64(v); wbuf_put(b, &x, 4); break; }
-	case GGUF_VTYPE_UINT64: { uint64_t x = gguf_value_u64(v); wbuf_put(b, &x, 8); break; }
-	case GGUF_VTYPE_INT64: { int64_t x = gguf_value_i64(v); wbuf_put(b, &x, 8); break; }
-	case GGUF_VTYPE_FLOAT32: { float x = (float)gguf_value_f64(v); wbuf_put(b, &x, 4); break; }
-	case GGUF_VTYPE_FLOAT64: { double x = gguf_value_f64(v); wbuf_put(b, &x, 8); break; }
-	case GGUF_VTYPE_BOOL: { uint8_t x = gguf_value_bool(v) ? 1 : 0; wbuf_put(b, &x, 1); break; }
+	case GGUF_VTYPE_UINT8: { uint8_t x = (uint8_t)gguf_value_u64(v); bytebuf_put(b, &x, 1); break; }
+	case GGUF_VTYPE_INT8: { int8_t x = (int8_t)gguf_value_i64(v); bytebuf_put(b, &x, 1); break; }
+	case GGUF_VTYPE_UINT16: { uint16_t x = (uint16_t)gguf_value_u64(v); bytebuf_put(b, &x, 2); break; }
+	case GGUF_VTYPE_INT16: { int16_t x = (int16_t)gguf_value_i64(v); bytebuf_put(b, &x, 2); break; }
+	case GGUF_VTYPE_UINT32: { uint32_t x = (uint32_t)gguf_value_u64(v); bytebuf_put(b, &x, 4); break; }
+	case GGUF_VTYPE_INT32: { int32_t x = (int32_t)gguf_value_i64(v); bytebuf_put(b, &x, 4); break; }
+	case GGUF_VTYPE_UINT64: { uint64_t x = gguf_value_u64(v); bytebuf_put(b, &x, 8); break; }
+	case GGUF_VTYPE_INT64: { int64_t x = gguf_value_i64(v); bytebuf_put(b, &x, 8); break; }
+	case GGUF_VTYPE_FLOAT32: { float x = (float)gguf_value_f64(v); bytebuf_put(b, &x, 4); break; }
+	case GGUF_VTYPE_FLOAT64: { double x = gguf_value_f64(v); bytebuf_put(b, &x, 8); break; }
+	case GGUF_VTYPE_BOOL: { uint8_t x = gguf_value_bool(v) ? 1 : 0; bytebuf_put(b, &x, 1); break; }
 	case GGUF_VTYPE_STRING: {
 		size_t len = 0;
 		const char *s = gguf_value_str(v, &len);
@@ -371,13 +326,13 @@ static int put_value(struct gguf_writer *w, const char *key, struct wbuf *b,
 		break;
 	}
 	case GGUF_VTYPE_ARRAY: {
-		if (depth >= MAX_ARRAY_DEPTH)
+		if (depth >= GGUF_MAX_DEPTH)
 			return writer_fail(w, LT_E_INVAL, "gguf writer: key '%s': arrays nested more than %d levels",
-					   key, MAX_ARRAY_DEPTH);
+					   key, GGUF_MAX_DEPTH);
 		enum gguf_vtype et = gguf_value_arr_type(v);
 		uint64_t n = gguf_value_arr_len(v);
-		wbuf_u32(b, (uint32_t)et);
-		wbuf_u64(b, n);
+		bytebuf_u32(b, (uint32_t)et);
+		bytebuf_u64(b, n);
 		if (et == GGUF_VTYPE_STRING) {
 			for (uint64_t i = 0; i < n; i++) {
 				size_t len = 0;
@@ -395,12 +350,12 @@ static int put_value(struct gguf_writer *w, const char *key, struct wbuf *b,
 					return rc;
 			}
 		} else {
-			size_t es = vtype_size(et);
+			size_t es = gguf_vtype_size(et);
 			const void *data = gguf_value_arr_data(v);
 			if (es == 0 || (n && !data))
 				return writer_fail(w, LT_E_FORMAT, "gguf writer: key '%s': unreadable array of %s",
 						   key, gguf_vtype_name(et));
-			wbuf_put(b, data, (size_t)n * es);
+			bytebuf_put(b, data, (size_t)n * es);
 		}
 		break;
 	}
@@ -416,7 +371,7 @@ static int copy_index(struct gguf_writer *w, const struct gguf *g, int64_t i)
 	const struct gguf_value *v = gguf_kv_value(g, i);
 	if (!key || !v)
 		return writer_fail(w, LT_E_FORMAT, "gguf writer: cannot read key %lld of the source", (long long)i);
-	struct wbuf b = { 0 };
+	struct bytebuf b = { 0 };
 	int rc = put_value(w, key, &b, v, 0);
 	if (rc) {
 		free(b.p);
@@ -599,35 +554,35 @@ static void wfile_pad(struct atomic_file *f, uint64_t align)
 	}
 }
 
-static void write_header(struct gguf_writer *w, struct wfile *f, uint64_t align)
+static void write_header(struct gguf_writer *w, struct atomic_file *f, uint64_t align)
 {
 	uint32_t version = GGUF_WRITE_VERSION;
 	int64_t n_tensors = w->n_tensors, n_kv = w->n_kv;
-	wfile_put(f, GGUF_MAGIC, 4);
-	wfile_put(f, &version, 4);
-	wfile_put(f, &n_tensors, 8);
-	wfile_put(f, &n_kv, 8);
+	atomic_file_write(f, GGUF_MAGIC, 4);
+	atomic_file_write(f, &version, 4);
+	atomic_file_write(f, &n_tensors, 8);
+	atomic_file_write(f, &n_kv, 8);
 	for (int64_t i = 0; i < w->n_kv; i++) {
 		uint32_t type = (uint32_t)w->kv[i].type;
 		wfile_str(f, w->kv[i].key, strlen(w->kv[i].key));
-		wfile_put(f, &type, 4);
-		wfile_put(f, w->kv[i].val.p, w->kv[i].val.len);
+		atomic_file_write(f, &type, 4);
+		atomic_file_write(f, w->kv[i].val.p, w->kv[i].val.len);
 	}
 	for (int64_t i = 0; i < w->n_tensors; i++) {
 		const struct wtensor *t = &w->tensors[i];
 		uint32_t n_dims = (uint32_t)t->n_dims, type = (uint32_t)t->type;
 		wfile_str(f, t->name, strlen(t->name));
-		wfile_put(f, &n_dims, 4);
-		wfile_put(f, t->ne, 8 * (size_t)t->n_dims);
-		wfile_put(f, &type, 4);
-		wfile_put(f, &t->offset, 8);
+		atomic_file_write(f, &n_dims, 4);
+		atomic_file_write(f, t->ne, 8 * (size_t)t->n_dims);
+		atomic_file_write(f, &type, 4);
+		atomic_file_write(f, &t->offset, 8);
 	}
 	wfile_pad(f, align);
 }
 
 /* Streams one tensor's rows through its fill callback in chunks. */
-static int write_rows(struct wtensor *t, struct wfile *f, uint8_t **buf, size_t *buf_cap,
-		      char *err, size_t errlen)
+static int write_rows(struct wtensor *t, struct atomic_file *f, const char *path, uint8_t **buf,
+		      size_t *buf_cap, char *err, size_t errlen)
 {
 	int64_t rows_per_chunk = (int64_t)(WRITE_CHUNK_BYTES / t->row_bytes);
 	if (rows_per_chunk < 1)
@@ -639,7 +594,7 @@ static int write_rows(struct wtensor *t, struct wfile *f, uint8_t **buf, size_t 
 		uint8_t *p = realloc(*buf, need);
 		if (!p)
 			return lt_seterr(err, errlen, LT_E_NOMEM, "%s: out of memory for tensor '%s'",
-					 f->path, t->name);
+					 path, t->name);
 		*buf = p;
 		*buf_cap = need;
 	}
@@ -648,52 +603,12 @@ static int write_rows(struct wtensor *t, struct wfile *f, uint8_t **buf, size_t 
 		int rc = t->fill(t->user, r, n, *buf, err, errlen);
 		if (rc)
 			return rc < 0 ? rc : LT_E_INVAL;
-		wfile_put(f, *buf, (size_t)n * t->row_bytes);
-		if (f->errnum)
-			return wfile_error(f, err, errlen);
+		atomic_file_write(f, *buf, (size_t)n * t->row_bytes);
+		rc = atomic_file_error(f, err, errlen);
+		if (rc)
+			return rc;
 	}
 	return 0;
-}
-
-/* Opens a fresh temporary file next to path; O_EXCL keeps two writers (or
- * a stale leftover) from sharing one. */
-static int open_temp(const char *path, char **tmp_out, char *err, size_t errlen)
-{
-	size_t n = strlen(path) + 48;
-	char *tmp = malloc(n);
-	if (!tmp)
-		return lt_seterr(err, errlen, LT_E_NOMEM, "%s: out of memory", path);
-	for (int attempt = 0; attempt < 100; attempt++) {
-		snprintf(tmp, n, "%s.tmp-%ld-%d", path, (long)getpid(), attempt);
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (fd >= 0) {
-			*tmp_out = tmp;
-			return fd;
-		}
-		if (errno != EEXIST) {
-			int e = errno;
-			free(tmp);
-			return lt_seterr(err, errlen, LT_E_IO, "%s: cannot create a temporary file: %s",
-					 path, strerror(e));
-		}
-	}
-	free(tmp);
-	return lt_seterr(err, errlen, LT_E_IO, "%s: cannot create a temporary file: too many exist", path);
-}
-
-/* Makes the rename itself durable; failure here is not worth reporting
- * because the data already is in place. */
-static void sync_parent_dir(const char *path)
-{
-	char *copy = strdup(path);
-	if (!copy)
-		return;
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	free(copy);
 }
 
 int gguf_writer_write(struct gguf_writer *w, const char *path, char *err, size_t errlen)
@@ -708,74 +623,31 @@ int gguf_writer_write(struct gguf_writer *w, const char *path, char *err, size_t
 		off += (w->tensors[i].size + align - 1) / align * align;
 	}
 
-	char *tmp = NULL;
-	int fd = open_temp(path, &tmp, err, errlen);
-	if (fd < 0)
-		return fd;
-	struct wfile f = { .f = fdopen(fd, "wb"), .path = path };
-	if (!f.f) {
-		rc = lt_seterr(err, errlen, LT_E_IO, "%s: fdopen: %s", path, strerror(errno));
-		close(fd);
-		goto fail;
-	}
-	setvbuf(f.f, NULL, _IOFBF, 1 << 20);
-
-	write_header(w, &f, align);
-	if (f.errnum) {
-		rc = wfile_error(&f, err, errlen);
-		goto fail;
-	}
+	struct atomic_file *f;
+	rc = atomic_file_begin(&f, path, 0644, err, errlen);
+	if (rc)
+		return rc;
+	write_header(w, f, align);
+	rc = atomic_file_error(f, err, errlen);
 	uint8_t *buf = NULL;
 	size_t buf_cap = 0;
-	for (int64_t i = 0; i < w->n_tensors; i++) {
+	for (int64_t i = 0; i < w->n_tensors && !rc; i++) {
 		struct wtensor *t = &w->tensors[i];
-		if (t->fill) {
-			rc = write_rows(t, &f, &buf, &buf_cap, err, errlen);
-			if (rc)
-				break;
-		} else {
-			wfile_put(&f, t->data, (size_t)t->size);
-		}
-		wfile_pad(&f, align);
-		if (f.errnum) {
-			rc = wfile_error(&f, err, errlen);
+		if (t->fill)
+			rc = write_rows(t, f, path, &buf, &buf_cap, err, errlen);
+		else
+			atomic_file_write(f, t->data, (size_t)t->size);
+		if (rc)
 			break;
-		}
-		if (w->progress)
+		wfile_pad(f, align);
+		rc = atomic_file_error(f, err, errlen);
+		if (!rc && w->progress)
 			w->progress(w->progress_user, i, t->name, t->size);
 	}
 	free(buf);
-	if (rc)
-		goto fail;
-
-	if (fflush(f.f) != 0 && !f.errnum)
-		f.errnum = errno ? errno : EIO;
-	if (!f.errnum && fsync(fileno(f.f)) != 0)
-		f.errnum = errno;
-	if (f.errnum) {
-		rc = wfile_error(&f, err, errlen);
-		goto fail;
+	if (rc) {
+		atomic_file_abort(f);
+		return rc;
 	}
-	FILE *fp = f.f;
-	f.f = NULL;
-	if (fclose(fp) != 0) {
-		f.errnum = errno ? errno : EIO;
-		rc = wfile_error(&f, err, errlen);
-		goto fail;
-	}
-	if (rename(tmp, path) != 0) {
-		rc = lt_seterr(err, errlen, LT_E_IO, "%s: cannot rename the temporary file into place: %s",
-			       path, strerror(errno));
-		goto fail;
-	}
-	sync_parent_dir(path);
-	free(tmp);
-	return 0;
-
-fail:
-	if (f.f)
-		fclose(f.f);
-	unlink(tmp);
-	free(tmp);
-	return rc;
+	return atomic_file_commit(f, err, errlen);
 }

@@ -107,10 +107,11 @@ int64_t gguf_writer_n_tensors(const struct gguf_writer *w);
 /* Reports each finished tensor to fn (NULL turns it off). */
 void gguf_writer_set_progress(struct gguf_writer *w, gguf_write_progress_fn fn, void *user);
 
-/* Writes the file to path (replacing any file there only once the new one is
- * complete and synced). On failure no file is left behind besides whatever
- * was at path before, and err names path and the cause, such as
- * "out.gguf: write failed: No space left on device" (LT_E_FULL). */
+/* Writes the file to path through atomic_file.h (replacing any file there
+ * only once the new one is complete and synced). On failure no file is left
+ * behind besides whatever was at path before, and err names path and the
+ * cause, such as "out.gguf: write failed: no space left on the device"
+ * (LT_E_FULL). */
 int gguf_writer_write(struct gguf_writer *w, const char *path, char *err, size_t errlen);
 
 #endif

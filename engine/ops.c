@@ -28,6 +28,8 @@
 /* A matrix-vector product waits on memory, not arithmetic: count it as this
  * many tokens' work so decode still splits medium matrices. */
 #define OPS_DECODE_WEIGHT 4
+/* Contiguous runs of rows per thread in a matrix-vector product. */
+#define OPS_DECODE_RUNS 4
 
 static int ops_thread_id(void)
 {
@@ -201,13 +203,17 @@ void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, vo
 	const uint8_t *a = act;
 	const int64_t n_tiles = (n_out + OPS_TILE_ROWS - 1) / OPS_TILE_ROWS;
 	quant_vec_dot_fn dot = m->kern->vec_dot;
-	/* Decode streams weights from memory: each thread takes one contiguous
-	 * run of rows, which the hardware prefetcher follows. Prefill is bound by
-	 * arithmetic, so tiles are handed out one at a time there, and a thread
-	 * the OS delays does not hold up the others at the closing barrier. */
-	const int chunk = n_tok < OPS_DECODE_WEIGHT ? (int)((n_tiles + nth - 1) / nth) : 1;
+	/* Decode streams weights from memory: threads take long contiguous runs
+	 * of rows, which the hardware prefetcher follows, four per thread so a
+	 * thread the OS delays can be covered by the others. Prefill is bound by
+	 * arithmetic, so tiles are handed out one at a time there. */
+	const int chunk = n_tok < OPS_DECODE_WEIGHT
+				  ? (int)((n_tiles + OPS_DECODE_RUNS * nth - 1) / (OPS_DECODE_RUNS * nth))
+				  : 1;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nth) schedule(dynamic, chunk) if (nth > 1)
+#else
+	(void)chunk;
 #endif
 	for (int64_t tile = 0; tile < n_tiles; tile++) {
 		int64_t r0 = tile * OPS_TILE_ROWS;
@@ -317,6 +323,8 @@ int ops_attention(const struct ops_attn *a, float *out, const float *q, const vo
 
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nth) if (nth > 1)
+#else
+	(void)nth;
 #endif
 	{
 		if (!f32_cache) {

@@ -16,6 +16,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 
+#include <cpuid.h>
 #include <immintrin.h>
 #include <pthread.h>
 
@@ -959,8 +960,11 @@ static atomic_int x86_enabled;
 static void x86_init(void)
 {
 	__builtin_cpu_init();
-	x86_cpu_ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-		     __builtin_cpu_supports("f16c");
+	/* F16C is CPUID leaf 1, ECX bit 29; not every compiler's
+	 * __builtin_cpu_supports knows its name. */
+	unsigned int eax, ebx, ecx = 0, edx;
+	bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29));
+	x86_cpu_ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
 	const char *force = getenv("LLAMATERM_FORCE_SCALAR");
 	atomic_store(&x86_enabled, !(force && *force && strcmp(force, "0") != 0));
 	/* Start from the reference kernels and replace the ones we have. */

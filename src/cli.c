@@ -64,6 +64,27 @@ int cli_read_file(const char *path, char **text, size_t *len, char *err, size_t 
 	return 0;
 }
 
+int cli_parse(struct options *o, int argc, char **argv, unsigned mask, const char *cmd,
+	      void (*usage)(FILE *), unsigned checks)
+{
+	int rc = options_parse(o, argc, argv, mask);
+	if (rc)
+		return rc;
+	if (o->help) {
+		usage(stdout);
+		return 0;
+	}
+	if ((checks & CLI_NO_ARGS) && o->n_positional) {
+		fprintf(stderr, "llamaterm %s: unexpected argument '%s'\n", cmd, o->positional[0]);
+		return 2;
+	}
+	if ((checks & CLI_NEED_MODEL) && !o->model) {
+		fprintf(stderr, "llamaterm %s: a model is required (-m FILE)\n", cmd);
+		return 2;
+	}
+	return -1;
+}
+
 int cli_read_prompt(const struct options *o, const char *cmd, char **text, size_t *len)
 {
 	if (o->prompt && o->prompt_file) {
@@ -105,6 +126,63 @@ int cli_open_vocab(const char *path, int gguf_flags, const char *cmd, struct ggu
 		return 1;
 	}
 	return 0;
+}
+
+struct model_params cli_model_params(const struct options *o)
+{
+	struct model_params mp = model_params_default();
+	mp.use_mmap = !o->no_mmap;
+	mp.use_mlock = o->mlock;
+	return mp;
+}
+
+int cli_open_model(const struct options *o, const char *cmd, struct model **m, struct vocab **v)
+{
+	char err[512];
+	struct model_params mp = cli_model_params(o);
+	*m = NULL;
+	if (v)
+		*v = NULL;
+	if (model_open(m, o->model, &mp, err, sizeof(err)) ||
+	    (v && vocab_open(v, model_gguf(*m), err, sizeof(err)))) {
+		fprintf(stderr, "llamaterm %s: %s\n", cmd, err);
+		model_free(*m);
+		*m = NULL;
+		return 1;
+	}
+	return 0;
+}
+
+int cli_ctx_params(const struct options *o, const char *cmd, int n_ctx, int n_batch,
+		   struct ctx_params *cp)
+{
+	*cp = ctx_params_default();
+	cp->n_ctx = n_ctx;
+	cp->n_batch = n_batch;
+	cp->n_threads = o->n_threads > 0 ? o->n_threads : cli_physical_cores();
+	cp->kv_type = dtype_from_name(o->kv_type);
+	if (cp->kv_type != GGML_TYPE_F16 && cp->kv_type != GGML_TYPE_F32) {
+		fprintf(stderr, "llamaterm %s: --kv-type must be f16 or f32\n", cmd);
+		return 2;
+	}
+	return 0;
+}
+
+struct sampler_params cli_sampler_params(const struct options *o, int n_ctx)
+{
+	struct sampler_params sp = sampler_params_default();
+	sp.temperature = o->temp;
+	sp.top_k = o->top_k;
+	sp.top_p = o->top_p;
+	sp.min_p = o->min_p;
+	sp.typical_p = o->typical_p;
+	sp.repeat_penalty = o->repeat_penalty;
+	sp.repeat_last_n = o->repeat_last_n;
+	sp.presence_penalty = o->presence_penalty;
+	sp.frequency_penalty = o->frequency_penalty;
+	sp.n_ctx = n_ctx;
+	sp.seed = o->seed;
+	return sp;
 }
 
 int cli_tokenize(const struct vocab *v, const char *text, size_t len, int add_special,

@@ -1,5 +1,6 @@
-/* Helpers shared by the command-line subcommands: reading the prompt from
- * -p or -f, opening a model's tokenizer, the default thread count, and a
+/* Helpers shared by the command-line subcommands: parsing their options,
+ * reading the prompt from -p or -f, opening a model and its tokenizer,
+ * engine parameters from the options, the default thread count, and a
  * monotonic clock for timings. */
 #ifndef LT_CLI_H
 #define LT_CLI_H
@@ -8,10 +9,26 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "context.h"
+#include "model.h"
 #include "options.h"
+#include "sampler.h"
 
 struct gguf;
 struct vocab;
+
+/* Checks cli_parse makes after parsing. */
+enum cli_check {
+	CLI_NO_ARGS = 1 << 0,    /* no positional argument */
+	CLI_NEED_MODEL = 1 << 1, /* -m is given */
+};
+
+/* Parses argv for the command cmd (whose option mask is mask; argv[0] is its
+ * name) and makes the checks (enum cli_check bits); --help prints usage to
+ * stdout. Returns -1 when the command goes on, else the exit status to
+ * return at once: 0 after --help, 2 after a one-line usage error. */
+int cli_parse(struct options *o, int argc, char **argv, unsigned mask, const char *cmd,
+	      void (*usage)(FILE *), unsigned checks);
 
 /* The prompt text of -p, or the contents of -f (which must not both be
  * given). Returns 0 with a malloc'd, NUL-terminated *text, or prints a
@@ -27,6 +44,25 @@ int cli_read_file(const char *path, char **text, size_t *len, char *err, size_t 
  * returns 1; on success the caller frees both handles. */
 int cli_open_vocab(const char *path, int gguf_flags, const char *cmd, struct gguf **g,
 		   struct vocab **v);
+
+/* Model parameters from --no-mmap and --mlock. */
+struct model_params cli_model_params(const struct options *o);
+
+/* Opens the model of -m (honouring --no-mmap and --mlock) and, when v is
+ * not NULL, its tokenizer. On failure prints the error naming cmd and
+ * returns 1 with nothing left open. */
+int cli_open_model(const struct options *o, const char *cmd, struct model **m, struct vocab **v);
+
+/* Context parameters with the given n_ctx and n_batch (each command has its
+ * own defaults for them), -t (default: physical cores) and --kv-type.
+ * Returns 0, or prints an error and returns 2 when --kv-type is neither f16
+ * nor f32. */
+int cli_ctx_params(const struct options *o, const char *cmd, int n_ctx, int n_batch,
+		   struct ctx_params *cp);
+
+/* Sampler parameters from the sampling options, for a context of n_ctx
+ * (0: filled in later). */
+struct sampler_params cli_sampler_params(const struct options *o, int n_ctx);
 
 /* Tokenizes text, returning a malloc'd array in *ids and the count in *n, or
  * prints an error and returns 1. */

@@ -390,37 +390,21 @@ static int chat_plain(struct chat *c)
 	return 0;
 }
 
-static struct worker_config chat_config(const struct options *o)
+/* Fills everything but the context parameters, which cmd_chat checks first. */
+static void chat_config(const struct options *o, struct worker_config *cfg)
 {
-	struct worker_config cfg = worker_config_default();
-	cfg.model_path = o->model;
-	cfg.model.use_mmap = !o->no_mmap;
-	cfg.model.use_mlock = o->mlock;
-	cfg.ctx.n_ctx = o->n_ctx;
-	cfg.ctx.n_batch = o->n_batch;
-	cfg.ctx.n_threads = o->n_threads > 0 ? o->n_threads : cli_physical_cores();
-	cfg.ctx.kv_type = dtype_from_name(o->kv_type);
-	struct sampler_params *sp = &cfg.sampling;
-	sp->temperature = o->temp;
-	sp->top_k = o->top_k;
-	sp->top_p = o->top_p;
-	sp->min_p = o->min_p;
-	sp->typical_p = o->typical_p;
-	sp->repeat_penalty = o->repeat_penalty;
-	sp->repeat_last_n = o->repeat_last_n;
-	sp->presence_penalty = o->presence_penalty;
-	sp->frequency_penalty = o->frequency_penalty;
-	sp->seed = o->seed;
-	cfg.n_predict = o->n_predict;
-	cfg.template_name = o->template_name;
-	cfg.system = o->system;
-	cfg.in_prefix = o->in_prefix;
-	cfg.postfix = o->in_suffix;
-	cfg.stops = o->stops;
-	cfg.n_stops = o->n_stops;
-	cfg.session = o->session;
-	cfg.autosave = !o->no_autosave;
-	return cfg;
+	cfg->model_path = o->model;
+	cfg->model = cli_model_params(o);
+	cfg->sampling = cli_sampler_params(o, 0);
+	cfg->n_predict = o->n_predict;
+	cfg->template_name = o->template_name;
+	cfg->system = o->system;
+	cfg->in_prefix = o->in_prefix;
+	cfg->postfix = o->in_suffix;
+	cfg->stops = o->stops;
+	cfg->n_stops = o->n_stops;
+	cfg->session = o->session;
+	cfg->autosave = !o->no_autosave;
 }
 
 int cmd_chat(int argc, char **argv)
@@ -438,26 +422,13 @@ int cmd_chat(int argc, char **argv)
 		return 1;
 #endif
 	}
-	int rc = options_parse(&c.o, argc, argv, OPTC_CHAT);
-	if (rc)
+	int rc = cli_parse(&c.o, argc, argv, OPTC_CHAT, "chat", chat_usage,
+			   CLI_NO_ARGS | CLI_NEED_MODEL);
+	if (rc >= 0)
 		return rc;
-	if (c.o.help) {
-		chat_usage(stdout);
-		return 0;
-	}
-	if (c.o.n_positional) {
-		fprintf(stderr, "llamaterm chat: unexpected argument '%s'\n", c.o.positional[0]);
+	struct worker_config cfg = worker_config_default();
+	if (cli_ctx_params(&c.o, "chat", c.o.n_ctx, c.o.n_batch, &cfg.ctx))
 		return 2;
-	}
-	if (!c.o.model) {
-		fprintf(stderr, "llamaterm chat: a model is required (-m FILE)\n");
-		return 2;
-	}
-	enum ggml_type kv = dtype_from_name(c.o.kv_type);
-	if (kv != GGML_TYPE_F16 && kv != GGML_TYPE_F32) {
-		fprintf(stderr, "llamaterm chat: --kv-type must be f16 or f32\n");
-		return 2;
-	}
 	char err[512];
 	if (c.o.session && session_name_check(c.o.session, err, sizeof(err)) != 0) {
 		fprintf(stderr, "llamaterm chat: --session: %s\n", err);
@@ -470,7 +441,7 @@ int cmd_chat(int argc, char **argv)
 		c.history = paths_join(state_dir, "history");
 		free(state_dir);
 	}
-	struct worker_config cfg = chat_config(&c.o);
+	chat_config(&c.o, &cfg);
 	if (worker_start(&c.w, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "llamaterm chat: %s\n", err);
 		free(c.history);

@@ -87,17 +87,9 @@ int cmd_logits(int argc, char **argv)
 {
 	struct options o;
 	options_defaults(&o);
-	int rc = options_parse(&o, argc, argv, OPTC_LOGITS);
-	if (rc)
+	int rc = cli_parse(&o, argc, argv, OPTC_LOGITS, "logits", logits_usage, CLI_NEED_MODEL);
+	if (rc >= 0)
 		return rc;
-	if (o.help) {
-		logits_usage(stdout);
-		return 0;
-	}
-	if (!o.model) {
-		fprintf(stderr, "llamaterm logits: a model is required (-m FILE)\n");
-		return 2;
-	}
 	if (!!o.ids + !!o.prompt + !!o.prompt_file != 1) {
 		fprintf(stderr, "llamaterm logits: give exactly one of --ids LIST, -p TEXT, -f FILE\n");
 		return 2;
@@ -107,14 +99,9 @@ int cmd_logits(int argc, char **argv)
 		return 2;
 	}
 	char err[512];
-	struct model_params mp = model_params_default();
-	mp.use_mmap = !o.no_mmap;
-	mp.use_mlock = o.mlock;
 	struct model *m;
-	if (model_open(&m, o.model, &mp, err, sizeof(err))) {
-		fprintf(stderr, "llamaterm logits: %s\n", err);
+	if (cli_open_model(&o, "logits", &m, NULL))
 		return 1;
-	}
 	int n_vocab = model_hparams(m)->n_vocab;
 	int32_t *ids = NULL;
 	int n = 0;
@@ -149,13 +136,8 @@ int cmd_logits(int argc, char **argv)
 		}
 	}
 
-	struct ctx_params cp = ctx_params_default();
-	cp.n_ctx = o.n_ctx > 0 ? o.n_ctx : n;
-	cp.n_batch = n;
-	cp.n_threads = o.n_threads > 0 ? o.n_threads : cli_physical_cores();
-	cp.kv_type = dtype_from_name(o.kv_type);
-	if (cp.kv_type != GGML_TYPE_F16 && cp.kv_type != GGML_TYPE_F32) {
-		fprintf(stderr, "llamaterm logits: --kv-type must be f16 or f32\n");
+	struct ctx_params cp;
+	if (cli_ctx_params(&o, "logits", o.n_ctx > 0 ? o.n_ctx : n, n, &cp)) {
 		rc = 2;
 		goto out;
 	}

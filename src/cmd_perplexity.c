@@ -40,13 +40,9 @@ int cmd_perplexity(int argc, char **argv)
 {
 	struct options o;
 	options_defaults(&o);
-	int rc = options_parse(&o, argc, argv, OPTC_PERPLEXITY);
-	if (rc)
+	int rc = cli_parse(&o, argc, argv, OPTC_PERPLEXITY, "perplexity", perplexity_usage, 0);
+	if (rc >= 0)
 		return rc;
-	if (o.help) {
-		perplexity_usage(stdout);
-		return 0;
-	}
 	if (!o.model || !o.prompt_file) {
 		fprintf(stderr, "llamaterm perplexity: a model (-m FILE) and a text (-f FILE) are required\n");
 		return 2;
@@ -62,24 +58,16 @@ int cmd_perplexity(int argc, char **argv)
 	if (rc)
 		return rc;
 	char err[512];
-	struct model_params mp = model_params_default();
-	mp.use_mmap = !o.no_mmap;
-	mp.use_mlock = o.mlock;
 	struct model *m;
-	if (model_open(&m, o.model, &mp, err, sizeof(err))) {
-		fprintf(stderr, "llamaterm perplexity: %s\n", err);
+	struct vocab *v;
+	if (cli_open_model(&o, "perplexity", &m, &v)) {
 		free(text);
 		return 1;
 	}
-	struct vocab *v = NULL;
 	struct ctx *c = NULL;
 	int32_t *ids = NULL;
 	int n_tokens = 0;
 	rc = 1;
-	if (vocab_open(&v, model_gguf(m), err, sizeof(err))) {
-		fprintf(stderr, "llamaterm perplexity: %s\n", err);
-		goto out;
-	}
 	if (cli_tokenize(v, text, len, true, false, "perplexity", &ids, &n_tokens))
 		goto out;
 	int n_chunks = n_tokens / n_ctx;
@@ -88,13 +76,8 @@ int cmd_perplexity(int argc, char **argv)
 			o.prompt_file, n_tokens, n_ctx);
 		goto out;
 	}
-	struct ctx_params cp = ctx_params_default();
-	cp.n_ctx = n_ctx;
-	cp.n_batch = o.n_batch > 0 ? o.n_batch : 512;
-	cp.n_threads = o.n_threads > 0 ? o.n_threads : cli_physical_cores();
-	cp.kv_type = dtype_from_name(o.kv_type);
-	if (cp.kv_type != GGML_TYPE_F16 && cp.kv_type != GGML_TYPE_F32) {
-		fprintf(stderr, "llamaterm perplexity: --kv-type must be f16 or f32\n");
+	struct ctx_params cp;
+	if (cli_ctx_params(&o, "perplexity", n_ctx, o.n_batch > 0 ? o.n_batch : 512, &cp)) {
 		rc = 2;
 		goto out;
 	}

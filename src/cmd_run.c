@@ -58,24 +58,6 @@ static void run_free(struct run *r)
 	free(r->prompt);
 }
 
-/* Converts the command-line sampling options to sampler parameters. */
-static struct sampler_params run_sampler_params(const struct options *o, int n_ctx)
-{
-	struct sampler_params sp = sampler_params_default();
-	sp.temperature = o->temp;
-	sp.top_k = o->top_k;
-	sp.top_p = o->top_p;
-	sp.min_p = o->min_p;
-	sp.typical_p = o->typical_p;
-	sp.repeat_penalty = o->repeat_penalty;
-	sp.repeat_last_n = o->repeat_last_n;
-	sp.presence_penalty = o->presence_penalty;
-	sp.frequency_penalty = o->frequency_penalty;
-	sp.n_ctx = n_ctx;
-	sp.seed = o->seed;
-	return sp;
-}
-
 /* Opens model, tokenizer, context, sampler and stop matcher. Returns an
  * exit status. */
 static int run_open(struct run *r, double *t_load)
@@ -83,29 +65,17 @@ static int run_open(struct run *r, double *t_load)
 	const struct options *o = &r->o;
 	char err[512];
 	double t0 = cli_now();
-	struct model_params mp = model_params_default();
-	mp.use_mmap = !o->no_mmap;
-	mp.use_mlock = o->mlock;
-	if (model_open(&r->model, o->model, &mp, err, sizeof(err)) ||
-	    vocab_open(&r->vocab, model_gguf(r->model), err, sizeof(err))) {
-		fprintf(stderr, "llamaterm run: %s\n", err);
+	if (cli_open_model(o, "run", &r->model, &r->vocab))
 		return 1;
-	}
-	struct ctx_params cp = ctx_params_default();
-	cp.n_ctx = o->n_ctx;
-	cp.n_batch = o->n_batch;
-	cp.n_threads = o->n_threads > 0 ? o->n_threads : cli_physical_cores();
-	cp.kv_type = dtype_from_name(o->kv_type);
-	if (cp.kv_type != GGML_TYPE_F16 && cp.kv_type != GGML_TYPE_F32) {
-		fprintf(stderr, "llamaterm run: --kv-type must be f16 or f32\n");
+	struct ctx_params cp;
+	if (cli_ctx_params(o, "run", o->n_ctx, o->n_batch, &cp))
 		return 2;
-	}
 	if (ctx_new(&r->ctx, r->model, &cp, err, sizeof(err))) {
 		fprintf(stderr, "llamaterm run: %s\n", err);
 		return 1;
 	}
 	*t_load = cli_now() - t0;
-	struct sampler_params sp = run_sampler_params(o, ctx_n_ctx(r->ctx));
+	struct sampler_params sp = cli_sampler_params(o, ctx_n_ctx(r->ctx));
 	r->sampler = sampler_new(&sp, ctx_n_vocab(r->ctx), err, sizeof(err));
 	if (!r->sampler) {
 		fprintf(stderr, "llamaterm run: %s\n", err);
@@ -202,21 +172,10 @@ int cmd_run(int argc, char **argv)
 	struct run r;
 	memset(&r, 0, sizeof(r));
 	options_defaults(&r.o);
-	int rc = options_parse(&r.o, argc, argv, OPTC_RUN);
-	if (rc)
+	int rc = cli_parse(&r.o, argc, argv, OPTC_RUN, "run", run_usage,
+			   CLI_NO_ARGS | CLI_NEED_MODEL);
+	if (rc >= 0)
 		return rc;
-	if (r.o.help) {
-		run_usage(stdout);
-		return 0;
-	}
-	if (r.o.n_positional) {
-		fprintf(stderr, "llamaterm run: unexpected argument '%s'\n", r.o.positional[0]);
-		return 2;
-	}
-	if (!r.o.model) {
-		fprintf(stderr, "llamaterm run: a model is required (-m FILE)\n");
-		return 2;
-	}
 	char *text;
 	size_t len;
 	rc = cli_read_prompt(&r.o, "run", &text, &len);

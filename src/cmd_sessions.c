@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "options.h"
 #include "session.h"
@@ -103,13 +104,9 @@ int cmd_sessions(int argc, char **argv)
 {
 	struct options o;
 	options_defaults(&o);
-	int rc = options_parse(&o, argc, argv, OPTC_SESSIONS);
-	if (rc)
+	int rc = cli_parse(&o, argc, argv, OPTC_SESSIONS, "sessions", sessions_usage, 0);
+	if (rc >= 0)
 		return rc;
-	if (o.help) {
-		sessions_usage(stdout);
-		return 0;
-	}
 	const char *verb = o.n_positional ? o.positional[0] : "list";
 	if (!strcmp(verb, "list") && o.n_positional <= 1 && !o.export_path)
 		return sessions_list();

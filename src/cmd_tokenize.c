@@ -39,21 +39,10 @@ int cmd_tokenize(int argc, char **argv)
 {
 	struct options o;
 	options_defaults(&o);
-	int rc = options_parse(&o, argc, argv, OPTC_TOKENIZE);
-	if (rc)
+	int rc = cli_parse(&o, argc, argv, OPTC_TOKENIZE, "tokenize", tokenize_usage,
+			   CLI_NO_ARGS | CLI_NEED_MODEL);
+	if (rc >= 0)
 		return rc;
-	if (o.help) {
-		tokenize_usage(stdout);
-		return 0;
-	}
-	if (o.n_positional) {
-		fprintf(stderr, "llamaterm tokenize: unexpected argument '%s'\n", o.positional[0]);
-		return 2;
-	}
-	if (!o.model) {
-		fprintf(stderr, "llamaterm tokenize: a model is required (-m FILE)\n");
-		return 2;
-	}
 	char *text;
 	size_t len;
 	rc = cli_read_prompt(&o, "tokenize", &text, &len);

@@ -111,6 +111,20 @@ static int segs_tokenize(const struct conv *c, const struct segs *b, int32_t pre
 	}
 }
 
+/* Tokenizes the segments into out, which starts empty and is left empty
+ * when that fails. */
+static int segs_render(const struct conv *c, const struct segs *b, int32_t prev,
+		       struct idvec *out)
+{
+	memset(out, 0, sizeof(*out));
+	int rc = segs_tokenize(c, b, prev, out);
+	if (rc) {
+		free(out->v);
+		memset(out, 0, sizeof(*out));
+	}
+	return rc;
+}
+
 static const char *part(const struct conv *c, enum template_part p)
 {
 	return template_part(c->tmpl, p);
@@ -162,13 +176,7 @@ int conv_render_user(const struct conv *c, const char *text, bool first, int32_t
 	while (n && ap[n - 1] == ' ')
 		n--;
 	segs_add(&b, true, ap, n);
-	memset(out, 0, sizeof(*out));
-	int rc = segs_tokenize(c, &b, prev, out);
-	if (rc) {
-		free(out->v);
-		memset(out, 0, sizeof(*out));
-	}
-	return rc;
+	return segs_render(c, &b, prev, out);
 }
 
 /* A past reply from its text (when the context is rebuilt). */
@@ -182,26 +190,14 @@ static int render_reply(const struct conv *c, const char *text, int32_t prev, st
 	struct segs b = { .n = 0 };
 	segs_text(&b, text);
 	segs_tmpl(&b, part(c, TEMPLATE_ASSISTANT_SUFFIX));
-	memset(out, 0, sizeof(*out));
-	int rc = segs_tokenize(c, &b, prev, out);
-	if (rc) {
-		free(out->v);
-		memset(out, 0, sizeof(*out));
-	}
-	return rc;
+	return segs_render(c, &b, prev, out);
 }
 
 int conv_render_suffix(const struct conv *c, int32_t prev, struct idvec *out)
 {
 	struct segs b = { .n = 0 };
 	segs_tmpl(&b, part(c, TEMPLATE_ASSISTANT_SUFFIX));
-	memset(out, 0, sizeof(*out));
-	int rc = segs_tokenize(c, &b, prev, out);
-	if (rc) {
-		free(out->v);
-		memset(out, 0, sizeof(*out));
-	}
-	return rc;
+	return segs_render(c, &b, prev, out);
 }
 
 /* ---- turns in the context ---- */

@@ -13,7 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
+#include "bytebuf.h"
 #include "paths.h"
+#include "utf8.h"
 
 static const uint8_t session_magic[8] = { 'L', 'T', 'S', 'E', 'S', 'S', '\r', '\n' };
 
@@ -44,51 +47,6 @@ uint32_t session_crc32(uint32_t crc, const void *data, size_t len)
 }
 
 /* ---- names and paths ---- */
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_seq(const uint8_t *s, size_t n)
-{
-	uint8_t c = s[0];
-	size_t len;
-	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-static bool utf8_valid(const char *s, size_t n)
-{
-	const uint8_t *p = (const uint8_t *)s;
-	for (size_t i = 0; i < n;) {
-		size_t k = utf8_seq(p + i, n - i);
-		if (!k)
-			return false;
-		i += k;
-	}
-	return true;
-}
 
 int session_name_check(const char *name, char *err, size_t errlen)
 {
@@ -164,169 +122,115 @@ void session_name_now(char *buf, size_t size)
 
 /* ---- encoding ---- */
 
-struct wbuf {
-	uint8_t *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void wb_put(struct wbuf *b, const void *data, size_t n)
-{
-	if (b->oom || n == 0)
-		return;
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n)
-			cap *= 2;
-		uint8_t *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-}
-
-static void wb_u8(struct wbuf *b, uint8_t v) { wb_put(b, &v, 1); }
-
-static void wb_u16(struct wbuf *b, uint16_t v)
-{
-	uint8_t x[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
-	wb_put(b, x, 2);
-}
-
-static void wb_u32(struct wbuf *b, uint32_t v)
-{
-	uint8_t x[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-	wb_put(b, x, 4);
-}
-
-static void wb_u64(struct wbuf *b, uint64_t v)
-{
-	wb_u32(b, (uint32_t)v);
-	wb_u32(b, (uint32_t)(v >> 32));
-}
-
-static void wb_f32(struct wbuf *b, float f)
+static void wb_f32(struct bytebuf *b, float f)
 {
 	uint32_t v;
 	memcpy(&v, &f, 4);
-	wb_u32(b, v);
+	bytebuf_u32(b, v);
 }
 
-static void wb_str(struct wbuf *b, const char *s)
+static void wb_str(struct bytebuf *b, const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
-	wb_u32(b, (uint32_t)n);
-	wb_put(b, s, n);
-}
-
-static void wb_patch_u32(struct wbuf *b, size_t at, uint32_t v)
-{
-	if (b->oom)
-		return;
-	for (int i = 0; i < 4; i++)
-		b->p[at + i] = (uint8_t)(v >> (8 * i));
+	bytebuf_u32(b, (uint32_t)n);
+	bytebuf_put(b, s, n);
 }
 
 /* Starts a section; returns where its header begins. */
-static size_t wb_section_begin(struct wbuf *b, const char tag[4])
+static size_t wb_section_begin(struct bytebuf *b, const char tag[4])
 {
 	size_t at = b->len;
-	wb_put(b, tag, 4);
-	wb_u32(b, 0);
-	wb_u64(b, 0);
-	wb_u32(b, 0);
-	wb_u32(b, 0);
+	bytebuf_put(b, tag, 4);
+	bytebuf_u32(b, 0);
+	bytebuf_u64(b, 0);
+	bytebuf_u32(b, 0);
+	bytebuf_u32(b, 0);
 	return at;
 }
 
 /* Fills in the length and checksum of the section begun at `at`. */
-static void wb_section_end(struct wbuf *b, size_t at)
+static void wb_section_end(struct bytebuf *b, size_t at)
 {
 	if (b->oom)
 		return;
 	size_t start = at + SESSION_SEC_HDR;
 	uint64_t len = b->len - start;
-	wb_patch_u32(b, at + 8, (uint32_t)len);
-	wb_patch_u32(b, at + 12, (uint32_t)(len >> 32));
-	wb_patch_u32(b, at + 16, session_crc32(0, b->p + start, (size_t)len));
+	bytebuf_patch_u32(b, at + 8, (uint32_t)len);
+	bytebuf_patch_u32(b, at + 12, (uint32_t)(len >> 32));
+	bytebuf_patch_u32(b, at + 16, session_crc32(0, b->p + start, (size_t)len));
 }
 
 int session_encode(const struct session_data *d, uint8_t **buf, size_t *len, char *err,
 		   size_t errlen)
 {
-	struct wbuf b = { 0 };
-	wb_put(&b, session_magic, 8);
-	wb_u32(&b, SESSION_VERSION);
-	wb_u32(&b, 6);
-	wb_u32(&b, 0);
-	wb_u32(&b, 0);
+	struct bytebuf b = { 0 };
+	bytebuf_put(&b, session_magic, 8);
+	bytebuf_u32(&b, SESSION_VERSION);
+	bytebuf_u32(&b, 6);
+	bytebuf_u32(&b, 0);
+	bytebuf_u32(&b, 0);
 	if (!b.oom)
-		wb_patch_u32(&b, 20, session_crc32(0, b.p, 20));
+		bytebuf_patch_u32(&b, 20, session_crc32(0, b.p, 20));
 
 	size_t s = wb_section_begin(&b, "META");
-	wb_u64(&b, d->fingerprint);
-	wb_u64(&b, d->model_size);
+	bytebuf_u64(&b, d->fingerprint);
+	bytebuf_u64(&b, d->model_size);
 	wb_str(&b, d->model_name);
 	wb_str(&b, d->template_name);
 	wb_str(&b, d->system);
 	wb_str(&b, d->in_prefix);
 	wb_str(&b, d->postfix);
-	wb_u64(&b, (uint64_t)d->created);
-	wb_u64(&b, (uint64_t)d->updated);
-	wb_u32(&b, d->n_ctx);
+	bytebuf_u64(&b, (uint64_t)d->created);
+	bytebuf_u64(&b, (uint64_t)d->updated);
+	bytebuf_u32(&b, d->n_ctx);
 	wb_section_end(&b, s);
 
 	const struct sampler_params *sp = &d->sampling;
 	s = wb_section_begin(&b, "SAMP");
 	wb_f32(&b, sp->temperature);
-	wb_u32(&b, (uint32_t)sp->top_k);
+	bytebuf_u32(&b, (uint32_t)sp->top_k);
 	wb_f32(&b, sp->top_p);
 	wb_f32(&b, sp->min_p);
 	wb_f32(&b, sp->typical_p);
 	wb_f32(&b, sp->repeat_penalty);
 	wb_f32(&b, sp->frequency_penalty);
 	wb_f32(&b, sp->presence_penalty);
-	wb_u32(&b, (uint32_t)sp->repeat_last_n);
-	wb_u32(&b, sp->seed);
+	bytebuf_u32(&b, (uint32_t)sp->repeat_last_n);
+	bytebuf_u32(&b, sp->seed);
 	wb_str(&b, sp->order);
-	wb_u32(&b, (uint32_t)d->n_predict);
-	wb_u32(&b, (uint32_t)d->n_stops);
+	bytebuf_u32(&b, (uint32_t)d->n_predict);
+	bytebuf_u32(&b, (uint32_t)d->n_stops);
 	for (int i = 0; i < d->n_stops; i++)
 		wb_str(&b, d->stops[i]);
 	wb_section_end(&b, s);
 
 	s = wb_section_begin(&b, "TURN");
-	wb_u32(&b, (uint32_t)d->n_turns);
+	bytebuf_u32(&b, (uint32_t)d->n_turns);
 	for (int i = 0; i < d->n_turns; i++) {
 		const struct session_turn *t = &d->turns[i];
-		wb_u8(&b, t->role);
-		wb_u8(&b, t->flags);
-		wb_u16(&b, 0);
-		wb_u32(&b, (uint32_t)t->n_tokens);
-		wb_u64(&b, (uint64_t)t->t_start);
-		wb_u64(&b, (uint64_t)t->t_end);
+		bytebuf_u8(&b, t->role);
+		bytebuf_u8(&b, t->flags);
+		bytebuf_u16(&b, 0);
+		bytebuf_u32(&b, (uint32_t)t->n_tokens);
+		bytebuf_u64(&b, (uint64_t)t->t_start);
+		bytebuf_u64(&b, (uint64_t)t->t_end);
 		wb_str(&b, t->text);
 	}
 	wb_section_end(&b, s);
 
 	s = wb_section_begin(&b, "CTXT");
-	wb_u32(&b, (uint32_t)d->n_head);
-	wb_u32(&b, (uint32_t)d->n_ids);
+	bytebuf_u32(&b, (uint32_t)d->n_head);
+	bytebuf_u32(&b, (uint32_t)d->n_ids);
 	for (int i = 0; i < d->n_ids; i++)
-		wb_u32(&b, (uint32_t)d->ids[i]);
+		bytebuf_u32(&b, (uint32_t)d->ids[i]);
 	wb_section_end(&b, s);
 
 	s = wb_section_begin(&b, "SMPS");
-	wb_put(&b, d->sampler_state, d->sampler_state_len);
+	bytebuf_put(&b, d->sampler_state, d->sampler_state_len);
 	wb_section_end(&b, s);
 
 	s = wb_section_begin(&b, "KVST");
-	wb_put(&b, d->kv, d->kv_len);
+	bytebuf_put(&b, d->kv, d->kv_len);
 	wb_section_end(&b, s);
 
 	if (b.oom) {
@@ -757,45 +661,7 @@ int session_read_transcript(const char *path, struct session_data *d, char *warn
 	return session_read_impl(path, true, d, warn, warnlen, err, errlen);
 }
 
-/* ---- atomic writing ---- */
-
-static int session_write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		if (w == 0) {
-			errno = ENOSPC;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* One line for a failed write of path, saying what happened in words a
- * user acts on: a full disk, a quota or a file size limit are all "no
- * room" (LT_E_FULL), anything else is an I/O error. */
-static int session_write_error(const char *path, int e, const char *what, char *err,
-			       size_t errlen)
-{
-	const char *why;
-	switch (e) {
-	case ENOSPC: why = "no space left on the device"; break;
-#ifdef EDQUOT
-	case EDQUOT: why = "disk quota exceeded"; break;
-#endif
-	case EFBIG: why = "file size limit exceeded (ulimit -f)"; break;
-	default: why = NULL; break;
-	}
-	return lt_seterr(err, errlen, why ? LT_E_FULL : LT_E_IO,
-			 "%s: %s: %s; the previous version is intact", path, what,
-			 why ? why : strerror(e));
-}
+/* ---- writing ---- */
 
 int session_write_file(const char *path, const struct session_data *d, char *err, size_t errlen)
 {
@@ -804,58 +670,7 @@ int session_write_file(const char *path, const struct session_data *d, char *err
 	int rc = session_encode(d, &buf, &len, err, errlen);
 	if (rc)
 		return rc;
-	/* The temporary file starts with '.' so listings never show it. */
-	const char *slash = strrchr(path, '/');
-	size_t dlen = slash ? (size_t)(slash - path) : 0;
-	const char *base = slash ? slash + 1 : path;
-	size_t tn = strlen(path) + 16;
-	char *tmp = malloc(tn);
-	char *dir = malloc(dlen + 2);
-	if (!tmp || !dir) {
-		free(tmp);
-		free(dir);
-		free(buf);
-		return lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
-	}
-	if (slash)
-		snprintf(tmp, tn, "%.*s/.%s.XXXXXX", (int)dlen, path, base);
-	else
-		snprintf(tmp, tn, ".%s.XXXXXX", base);
-	snprintf(dir, dlen + 2, "%.*s", slash ? (int)(dlen ? dlen : 1) : 1, slash ? path : ".");
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		rc = session_write_error(path, errno, "cannot create a temporary file", err, errlen);
-		goto out;
-	}
-	if (fchmod(fd, 0600) != 0 || session_write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
-		int e = errno;
-		close(fd);
-		unlink(tmp);
-		rc = session_write_error(path, e, "cannot write", err, errlen);
-		goto out;
-	}
-	/* Some file systems report a full disk only when the file is closed. */
-	if (close(fd) != 0) {
-		int e = errno;
-		unlink(tmp);
-		rc = session_write_error(path, e, "cannot write", err, errlen);
-		goto out;
-	}
-	if (rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		rc = session_write_error(path, e, "cannot replace the file", err, errlen);
-		goto out;
-	}
-	/* Make the rename itself durable. */
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-out:
-	free(tmp);
-	free(dir);
+	rc = atomic_file_save(path, 0600, buf, len, err, errlen);
 	free(buf);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "worker.h"
 
 static const struct slash_def slash_defs[] = {
@@ -236,8 +237,15 @@ void slash_print_man(FILE *out)
 {
 	for (size_t i = 0; i < N_SLASH; i++) {
 		const struct slash_def *d = &slash_defs[i];
-		fprintf(out, ".TP\n.B /%s%s%s\n%s.\n", d->name, d->usage[0] ? " " : "", d->usage,
-			d->help);
+		fputs(".TP\n.B /", out);
+		cli_roff_text(out, d->name);
+		if (d->usage[0]) {
+			fputc(' ', out);
+			cli_roff_text(out, d->usage);
+		}
+		fputc('\n', out);
+		cli_roff_text(out, d->help);
+		fputs(".\n", out);
 	}
 }
 

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 struct stopper {
 	char **stops;      /* (n_stops) owned, NUL-terminated */
 	size_t *lens;      /* (n_stops) */
@@ -24,42 +26,6 @@ static bool utf8_is_cont(unsigned char c)
 	return (c & 0xC0) == 0x80;
 }
 
-/* Length of the sequence a lead byte starts, or 0 if c cannot start one. */
-static int utf8_seq_len(unsigned char c)
-{
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		return 2;
-	if (c >= 0xE0 && c <= 0xEF)
-		return 3;
-	if (c >= 0xF0 && c <= 0xF4)
-		return 4;
-	return 0;
-}
-
-/* Structural check (lead bytes, continuation counts, no overlongs or
- * surrogates beyond what the lead-byte ranges exclude). */
-static bool utf8_valid(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-	while (i < n) {
-		int len = utf8_seq_len(p[i]);
-		if (len == 0 || i + (size_t)len > n)
-			return false;
-		for (int k = 1; k < len; k++)
-			if (!utf8_is_cont(p[i + (size_t)k]))
-				return false;
-		if (len == 3 && ((p[i] == 0xE0 && p[i + 1] < 0xA0) || (p[i] == 0xED && p[i + 1] > 0x9F)))
-			return false;
-		if (len == 4 && ((p[i] == 0xF0 && p[i + 1] < 0x90) || (p[i] == 0xF4 && p[i + 1] > 0x8F)))
-			return false;
-		i += (size_t)len;
-	}
-	return true;
-}
-
 /* Bytes at the end of s[0..n) that form an unfinished UTF-8 sequence. */
 static size_t utf8_incomplete_tail(const char *s, size_t n)
 {
@@ -68,8 +34,8 @@ static size_t utf8_incomplete_tail(const char *s, size_t n)
 		unsigned char c = p[n - back];
 		if (utf8_is_cont(c))
 			continue;
-		int len = utf8_seq_len(c);
-		return len > 0 && (size_t)len > back ? back : 0;
+		size_t len = utf8_lead_len(c);
+		return len > back ? back : 0;
 	}
 	return 0;
 }

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "utf8.h"
+
 struct template {
 	char *path;
 	char *name;        /* the name key, or the file name without .tmpl */
@@ -104,40 +106,6 @@ static char *template_stem(const char *path)
 	if (len > ext && strcmp(base + len - ext, TEMPLATE_EXT) == 0)
 		len -= ext;
 	return strndup(base, len);
-}
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len;
-	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF) {
-		len = 2;
-		cp = c & 0x1F;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3;
-		cp = c & 0x0F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return len;
 }
 
 /* Decodes the escapes of a raw value into a new string. On a bad escape
@@ -373,7 +341,8 @@ int template_parse(struct template **out, const char *path, const char *text, si
 				rc = lt_seterr(err, errlen, LT_E_FORMAT, "%s:%zu: NUL byte", path, line);
 				break;
 			}
-			size_t n = utf8_seq_len((const unsigned char *)s + i, llen - i);
+			uint32_t cp;
+			size_t n = utf8_decode(s + i, llen - i, &cp);
 			if (n == 0) {
 				rc = lt_seterr(err, errlen, LT_E_FORMAT,
 					       "%s:%zu: not valid UTF-8 (byte 0x%02x at column %zu)",

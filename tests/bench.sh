@@ -102,32 +102,39 @@ echo "bench: $ROUNDS rounds of $REPS repetitions, $THREADS threads, medians show
 printf '\n%-12s %10s %10s %10s %8s' model "pp64 t/s" "tg64 t/s" "limit t/s" "% limit"
 [ -n "$LLAMA_BENCH" ] && printf ' %11s %11s %8s %8s' "llama pp64" "llama tg64" "pp ratio" "tg ratio"
 printf '\n'
+# The rows: stories260K from the shared models when present, then the cache.
+rows=()
+[ -f "$SHARED/models/stories260K.gguf" ] && rows+=("stories-F32=$SHARED/models/stories260K.gguf")
 for shape in $SHAPES; do
 	for type in $TYPES; do
-		f=$CACHE/$shape-$type.gguf
-		pps=() tgs=() lpps=() ltgs=() bytes=0
-		for ((round = 0; round < ROUNDS; round++)); do
-			out=$("$LLAMATERM" bench -m "$f" -p 64 -n 64 -t "$THREADS" -r "$REPS" --json 2>/dev/null)
-			pps+=("$(json_mean "$out" pp64)")
-			tgs+=("$(json_mean "$out" tg64)")
-			b=$(echo "$out" | sed -n 's/.*"decode_bytes": \([0-9]*\).*/\1/p')
-			[ -n "$b" ] && bytes=$b
-			if [ -n "$LLAMA_BENCH" ]; then
-				lb=$("$LLAMA_BENCH" -m "$f" -p 64 -n 64 -t "$THREADS" -r "$REPS" 2>/dev/null)
-				lpps+=("$(llama_mean "$lb" pp64)")
-				ltgs+=("$(llama_mean "$lb" tg64)")
-			fi
-		done
-		pp=$(median "${pps[@]}")
-		tg=$(median "${tgs[@]}")
-		limit=$(awk -v bw="$bw" -v b="$bytes" 'BEGIN { printf "%.1f", (b > 0 ? bw * 1e9 / b : 0) }')
-		pct=$(awk -v l="$limit" -v t="$tg" 'BEGIN { printf "%.0f%%", (l > 0 ? 100 * t / l : 0) }')
-		printf '%-12s %10s %10s %10s %8s' "$shape-$type" "$pp" "$tg" "$limit" "$pct"
-		if [ -n "$LLAMA_BENCH" ]; then
-			lpp=$(median "${lpps[@]}")
-			ltg=$(median "${ltgs[@]}")
-			printf ' %11s %11s %8s %8s' "$lpp" "$ltg" "$(ratio "$pp" "$lpp")" "$(ratio "$tg" "$ltg")"
-		fi
-		printf '\n'
+		rows+=("$shape-$type=$CACHE/$shape-$type.gguf")
 	done
+done
+
+for row in "${rows[@]}"; do
+	name=${row%%=*} f=${row#*=}
+	pps=() tgs=() lpps=() ltgs=() bytes=0
+	for ((round = 0; round < ROUNDS; round++)); do
+		out=$("$LLAMATERM" bench -m "$f" -p 64 -n 64 -t "$THREADS" -r "$REPS" --json 2>/dev/null)
+		pps+=("$(json_mean "$out" pp64)")
+		tgs+=("$(json_mean "$out" tg64)")
+		b=$(echo "$out" | sed -n 's/.*"decode_bytes": \([0-9]*\).*/\1/p')
+		[ -n "$b" ] && bytes=$b
+		if [ -n "$LLAMA_BENCH" ]; then
+			lb=$("$LLAMA_BENCH" -m "$f" -p 64 -n 64 -t "$THREADS" -r "$REPS" 2>/dev/null)
+			lpps+=("$(llama_mean "$lb" pp64)")
+			ltgs+=("$(llama_mean "$lb" tg64)")
+		fi
+	done
+	pp=$(median "${pps[@]}")
+	tg=$(median "${tgs[@]}")
+	limit=$(awk -v bw="$bw" -v b="$bytes" 'BEGIN { printf "%.1f", (b > 0 ? bw * 1e9 / b : 0) }')
+	pct=$(awk -v l="$limit" -v t="$tg" 'BEGIN { printf "%.0f%%", (l > 0 ? 100 * t / l : 0) }')
+	printf '%-12s %10s %10s %10s %8s' "$name" "$pp" "$tg" "$limit" "$pct"
+	if [ -n "$LLAMA_BENCH" ]; then
+		lpp=$(median "${lpps[@]}")
+		ltg=$(median "${ltgs[@]}")
+		printf ' %11s %11s %8s %8s' "$lpp" "$ltg" "$(ratio "$pp" "$lpp")" "$(ratio "$tg" "$ltg")"
+	fi
+	printf '\n'
 done

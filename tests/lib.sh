@@ -25,3 +25,22 @@ need_shared() {
 	skip "$1" "../shared/models not found (set LLAMATERM_SHARED)"
 	return 1
 }
+
+# expect_status NAME WANT CMD...: runs CMD (stdin empty, stdout in $TMP/out,
+# stderr in $TMP/err) and passes when it exits with status WANT.
+expect_status() {
+	local name=$1 want=$2 got
+	shift 2
+	"$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+	got=$?
+	if [ "$got" -eq "$want" ]; then
+		pass "$name"
+	else
+		fail "$name" "exit $got, wanted $want: $(head -c 300 "$TMP/err")"
+	fi
+}
+
+# has NAME REGEX FILE: FILE has a line matching the extended REGEX.
+has() {
+	if grep -qE -- "$2" "$3"; then pass "$1"; else fail "$1" "no line matches /$2/"; fi
+}

@@ -57,13 +57,11 @@ int draw_text(WINDOW *win, const char *s, size_t n, int cols)
 {
 	wchar_t buf[DRAW_CHUNK];
 	int nb = 0, used = 0;
-	size_t i = 0;
-	while (i < n) {
+	size_t i = 0, end = wrap_fit(s, n, cols);
+	while (i < end) {
 		uint32_t cp;
-		size_t l = wrap_decode(s + i, n - i, &cp);
+		size_t l = wrap_decode(s + i, end - i, &cp);
 		int w = wrap_cp_width(cp);
-		if (w > 0 && used + w > cols)
-			break;
 		if (cp == '\t')
 			cp = ' ';
 		else if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0))

@@ -5,6 +5,8 @@
 #include <curses.h>
 #include <string.h>
 
+#include "cli.h"
+
 /* Where the help puts the descriptions. */
 #define KEYS_NAME_COL 14
 
@@ -191,21 +193,6 @@ void keys_help(void (*line)(void *ud, const char *text), void *ud)
 	line(ud, "(/help lists them); Tab completes their names.");
 }
 
-/* Writes text with the characters roff treats specially escaped. */
-static void keys_roff_text(FILE *out, const char *s)
-{
-	if (*s == '.' || *s == '\'')
-		fputs("\\&", out);
-	for (; *s; s++) {
-		if (*s == '\\')
-			fputs("\\e", out);
-		else if (*s == '-')
-			fputs("\\-", out);
-		else
-			fputc(*s, out);
-	}
-}
-
 void keys_print_roff(FILE *out)
 {
 	fputs(".SH KEY BINDINGS\n"
@@ -222,14 +209,14 @@ void keys_print_roff(FILE *out)
 				continue;
 			if (!any) {
 				fputs(".SS \"", out);
-				keys_roff_text(out, keys_titles[f]);
+				cli_roff_text(out, keys_titles[f]);
 				fputs("\"\n", out);
 				any = true;
 			}
 			fputs(".TP\n.B \"", out);
-			keys_roff_text(out, b->name);
+			cli_roff_text(out, b->name);
 			fputs("\"\n", out);
-			keys_roff_text(out, b->help);
+			cli_roff_text(out, b->help);
 			fputc('\n', out);
 		}
 	}

@@ -4,47 +4,14 @@
 #include <stdlib.h>
 #include <wchar.h>
 
-#define WRAP_REPLACEMENT 0xFFFDu
+#include "utf8.h"
+
 #define WRAP_NONE ((size_t)-1)
 
 size_t wrap_decode(const char *s, size_t n, uint32_t *cp)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	unsigned char c = u[0];
-	size_t len;
-	uint32_t v, min;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF) {
-		len = 2, v = c & 0x1F, min = 0x80;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3, v = c & 0x0F, min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4, v = c & 0x07, min = 0x10000;
-	} else {
-		*cp = WRAP_REPLACEMENT;
-		return 1;
-	}
-	if (len > n) {
-		*cp = WRAP_REPLACEMENT;
-		return 1;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if ((u[i] & 0xC0) != 0x80) {
-			*cp = WRAP_REPLACEMENT;
-			return 1;
-		}
-		v = (v << 6) | (u[i] & 0x3F);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF are not text. */
-	if (v < min || (v >= 0xD800 && v <= 0xDFFF) || v > 0x10FFFF) {
-		*cp = WRAP_REPLACEMENT;
-		return 1;
-	}
-	*cp = v;
-	return len;
+	size_t len = utf8_decode(s, n, cp);
+	return len ? len : 1;
 }
 
 /* Wide ranges for when the C library cannot tell (a locale that is not

@@ -6,15 +6,6 @@ LT=$LLAMATERM
 STORIES=$MODELS/stories260K.gguf
 have_python() { command -v python3 >/dev/null 2>&1; }
 
-# expect_status NAME WANT CMD...: passes when CMD exits with status WANT.
-expect_status() {
-	local name=$1 want=$2 got
-	shift 2
-	"$@" >"$TMP/out" 2>"$TMP/err"
-	got=$?
-	if [ "$got" -eq "$want" ]; then pass "$name"; else fail "$name" "exit $got, wanted $want"; fi
-}
-
 # one_line_naming NAME FILE: stderr of the last expect_status is exactly one
 # line and contains FILE.
 one_line_naming() {
@@ -25,11 +16,6 @@ one_line_naming() {
 	else
 		fail "$1" "stderr: $(head -c 300 "$TMP/err")"
 	fi
-}
-
-# has NAME REGEX FILE: FILE has a line matching the extended REGEX.
-has() {
-	if grep -qE -- "$2" "$3"; then pass "$1"; else fail "$1" "no line matches /$2/"; fi
 }
 
 expect_status "top-level --help" 0 "$LT" --help

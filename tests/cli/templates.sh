@@ -9,19 +9,6 @@ SHIPPED="alpaca chatml dialogue gemma llama2 llama3 mistral phi3 raw vicuna zeph
 # Keep the user's own templates out of the results.
 export XDG_CONFIG_HOME="$TMP/config"
 
-# expect_status NAME WANT CMD...: passes when CMD exits with status WANT.
-expect_status() {
-	local name=$1 want=$2 got
-	shift 2
-	"$@" >"$TMP/out" 2>"$TMP/err"
-	got=$?
-	if [ "$got" -eq "$want" ]; then pass "$name"; else fail "$name" "exit $got, wanted $want"; fi
-}
-
-has() {
-	if grep -qE -- "$2" "$3"; then pass "$1"; else fail "$1" "no line matches /$2/"; fi
-}
-
 expect_status "templates --help" 0 "$LT" templates --help
 has "templates --help shows usage" '^usage: llamaterm templates' "$TMP/out"
 

@@ -17,6 +17,8 @@
 #include "model.h"
 #include "session.h"
 
+#include "testutil.h"
+
 /* README.md of the models directory: greedy ids after BOS "Once upon a time". */
 static const int32_t golden_ids[32] = { 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426,
 					338, 401, 396, 267, 337, 410, 408, 419, 292, 411, 322,
@@ -32,10 +34,8 @@ struct fix {
 
 static int group_setup(void **state)
 {
-	const char *shared = getenv("LLAMATERM_SHARED");
 	char path[512];
-	snprintf(path, sizeof(path), "%s/models/stories260K.gguf", shared ? shared : "../shared");
-	if (access(path, R_OK) != 0) {
+	if (!tu_model_path(path, sizeof(path), "stories260K.gguf")) {
 		*state = NULL;
 		return 0;
 	}

@@ -19,6 +19,8 @@
 
 #include "gguf.h"
 
+#include "testutil.h"
+
 /* Name given to in-memory images; every error message must contain it. */
 #define IMG_NAME "img.gguf"
 #define ERR_LEN 512
@@ -35,54 +37,6 @@ static const uint8_t FLIP_PATTERNS[] = { 0x01, 0x80, 0xff };
 #define STORIES_VOCAB 512
 
 /* ---- shared files ---- */
-
-static const char *shared_dir(void)
-{
-	const char *s = getenv("LLAMATERM_SHARED");
-	return s && *s ? s : "../shared";
-}
-
-/* Writes "<shared>/models/<rel>" into buf. */
-static void model_path(char *buf, size_t size, const char *rel)
-{
-	snprintf(buf, size, "%s/models/%s", shared_dir(), rel);
-}
-
-/* True when the shared models exist; otherwise prints SKIP and skips. */
-static bool need_shared(void)
-{
-	char p[4096];
-	struct stat st;
-	model_path(p, sizeof(p), "stories260K.gguf");
-	if (stat(p, &st) == 0)
-		return true;
-	printf("SKIP: %s not found (set LLAMATERM_SHARED)\n", p);
-	return false;
-}
-
-#define NEED_SHARED()              \
-	do {                       \
-		if (!need_shared()) { \
-			skip();    \
-			return;    \
-		}                  \
-	} while (0)
-
-static uint8_t *read_file(const char *path, size_t *size)
-{
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	long n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	uint8_t *p = malloc((size_t)n);
-	assert_non_null(p);
-	assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*size = (size_t)n;
-	return p;
-}
 
 /* Reads every value of v through every accessor, recursing into arrays, so
  * a sanitizer sees any bad pointer the parser let through. */
@@ -152,13 +106,13 @@ static uint64_t walk_all(const struct gguf *g)
 /* Every GGUF file under models/, models/vocab and models/legacy. */
 static void test_shared_files_parse(void **state)
 {
-	NEED_SHARED();
+	TU_NEED_SHARED();
 	static const char *const dirs[] = { "", "vocab", "legacy" };
 	int n_files = 0;
 	bool seen_version[4] = { false };
 	for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
 		char dpath[4096];
-		model_path(dpath, sizeof(dpath), dirs[d]);
+		tu_model_path(dpath, sizeof(dpath), dirs[d]);
 		DIR *dir = opendir(dpath);
 		assert_non_null(dir);
 		for (struct dirent *e; (e = readdir(dir));) {
@@ -195,9 +149,8 @@ static void test_shared_files_parse(void **state)
 
 static void test_stories_figures(void **state)
 {
-	NEED_SHARED();
 	char p[4096];
-	model_path(p, sizeof(p), "stories260K.gguf");
+	TU_NEED_MODEL(p, "stories260K.gguf");
 	struct gguf *g;
 	char err[ERR_LEN];
 	assert_int_equal(gguf_open(&g, p, 0, err, sizeof(err)), 0);
@@ -925,11 +878,11 @@ static void test_tensor_conflicts(void **state)
 
 static void test_truncations(void **state)
 {
-	NEED_SHARED();
 	char p[4096];
-	model_path(p, sizeof(p), "stories260K.gguf");
+	TU_NEED_MODEL(p, "stories260K.gguf");
 	size_t size;
-	uint8_t *full = read_file(p, &size);
+	uint8_t *full = (uint8_t *)tu_read_file(p, &size);
+	assert_non_null(full);
 	struct gguf *g;
 	char err[ERR_LEN];
 	assert_int_equal(gguf_open_buffer(&g, full, size, "stories.gguf", err, sizeof(err)), 0);
@@ -997,11 +950,11 @@ static size_t tensor_info_start(const struct gguf *g, const uint8_t *buf)
  * parse or fail cleanly. */
 static void test_byte_flips(void **state)
 {
-	NEED_SHARED();
 	char p[4096];
-	model_path(p, sizeof(p), "stories260K.gguf");
+	TU_NEED_MODEL(p, "stories260K.gguf");
 	size_t size;
-	uint8_t *buf = read_file(p, &size);
+	uint8_t *buf = (uint8_t *)tu_read_file(p, &size);
+	assert_non_null(buf);
 	struct gguf *g;
 	char err[ERR_LEN];
 	assert_int_equal(gguf_open_buffer(&g, buf, size, "stories.gguf", err, sizeof(err)), 0);

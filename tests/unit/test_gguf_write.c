@@ -7,71 +7,16 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <dirent.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "gguf.h"
 #include "gguf_write.h"
 
-struct fixture {
-	char dir[64];
-	char path[128];
-};
-
-static int setup(void **state)
-{
-	struct fixture *fx = calloc(1, sizeof(*fx));
-	if (!fx)
-		return -1;
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/lt-gguf-write-XXXXXX");
-	if (!mkdtemp(fx->dir)) {
-		free(fx);
-		return -1;
-	}
-	snprintf(fx->path, sizeof(fx->path), "%s/out.gguf", fx->dir);
-	*state = fx;
-	return 0;
-}
-
-/* Counts the directory's entries, so tests can see no temp file remains. */
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	int n = 0;
-	if (!d)
-		return -1;
-	for (struct dirent *e; (e = readdir(d));)
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *fx = *state;
-	DIR *d = opendir(fx->dir);
-	if (d) {
-		char p[512];
-		for (struct dirent *e; (e = readdir(d));) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", fx->dir, e->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	rmdir(fx->dir);
-	free(fx);
-	return 0;
-}
+#include "testutil.h"
 
 static struct gguf *write_and_open(struct gguf_writer *w, const char *path)
 {
@@ -88,7 +33,7 @@ static struct gguf *write_and_open(struct gguf_writer *w, const char *path)
 
 static void test_scalars(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_tmp *fx = *state;
 	struct gguf_writer *w = gguf_writer_new();
 	assert_non_null(w);
 	assert_int_equal(gguf_writer_set_u8(w, "t.u8", 250), 0);
@@ -158,7 +103,7 @@ static void test_scalars(void **state)
 
 static void test_arrays(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_tmp *fx = *state;
 	struct gguf_writer *w = gguf_writer_new();
 	static const uint8_t u8[] = { 0, 1, 255 };
 	static const int8_t i8[] = { -128, 0, 127 };
@@ -254,7 +199,7 @@ static void test_arrays(void **state)
 
 static void test_replace_remove(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_tmp *fx = *state;
 	struct gguf_writer *w = gguf_writer_new();
 	assert_int_equal(gguf_writer_set_u32(w, "k.a", 1), 0);
 	assert_int_equal(gguf_writer_set_str(w, "k.b", "two"), 0);
@@ -283,7 +228,7 @@ static uint8_t pattern(int64_t t, uint64_t i)
 	return (uint8_t)(x >> 56);
 }
 
-static void check_many_tensors(struct fixture *fx, uint32_t alignment)
+static void check_many_tensors(struct tu_tmp *fx, uint32_t alignment)
 {
 	enum { N = 300 };
 	static const enum ggml_type types[] = { GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_Q4_0,
@@ -349,17 +294,17 @@ static void test_alignment(void **state)
 	/* A wrongly typed general.alignment is refused at write time. */
 	assert_int_equal(gguf_writer_set_i64(w, "general.alignment", 64), 0);
 	char err[256] = "";
-	struct fixture *fx = *state;
+	struct tu_tmp *fx = *state;
 	assert_int_equal(gguf_writer_write(w, fx->path, err, sizeof(err)), LT_E_INVAL);
 	assert_non_null(strstr(err, "general.alignment"));
 	/* Only the file of the last good write, no temporary file. */
-	assert_int_equal(count_entries(fx->dir), 1);
+	assert_int_equal(tu_count_entries(fx->dir), 1);
 	gguf_writer_free(w);
 }
 
 static void test_odd_names(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_tmp *fx = *state;
 	struct gguf_writer *w = gguf_writer_new();
 	float x[32] = { 1.0f };
 	int64_t ne[1] = { 32 };
@@ -434,7 +379,7 @@ static void progress_count(void *user, int64_t i, const char *name, uint64_t byt
 
 static void test_streaming(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_tmp *fx = *state;
 	struct gguf_writer *w = gguf_writer_new();
 	/* 3000 rows of 4 KiB: 12 MB, so the writer needs several chunks. */
 	int64_t ne[2] = { 1024, 3000 };
@@ -462,7 +407,7 @@ static void test_streaming(void **state)
 
 static void test_fill_failure_keeps_old_file(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_tmp *fx = *state;
 	/* First a good file, then a failing write to the same path. */
 	struct gguf_writer *w = gguf_writer_new();
 	assert_int_equal(gguf_writer_set_str(w, "general.name", "old"), 0);
@@ -479,7 +424,7 @@ static void test_fill_failure_keeps_old_file(void **state)
 	assert_int_equal(gguf_writer_write(w, fx->path, err, sizeof(err)), LT_E_ABORTED);
 	assert_non_null(strstr(err, "row 2500"));
 	gguf_writer_free(w);
-	assert_int_equal(count_entries(fx->dir), 1);
+	assert_int_equal(tu_count_entries(fx->dir), 1);
 	assert_int_equal(gguf_open(&g, fx->path, 0, err, sizeof(err)), 0);
 	const char *name;
 	assert_int_equal(gguf_get_str(g, "general.name", &name, NULL), 0);
@@ -489,7 +434,7 @@ static void test_fill_failure_keeps_old_file(void **state)
 
 static void test_copy_from_reader(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_tmp *fx = *state;
 	struct gguf_writer *w = gguf_writer_new();
 	static const char *const toks[] = { "<unk>", "<s>", "</s>", "a" };
 	static const float scores[] = { 0, 0, 0, -1.5f };
@@ -552,14 +497,9 @@ static void test_copy_from_reader(void **state)
 /* The real vocab files exercise copying large string arrays. */
 static void test_copy_real_vocab(void **state)
 {
-	struct fixture *fx = *state;
-	const char *shared = getenv("LLAMATERM_SHARED");
+	struct tu_tmp *fx = *state;
 	char path[512];
-	snprintf(path, sizeof(path), "%s/models/vocab/ggml-vocab-llama-spm.gguf", shared ? shared : "../shared");
-	if (access(path, R_OK) != 0) {
-		printf("SKIP: test_copy_real_vocab: %s not found (set LLAMATERM_SHARED)\n", path);
-		skip();
-	}
+	TU_NEED_MODEL(path, "vocab/ggml-vocab-llama-spm.gguf");
 	char err[512];
 	struct gguf *src = NULL;
 	if (gguf_open(&src, path, 0, err, sizeof(err)))
@@ -580,42 +520,34 @@ static void test_copy_real_vocab(void **state)
 	gguf_writer_free(w);
 }
 
+/* Writes a 12 MB streamed tensor: far past the 1 MiB limit of the test. */
+static int write_big(void *arg, char *msg, size_t size)
+{
+	struct gguf_writer *w = gguf_writer_new();
+	int64_t ne[2] = { 1024, 3000 };
+	struct fill_state st = { .fail_at = -1 };
+	gguf_writer_add_tensor_fn(w, "big", GGML_TYPE_F32, 2, ne, fill_rows, &st);
+	int rc = gguf_writer_write(w, arg, msg, size);
+	gguf_writer_free(w);
+	return rc;
+}
+
 /* A file-size limit makes write() fail with EFBIG the way a full disk fails
- * with ENOSPC; run in a child so the limit does not leak into other tests. */
+ * with ENOSPC. */
 static void test_disk_full(void **state)
 {
-	struct fixture *fx = *state;
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		signal(SIGXFSZ, SIG_IGN);
-		struct rlimit rl = { .rlim_cur = 1 << 20, .rlim_max = 1 << 20 };
-		if (setrlimit(RLIMIT_FSIZE, &rl))
-			_exit(10);
-		struct gguf_writer *w = gguf_writer_new();
-		int64_t ne[2] = { 1024, 3000 };
-		struct fill_state st = { .fail_at = -1 };
-		gguf_writer_add_tensor_fn(w, "big", GGML_TYPE_F32, 2, ne, fill_rows, &st);
-		char err[256] = "";
-		int rc = gguf_writer_write(w, fx->path, err, sizeof(err));
-		gguf_writer_free(w);
-		if (rc != LT_E_FULL)
-			_exit(11);
-		if (!strstr(err, fx->path) || !strstr(err, "write failed"))
-			_exit(12);
-		_exit(0);
-	}
-	int status = 0;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	struct tu_tmp *fx = *state;
+	char err[256];
+	assert_int_equal(tu_with_fsize_limit(1 << 20, write_big, fx->path, err, sizeof(err)), LT_E_FULL);
+	assert_non_null(strstr(err, fx->path));
+	assert_non_null(strstr(err, "write failed"));
 	/* Neither the target nor the temporary file may remain. */
-	assert_int_equal(count_entries(fx->dir), 0);
+	assert_int_equal(tu_count_entries(fx->dir), 0);
 }
 
 static void test_bad_directory(void **state)
 {
-	struct fixture *fx = *state;
+	struct tu_tmp *fx = *state;
 	char path[200];
 	snprintf(path, sizeof(path), "%s/no/such/dir/x.gguf", fx->dir);
 	struct gguf_writer *w = gguf_writer_new();
@@ -628,18 +560,18 @@ static void test_bad_directory(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_scalars, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_arrays, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_replace_remove, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_many_tensors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_alignment, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_odd_names, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_streaming, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fill_failure_keeps_old_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_copy_from_reader, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_copy_real_vocab, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_directory, setup, teardown),
+		TU_TMP_TEST(test_scalars),
+		TU_TMP_TEST(test_arrays),
+		TU_TMP_TEST(test_replace_remove),
+		TU_TMP_TEST(test_many_tensors),
+		TU_TMP_TEST(test_alignment),
+		TU_TMP_TEST(test_odd_names),
+		TU_TMP_TEST(test_streaming),
+		TU_TMP_TEST(test_fill_failure_keeps_old_file),
+		TU_TMP_TEST(test_copy_from_reader),
+		TU_TMP_TEST(test_copy_real_vocab),
+		TU_TMP_TEST(test_disk_full),
+		TU_TMP_TEST(test_bad_directory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,8 @@
 
 #include "keys.h"
 
+#include "testutil.h"
+
 #define MAN_PAGE "man/llamaterm.1"
 #define MAN_BEGIN ".\\\" BEGIN KEYS\n"
 #define MAN_END ".\\\" END KEYS\n"
@@ -115,26 +117,10 @@ static void test_help_lists_everything(void **state)
 	free(h.text);
 }
 
-static char *read_all(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	int c;
-	while ((c = fgetc(f)) != EOF)
-		fputc(c, m);
-	fclose(m);
-	fclose(f);
-	return buf;
-}
-
 static void test_man_page_section(void **state)
 {
 	(void)state;
-	char *page = read_all(MAN_PAGE);
+	char *page = tu_read_file(MAN_PAGE, NULL);
 	if (!page) {
 		print_message("SKIP: %s not found (run from the repository root)\n", MAN_PAGE);
 		skip();

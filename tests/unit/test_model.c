@@ -20,6 +20,8 @@
 #include "ops.h"
 #include "quant.h"
 
+#include "testutil.h"
+
 /* Hand-computed values are given to 6 decimals. */
 #define TOL_HAND 2e-6
 /* f16 has an 11-bit significand: a relative step of about 1e-3. */
@@ -677,20 +679,10 @@ static void test_bad_hparams(void **state)
 
 /* ---- stories260K ------------------------------------------------------------ */
 
-static bool stories_path(char *path, size_t size)
-{
-	const char *shared = getenv("LLAMATERM_SHARED");
-	snprintf(path, size, "%s/models/stories260K.gguf", shared && *shared ? shared : "../shared");
-	return access(path, R_OK) == 0;
-}
-
 static struct model *stories_open(void)
 {
 	char path[1024], err[256];
-	if (!stories_path(path, sizeof(path))) {
-		printf("SKIP: %s not found (set LLAMATERM_SHARED)\n", path);
-		skip();
-	}
+	TU_NEED_MODEL(path, "stories260K.gguf");
 	struct model *m;
 	if (model_open(&m, path, NULL, err, sizeof(err)))
 		fail_msg("%s", err);

@@ -19,6 +19,8 @@
 #include "errors.h"
 #include "paths.h"
 
+#include "testutil.h"
+
 #define ERR_LEN 512
 /* The mode paths_ensure_dir and the tests' mkdir -p calls ask for. */
 #define PRIVATE_MODE 0700
@@ -126,8 +128,8 @@ static void test_join(void **state)
 static void test_mkdir_p(void **state)
 {
 	(void)state;
-	char root[] = "/tmp/lt-paths-XXXXXX";
-	assert_non_null(mkdtemp(root));
+	char root[64];
+	assert_true(tu_mkdtemp(root, sizeof(root), "paths"));
 	char deep[PATH_MAX], err[ERR_LEN];
 	snprintf(deep, sizeof(deep), "%s/a//b/c/", root);
 	assert_int_equal(paths_mkdir_p(deep, PRIVATE_MODE, err, sizeof(err)), 0);
@@ -162,15 +164,8 @@ static void test_mkdir_p(void **state)
 	assert_int_equal(stat(state_dir, &st), 0);
 	assert_int_equal(st.st_mode & 0777, PRIVATE_MODE);
 
-	rmdir(state_dir);
 	free(state_dir);
-	unlink(file);
-	rmdir(c);
-	snprintf(c, sizeof(c), "%s/a/b", root);
-	rmdir(c);
-	snprintf(c, sizeof(c), "%s/a", root);
-	rmdir(c);
-	rmdir(root);
+	assert_int_equal(tu_rm_rf(root), 0);
 }
 
 static void test_exe_dir(void **state)
@@ -189,8 +184,8 @@ static void test_exe_dir(void **state)
 static void test_template_dirs(void **state)
 {
 	(void)state;
-	char root[] = "/tmp/lt-paths-XXXXXX";
-	assert_non_null(mkdtemp(root));
+	char root[64];
+	assert_true(tu_mkdtemp(root, sizeof(root), "paths"));
 	setenv("XDG_CONFIG_HOME", root, 1);
 	/* No user prompts directory yet: the source tree comes first. */
 	char **dirs;
@@ -217,10 +212,7 @@ static void test_template_dirs(void **state)
 	paths_list_free(dirs, n);
 	free(canon);
 	free(tree);
-	rmdir(user);
-	snprintf(user, sizeof(user), "%s/llamaterm", root);
-	rmdir(user);
-	rmdir(root);
+	assert_int_equal(tu_rm_rf(root), 0);
 }
 
 int main(void)

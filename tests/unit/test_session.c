@@ -19,31 +19,13 @@
 
 #include "session.h"
 
+#include "testutil.h"
+
 /* A KV image large enough that a write takes a while (for the kill test). */
 #define KV_BIG (4u << 20)
 /* The file size limit of the "disk full" test, and a KV image beyond it. */
 #define FSIZE_LIMIT (16u << 10)
 #define KV_OVER_LIMIT (64u << 10)
-
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lt-test-session-XXXXXX");
-	if (!mkdtemp(tmpdir))
-		return -1;
-	setenv("XDG_DATA_HOME", tmpdir, 1);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
 
 static char *xstrdup(const char *s)
 {
@@ -311,7 +293,7 @@ static void test_save_load_files(void **state)
 	session_list_free(list, n);
 
 	char md[300];
-	snprintf(md, sizeof(md), "%s/out.md", tmpdir);
+	snprintf(md, sizeof(md), "%s/out.md", tu_data_home());
 	assert_int_equal(session_export_markdown(&d, "first", md, err, sizeof(err)), 0);
 	f = fopen(md, "r");
 	char text[1024] = "";
@@ -384,13 +366,13 @@ static void test_write_failure(void **state)
 	assert_int_equal(session_write_file("/nonexistent-dir/x.lts", &d, err, sizeof(err)), LT_E_IO);
 	assert_non_null(strstr(err, "/nonexistent-dir/x.lts"));
 	char path[300];
-	snprintf(path, sizeof(path), "%s/ro", tmpdir);
+	snprintf(path, sizeof(path), "%s/ro", tu_data_home());
 	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/ro/a.lts", tmpdir);
+	snprintf(path, sizeof(path), "%s/ro/a.lts", tu_data_home());
 	assert_int_equal(session_write_file(path, &d, err, sizeof(err)), 0);
 	if (geteuid() != 0) {
 		char dir[300];
-		snprintf(dir, sizeof(dir), "%s/ro", tmpdir);
+		snprintf(dir, sizeof(dir), "%s/ro", tu_data_home());
 		chmod(dir, 0500);
 		d.turns[0].text[0] = 'J';
 		assert_int_not_equal(session_write_file(path, &d, err, sizeof(err)), 0);
@@ -402,6 +384,11 @@ static void test_write_failure(void **state)
 	check_transcript(&e);
 	session_data_free(&e);
 	session_data_free(&d);
+}
+
+static int save_full(void *arg, char *msg, size_t size)
+{
+	return session_save("full", arg, msg, size);
 }
 
 /* A write that runs out of room (here a file size limit, so the write fails
@@ -421,33 +408,8 @@ static void test_disk_full(void **state)
 	make_data(&d, KV_OVER_LIMIT);
 	d.turns[0].text[0] = 'J';
 
-	int fds[2];
-	assert_int_equal(pipe(fds), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(fds[0]);
-		/* Without SIG_IGN the kernel kills the writer instead of failing the write. */
-		signal(SIGXFSZ, SIG_IGN);
-		struct rlimit rl = { FSIZE_LIMIT, FSIZE_LIMIT };
-		char e2[512] = "";
-		int rc = setrlimit(RLIMIT_FSIZE, &rl) != 0 ? 100
-			 : -session_save("full", &d, e2, sizeof(e2));
-		if (write(fds[1], e2, strlen(e2)) < 0)
-			rc = 101;
-		_exit(rc);
-	}
-	close(fds[1]);
 	char msg[512];
-	ssize_t got = 0, r;
-	while ((r = read(fds[0], msg + got, sizeof(msg) - 1 - (size_t)got)) > 0)
-		got += r;
-	close(fds[0]);
-	msg[got] = '\0';
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(-WEXITSTATUS(status), LT_E_FULL);
+	assert_int_equal(tu_with_fsize_limit(FSIZE_LIMIT, save_full, &d, msg, sizeof(msg)), LT_E_FULL);
 	assert_non_null(strstr(msg, path));
 	assert_non_null(strstr(msg, "file size limit"));
 	assert_non_null(strstr(msg, "previous version is intact"));
@@ -487,5 +449,5 @@ int main(void)
 		cmocka_unit_test(test_write_failure),
 		cmocka_unit_test(test_disk_full),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tu_setup_data_home, tu_teardown_data_home);
 }

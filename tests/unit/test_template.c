@@ -23,6 +23,8 @@
 #include "paths.h"
 #include "template.h"
 
+#include "testutil.h"
+
 #define ERR_LEN 512
 /* The shipped templates, relative to the repository root (the cwd). */
 #define PROMPTS_DIR "prompts"
@@ -464,8 +466,8 @@ static void test_load_errors(void **state)
 	assert_string_equal(template_name(t), "gemma");
 	template_free(t);
 	/* A broken file's error names the file and the line. */
-	char dir[] = "/tmp/lt-template-XXXXXX";
-	assert_non_null(mkdtemp(dir));
+	char dir[64];
+	assert_true(tu_mkdtemp(dir, sizeof(dir), "template"));
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/broken.tmpl", dir);
 	FILE *f = fopen(path, "w");
@@ -477,8 +479,7 @@ static void test_load_errors(void **state)
 	char want[PATH_MAX + 64];
 	snprintf(want, sizeof(want), "%s:3: bad boolean 'maybe' for bos", path);
 	assert_true(strncmp(err, want, strlen(want)) == 0);
-	unlink(path);
-	rmdir(dir);
+	assert_int_equal(tu_rm_rf(dir), 0);
 }
 
 /* ---- listing and detection ---- */
@@ -582,21 +583,11 @@ static void test_detect_snippets(void **state)
 	assert_null(name);
 }
 
-static const char *shared_dir(void)
-{
-	const char *s = getenv("LLAMATERM_SHARED");
-	return s && *s ? s : "../shared";
-}
-
 static void test_detect_phi3_vocab(void **state)
 {
 	(void)state;
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/models/vocab/ggml-vocab-phi-3.gguf", shared_dir());
-	if (access(path, R_OK) != 0) {
-		printf("SKIP: test_detect_phi3_vocab: %s not found (set LLAMATERM_SHARED)\n", path);
-		skip();
-	}
+	TU_NEED_MODEL(path, "vocab/ggml-vocab-phi-3.gguf");
 	struct gguf *g = NULL;
 	char err[ERR_LEN] = "";
 	int rc = gguf_open(&g, path, 0, err, sizeof(err));
@@ -676,8 +667,8 @@ static void write_file(const char *dir, const char *name, const char *text)
 static void test_user_override(void **state)
 {
 	(void)state;
-	char home[] = "/tmp/lt-xdg-XXXXXX";
-	assert_non_null(mkdtemp(home));
+	char home[64];
+	assert_true(tu_mkdtemp(home, sizeof(home), "xdg"));
 	char *old = getenv("XDG_CONFIG_HOME") ? strdup(getenv("XDG_CONFIG_HOME")) : NULL;
 	setenv("XDG_CONFIG_HOME", home, 1);
 	char prompts[PATH_MAX];
@@ -746,16 +737,7 @@ static void test_user_override(void **state)
 	paths_list_free(dirs, n);
 	free(canon);
 	free(tree);
-	const char *files[] = { "chatml.tmpl", "custom.tmpl", "broken.tmpl", "notes.txt" };
-	for (size_t i = 0; i < 4; i++) {
-		char p[PATH_MAX + 32];
-		snprintf(p, sizeof(p), "%s/%s", prompts, files[i]);
-		unlink(p);
-	}
-	rmdir(prompts);
-	snprintf(prompts, sizeof(prompts), "%s/llamaterm", home);
-	rmdir(prompts);
-	rmdir(home);
+	assert_int_equal(tu_rm_rf(home), 0);
 	if (old)
 		setenv("XDG_CONFIG_HOME", old, 1);
 	else

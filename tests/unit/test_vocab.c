@@ -18,69 +18,13 @@
 #include "gguf_write.h"
 #include "vocab.h"
 
+#include "testutil.h"
+
 /* Tokenizing PERF_BYTES of text with the 32000-token SPM vocab must take
  * less than PERF_MAX_SECONDS. */
 #define PERF_BYTES (100 * 1024)
 #define PERF_MAX_SECONDS 1.0
 #define MAX_IDS 4096
-
-static char models_dir[256];
-
-static bool have_shared(void)
-{
-	const char *shared = getenv("LLAMATERM_SHARED");
-	snprintf(models_dir, sizeof(models_dir), "%s/models", shared && *shared ? shared : "../shared");
-	char probe[600];
-	snprintf(probe, sizeof(probe), "%s/stories260K.gguf", models_dir);
-	return access(probe, R_OK) == 0;
-}
-
-#define NEED_SHARED()                                                                  \
-	do {                                                                           \
-		if (!have_shared()) {                                                  \
-			printf("SKIP: %s: %s not found (set LLAMATERM_SHARED)\n", __func__, \
-			       models_dir);                                            \
-			skip();                                                        \
-		}                                                                      \
-	} while (0)
-
-/* Opens models_dir/rel as a vocab; fails the test on error. */
-static struct vocab *open_vocab(const char *rel)
-{
-	char path[700], err[256] = "";
-	struct gguf *g = NULL;
-	struct vocab *v = NULL;
-	snprintf(path, sizeof(path), "%s/%s", models_dir, rel);
-	int rc = gguf_open(&g, path, 0, err, sizeof(err));
-	if (rc)
-		fail_msg("gguf_open %s: %s", path, err);
-	rc = vocab_open(&v, g, err, sizeof(err));
-	gguf_free(g);
-	if (rc)
-		fail_msg("vocab_open %s: %s", path, err);
-	return v;
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = malloc((size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	if (buf) {
-		buf[n] = '\0';
-		*len = (size_t)n;
-	}
-	return buf;
-}
 
 /* One tokenizer test case: input text and expected ids. */
 struct tcase {
@@ -97,10 +41,10 @@ static int load_cases(const char *name, char **inp_buf, struct tcase **out)
 {
 	char path[700];
 	size_t n_inp, n_out;
-	snprintf(path, sizeof(path), "%s/vocab/%s.inp", models_dir, name);
-	char *inp = read_file(path, &n_inp);
-	snprintf(path, sizeof(path), "%s/vocab/%s.out", models_dir, name);
-	char *outs = read_file(path, &n_out);
+	snprintf(path, sizeof(path), "%s/models/vocab/%s.inp", tu_shared_dir(), name);
+	char *inp = tu_read_file(path, &n_inp);
+	snprintf(path, sizeof(path), "%s/models/vocab/%s.out", tu_shared_dir(), name);
+	char *outs = tu_read_file(path, &n_out);
 	assert_non_null(inp);
 	assert_non_null(outs);
 	static const char sep[] = "\n__ggml_vocab_test__\n";
@@ -139,27 +83,6 @@ static int load_cases(const char *name, char **inp_buf, struct tcase **out)
 	return n;
 }
 
-static void print_escaped(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n && i < 80; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '\n')
-			printf("\\n");
-		else if (c == '\t')
-			printf("\\t");
-		else
-			putchar(c);
-	}
-}
-
-static void print_ids(const char *what, const int32_t *ids, int n)
-{
-	printf("  %s:", what);
-	for (int i = 0; i < n; i++)
-		printf(" %d", ids[i]);
-	printf("\n");
-}
-
 /* Concatenates the pieces of ids (dropping the SPM prefix space). */
 static size_t join_pieces(const struct vocab *v, const int32_t *ids, int n, char *buf, size_t cap)
 {
@@ -182,7 +105,7 @@ static void run_vocab_cases(const char *name)
 {
 	char rel[300];
 	snprintf(rel, sizeof(rel), "vocab/%s", name);
-	struct vocab *v = open_vocab(rel);
+	struct vocab *v = tu_open_vocab(rel);
 	char *inp;
 	struct tcase *cases;
 	int n = load_cases(name, &inp, &cases);
@@ -197,7 +120,7 @@ static void run_vocab_cases(const char *name)
 		ok += same;
 		if (!same) {
 			printf("%s case %d '", name, i);
-			print_escaped(c->text, c->len);
+			tu_print_escaped(c->text, c->len);
 			printf("'\n  want:");
 			for (int j = 0; j < c->n_ids; j++)
 				printf(" %d", c->ids[j]);
@@ -224,7 +147,7 @@ static void run_vocab_cases(const char *name)
 	static void fn(void **state)          \
 	{                                     \
 		(void)state;                  \
-		NEED_SHARED();                \
+		TU_NEED_SHARED();                \
 		run_vocab_cases(file);        \
 	}
 
@@ -241,11 +164,11 @@ VOCAB_TEST(test_cases_starcoder, "ggml-vocab-starcoder.gguf")
 static void test_bert_unsupported(void **state)
 {
 	(void)state;
-	NEED_SHARED();
+	TU_NEED_SHARED();
 	char path[700], err[256] = "";
 	struct gguf *g = NULL;
 	struct vocab *v = NULL;
-	snprintf(path, sizeof(path), "%s/vocab/ggml-vocab-bert-bge.gguf", models_dir);
+	snprintf(path, sizeof(path), "%s/models/vocab/ggml-vocab-bert-bge.gguf", tu_shared_dir());
 	assert_int_equal(gguf_open(&g, path, 0, err, sizeof(err)), 0);
 	assert_int_equal(vocab_open(&v, g, err, sizeof(err)), LT_E_UNSUPPORTED);
 	assert_null(v);
@@ -259,14 +182,14 @@ static void test_bert_unsupported(void **state)
 static void test_load_other_vocabs(void **state)
 {
 	(void)state;
-	NEED_SHARED();
+	TU_NEED_SHARED();
 	static const char *const files[] = {
 		"vocab/ggml-vocab-baichuan.gguf", "vocab/ggml-vocab-gpt-neox.gguf",
 		"legacy/ggml-vocab-llama.gguf-v1", "legacy/ggml-vocab-falcon.gguf-v2",
 	};
 	int32_t ids[64];
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		struct vocab *v = open_vocab(files[i]);
+		struct vocab *v = tu_open_vocab(files[i]);
 		int n = vocab_tokenize(v, "Hello world", 11, false, false, ids, 64);
 		assert_true(n >= 2 && n <= 4);
 		char text[64];
@@ -275,7 +198,7 @@ static void test_load_other_vocabs(void **state)
 		vocab_free(v);
 	}
 	/* The v1 file is the same LLaMA vocab as llama-spm. */
-	struct vocab *v = open_vocab("legacy/ggml-vocab-llama.gguf-v1");
+	struct vocab *v = tu_open_vocab("legacy/ggml-vocab-llama.gguf-v1");
 	assert_int_equal(vocab_type(v), VOCAB_TYPE_SPM);
 	assert_int_equal(vocab_tokenize(v, "Hello world", 11, true, false, ids, 64), 3);
 	assert_int_equal(ids[0], 1);
@@ -283,7 +206,7 @@ static void test_load_other_vocabs(void **state)
 	assert_int_equal(ids[2], 3186);
 	vocab_free(v);
 	/* The v2 Falcon file has no pre-tokenizer name: the default is used. */
-	v = open_vocab("legacy/ggml-vocab-falcon.gguf-v2");
+	v = tu_open_vocab("legacy/ggml-vocab-falcon.gguf-v2");
 	assert_int_equal(vocab_type(v), VOCAB_TYPE_BPE);
 	assert_string_equal(vocab_pre(v), "default");
 	assert_int_equal(vocab_eos(v), 11);
@@ -294,8 +217,8 @@ static void test_load_other_vocabs(void **state)
 static void test_stories260k(void **state)
 {
 	(void)state;
-	NEED_SHARED();
-	struct vocab *v = open_vocab("stories260K.gguf");
+	TU_NEED_SHARED();
+	struct vocab *v = tu_open_vocab("stories260K.gguf");
 	int32_t ids[64];
 	static const int32_t want[] = { 1, 403, 407, 261, 378 };
 	assert_int_equal(vocab_n_tokens(v), 512);
@@ -376,8 +299,8 @@ static int32_t byte_token(const struct vocab *v, unsigned b)
 static void test_stream_utf8(void **state)
 {
 	(void)state;
-	NEED_SHARED();
-	struct vocab *v = open_vocab("stories260K.gguf");
+	TU_NEED_SHARED();
+	struct vocab *v = tu_open_vocab("stories260K.gguf");
 	struct vocab_stream *s;
 	char out[256];
 	int32_t ids[64];
@@ -435,8 +358,8 @@ static void test_stream_utf8(void **state)
 static void test_pieces(void **state)
 {
 	(void)state;
-	NEED_SHARED();
-	struct vocab *v = open_vocab("vocab/ggml-vocab-llama-spm.gguf");
+	TU_NEED_SHARED();
+	struct vocab *v = tu_open_vocab("vocab/ggml-vocab-llama-spm.gguf");
 	char buf[32];
 	assert_int_equal(vocab_token_to_piece(v, 15043, buf, sizeof(buf), false), 6);
 	assert_memory_equal(buf, " Hello", 6);
@@ -455,7 +378,7 @@ static void test_pieces(void **state)
 	assert_int_equal(vocab_token_to_piece(v, 32000, buf, sizeof(buf), false), LT_E_RANGE);
 	vocab_free(v);
 
-	v = open_vocab("vocab/ggml-vocab-gpt-2.gguf");
+	v = tu_open_vocab("vocab/ggml-vocab-gpt-2.gguf");
 	int32_t id = vocab_find(v, "\xC4\xA0world", 7); /* "Ġworld" */
 	assert_true(id >= 0);
 	assert_int_equal(vocab_token_to_piece(v, id, buf, sizeof(buf), false), 6);
@@ -470,8 +393,8 @@ static void test_pieces(void **state)
 static void test_detokenize(void **state)
 {
 	(void)state;
-	NEED_SHARED();
-	struct vocab *v = open_vocab("vocab/ggml-vocab-llama-spm.gguf");
+	TU_NEED_SHARED();
+	struct vocab *v = tu_open_vocab("vocab/ggml-vocab-llama-spm.gguf");
 	int32_t ids[16];
 	char out[64];
 	int n = vocab_tokenize(v, "Hello world", 11, true, false, ids, 16);
@@ -492,7 +415,7 @@ static void test_detokenize(void **state)
 	vocab_free(v);
 
 	/* BPE models that ask for it get their tokenization spaces cleaned. */
-	v = open_vocab("vocab/ggml-vocab-gpt-2.gguf");
+	v = tu_open_vocab("vocab/ggml-vocab-gpt-2.gguf");
 	n = vocab_tokenize(v, "Hello , world ! it 's", 21, false, false, ids, 16);
 	assert_true(n > 0);
 	vocab_detokenize(v, ids, n, out, sizeof(out), false, false);
@@ -503,8 +426,8 @@ static void test_detokenize(void **state)
 static void test_parse_special(void **state)
 {
 	(void)state;
-	NEED_SHARED();
-	struct vocab *v = open_vocab("vocab/ggml-vocab-llama-spm.gguf");
+	TU_NEED_SHARED();
+	struct vocab *v = tu_open_vocab("vocab/ggml-vocab-llama-spm.gguf");
 	int32_t ids[32];
 	char out[64];
 	int n = vocab_tokenize(v, "<s>Hello", 8, false, true, ids, 32);
@@ -521,7 +444,7 @@ static void test_parse_special(void **state)
 
 	/* phi-3's special tokens swallow the whitespace after them, and are
 	 * end-of-generation tokens where llama.cpp says so. */
-	v = open_vocab("vocab/ggml-vocab-phi-3.gguf");
+	v = tu_open_vocab("vocab/ggml-vocab-phi-3.gguf");
 	int32_t a[32], b[32];
 	int na = vocab_tokenize(v, "<|user|>\nHi<|end|>", 18, false, true, a, 32);
 	int nb = vocab_tokenize(v, "<|user|>Hi<|end|>", 17, false, true, b, 32);
@@ -537,7 +460,7 @@ static void test_parse_special(void **state)
 	vocab_free(v);
 
 	/* gpt-2's one special token. */
-	v = open_vocab("vocab/ggml-vocab-gpt-2.gguf");
+	v = tu_open_vocab("vocab/ggml-vocab-gpt-2.gguf");
 	assert_int_equal(vocab_tokenize(v, "<|endoftext|>", 13, false, true, ids, 32), 1);
 	assert_int_equal(ids[0], 50256);
 	assert_true(vocab_tokenize(v, "<|endoftext|>", 13, false, false, ids, 32) > 1);
@@ -556,13 +479,13 @@ static void time_tokenize(const char *rel)
 {
 	char path[700];
 	size_t n_inp;
-	snprintf(path, sizeof(path), "%s/vocab/ggml-vocab-llama-spm.gguf.inp", models_dir);
-	char *inp = read_file(path, &n_inp);
+	snprintf(path, sizeof(path), "%s/models/vocab/ggml-vocab-llama-spm.gguf.inp", tu_shared_dir());
+	char *inp = tu_read_file(path, &n_inp);
 	assert_non_null(inp);
 	char *text = malloc(PERF_BYTES);
 	for (size_t k = 0; k < PERF_BYTES; k += n_inp)
 		memcpy(text + k, inp, PERF_BYTES - k < n_inp ? PERF_BYTES - k : n_inp);
-	struct vocab *v = open_vocab(rel);
+	struct vocab *v = tu_open_vocab(rel);
 	int32_t *ids = malloc(PERF_BYTES * sizeof(*ids));
 	double t0 = now_seconds();
 	int n = vocab_tokenize(v, text, PERF_BYTES, true, false, ids, PERF_BYTES);
@@ -579,7 +502,7 @@ static void time_tokenize(const char *rel)
 static void test_speed(void **state)
 {
 	(void)state;
-	NEED_SHARED();
+	TU_NEED_SHARED();
 	time_tokenize("vocab/ggml-vocab-llama-spm.gguf");
 	time_tokenize("vocab/ggml-vocab-gpt-2.gguf");
 }
@@ -745,13 +668,13 @@ static size_t random_text(uint32_t *seed, bool valid, char *out, size_t max)
 static void test_random_text(void **state)
 {
 	(void)state;
-	NEED_SHARED();
+	TU_NEED_SHARED();
 	static const char *const files[] = { "vocab/ggml-vocab-llama-spm.gguf",
 					     "vocab/ggml-vocab-gpt-2.gguf",
 					     "vocab/ggml-vocab-deepseek-llm.gguf" };
 	uint32_t seed = 12345;
 	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
-		struct vocab *v = open_vocab(files[f]);
+		struct vocab *v = tu_open_vocab(files[f]);
 		struct vocab_stream *st;
 		assert_int_equal(vocab_stream_new(&st, v, VOCAB_STREAM_STRIP_SPACE), 0);
 		for (int iter = 0; iter < 400; iter++) {
@@ -783,8 +706,8 @@ static void test_random_text(void **state)
 				printf("%s iter %d cut %zu len %zu: ", files[f], iter, cut, len);
 				for (size_t q = 0; q < len; q++) printf("%02x ", (unsigned char)in[q]);
 				printf("\n");
-				print_ids("whole", ids, n);
-				print_ids("segs", seg_ids, ns);
+				tu_print_ids("whole", ids, n);
+				tu_print_ids("segs", seg_ids, ns);
 				fail();
 			}
 		}

@@ -16,63 +16,7 @@
 #include "gguf.h"
 #include "vocab.h"
 
-static char models_dir[256];
-
-static bool have_shared(void)
-{
-	const char *shared = getenv("LLAMATERM_SHARED");
-	snprintf(models_dir, sizeof(models_dir), "%s/models", shared && *shared ? shared : "../shared");
-	char probe[600];
-	snprintf(probe, sizeof(probe), "%s/stories260K.gguf", models_dir);
-	return access(probe, R_OK) == 0;
-}
-
-#define NEED_SHARED()                                                                  \
-	do {                                                                           \
-		if (!have_shared()) {                                                  \
-			printf("SKIP: %s: %s not found (set LLAMATERM_SHARED)\n", __func__, \
-			       models_dir);                                            \
-			skip();                                                        \
-		}                                                                      \
-	} while (0)
-
-/* Opens models_dir/rel as a vocab; fails the test on error. */
-static struct vocab *open_vocab(const char *rel)
-{
-	char path[700], err[256] = "";
-	struct gguf *g = NULL;
-	struct vocab *v = NULL;
-	snprintf(path, sizeof(path), "%s/%s", models_dir, rel);
-	int rc = gguf_open(&g, path, 0, err, sizeof(err));
-	if (rc)
-		fail_msg("gguf_open %s: %s", path, err);
-	rc = vocab_open(&v, g, err, sizeof(err));
-	gguf_free(g);
-	if (rc)
-		fail_msg("vocab_open %s: %s", path, err);
-	return v;
-}
-
-static void print_escaped(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n && i < 80; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '\n')
-			printf("\\n");
-		else if (c == '\t')
-			printf("\\t");
-		else
-			putchar(c);
-	}
-}
-
-static void print_ids(const char *what, const int32_t *ids, int n)
-{
-	printf("  %s:", what);
-	for (int i = 0; i < n; i++)
-		printf(" %d", ids[i]);
-	printf("\n");
-}
+#include "testutil.h"
 
 static int32_t byte_token(const struct vocab *v, unsigned b)
 {
@@ -183,10 +127,10 @@ static int check_pieces(const struct vocab *v, const struct pieces *c)
 			tried++;
 			if (ng != nw || memcmp(got, want, (size_t)nw * sizeof(*want)) != 0) {
 				printf("'");
-				print_escaped(whole, strlen(whole));
+				tu_print_escaped(whole, strlen(whole));
 				printf("' cut by mask %#x, flags %#x\n", mask, modes[m]);
-				print_ids("whole", want, nw);
-				print_ids("cut", got, ng);
+				tu_print_ids("whole", want, nw);
+				tu_print_ids("cut", got, ng);
 				fail_msg("piece-wise tokenization differs from the whole string");
 			}
 			if (!mask)
@@ -202,7 +146,7 @@ static int check_pieces(const struct vocab *v, const struct pieces *c)
 static void test_segments_at_specials(void **state)
 {
 	(void)state;
-	NEED_SHARED();
+	TU_NEED_SHARED();
 	static const struct pieces spm[] = {
 		{ { "<s>", "Hello world", "</s>" } },
 		{ { "Hello", "</s>", " world", "</s>", "\n\n", "<s>", "  spaced  " } },
@@ -230,7 +174,7 @@ static void test_segments_at_specials(void **state)
 		{ "vocab/ggml-vocab-gpt-2.gguf", gpt2, sizeof(gpt2) / sizeof(gpt2[0]) },
 	};
 	for (size_t s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
-		struct vocab *v = open_vocab(sets[s].file);
+		struct vocab *v = tu_open_vocab(sets[s].file);
 		int tried = 0;
 		for (size_t i = 0; i < sets[s].n; i++)
 			tried += check_pieces(v, &sets[s].cases[i]);
@@ -244,9 +188,9 @@ static void test_segments_at_specials(void **state)
 static void test_segments_golden(void **state)
 {
 	(void)state;
-	NEED_SHARED();
+	TU_NEED_SHARED();
 	int32_t ids[64];
-	struct vocab *v = open_vocab("vocab/ggml-vocab-phi-3.gguf");
+	struct vocab *v = tu_open_vocab("vocab/ggml-vocab-phi-3.gguf");
 	/* "<|user|>\n  Hello world<|end|>\n<|assistant|>": <|user|> swallows
 	 * "\n  " even though the spaces belong to the user's text. */
 	static const int32_t hello[] = { 1, 32010, 15043, 3186, 32007, 32001 };
@@ -285,7 +229,7 @@ static void test_segments_golden(void **state)
 
 	/* A Llama-2 chat prompt with template text touching user text: only
 	 * vocab_tokenize_segments merges across those cuts. */
-	v = open_vocab("vocab/ggml-vocab-llama-spm.gguf");
+	v = tu_open_vocab("vocab/ggml-vocab-llama-spm.gguf");
 	static const int32_t inst[] = { 1, 518, 25580, 29962, 1724, 338, 29871, 29906, 29974, 29906,
 					29973, 518, 29914, 25580, 29962, 739, 338, 29871, 29946, 29889,
 					29871, 2, 1, 518, 25580, 29962, 1834, 518, 29914, 25580, 29962 };
@@ -305,8 +249,8 @@ static void test_segments_golden(void **state)
 static void test_segments_plain_cuts(void **state)
 {
 	(void)state;
-	NEED_SHARED();
-	struct vocab *v = open_vocab("vocab/ggml-vocab-llama-spm.gguf");
+	TU_NEED_SHARED();
+	struct vocab *v = tu_open_vocab("vocab/ggml-vocab-llama-spm.gguf");
 	int32_t a[32], b[32];
 	char text[64];
 	/* "Hello" + " world" happens to cut where the tokens do. */
@@ -349,8 +293,8 @@ static void test_segments_plain_cuts(void **state)
 static void test_tokenize_flags(void **state)
 {
 	(void)state;
-	NEED_SHARED();
-	struct vocab *v = open_vocab("vocab/ggml-vocab-llama-spm.gguf");
+	TU_NEED_SHARED();
+	struct vocab *v = tu_open_vocab("vocab/ggml-vocab-llama-spm.gguf");
 	int32_t ids[16];
 	assert_true(vocab_is_special(v, 0)); /* <unk> */
 	assert_true(vocab_is_special(v, 1));
@@ -388,7 +332,7 @@ static void test_tokenize_flags(void **state)
 	assert_int_equal(ids[0], 1);
 	vocab_free(v);
 
-	v = open_vocab("vocab/ggml-vocab-phi-3.gguf");
+	v = tu_open_vocab("vocab/ggml-vocab-phi-3.gguf");
 	assert_int_equal(vocab_tokenize_flags_after(v, 32007), VOCAB_TOK_AFTER_RSTRIP);
 	assert_int_equal(vocab_tokenize_flags_after(v, 1), 0); /* <s> keeps its whitespace */
 	/* Whitespace after an RSTRIP token goes, also when it is all there is. */

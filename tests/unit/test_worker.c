@@ -14,41 +14,14 @@
 
 #include "worker.h"
 
+#include "testutil.h"
+
 /* Long enough for any step of these tests on a slow, sanitized build. */
 #define WAIT_MS 60000
 static const char golden_text[] =
 	", there was a little girl named Lily. She loved to play outside in the park. One day, she saw";
 
 static char model_path[512];
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-	(void)state;
-	const char *shared = getenv("LLAMATERM_SHARED");
-	snprintf(model_path, sizeof(model_path), "%s/models/stories260K.gguf", shared ? shared : "../shared");
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lt-test-worker-XXXXXX");
-	if (!mkdtemp(tmpdir))
-		return -1;
-	setenv("XDG_DATA_HOME", tmpdir, 1);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static void need_model(void)
-{
-	if (access(model_path, R_OK) != 0) {
-		printf("SKIP: %s not found (set LLAMATERM_SHARED)\n", model_path);
-		skip();
-	}
-}
 
 /* Events gathered until a kind arrives. */
 struct log {
@@ -128,7 +101,7 @@ static struct worker *start(size_t ring_cap, int n_predict, const char *path)
 static void test_reply_events(void **state)
 {
 	(void)state;
-	need_model();
+	TU_NEED_MODEL(model_path, "stories260K.gguf");
 	struct worker *w = start(0, 32, NULL);
 	struct log l = { .len = 0 };
 	wait_for(w, &l, RING_STATE, 1, false);
@@ -160,7 +133,7 @@ static void test_reply_events(void **state)
 static void test_stop(void **state)
 {
 	(void)state;
-	need_model();
+	TU_NEED_MODEL(model_path, "stories260K.gguf");
 	struct worker *w = start(0, -1, NULL);
 	struct log l = { .len = 0 };
 	worker_post(w, WORKER_CMD_SEND, "Once upon a time", NULL);
@@ -175,7 +148,7 @@ static void test_stop(void **state)
 static void test_save_new_load(void **state)
 {
 	(void)state;
-	need_model();
+	TU_NEED_MODEL(model_path, "stories260K.gguf");
 	struct worker *w = start(0, 8, NULL);
 	struct log l = { .len = 0 };
 	worker_post(w, WORKER_CMD_SEND, "Once upon a time", NULL);
@@ -209,7 +182,7 @@ static void test_save_new_load(void **state)
 static void test_tiny_ring(void **state)
 {
 	(void)state;
-	need_model();
+	TU_NEED_MODEL(model_path, "stories260K.gguf");
 	struct worker *w = start(RING_MIN_CAPACITY, 32, NULL);
 	struct log l = { .len = 0 };
 	worker_post(w, WORKER_CMD_SEND, "Once upon a time", NULL);
@@ -223,7 +196,7 @@ static void test_bad_model(void **state)
 {
 	(void)state;
 	char path[300];
-	snprintf(path, sizeof(path), "%s/missing.gguf", tmpdir);
+	snprintf(path, sizeof(path), "%s/missing.gguf", tu_data_home());
 	struct worker *w = start(0, 8, path);
 	struct log l = { .len = 0 };
 	wait_for(w, &l, RING_ERROR, 1, false);
@@ -242,5 +215,5 @@ int main(void)
 		cmocka_unit_test(test_tiny_ring),
 		cmocka_unit_test(test_bad_model),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tu_setup_data_home, tu_teardown_data_home);
 }
