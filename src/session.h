@@ -2,12 +2,12 @@
  * show its transcript and to resume it exactly where it stopped.
  *
  * Files live in $XDG_DATA_HOME/llamaterm/sessions/NAME.lts (paths.h),
- * mode 0600. Writes are atomic: a temporary file in the same directory is
- * written (every write checked), fsync'd, renamed over the old file, and
- * the directory is fsync'd; on any failure the temporary file is removed
- * and the previous version stays intact. A full disk, an exceeded quota or
- * file size limit (ENOSPC, EDQUOT, EFBIG) give LT_E_FULL and one line
- * naming the file and saying which.
+ * mode 0600. Writes are atomic (atomic_file.h): a temporary file in the
+ * same directory is written (every write checked), fsync'd, renamed over
+ * the old file, and the directory is fsync'd; on any failure the temporary
+ * file is removed and the previous version stays intact. A full disk, an
+ * exceeded quota or file size limit (ENOSPC, EDQUOT, EFBIG) give LT_E_FULL
+ * and one line naming the file and saying which.
  *
  * Layout (all integers little-endian):
  *
