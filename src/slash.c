@@ -312,6 +312,8 @@ void slash_param_describe(const struct sampler_params *sp, int n_predict,
 		else if (d->kind == PARAM_FLOAT)
 			snprintf(buf, sizeof(buf), "%s = %g", d->name,
 				 (double)*(const float *)((const char *)sp + d->offset));
+		else if (d->kind == PARAM_SEED && sp->seed == SAMPLER_SEED_RANDOM)
+			snprintf(buf, sizeof(buf), "%s = random", d->name);
 		else if (d->kind == PARAM_SEED)
 			snprintf(buf, sizeof(buf), "%s = %u", d->name, sp->seed);
 		else
