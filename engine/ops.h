@@ -90,7 +90,10 @@ size_t ops_matmul_work_size(const struct ops_mat *m, int n_tok);
 /* y (n_tok, n_out) = x (n_tok, n_in) times m transposed: y[t][r] is the dot
  * product of weight row r with activation row t. The activation rows are
  * converted once into the weight's vec_dot_type in work (unless that type is
- * F32); output rows are split across n_threads. */
+ * F32); output rows are split across up to n_threads (fewer when the
+ * product is too small to repay waking a thread). Whole blocks of rows and
+ * tokens go to m->tile's kernels; every output equals the vec_dot of its
+ * pair bit for bit, however the work is split. */
 void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, void *work,
 		int n_threads);
 
@@ -112,7 +115,8 @@ struct ops_attn {
 };
 
 /* Bytes of scratch ops_attention needs for n_kv cached positions and
- * n_threads threads. */
+ * n_threads threads; with an F16 cache this includes a float copy of the
+ * n_kv K and V rows, widened once per call. */
 size_t ops_attention_work_size(const struct ops_attn *a, int n_kv, int n_threads);
 
 /* out (n_tok, n_head*head_dim) = attention of q (n_tok, n_head*head_dim),

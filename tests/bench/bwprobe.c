@@ -14,10 +14,6 @@
 
 #define PROBE_MIB 512
 #define PROBE_PASSES 7
-/* Decode reads several weight rows at once; so does the probe, from this
- * many places per thread, which keeps more cache misses in flight than one
- * stream and measures what the kernels can get. */
-#define PROBE_STREAMS 4
 
 static double probe_now(void)
 {
@@ -54,9 +50,8 @@ int main(int argc, char **argv)
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(n_threads) reduction(+ : sum) schedule(static)
 #endif
-		for (size_t i = 0; i < n / PROBE_STREAMS; i++)
-			for (int k = 0; k < PROBE_STREAMS; k++)
-				sum += buf[k * (n / PROBE_STREAMS) + i];
+		for (size_t i = 0; i < n; i++)
+			sum += buf[i];
 		double dt = probe_now() - t0;
 		total += sum;
 		double gbs = n * sizeof(*buf) / dt / 1e9;
