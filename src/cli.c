@@ -276,3 +276,21 @@ void cli_roff_text(FILE *out, const char *s)
 			fputc(*s, out);
 	}
 }
+
+/* Reads a "Key:   123 kB" line of /proc/self/status, in bytes (0 if absent). */
+uint64_t cli_proc_status_bytes(const char *key)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return 0;
+	char line[256];
+	uint64_t kb = 0;
+	size_t klen = strlen(key);
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			kb = strtoull(line + klen + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb * 1024;
+}

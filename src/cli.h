@@ -79,6 +79,9 @@ void cli_json_string(FILE *out, const char *s);
  * quote protected, so man page sections can be generated from tables. */
 void cli_roff_text(FILE *out, const char *s);
 
+/* A size line of /proc/self/status ("VmRSS", "VmHWM") in bytes, 0 if absent. */
+uint64_t cli_proc_status_bytes(const char *key);
+
 /* Seconds on a monotonic clock. */
 double cli_now(void);
 

@@ -29,24 +29,6 @@ struct bench_result {
 	double mean, sd;   /* tokens per second */
 };
 
-/* Reads a "Key:   123 kB" line of /proc/self/status, in bytes (0 if absent). */
-static uint64_t bench_proc_status_kb(const char *key)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	if (!f)
-		return 0;
-	char line[256];
-	uint64_t kb = 0;
-	size_t klen = strlen(key);
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-			kb = strtoull(line + klen + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return kb * 1024;
-}
-
 static void bench_stats(const double *x, int n, double *mean, double *sd)
 {
 	double s = 0, s2 = 0;
@@ -178,7 +160,7 @@ int cmd_bench(int argc, char **argv)
 	uint64_t decode_bytes = model_weight_bytes(m);
 	if (!mw->tied_output)
 		decode_bytes -= (uint64_t)(mw->tok_embd.n_out - 1) * mw->tok_embd.row_bytes;
-	uint64_t rss = bench_proc_status_kb("VmRSS"), hwm = bench_proc_status_kb("VmHWM");
+	uint64_t rss = cli_proc_status_bytes("VmRSS"), hwm = cli_proc_status_bytes("VmHWM");
 	if (o.json) {
 		printf("{\"model\": ");
 		cli_json_string(stdout, o.model);

@@ -222,9 +222,9 @@ int cmd_run(int argc, char **argv)
 	double t_gen = cli_now() - t0;
 	signal(SIGINT, SIG_DFL);
 	if (n_gen >= 0)
-		fprintf(stderr, "load: %.1f ms | prompt: %d tokens, %.1f tok/s | generation: %d tokens, %.1f tok/s%s\n",
+		fprintf(stderr, "load: %.1f ms | prompt: %d tokens, %.1f tok/s | generation: %d tokens, %.1f tok/s | RSS %.1f MiB%s\n",
 			t_load * 1e3, r.n_prompt, r.n_prompt / (t_prompt > 0 ? t_prompt : 1e-9), n_gen,
-			n_gen / (t_gen > 0 ? t_gen : 1e-9),
+			n_gen / (t_gen > 0 ? t_gen : 1e-9), cli_proc_status_bytes("VmHWM") / 1048576.0,
 			atomic_load(&run_interrupted) ? " (interrupted)" : "");
 	run_free(&r);
 	return n_gen < 0 ? 1 : 0;
