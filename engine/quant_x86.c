@@ -45,6 +45,13 @@ LT_AVX2 static inline float x86_h2f(uint16_t h)
 	return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
 }
 
+/* dx * dy of two f16 scales with one widening: both halves of one word. */
+LT_AVX2 static inline float x86_h2f_mul(uint16_t x, uint16_t y)
+{
+	const __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128((int)(x | (uint32_t)y << 16)));
+	return _mm_cvtss_f32(_mm_mul_ss(f, _mm_movehdup_ps(f)));
+}
+
 LT_AVX2 static inline float x86_hmax_ps(__m256 v)
 {
 	__m128 r = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -72,9 +79,11 @@ LT_AVX2 static inline __m256i x86_dot_u8(__m256i x, __m256i y)
  * which is the element order of q4_0 / q4_1 / q5_* blocks. */
 LT_AVX2 static inline __m256i x86_nibbles(const uint8_t *qs)
 {
-	const __m128i b = _mm_loadu_si128((const __m128i *)qs);
-	const __m256i both = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
-	return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
+	/* A broadcast load and one shift of the upper half only (by quad
+	 * words) cost less than shifting and inserting a second half. */
+	const __m256i b = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+	return _mm256_and_si256(_mm256_srlv_epi64(b, _mm256_set_epi64x(4, 4, 0, 0)),
+				_mm256_set1_epi8(0x0f));
 }
 
 /* Byte j of the result is 0xff when bit j of the 32-bit word at p is set. */
@@ -330,27 +339,27 @@ LT_AVX2 static void x86_q8_0_vec_dot(int64_t n, float *s, const void *vx, const 
 	for (int64_t i = 0; i < n / QK8_0; i++) {
 		const __m256i p = x86_dot_i8(_mm256_loadu_si256((const __m256i *)x[i].qs),
 					     _mm256_loadu_si256((const __m256i *)y[i].qs));
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f(x[i].d) * x86_h2f(y[i].d)),
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f_mul(x[i].d, y[i].d)),
 				      _mm256_cvtepi32_ps(p), acc);
 	}
 	*s = x86_hsum_ps(acc);
 }
 
-LT_AVX2 static inline __m256i x86_q4_0_bytes(const struct block_q4_0 *b)
-{
-	return _mm256_sub_epi8(x86_nibbles(b->qs), _mm256_set1_epi8(8));
-}
-
+/* The nibbles stay unsigned for maddubs and the bias of 8 goes as
+ * 8 * sum(y) afterwards, which saves the sign trick's two operations. */
 LT_AVX2 static void x86_q4_0_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q4_0 *x = vx;
 	const struct block_q8_0 *y = vy;
+	const __m256i eight = _mm256_set1_epi8(8), ones = _mm256_set1_epi16(1);
 	__m256 acc = _mm256_setzero_ps();
 	for (int64_t i = 0; i < n / QK4_0; i++) {
-		const __m256i p = x86_dot_i8(x86_q4_0_bytes(&x[i]),
-					     _mm256_loadu_si256((const __m256i *)y[i].qs));
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f(x[i].d) * x86_h2f(y[i].d)),
-				      _mm256_cvtepi32_ps(p), acc);
+		const __m256i q = x86_nibbles(x[i].qs);
+		const __m256i yq = _mm256_loadu_si256((const __m256i *)y[i].qs);
+		const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, yq),
+						   _mm256_maddubs_epi16(eight, yq));
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f_mul(x[i].d, y[i].d)),
+				      _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)), acc);
 	}
 	*s = x86_hsum_ps(acc);
 }
@@ -364,9 +373,10 @@ LT_AVX2 static void x86_q4_0_vec_dot(int64_t n, float *s, const void *vx, const 
 #define X86_Q_TILE_ROWS 2
 #define X86_Q_TILE_TOKENS 4
 
-#define X86_Q_FMA(acc, p, xb, yb) \
-	acc = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f((xb).d) * x86_h2f((yb).d)), \
-			      _mm256_cvtepi32_ps(p), acc)
+/* The scales are widened once per block and operand; a pair's scale is
+ * then one vector multiply, the same rounded dx * dy as the vec_dots'. */
+#define X86_Q_FMA(acc, p, dx, dy) \
+	acc = _mm256_fmadd_ps(_mm256_mul_ps(dx, dy), _mm256_cvtepi32_ps(p), acc)
 
 #define X86_DEFINE_Q_TILE(name, wtype, PREP_W, PREP_Y, PAIR)                                    \
 	LT_AVX2 static void name(int64_t n, const void *vw, size_t w_stride, const void *va,     \
@@ -383,19 +393,26 @@ LT_AVX2 static void x86_q4_0_vec_dot(int64_t n, float *s, const void *vx, const 
 		for (int64_t i = 0; i < n / QK8_0; i++) {                                        \
 			PREP_W(0, w0[i]);                                                        \
 			PREP_W(1, w1[i]);                                                        \
+			const __m256 dx0 = _mm256_set1_ps(x86_h2f(w0[i].d));                     \
+			const __m256 dx1 = _mm256_set1_ps(x86_h2f(w1[i].d));                     \
 			__m256i yq, yc;                                                          \
+			__m256 dy;                                                               \
 			PREP_Y(a[0][i]);                                                         \
-			X86_Q_FMA(c00, PAIR(0), w0[i], a[0][i]);                                 \
-			X86_Q_FMA(c10, PAIR(1), w1[i], a[0][i]);                                 \
+			dy = _mm256_set1_ps(x86_h2f(a[0][i].d));                                 \
+			X86_Q_FMA(c00, PAIR(0), dx0, dy);                                        \
+			X86_Q_FMA(c10, PAIR(1), dx1, dy);                                        \
 			PREP_Y(a[1][i]);                                                         \
-			X86_Q_FMA(c01, PAIR(0), w0[i], a[1][i]);                                 \
-			X86_Q_FMA(c11, PAIR(1), w1[i], a[1][i]);                                 \
+			dy = _mm256_set1_ps(x86_h2f(a[1][i].d));                                 \
+			X86_Q_FMA(c01, PAIR(0), dx0, dy);                                        \
+			X86_Q_FMA(c11, PAIR(1), dx1, dy);                                        \
 			PREP_Y(a[2][i]);                                                         \
-			X86_Q_FMA(c02, PAIR(0), w0[i], a[2][i]);                                 \
-			X86_Q_FMA(c12, PAIR(1), w1[i], a[2][i]);                                 \
+			dy = _mm256_set1_ps(x86_h2f(a[2][i].d));                                 \
+			X86_Q_FMA(c02, PAIR(0), dx0, dy);                                        \
+			X86_Q_FMA(c12, PAIR(1), dx1, dy);                                        \
 			PREP_Y(a[3][i]);                                                         \
-			X86_Q_FMA(c03, PAIR(0), w0[i], a[3][i]);                                 \
-			X86_Q_FMA(c13, PAIR(1), w1[i], a[3][i]);                                 \
+			dy = _mm256_set1_ps(x86_h2f(a[3][i].d));                                 \
+			X86_Q_FMA(c03, PAIR(0), dx0, dy);                                        \
+			X86_Q_FMA(c13, PAIR(1), dx1, dy);                                        \
 			(void)yc;                                                                \
 		}                                                                                \
 		y[0] = x86_hsum_ps(c00);                                                         \
