@@ -373,10 +373,20 @@ LT_AVX2 static void x86_q4_0_vec_dot(int64_t n, float *s, const void *vx, const 
 #define X86_Q_TILE_ROWS 2
 #define X86_Q_TILE_TOKENS 4
 
-/* The scales are widened once per block and operand; a pair's scale is
- * then one vector multiply, the same rounded dx * dy as the vec_dots'. */
-#define X86_Q_FMA(acc, p, dx, dy) \
-	acc = _mm256_fmadd_ps(_mm256_mul_ps(dx, dy), _mm256_cvtepi32_ps(p), acc)
+/* The eight pair scales of a block are one vector multiply of the widened
+ * row scales by the widened token scales (each product rounded as in the
+ * vec_dots), parked on the stack and broadcast from there into each FMA:
+ * that keeps the multiply and the broadcasts off the vector pipes and frees
+ * the registers the accumulators need. */
+#define X86_Q_FMA(acc, p, k) \
+	acc = _mm256_fmadd_ps(_mm256_broadcast_ss(&dd[k]), _mm256_cvtepi32_ps(p), acc)
+
+LT_AVX2 static inline __m128 x86_h2f_x4(uint16_t a, uint16_t b, uint16_t c, uint16_t d)
+{
+	const __m128i h = _mm_cvtsi64_si128((long long)((uint64_t)a | (uint64_t)b << 16 |
+							 (uint64_t)c << 32 | (uint64_t)d << 48));
+	return _mm_cvtph_ps(h);
+}
 
 #define X86_DEFINE_Q_TILE(name, wtype, PREP_W, PREP_Y, PAIR)                                    \
 	LT_AVX2 static void name(int64_t n, const void *vw, size_t w_stride, const void *va,     \
@@ -388,31 +398,30 @@ LT_AVX2 static void x86_q4_0_vec_dot(int64_t n, float *s, const void *vx, const 
 			a[t] = (const struct block_q8_0 *)((const uint8_t *)va + t * a_stride);  \
 		const __m256i ones = _mm256_set1_epi16(1);                                       \
 		(void)ones;                                                                      \
+		_Alignas(32) float dd[8]; /* row r, token t at 4 * r + t */                      \
 		__m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c03 = c00;               \
 		__m256 c10 = c00, c11 = c00, c12 = c00, c13 = c00;                               \
 		for (int64_t i = 0; i < n / QK8_0; i++) {                                        \
+			const __m128 dy = x86_h2f_x4(a[0][i].d, a[1][i].d, a[2][i].d, a[3][i].d); \
+			const __m128 dx = x86_h2f_x4(w0[i].d, w1[i].d, 0, 0);                    \
+			const __m256 dxv = _mm256_set_m128(_mm_shuffle_ps(dx, dx, 0x55),         \
+							   _mm_shuffle_ps(dx, dx, 0x00));        \
+			_mm256_store_ps(dd, _mm256_mul_ps(dxv, _mm256_set_m128(dy, dy)));        \
 			PREP_W(0, w0[i]);                                                        \
 			PREP_W(1, w1[i]);                                                        \
-			const __m256 dx0 = _mm256_set1_ps(x86_h2f(w0[i].d));                     \
-			const __m256 dx1 = _mm256_set1_ps(x86_h2f(w1[i].d));                     \
 			__m256i yq, yc;                                                          \
-			__m256 dy;                                                               \
 			PREP_Y(a[0][i]);                                                         \
-			dy = _mm256_set1_ps(x86_h2f(a[0][i].d));                                 \
-			X86_Q_FMA(c00, PAIR(0), dx0, dy);                                        \
-			X86_Q_FMA(c10, PAIR(1), dx1, dy);                                        \
+			X86_Q_FMA(c00, PAIR(0), 0);                                              \
+			X86_Q_FMA(c10, PAIR(1), 4);                                              \
 			PREP_Y(a[1][i]);                                                         \
-			dy = _mm256_set1_ps(x86_h2f(a[1][i].d));                                 \
-			X86_Q_FMA(c01, PAIR(0), dx0, dy);                                        \
-			X86_Q_FMA(c11, PAIR(1), dx1, dy);                                        \
+			X86_Q_FMA(c01, PAIR(0), 1);                                              \
+			X86_Q_FMA(c11, PAIR(1), 5);                                              \
 			PREP_Y(a[2][i]);                                                         \
-			dy = _mm256_set1_ps(x86_h2f(a[2][i].d));                                 \
-			X86_Q_FMA(c02, PAIR(0), dx0, dy);                                        \
-			X86_Q_FMA(c12, PAIR(1), dx1, dy);                                        \
+			X86_Q_FMA(c02, PAIR(0), 2);                                              \
+			X86_Q_FMA(c12, PAIR(1), 6);                                              \
 			PREP_Y(a[3][i]);                                                         \
-			dy = _mm256_set1_ps(x86_h2f(a[3][i].d));                                 \
-			X86_Q_FMA(c03, PAIR(0), dx0, dy);                                        \
-			X86_Q_FMA(c13, PAIR(1), dx1, dy);                                        \
+			X86_Q_FMA(c03, PAIR(0), 3);                                              \
+			X86_Q_FMA(c13, PAIR(1), 7);                                              \
 			(void)yc;                                                                \
 		}                                                                                \
 		y[0] = x86_hsum_ps(c00);                                                         \
