@@ -3,39 +3,14 @@
 # metadata browser shows the model summary and finds a key, resizing while generating reflows, a saved
 # session comes back with --session, Ctrl-C at an empty prompt asks first.
 #
-# tmux runs on a private socket and every XDG directory points into a
-# temporary directory, so the tests never touch the user's files. Waits
-# poll capture-pane with a deadline instead of sleeping a fixed time.
+# Waits poll capture-pane with a deadline instead of sleeping a fixed time.
 . tests/lib.sh
 
-if ! command -v tmux >/dev/null 2>&1; then
-	skip tui_e2e "tmux not installed"
-	exit 0
-fi
-need_shared tui_e2e || exit 0
-
-MODEL=$MODELS/stories260K.gguf
-SOCK=$TMP/tmux.sock
+E2E_NAME=tui_e2e
+CHAT_ARGS=
+. tests/tmux_lib.sh
 # Seconds any single wait may take.
 WAIT=${TUI_WAIT:-20}
-
-tm() { tmux -S "$SOCK" "$@"; }
-trap 'tm kill-server >/dev/null 2>&1; rm -rf "$TMP"' EXIT
-
-export XDG_DATA_HOME=$TMP/data XDG_STATE_HOME=$TMP/state XDG_CONFIG_HOME=$TMP/config \
-	XDG_CACHE_HOME=$TMP/cache
-
-# start NAME ARGS...: runs the chat in a 100x30 window; when it exits the
-# pane shows "EXITED:<status>".
-start() {
-	local name=$1
-	shift
-	tm kill-session -t "$name" >/dev/null 2>&1
-	tm new-session -d -s "$name" -x 100 -y 30 \
-		"env TERM=xterm-256color XDG_DATA_HOME=$XDG_DATA_HOME XDG_STATE_HOME=$XDG_STATE_HOME \
-		 XDG_CONFIG_HOME=$XDG_CONFIG_HOME XDG_CACHE_HOME=$XDG_CACHE_HOME \
-		 $LLAMATERM chat -m $MODEL $*; echo EXITED:\$?; sleep 60"
-}
 
 screen() { tm capture-pane -p -t "$1"; }
 

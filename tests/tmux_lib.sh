@@ -1,0 +1,33 @@
+# Shared set-up of the tmux-driven end-to-end tests. Source it after
+# tests/lib.sh with E2E_NAME (the name of a SKIP line) and CHAT_ARGS (options
+# 'start' passes to 'llamaterm chat' before its own) set. It skips
+# the whole script (exit 0) without tmux or the shared models.
+#
+# tmux runs on a private socket and every XDG directory points into a
+# temporary directory, so the tests never touch the user's files.
+if ! command -v tmux >/dev/null 2>&1; then
+	skip "$E2E_NAME" "tmux not installed"
+	exit 0
+fi
+need_shared "$E2E_NAME" || exit 0
+
+MODEL=$MODELS/stories260K.gguf
+SOCK=$TMP/tmux.sock
+
+tm() { tmux -S "$SOCK" "$@"; }
+trap 'tm kill-server >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+
+export XDG_DATA_HOME=$TMP/data XDG_STATE_HOME=$TMP/state XDG_CONFIG_HOME=$TMP/config \
+	XDG_CACHE_HOME=$TMP/cache
+
+# start NAME ARGS...: runs 'llamaterm chat -m MODEL CHAT_ARGS ARGS' in a 100x30
+# window; when it exits the pane shows "EXITED:<status>".
+start() {
+	local name=$1
+	shift
+	tm kill-session -t "$name" >/dev/null 2>&1
+	tm new-session -d -s "$name" -x 100 -y 30 \
+		"env TERM=xterm-256color XDG_DATA_HOME=$XDG_DATA_HOME XDG_STATE_HOME=$XDG_STATE_HOME \
+		 XDG_CONFIG_HOME=$XDG_CONFIG_HOME XDG_CACHE_HOME=$XDG_CACHE_HOME \
+		 $LLAMATERM chat -m $MODEL $CHAT_ARGS $*; echo EXITED:\$?; sleep 60"
+}
