@@ -78,11 +78,12 @@ if [ $# -eq 0 ]; then
 	fi
 fi
 
-status=0
+status=0 passed=0 failed=0 skipped=0
 for bin in "$@"; do
 	name=$(basename "$bin")
 	if [ ! -x "$bin" ]; then
 		echo "SKIP: $name: not built (clang with libFuzzer needed: make fuzz)"
+		skipped=$((skipped + 1))
 		continue
 	fi
 	corpus=$out/corpus/$name
@@ -96,11 +97,14 @@ for bin in "$@"; do
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	if [ "$rc" -eq 0 ]; then
 		echo "PASS: $name (${runs:-?} runs in ${seconds}s, corpus $(ls "$corpus" | wc -l) files)"
+		passed=$((passed + 1))
 	else
 		crash=$(ls -t "$artifacts" 2>/dev/null | head -n 1)
 		echo "FAIL: $name: exit $rc${crash:+, input $artifacts/$crash} (log $log)"
 		grep -E 'ERROR|runtime error|SUMMARY|#[0-9]+ 0x' "$log" | head -n 15
 		status=1
+		failed=$((failed + 1))
 	fi
 done
+echo "$passed passed, $failed failed, $skipped skipped"
 exit $status
