@@ -13,6 +13,19 @@
 
 /* ---------------------------------------------------------------- K-quant helpers */
 
+/* The element of x[0..n) with the largest magnitude, sign kept (the first
+ * one on ties), as the scale searches start from it. */
+static float largest_magnitude(const float *x, int n)
+{
+	float max = 0, amax = 0;
+	for (int i = 0; i < n; i++)
+		if (fabsf(x[i]) > amax) {
+			amax = fabsf(x[i]);
+			max = x[i];
+		}
+	return max;
+}
+
 /* Fits x ~ scale * (L - nmax) with L in [0, 2*nmax), minimising the squared
  * error weighted by x^2 (big values matter most). Starts from the scale that
  * maps the largest magnitude onto -nmax, then tries 18 nearby scales and
@@ -20,15 +33,8 @@
  * rmse_type 1 and no importance weights). */
 static float fit_symmetric(int n, int nmax, const float *x, int8_t *L)
 {
-	float max = 0, amax = 0;
-	for (int i = 0; i < n; i++) {
-		float ax = fabsf(x[i]);
-		if (ax > amax) {
-			amax = ax;
-			max = x[i];
-		}
-	}
-	if (amax < GROUP_EPS) {
+	const float max = largest_magnitude(x, n);
+	if (fabsf(max) < GROUP_EPS) {
 		memset(L, 0, (size_t)n);
 		return 0.0f;
 	}
@@ -72,15 +78,8 @@ static float fit_symmetric(int n, int nmax, const float *x, int8_t *L)
  * fit improves, up to five passes. */
 static float fit_symmetric_q3(int n, int nmax, const float *x, int8_t *L)
 {
-	float max = 0, amax = 0;
-	for (int i = 0; i < n; i++) {
-		float ax = fabsf(x[i]);
-		if (ax > amax) {
-			amax = ax;
-			max = x[i];
-		}
-	}
-	if (amax < GROUP_EPS) {
+	const float max = largest_magnitude(x, n);
+	if (fabsf(max) < GROUP_EPS) {
 		memset(L, 0, (size_t)n);
 		return 0.0f;
 	}
@@ -730,15 +729,9 @@ void q8_K_from_float(const float *x, void *vy, int64_t n)
 {
 	struct block_q8_K *y = vy;
 	for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
-		float max = 0, amax = 0;
-		for (int j = 0; j < QK_K; j++) {
-			if (fabsf(x[j]) > amax) {
-				amax = fabsf(x[j]);
-				max = x[j];
-			}
-		}
+		const float max = largest_magnitude(x, QK_K);
 		memset(&y[i], 0, sizeof(y[i]));
-		if (!amax)
+		if (!max)
 			continue;
 		/* 127 rather than 128 keeps every product in the SIMD dots'
 		 * 16-bit range; ggml made the same choice. */

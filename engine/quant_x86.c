@@ -203,34 +203,40 @@ LT_AVX2 static inline __m256 x86_load_h8(const uint16_t *p)
 	return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
 }
 
-LT_AVX2 static void x86_f16_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
-{
-	const uint16_t *x = vx, *y = vy;
-	__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-	int64_t i = 0;
-	for (; i + 32 <= n; i += 32) {
-		a0 = _mm256_fmadd_ps(x86_load_h8(x + i), x86_load_h8(y + i), a0);
-		a1 = _mm256_fmadd_ps(x86_load_h8(x + i + 8), x86_load_h8(y + i + 8), a1);
-		a2 = _mm256_fmadd_ps(x86_load_h8(x + i + 16), x86_load_h8(y + i + 16), a2);
-		a3 = _mm256_fmadd_ps(x86_load_h8(x + i + 24), x86_load_h8(y + i + 24), a3);
+/* Dot product and widening of a 16-bit float format, given its 8-wide
+ * loader and its scalar conversion (for the tail). */
+#define X86_DEFINE_HALF(name, load8, to_f32)                                              \
+	LT_AVX2 static void x86_##name##_vec_dot(int64_t n, float *s, const void *vx,   \
+						  const void *vy)                        \
+	{                                                                                 \
+		const uint16_t *x = vx, *y = vy;                                          \
+		__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;               \
+		int64_t i = 0;                                                            \
+		for (; i + 32 <= n; i += 32) {                                            \
+			a0 = _mm256_fmadd_ps(load8(x + i), load8(y + i), a0);             \
+			a1 = _mm256_fmadd_ps(load8(x + i + 8), load8(y + i + 8), a1);     \
+			a2 = _mm256_fmadd_ps(load8(x + i + 16), load8(y + i + 16), a2);   \
+			a3 = _mm256_fmadd_ps(load8(x + i + 24), load8(y + i + 24), a3);   \
+		}                                                                         \
+		for (; i + 8 <= n; i += 8)                                                \
+			a0 = _mm256_fmadd_ps(load8(x + i), load8(y + i), a0);             \
+		float sum = x86_hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1),              \
+						      _mm256_add_ps(a2, a3)));            \
+		for (; i < n; i++)                                                        \
+			sum += to_f32(x[i]) * to_f32(y[i]);                               \
+		*s = sum;                                                                 \
+	}                                                                                 \
+	LT_AVX2 static void x86_##name##_to_float(const void *src, float *dst, int64_t n) \
+	{                                                                                 \
+		const uint16_t *h = src;                                                  \
+		int64_t i = 0;                                                            \
+		for (; i + 8 <= n; i += 8)                                                \
+			_mm256_storeu_ps(dst + i, load8(h + i));                          \
+		for (; i < n; i++)                                                        \
+			dst[i] = to_f32(h[i]);                                            \
 	}
-	for (; i + 8 <= n; i += 8)
-		a0 = _mm256_fmadd_ps(x86_load_h8(x + i), x86_load_h8(y + i), a0);
-	float sum = x86_hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-	for (; i < n; i++)
-		sum += x86_h2f(x[i]) * x86_h2f(y[i]);
-	*s = sum;
-}
 
-LT_AVX2 static void x86_f16_to_float(const void *src, float *dst, int64_t n)
-{
-	const uint16_t *h = src;
-	int64_t i = 0;
-	for (; i + 8 <= n; i += 8)
-		_mm256_storeu_ps(dst + i, x86_load_h8(h + i));
-	for (; i < n; i++)
-		dst[i] = x86_h2f(h[i]);
-}
+X86_DEFINE_HALF(f16, x86_load_h8, x86_h2f)
 
 /* F16C rounds to nearest even, like the scalar f32_to_fp16. */
 LT_AVX2 static void x86_f16_from_float(const float *src, void *dst, int64_t n)
@@ -251,34 +257,7 @@ LT_AVX2 static inline __m256 x86_load_bf8(const uint16_t *p)
 	return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
 }
 
-LT_AVX2 static void x86_bf16_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
-{
-	const uint16_t *x = vx, *y = vy;
-	__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-	int64_t i = 0;
-	for (; i + 32 <= n; i += 32) {
-		a0 = _mm256_fmadd_ps(x86_load_bf8(x + i), x86_load_bf8(y + i), a0);
-		a1 = _mm256_fmadd_ps(x86_load_bf8(x + i + 8), x86_load_bf8(y + i + 8), a1);
-		a2 = _mm256_fmadd_ps(x86_load_bf8(x + i + 16), x86_load_bf8(y + i + 16), a2);
-		a3 = _mm256_fmadd_ps(x86_load_bf8(x + i + 24), x86_load_bf8(y + i + 24), a3);
-	}
-	for (; i + 8 <= n; i += 8)
-		a0 = _mm256_fmadd_ps(x86_load_bf8(x + i), x86_load_bf8(y + i), a0);
-	float sum = x86_hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-	for (; i < n; i++)
-		sum += bf16_to_f32(x[i]) * bf16_to_f32(y[i]);
-	*s = sum;
-}
-
-LT_AVX2 static void x86_bf16_to_float(const void *src, float *dst, int64_t n)
-{
-	const uint16_t *h = src;
-	int64_t i = 0;
-	for (; i + 8 <= n; i += 8)
-		_mm256_storeu_ps(dst + i, x86_load_bf8(h + i));
-	for (; i < n; i++)
-		dst[i] = bf16_to_f32(h[i]);
-}
+X86_DEFINE_HALF(bf16, x86_load_bf8, bf16_to_f32)
 
 /* ---------------------------------------------------------------- Q8_0, Q8_1 activations */
 
