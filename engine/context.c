@@ -77,15 +77,16 @@ static int ctx_default_threads(void)
 }
 
 /* The largest matmul scratch any weight of the model needs for n_tok rows. */
-static size_t ctx_matmul_work(const struct model_weights *w, int n_layer, int n_tok)
+static size_t ctx_matmul_work(const struct model_weights *w, int n_layer, int n_tok,
+			      int n_threads)
 {
-	size_t max = ops_matmul_work_size(&w->output, n_tok);
+	size_t max = ops_matmul_work_size(&w->output, n_tok, n_threads);
 	for (int il = 0; il < n_layer; il++) {
 		const struct model_layer *l = &w->layers[il];
 		const struct ops_mat *mats[] = { &l->wq, &l->wk, &l->wv, &l->wo,
 						 &l->w_gate, &l->w_up, &l->w_down };
 		for (size_t i = 0; i < sizeof(mats) / sizeof(mats[0]); i++) {
-			size_t s = ops_matmul_work_size(mats[i], n_tok);
+			size_t s = ops_matmul_work_size(mats[i], n_tok, n_threads);
 			if (s > max)
 				max = s;
 		}
@@ -145,7 +146,7 @@ int ctx_new(struct ctx **out, const struct model *m, const struct ctx_params *p,
 	const size_t q_dim = (size_t)hp->n_head * hp->head_dim;
 	const size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
 	c->layer_bytes = (size_t)c->n_ctx * c->attn.kv_row_bytes;
-	size_t work = ctx_matmul_work(c->w, hp->n_layer, c->n_batch);
+	size_t work = ctx_matmul_work(c->w, hp->n_layer, c->n_batch, c->n_threads);
 	size_t attn_work = ops_attention_work_size(&c->attn, c->n_ctx, c->n_threads);
 	if (attn_work > work)
 		work = attn_work;

@@ -163,6 +163,7 @@ int ops_mat_init(struct ops_mat *m, const void *data, enum ggml_type type, int64
 	m->kern = k;
 	m->act = act;
 	m->tile = k == quant_x86(type) ? quant_x86_tile(type) : NULL;
+	m->panel = k == quant_x86(type) ? quant_x86_panel(type) : NULL;
 	return 0;
 }
 
@@ -171,11 +172,65 @@ static size_t ops_act_stride(const struct ops_mat *m)
 	return ops_round_up(dtype_row_bytes(m->kern->vec_dot_type, m->n_in), OPS_ROW_ALIGN);
 }
 
-size_t ops_matmul_work_size(const struct ops_mat *m, int n_tok)
+/* Panel path: the activations in the panel format, then one packed panel
+ * per thread. */
+static size_t ops_panel_act_stride(const struct ops_mat *m)
 {
-	if (m->kern->vec_dot_type == GGML_TYPE_F32)
-		return 0;
-	return ops_act_stride(m) * (size_t)n_tok;
+	return ops_round_up((size_t)(m->n_in / 32) * m->panel->act_block_bytes, OPS_ROW_ALIGN);
+}
+
+static size_t ops_panel_bytes(const struct ops_mat *m)
+{
+	return ops_round_up((size_t)(m->n_in / 32) * m->panel->block_bytes, OPS_ROW_ALIGN);
+}
+
+size_t ops_matmul_work_size(const struct ops_mat *m, int n_tok, int n_threads)
+{
+	size_t size = 0;
+	if (m->kern->vec_dot_type != GGML_TYPE_F32)
+		size = ops_act_stride(m) * (size_t)n_tok;
+	if (m->panel && n_tok >= OPS_PANEL_MIN_TOKENS) {
+		size_t panels = ops_panel_act_stride(m) * (size_t)n_tok +
+				ops_panel_bytes(m) * (size_t)(n_threads > 0 ? n_threads : 1);
+		if (panels > size)
+			size = panels;
+	}
+	return size;
+}
+
+/* Each thread packs a panel of rows into its own scratch, then runs it
+ * against every token: the packing is paid once per panel and batch. */
+static void ops_matmul_panels(float *y, const struct ops_mat *m, const float *x, int n_tok,
+			      void *work, int nth)
+{
+	const struct quant_panel *pn = m->panel;
+	const int64_t n_in = m->n_in, n_out = m->n_out;
+	const size_t stride = ops_panel_act_stride(m), panel_bytes = ops_panel_bytes(m);
+	uint8_t *act = work;
+	uint8_t *panels = act + stride * (size_t)n_tok;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nth) if (nth > 1)
+#endif
+	for (int t = 0; t < n_tok; t++)
+		pn->act_from_float(x + (size_t)t * n_in, act + (size_t)t * stride, n_in);
+
+	const uint8_t *w = m->data;
+	const int64_t n_panels = (n_out + pn->rows - 1) / pn->rows;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nth) if (nth > 1)
+#endif
+	{
+		void *mine = panels + (size_t)ops_thread_id() * panel_bytes;
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 1)
+#endif
+		for (int64_t p = 0; p < n_panels; p++) {
+			const int64_t r0 = p * pn->rows;
+			const int rows = n_out - r0 < pn->rows ? (int)(n_out - r0) : pn->rows;
+			pn->pack(n_in, w + (size_t)r0 * m->row_bytes, m->row_bytes, rows, mine);
+			pn->gemm(n_in, mine, act, stride, n_tok, y + r0, (size_t)n_out, rows);
+		}
+	}
 }
 
 void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, void *work,
@@ -187,6 +242,10 @@ void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, vo
 							   (n_tok < OPS_DECODE_WEIGHT ? OPS_DECODE_WEIGHT : n_tok));
 	size_t stride = (size_t)n_in * sizeof(float);
 
+	if (m->panel && n_tok >= OPS_PANEL_MIN_TOKENS) {
+		ops_matmul_panels(y, m, x, n_tok, work, nth);
+		return;
+	}
 	if (m->kern->vec_dot_type != GGML_TYPE_F32) {
 		/* Convert each activation row once rather than once per weight row. */
 		stride = ops_act_stride(m);

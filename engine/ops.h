@@ -76,6 +76,7 @@ struct ops_mat {
 	const struct quant_kernels *kern;  /* kernels of type */
 	const struct quant_kernels *act;   /* kernels of kern->vec_dot_type (activation format) */
 	const struct quant_tile *tile;     /* prefill block kernel matching kern, or NULL */
+	const struct quant_panel *panel;   /* prefill panel kernels for type, or NULL */
 };
 
 /* Fills m for a weight at data, checking that the type has the kernels a
@@ -84,16 +85,22 @@ struct ops_mat {
 int ops_mat_init(struct ops_mat *m, const void *data, enum ggml_type type, int64_t n_in,
 		 int64_t n_out);
 
-/* Bytes of scratch ops_matmul needs for n_tok rows against m. */
-size_t ops_matmul_work_size(const struct ops_mat *m, int n_tok);
+/* Batches from this many tokens on use the panel kernels. */
+#define OPS_PANEL_MIN_TOKENS 4
+
+/* Bytes of scratch ops_matmul needs for n_tok rows against m on up to
+ * n_threads threads. */
+size_t ops_matmul_work_size(const struct ops_mat *m, int n_tok, int n_threads);
 
 /* y (n_tok, n_out) = x (n_tok, n_in) times m transposed: y[t][r] is the dot
  * product of weight row r with activation row t. The activation rows are
  * converted once into the weight's vec_dot_type in work (unless that type is
  * F32); output rows are split across up to n_threads (fewer when the
- * product is too small to repay waking a thread). Whole blocks of rows and
- * tokens go to m->tile's kernels; every output equals the vec_dot of its
- * pair bit for bit, however the work is split. */
+ * product is too small to repay waking a thread). Batches of at least
+ * OPS_PANEL_MIN_TOKENS go to m->panel's kernels when it has them (equal to
+ * vec_dot to rounding); otherwise whole blocks of rows and tokens go to
+ * m->tile's kernels, which equal the vec_dot of each pair bit for bit. Either
+ * way an output does not depend on how the work is split across threads. */
 void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, void *work,
 		int n_threads);
 

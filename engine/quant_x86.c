@@ -17,109 +17,9 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #include <cpuid.h>
-#include <immintrin.h>
 #include <pthread.h>
 
-#define LT_AVX2 __attribute__((target("avx2,fma,f16c")))
-
-/* ---------------------------------------------------------------- helpers */
-
-LT_AVX2 static inline float x86_hsum_ps(__m256 v)
-{
-	__m128 r = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-	r = _mm_add_ps(r, _mm_movehl_ps(r, r));
-	r = _mm_add_ss(r, _mm_movehdup_ps(r));
-	return _mm_cvtss_f32(r);
-}
-
-LT_AVX2 static inline int x86_hsum_epi32(__m256i v)
-{
-	__m128i r = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-	r = _mm_add_epi32(r, _mm_shuffle_epi32(r, _MM_SHUFFLE(1, 0, 3, 2)));
-	r = _mm_add_epi32(r, _mm_shuffle_epi32(r, _MM_SHUFFLE(2, 3, 0, 1)));
-	return _mm_cvtsi128_si32(r);
-}
-
-LT_AVX2 static inline float x86_h2f(uint16_t h)
-{
-	return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
-}
-
-/* dx * dy of two f16 scales with one widening: both halves of one word. */
-LT_AVX2 static inline float x86_h2f_mul(uint16_t x, uint16_t y)
-{
-	const __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128((int)(x | (uint32_t)y << 16)));
-	return _mm_cvtss_f32(_mm_mul_ss(f, _mm_movehdup_ps(f)));
-}
-
-LT_AVX2 static inline float x86_hmax_ps(__m256 v)
-{
-	__m128 r = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-	r = _mm_max_ps(r, _mm_movehl_ps(r, r));
-	r = _mm_max_ss(r, _mm_movehdup_ps(r));
-	return _mm_cvtss_f32(r);
-}
-
-/* Sum of products of 32 signed bytes x and y in eight 32-bit lanes. The sign
- * of x moves onto y so maddubs, which wants one unsigned operand, applies. */
-LT_AVX2 static inline __m256i x86_dot_i8(__m256i x, __m256i y)
-{
-	const __m256i ax = _mm256_sign_epi8(x, x);
-	const __m256i sy = _mm256_sign_epi8(y, x);
-	return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1));
-}
-
-/* Same with x already unsigned (0..127). */
-LT_AVX2 static inline __m256i x86_dot_u8(__m256i x, __m256i y)
-{
-	return _mm256_madd_epi16(_mm256_maddubs_epi16(x, y), _mm256_set1_epi16(1));
-}
-
-/* 32 nibbles of 16 bytes as 32 bytes: low nibbles first, then high ones,
- * which is the element order of q4_0 / q4_1 / q5_* blocks. */
-LT_AVX2 static inline __m256i x86_nibbles(const uint8_t *qs)
-{
-	/* A broadcast load and one shift of the upper half only (by quad
-	 * words) cost less than shifting and inserting a second half. */
-	const __m256i b = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
-	return _mm256_and_si256(_mm256_srlv_epi64(b, _mm256_set_epi64x(4, 4, 0, 0)),
-				_mm256_set1_epi8(0x0f));
-}
-
-/* Byte j of the result is 0xff when bit j of the 32-bit word at p is set. */
-LT_AVX2 static inline __m256i x86_bits_to_bytes(const uint8_t *p)
-{
-	uint32_t w;
-	memcpy(&w, p, sizeof(w));
-	const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
-					       0x0101010101010101, 0x0000000000000000);
-	__m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)w), shuf);
-	const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
-	return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
-}
-
-/* Packs four vectors of eight 32-bit integers (each in -128..127) into 32
- * bytes in element order. */
-LT_AVX2 static inline __m256i x86_pack_i32x4(__m256i a, __m256i b, __m256i c, __m256i d)
-{
-	const __m256i ab = _mm256_packs_epi32(a, b);
-	const __m256i cd = _mm256_packs_epi32(c, d);
-	const __m256i all = _mm256_packs_epi16(ab, cd);
-	/* The packs work per 128-bit lane; this puts the 4-byte groups back. */
-	return _mm256_permutevar8x32_epi32(all, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-}
-
-/* roundf for values already scaled into -127.x..127.x: halves go away from
- * zero, as the scalar q8 quantizers round. */
-LT_AVX2 static inline __m256 x86_round_away(__m256 v)
-{
-	const __m256 sign = _mm256_set1_ps(-0.0f);
-	const __m256 a = _mm256_andnot_ps(sign, v);
-	__m256 t = _mm256_round_ps(a, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-	const __m256 up = _mm256_cmp_ps(_mm256_sub_ps(a, t), _mm256_set1_ps(0.5f), _CMP_GE_OQ);
-	t = _mm256_add_ps(t, _mm256_and_ps(up, _mm256_set1_ps(1.0f)));
-	return _mm256_or_ps(t, _mm256_and_ps(v, sign));
-}
+#include "quant_x86_impl.h"
 
 /* ---------------------------------------------------------------- F32, F16, BF16 */
 
@@ -260,34 +160,6 @@ LT_AVX2 static inline __m256 x86_load_bf8(const uint16_t *p)
 X86_DEFINE_HALF(bf16, x86_load_bf8, bf16_to_f32)
 
 /* ---------------------------------------------------------------- Q8_0, Q8_1 activations */
-
-/* Quantizes 32 floats with scale d = amax/127 into out; returns d and the
- * sum of the quants in *qsum. */
-LT_AVX2 static inline float x86_q8_block(const float *x, int8_t *out, int *qsum)
-{
-	const __m256 sign = _mm256_set1_ps(-0.0f);
-	__m256 v[4];
-	__m256 amax = _mm256_setzero_ps();
-	for (int k = 0; k < 4; k++) {
-		v[k] = _mm256_loadu_ps(x + 8 * k);
-		amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
-	}
-	const float d = x86_hmax_ps(amax) / 127;
-	const float id = d ? 1.0f / d : 0.0f;
-	const __m256 vid = _mm256_set1_ps(id);
-	const __m256 lim = _mm256_set1_ps(127.0f);
-	__m256i q[4];
-	for (int k = 0; k < 4; k++) {
-		__m256 r = x86_round_away(_mm256_mul_ps(v[k], vid));
-		r = _mm256_max_ps(_mm256_min_ps(r, lim), _mm256_sub_ps(_mm256_setzero_ps(), lim));
-		q[k] = _mm256_cvtps_epi32(r);
-	}
-	if (qsum)
-		*qsum = x86_hsum_epi32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]),
-							_mm256_add_epi32(q[2], q[3])));
-	_mm256_storeu_si256((__m256i *)out, x86_pack_i32x4(q[0], q[1], q[2], q[3]));
-	return d;
-}
 
 LT_AVX2 static void x86_q8_0_from_float(const float *x, void *vy, int64_t n)
 {

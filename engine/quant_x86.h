@@ -39,6 +39,37 @@ struct quant_tile {
 /* The tile kernel that goes with quant_x86(type)'s vec_dot, or NULL. */
 const struct quant_tile *quant_x86_tile(enum ggml_type type);
 
+/* Prefill by panels, for weights whose blocks carry one float scale each
+ * (q8_0, q4_0). A panel is `rows` weight rows repacked, block by block, so
+ * that the 4-byte groups of all rows at one position sit side by side: then
+ * one maddubs serves every row of the panel against one token, the lanes of
+ * the integer sums are rows, and one conversion and one multiply-add per
+ * block cover the whole panel. ops_matmul packs each panel into per-thread
+ * scratch (the mapped weights are never copied as a whole) and runs it
+ * against every token of the batch.
+ *
+ * The integer sum of each block is exact, as in vec_dot; the float steps
+ * differ (one scaled sum per block instead of eight lanes), so results
+ * agree with vec_dot to rounding, not bit for bit. */
+struct quant_panel {
+	int rows;               /* weight rows per panel */
+	size_t act_block_bytes; /* activation bytes per 32 elements */
+	size_t block_bytes;     /* panel bytes per 32 elements of all rows */
+	/* Quantizes one activation row of n floats into the panel's format. */
+	void (*act_from_float)(const float *x, void *dst, int64_t n);
+	/* Packs n_rows (<= rows) weight rows, w_stride bytes apart; missing rows
+	 * are zero. */
+	void (*pack)(int64_t n, const void *w, size_t w_stride, int n_rows, void *panel);
+	/* y[t*ldy + r] = dot(row r, token t) for r < n_rows, t < n_tok, with the
+	 * activation rows a_stride bytes apart. */
+	void (*gemm)(int64_t n, const void *panel, const void *act, size_t a_stride, int n_tok,
+		     float *y, size_t ldy, int n_rows);
+};
+
+/* The panel kernels for type, or NULL when the SIMD kernels are off or type
+ * has none. */
+const struct quant_panel *quant_x86_panel(enum ggml_type type);
+
 /* Turns the SIMD kernels on or off for later quant_best calls. Kernel
  * pointers already taken (a model's weights bind theirs at load) keep
  * theirs. Not meant to race with running evaluations. */

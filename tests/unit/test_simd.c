@@ -273,6 +273,65 @@ static void test_tiles_match_vec_dot(void **state)
 	check_tile(GGML_TYPE_F32, 45); /* scalar tails */
 }
 
+/* The prefill panels against the reference vec_dot of each pair, with
+ * weights and activations from the reference quantizers: partial panels,
+ * more tokens than one pass of accumulators holds, and blocks at the edge
+ * of the 16-bit sums (every product at its largest, all of one sign). */
+static void check_panel(enum ggml_type type, int n, int n_rows, int n_tok)
+{
+	simd_or_skip(type);
+	const struct quant_panel *pn = quant_x86_panel(type);
+	assert_non_null(pn);
+	assert_true(n_rows <= pn->rows);
+	const struct quant_kernels *ref = quant_ref(type), *act = quant_ref(ref->vec_dot_type);
+	const size_t wb = dtype_row_bytes(type, n), qb = dtype_row_bytes(ref->vec_dot_type, n);
+	const size_t ab = (size_t)(n / 32) * pn->act_block_bytes;
+	uint8_t *w = malloc(wb * n_rows), *a = malloc(ab * n_tok), *q = malloc(qb * n_tok);
+	void *panel = malloc((size_t)(n / 32) * pn->block_bytes);
+	float *f = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n_tok * n_rows);
+	for (int round = 0; round < 4; round++) {
+		for (int r = 0; r < n_rows; r++) {
+			fill(f, n, 1.0f);
+			if (round == 3) /* q4_0: one -1 per block sets d, the rest quantize to 15 */
+				for (int i = 0; i < n; i++)
+					f[i] = type == GGML_TYPE_Q4_0 && i % 32 == 0 ? -1.0f : 1.0f;
+			ref->from_float(f, w + r * wb, n);
+		}
+		for (int t = 0; t < n_tok; t++) {
+			fill(f, n, round == 1 ? 0.01f : 2.0f);
+			if (round == 3)
+				for (int i = 0; i < n; i++)
+					f[i] = 1.0f;
+			pn->act_from_float(f, a + t * ab, n);
+			act->from_float(f, q + t * qb, n);
+		}
+		pn->pack(n, w, wb, n_rows, panel);
+		pn->gemm(n, panel, a, ab, n_tok, y, (size_t)n_rows, n_rows);
+		for (int t = 0; t < n_tok; t++)
+			for (int r = 0; r < n_rows; r++) {
+				float want;
+				ref->vec_dot(n, &want, w + r * wb, q + t * qb);
+				double scale = abs_dot(type, w + r * wb, ref->vec_dot_type, q + t * qb, n);
+				float got = y[t * n_rows + r];
+				if (fabs((double)got - want) > TOL_DOT_QUANT * scale + 1e-30)
+					fail_msg("%s panel round %d row %d token %d: %.9g, want %.9g",
+						 dtype_name(type), round, r, t, got, want);
+			}
+	}
+	free(w), free(a), free(q), free(panel), free(f), free(y);
+}
+
+static void test_panels_match_reference(void **state)
+{
+	(void)state;
+	const enum ggml_type types[] = { GGML_TYPE_Q8_0, GGML_TYPE_Q4_0 };
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		check_panel(types[i], N_ROW, 8, 5);
+		check_panel(types[i], 96, 3, 37); /* a partial panel, two passes of tokens */
+		check_panel(types[i], 32, 8, 1);
+	}
+}
+
 /* Attention widens an F16 cache to floats once per call; with heads longer
  * than twice the sequence its scratch must still hold the f16 query. F16
  * and F32 caches of the same rows agree to f16 precision. */
@@ -338,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_dot_legacy),
 		cmocka_unit_test(test_dot_kquants),
 		cmocka_unit_test(test_tiles_match_vec_dot),
+		cmocka_unit_test(test_panels_match_reference),
 		cmocka_unit_test(test_attention_f16_cache_matches_f32),
 		cmocka_unit_test(test_enable_switch),
 	};

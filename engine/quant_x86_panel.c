@@ -1,0 +1,245 @@
+/* Prefill panels for q4_0 and q8_0 weights (see struct quant_panel).
+ *
+ * A row-by-token block kernel spends, per pair and per block of 32, one
+ * maddubs, one widening madd, one conversion and one multiply-add, and the
+ * last three only fold eight lanes that all belong to the same pair. Here
+ * the lanes are eight different rows: a panel block holds, for each group
+ * of four positions, the four weights of row 0, then row 1, ... row 7, and
+ * the token's four activations are broadcast against it. The widening, the
+ * conversion and the scaling then happen once per eight pairs.
+ *
+ * q4_0 nibbles stay unsigned (0..15) and meet signed activations in maddubs;
+ * the bias of 8 comes off as 8 * sum(activations) of the block, which the
+ * activation quantizer stores. Eight groups of 16-bit pair sums fit in 16
+ * bits (8 * 2 * 15 * 127 < 32767), so one madd widens the whole block.
+ * q8_0 weights move their sign onto the activation as in vec_dot and widen
+ * after each group, since two groups could overflow. */
+#include "quant_x86.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include "quant_x86_impl.h"
+
+#define X86_PANEL_ROWS 8
+/* Tokens whose accumulators live on the stack while a panel block is in
+ * registers: enough to reuse each block, few enough to stay in L1. */
+#define X86_PANEL_TOKENS 32
+
+/* One block of 32 activations. */
+struct x86_panel_act {
+	float d;        /* scale */
+	int32_t sum8;   /* 8 * sum(qs), the q4_0 bias term */
+	int8_t qs[32];  /* quants, as the q8_0 activation quantizer rounds them */
+};
+_Static_assert(sizeof(struct x86_panel_act) == 40, "x86_panel_act size");
+
+/* The same for q8_0 weights, with the magnitudes of the quants ready for
+ * maddubs. */
+struct x86_panel_act8 {
+	float d;
+	int32_t unused;
+	int8_t qs[32];
+	uint8_t mag[32]; /* |qs| */
+};
+_Static_assert(sizeof(struct x86_panel_act8) == 72, "x86_panel_act8 size");
+
+/* One block of 32 positions of eight weight rows: 8.0 bits per weight plus
+ * a float scale per row, 9 bits per weight in all. */
+struct x86_panel_block {
+	int8_t qs[8 * 32]; /* group g, row r, byte j at 32 * g + 4 * r + j */
+	float d[X86_PANEL_ROWS];
+};
+_Static_assert(sizeof(struct x86_panel_block) == 288, "x86_panel_block size");
+
+LT_AVX2 static void x86_panel_act_from_float(const float *x, void *dst, int64_t n)
+{
+	struct x86_panel_act *a = dst;
+	for (int64_t i = 0; i < n / 32; i++, x += 32) {
+		int sum;
+		a[i].d = fp16_to_f32(f32_to_fp16(x86_q8_block(x, a[i].qs, &sum)));
+		a[i].sum8 = 8 * sum;
+	}
+}
+
+LT_AVX2 static void x86_panel_act8_from_float(const float *x, void *dst, int64_t n)
+{
+	struct x86_panel_act8 *a = dst;
+	for (int64_t i = 0; i < n / 32; i++, x += 32) {
+		a[i].d = fp16_to_f32(f32_to_fp16(x86_q8_block(x, a[i].qs, NULL)));
+		a[i].unused = 0;
+		const __m256i q = _mm256_loadu_si256((const __m256i *)a[i].qs);
+		_mm256_storeu_si256((__m256i *)a[i].mag, _mm256_sign_epi8(q, q));
+	}
+}
+
+/* Column c of the result is dword c of each of the eight inputs: an 8 x 8
+ * transpose of 32-bit elements, in place. */
+LT_AVX2 static inline void x86_transpose8_epi32(__m256i r[8])
+{
+	__m256i t[8], u[8];
+#pragma GCC unroll 4
+	for (int i = 0; i < 4; i++) {
+		t[2 * i] = _mm256_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+		t[2 * i + 1] = _mm256_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+	}
+#pragma GCC unroll 2
+	for (int h = 0; h < 2; h++) {
+		const __m256i *q = t + 4 * h;
+		u[4 * h + 0] = _mm256_unpacklo_epi64(q[0], q[2]);
+		u[4 * h + 1] = _mm256_unpackhi_epi64(q[0], q[2]);
+		u[4 * h + 2] = _mm256_unpacklo_epi64(q[1], q[3]);
+		u[4 * h + 3] = _mm256_unpackhi_epi64(q[1], q[3]);
+	}
+#pragma GCC unroll 4
+	for (int i = 0; i < 4; i++) {
+		r[i] = _mm256_permute2x128_si256(u[i], u[4 + i], 0x20);
+		r[4 + i] = _mm256_permute2x128_si256(u[i], u[4 + i], 0x31);
+	}
+}
+
+/* The weights of one row block as 32 bytes in element order. */
+typedef __m256i (*x86_panel_row_fn)(const void *row, int64_t b, float *d);
+
+LT_AVX2 static inline __m256i x86_q4_0_row(const void *row, int64_t b, float *d)
+{
+	const struct block_q4_0 *x = (const struct block_q4_0 *)row + b;
+	*d = x86_h2f(x->d);
+	return x86_nibbles(x->qs);
+}
+
+LT_AVX2 static inline __m256i x86_q8_0_row(const void *row, int64_t b, float *d)
+{
+	const struct block_q8_0 *x = (const struct block_q8_0 *)row + b;
+	*d = x86_h2f(x->d);
+	return _mm256_loadu_si256((const __m256i *)x->qs);
+}
+
+#define X86_DEFINE_PANEL_PACK(name, ROW)                                                 \
+	LT_AVX2 static void name(int64_t n, const void *w, size_t w_stride, int n_rows,  \
+				 void *panel)                                            \
+	{                                                                                \
+		struct x86_panel_block *p = panel;                                       \
+		for (int64_t b = 0; b < n / 32; b++) {                                   \
+			__m256i r[X86_PANEL_ROWS];                                       \
+			_Pragma("GCC unroll 8")                                          \
+			for (int i = 0; i < X86_PANEL_ROWS; i++) {                       \
+				p[b].d[i] = 0;                                           \
+				r[i] = i < n_rows ? ROW((const uint8_t *)w + i * w_stride, \
+							b, &p[b].d[i])                   \
+						  : _mm256_setzero_si256();              \
+			}                                                                \
+			x86_transpose8_epi32(r);                                         \
+			_Pragma("GCC unroll 8")                                          \
+			for (int g = 0; g < 8; g++)                                      \
+				_mm256_storeu_si256((__m256i *)(p[b].qs + 32 * g), r[g]);  \
+		}                                                                        \
+	}
+
+X86_DEFINE_PANEL_PACK(x86_q4_0_panel_pack, x86_q4_0_row)
+X86_DEFINE_PANEL_PACK(x86_q8_0_panel_pack, x86_q8_0_row)
+
+LT_AVX2 static inline __m256i x86_bcast4(const int8_t *p)
+{
+	int32_t v;
+	memcpy(&v, p, sizeof(v));
+	return _mm256_set1_epi32(v);
+}
+
+/* The integer block sum of the panel's eight rows against one token. */
+LT_AVX2 static inline __m256i x86_q4_0_panel_isum(const __m256i w[8],
+						  const struct x86_panel_act *a)
+{
+	__m256i s = _mm256_maddubs_epi16(w[0], x86_bcast4(a->qs));
+#pragma GCC unroll 8
+	for (int g = 1; g < 8; g++)
+		s = _mm256_add_epi16(s, _mm256_maddubs_epi16(w[g], x86_bcast4(a->qs + 4 * g)));
+	return _mm256_sub_epi32(_mm256_madd_epi16(s, _mm256_set1_epi16(1)),
+				_mm256_set1_epi32(a->sum8));
+}
+
+LT_AVX2 static inline __m256i x86_q8_0_panel_isum(const __m256i w[8],
+						  const struct x86_panel_act8 *a)
+{
+	const __m256i ones = _mm256_set1_epi16(1);
+	__m256i s = _mm256_setzero_si256();
+#pragma GCC unroll 8
+	for (int g = 0; g < 8; g++) {
+		const __m256i y = x86_bcast4(a->qs + 4 * g);
+		const __m256i p = _mm256_maddubs_epi16(x86_bcast4((const int8_t *)a->mag + 4 * g),
+						       _mm256_sign_epi8(w[g], y));
+		s = _mm256_add_epi32(s, _mm256_madd_epi16(p, ones));
+	}
+	return s;
+}
+
+#define X86_DEFINE_PANEL_GEMM(name, ACT, ISUM)                                                   \
+	LT_AVX2 static void name(int64_t n, const void *panel, const void *act, size_t a_stride, \
+				 int n_tok, float *y, size_t ldy, int n_rows)                   \
+	{                                                                                   \
+		const struct x86_panel_block *p = panel;                                    \
+		for (int t0 = 0; t0 < n_tok; t0 += X86_PANEL_TOKENS) {                       \
+			const int nt = n_tok - t0 < X86_PANEL_TOKENS ? n_tok - t0               \
+								     : X86_PANEL_TOKENS;        \
+			__m256 acc[X86_PANEL_TOKENS];                                       \
+			for (int t = 0; t < nt; t++)                                        \
+				acc[t] = _mm256_setzero_ps();                               \
+			const uint8_t *a0 = (const uint8_t *)act + (size_t)t0 * a_stride;   \
+			for (int64_t b = 0; b < n / 32; b++) {                              \
+				__m256i w[8];                                               \
+				_Pragma("GCC unroll 8")                                     \
+				for (int g = 0; g < 8; g++)                                 \
+					w[g] = _mm256_loadu_si256(                          \
+						(const __m256i *)(p[b].qs + 32 * g));       \
+				const __m256 dw = _mm256_loadu_ps(p[b].d);                  \
+				const uint8_t *ab = a0 + b * sizeof(ACT);                   \
+				for (int t = 0; t < nt; t++, ab += a_stride) {              \
+					const ACT *a = (const ACT *)ab;                     \
+					                                            \
+					const __m256i i = ISUM(w, a);                       \
+					acc[t] = _mm256_fmadd_ps(                           \
+						_mm256_cvtepi32_ps(i),                      \
+						_mm256_mul_ps(dw, _mm256_set1_ps(a->d)),    \
+						acc[t]);                                    \
+				}                                                           \
+			}                                                                   \
+			for (int t = 0; t < nt; t++) {                                      \
+				float *yt = y + (size_t)(t0 + t) * ldy;                     \
+				if (n_rows == X86_PANEL_ROWS) {                             \
+					_mm256_storeu_ps(yt, acc[t]);                       \
+				} else {                                                    \
+					_Alignas(32) float v[X86_PANEL_ROWS];               \
+					_mm256_store_ps(v, acc[t]);                         \
+					memcpy(yt, v, sizeof(float) * (size_t)n_rows);      \
+				}                                                           \
+			}                                                                   \
+		}                                                                           \
+	}
+
+X86_DEFINE_PANEL_GEMM(x86_q4_0_panel_gemm, struct x86_panel_act, x86_q4_0_panel_isum)
+X86_DEFINE_PANEL_GEMM(x86_q8_0_panel_gemm, struct x86_panel_act8, x86_q8_0_panel_isum)
+
+static const struct quant_panel x86_panels[GGML_TYPE_COUNT] = {
+	[GGML_TYPE_Q4_0] = { X86_PANEL_ROWS, sizeof(struct x86_panel_act),
+			     sizeof(struct x86_panel_block), x86_panel_act_from_float,
+			     x86_q4_0_panel_pack, x86_q4_0_panel_gemm },
+	[GGML_TYPE_Q8_0] = { X86_PANEL_ROWS, sizeof(struct x86_panel_act8),
+			     sizeof(struct x86_panel_block), x86_panel_act8_from_float,
+			     x86_q8_0_panel_pack, x86_q8_0_panel_gemm },
+};
+
+const struct quant_panel *quant_x86_panel(enum ggml_type type)
+{
+	if (!quant_x86(type) || !x86_panels[type].gemm)
+		return NULL;
+	return &x86_panels[type];
+}
+
+#else /* not x86 */
+
+const struct quant_panel *quant_x86_panel(enum ggml_type type)
+{
+	(void)type;
+	return NULL;
+}
+
+#endif
