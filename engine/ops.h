@@ -86,7 +86,7 @@ int ops_mat_init(struct ops_mat *m, const void *data, enum ggml_type type, int64
 		 int64_t n_out);
 
 /* Batches from this many tokens on use the panel kernels. */
-#define OPS_PANEL_MIN_TOKENS 4
+#define OPS_PANEL_MIN_TOKENS 2
 
 /* Bytes of scratch ops_matmul needs for n_tok rows against m on up to
  * n_threads threads. */

@@ -181,128 +181,59 @@ LT_AVX2 static void x86_q8_1_from_float(const float *x, void *vy, int64_t n)
 
 /* ---------------------------------------------------------------- legacy-quant dots */
 
-/* One accumulator, blocks in order: the prefill tiles below repeat this
- * exact float arithmetic for each pair, so both give identical results. */
-LT_AVX2 static void x86_q8_0_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
-{
-	const struct block_q8_0 *x = vx, *y = vy;
-	__m256 acc = _mm256_setzero_ps();
-	for (int64_t i = 0; i < n / QK8_0; i++) {
-		const __m256i p = x86_dot_i8(_mm256_loadu_si256((const __m256i *)x[i].qs),
-					     _mm256_loadu_si256((const __m256i *)y[i].qs));
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f_mul(x[i].d, y[i].d)),
-				      _mm256_cvtepi32_ps(p), acc);
+/* The scale products of blocks i and i + 1, each broadcast: one widening
+ * for the four halves. */
+#define X86_PAIR_SCALES(x, y, i, d0, d1)                                                      \
+	const __m128 h_##d0 = _mm_cvtph_ps(_mm_cvtsi64_si128(                                  \
+		(long long)((uint64_t)(x)[i].d | (uint64_t)(y)[i].d << 16 |                     \
+			    (uint64_t)(x)[(i) + 1].d << 32 | (uint64_t)(y)[(i) + 1].d << 48)));  \
+	const __m128 p_##d0 = _mm_mul_ps(h_##d0, _mm_movehdup_ps(h_##d0));                     \
+	const __m256 d0 = _mm256_broadcastss_ps(p_##d0);                                        \
+	const __m256 d1 = _mm256_broadcastss_ps(_mm_movehl_ps(p_##d0, p_##d0))
+
+/* Two blocks per step on two accumulators, for the legacy types whose
+ * blocks are d then qs: one chain of multiply-adds would hold decode to
+ * one block per FMA latency. */
+#define X86_DEFINE_PAIRED_DOT(name, xtype, ISUM)                                          \
+	LT_AVX2 static void name(int64_t n, float *s, const void *vx, const void *vy)      \
+	{                                                                                  \
+		const xtype *x = vx;                                                       \
+		const struct block_q8_0 *y = vy;                                           \
+		const int64_t nb = n / QK8_0;                                              \
+		__m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;                            \
+		int64_t i = 0;                                                             \
+		for (; i + 2 <= nb; i += 2) {                                              \
+			X86_PAIR_SCALES(x, y, i, d0, d1);                                  \
+			acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(ISUM(x + i, y + i)), \
+					       acc0);                                      \
+			acc1 = _mm256_fmadd_ps(                                            \
+				d1, _mm256_cvtepi32_ps(ISUM(x + i + 1, y + i + 1)), acc1); \
+		}                                                                          \
+		if (i < nb)                                                                \
+			acc0 = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f_mul(x[i].d, y[i].d)), \
+					       _mm256_cvtepi32_ps(ISUM(x + i, y + i)), acc0); \
+		*s = x86_hsum_ps(_mm256_add_ps(acc0, acc1));                               \
 	}
-	*s = x86_hsum_ps(acc);
+
+LT_AVX2 static inline __m256i x86_q8_0_isum(const struct block_q8_0 *x, const struct block_q8_0 *y)
+{
+	return x86_dot_i8(_mm256_loadu_si256((const __m256i *)x->qs),
+			  _mm256_loadu_si256((const __m256i *)y->qs));
 }
 
 /* The nibbles stay unsigned for maddubs and the bias of 8 goes as
  * 8 * sum(y) afterwards, which saves the sign trick's two operations. */
-LT_AVX2 static void x86_q4_0_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
+LT_AVX2 static inline __m256i x86_q4_0_isum(const struct block_q4_0 *x, const struct block_q8_0 *y)
 {
-	const struct block_q4_0 *x = vx;
-	const struct block_q8_0 *y = vy;
-	const __m256i eight = _mm256_set1_epi8(8), ones = _mm256_set1_epi16(1);
-	__m256 acc = _mm256_setzero_ps();
-	for (int64_t i = 0; i < n / QK4_0; i++) {
-		const __m256i q = x86_nibbles(x[i].qs);
-		const __m256i yq = _mm256_loadu_si256((const __m256i *)y[i].qs);
-		const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, yq),
-						   _mm256_maddubs_epi16(eight, yq));
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f_mul(x[i].d, y[i].d)),
-				      _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)), acc);
-	}
-	*s = x86_hsum_ps(acc);
+	const __m256i q = x86_nibbles(x->qs);
+	const __m256i yq = _mm256_loadu_si256((const __m256i *)y->qs);
+	const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, yq),
+					   _mm256_maddubs_epi16(_mm256_set1_epi8(8), yq));
+	return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 
-/* Prefill tiles of legacy weights against q8_0 activations: two weight rows
- * by four tokens, eight accumulators. What depends on one operand only is
- * prepared once per block: for q8_0 the weight's magnitudes (its signs move
- * onto each activation), for q4_0 the unsigned nibbles, with 8 * sum(y) per
- * activation block taken off after maddubs. The integer block sums equal the
- * vec_dots' exactly and the float steps are the same, so are the results. */
-#define X86_Q_TILE_ROWS 2
-#define X86_Q_TILE_TOKENS 4
-
-/* The eight pair scales of a block are one vector multiply of the widened
- * row scales by the widened token scales (each product rounded as in the
- * vec_dots), parked on the stack and broadcast from there into each FMA:
- * that keeps the multiply and the broadcasts off the vector pipes and frees
- * the registers the accumulators need. */
-#define X86_Q_FMA(acc, p, k) \
-	acc = _mm256_fmadd_ps(_mm256_broadcast_ss(&dd[k]), _mm256_cvtepi32_ps(p), acc)
-
-LT_AVX2 static inline __m128 x86_h2f_x4(uint16_t a, uint16_t b, uint16_t c, uint16_t d)
-{
-	const __m128i h = _mm_cvtsi64_si128((long long)((uint64_t)a | (uint64_t)b << 16 |
-							 (uint64_t)c << 32 | (uint64_t)d << 48));
-	return _mm_cvtph_ps(h);
-}
-
-#define X86_DEFINE_Q_TILE(name, wtype, PREP_W, PREP_Y, PAIR)                                    \
-	LT_AVX2 static void name(int64_t n, const void *vw, size_t w_stride, const void *va,     \
-				 size_t a_stride, float *y, size_t ldy)                          \
-	{                                                                                        \
-		const wtype *w0 = vw, *w1 = (const wtype *)((const uint8_t *)vw + w_stride);     \
-		const struct block_q8_0 *a[4];                                                   \
-		for (int t = 0; t < 4; t++)                                                      \
-			a[t] = (const struct block_q8_0 *)((const uint8_t *)va + t * a_stride);  \
-		const __m256i ones = _mm256_set1_epi16(1);                                       \
-		(void)ones;                                                                      \
-		_Alignas(32) float dd[8]; /* row r, token t at 4 * r + t */                      \
-		__m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c03 = c00;               \
-		__m256 c10 = c00, c11 = c00, c12 = c00, c13 = c00;                               \
-		for (int64_t i = 0; i < n / QK8_0; i++) {                                        \
-			const __m128 dy = x86_h2f_x4(a[0][i].d, a[1][i].d, a[2][i].d, a[3][i].d); \
-			const __m128 dx = x86_h2f_x4(w0[i].d, w1[i].d, 0, 0);                    \
-			const __m256 dxv = _mm256_set_m128(_mm_shuffle_ps(dx, dx, 0x55),         \
-							   _mm_shuffle_ps(dx, dx, 0x00));        \
-			_mm256_store_ps(dd, _mm256_mul_ps(dxv, _mm256_set_m128(dy, dy)));        \
-			PREP_W(0, w0[i]);                                                        \
-			PREP_W(1, w1[i]);                                                        \
-			__m256i yq, yc;                                                          \
-			PREP_Y(a[0][i]);                                                         \
-			X86_Q_FMA(c00, PAIR(0), 0);                                              \
-			X86_Q_FMA(c10, PAIR(1), 4);                                              \
-			PREP_Y(a[1][i]);                                                         \
-			X86_Q_FMA(c01, PAIR(0), 1);                                              \
-			X86_Q_FMA(c11, PAIR(1), 5);                                              \
-			PREP_Y(a[2][i]);                                                         \
-			X86_Q_FMA(c02, PAIR(0), 2);                                              \
-			X86_Q_FMA(c12, PAIR(1), 6);                                              \
-			PREP_Y(a[3][i]);                                                         \
-			X86_Q_FMA(c03, PAIR(0), 3);                                              \
-			X86_Q_FMA(c13, PAIR(1), 7);                                              \
-			(void)yc;                                                                \
-		}                                                                                \
-		y[0] = x86_hsum_ps(c00);                                                         \
-		y[1] = x86_hsum_ps(c10);                                                         \
-		y[ldy] = x86_hsum_ps(c01);                                                       \
-		y[ldy + 1] = x86_hsum_ps(c11);                                                   \
-		y[2 * ldy] = x86_hsum_ps(c02);                                                   \
-		y[2 * ldy + 1] = x86_hsum_ps(c12);                                               \
-		y[3 * ldy] = x86_hsum_ps(c03);                                                   \
-		y[3 * ldy + 1] = x86_hsum_ps(c13);                                               \
-	}
-
-/* q8_0 weights: |x| per weight row, the sign of x applied to y per pair. */
-#define X86_Q8_PREP_W(r, b)                                                    \
-	const __m256i xs##r = _mm256_loadu_si256((const __m256i *)(b).qs);    \
-	const __m256i xa##r = _mm256_sign_epi8(xs##r, xs##r)
-#define X86_Q8_PREP_Y(b) yq = _mm256_loadu_si256((const __m256i *)(b).qs)
-#define X86_Q8_PAIR(r) \
-	_mm256_madd_epi16(_mm256_maddubs_epi16(xa##r, _mm256_sign_epi8(yq, xs##r)), ones)
-
-/* q4_0 weights: nibbles 0..15 as they are; the bias of 8 via 8 * sum(y). */
-#define X86_Q4_PREP_W(r, b) const __m256i xu##r = x86_nibbles((b).qs)
-#define X86_Q4_PREP_Y(b)                                                      \
-	yq = _mm256_loadu_si256((const __m256i *)(b).qs);                     \
-	yc = _mm256_maddubs_epi16(_mm256_set1_epi8(8), yq)
-#define X86_Q4_PAIR(r) \
-	_mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(xu##r, yq), yc), ones)
-
-X86_DEFINE_Q_TILE(x86_q8_0_tile, struct block_q8_0, X86_Q8_PREP_W, X86_Q8_PREP_Y, X86_Q8_PAIR)
-X86_DEFINE_Q_TILE(x86_q4_0_tile, struct block_q4_0, X86_Q4_PREP_W, X86_Q4_PREP_Y, X86_Q4_PAIR)
+X86_DEFINE_PAIRED_DOT(x86_q8_0_vec_dot, struct block_q8_0, x86_q8_0_isum)
+X86_DEFINE_PAIRED_DOT(x86_q4_0_vec_dot, struct block_q4_0, x86_q4_0_isum)
 
 /* Decode of float weights: four rows against one token, four independent
  * chains where a lone vec_dot waits on one. The quantized types have no
@@ -790,8 +721,6 @@ static struct quant_kernels x86_table[GGML_TYPE_COUNT];
 static const struct quant_tile x86_tiles[GGML_TYPE_COUNT] = {
 	[GGML_TYPE_F32] = { x86_f32_tile, X86_F32_TILE_ROWS, X86_F32_TILE_TOKENS, x86_f32_gemv,
 			    X86_GEMV_ROWS },
-	[GGML_TYPE_Q8_0] = { x86_q8_0_tile, X86_Q_TILE_ROWS, X86_Q_TILE_TOKENS, NULL, 0 },
-	[GGML_TYPE_Q4_0] = { x86_q4_0_tile, X86_Q_TILE_ROWS, X86_Q_TILE_TOKENS, NULL, 0 },
 	[GGML_TYPE_Q4_K] = { x86_q4_K_tile, 1, X86_K_TILE_TOKENS, NULL, 0 },
 	[GGML_TYPE_Q6_K] = { x86_q6_K_tile, 1, X86_K_TILE_TOKENS, NULL, 0 },
 };

@@ -263,13 +263,11 @@ static void check_tile(enum ggml_type type, int n)
 static void test_tiles_match_vec_dot(void **state)
 {
 	(void)state;
-	const enum ggml_type types[] = { GGML_TYPE_F32, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0,
-					 GGML_TYPE_Q4_K, GGML_TYPE_Q6_K };
+	const enum ggml_type types[] = { GGML_TYPE_F32, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K };
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		check_tile(types[i], N_ROW);
 		check_tile(types[i], 256);
 	}
-	check_tile(GGML_TYPE_Q4_0, 96); /* an odd number of blocks */
 	check_tile(GGML_TYPE_F32, 45); /* scalar tails */
 }
 
