@@ -189,9 +189,10 @@ size_t ops_matmul_work_size(const struct ops_mat *m, int n_tok, int n_threads)
 	size_t size = 0;
 	if (m->kern->vec_dot_type != GGML_TYPE_F32)
 		size = ops_act_stride(m) * (size_t)n_tok;
-	if (m->panel && n_tok >= OPS_PANEL_MIN_TOKENS) {
-		size_t panels = ops_panel_act_stride(m) * (size_t)n_tok +
-				ops_panel_bytes(m) * (size_t)(n_threads > 0 ? n_threads : 1);
+	if (m->panel) {
+		size_t panels = ops_panel_act_stride(m) * (size_t)n_tok;
+		if (n_tok >= OPS_PANEL_MIN_TOKENS)
+			panels += ops_panel_bytes(m) * (size_t)(n_threads > 0 ? n_threads : 1);
 		if (panels > size)
 			size = panels;
 	}
@@ -233,6 +234,29 @@ static void ops_matmul_panels(float *y, const struct ops_mat *m, const float *x,
 	}
 }
 
+/* Decode through the panel kernels' gemv: groups of rows read in place,
+ * long contiguous runs of groups per thread as in ops_matmul. */
+static void ops_matvec_panels(float *y, const struct ops_mat *m, const float *x, void *work,
+			      int nth)
+{
+	const struct quant_panel *pn = m->panel;
+	const int64_t n_out = m->n_out;
+	pn->act_from_float(x, work, m->n_in);
+	const uint8_t *w = m->data;
+	const int64_t n_groups = (n_out + pn->rows - 1) / pn->rows;
+	const int chunk = (int)((n_groups + OPS_DECODE_RUNS * nth - 1) / (OPS_DECODE_RUNS * nth));
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nth) schedule(dynamic, chunk) if (nth > 1)
+#else
+	(void)chunk;
+#endif
+	for (int64_t g = 0; g < n_groups; g++) {
+		const int64_t r0 = g * pn->rows;
+		const int rows = n_out - r0 < pn->rows ? (int)(n_out - r0) : pn->rows;
+		pn->gemv(m->n_in, w + (size_t)r0 * m->row_bytes, m->row_bytes, rows, work, y + r0);
+	}
+}
+
 void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, void *work,
 		int n_threads)
 {
@@ -244,6 +268,10 @@ void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, vo
 
 	if (m->panel && n_tok >= OPS_PANEL_MIN_TOKENS) {
 		ops_matmul_panels(y, m, x, n_tok, work, nth);
+		return;
+	}
+	if (m->panel && m->panel->gemv && n_tok == 1) {
+		ops_matvec_panels(y, m, x, work, nth);
 		return;
 	}
 	if (m->kern->vec_dot_type != GGML_TYPE_F32) {

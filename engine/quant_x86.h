@@ -64,6 +64,10 @@ struct quant_panel {
 	 * activation rows a_stride bytes apart. */
 	void (*gemm)(int64_t n, const void *panel, const void *act, size_t a_stride, int n_tok,
 		     float *y, size_t ldy, int n_rows);
+	/* Decode, or NULL: y[r] = dot(row r, one token) for r < n_rows (>= 1),
+	 * reading the rows in place rather than from a packed panel. */
+	void (*gemv)(int64_t n, const void *w, size_t w_stride, int n_rows, const void *act,
+		     float *y);
 };
 
 /* The panel kernels for type, or NULL when the SIMD kernels are off or type

@@ -218,13 +218,61 @@ LT_AVX2 static inline __m256i x86_q8_0_panel_isum(const __m256i w[8],
 X86_DEFINE_PANEL_GEMM(x86_q4_0_panel_gemm, struct x86_panel_act, x86_q4_0_panel_isum)
 X86_DEFINE_PANEL_GEMM(x86_q8_0_panel_gemm, struct x86_panel_act8, x86_q8_0_panel_isum)
 
+/* Decode: one token against eight rows read in place, the same transpose
+ * done in registers per block instead of into a panel. The scales of the
+ * eight rows go into one vector with inserts; the rows past n_rows repeat
+ * the last one and their lanes are not stored. */
+LT_AVX2 static void x86_q4_0_panel_gemv(int64_t n, const void *w, size_t w_stride, int n_rows,
+					const void *act, float *y)
+{
+	const struct block_q4_0 *row[X86_PANEL_ROWS];
+	for (int i = 0; i < X86_PANEL_ROWS; i++)
+		row[i] = (const struct block_q4_0 *)((const uint8_t *)w +
+						     (size_t)(i < n_rows ? i : n_rows - 1) * w_stride);
+	const struct x86_panel_act *a = act;
+	__m256 acc = _mm256_setzero_ps();
+	for (int64_t b = 0; b < n / 32; b++) {
+		__m256i r[X86_PANEL_ROWS];
+		__m128i h = _mm_cvtsi32_si128(row[0][b].d);
+		/* Eight row streams defeat the hardware prefetcher; the next
+		 * group's rows are one run, fetched a block of rows (144 bytes)
+		 * per step. A prefetch past the matrix is harmless. */
+		const uintptr_t next = (uintptr_t)w + X86_PANEL_ROWS * w_stride +
+				       (uintptr_t)b * X86_PANEL_ROWS * sizeof(struct block_q4_0);
+		_mm_prefetch((const char *)next, _MM_HINT_T0);
+		_mm_prefetch((const char *)(next + 64), _MM_HINT_T0);
+		_mm_prefetch((const char *)(next + 128), _MM_HINT_T0);
+#pragma GCC unroll 8
+		for (int i = 0; i < X86_PANEL_ROWS; i++)
+			r[i] = x86_nibbles(row[i][b].qs);
+		h = _mm_insert_epi16(h, row[1][b].d, 1);
+		h = _mm_insert_epi16(h, row[2][b].d, 2);
+		h = _mm_insert_epi16(h, row[3][b].d, 3);
+		h = _mm_insert_epi16(h, row[4][b].d, 4);
+		h = _mm_insert_epi16(h, row[5][b].d, 5);
+		h = _mm_insert_epi16(h, row[6][b].d, 6);
+		h = _mm_insert_epi16(h, row[7][b].d, 7);
+		x86_transpose8_epi32(r);
+		const __m256i i32 = x86_q4_0_panel_isum(r, a + b);
+		acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i32),
+				      _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_set1_ps(a[b].d)), acc);
+	}
+	if (n_rows == X86_PANEL_ROWS) {
+		_mm256_storeu_ps(y, acc);
+	} else {
+		_Alignas(32) float v[X86_PANEL_ROWS];
+		_mm256_store_ps(v, acc);
+		memcpy(y, v, sizeof(float) * (size_t)n_rows);
+	}
+}
+
 static const struct quant_panel x86_panels[GGML_TYPE_COUNT] = {
 	[GGML_TYPE_Q4_0] = { X86_PANEL_ROWS, sizeof(struct x86_panel_act),
 			     sizeof(struct x86_panel_block), x86_panel_act_from_float,
-			     x86_q4_0_panel_pack, x86_q4_0_panel_gemm },
+			     x86_q4_0_panel_pack, x86_q4_0_panel_gemm, x86_q4_0_panel_gemv },
 	[GGML_TYPE_Q8_0] = { X86_PANEL_ROWS, sizeof(struct x86_panel_act8),
 			     sizeof(struct x86_panel_block), x86_panel_act8_from_float,
-			     x86_q8_0_panel_pack, x86_q8_0_panel_gemm },
+			     x86_q8_0_panel_pack, x86_q8_0_panel_gemm, NULL },
 };
 
 const struct quant_panel *quant_x86_panel(enum ggml_type type)

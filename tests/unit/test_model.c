@@ -223,6 +223,10 @@ static void test_matmul_quantized(void **state)
 		ops_matmul(y, &m, x, N_TOK, work, 2);
 		ops_matmul(y1, &m, x, N_TOK, work, 1);
 		assert_memory_equal(y, y1, sizeof(float) * N_OUT * N_TOK);
+		/* Decode: one token at a time; checked below against the same dots. */
+		float *yd = malloc(sizeof(float) * N_OUT * N_TOK);
+		for (int t = 0; t < N_TOK; t++)
+			ops_matmul(yd + t * N_OUT, &m, x + t * N_IN, 1, work, 2);
 		const float tol = m.panel ? TOL_PANEL : 0.0f;
 
 		const struct quant_kernels *act = quant_best(qk->vec_dot_type);
@@ -235,9 +239,12 @@ static void test_matmul_quantized(void **state)
 				if (fabsf(y[t * N_OUT + r] - want) > tol * (1 + fabsf(want)))
 					fail_msg("%s row %d token %d: %.9g, want %.9g", dtype_name(types[k]),
 						 r, t, y[t * N_OUT + r], want);
+				if (fabsf(yd[t * N_OUT + r] - want) > tol * (1 + fabsf(want)))
+					fail_msg("%s decode row %d token %d: %.9g, want %.9g",
+						 dtype_name(types[k]), r, t, yd[t * N_OUT + r], want);
 			}
 		}
-		free(xq), free(y), free(y1), free(work), free(w);
+		free(xq), free(y), free(y1), free(yd), free(work), free(w);
 	}
 	free(wf), free(x);
 }

@@ -315,6 +315,20 @@ static void check_panel(enum ggml_type type, int n, int n_rows, int n_tok)
 					fail_msg("%s panel round %d row %d token %d: %.9g, want %.9g",
 						 dtype_name(type), round, r, t, got, want);
 			}
+		if (!pn->gemv)
+			continue;
+		for (int t = 0; t < n_tok; t++) {
+			float g[8];
+			pn->gemv(n, w, wb, n_rows, a + t * ab, g);
+			for (int r = 0; r < n_rows; r++) {
+				float want;
+				ref->vec_dot(n, &want, w + r * wb, q + t * qb);
+				double scale = abs_dot(type, w + r * wb, ref->vec_dot_type, q + t * qb, n);
+				if (fabs((double)g[r] - want) > TOL_DOT_QUANT * scale + 1e-30)
+					fail_msg("%s gemv round %d row %d token %d: %.9g, want %.9g",
+						 dtype_name(type), round, r, t, g[r], want);
+			}
+		}
 	}
 	free(w), free(a), free(q), free(panel), free(f), free(y);
 }
