@@ -118,7 +118,7 @@ fuzz: $(FUZZ_BIN)
 # Memory-bandwidth probe for the percent-of-limit column of `make bench`.
 $(BUILD)/bwprobe: tests/bench/bwprobe.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL) $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL) $(filter -fopenmp,$(LDLIBS_ALL))
 
 bench: $(BIN) $(SYNTH_BIN) $(BUILD)/bwprobe
 	@LLAMATERM=$(abspath $(BIN)) SYNTH=$(abspath $(SYNTH_BIN)) BWPROBE=$(abspath $(BUILD)/bwprobe) \
