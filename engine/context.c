@@ -220,20 +220,74 @@ static void ctx_store_rows(const struct ctx *c, uint8_t *layer, const float *src
 	}
 }
 
+/* Per-token row operations of a batch: norms, rope, residual adds, SwiGLU.
+ * They split across the threads once the batch is big enough to repay
+ * waking them; decode runs them on the calling thread. */
+#define CTX_PARALLEL_MIN_TOKENS 4
+
+typedef void (*ctx_token_fn)(struct ctx *c, int t, const float *arg);
+
+static void ctx_each_token(struct ctx *c, int t0, int t1, ctx_token_fn fn, const float *arg)
+{
+#ifdef _OPENMP
+	if (c->n_threads > 1 && t1 - t0 >= CTX_PARALLEL_MIN_TOKENS) {
+#pragma omp parallel for num_threads(c->n_threads)
+		for (int t = t0; t < t1; t++)
+			fn(c, t, arg);
+		return;
+	}
+#endif
+	for (int t = t0; t < t1; t++)
+		fn(c, t, arg);
+}
+
+/* xb[t] = rmsnorm(x[t]) * weight */
+static void ctx_token_norm(struct ctx *c, int t, const float *weight)
+{
+	const size_t n_embd = (size_t)c->hp->n_embd;
+	ops_rmsnorm(c->xb + t * n_embd, c->x + t * n_embd, weight, (int)n_embd, c->hp->norm_eps);
+}
+
+/* Rotates q[t] and k[t] by the angles of token t. */
+static void ctx_token_rope(struct ctx *c, int t, const float *unused)
+{
+	(void)unused;
+	const struct model_hparams *hp = c->hp;
+	const float *cs = c->rope_cs + (size_t)t * hp->rope.n_rot;
+	ops_rope_apply(&hp->rope, c->q + (size_t)t * hp->n_head * hp->head_dim, hp->n_head,
+		       hp->head_dim, cs);
+	ops_rope_apply(&hp->rope, c->k + (size_t)t * hp->n_head_kv * hp->head_dim, hp->n_head_kv,
+		       hp->head_dim, cs);
+}
+
+/* x[t] += xb[t] */
+static void ctx_token_residual(struct ctx *c, int t, const float *unused)
+{
+	(void)unused;
+	const size_t n_embd = (size_t)c->hp->n_embd;
+	ops_add(c->x + t * n_embd, c->xb + t * n_embd, (int)n_embd);
+}
+
+/* hb[t] = silu(hb[t]) * hb2[t] */
+static void ctx_token_swiglu(struct ctx *c, int t, const float *unused)
+{
+	(void)unused;
+	const size_t n_ff = (size_t)c->hp->n_ff;
+	ops_swiglu(c->hb + t * n_ff, c->hb + t * n_ff, c->hb2 + t * n_ff, (int)n_ff);
+}
+
 /* One transformer block over the batch in c->x (n tokens at positions pos..). */
 static void ctx_layer(struct ctx *c, int il, int n, int pos)
 {
 	const struct model_hparams *hp = c->hp;
 	const struct model_layer *l = &c->w->layers[il];
-	const int n_embd = hp->n_embd, n_ff = hp->n_ff, n_rot = hp->rope.n_rot;
+	const int n_embd = hp->n_embd;
 	const int q_dim = hp->n_head * hp->head_dim;
 	const int kv_dim = hp->n_head_kv * hp->head_dim;
 	const int nth = c->n_threads;
 
 	/* Attention: x += wo . attention(rope(wq . norm(x)), rope(wk . norm(x)), wv . norm(x)) */
-	for (int t = 0; t < n; t++)
-		ops_rmsnorm(c->xb + (size_t)t * n_embd, c->x + (size_t)t * n_embd, l->attn_norm, n_embd,
-			    hp->norm_eps);
+	ctx_each_token(c, 0, n, ctx_token_norm, l->attn_norm);
 	ops_matmul(c->q, &l->wq, c->xb, n, c->work, nth);
 	ops_matmul(c->k, &l->wk, c->xb, n, c->work, nth);
 	ops_matmul(c->v, &l->wv, c->xb, n, c->work, nth);
@@ -243,11 +297,7 @@ static void ctx_layer(struct ctx *c, int il, int n, int pos)
 		ops_add_bias(c->k, l->bk, kv_dim, n);
 	if (l->bv)
 		ops_add_bias(c->v, l->bv, kv_dim, n);
-	for (int t = 0; t < n; t++) {
-		const float *cs = c->rope_cs + (size_t)t * n_rot;
-		ops_rope_apply(&hp->rope, c->q + (size_t)t * q_dim, hp->n_head, hp->head_dim, cs);
-		ops_rope_apply(&hp->rope, c->k + (size_t)t * kv_dim, hp->n_head_kv, hp->head_dim, cs);
-	}
+	ctx_each_token(c, 0, n, ctx_token_rope, NULL);
 	uint8_t *kl = c->k_cache + (size_t)il * c->layer_bytes;
 	uint8_t *vl = c->v_cache + (size_t)il * c->layer_bytes;
 	ctx_store_rows(c, kl, c->k, n, pos);
@@ -257,17 +307,15 @@ static void ctx_layer(struct ctx *c, int il, int n, int pos)
 	ops_matmul(c->xb, &l->wo, c->att, n, c->work, nth);
 	if (l->bo)
 		ops_add_bias(c->xb, l->bo, n_embd, n);
-	ops_add(c->x, c->xb, n * n_embd);
+	ctx_each_token(c, 0, n, ctx_token_residual, NULL);
 
 	/* Feed-forward: x += w_down . (silu(w_gate . norm(x)) * (w_up . norm(x))) */
-	for (int t = 0; t < n; t++)
-		ops_rmsnorm(c->xb + (size_t)t * n_embd, c->x + (size_t)t * n_embd, l->ffn_norm, n_embd,
-			    hp->norm_eps);
+	ctx_each_token(c, 0, n, ctx_token_norm, l->ffn_norm);
 	ops_matmul(c->hb, &l->w_gate, c->xb, n, c->work, nth);
 	ops_matmul(c->hb2, &l->w_up, c->xb, n, c->work, nth);
-	ops_swiglu(c->hb, c->hb, c->hb2, n * n_ff);
+	ctx_each_token(c, 0, n, ctx_token_swiglu, NULL);
 	ops_matmul(c->xb, &l->w_down, c->hb, n, c->work, nth);
-	ops_add(c->x, c->xb, n * n_embd);
+	ctx_each_token(c, 0, n, ctx_token_residual, NULL);
 }
 
 /* Evaluates one batch of n <= n_batch tokens at positions pos..; writes the
@@ -290,9 +338,7 @@ static int ctx_forward(struct ctx *c, const int32_t *tokens, int n, int pos, int
 	}
 	if (first >= n)
 		return 0;
-	for (int t = first; t < n; t++)
-		ops_rmsnorm(c->xb + (size_t)t * n_embd, c->x + (size_t)t * n_embd, c->w->output_norm,
-			    n_embd, hp->norm_eps);
+	ctx_each_token(c, first, n, ctx_token_norm, c->w->output_norm);
 	ops_matmul(logits, &c->w->output, c->xb + (size_t)first * n_embd, n - first, c->work,
 		   c->n_threads);
 	return 0;
