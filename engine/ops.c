@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "ops_x86.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -56,7 +57,9 @@ static size_t ops_round_up(size_t n, size_t to)
 
 /* ---- element-wise and row operations ---------------------------------- */
 
-void ops_rmsnorm(float *out, const float *x, const float *w, int n, float eps)
+/* The scalar reference kernels: the SIMD ones are tested against these. */
+
+static void ops_rmsnorm_ref(float *out, const float *x, const float *w, int n, float eps)
 {
 	/* A double sum keeps long rows from losing precision, as ggml does. */
 	double sum = 0.0;
@@ -68,7 +71,7 @@ void ops_rmsnorm(float *out, const float *x, const float *w, int n, float eps)
 		out[i] = (x[i] * scale) * w[i];
 }
 
-void ops_softmax(float *x, int n)
+static void ops_softmax_ref(float *x, int n)
 {
 	float max = -INFINITY;
 	for (int i = 0; i < n; i++)
@@ -84,7 +87,7 @@ void ops_softmax(float *x, int n)
 		x[i] *= inv;
 }
 
-void ops_swiglu(float *out, const float *gate, const float *up, int n)
+static void ops_swiglu_ref(float *out, const float *gate, const float *up, int n)
 {
 	for (int i = 0; i < n; i++) {
 		float g = gate[i];
@@ -92,16 +95,43 @@ void ops_swiglu(float *out, const float *gate, const float *up, int n)
 	}
 }
 
-void ops_add(float *y, const float *x, int n)
+static void ops_add_ref(float *y, const float *x, int n)
 {
 	for (int i = 0; i < n; i++)
 		y[i] += x[i];
 }
 
+static void ops_exp_ref(float *y, const float *x, int n)
+{
+	for (int i = 0; i < n; i++)
+		y[i] = expf(x[i]);
+}
+
+void ops_rmsnorm(float *out, const float *x, const float *w, int n, float eps)
+{
+	ops_rows_best()->rmsnorm(out, x, w, n, eps);
+}
+
+void ops_softmax(float *x, int n)
+{
+	ops_rows_best()->softmax(x, n);
+}
+
+void ops_swiglu(float *out, const float *gate, const float *up, int n)
+{
+	ops_rows_best()->swiglu(out, gate, up, n);
+}
+
+void ops_add(float *y, const float *x, int n)
+{
+	ops_rows_best()->add(y, x, n);
+}
+
 void ops_add_bias(float *y, const float *b, int n, int n_tok)
 {
+	const struct ops_row_kernels *k = ops_rows_best();
 	for (int t = 0; t < n_tok; t++)
-		ops_add(y + (size_t)t * n, b, n);
+		k->add(y + (size_t)t * n, b, n);
 }
 
 /* ---- rotary position embedding ---------------------------------------- */
@@ -121,8 +151,8 @@ void ops_rope_cache(const struct ops_rope *r, int pos, float *cs)
 	}
 }
 
-void ops_rope_apply(const struct ops_rope *r, float *x, int n_heads, int head_dim,
-		    const float *cs)
+static void ops_rope_ref(const struct ops_rope *r, float *x, int n_heads, int head_dim,
+			 const float *cs)
 {
 	const int half = r->n_rot / 2;
 	for (int h = 0; h < n_heads; h++) {
@@ -137,6 +167,62 @@ void ops_rope_apply(const struct ops_rope *r, float *x, int n_heads, int head_di
 			v[b] = x0 * s + x1 * c;
 		}
 	}
+}
+
+void ops_rope_apply(const struct ops_rope *r, float *x, int n_heads, int head_dim,
+		    const float *cs)
+{
+	ops_rows_best()->rope(r, x, n_heads, head_dim, cs);
+}
+
+/* ---- row kernel tables ------------------------------------------------- */
+
+/* Attention scores: each dot sums in double like the reference F32 vec_dot,
+ * so the scalar path keeps its results bit for bit. */
+static void ops_scores_ref(float *s, const float *q, const float *k, size_t k_stride, int n_kv,
+			   int hd, float scale)
+{
+	for (int p = 0; p < n_kv; p++) {
+		const float *kp = k + (size_t)p * k_stride;
+		double sum = 0;
+		for (int d = 0; d < hd; d++)
+			sum += (double)(q[d] * kp[d]);
+		s[p] = (float)sum * scale;
+	}
+}
+
+static void ops_wsum_ref(float *out, const float *w, const float *v, size_t v_stride, int n_kv,
+			 int hd)
+{
+	memset(out, 0, (size_t)hd * sizeof(float));
+	for (int p = 0; p < n_kv; p++) {
+		const float *vp = v + (size_t)p * v_stride;
+		const float wp = w[p];
+		for (int d = 0; d < hd; d++)
+			out[d] += wp * vp[d];
+	}
+}
+
+static const struct ops_row_kernels ops_ref_rows = {
+	.rmsnorm = ops_rmsnorm_ref,
+	.softmax = ops_softmax_ref,
+	.swiglu = ops_swiglu_ref,
+	.add = ops_add_ref,
+	.vexp = ops_exp_ref,
+	.rope = ops_rope_ref,
+	.scores = ops_scores_ref,
+	.wsum = ops_wsum_ref,
+};
+
+const struct ops_row_kernels *ops_rows_ref(void)
+{
+	return &ops_ref_rows;
+}
+
+const struct ops_row_kernels *ops_rows_best(void)
+{
+	const struct ops_row_kernels *k = ops_x86_rows();
+	return k ? k : &ops_ref_rows;
 }
 
 /* ---- matrix times activations ----------------------------------------- */
@@ -163,7 +249,7 @@ int ops_mat_init(struct ops_mat *m, const void *data, enum ggml_type type, int64
 	m->kern = k;
 	m->act = act;
 	m->tile = k == quant_x86(type) ? quant_x86_tile(type) : NULL;
-	m->panel = k == quant_x86(type) ? quant_x86_panel(type) : NULL;
+	m->panel = k == quant_x86(type) && n_in % 32 == 0 ? quant_x86_panel(type) : NULL;
 	return 0;
 }
 
@@ -176,6 +262,8 @@ static size_t ops_act_stride(const struct ops_mat *m)
  * per thread. */
 static size_t ops_panel_act_stride(const struct ops_mat *m)
 {
+	if (!m->panel->act_from_float)
+		return 0; /* the float rows are read in place */
 	return ops_round_up((size_t)(m->n_in / 32) * m->panel->act_block_bytes, OPS_ROW_ALIGN);
 }
 
@@ -206,14 +294,21 @@ static void ops_matmul_panels(float *y, const struct ops_mat *m, const float *x,
 {
 	const struct quant_panel *pn = m->panel;
 	const int64_t n_in = m->n_in, n_out = m->n_out;
-	const size_t stride = ops_panel_act_stride(m), panel_bytes = ops_panel_bytes(m);
-	uint8_t *act = work;
-	uint8_t *panels = act + stride * (size_t)n_tok;
+	size_t stride = ops_panel_act_stride(m);
+	const size_t panel_bytes = ops_panel_bytes(m);
+	const uint8_t *act = (const uint8_t *)x;
+	uint8_t *panels = (uint8_t *)work + stride * (size_t)n_tok;
+	if (pn->act_from_float) {
+		uint8_t *dst = work;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nth) if (nth > 1)
 #endif
-	for (int t = 0; t < n_tok; t++)
-		pn->act_from_float(x + (size_t)t * n_in, act + (size_t)t * stride, n_in);
+		for (int t = 0; t < n_tok; t++)
+			pn->act_from_float(x + (size_t)t * n_in, dst + (size_t)t * stride, n_in);
+		act = dst;
+	} else {
+		stride = (size_t)n_in * sizeof(float);
+	}
 
 	const uint8_t *w = m->data;
 	const int64_t n_panels = (n_out + pn->rows - 1) / pn->rows;
@@ -383,9 +478,9 @@ int ops_attention(const struct ops_attn *a, float *out, const float *q, const vo
 		return LT_E_UNSUPPORTED;
 	const struct quant_kernels *kk = quant_best(a->kv_type);
 	const struct quant_kernels *qk = kk ? quant_best(kk->vec_dot_type) : NULL;
-	const struct quant_kernels *fk = quant_best(GGML_TYPE_F32);
-	if (!kk || !qk || !fk || !kk->to_float || !qk->from_float || !qk->to_float || !fk->vec_dot)
+	if (!kk || !qk || !kk->to_float || !qk->from_float || !qk->to_float)
 		return LT_E_UNSUPPORTED;
+	const struct ops_row_kernels *rows = ops_rows_best();
 
 	const int hd = a->head_dim;
 	const int q_width = a->n_head * hd;
@@ -406,7 +501,6 @@ int ops_attention(const struct ops_attn *a, float *out, const float *q, const vo
 	}
 	/* Scores and the weighted sum of V: two passes over the cached rows. */
 	const int nth = ops_threads_for(n_threads, 2.0 * n_items * n_total * hd);
-	quant_vec_dot_fn dot = fk->vec_dot;
 
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nth) if (nth > 1)
@@ -444,25 +538,15 @@ int ops_attention(const struct ops_attn *a, float *out, const float *q, const vo
 				qk->to_float(rounded, qconv, hd);
 				qh = qconv;
 			}
-			for (int p = 0; p < n_kv; p++) {
-				float s;
-				dot(hd, &s, kf + (size_t)p * row_stride + head_off, qh);
-				scores[p] = s * a->scale;
-			}
-			ops_softmax(scores, n_kv);
+			rows->scores(scores, qh, kf + head_off, row_stride, n_kv, hd, a->scale);
+			rows->softmax(scores, n_kv);
 
 			/* ... and its weights are rounded to f16 before they scale V. */
 			if (!f32_cache) {
 				qk->from_float(scores, rounded, n_kv);
 				qk->to_float(rounded, scores, n_kv);
 			}
-			memset(oh, 0, (size_t)hd * sizeof(float));
-			for (int p = 0; p < n_kv; p++) {
-				const float *vh = vf + (size_t)p * row_stride + head_off;
-				const float wp = scores[p];
-				for (int d = 0; d < hd; d++)
-					oh[d] += wp * vh[d];
-			}
+			rows->wsum(oh, scores, vf + head_off, row_stride, n_kv, hd);
 		}
 	}
 	return 0;

@@ -63,6 +63,32 @@ void ops_rope_cache(const struct ops_rope *r, int pos, float *cs);
 void ops_rope_apply(const struct ops_rope *r, float *x, int n_heads, int head_dim,
 		    const float *cs);
 
+/* ---- row kernels -------------------------------------------------------- */
+
+/* The row operations above and the inner loops of attention, one call per
+ * row. The scalar reference table is always there; ops_rows_best returns
+ * the SIMD table (ops_x86_rows) when the CPU has it and the quant SIMD
+ * switch is on (LLAMATERM_FORCE_SCALAR, quant_x86_set_enabled), else the
+ * reference. The ops_* functions above go through ops_rows_best. */
+struct ops_row_kernels {
+	void (*rmsnorm)(float *out, const float *x, const float *w, int n, float eps);
+	void (*softmax)(float *x, int n);
+	void (*swiglu)(float *out, const float *gate, const float *up, int n);
+	void (*add)(float *y, const float *x, int n);
+	/* y[i] = e^x[i]; y may be x. */
+	void (*vexp)(float *y, const float *x, int n);
+	void (*rope)(const struct ops_rope *r, float *x, int n_heads, int head_dim,
+		     const float *cs);
+	/* s[p] = scale * dot(q, k + p*k_stride) over hd floats, for p < n_kv. */
+	void (*scores)(float *s, const float *q, const float *k, size_t k_stride, int n_kv, int hd,
+		       float scale);
+	/* out[d] = sum over p < n_kv of w[p] * v[p*v_stride + d], for d < hd. */
+	void (*wsum)(float *out, const float *w, const float *v, size_t v_stride, int n_kv, int hd);
+};
+
+const struct ops_row_kernels *ops_rows_ref(void);
+const struct ops_row_kernels *ops_rows_best(void);
+
 /* ---- matrix times activations ----------------------------------------- */
 
 /* A weight matrix used in place: n_out rows of n_in elements of type, with

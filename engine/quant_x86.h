@@ -39,8 +39,8 @@ struct quant_tile {
 /* The tile kernel that goes with quant_x86(type)'s vec_dot, or NULL. */
 const struct quant_tile *quant_x86_tile(enum ggml_type type);
 
-/* Prefill by panels, for weights whose blocks carry one float scale each
- * (q8_0, q4_0). A panel is `rows` weight rows repacked, block by block, so
+/* Prefill by panels, for float weights and for weights whose blocks carry
+ * one float scale each (q8_0, q4_0). A panel is `rows` weight rows repacked, block by block, so
  * that the 4-byte groups of all rows at one position sit side by side: then
  * one maddubs serves every row of the panel against one token, the lanes of
  * the integer sums are rows, and one conversion and one multiply-add per
@@ -49,13 +49,15 @@ const struct quant_tile *quant_x86_tile(enum ggml_type type);
  * against every token of the batch.
  *
  * The integer sum of each block is exact, as in vec_dot; the float steps
- * differ (one scaled sum per block instead of eight lanes), so results
- * agree with vec_dot to rounding, not bit for bit. */
+ * differ (one scaled sum per block instead of eight lanes, or for floats
+ * one running sum per row), so results agree with vec_dot to rounding,
+ * not bit for bit. */
 struct quant_panel {
-	int rows;               /* weight rows per panel */
+	int rows;               /* weight rows per panel; rows are a multiple of 32 long */
 	size_t act_block_bytes; /* activation bytes per 32 elements */
 	size_t block_bytes;     /* panel bytes per 32 elements of all rows */
-	/* Quantizes one activation row of n floats into the panel's format. */
+	/* Quantizes one activation row of n floats into the panel's format;
+	 * NULL when the kernels read the floats as they are. */
 	void (*act_from_float)(const float *x, void *dst, int64_t n);
 	/* Packs n_rows (<= rows) weight rows, w_stride bytes apart; missing rows
 	 * are zero. */

@@ -221,58 +221,173 @@ X86_DEFINE_PANEL_GEMM(x86_q8_0_panel_gemm, struct x86_panel_act8, x86_q8_0_panel
 /* Decode: one token against eight rows read in place, the same transpose
  * done in registers per block instead of into a panel. The scales of the
  * eight rows go into one vector with inserts; the rows past n_rows repeat
- * the last one and their lanes are not stored. */
-LT_AVX2 static void x86_q4_0_panel_gemv(int64_t n, const void *w, size_t w_stride, int n_rows,
-					const void *act, float *y)
-{
-	const struct block_q4_0 *row[X86_PANEL_ROWS];
-	for (int i = 0; i < X86_PANEL_ROWS; i++)
-		row[i] = (const struct block_q4_0 *)((const uint8_t *)w +
-						     (size_t)(i < n_rows ? i : n_rows - 1) * w_stride);
-	const struct x86_panel_act *a = act;
-	__m256 acc = _mm256_setzero_ps();
-	for (int64_t b = 0; b < n / 32; b++) {
-		__m256i r[X86_PANEL_ROWS];
-		__m128i h = _mm_cvtsi32_si128(row[0][b].d);
-		/* Eight row streams defeat the hardware prefetcher; the next
-		 * group's rows are one run, fetched a block of rows (144 bytes)
-		 * per step. A prefetch past the matrix is harmless. */
-		const uintptr_t next = (uintptr_t)w + X86_PANEL_ROWS * w_stride +
-				       (uintptr_t)b * X86_PANEL_ROWS * sizeof(struct block_q4_0);
-		_mm_prefetch((const char *)next, _MM_HINT_T0);
-		_mm_prefetch((const char *)(next + 64), _MM_HINT_T0);
-		_mm_prefetch((const char *)(next + 128), _MM_HINT_T0);
-#pragma GCC unroll 8
-		for (int i = 0; i < X86_PANEL_ROWS; i++)
-			r[i] = x86_nibbles(row[i][b].qs);
-		h = _mm_insert_epi16(h, row[1][b].d, 1);
-		h = _mm_insert_epi16(h, row[2][b].d, 2);
-		h = _mm_insert_epi16(h, row[3][b].d, 3);
-		h = _mm_insert_epi16(h, row[4][b].d, 4);
-		h = _mm_insert_epi16(h, row[5][b].d, 5);
-		h = _mm_insert_epi16(h, row[6][b].d, 6);
-		h = _mm_insert_epi16(h, row[7][b].d, 7);
-		x86_transpose8_epi32(r);
-		const __m256i i32 = x86_q4_0_panel_isum(r, a + b);
-		acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i32),
-				      _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_set1_ps(a[b].d)), acc);
+ * the last one and their lanes are not stored.
+ *
+ * Eight row streams defeat the hardware prefetcher, so the next group's
+ * rows, one run in memory, are prefetched a block of all rows per step (a
+ * prefetch past the matrix is harmless). */
+#define X86_DEFINE_PANEL_GEMV(name, BTYPE, ROWQ, ACT, ISUM)                                   \
+	LT_AVX2 static void name(int64_t n, const void *w, size_t w_stride, int n_rows,         \
+				 const void *act, float *y)                                     \
+	{                                                                                       \
+		const BTYPE *row[X86_PANEL_ROWS];                                               \
+		for (int i = 0; i < X86_PANEL_ROWS; i++)                                        \
+			row[i] = (const BTYPE *)((const uint8_t *)w +                           \
+						 (size_t)(i < n_rows ? i : n_rows - 1) * w_stride); \
+		const ACT *a = act;                                                             \
+		__m256 acc = _mm256_setzero_ps();                                               \
+		for (int64_t b = 0; b < n / 32; b++) {                                          \
+			const uintptr_t next = (uintptr_t)w + X86_PANEL_ROWS * w_stride +       \
+					       (uintptr_t)b * X86_PANEL_ROWS * sizeof(BTYPE);   \
+			_Pragma("GCC unroll 8")                                                 \
+			for (size_t off = 0; off < X86_PANEL_ROWS * sizeof(BTYPE); off += 64)   \
+				_mm_prefetch((const char *)(next + off), _MM_HINT_T0);          \
+			__m256i r[X86_PANEL_ROWS];                                              \
+			_Pragma("GCC unroll 8")                                                 \
+			for (int i = 0; i < X86_PANEL_ROWS; i++)                                \
+				r[i] = ROWQ(row[i] + b);                                        \
+			__m128i h = _mm_cvtsi32_si128(row[0][b].d);                             \
+			h = _mm_insert_epi16(h, row[1][b].d, 1);                                \
+			h = _mm_insert_epi16(h, row[2][b].d, 2);                                \
+			h = _mm_insert_epi16(h, row[3][b].d, 3);                                \
+			h = _mm_insert_epi16(h, row[4][b].d, 4);                                \
+			h = _mm_insert_epi16(h, row[5][b].d, 5);                                \
+			h = _mm_insert_epi16(h, row[6][b].d, 6);                                \
+			h = _mm_insert_epi16(h, row[7][b].d, 7);                                \
+			x86_transpose8_epi32(r);                                                \
+			const __m256i i32 = ISUM(r, a + b);                                     \
+			acc = _mm256_fmadd_ps(                                                  \
+				_mm256_cvtepi32_ps(i32),                                        \
+				_mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_set1_ps(a[b].d)), acc); \
+		}                                                                               \
+		if (n_rows == X86_PANEL_ROWS) {                                                 \
+			_mm256_storeu_ps(y, acc);                                               \
+		} else {                                                                        \
+			_Alignas(32) float v[X86_PANEL_ROWS];                                   \
+			_mm256_store_ps(v, acc);                                                \
+			memcpy(y, v, sizeof(float) * (size_t)n_rows);                           \
+		}                                                                               \
 	}
-	if (n_rows == X86_PANEL_ROWS) {
-		_mm256_storeu_ps(y, acc);
-	} else {
-		_Alignas(32) float v[X86_PANEL_ROWS];
-		_mm256_store_ps(v, acc);
-		memcpy(y, v, sizeof(float) * (size_t)n_rows);
+
+LT_AVX2 static inline __m256i x86_q4_0_rowq(const struct block_q4_0 *x)
+{
+	return x86_nibbles(x->qs);
+}
+
+LT_AVX2 static inline __m256i x86_q8_0_rowq(const struct block_q8_0 *x)
+{
+	return _mm256_loadu_si256((const __m256i *)x->qs);
+}
+
+X86_DEFINE_PANEL_GEMV(x86_q4_0_panel_gemv, struct block_q4_0, x86_q4_0_rowq, struct x86_panel_act,
+		      x86_q4_0_panel_isum)
+X86_DEFINE_PANEL_GEMV(x86_q8_0_panel_gemv, struct block_q8_0, x86_q8_0_rowq, struct x86_panel_act8,
+		      x86_q8_0_panel_isum)
+
+/* Float weights: sixteen rows by six tokens, twelve accumulators. The
+ * panel holds, for each position k, the sixteen rows' weights side by side,
+ * so each multiply-add covers eight rows and the activations are single
+ * broadcasts: per position two panel loads and six broadcasts feed twelve
+ * FMAs, where a row-by-token tile streams both operands as vectors and
+ * runs out of cache bandwidth first. Sums run in position order per row,
+ * not in eight lanes as vec_dot's, so results agree to rounding. */
+#define X86_F32_PANEL_ROWS 16
+#define X86_F32_PANEL_TOKENS 6
+
+LT_AVX2 static void x86_f32_panel_pack(int64_t n, const void *w, size_t w_stride, int n_rows,
+				       void *panel)
+{
+	float *p = panel;
+	for (int64_t k = 0; k < n; k += 8)
+		for (int g = 0; g < X86_F32_PANEL_ROWS; g += 8) {
+			__m256i r[8];
+#pragma GCC unroll 8
+			for (int i = 0; i < 8; i++) {
+				const float *row = (const float *)((const uint8_t *)w +
+								   (size_t)(g + i) * w_stride);
+				r[i] = g + i < n_rows ? _mm256_loadu_si256((const __m256i *)(row + k))
+						      : _mm256_setzero_si256();
+			}
+			x86_transpose8_epi32(r);
+#pragma GCC unroll 8
+			for (int j = 0; j < 8; j++)
+				_mm256_storeu_si256((__m256i *)(p + (k + j) * X86_F32_PANEL_ROWS + g),
+						    r[j]);
+		}
+}
+
+/* Stores the sixteen rows of one token, or the first n_rows of them. */
+LT_AVX2 static inline void x86_f32_panel_store(float *y, __m256 lo, __m256 hi, int n_rows)
+{
+	if (n_rows == X86_F32_PANEL_ROWS) {
+		_mm256_storeu_ps(y, lo);
+		_mm256_storeu_ps(y + 8, hi);
+		return;
+	}
+	_Alignas(32) float v[X86_F32_PANEL_ROWS];
+	_mm256_store_ps(v, lo);
+	_mm256_store_ps(v + 8, hi);
+	memcpy(y, v, sizeof(float) * (size_t)n_rows);
+}
+
+#define X86_F32_STEP(c0, c1, at)                            \
+	do {                                                \
+		const __m256 v = _mm256_broadcast_ss((at) + k); \
+		c0 = _mm256_fmadd_ps(w0, v, c0);            \
+		c1 = _mm256_fmadd_ps(w1, v, c1);            \
+	} while (0)
+
+LT_AVX2 static void x86_f32_panel_gemm(int64_t n, const void *panel, const void *act,
+				       size_t a_stride, int n_tok, float *y, size_t ldy, int n_rows)
+{
+	const float *p = panel;
+	int t = 0;
+	for (; t + X86_F32_PANEL_TOKENS <= n_tok; t += X86_F32_PANEL_TOKENS) {
+		const float *a[X86_F32_PANEL_TOKENS];
+		for (int i = 0; i < X86_F32_PANEL_TOKENS; i++)
+			a[i] = (const float *)((const uint8_t *)act + (size_t)(t + i) * a_stride);
+		__m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00;
+		__m256 c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+		for (int64_t k = 0; k < n; k++) {
+			const __m256 w0 = _mm256_loadu_ps(p + k * X86_F32_PANEL_ROWS);
+			const __m256 w1 = _mm256_loadu_ps(p + k * X86_F32_PANEL_ROWS + 8);
+			X86_F32_STEP(c00, c01, a[0]);
+			X86_F32_STEP(c10, c11, a[1]);
+			X86_F32_STEP(c20, c21, a[2]);
+			X86_F32_STEP(c30, c31, a[3]);
+			X86_F32_STEP(c40, c41, a[4]);
+			X86_F32_STEP(c50, c51, a[5]);
+		}
+		x86_f32_panel_store(y + (size_t)t * ldy, c00, c01, n_rows);
+		x86_f32_panel_store(y + (size_t)(t + 1) * ldy, c10, c11, n_rows);
+		x86_f32_panel_store(y + (size_t)(t + 2) * ldy, c20, c21, n_rows);
+		x86_f32_panel_store(y + (size_t)(t + 3) * ldy, c30, c31, n_rows);
+		x86_f32_panel_store(y + (size_t)(t + 4) * ldy, c40, c41, n_rows);
+		x86_f32_panel_store(y + (size_t)(t + 5) * ldy, c50, c51, n_rows);
+	}
+	/* The last few tokens one at a time, in the same position order. */
+	for (; t < n_tok; t++) {
+		const float *a0 = (const float *)((const uint8_t *)act + (size_t)t * a_stride);
+		__m256 c00 = _mm256_setzero_ps(), c01 = c00;
+		for (int64_t k = 0; k < n; k++) {
+			const __m256 w0 = _mm256_loadu_ps(p + k * X86_F32_PANEL_ROWS);
+			const __m256 w1 = _mm256_loadu_ps(p + k * X86_F32_PANEL_ROWS + 8);
+			X86_F32_STEP(c00, c01, a0);
+		}
+		x86_f32_panel_store(y + (size_t)t * ldy, c00, c01, n_rows);
 	}
 }
 
 static const struct quant_panel x86_panels[GGML_TYPE_COUNT] = {
+	[GGML_TYPE_F32] = { X86_F32_PANEL_ROWS, 32 * sizeof(float),
+			    32 * X86_F32_PANEL_ROWS * sizeof(float), NULL, x86_f32_panel_pack,
+			    x86_f32_panel_gemm, NULL },
 	[GGML_TYPE_Q4_0] = { X86_PANEL_ROWS, sizeof(struct x86_panel_act),
 			     sizeof(struct x86_panel_block), x86_panel_act_from_float,
 			     x86_q4_0_panel_pack, x86_q4_0_panel_gemm, x86_q4_0_panel_gemv },
 	[GGML_TYPE_Q8_0] = { X86_PANEL_ROWS, sizeof(struct x86_panel_act8),
 			     sizeof(struct x86_panel_block), x86_panel_act8_from_float,
-			     x86_q8_0_panel_pack, x86_q8_0_panel_gemm, NULL },
+			     x86_q8_0_panel_pack, x86_q8_0_panel_gemm, x86_q8_0_panel_gemv },
 };
 
 const struct quant_panel *quant_x86_panel(enum ggml_type type)

@@ -783,6 +783,15 @@ static int tui_start(struct tui *t)
 	t->w_keys = newwin(1, 1, 0, 0);
 	keypad(t->w_keys, TRUE);
 	nodelay(t->w_keys, TRUE);
+	/* Home and End arrive as ESC [1~ / ESC [4~ from tmux and screen, and
+	 * as ESC [H / ESC [F or ESC [7~ / ESC [8~ from other terminals, whatever
+	 * TERM says; all of them mean Home and End here. */
+	define_key("\033[1~", KEY_HOME);
+	define_key("\033[4~", KEY_END);
+	define_key("\033[H", KEY_HOME);
+	define_key("\033[F", KEY_END);
+	define_key("\033[7~", KEY_HOME);
+	define_key("\033[8~", KEY_END);
 	define_key("\033[200~", TUI_KEY_PASTE_BEGIN);
 	define_key("\033[201~", TUI_KEY_PASTE_END);
 	mousemask(BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);

@@ -28,9 +28,12 @@
 #define TOL_F16 2e-3
 /* The engine in float against the reference in double, tiny models. */
 #define TOL_REF 2e-4
-/* Batch and token-by-token evaluation do the same float operations per
- * row; allow only rounding noise. */
-#define TOL_BATCH 1e-5
+/* Batch and token-by-token evaluation differ only in summation order: a
+ * batch goes through the prefill panels (one running sum per row), a
+ * single token through vec_dot (eight lanes). A last-bit difference can
+ * flip the f16 rounding of a query or a cached key (a 5e-4 relative step),
+ * so stories260K's logits (magnitudes up to 20) move by up to ~3e-4. */
+#define TOL_BATCH 1e-3
 
 static const int32_t STORIES_PROMPT[] = { 1, 403, 407, 261, 378 };
 static const int32_t STORIES_GREEDY[] = {

@@ -280,13 +280,16 @@ static void check_panel(enum ggml_type type, int n, int n_rows, int n_tok)
 	simd_or_skip(type);
 	const struct quant_panel *pn = quant_x86_panel(type);
 	assert_non_null(pn);
-	assert_true(n_rows <= pn->rows);
+	assert_true(n_rows <= pn->rows && pn->rows <= 16);
 	const struct quant_kernels *ref = quant_ref(type), *act = quant_ref(ref->vec_dot_type);
 	const size_t wb = dtype_row_bytes(type, n), qb = dtype_row_bytes(ref->vec_dot_type, n);
-	const size_t ab = (size_t)(n / 32) * pn->act_block_bytes;
+	/* Float panels read the activations as they are. */
+	const size_t ab = pn->act_from_float ? (size_t)(n / 32) * pn->act_block_bytes
+					     : (size_t)n * sizeof(float);
 	uint8_t *w = malloc(wb * n_rows), *a = malloc(ab * n_tok), *q = malloc(qb * n_tok);
 	void *panel = malloc((size_t)(n / 32) * pn->block_bytes);
 	float *f = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n_tok * n_rows);
+	const double tol = type == GGML_TYPE_F32 ? TOL_DOT_FLOAT : TOL_DOT_QUANT;
 	for (int round = 0; round < 4; round++) {
 		for (int r = 0; r < n_rows; r++) {
 			fill(f, n, 1.0f);
@@ -300,7 +303,10 @@ static void check_panel(enum ggml_type type, int n, int n_rows, int n_tok)
 			if (round == 3)
 				for (int i = 0; i < n; i++)
 					f[i] = 1.0f;
-			pn->act_from_float(f, a + t * ab, n);
+			if (pn->act_from_float)
+				pn->act_from_float(f, a + t * ab, n);
+			else
+				memcpy(a + t * ab, f, sizeof(float) * n);
 			act->from_float(f, q + t * qb, n);
 		}
 		pn->pack(n, w, wb, n_rows, panel);
@@ -311,14 +317,14 @@ static void check_panel(enum ggml_type type, int n, int n_rows, int n_tok)
 				ref->vec_dot(n, &want, w + r * wb, q + t * qb);
 				double scale = abs_dot(type, w + r * wb, ref->vec_dot_type, q + t * qb, n);
 				float got = y[t * n_rows + r];
-				if (fabs((double)got - want) > TOL_DOT_QUANT * scale + 1e-30)
+				if (fabs((double)got - want) > tol * scale + 1e-30)
 					fail_msg("%s panel round %d row %d token %d: %.9g, want %.9g",
 						 dtype_name(type), round, r, t, got, want);
 			}
 		if (!pn->gemv)
 			continue;
 		for (int t = 0; t < n_tok; t++) {
-			float g[8];
+			float g[16];
 			pn->gemv(n, w, wb, n_rows, a + t * ab, g);
 			for (int r = 0; r < n_rows; r++) {
 				float want;
@@ -336,11 +342,13 @@ static void check_panel(enum ggml_type type, int n, int n_rows, int n_tok)
 static void test_panels_match_reference(void **state)
 {
 	(void)state;
-	const enum ggml_type types[] = { GGML_TYPE_Q8_0, GGML_TYPE_Q4_0 };
+	const enum ggml_type types[] = { GGML_TYPE_F32, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0 };
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		check_panel(types[i], N_ROW, 8, 5);
+		const int rows = quant_x86_panel(types[i]) ? quant_x86_panel(types[i])->rows : 8;
+		check_panel(types[i], N_ROW, rows, 5);
 		check_panel(types[i], 96, 3, 37); /* a partial panel, two passes of tokens */
-		check_panel(types[i], 32, 8, 1);
+		check_panel(types[i], 32, rows, 1);
+		check_panel(types[i], 64, rows, 13);
 	}
 }
 
