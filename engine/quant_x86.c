@@ -417,6 +417,17 @@ LT_AVX2 static inline float x86_hsum_ps128(__m128 r)
 	return _mm_cvtss_f32(r);
 }
 
+/* Decode reads a thread's rows as one run, but the hardware prefetcher
+ * stops at each 4 KiB page: a super-block's worth of lines this far ahead
+ * is asked for in software. Past the run's end it is merely wasted. */
+#define X86_PREFETCH_BYTES 2048
+#define X86_PREFETCH_AHEAD(blk)                                                         \
+	do {                                                                            \
+		const uintptr_t at_ = (uintptr_t)(blk) + X86_PREFETCH_BYTES;            \
+		for (size_t o_ = 0; o_ < sizeof(*(blk)); o_ += 64)                      \
+			_mm_prefetch((const char *)(at_ + o_), _MM_HINT_T0);            \
+	} while (0)
+
 LT_AVX2 static void x86_q4_K_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q4_K *x = vx;
@@ -425,6 +436,7 @@ LT_AVX2 static void x86_q4_K_vec_dot(int64_t n, float *s, const void *vx, const 
 	__m256 acc = _mm256_setzero_ps();
 	__m128 accm = _mm_setzero_ps();
 	for (int64_t i = 0; i < n / QK_K; i++) {
+		X86_PREFETCH_AHEAD(x + i);
 		__m256i sc;
 		__m128i mn;
 		x86_k4_scales(x[i].scales, &sc, &mn);
@@ -456,6 +468,7 @@ LT_AVX2 static void x86_q5_K_vec_dot(int64_t n, float *s, const void *vx, const 
 	__m256 acc = _mm256_setzero_ps();
 	__m128 accm = _mm_setzero_ps();
 	for (int64_t i = 0; i < n / QK_K; i++) {
+		X86_PREFETCH_AHEAD(x + i);
 		__m256i sc;
 		__m128i mn;
 		x86_k4_scales(x[i].scales, &sc, &mn);
@@ -485,12 +498,28 @@ LT_AVX2 static void x86_q5_K_vec_dot(int64_t n, float *s, const void *vx, const 
 	*s = x86_hsum_ps(acc) - x86_hsum_ps128(accm);
 }
 
-/* sum((q - off) * y) over 32 elements, each half of 16 weighted by its
- * group scale: maddubs needs q unsigned, so off * sum(y) is taken off after. */
-LT_AVX2 static inline __m256i x86_group_dot(__m256i q, __m256i yq, __m256i off, __m256i scales)
+/* sum(q * y) over 32 elements, each half of 16 weighted by its group
+ * scale (q unsigned, as maddubs wants). */
+LT_AVX2 static inline __m256i x86_group_dot(__m256i q, __m256i yq, __m256i scales)
+{
+	return _mm256_madd_epi16(_mm256_maddubs_epi16(q, yq), scales);
+}
+
+/* The same for quants stored with an offset that varies by element (q3_K's
+ * missing high bits): sum((q - off) * y), off * y taken off after maddubs. */
+LT_AVX2 static inline __m256i x86_group_dot_off(__m256i q, __m256i yq, __m256i off, __m256i scales)
 {
 	const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, yq), _mm256_maddubs_epi16(off, yq));
 	return _mm256_madd_epi16(p, scales);
+}
+
+/* q6_K stores q + 32: the bias -32 * sum over groups of scale * sum(y),
+ * from the activation's 16-element sums, starts the integer sum. */
+LT_AVX2 static inline __m256i x86_q6_K_bias(__m128i s8, const int16_t *bsums)
+{
+	const __m256i p = _mm256_madd_epi16(_mm256_cvtepi8_epi16(s8),
+					    _mm256_loadu_si256((const __m256i *)bsums));
+	return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(p, 5));
 }
 
 LT_AVX2 static void x86_q6_K_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
@@ -498,14 +527,14 @@ LT_AVX2 static void x86_q6_K_vec_dot(int64_t n, float *s, const void *vx, const 
 	const struct block_q6_K *x = vx;
 	const struct block_q8_K *y = vy;
 	const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3);
-	const __m256i off = _mm256_set1_epi8(32);
 	__m256 acc = _mm256_setzero_ps();
 	for (int64_t i = 0; i < n / QK_K; i++) {
+		X86_PREFETCH_AHEAD(x + i);
 		const float d = y[i].d * x86_h2f(x[i].d);
 		const uint8_t *ql = x[i].ql, *qh = x[i].qh;
 		const int8_t *q8 = y[i].qs;
 		const __m128i s8 = _mm_loadu_si128((const __m128i *)x[i].scales);
-		__m256i sumi = _mm256_setzero_si256();
+		__m256i sumi = x86_q6_K_bias(s8, y[i].bsums);
 		for (int half = 0; half < 2; half++, ql += 64, qh += 32, q8 += 128) {
 			const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
 			const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
@@ -519,13 +548,13 @@ LT_AVX2 static void x86_q6_K_vec_dot(int64_t n, float *s, const void *vx, const 
 			const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), h2);
 			const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), h3);
 			const __m256i *yv = (const __m256i *)q8;
-			sumi = _mm256_add_epi32(sumi, x86_group_dot(q0, _mm256_loadu_si256(yv), off,
+			sumi = _mm256_add_epi32(sumi, x86_group_dot(q0, _mm256_loadu_si256(yv),
 								    x86_scale_pair8(s8, 8 * half + 0)));
-			sumi = _mm256_add_epi32(sumi, x86_group_dot(q1, _mm256_loadu_si256(yv + 1), off,
+			sumi = _mm256_add_epi32(sumi, x86_group_dot(q1, _mm256_loadu_si256(yv + 1),
 								    x86_scale_pair8(s8, 8 * half + 2)));
-			sumi = _mm256_add_epi32(sumi, x86_group_dot(q2, _mm256_loadu_si256(yv + 2), off,
+			sumi = _mm256_add_epi32(sumi, x86_group_dot(q2, _mm256_loadu_si256(yv + 2),
 								    x86_scale_pair8(s8, 8 * half + 4)));
-			sumi = _mm256_add_epi32(sumi, x86_group_dot(q3, _mm256_loadu_si256(yv + 3), off,
+			sumi = _mm256_add_epi32(sumi, x86_group_dot(q3, _mm256_loadu_si256(yv + 3),
 								    x86_scale_pair8(s8, 8 * half + 6)));
 		}
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
@@ -598,14 +627,14 @@ LT_AVX2 static void x86_q6_K_tile(int64_t n, const void *vw, size_t w_stride, co
 	const struct block_q6_K *x = vw;
 	X86_K_ROWS_DECL;
 	const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3);
-	const __m256i off = _mm256_set1_epi8(32);
 	__m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
 	for (int64_t i = 0; i < n / QK_K; i++) {
 		const float dx = x86_h2f(x[i].d);
-		__m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+		const __m128i s8 = _mm_loadu_si128((const __m128i *)x[i].scales);
+		__m256i s0 = x86_q6_K_bias(s8, a0[i].bsums), s1 = x86_q6_K_bias(s8, a1[i].bsums);
+		__m256i s2 = x86_q6_K_bias(s8, a2[i].bsums), s3 = x86_q6_K_bias(s8, a3[i].bsums);
 		for (int half = 0; half < 2; half++) {
 			const uint8_t *ql = x[i].ql + 64 * half, *qh = x[i].qh + 32 * half;
-			const __m128i s8 = _mm_loadu_si128((const __m128i *)x[i].scales);
 			const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
 			const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
 			const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
@@ -622,13 +651,13 @@ LT_AVX2 static void x86_q6_K_tile(int64_t n, const void *vw, size_t w_stride, co
 				const __m256i scp = x86_scale_pair8(s8, 8 * half + 2 * k);
 				const size_t o = 128 * half + 32 * k;
 				s0 = _mm256_add_epi32(s0, x86_group_dot(q[k], _mm256_loadu_si256(
-					(const __m256i *)(a0[i].qs + o)), off, scp));
+					(const __m256i *)(a0[i].qs + o)), scp));
 				s1 = _mm256_add_epi32(s1, x86_group_dot(q[k], _mm256_loadu_si256(
-					(const __m256i *)(a1[i].qs + o)), off, scp));
+					(const __m256i *)(a1[i].qs + o)), scp));
 				s2 = _mm256_add_epi32(s2, x86_group_dot(q[k], _mm256_loadu_si256(
-					(const __m256i *)(a2[i].qs + o)), off, scp));
+					(const __m256i *)(a2[i].qs + o)), scp));
 				s3 = _mm256_add_epi32(s3, x86_group_dot(q[k], _mm256_loadu_si256(
-					(const __m256i *)(a3[i].qs + o)), off, scp));
+					(const __m256i *)(a3[i].qs + o)), scp));
 			}
 		}
 		acc0 = _mm256_fmadd_ps(_mm256_set1_ps(a0[i].d * dx), _mm256_cvtepi32_ps(s0), acc0);
@@ -650,6 +679,7 @@ LT_AVX2 static void x86_q2_K_vec_dot(int64_t n, float *s, const void *vx, const 
 	__m256 acc = _mm256_setzero_ps();
 	float summs = 0;
 	for (int64_t i = 0; i < n / QK_K; i++) {
+		X86_PREFETCH_AHEAD(x + i);
 		const uint8_t *sc = x[i].scales;
 		int msum = 0;
 		for (int g = 0; g < QK_K / 16; g++)
@@ -690,6 +720,7 @@ LT_AVX2 static void x86_q3_K_vec_dot(int64_t n, float *s, const void *vx, const 
 	const __m256i m2 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
 	__m256 acc = _mm256_setzero_ps();
 	for (int64_t i = 0; i < n / QK_K; i++) {
+		X86_PREFETCH_AHEAD(x + i);
 		int sc[16];
 		x86_q3_K_scales(x[i].scales, sc);
 		const float d = y[i].d * x86_h2f(x[i].d);
@@ -706,7 +737,7 @@ LT_AVX2 static void x86_q3_K_vec_dot(int64_t n, float *s, const void *vx, const 
 				const __m256i hb = _mm256_and_si256(_mm256_srli_epi16(hm, b), one);
 				const __m256i sub = _mm256_slli_epi16(_mm256_xor_si256(hb, one), 2);
 				const __m256i yq = _mm256_loadu_si256((const __m256i *)q8);
-				sumi = _mm256_add_epi32(sumi, x86_group_dot(q, yq, sub,
+				sumi = _mm256_add_epi32(sumi, x86_group_dot_off(q, yq, sub,
 									    x86_scale_pair(sc[2 * b], sc[2 * b + 1])));
 			}
 		}
