@@ -15,6 +15,7 @@
 #include "gguf.h"
 #include "model.h"
 #include "options.h"
+#include "quant_x86.h"
 
 static void bench_usage(FILE *out)
 {
@@ -161,15 +162,19 @@ int cmd_bench(int argc, char **argv)
 	if (!mw->tied_output)
 		decode_bytes -= (uint64_t)(mw->tok_embd.n_out - 1) * mw->tok_embd.row_bytes;
 	uint64_t rss = cli_proc_status_bytes("VmRSS"), hwm = cli_proc_status_bytes("VmHWM");
+	/* Which kernel set ran, so figures from two machines (or with
+	 * LLAMATERM_FORCE_SCALAR=1) are not compared blindly. */
+	const char *kernels = quant_x86_active() ? "avx2+fma+f16c" : "scalar";
 	if (o.json) {
 		printf("{\"model\": ");
 		cli_json_string(stdout, o.model);
 		printf(", \"type\": \"%s\", \"params\": %lld, \"weight_bytes\": %llu, "
-		       "\"decode_bytes\": %llu, \"threads\": %d, \"load_ms\": %.3f, \"rss_bytes\": %llu, "
-		       "\"peak_rss_bytes\": %llu, \"results\": [",
+		       "\"decode_bytes\": %llu, \"threads\": %d, \"kernels\": \"%s\", "
+		       "\"load_ms\": %.3f, \"rss_bytes\": %llu, \"peak_rss_bytes\": %llu, "
+		       "\"results\": [",
 		       bench_main_type(g), (long long)model_n_params(m),
 		       (unsigned long long)model_weight_bytes(m), (unsigned long long)decode_bytes,
-		       n_threads, t_load * 1e3,
+		       n_threads, kernels, t_load * 1e3,
 		       (unsigned long long)rss, (unsigned long long)hwm);
 		for (int i = 0; i < n_results; i++)
 			printf("%s{\"test\": \"%s%d\", \"mean\": %.3f, \"sd\": %.3f}", i ? ", " : "",
@@ -178,9 +183,9 @@ int cmd_bench(int argc, char **argv)
 	} else {
 		printf("model: %s (%s, %.2f M params, %.1f MiB)\n", o.model, bench_main_type(g),
 		       model_n_params(m) / 1e6, model_weight_bytes(m) / 1048576.0);
-		printf("threads: %d, load: %.1f ms, RSS: %.1f MiB (peak %.1f MiB), "
+		printf("threads: %d, kernels: %s, load: %.1f ms, RSS: %.1f MiB (peak %.1f MiB), "
 		       "decode reads %.1f MiB/token\n",
-		       n_threads, t_load * 1e3, rss / 1048576.0, hwm / 1048576.0,
+		       n_threads, kernels, t_load * 1e3, rss / 1048576.0, hwm / 1048576.0,
 		       decode_bytes / 1048576.0);
 		for (int i = 0; i < n_results; i++)
 			printf("%s%d: %.2f ± %.2f tok/s\n", results[i].name, results[i].n_tokens,

@@ -111,3 +111,7 @@ if command -v python3 >/dev/null; then
 	expect_status "bench --json" 0 "$LT" bench -m "$STORIES" -p 16 -n 8 -r 2 --json
 	python3 -m json.tool "$TMP/out" >/dev/null && pass "bench --json is valid JSON" || fail "bench --json is valid JSON"
 fi
+# The kernel set is named, and the switch to the scalar kernels shows.
+expect_status "bench, scalar kernels" 0 env LLAMATERM_FORCE_SCALAR=1 "$LT" bench -m "$STORIES" -p 4 -n 2 -r 1
+grep -q '^threads: [0-9]*, kernels: scalar,' "$TMP/out" &&
+	pass "bench names the scalar kernels" || fail "bench names the scalar kernels" "$(cat "$TMP/out")"
