@@ -22,10 +22,11 @@
 #define OPS_TILE_TOKENS 32
 
 /* Multiply-adds below which one more thread costs more than it saves:
- * waking it and the closing barrier take microseconds on an idle machine
- * and a whole time slice when the other core is busy. Tiny models such as
- * stories260K then run single-threaded at thousands of tokens/s. */
-#define OPS_MIN_WORK_PER_THREAD (512 * 1024)
+ * waking it and the closing barrier take about a microsecond on an idle
+ * machine (libgomp's threads spin between regions) and a whole time slice
+ * when the other core is busy. 128K multiply-adds take some 10 us: tiny
+ * models such as stories260K still run most of their decode on one thread. */
+#define OPS_MIN_WORK_PER_THREAD (128 * 1024)
 /* A matrix-vector product waits on memory, not arithmetic: count it as this
  * many tokens' work so decode still splits medium matrices. */
 #define OPS_DECODE_WEIGHT 4
