@@ -362,7 +362,7 @@ void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, vo
 							   (n_tok < OPS_DECODE_WEIGHT ? OPS_DECODE_WEIGHT : n_tok));
 	size_t stride = (size_t)n_in * sizeof(float);
 
-	if (m->panel && n_tok >= OPS_PANEL_MIN_TOKENS) {
+	if (m->panel && m->panel->gemm && n_tok >= OPS_PANEL_MIN_TOKENS) {
 		ops_matmul_panels(y, m, x, n_tok, work, nth);
 		return;
 	}
