@@ -39,14 +39,16 @@ struct quant_tile {
 /* The tile kernel that goes with quant_x86(type)'s vec_dot, or NULL. */
 const struct quant_tile *quant_x86_tile(enum ggml_type type);
 
-/* Prefill by panels, for float weights and for weights whose blocks carry
- * one float scale each (q8_0, q4_0). A panel is `rows` weight rows repacked, block by block, so
- * that the 4-byte groups of all rows at one position sit side by side: then
- * one maddubs serves every row of the panel against one token, the lanes of
- * the integer sums are rows, and one conversion and one multiply-add per
- * block cover the whole panel. ops_matmul packs each panel into per-thread
- * scratch (the mapped weights are never copied as a whole) and runs it
- * against every token of the batch.
+/* Kernels whose vector lanes are weight rows. For prefill (pack + gemm:
+ * f32, q8_0, q4_0) a panel is `rows` weight rows repacked, block by block,
+ * so that the 4-byte groups of all rows at one position sit side by side:
+ * then one maddubs serves every row of the panel against one token, the
+ * lanes of the integer sums are rows, and one conversion and one
+ * multiply-add per block cover the whole panel. ops_matmul packs each panel
+ * into per-thread scratch (the mapped weights are never copied as a whole)
+ * and runs it against every token of the batch. For decode (gemv: q8_0,
+ * q4_0, q4_K) the same transpose happens in registers on rows read in place.
+ * A type may have either kind or both.
  *
  * The integer sum of each block is exact, as in vec_dot; the float steps
  * differ (one scaled sum per block instead of eight lanes, or for floats

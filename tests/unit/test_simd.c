@@ -275,6 +275,7 @@ static void test_tiles_match_vec_dot(void **state)
  * weights and activations from the reference quantizers: partial panels,
  * more tokens than one pass of accumulators holds, and blocks at the edge
  * of the 16-bit sums (every product at its largest, all of one sign). */
+#define GEMV_GUARD -12345.0f
 static void check_panel(enum ggml_type type, int n, int n_rows, int n_tok)
 {
 	simd_or_skip(type);
@@ -296,6 +297,9 @@ static void check_panel(enum ggml_type type, int n, int n_rows, int n_tok)
 			if (round == 3) /* q4_0: one -1 per block sets d, the rest quantize to 15 */
 				for (int i = 0; i < n; i++)
 					f[i] = type == GGML_TYPE_Q4_0 && i % 32 == 0 ? -1.0f : 1.0f;
+			if (round == 3 && type == GGML_TYPE_Q4_K) /* one 0 per group: min 0, the rest 15 */
+				for (int i = 0; i < n; i++)
+					f[i] = i % 32 == 0 ? 0.0f : 1.0f;
 			ref->from_float(f, w + r * wb, n);
 		}
 		for (int t = 0; t < n_tok; t++) {
@@ -309,9 +313,12 @@ static void check_panel(enum ggml_type type, int n, int n_rows, int n_tok)
 				memcpy(a + t * ab, f, sizeof(float) * n);
 			act->from_float(f, q + t * qb, n);
 		}
-		pn->pack(n, w, wb, n_rows, panel);
-		pn->gemm(n, panel, a, ab, n_tok, y, (size_t)n_rows, n_rows);
-		for (int t = 0; t < n_tok; t++)
+		/* Decode-only panels have no gemm; their gemv is checked below. */
+		if (pn->gemm) {
+			pn->pack(n, w, wb, n_rows, panel);
+			pn->gemm(n, panel, a, ab, n_tok, y, (size_t)n_rows, n_rows);
+		}
+		for (int t = 0; t < n_tok && pn->gemm; t++)
 			for (int r = 0; r < n_rows; r++) {
 				float want;
 				ref->vec_dot(n, &want, w + r * wb, q + t * qb);
@@ -325,7 +332,12 @@ static void check_panel(enum ggml_type type, int n, int n_rows, int n_tok)
 			continue;
 		for (int t = 0; t < n_tok; t++) {
 			float g[16];
+			for (int r = 0; r < 16; r++)
+				g[r] = GEMV_GUARD;
 			pn->gemv(n, w, wb, n_rows, a + t * ab, g);
+			/* The lanes past n_rows repeat a row but must not be stored. */
+			for (int r = n_rows; r < 16; r++)
+				assert_true(g[r] == GEMV_GUARD);
 			for (int r = 0; r < n_rows; r++) {
 				float want;
 				ref->vec_dot(n, &want, w + r * wb, q + t * qb);
@@ -349,6 +361,25 @@ static void test_panels_match_reference(void **state)
 		check_panel(types[i], 96, 3, 37); /* a partial panel, two passes of tokens */
 		check_panel(types[i], 32, rows, 1);
 		check_panel(types[i], 64, rows, 13);
+	}
+}
+
+/* Panels with decode kernels only (k-quants): every partial group of rows
+ * and several row lengths, against the reference vec_dot. */
+static void test_gemv_panels_match_reference(void **state)
+{
+	(void)state;
+	const enum ggml_type types[] = { GGML_TYPE_Q4_K };
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		simd_or_skip(types[i]);
+		const struct quant_panel *pn = quant_x86_panel(types[i]);
+		assert_non_null(pn);
+		assert_non_null(pn->gemv);
+		for (int rows = 1; rows <= pn->rows; rows++)
+			check_panel(types[i], 512, rows, 2);
+		check_panel(types[i], 256, pn->rows, 3);
+		check_panel(types[i], N_ROW, pn->rows, 3);
+		check_panel(types[i], 11 * 256, 5, 2);
 	}
 }
 
@@ -418,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_dot_kquants),
 		cmocka_unit_test(test_tiles_match_vec_dot),
 		cmocka_unit_test(test_panels_match_reference),
+		cmocka_unit_test(test_gemv_panels_match_reference),
 		cmocka_unit_test(test_attention_f16_cache_matches_f32),
 		cmocka_unit_test(test_enable_switch),
 	};
