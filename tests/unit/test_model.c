@@ -192,7 +192,7 @@ static void test_matmul_f16_rounds_activations(void **state)
 	free(work);
 }
 
-/* Quantized weights: the tiled, threaded matmul must give the dots of each
+/* Float and quantized weights: the threaded matmul must give the dots of each
  * weight row with each activation row converted to vec_dot_type: exactly
  * through the tile kernels, to TOL_PANEL (relative) through the panel
  * kernels, whose integer block sums are exact but whose float steps differ.
@@ -202,7 +202,7 @@ static void test_matmul_f16_rounds_activations(void **state)
 static void test_matmul_quantized(void **state)
 {
 	(void)state;
-	const enum ggml_type types[] = { GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_Q4_K,
+	const enum ggml_type types[] = { GGML_TYPE_F32, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_Q4_K,
 					 GGML_TYPE_Q6_K };
 	enum { N_IN = 256, N_OUT = 43, N_TOK = 35 };
 	uint32_t seed = 7;
