@@ -1,5 +1,6 @@
-/* Prefill panels for q4_0 and q8_0 weights (see struct quant_panel), and
- * decode kernels with rows as lanes for them and for q4_K.
+/* Kernels whose vector lanes are weight rows (see struct quant_panel):
+ * prefill panels for q4_0, q8_0 and f32 weights, decode kernels for q4_0,
+ * q8_0 and q4_K.
  *
  * A row-by-token block kernel spends, per pair and per block of 32, one
  * maddubs, one widening madd, one conversion and one multiply-add, and the
