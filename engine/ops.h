@@ -123,10 +123,12 @@ size_t ops_matmul_work_size(const struct ops_mat *m, int n_tok, int n_threads);
  * converted once into the weight's vec_dot_type in work (unless that type is
  * F32); output rows are split across up to n_threads (fewer when the
  * product is too small to repay waking a thread). Batches of at least
- * OPS_PANEL_MIN_TOKENS go to m->panel's kernels when it has them (equal to
- * vec_dot to rounding); otherwise whole blocks of rows and tokens go to
- * m->tile's kernels, which equal the vec_dot of each pair bit for bit. Either
- * way an output does not depend on how the work is split across threads. */
+ * OPS_PANEL_MIN_TOKENS go to m->panel's prefill kernels and single tokens
+ * to its decode kernel when it has them (equal to vec_dot to rounding);
+ * otherwise whole blocks of rows and tokens go to m->tile's kernels, which
+ * equal the vec_dot of each pair bit for bit (the f32 decode kernel too).
+ * Either way an output does not depend on how the work is split across
+ * threads. */
 void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, void *work,
 		int n_threads);
 
