@@ -512,51 +512,52 @@ LT_AVX2 static inline void x86_f32_panel_store(float *y, __m256 lo, __m256 hi, i
 	memcpy(y, v, sizeof(float) * (size_t)n_rows);
 }
 
-#define X86_F32_STEP(c0, c1, at)                            \
-	do {                                                \
-		const __m256 v = _mm256_broadcast_ss((at) + k); \
-		c0 = _mm256_fmadd_ps(w0, v, c0);            \
-		c1 = _mm256_fmadd_ps(w1, v, c1);            \
-	} while (0)
+/* count (1..6) tokens from token t on, two accumulators each. Every
+ * accumulator is a running sum over the positions in order, so a token's
+ * result does not depend on how many tokens share its pass. Inlined with a
+ * constant count, the arrays live in registers. */
+LT_AVX2 static inline __attribute__((always_inline)) void
+x86_f32_panel_pass(int64_t n, const float *p, const void *act, size_t a_stride, int t, int count,
+		   float *y, size_t ldy, int n_rows)
+{
+	const float *a[X86_F32_PANEL_TOKENS];
+	__m256 lo[X86_F32_PANEL_TOKENS], hi[X86_F32_PANEL_TOKENS];
+#pragma GCC unroll 6
+	for (int i = 0; i < count; i++) {
+		a[i] = (const float *)((const uint8_t *)act + (size_t)(t + i) * a_stride);
+		lo[i] = hi[i] = _mm256_setzero_ps();
+	}
+	for (int64_t k = 0; k < n; k++) {
+		const __m256 w0 = _mm256_loadu_ps(p + k * X86_F32_PANEL_ROWS);
+		const __m256 w1 = _mm256_loadu_ps(p + k * X86_F32_PANEL_ROWS + 8);
+#pragma GCC unroll 6
+		for (int i = 0; i < count; i++) {
+			const __m256 v = _mm256_broadcast_ss(a[i] + k);
+			lo[i] = _mm256_fmadd_ps(w0, v, lo[i]);
+			hi[i] = _mm256_fmadd_ps(w1, v, hi[i]);
+		}
+	}
+#pragma GCC unroll 6
+	for (int i = 0; i < count; i++)
+		x86_f32_panel_store(y + (size_t)(t + i) * ldy, lo[i], hi[i], n_rows);
+}
 
 LT_AVX2 static void x86_f32_panel_gemm(int64_t n, const void *panel, const void *act,
 				       size_t a_stride, int n_tok, float *y, size_t ldy, int n_rows)
 {
 	const float *p = panel;
 	int t = 0;
-	for (; t + X86_F32_PANEL_TOKENS <= n_tok; t += X86_F32_PANEL_TOKENS) {
-		const float *a[X86_F32_PANEL_TOKENS];
-		for (int i = 0; i < X86_F32_PANEL_TOKENS; i++)
-			a[i] = (const float *)((const uint8_t *)act + (size_t)(t + i) * a_stride);
-		__m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00;
-		__m256 c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-		for (int64_t k = 0; k < n; k++) {
-			const __m256 w0 = _mm256_loadu_ps(p + k * X86_F32_PANEL_ROWS);
-			const __m256 w1 = _mm256_loadu_ps(p + k * X86_F32_PANEL_ROWS + 8);
-			X86_F32_STEP(c00, c01, a[0]);
-			X86_F32_STEP(c10, c11, a[1]);
-			X86_F32_STEP(c20, c21, a[2]);
-			X86_F32_STEP(c30, c31, a[3]);
-			X86_F32_STEP(c40, c41, a[4]);
-			X86_F32_STEP(c50, c51, a[5]);
-		}
-		x86_f32_panel_store(y + (size_t)t * ldy, c00, c01, n_rows);
-		x86_f32_panel_store(y + (size_t)(t + 1) * ldy, c10, c11, n_rows);
-		x86_f32_panel_store(y + (size_t)(t + 2) * ldy, c20, c21, n_rows);
-		x86_f32_panel_store(y + (size_t)(t + 3) * ldy, c30, c31, n_rows);
-		x86_f32_panel_store(y + (size_t)(t + 4) * ldy, c40, c41, n_rows);
-		x86_f32_panel_store(y + (size_t)(t + 5) * ldy, c50, c51, n_rows);
-	}
-	/* The last few tokens one at a time, in the same position order. */
-	for (; t < n_tok; t++) {
-		const float *a0 = (const float *)((const uint8_t *)act + (size_t)t * a_stride);
-		__m256 c00 = _mm256_setzero_ps(), c01 = c00;
-		for (int64_t k = 0; k < n; k++) {
-			const __m256 w0 = _mm256_loadu_ps(p + k * X86_F32_PANEL_ROWS);
-			const __m256 w1 = _mm256_loadu_ps(p + k * X86_F32_PANEL_ROWS + 8);
-			X86_F32_STEP(c00, c01, a0);
-		}
-		x86_f32_panel_store(y + (size_t)t * ldy, c00, c01, n_rows);
+	for (; t + X86_F32_PANEL_TOKENS <= n_tok; t += X86_F32_PANEL_TOKENS)
+		x86_f32_panel_pass(n, p, act, a_stride, t, X86_F32_PANEL_TOKENS, y, ldy, n_rows);
+	/* The last few tokens in one pass too: one token alone would wait on
+	 * its two chains of multiply-adds. */
+	switch (n_tok - t) {
+	case 5: x86_f32_panel_pass(n, p, act, a_stride, t, 5, y, ldy, n_rows); break;
+	case 4: x86_f32_panel_pass(n, p, act, a_stride, t, 4, y, ldy, n_rows); break;
+	case 3: x86_f32_panel_pass(n, p, act, a_stride, t, 3, y, ldy, n_rows); break;
+	case 2: x86_f32_panel_pass(n, p, act, a_stride, t, 2, y, ldy, n_rows); break;
+	case 1: x86_f32_panel_pass(n, p, act, a_stride, t, 1, y, ldy, n_rows); break;
+	default: break;
 	}
 }
 
