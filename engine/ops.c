@@ -278,13 +278,16 @@ size_t ops_matmul_work_size(const struct ops_mat *m, int n_tok, int n_threads)
 	size_t size = 0;
 	if (m->kern->vec_dot_type != GGML_TYPE_F32)
 		size = ops_act_stride(m) * (size_t)n_tok;
-	if (m->panel) {
-		size_t panels = ops_panel_act_stride(m) * (size_t)n_tok;
-		if (n_tok >= OPS_PANEL_MIN_TOKENS)
-			panels += ops_panel_bytes(m) * (size_t)(n_threads > 0 ? n_threads : 1);
-		if (panels > size)
-			size = panels;
-	}
+	/* The panel kernels take batches (activations and one panel per
+	 * thread) when they have gemm, single tokens when they have gemv. */
+	size_t panels = 0;
+	if (m->panel && m->panel->gemm && n_tok >= OPS_PANEL_MIN_TOKENS)
+		panels = ops_panel_act_stride(m) * (size_t)n_tok +
+			 ops_panel_bytes(m) * (size_t)(n_threads > 0 ? n_threads : 1);
+	else if (m->panel && m->panel->gemv && n_tok >= 1)
+		panels = ops_panel_act_stride(m);
+	if (panels > size)
+		size = panels;
 	return size;
 }
 

@@ -428,6 +428,17 @@ LT_AVX2 static inline float x86_hsum_ps128(__m128 r)
 			_mm_prefetch((const char *)(at_ + o_), _MM_HINT_T0);            \
 	} while (0)
 
+/* One 64-element chunk of a q4_K / q5_K super-block: the low and the high
+ * quants (unsigned) against their 32 activations each, weighted by their
+ * group scales sl and sh. */
+LT_AVX2 static inline __m256i x86_k4_chunk_dot(__m256i lo, __m256i hi, const int8_t *q8,
+					       __m256i sl, __m256i sh)
+{
+	const __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)q8));
+	const __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(q8 + 32)));
+	return _mm256_add_epi32(_mm256_madd_epi16(plo, sl), _mm256_madd_epi16(phi, sh));
+}
+
 LT_AVX2 static void x86_q4_K_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q4_K *x = vx;
@@ -449,11 +460,8 @@ LT_AVX2 static void x86_q4_K_vec_dot(int64_t n, float *s, const void *vx, const 
 			const __m256i bits = _mm256_loadu_si256((const __m256i *)q4);
 			const __m256i lo = _mm256_and_si256(bits, m4);
 			const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
-			__m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)q8));
-			__m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(q8 + 32)));
-			plo = _mm256_madd_epi16(plo, x86_k4_scale(sc, 2 * j));
-			phi = _mm256_madd_epi16(phi, x86_k4_scale(sc, 2 * j + 1));
-			sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(plo, phi));
+			sumi = _mm256_add_epi32(sumi, x86_k4_chunk_dot(lo, hi, q8, x86_k4_scale(sc, 2 * j),
+								       x86_k4_scale(sc, 2 * j + 1)));
 		}
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
 	}
@@ -487,11 +495,8 @@ LT_AVX2 static void x86_q5_K_vec_dot(int64_t n, float *s, const void *vx, const 
 							   _mm256_slli_epi16(h0, 4));
 			const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 4), m4),
 							   _mm256_slli_epi16(h1, 4));
-			__m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)q8));
-			__m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(q8 + 32)));
-			plo = _mm256_madd_epi16(plo, x86_k4_scale(sc, 2 * j));
-			phi = _mm256_madd_epi16(phi, x86_k4_scale(sc, 2 * j + 1));
-			sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(plo, phi));
+			sumi = _mm256_add_epi32(sumi, x86_k4_chunk_dot(lo, hi, q8, x86_k4_scale(sc, 2 * j),
+								       x86_k4_scale(sc, 2 * j + 1)));
 		}
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
 	}
@@ -597,17 +602,10 @@ LT_AVX2 static void x86_q4_K_tile(int64_t n, const void *vw, size_t w_stride, co
 			const __m256i lo = _mm256_and_si256(bits, m4);
 			const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
 			const __m256i sl = x86_k4_scale(sc, 2 * j), sh = x86_k4_scale(sc, 2 * j + 1);
-#define X86_Q4K_TOK(s, a)                                                                          \
-	s = _mm256_add_epi32(s, _mm256_add_epi32(                                                  \
-		_mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256(                     \
-			(const __m256i *)(a[i].qs + 64 * j))), sl),                                \
-		_mm256_madd_epi16(_mm256_maddubs_epi16(hi, _mm256_loadu_si256(                     \
-			(const __m256i *)(a[i].qs + 64 * j + 32))), sh)))
-			X86_Q4K_TOK(s0, a0);
-			X86_Q4K_TOK(s1, a1);
-			X86_Q4K_TOK(s2, a2);
-			X86_Q4K_TOK(s3, a3);
-#undef X86_Q4K_TOK
+			s0 = _mm256_add_epi32(s0, x86_k4_chunk_dot(lo, hi, a0[i].qs + 64 * j, sl, sh));
+			s1 = _mm256_add_epi32(s1, x86_k4_chunk_dot(lo, hi, a1[i].qs + 64 * j, sl, sh));
+			s2 = _mm256_add_epi32(s2, x86_k4_chunk_dot(lo, hi, a2[i].qs + 64 * j, sl, sh));
+			s3 = _mm256_add_epi32(s3, x86_k4_chunk_dot(lo, hi, a3[i].qs + 64 * j, sl, sh));
 		}
 		acc0 = _mm256_fmadd_ps(_mm256_set1_ps(a0[i].d * dx), _mm256_cvtepi32_ps(s0), acc0);
 		acc1 = _mm256_fmadd_ps(_mm256_set1_ps(a1[i].d * dx), _mm256_cvtepi32_ps(s1), acc1);
