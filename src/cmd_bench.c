@@ -20,7 +20,9 @@
 static void bench_usage(FILE *out)
 {
 	fprintf(out, "usage: llamaterm bench -m MODEL [-p 128] [-n 64] [-t N] [-r 5] [--json]\n\n"
-		     "Measures prompt processing (ppP) and generation (tgN) in tokens per second.\n\n");
+		     "Measures prompt processing (ppP) and generation (tgN) in tokens per second,\n"
+		     "with the load time, resident memory and kernel set (avx2+fma+f16c or scalar;\n"
+		     "LLAMATERM_FORCE_SCALAR=1 selects the scalar kernels).\n\n");
 	options_print_help(out, OPTC_BENCH);
 }
 
