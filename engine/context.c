@@ -17,10 +17,12 @@
 /* Far above any real context; keeps cache size products from overflowing. */
 #define CTX_MAX_N_CTX (1 << 24)
 
-/* State images start with this magic and a version, then the shape. */
+/* State images start with this magic and a version, then the shape.
+ * Version 2 adds the sliding window; version 1 images (no window) load. */
 #define CTX_STATE_MAGIC 0x564b544cu /* "LTKV" read as little-endian */
-#define CTX_STATE_VERSION 1u
-#define CTX_STATE_HEADER_WORDS 10
+#define CTX_STATE_VERSION 2u
+#define CTX_STATE_V1_WORDS 10
+#define CTX_STATE_HEADER_WORDS 11
 
 struct ctx {
 	const struct model *m;
@@ -31,24 +33,40 @@ struct ctx {
 	int n_threads;
 	int n_past;
 	struct ops_attn attn;      /* shapes and KV type for ops_attention */
+	struct ops_attn attn_swa;  /* the same for sliding-window layers */
+	struct ops_rope rope;      /* global layers, with the LongRoPE factors for n_ctx */
+	struct ops_rope rope_swa;  /* sliding-window layers */
+	float *alibi;              /* (n_head) ALiBi slopes, or NULL */
 	const struct quant_kernels *kv_kern; /* stores rows into the cache */
 
-	/* KV cache: layer il's K rows start at k_cache + il*layer_bytes; row p
-	 * holds position p as n_head_kv*head_dim elements of the KV type. */
-	uint8_t *k_cache;          /* (n_layer, n_ctx, n_head_kv*head_dim) */
-	uint8_t *v_cache;          /* (n_layer, n_ctx, n_head_kv*head_dim) */
-	size_t layer_bytes;        /* n_ctx * attn.kv_row_bytes */
+	/* KV cache: layer il's rows start at layer_off[il] in k_cache and
+	 * v_cache; a row holds one position as n_head_kv*head_dim elements of
+	 * the KV type. Global layers have n_ctx rows (row p = position p);
+	 * sliding-window layers keep a ring of ring_rows rows (row p % ring_rows). */
+	uint8_t *k_cache;
+	uint8_t *v_cache;
+	size_t *layer_off;         /* (n_layer) byte offset of each layer's rows */
+	size_t cache_bytes;        /* of each of k_cache and v_cache */
+	int ring_rows;             /* rows of a sliding-window layer (0: no ring) */
+	/* Ring rows hold positions swa_lo..swa_hi at best; older ones were
+	 * overwritten or never loaded, so rewinding below the window fails. */
+	int swa_lo, swa_hi;
 
 	/* Activations of one batch of up to n_batch tokens. */
 	float *x;                  /* (n_batch, n_embd) residual stream */
-	float *xb;                 /* (n_batch, n_embd) normed input / block output */
+	float *xb;                 /* (n_batch, n_embd) attention input (normed x) */
+	float *xb2;                /* (n_batch, n_embd) FFN input (normed x) */
+	float *ao;                 /* (n_batch, n_embd) attention block output */
+	float *fo;                 /* (n_batch, n_embd) FFN block output */
+	float *qkv;                /* (n_batch, q_dim + 2*kv_dim) fused projection, or NULL */
 	float *q;                  /* (n_batch, n_head*head_dim) */
 	float *k;                  /* (n_batch, n_head_kv*head_dim) */
 	float *v;                  /* (n_batch, n_head_kv*head_dim) */
 	float *att;                /* (n_batch, n_head*head_dim) attention output */
-	float *hb;                 /* (n_batch, n_ff) gate, then swiglu */
-	float *hb2;                /* (n_batch, n_ff) up */
+	float *hb;                 /* (n_batch, n_ff) gate, then the activation */
+	float *hb2;                /* (n_batch, n_ff) up; (n_batch, 2*n_ff) when fused */
 	float *rope_cs;            /* (n_batch, n_rot) cos, sin per pair and token */
+	float *rope_cs_swa;        /* (n_batch, n_rot) the same for sliding-window layers */
 	void *work;                /* matmul and attention scratch */
 
 	/* Logits of the last eval: rows for batch tokens logits_first.. */
@@ -83,9 +101,11 @@ static size_t ctx_matmul_work(const struct model_weights *w, int n_layer, int n_
 	size_t max = ops_matmul_work_size(&w->output, n_tok, n_threads);
 	for (int il = 0; il < n_layer; il++) {
 		const struct model_layer *l = &w->layers[il];
-		const struct ops_mat *mats[] = { &l->wq, &l->wk, &l->wv, &l->wo,
+		const struct ops_mat *mats[] = { &l->wqkv, &l->wq, &l->wk, &l->wv, &l->wo,
 						 &l->w_gate, &l->w_up, &l->w_down };
 		for (size_t i = 0; i < sizeof(mats) / sizeof(mats[0]); i++) {
+			if (!mats[i]->data)
+				continue;
 			size_t s = ops_matmul_work_size(mats[i], n_tok, n_threads);
 			if (s > max)
 				max = s;
@@ -99,6 +119,40 @@ static void *ctx_alloc_floats(size_t n)
 	return calloc(n ? n : 1, sizeof(float));
 }
 
+/* Rows a sliding-window layer keeps: its window plus one batch, so every
+ * query of a batch finds its whole window (0 when that is all of n_ctx). */
+static int ctx_ring_rows(const struct model_hparams *hp, int n_ctx, int n_batch)
+{
+	if (hp->n_swa_layers == 0)
+		return 0;
+	int64_t rows = (int64_t)hp->n_swa - 1 + n_batch;
+	return rows >= n_ctx ? 0 : (int)rows;
+}
+
+size_t ctx_kv_bytes(const struct model *m, int n_ctx, int n_batch, enum ggml_type kv_type)
+{
+	const struct model_hparams *hp = model_hparams(m);
+	const size_t row = dtype_row_bytes(kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
+	if (n_batch <= 0)
+		n_batch = CTX_DEFAULT_N_BATCH;
+	if (n_batch > n_ctx)
+		n_batch = n_ctx;
+	const int ring = ctx_ring_rows(hp, n_ctx, n_batch);
+	const int n_local = ring ? hp->n_swa_layers : 0;
+	return 2 * row * ((size_t)(hp->n_layer - n_local) * (size_t)n_ctx + (size_t)n_local * ring);
+}
+
+/* The RoPE of the context: LongRoPE picks its long factors when the context
+ * is longer than the one the model was first trained with. */
+static struct ops_rope ctx_rope(const struct model_hparams *hp, const struct ops_rope *r, int n_ctx)
+{
+	struct ops_rope out = *r;
+	if (!out.freq_factors && (hp->rope_long || hp->rope_short))
+		out.freq_factors = n_ctx > hp->n_ctx_orig && hp->rope_long ? hp->rope_long
+									     : hp->rope_short;
+	return out;
+}
+
 int ctx_new(struct ctx **out, const struct model *m, const struct ctx_params *p, char *err,
 	    size_t errlen)
 {
@@ -107,6 +161,7 @@ int ctx_new(struct ctx **out, const struct model *m, const struct ctx_params *p,
 	if (!p)
 		p = &defaults;
 	const struct model_hparams *hp = model_hparams(m);
+	const struct model_weights *w = model_weights(m);
 	if (p->kv_type != GGML_TYPE_F16 && p->kv_type != GGML_TYPE_F32)
 		return lt_seterr(err, errlen, LT_E_UNSUPPORTED,
 				 "KV cache type %s is not supported (f16 or f32)", dtype_name(p->kv_type));
@@ -114,27 +169,41 @@ int ctx_new(struct ctx **out, const struct model *m, const struct ctx_params *p,
 		return lt_seterr(err, errlen, LT_E_INVAL,
 				 "invalid context parameters: n_ctx %d, n_batch %d, n_threads %d",
 				 p->n_ctx, p->n_batch, p->n_threads);
+	/* Learned positions exist only for the trained context. */
+	if (w->pos_embd.data && p->n_ctx > hp->n_ctx_train)
+		return lt_seterr(err, errlen, LT_E_RANGE,
+				 "a context of %d positions is longer than the %d this model's learned "
+				 "positions cover", p->n_ctx, hp->n_ctx_train);
 
 	struct ctx *c = calloc(1, sizeof(*c));
 	if (!c)
 		return lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
 	c->m = m;
 	c->hp = hp;
-	c->w = model_weights(m);
+	c->w = w;
 	c->n_ctx = p->n_ctx ? p->n_ctx
 			    : (hp->n_ctx_train < CTX_DEFAULT_N_CTX ? hp->n_ctx_train : CTX_DEFAULT_N_CTX);
 	c->n_batch = p->n_batch ? p->n_batch : CTX_DEFAULT_N_BATCH;
 	if (c->n_batch > c->n_ctx)
 		c->n_batch = c->n_ctx;
 	c->n_threads = p->n_threads ? p->n_threads : ctx_default_threads();
+	c->ring_rows = ctx_ring_rows(hp, c->n_ctx, c->n_batch);
+	c->swa_hi = -1;
+	c->rope = ctx_rope(hp, &hp->rope, c->n_ctx);
+	c->rope_swa = ctx_rope(hp, &hp->rope_swa, c->n_ctx);
 	c->attn = (struct ops_attn){
 		.n_head = hp->n_head,
 		.n_head_kv = hp->n_head_kv,
 		.head_dim = hp->head_dim,
 		.kv_type = p->kv_type,
 		.kv_row_bytes = dtype_row_bytes(p->kv_type, (int64_t)hp->n_head_kv * hp->head_dim),
-		.scale = 1.0f / sqrtf((float)hp->head_dim),
+		/* Where q is scaled before the product, the product is not scaled again. */
+		.scale = hp->arch->q_prescale ? 1.0f : hp->attn_scale,
+		.softcap = hp->attn_softcap,
 	};
+	c->attn_swa = c->attn;
+	c->attn_swa.n_swa = hp->n_swa;
+	c->attn_swa.ring_rows = c->ring_rows;
 	c->kv_kern = quant_best(p->kv_type);
 	if (!c->kv_kern || !c->kv_kern->from_float) {
 		free(c);
@@ -145,29 +214,60 @@ int ctx_new(struct ctx **out, const struct model *m, const struct ctx_params *p,
 	const size_t nb = (size_t)c->n_batch;
 	const size_t q_dim = (size_t)hp->n_head * hp->head_dim;
 	const size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
-	c->layer_bytes = (size_t)c->n_ctx * c->attn.kv_row_bytes;
+	const size_t row = c->attn.kv_row_bytes;
 	size_t work = ctx_matmul_work(c->w, hp->n_layer, c->n_batch, c->n_threads);
 	size_t attn_work = ops_attention_work_size(&c->attn, c->n_ctx, c->n_threads);
+	if (c->ring_rows) {
+		size_t s = ops_attention_work_size(&c->attn_swa, c->ring_rows, c->n_threads);
+		if (s > attn_work)
+			attn_work = s;
+	}
 	if (attn_work > work)
 		work = attn_work;
+	bool fused_qkv = false, fused_up = hp->arch->ffn_up_fused;
+	for (int il = 0; il < hp->n_layer; il++)
+		fused_qkv |= c->w->layers[il].wqkv.data != NULL;
 
-	c->k_cache = calloc((size_t)hp->n_layer, c->layer_bytes);
-	c->v_cache = calloc((size_t)hp->n_layer, c->layer_bytes);
+	c->layer_off = calloc((size_t)hp->n_layer, sizeof(*c->layer_off));
+	if (c->layer_off) {
+		size_t off = 0;
+		for (int il = 0; il < hp->n_layer; il++) {
+			c->layer_off[il] = off;
+			bool ring = c->ring_rows && c->w->layers[il].swa;
+			off += (size_t)(ring ? c->ring_rows : c->n_ctx) * row;
+		}
+		c->cache_bytes = off;
+	}
+	if (hp->max_alibi_bias > 0.0f) {
+		c->alibi = ctx_alloc_floats((size_t)hp->n_head);
+		if (c->alibi)
+			ops_alibi_slopes(c->alibi, hp->n_head, hp->max_alibi_bias);
+		c->attn.alibi_slopes = c->attn_swa.alibi_slopes = c->alibi;
+	}
+	c->k_cache = calloc(1, c->cache_bytes ? c->cache_bytes : 1);
+	c->v_cache = calloc(1, c->cache_bytes ? c->cache_bytes : 1);
 	c->x = ctx_alloc_floats(nb * hp->n_embd);
 	c->xb = ctx_alloc_floats(nb * hp->n_embd);
+	c->xb2 = ctx_alloc_floats(nb * hp->n_embd);
+	c->ao = ctx_alloc_floats(nb * hp->n_embd);
+	c->fo = ctx_alloc_floats(nb * hp->n_embd);
+	c->qkv = fused_qkv ? ctx_alloc_floats(nb * (q_dim + 2 * kv_dim)) : NULL;
 	c->q = ctx_alloc_floats(nb * q_dim);
 	c->k = ctx_alloc_floats(nb * kv_dim);
 	c->v = ctx_alloc_floats(nb * kv_dim);
 	c->att = ctx_alloc_floats(nb * q_dim);
 	c->hb = ctx_alloc_floats(nb * hp->n_ff);
-	c->hb2 = ctx_alloc_floats(nb * hp->n_ff);
+	c->hb2 = ctx_alloc_floats(nb * hp->n_ff * (fused_up ? 2 : 1));
 	c->rope_cs = ctx_alloc_floats(nb * hp->rope.n_rot);
+	c->rope_cs_swa = ctx_alloc_floats(nb * hp->rope.n_rot);
 	c->work = aligned_alloc(64, (work + 63) / 64 * 64 + 64);
 	c->logits_cap = 1;
 	c->logits = ctx_alloc_floats((size_t)hp->n_vocab);
-	if (!c->k_cache || !c->v_cache || !c->x || !c->xb || !c->q || !c->k || !c->v || !c->att ||
-	    !c->hb || !c->hb2 || !c->rope_cs || !c->work || !c->logits) {
-		size_t kv_mib = 2 * (size_t)hp->n_layer * c->layer_bytes >> 20;
+	if (!c->layer_off || !c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->ao ||
+	    !c->fo || (fused_qkv && !c->qkv) || !c->q || !c->k || !c->v || !c->att || !c->hb ||
+	    !c->hb2 || !c->rope_cs || !c->rope_cs_swa || !c->work || !c->logits ||
+	    (hp->max_alibi_bias > 0.0f && !c->alibi)) {
+		size_t kv_mib = 2 * c->cache_bytes >> 20;
 		int n_ctx = c->n_ctx;
 		ctx_free(c);
 		return lt_seterr(err, errlen, LT_E_NOMEM,
@@ -182,10 +282,16 @@ void ctx_free(struct ctx *c)
 {
 	if (!c)
 		return;
+	free(c->layer_off);
+	free(c->alibi);
 	free(c->k_cache);
 	free(c->v_cache);
 	free(c->x);
 	free(c->xb);
+	free(c->xb2);
+	free(c->ao);
+	free(c->fo);
+	free(c->qkv);
 	free(c->q);
 	free(c->k);
 	free(c->v);
@@ -193,6 +299,7 @@ void ctx_free(struct ctx *c)
 	free(c->hb);
 	free(c->hb2);
 	free(c->rope_cs);
+	free(c->rope_cs_swa);
 	free(c->work);
 	free(c->logits);
 	free(c);
@@ -205,14 +312,24 @@ static bool ctx_aborted(const struct ctx *c)
 	return c->abort && atomic_load(c->abort);
 }
 
-/* Writes rows (n, n_head_kv*head_dim) of src into cache rows pos.. of the
- * layer, converting them to the KV type (so F16 rounds them, as llama.cpp's
- * cache does). */
-static void ctx_store_rows(const struct ctx *c, uint8_t *layer, const float *src, int n, int pos)
+/* Whether layer il keeps a ring of rows rather than one row per position. */
+static bool ctx_layer_ring(const struct ctx *c, int il)
+{
+	return c->ring_rows && c->w->layers[il].swa;
+}
+
+/* Writes rows (n, n_head_kv*head_dim) of src into the cache rows of
+ * positions pos.. of layer il, converting them to the KV type (so F16 rounds
+ * them, as llama.cpp's cache does). */
+static void ctx_store_rows(const struct ctx *c, uint8_t *cache, int il, const float *src, int n,
+			   int pos)
 {
 	const int64_t kv_dim = (int64_t)c->hp->n_head_kv * c->hp->head_dim;
+	const int ring = ctx_layer_ring(c, il) ? c->ring_rows : 0;
+	uint8_t *layer = cache + c->layer_off[il];
 	for (int t = 0; t < n; t++) {
-		uint8_t *dst = layer + (size_t)(pos + t) * c->attn.kv_row_bytes;
+		const int p = pos + t;
+		uint8_t *dst = layer + (size_t)(ring ? p % ring : p) * c->attn.kv_row_bytes;
 		if (c->attn.kv_type == GGML_TYPE_F32)
 			memcpy(dst, src + (size_t)t * kv_dim, c->attn.kv_row_bytes);
 		else
@@ -220,14 +337,14 @@ static void ctx_store_rows(const struct ctx *c, uint8_t *layer, const float *src
 	}
 }
 
-/* Per-token row operations of a batch: norms, rope, residual adds, SwiGLU.
- * They split across the threads once the batch is big enough to repay
- * waking them; decode runs them on the calling thread. */
+/* Per-token row operations of a batch: norms, rope, residual adds,
+ * activations. They split across the threads once the batch is big enough
+ * to repay waking them; decode runs them on the calling thread. */
 #define CTX_PARALLEL_MIN_TOKENS 4
 
-typedef void (*ctx_token_fn)(struct ctx *c, int t, const float *arg);
+typedef void (*ctx_token_fn)(struct ctx *c, int t, const void *arg);
 
-static void ctx_each_token(struct ctx *c, int t0, int t1, ctx_token_fn fn, const float *arg)
+static void ctx_each_token(struct ctx *c, int t0, int t1, ctx_token_fn fn, const void *arg)
 {
 #ifdef _OPENMP
 	if (c->n_threads > 1 && t1 - t0 >= CTX_PARALLEL_MIN_TOKENS) {
@@ -241,81 +358,259 @@ static void ctx_each_token(struct ctx *c, int t0, int t1, ctx_token_fn fn, const
 		fn(c, t, arg);
 }
 
-/* xb[t] = rmsnorm(x[t]) * weight */
-static void ctx_token_norm(struct ctx *c, int t, const float *weight)
+/* A norm of rows of width n: out[t] = norm(in[t]) * w (+ b). */
+struct ctx_norm_job {
+	float *out;
+	const float *in;
+	const float *w, *b;
+	int n;         /* row width */
+	int stride;    /* floats between rows */
+	bool layer;    /* LayerNorm rather than RMSNorm */
+};
+
+static void ctx_token_norm(struct ctx *c, int t, const void *arg)
 {
-	const size_t n_embd = (size_t)c->hp->n_embd;
-	ops_rmsnorm(c->xb + t * n_embd, c->x + t * n_embd, weight, (int)n_embd, c->hp->norm_eps);
+	const struct ctx_norm_job *j = arg;
+	const size_t off = (size_t)t * j->stride;
+	if (j->layer)
+		ops_layernorm(j->out + off, j->in + off, j->w, j->b, j->n, c->hp->norm_eps);
+	else
+		ops_rmsnorm(j->out + off, j->in + off, j->w, j->n, c->hp->norm_eps);
 }
 
-/* Rotates q[t] and k[t] by the angles of token t. */
-static void ctx_token_rope(struct ctx *c, int t, const float *unused)
+/* out = norm(in) over the n tokens of the batch with the model's norm kind;
+ * a NULL weight copies in (a block without that norm). */
+static void ctx_norm(struct ctx *c, float *out, const float *in, const float *w, const float *b,
+		     int n)
 {
-	(void)unused;
+	const int n_embd = c->hp->n_embd;
+	if (!w) {
+		if (out != in)
+			memcpy(out, in, (size_t)n * n_embd * sizeof(float));
+		return;
+	}
+	struct ctx_norm_job j = { out, in, w, b, n_embd, n_embd,
+				  c->hp->arch->norm == ARCH_NORM_LAYER };
+	ctx_each_token(c, 0, n, ctx_token_norm, &j);
+}
+
+/* A per-head (or whole-row) RMSNorm of q or k. */
+static void ctx_qk_norm(struct ctx *c, float *x, const float *w, int n_heads, int n)
+{
+	const int hd = c->hp->head_dim;
+	const bool head = c->hp->arch->qk_norm == ARCH_QK_NORM_HEAD;
+	struct ctx_norm_job j = { x, x, w, NULL, head ? hd : n_heads * hd, head ? hd : n_heads * hd,
+				  false };
+	ctx_each_token(c, 0, head ? n * n_heads : n, ctx_token_norm, &j);
+}
+
+/* The rope of one layer kind: its parameters and per-token angles. */
+struct ctx_rope_job {
+	const struct ops_rope *rope;
+	const float *cs;
+};
+
+static void ctx_token_rope(struct ctx *c, int t, const void *arg)
+{
+	const struct ctx_rope_job *j = arg;
 	const struct model_hparams *hp = c->hp;
-	const float *cs = c->rope_cs + (size_t)t * hp->rope.n_rot;
-	ops_rope_apply(&hp->rope, c->q + (size_t)t * hp->n_head * hp->head_dim, hp->n_head,
+	const float *cs = j->cs + (size_t)t * hp->rope.n_rot;
+	ops_rope_apply(j->rope, c->q + (size_t)t * hp->n_head * hp->head_dim, hp->n_head,
 		       hp->head_dim, cs);
-	ops_rope_apply(&hp->rope, c->k + (size_t)t * hp->n_head_kv * hp->head_dim, hp->n_head_kv,
+	ops_rope_apply(j->rope, c->k + (size_t)t * hp->n_head_kv * hp->head_dim, hp->n_head_kv,
 		       hp->head_dim, cs);
 }
 
-/* x[t] += xb[t] */
-static void ctx_token_residual(struct ctx *c, int t, const float *unused)
+/* x[t] += scale * a[t] (+ b[t] when given): the residual adds. */
+struct ctx_add_job {
+	const float *a, *b;
+	float scale;
+};
+
+static void ctx_token_residual(struct ctx *c, int t, const void *arg)
 {
-	(void)unused;
+	const struct ctx_add_job *j = arg;
 	const size_t n_embd = (size_t)c->hp->n_embd;
-	ops_add(c->x + t * n_embd, c->xb + t * n_embd, (int)n_embd);
+	float *x = c->x + t * n_embd;
+	if (j->scale != 1.0f) {
+		float *a = (float *)j->a + t * n_embd;
+		ops_scale(a, (int)n_embd, j->scale);
+	}
+	ops_add(x, j->a + t * n_embd, (int)n_embd);
+	if (j->b)
+		ops_add(x, j->b + t * n_embd, (int)n_embd);
 }
 
-/* hb[t] = silu(hb[t]) * hb2[t] */
-static void ctx_token_swiglu(struct ctx *c, int t, const float *unused)
+/* hb[t] = act(hb[t]) (* hb2[t]), or from the fused gate-and-up rows of hb2. */
+static void ctx_token_act(struct ctx *c, int t, const void *unused)
 {
 	(void)unused;
 	const size_t n_ff = (size_t)c->hp->n_ff;
-	ops_swiglu(c->hb + t * n_ff, c->hb + t * n_ff, c->hb2 + t * n_ff, (int)n_ff);
+	float *h = c->hb + t * n_ff;
+	if (c->hp->arch->ffn_up_fused) {
+		const float *gu = c->hb2 + t * 2 * n_ff;
+		ops_swiglu(h, gu, gu + n_ff, (int)n_ff);
+		return;
+	}
+	switch (c->hp->arch->ffn) {
+	case ARCH_FFN_SWIGLU:
+		ops_swiglu(h, h, c->hb2 + t * n_ff, (int)n_ff);
+		break;
+	case ARCH_FFN_GEGLU:
+		ops_geglu(h, h, c->hb2 + t * n_ff, (int)n_ff);
+		break;
+	case ARCH_FFN_GELU:
+		ops_gelu(h, h, (int)n_ff);
+		break;
+	}
 }
 
-/* One transformer block over the batch in c->x (n tokens at positions pos..). */
+/* y (n, n_out) = m . x (+ b) */
+static void ctx_linear(struct ctx *c, float *y, const struct ops_mat *m, const float *b,
+		       const float *x, int n)
+{
+	ops_matmul(y, m, x, n, c->work, c->n_threads);
+	if (b)
+		ops_add_bias(y, b, (int)m->n_out, n);
+}
+
+/* q, k, v of the batch from the attention input in; biases, clamping and
+ * the q/k norms applied. */
+static void ctx_qkv(struct ctx *c, const struct model_layer *l, const float *in, int n)
+{
+	const struct model_hparams *hp = c->hp;
+	const int q_dim = hp->n_head * hp->head_dim;
+	const int kv_dim = hp->n_head_kv * hp->head_dim;
+	if (l->wqkv.data) {
+		const int width = q_dim + 2 * kv_dim;
+		ctx_linear(c, c->qkv, &l->wqkv, l->bqkv, in, n);
+		if (hp->clamp_kqv > 0.0f)
+			ops_clamp(c->qkv, n * width, hp->clamp_kqv);
+		for (int t = 0; t < n; t++) {
+			const float *r = c->qkv + (size_t)t * width;
+			memcpy(c->q + (size_t)t * q_dim, r, q_dim * sizeof(float));
+			memcpy(c->k + (size_t)t * kv_dim, r + q_dim, kv_dim * sizeof(float));
+			memcpy(c->v + (size_t)t * kv_dim, r + q_dim + kv_dim, kv_dim * sizeof(float));
+		}
+	} else {
+		ctx_linear(c, c->q, &l->wq, l->bq, in, n);
+		ctx_linear(c, c->k, &l->wk, l->bk, in, n);
+		ctx_linear(c, c->v, &l->wv, l->bv, in, n);
+		if (hp->clamp_kqv > 0.0f) {
+			ops_clamp(c->q, n * q_dim, hp->clamp_kqv);
+			ops_clamp(c->k, n * kv_dim, hp->clamp_kqv);
+			ops_clamp(c->v, n * kv_dim, hp->clamp_kqv);
+		}
+	}
+	if (l->q_norm)
+		ctx_qk_norm(c, c->q, l->q_norm, hp->n_head, n);
+	if (l->k_norm)
+		ctx_qk_norm(c, c->k, l->k_norm, hp->n_head_kv, n);
+}
+
+/* ao = attention block of layer il over the input in (n tokens at pos..). */
+static void ctx_attention(struct ctx *c, int il, const float *in, int n, int pos)
+{
+	const struct model_hparams *hp = c->hp;
+	const struct model_layer *l = &c->w->layers[il];
+	ctx_qkv(c, l, in, n);
+	if (hp->use_rope) {
+		struct ctx_rope_job j = { l->swa ? &c->rope_swa : &c->rope,
+					  l->swa ? c->rope_cs_swa : c->rope_cs };
+		ctx_each_token(c, 0, n, ctx_token_rope, &j);
+	}
+	if (hp->arch->q_prescale)
+		ops_scale(c->q, n * hp->n_head * hp->head_dim, hp->attn_scale);
+	ctx_store_rows(c, c->k_cache, il, c->k, n, pos);
+	ctx_store_rows(c, c->v_cache, il, c->v, n, pos);
+	/* The KV type was checked in ctx_new, so this cannot fail. */
+	(void)ops_attention(l->swa ? &c->attn_swa : &c->attn, c->att, c->q,
+			    c->k_cache + c->layer_off[il], c->v_cache + c->layer_off[il], n, pos,
+			    c->work, c->n_threads);
+	ctx_linear(c, c->ao, &l->wo, l->bo, c->att, n);
+	if (l->attn_post_norm)
+		ctx_norm(c, c->ao, c->ao, l->attn_post_norm, NULL, n);
+}
+
+/* fo = feed-forward block of layer il over the input in. */
+static void ctx_ffn(struct ctx *c, const struct model_layer *l, const float *in, int n)
+{
+	if (c->hp->arch->ffn_up_fused) {
+		ctx_linear(c, c->hb2, &l->w_up, l->b_up, in, n);
+	} else if (l->w_gate.data) {
+		ctx_linear(c, c->hb, &l->w_gate, l->b_gate, in, n);
+		ctx_linear(c, c->hb2, &l->w_up, l->b_up, in, n);
+	} else {
+		ctx_linear(c, c->hb, &l->w_up, l->b_up, in, n);
+	}
+	ctx_each_token(c, 0, n, ctx_token_act, NULL);
+	ctx_linear(c, c->fo, &l->w_down, l->b_down, c->hb, n);
+	if (l->ffn_post_norm)
+		ctx_norm(c, c->fo, c->fo, l->ffn_post_norm, NULL, n);
+}
+
+/* One transformer block over the batch in c->x (n tokens at positions pos..),
+ * built as the architecture's row says. */
 static void ctx_layer(struct ctx *c, int il, int n, int pos)
 {
 	const struct model_hparams *hp = c->hp;
 	const struct model_layer *l = &c->w->layers[il];
+	const float rs = hp->residual_scale;
+
+	ctx_norm(c, c->xb, c->x, l->attn_norm, l->attn_norm_b, n);
+	if (!hp->parallel_residual) {
+		/* x += attn(norm x); x += ffn(norm x) */
+		ctx_attention(c, il, c->xb, n, pos);
+		struct ctx_add_job add_ao = { c->ao, NULL, rs };
+		ctx_each_token(c, 0, n, ctx_token_residual, &add_ao);
+		ctx_norm(c, c->xb2, c->x, l->ffn_norm, l->ffn_norm_b, n);
+		ctx_ffn(c, l, c->xb2, n);
+		struct ctx_add_job add_fo = { c->fo, NULL, rs };
+		ctx_each_token(c, 0, n, ctx_token_residual, &add_fo);
+		return;
+	}
+	/* x += attn(a) + ffn(f), both read from the same x. With an ffn_norm (GPT-NeoX)
+	 * f is its own norm of x; without one (Falcon) f is the attention norm, and a
+	 * second attention norm, when there is one, feeds the attention. */
+	const float *attn_in = c->xb, *ffn_in = c->xb;
+	if (l->ffn_norm) {
+		ctx_norm(c, c->xb2, c->x, l->ffn_norm, l->ffn_norm_b, n);
+		ffn_in = c->xb2;
+	} else if (l->attn_norm_2) {
+		ctx_norm(c, c->xb2, c->x, l->attn_norm_2, l->attn_norm_2_b, n);
+		attn_in = c->xb2;
+	}
+	ctx_attention(c, il, attn_in, n, pos);
+	ctx_ffn(c, l, ffn_in, n);
+	struct ctx_add_job add = { c->fo, c->ao, rs };
+	ctx_each_token(c, 0, n, ctx_token_residual, &add);
+}
+
+/* x[t] = embedding of tokens[t] at position pos+t, scaled and normed as the
+ * architecture says. */
+static void ctx_embed(struct ctx *c, const int32_t *tokens, int n, int pos)
+{
+	const struct model_hparams *hp = c->hp;
 	const int n_embd = hp->n_embd;
-	const int q_dim = hp->n_head * hp->head_dim;
-	const int kv_dim = hp->n_head_kv * hp->head_dim;
-	const int nth = c->n_threads;
-
-	/* Attention: x += wo . attention(rope(wq . norm(x)), rope(wk . norm(x)), wv . norm(x)) */
-	ctx_each_token(c, 0, n, ctx_token_norm, l->attn_norm);
-	ops_matmul(c->q, &l->wq, c->xb, n, c->work, nth);
-	ops_matmul(c->k, &l->wk, c->xb, n, c->work, nth);
-	ops_matmul(c->v, &l->wv, c->xb, n, c->work, nth);
-	if (l->bq)
-		ops_add_bias(c->q, l->bq, q_dim, n);
-	if (l->bk)
-		ops_add_bias(c->k, l->bk, kv_dim, n);
-	if (l->bv)
-		ops_add_bias(c->v, l->bv, kv_dim, n);
-	ctx_each_token(c, 0, n, ctx_token_rope, NULL);
-	uint8_t *kl = c->k_cache + (size_t)il * c->layer_bytes;
-	uint8_t *vl = c->v_cache + (size_t)il * c->layer_bytes;
-	ctx_store_rows(c, kl, c->k, n, pos);
-	ctx_store_rows(c, vl, c->v, n, pos);
-	/* The KV type was checked in ctx_new, so this cannot fail. */
-	(void)ops_attention(&c->attn, c->att, c->q, kl, vl, n, pos, c->work, nth);
-	ops_matmul(c->xb, &l->wo, c->att, n, c->work, nth);
-	if (l->bo)
-		ops_add_bias(c->xb, l->bo, n_embd, n);
-	ctx_each_token(c, 0, n, ctx_token_residual, NULL);
-
-	/* Feed-forward: x += w_down . (silu(w_gate . norm(x)) * (w_up . norm(x))) */
-	ctx_each_token(c, 0, n, ctx_token_norm, l->ffn_norm);
-	ops_matmul(c->hb, &l->w_gate, c->xb, n, c->work, nth);
-	ops_matmul(c->hb2, &l->w_up, c->xb, n, c->work, nth);
-	ctx_each_token(c, 0, n, ctx_token_swiglu, NULL);
-	ops_matmul(c->xb, &l->w_down, c->hb, n, c->work, nth);
-	ctx_each_token(c, 0, n, ctx_token_residual, NULL);
+	float *tmp = c->fo;
+	for (int t = 0; t < n; t++) {
+		float *x = c->x + (size_t)t * n_embd;
+		ops_mat_row(&c->w->tok_embd, tokens[t], x);
+		if (hp->embd_scale != 1.0f)
+			ops_scale(x, n_embd, hp->embd_scale);
+		if (c->w->pos_embd.data) {
+			ops_mat_row(&c->w->pos_embd, pos + t, tmp);
+			ops_add(x, tmp, n_embd);
+		}
+		if (hp->use_rope) {
+			ops_rope_cache(&c->rope, pos + t, c->rope_cs + (size_t)t * hp->rope.n_rot);
+			if (hp->n_swa_layers)
+				ops_rope_cache(&c->rope_swa, pos + t,
+					       c->rope_cs_swa + (size_t)t * hp->rope.n_rot);
+		}
+	}
+	if (c->w->embd_norm)
+		ctx_norm(c, c->x, c->x, c->w->embd_norm, c->w->embd_norm_b, n);
 }
 
 /* Evaluates one batch of n <= n_batch tokens at positions pos..; writes the
@@ -326,22 +621,42 @@ static int ctx_forward(struct ctx *c, const int32_t *tokens, int n, int pos, int
 	const struct model_hparams *hp = c->hp;
 	const int n_embd = hp->n_embd;
 
-	for (int t = 0; t < n; t++) {
-		ops_mat_row(&c->w->tok_embd, tokens[t], c->x + (size_t)t * n_embd);
-		ops_rope_cache(&hp->rope, pos + t, c->rope_cs + (size_t)t * hp->rope.n_rot);
-	}
+	ctx_embed(c, tokens, n, pos);
 	for (int il = 0; il < hp->n_layer; il++) {
 		if (ctx_aborted(c))
 			return lt_seterr(c->err, sizeof(c->err), LT_E_ABORTED,
 					 "evaluation aborted before layer %d", il);
 		ctx_layer(c, il, n, pos);
 	}
+	if (pos + n - 1 > c->swa_hi)
+		c->swa_hi = pos + n - 1;
 	if (first >= n)
 		return 0;
-	ctx_each_token(c, first, n, ctx_token_norm, c->w->output_norm);
-	ops_matmul(logits, &c->w->output, c->xb + (size_t)first * n_embd, n - first, c->work,
-		   c->n_threads);
+	const int n_out = n - first;
+	const size_t off = (size_t)first * n_embd;
+	ctx_norm(c, c->xb + off, c->x + off, c->w->output_norm, c->w->output_norm_b, n_out);
+	ops_matmul(logits, &c->w->output, c->xb + off, n_out, c->work, c->n_threads);
+	const size_t n_logits = (size_t)n_out * hp->n_vocab;
+	if (hp->final_softcap > 0.0f)
+		ops_softcap(logits, (int)n_logits, hp->final_softcap);
+	if (hp->logit_scale != 1.0f)
+		ops_scale(logits, (int)n_logits, 1.0f / hp->logit_scale);
 	return 0;
+}
+
+/* Whether the cache can go back to n positions: a ring must still hold the
+ * window that position n looks back on. */
+static bool ctx_can_rewind(const struct ctx *c, int n)
+{
+	if (!c->hp->n_swa_layers || n == 0)
+		return true;
+	int need = n - c->hp->n_swa + 1;
+	if (need < 0)
+		need = 0;
+	int oldest = c->ring_rows ? c->swa_hi - c->ring_rows + 1 : 0;
+	if (oldest < c->swa_lo)
+		oldest = c->swa_lo;
+	return need >= oldest;
 }
 
 int ctx_eval(struct ctx *c, const int32_t *tokens, int n, int pos0, bool all_logits)
@@ -356,6 +671,11 @@ int ctx_eval(struct ctx *c, const int32_t *tokens, int n, int pos0, bool all_log
 		return lt_seterr(c->err, sizeof(c->err), LT_E_FULL,
 				 "context full: %d tokens at position %d exceed n_ctx %d", n, pos0,
 				 c->n_ctx);
+	if (pos0 < c->n_past && !ctx_can_rewind(c, pos0))
+		return lt_seterr(c->err, sizeof(c->err), LT_E_RANGE,
+				 "position %d has left the sliding-window cache (it holds %d..%d)", pos0,
+				 c->swa_hi - c->ring_rows + 1 > c->swa_lo ? c->swa_hi - c->ring_rows + 1 : c->swa_lo,
+				 c->n_past - 1);
 	for (int i = 0; i < n; i++)
 		if (tokens[i] < 0 || tokens[i] >= c->hp->n_vocab)
 			return lt_seterr(c->err, sizeof(c->err), LT_E_RANGE,
@@ -374,6 +694,8 @@ int ctx_eval(struct ctx *c, const int32_t *tokens, int n, int pos0, bool all_log
 	/* Positions from pos0 on are rewritten; until they are, they do not count. */
 	c->n_logits = 0;
 	c->n_past = pos0;
+	if (pos0 == 0)
+		c->swa_lo = 0, c->swa_hi = -1;
 	for (int done = 0; done < n; done += c->n_batch) {
 		int nb = n - done < c->n_batch ? n - done : c->n_batch;
 		bool last = done + nb == n;
@@ -418,6 +740,11 @@ int ctx_truncate(struct ctx *c, int n)
 	if (n < 0 || n > c->n_past)
 		return lt_seterr(c->err, sizeof(c->err), LT_E_RANGE,
 				 "cannot truncate to %d positions (cache holds %d)", n, c->n_past);
+	/* A ring that no longer holds the window of position n starts over. */
+	if (!ctx_can_rewind(c, n))
+		n = 0;
+	if (n == 0)
+		c->swa_lo = 0, c->swa_hi = -1;
 	c->n_past = n;
 	c->n_logits = 0;
 	return 0;
@@ -440,6 +767,7 @@ static void ctx_state_header(const struct ctx *c, int n_past, bool has_logits,
 	h[7] = (uint32_t)c->hp->n_embd;
 	h[8] = (uint32_t)n_past;
 	h[9] = has_logits ? 1u : 0u;
+	h[10] = c->hp->n_swa_layers ? (uint32_t)c->hp->n_swa : 0u;
 }
 
 static bool ctx_has_last_logits(const struct ctx *c)
@@ -447,34 +775,68 @@ static bool ctx_has_last_logits(const struct ctx *c)
 	return ctx_logits(c, -1) != NULL;
 }
 
-static size_t ctx_state_bytes(const struct ctx *c, int n_past, bool has_logits)
+/* The first position of layer il an image holds: sliding-window layers keep
+ * only the window that the next position looks back on, whatever the ring
+ * of the context that saves or loads it. */
+static int ctx_state_first(const struct ctx *c, int il, int n_past)
 {
-	return CTX_STATE_HEADER_WORDS * sizeof(uint32_t) +
-	       2 * (size_t)c->hp->n_layer * (size_t)n_past * c->attn.kv_row_bytes +
+	if (!c->w->layers[il].swa || n_past < c->hp->n_swa)
+		return 0;
+	return n_past - c->hp->n_swa + 1;
+}
+
+static size_t ctx_state_bytes(const struct ctx *c, int n_past, bool has_logits, int words)
+{
+	size_t rows = 0;
+	for (int il = 0; il < c->hp->n_layer; il++)
+		rows += (size_t)(n_past - ctx_state_first(c, il, n_past));
+	return (size_t)words * sizeof(uint32_t) + 2 * rows * c->attn.kv_row_bytes +
 	       (has_logits ? (size_t)c->hp->n_vocab * sizeof(float) : 0);
 }
 
 size_t ctx_state_size(const struct ctx *c)
 {
-	return ctx_state_bytes(c, c->n_past, ctx_has_last_logits(c));
+	return ctx_state_bytes(c, c->n_past, ctx_has_last_logits(c), CTX_STATE_HEADER_WORDS);
+}
+
+/* Copies the rows of positions first..n_past-1 of layer il between the
+ * cache and an image (to_image chooses the direction). */
+static uint8_t *ctx_state_rows(const struct ctx *c, uint8_t *cache, int il, int first, int n_past,
+			       uint8_t *img, bool to_image)
+{
+	const size_t row = c->attn.kv_row_bytes;
+	const int ring = ctx_layer_ring(c, il) ? c->ring_rows : 0;
+	uint8_t *layer = cache + c->layer_off[il];
+	for (int p = first; p < n_past;) {
+		/* Runs of rows that do not wrap around the ring move at once. */
+		int r = ring ? p % ring : p;
+		int run = n_past - p;
+		if (ring && r + run > ring)
+			run = ring - r;
+		if (to_image)
+			memcpy(img, layer + (size_t)r * row, (size_t)run * row);
+		else
+			memcpy(layer + (size_t)r * row, img, (size_t)run * row);
+		img += (size_t)run * row;
+		p += run;
+	}
+	return img;
 }
 
 int ctx_state_save(const struct ctx *c, void *buf, size_t size)
 {
 	const bool has_logits = ctx_has_last_logits(c);
-	if (size < ctx_state_bytes(c, c->n_past, has_logits))
+	if (size < ctx_state_bytes(c, c->n_past, has_logits, CTX_STATE_HEADER_WORDS))
 		return LT_E_FULL;
 	uint32_t h[CTX_STATE_HEADER_WORDS];
 	ctx_state_header(c, c->n_past, has_logits, h);
 	uint8_t *p = buf;
 	memcpy(p, h, sizeof(h));
 	p += sizeof(h);
-	const size_t rows = (size_t)c->n_past * c->attn.kv_row_bytes;
 	for (int il = 0; il < c->hp->n_layer; il++) {
-		memcpy(p, c->k_cache + (size_t)il * c->layer_bytes, rows);
-		p += rows;
-		memcpy(p, c->v_cache + (size_t)il * c->layer_bytes, rows);
-		p += rows;
+		int first = ctx_state_first(c, il, c->n_past);
+		p = ctx_state_rows(c, c->k_cache, il, first, c->n_past, p, true);
+		p = ctx_state_rows(c, c->v_cache, il, first, c->n_past, p, true);
 	}
 	if (has_logits)
 		memcpy(p, ctx_logits(c, -1), (size_t)c->hp->n_vocab * sizeof(float));
@@ -486,39 +848,55 @@ int ctx_state_load(struct ctx *c, const void *buf, size_t size)
 	static const char *const fields[CTX_STATE_HEADER_WORDS] = {
 		"magic", "version", "layer count", "KV head count", "head size",
 		"KV type", "vocabulary size", "embedding size", "positions", "logits flag",
+		"sliding window",
 	};
 	uint32_t h[CTX_STATE_HEADER_WORDS], want[CTX_STATE_HEADER_WORDS];
-	if (size < sizeof(h))
+	if (size < CTX_STATE_V1_WORDS * sizeof(uint32_t))
 		return lt_seterr(c->err, sizeof(c->err), LT_E_FORMAT,
 				 "state image too short (%zu bytes) for its header", size);
-	memcpy(h, buf, sizeof(h));
+	memcpy(h, buf, CTX_STATE_V1_WORDS * sizeof(uint32_t));
+	/* Version 1 images come from before sliding windows: 10 words. */
+	int words = h[1] == 1u ? CTX_STATE_V1_WORDS : CTX_STATE_HEADER_WORDS;
+	if (words == CTX_STATE_HEADER_WORDS) {
+		if (size < sizeof(h))
+			return lt_seterr(c->err, sizeof(c->err), LT_E_FORMAT,
+					 "state image too short (%zu bytes) for its header", size);
+		memcpy(h, buf, sizeof(h));
+	} else {
+		h[10] = 0;
+	}
 	if (h[8] > (uint32_t)c->n_ctx)
 		return lt_seterr(c->err, sizeof(c->err), LT_E_FORMAT,
 				 "state holds %" PRIu32 " positions, more than n_ctx %d", h[8], c->n_ctx);
 	if (h[9] > 1)
 		return lt_seterr(c->err, sizeof(c->err), LT_E_FORMAT, "state has a bad logits flag");
 	ctx_state_header(c, (int)h[8], h[9] != 0, want);
-	for (int i = 0; i < 8; i++)
-		if (h[i] != want[i])
+	if (words == CTX_STATE_V1_WORDS)
+		want[1] = 1u;
+	for (int i = 0; i < CTX_STATE_HEADER_WORDS; i++)
+		if (i != 8 && i != 9 && h[i] != want[i])
 			return lt_seterr(c->err, sizeof(c->err), LT_E_FORMAT,
 					 "state %s is %" PRIu32 ", this context has %" PRIu32, fields[i],
 					 h[i], want[i]);
 	const int n_past = (int)h[8];
 	const bool has_logits = h[9] != 0;
-	if (size != ctx_state_bytes(c, n_past, has_logits))
+	const size_t expect = ctx_state_bytes(c, n_past, has_logits, words);
+	if (size != expect)
 		return lt_seterr(c->err, sizeof(c->err), LT_E_FORMAT,
-				 "state image is %zu bytes, its header implies %zu", size,
-				 ctx_state_bytes(c, n_past, has_logits));
+				 "state image is %zu bytes, its header implies %zu", size, expect);
 
-	const uint8_t *p = (const uint8_t *)buf + sizeof(h);
-	const size_t rows = (size_t)n_past * c->attn.kv_row_bytes;
+	uint8_t *p = (uint8_t *)buf + (size_t)words * sizeof(uint32_t);
+	int oldest = 0;
 	for (int il = 0; il < c->hp->n_layer; il++) {
-		memcpy(c->k_cache + (size_t)il * c->layer_bytes, p, rows);
-		p += rows;
-		memcpy(c->v_cache + (size_t)il * c->layer_bytes, p, rows);
-		p += rows;
+		int first = ctx_state_first(c, il, n_past);
+		if (first > oldest)
+			oldest = first;
+		p = ctx_state_rows(c, c->k_cache, il, first, n_past, p, false);
+		p = ctx_state_rows(c, c->v_cache, il, first, n_past, p, false);
 	}
 	c->n_past = n_past;
+	c->swa_lo = oldest;
+	c->swa_hi = n_past - 1;
 	c->n_logits = 0;
 	if (has_logits) {
 		memcpy(c->logits, p, (size_t)c->hp->n_vocab * sizeof(float));

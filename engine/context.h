@@ -39,7 +39,8 @@ void ctx_free(struct ctx *c);
 /* Evaluates tokens[0..n) at positions pos0..pos0+n-1 and keeps the logits of
  * the last token, or of every token when all_logits. Returns 0 or
  *   LT_E_INVAL    n < 1 or tokens NULL
- *   LT_E_RANGE    pos0 outside 0..n_past, or a token id outside the vocabulary
+ *   LT_E_RANGE    pos0 outside 0..n_past, a token id outside the vocabulary, or
+ *                 pos0 < n_past where the sliding window no longer holds pos0's past
  *   LT_E_FULL     pos0 + n > n_ctx
  *   LT_E_ABORTED  the abort flag was set (checked between layers)
  * with a message in ctx_error. A rejected argument changes nothing. After an
@@ -47,6 +48,10 @@ void ctx_free(struct ctx *c);
  * the positions fully evaluated (pos0 plus the finished batches of n_batch
  * tokens; those cache rows are valid). */
 int ctx_eval(struct ctx *c, const int32_t *tokens, int n, int pos0, bool all_logits);
+
+/* Bytes of KV cache (K and V) a context of n_ctx positions over m takes;
+ * n_batch 0 for the default. Sliding-window layers count only their ring. */
+size_t ctx_kv_bytes(const struct model *m, int n_ctx, int n_batch, enum ggml_type kv_type);
 
 /* The n_vocab logits of batch token i of the last eval (i = -1: the last
  * token), or NULL when that eval kept no logits for i. */
@@ -59,7 +64,10 @@ int ctx_n_vocab(const struct ctx *c);
 const struct model *ctx_model(const struct ctx *c);
 
 /* Drops the cache after the first n positions (0 <= n <= n_past; else
- * LT_E_RANGE) and forgets the logits. */
+ * LT_E_RANGE) and forgets the logits. A model with sliding-window layers
+ * keeps only a window of past positions there: when position n's window
+ * has been overwritten, the cache starts over from 0 instead, so callers
+ * read ctx_n_past afterwards and evaluate what it no longer holds. */
 int ctx_truncate(struct ctx *c, int n);
 
 /* While *flag is true, evals stop between layers with LT_E_ABORTED. NULL

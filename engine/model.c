@@ -1,6 +1,7 @@
 #include "model.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,23 +19,11 @@ struct model {
 	uint64_t weight_bytes;
 };
 
-/* What differs between the architectures we run. */
-struct model_arch_info {
-	const char *name;
-	enum model_arch arch;
-	enum ops_rope_mode rope_mode;
-	bool qkv_bias; /* attn_q/k/v biases are required (else optional) */
-};
-
-static const struct model_arch_info model_archs[] = {
-	{ "llama", MODEL_ARCH_LLAMA, OPS_ROPE_NORM, false },
-	{ "qwen2", MODEL_ARCH_QWEN2, OPS_ROPE_NEOX, true },
-};
-
 /* Binding state: the model being filled and where messages go. */
 struct model_loader {
 	struct model *m;
-	const struct model_arch_info *arch;
+	const struct arch_info *arch;
+	int swa_period;   /* of the sliding-window layer pattern */
 	const char *path;
 	char *err;
 	size_t errlen;
@@ -95,6 +84,23 @@ static int model_get_float(struct model_loader *L, const char *suffix, bool requ
 	return 0;
 }
 
+/* Reads the boolean {arch}.suffix; a missing optional key leaves *out. */
+static int model_get_bool(struct model_loader *L, const char *suffix, bool required, bool *out)
+{
+	char key[128];
+	snprintf(key, sizeof(key), "%s.%s", L->m->hp.arch_name, suffix);
+	int rc = gguf_get_bool(L->m->g, key, out);
+	if (rc == LT_E_NOTFOUND && !required)
+		return 0;
+	if (rc == LT_E_NOTFOUND)
+		return lt_seterr(L->err, L->errlen, LT_E_FORMAT, "%s: missing metadata key '%s'",
+				 L->path, key);
+	if (rc)
+		return lt_seterr(L->err, L->errlen, LT_E_FORMAT,
+				 "%s: metadata key '%s' is not a boolean", L->path, key);
+	return 0;
+}
+
 static int model_load_arch(struct model_loader *L)
 {
 	const char *name;
@@ -105,21 +111,20 @@ static int model_load_arch(struct model_loader *L)
 	if (rc)
 		return lt_seterr(L->err, L->errlen, LT_E_FORMAT,
 				 "%s: metadata key 'general.architecture' is not a string", L->path);
-	for (size_t i = 0; i < sizeof(model_archs) / sizeof(model_archs[0]); i++) {
-		if (strcmp(name, model_archs[i].name) == 0) {
-			L->arch = &model_archs[i];
-			L->m->hp.arch = model_archs[i].arch;
-			L->m->hp.arch_name = model_archs[i].name;
-			L->m->hp.rope.mode = model_archs[i].rope_mode;
-			return 0;
-		}
-	}
-	return lt_seterr(L->err, L->errlen, LT_E_UNSUPPORTED,
-			 "%s: architecture '%s' is not supported (supported: llama, qwen2)", L->path, name);
+	L->arch = arch_find(name);
+	if (!L->arch)
+		return lt_seterr(L->err, L->errlen, LT_E_UNSUPPORTED,
+				 "%s: architecture '%s' is not supported (supported: %s)", L->path, name,
+				 arch_names());
+	L->m->hp.arch = L->arch;
+	L->m->hp.arch_name = L->arch->name;
+	L->m->hp.rope.mode = L->arch->rope_mode;
+	return 0;
 }
 
-/* Linear RoPE scaling divides positions by a factor; other kinds (YaRN,
- * LongRoPE) change the angles in ways we do not compute. */
+/* Linear RoPE scaling divides positions by a factor; LongRoPE (Phi-3) brings
+ * per-pair factors as tensors and an attention factor; YaRN changes the
+ * angles in ways we do not compute. */
 static int model_load_rope_scaling(struct model_loader *L)
 {
 	struct model_hparams *hp = &L->m->hp;
@@ -132,9 +137,11 @@ static int model_load_rope_scaling(struct model_loader *L)
 				 "%s: metadata key '%s' is not a string", L->path, key);
 	if (type && strcmp(type, "none") == 0)
 		return 0;
-	if (type && strcmp(type, "linear") != 0)
+	bool longrope = type && strcmp(type, "longrope") == 0 && L->arch->rope_factors;
+	if (type && strcmp(type, "linear") != 0 && !longrope)
 		return lt_seterr(L->err, L->errlen, LT_E_UNSUPPORTED,
-				 "%s: rope scaling type '%s' is not supported (only linear)", L->path, type);
+				 "%s: rope scaling type '%s' is not supported (only linear%s)", L->path,
+				 type, L->arch->rope_factors ? " and longrope" : "");
 	float factor = 0.0f;
 	rc = model_get_float(L, "rope.scaling.factor", false, &factor);
 	if (rc)
@@ -147,6 +154,105 @@ static int model_load_rope_scaling(struct model_loader *L)
 	}
 	if (factor != 0.0f)
 		hp->rope.freq_scale = 1.0f / factor;
+	if ((rc = model_get_float(L, "rope.scaling.attn_factor", false, &hp->rope.attn_factor)))
+		return rc;
+	return model_get_int(L, "rope.scaling.original_context_length", false, 1, INT32_MAX,
+			     &hp->n_ctx_orig);
+}
+
+/* The sliding window: which layers use it, how wide, and their RoPE. */
+static int model_load_swa(struct model_loader *L)
+{
+	struct model_hparams *hp = &L->m->hp;
+	const struct arch_info *a = L->arch;
+	hp->rope_swa = hp->rope;
+	if (!(a->keys & ARCH_KEY_SWA))
+		return 0;
+	int rc, n_swa = a->swa_window_default, period = a->swa_period;
+	if ((rc = model_get_int(L, "attention.sliding_window", false, 0, INT32_MAX, &n_swa)))
+		return rc;
+	char key[128];
+	snprintf(key, sizeof(key), "%s.attention.sliding_window_pattern", hp->arch_name);
+	enum gguf_vtype et;
+	uint64_t n;
+	if (gguf_get_arr(L->m->g, key, &et, &n) == 0)
+		return lt_seterr(L->err, L->errlen, LT_E_UNSUPPORTED,
+				 "%s: per-layer '%s' arrays are not supported", L->path, key);
+	if ((rc = model_get_int(L, "attention.sliding_window_pattern", false, 0, MODEL_MAX_LAYERS,
+				&period)))
+		return rc;
+	if (n_swa <= 0)
+		return 0;
+	hp->n_swa = n_swa;
+	/* Gemma 3's local layers keep the base of 10000 they were trained with;
+	 * Gemma 2 and OLMo 2 use the global base unless the file says otherwise. */
+	if (a->swa_rope_base_own)
+		hp->rope_swa.freq_base = 10000.0f;
+	hp->rope_swa.freq_scale = 1.0f;
+	if ((rc = model_get_float(L, "rope.freq_base_swa", false, &hp->rope_swa.freq_base)))
+		return rc;
+	if (!(hp->rope_swa.freq_base > 0.0f))
+		return lt_seterr(L->err, L->errlen, LT_E_FORMAT,
+				 "%s: rope.freq_base_swa must be positive", L->path);
+	for (int il = 0; il < hp->n_layer; il++)
+		if (period == 0 || il % period < period - 1)
+			hp->n_swa_layers++;
+	L->swa_period = period;
+	return 0;
+}
+
+/* Scales, caps and switches that only some architectures read. */
+static int model_load_extras(struct model_loader *L)
+{
+	struct model_hparams *hp = &L->m->hp;
+	const struct arch_info *a = L->arch;
+	int rc;
+	hp->embd_scale = a->embd_scale_sqrt ? sqrtf((float)hp->n_embd) : 1.0f;
+	hp->residual_scale = 1.0f;
+	hp->logit_scale = 1.0f;
+	hp->use_rope = a->pos == ARCH_POS_ROPE;
+	hp->attn_scale = 1.0f / sqrtf((float)hp->head_dim);
+	if (a->query_scale_embd_layers && hp->n_layer == a->query_scale_embd_layers)
+		hp->attn_scale = 1.0f / sqrtf((float)(hp->n_embd / hp->n_head));
+	hp->attn_softcap = a->attn_softcap_default ? 50.0f : 0.0f;
+	hp->final_softcap = a->final_softcap_default ? 30.0f : 0.0f;
+	hp->max_alibi_bias = a->max_alibi_bias_default;
+	hp->parallel_residual = a->resid == ARCH_RESID_PARALLEL || a->resid == ARCH_RESID_PAR_SHARED;
+	if ((a->keys & ARCH_KEY_ATTN_SOFTCAP) &&
+	    (rc = model_get_float(L, "attn_logit_softcapping", false, &hp->attn_softcap)))
+		return rc;
+	if ((a->keys & ARCH_KEY_FINAL_SOFTCAP) &&
+	    (rc = model_get_float(L, "final_logit_softcapping", false, &hp->final_softcap)))
+		return rc;
+	if ((a->keys & ARCH_KEY_CLAMP_KQV) &&
+	    (rc = model_get_float(L, "attention.clamp_kqv", false, &hp->clamp_kqv)))
+		return rc;
+	if ((a->keys & ARCH_KEY_ALIBI_BIAS) &&
+	    (rc = model_get_float(L, "attention.max_alibi_bias", false, &hp->max_alibi_bias)))
+		return rc;
+	if (a->resid == ARCH_RESID_BY_KEY &&
+	    (rc = model_get_bool(L, "use_parallel_residual", true, &hp->parallel_residual)))
+		return rc;
+	if (a->keys & ARCH_KEY_GRANITE) {
+		float embd = 0.0f, resid = 0.0f, attn = 0.0f;
+		if ((rc = model_get_float(L, "logit_scale", true, &hp->logit_scale)) ||
+		    (rc = model_get_float(L, "residual_scale", false, &resid)) ||
+		    (rc = model_get_float(L, "embedding_scale", false, &embd)) ||
+		    (rc = model_get_float(L, "attention.scale", false, &attn)) ||
+		    (rc = model_get_bool(L, "rope.scaling.finetuned", false, &hp->use_rope)))
+			return rc;
+		if (hp->logit_scale == 0.0f)
+			return lt_seterr(L->err, L->errlen, LT_E_FORMAT,
+					 "%s: metadata key '%s.logit_scale' must not be 0", L->path,
+					 hp->arch_name);
+		/* 0 means "not set" for these three, as in llama.cpp. */
+		if (embd != 0.0f)
+			hp->embd_scale = embd;
+		if (resid != 0.0f)
+			hp->residual_scale = resid;
+		if (attn != 0.0f)
+			hp->attn_scale = attn;
+	}
 	return 0;
 }
 
@@ -192,12 +298,15 @@ static int model_load_hparams(struct model_loader *L)
 		return lt_seterr(L->err, L->errlen, LT_E_FORMAT, "%s: head dimension %d is odd",
 				 L->path, hp->head_dim);
 
-	if ((rc = model_get_float(L, "attention.layer_norm_rms_epsilon", true, &hp->norm_eps)))
+	const char *eps_key = L->arch->norm == ARCH_NORM_RMS ? "attention.layer_norm_rms_epsilon"
+							     : "attention.layer_norm_epsilon";
+	if ((rc = model_get_float(L, eps_key, true, &hp->norm_eps)))
 		return rc;
 
 	hp->rope.n_rot = hp->head_dim;
 	hp->rope.freq_base = 10000.0f;
 	hp->rope.freq_scale = 1.0f;
+	hp->rope.attn_factor = 1.0f;
 	if ((rc = model_get_int(L, "rope.dimension_count", false, 2, hp->head_dim, &hp->rope.n_rot)) ||
 	    (rc = model_get_float(L, "rope.freq_base", false, &hp->rope.freq_base)))
 		return rc;
@@ -207,7 +316,10 @@ static int model_load_hparams(struct model_loader *L)
 	if (hp->rope.freq_base <= 0.0f)
 		return lt_seterr(L->err, L->errlen, LT_E_FORMAT, "%s: rope.freq_base must be positive",
 				 L->path);
-	return model_load_rope_scaling(L);
+	hp->n_ctx_orig = hp->n_ctx_train;
+	if ((rc = model_load_rope_scaling(L)) || (rc = model_load_extras(L)))
+		return rc;
+	return model_load_swa(L);
 }
 
 /* ---- tensors ------------------------------------------------------------- */
@@ -284,39 +396,122 @@ static int model_bind_mat(struct model_loader *L, const char *name, int64_t n_in
 	return 0;
 }
 
+/* Tensor names are "PREFIX.SUFFIX" with PREFIX "blk.N.ROLE" or a global name. */
+static const char *model_tname(char *buf, size_t size, int il, const char *role,
+			       const char *suffix)
+{
+	if (il < 0)
+		snprintf(buf, size, "%s.%s", role, suffix);
+	else
+		snprintf(buf, size, "blk.%d.%s.%s", il, role, suffix);
+	return buf;
+}
+
+/* Binds ROLE.weight (need) and ROLE.bias (bias_need, only when the weight is there). */
+static int model_bind_norm(struct model_loader *L, int il, const char *role, int64_t n,
+			   enum arch_need need, enum arch_need bias_need, const float **w,
+			   const float **b)
+{
+	char name[96];
+	*w = *b = NULL;
+	if (need == ARCH_NO)
+		return 0;
+	int rc = model_bind_vec(L, model_tname(name, sizeof(name), il, role, "weight"), n,
+				need == ARCH_REQ, w);
+	if (rc || !*w || bias_need == ARCH_NO)
+		return rc;
+	return model_bind_vec(L, model_tname(name, sizeof(name), il, role, "bias"), n,
+			      bias_need == ARCH_REQ, b);
+}
+
+/* Binds ROLE.weight as a matrix and ROLE.bias of n_out when bias_need allows. */
+static int model_bind_linear(struct model_loader *L, int il, const char *role, int64_t n_in,
+			     int64_t n_out, bool required, enum arch_need bias_need,
+			     struct ops_mat *w, const float **b)
+{
+	char name[96];
+	if (b)
+		*b = NULL;
+	int rc = model_bind_mat(L, model_tname(name, sizeof(name), il, role, "weight"), n_in, n_out,
+				required, w);
+	if (rc || !w->data || bias_need == ARCH_NO || !b)
+		return rc;
+	return model_bind_vec(L, model_tname(name, sizeof(name), il, role, "bias"), n_out,
+			      bias_need == ARCH_REQ, b);
+}
+
+static int model_bind_attention(struct model_loader *L, int il, struct model_layer *l)
+{
+	const struct model_hparams *hp = &L->m->hp;
+	const struct arch_info *a = L->arch;
+	const int64_t n_embd = hp->n_embd;
+	const int64_t n_q = (int64_t)hp->n_head * hp->head_dim;
+	const int64_t n_kv = (int64_t)hp->n_head_kv * hp->head_dim;
+	int rc;
+	/* A fused matrix where the row allows one; three otherwise. */
+	if ((rc = model_bind_linear(L, il, "attn_qkv", n_embd, n_q + 2 * n_kv,
+				    a->qkv_fused == ARCH_REQ, a->qkv_bias, &l->wqkv, &l->bqkv)))
+		return rc;
+	if (!l->wqkv.data &&
+	    ((rc = model_bind_linear(L, il, "attn_q", n_embd, n_q, true, a->qkv_bias, &l->wq, &l->bq)) ||
+	     (rc = model_bind_linear(L, il, "attn_k", n_embd, n_kv, true, a->qkv_bias, &l->wk, &l->bk)) ||
+	     (rc = model_bind_linear(L, il, "attn_v", n_embd, n_kv, true, a->qkv_bias, &l->wv, &l->bv))))
+		return rc;
+	if (a->qk_norm != ARCH_QK_NORM_NONE) {
+		const bool head = a->qk_norm == ARCH_QK_NORM_HEAD;
+		const float *unused;
+		if ((rc = model_bind_norm(L, il, "attn_q_norm", head ? hp->head_dim : n_q, ARCH_REQ,
+					  ARCH_NO, &l->q_norm, &unused)) ||
+		    (rc = model_bind_norm(L, il, "attn_k_norm", head ? hp->head_dim : n_kv, ARCH_REQ,
+					  ARCH_NO, &l->k_norm, &unused)))
+			return rc;
+	}
+	return model_bind_linear(L, il, "attn_output", n_q, n_embd, true, a->out_bias, &l->wo, &l->bo);
+}
+
 static int model_bind_layer(struct model_loader *L, int il, struct model_layer *l)
 {
 	const struct model_hparams *hp = &L->m->hp;
+	const struct arch_info *a = L->arch;
 	const int64_t n_embd = hp->n_embd, n_ff = hp->n_ff;
-	const int64_t n_q = (int64_t)hp->n_head * hp->head_dim;
-	const int64_t n_kv = (int64_t)hp->n_head_kv * hp->head_dim;
-	const bool bias = L->arch->qkv_bias;
-	char name[96];
+	const float *unused;
 	int rc;
 
-#define LAYER_NAME(suffix) (snprintf(name, sizeof(name), "blk.%d." suffix, il), name)
-	if ((rc = model_bind_vec(L, LAYER_NAME("attn_norm.weight"), n_embd, true, &l->attn_norm)) ||
-	    (rc = model_bind_mat(L, LAYER_NAME("attn_q.weight"), n_embd, n_q, true, &l->wq)) ||
-	    (rc = model_bind_mat(L, LAYER_NAME("attn_k.weight"), n_embd, n_kv, true, &l->wk)) ||
-	    (rc = model_bind_mat(L, LAYER_NAME("attn_v.weight"), n_embd, n_kv, true, &l->wv)) ||
-	    (rc = model_bind_vec(L, LAYER_NAME("attn_q.bias"), n_q, bias, &l->bq)) ||
-	    (rc = model_bind_vec(L, LAYER_NAME("attn_k.bias"), n_kv, bias, &l->bk)) ||
-	    (rc = model_bind_vec(L, LAYER_NAME("attn_v.bias"), n_kv, bias, &l->bv)) ||
-	    (rc = model_bind_mat(L, LAYER_NAME("attn_output.weight"), n_q, n_embd, true, &l->wo)) ||
-	    (rc = model_bind_vec(L, LAYER_NAME("attn_output.bias"), n_embd, false, &l->bo)) ||
-	    (rc = model_bind_vec(L, LAYER_NAME("ffn_norm.weight"), n_embd, true, &l->ffn_norm)) ||
-	    (rc = model_bind_mat(L, LAYER_NAME("ffn_gate.weight"), n_embd, n_ff, true, &l->w_gate)) ||
-	    (rc = model_bind_mat(L, LAYER_NAME("ffn_up.weight"), n_embd, n_ff, true, &l->w_up)) ||
-	    (rc = model_bind_mat(L, LAYER_NAME("ffn_down.weight"), n_ff, n_embd, true, &l->w_down)))
+	l->swa = hp->n_swa > 0 && (L->swa_period == 0 || il % L->swa_period < L->swa_period - 1);
+	if ((rc = model_bind_norm(L, il, "attn_norm", n_embd, a->attn_norm, a->norm_bias,
+				  &l->attn_norm, &l->attn_norm_b)) ||
+	    (rc = model_bind_norm(L, il, "attn_norm_2", n_embd, a->attn_norm_2, a->norm_bias,
+				  &l->attn_norm_2, &l->attn_norm_2_b)) ||
+	    (rc = model_bind_attention(L, il, l)) ||
+	    (rc = model_bind_norm(L, il, "post_attention_norm", n_embd,
+				  a->post_norms ? ARCH_REQ : ARCH_NO, ARCH_NO, &l->attn_post_norm,
+				  &unused)) ||
+	    (rc = model_bind_norm(L, il, "ffn_norm", n_embd, a->ffn_norm, a->norm_bias, &l->ffn_norm,
+				  &l->ffn_norm_b)))
 		return rc;
-#undef LAYER_NAME
-	return 0;
+
+	if (a->ffn_up_fused) {
+		rc = model_bind_linear(L, il, "ffn_up", n_embd, 2 * n_ff, true, a->ffn_bias, &l->w_up,
+				       &l->b_up);
+	} else {
+		rc = model_bind_linear(L, il, "ffn_up", n_embd, n_ff, true, a->ffn_bias, &l->w_up,
+				       &l->b_up);
+		if (!rc && a->ffn != ARCH_FFN_GELU)
+			rc = model_bind_linear(L, il, "ffn_gate", n_embd, n_ff, true, a->ffn_bias,
+					       &l->w_gate, &l->b_gate);
+	}
+	if (rc || (rc = model_bind_linear(L, il, "ffn_down", n_ff, n_embd, true, a->ffn_bias,
+					  &l->w_down, &l->b_down)))
+		return rc;
+	return model_bind_norm(L, il, "post_ffw_norm", n_embd, a->post_norms ? ARCH_REQ : ARCH_NO,
+			       ARCH_NO, &l->ffn_post_norm, &unused);
 }
 
 static int model_bind_weights(struct model_loader *L)
 {
 	struct model_hparams *hp = &L->m->hp;
 	struct model_weights *w = &L->m->w;
+	const struct arch_info *a = L->arch;
 	int rc;
 
 	/* The vocabulary size comes from the embedding table itself. */
@@ -330,18 +525,36 @@ static int model_bind_weights(struct model_loader *L)
 	hp->n_vocab = (int)emb->ne[1];
 	if ((rc = model_bind_mat(L, "token_embd.weight", hp->n_embd, hp->n_vocab, true, &w->tok_embd)))
 		return rc;
-
-	if ((rc = model_bind_vec(L, "output_norm.weight", hp->n_embd, true, &w->output_norm)) ||
-	    (rc = model_bind_mat(L, "output.weight", hp->n_embd, hp->n_vocab, false, &w->output)))
+	if (a->pos_embd != ARCH_NO &&
+	    (rc = model_bind_mat(L, "position_embd.weight", hp->n_embd, hp->n_ctx_train,
+				 a->pos_embd == ARCH_REQ, &w->pos_embd)))
+		return rc;
+	if ((rc = model_bind_norm(L, -1, "token_embd_norm", hp->n_embd,
+				  a->embd_norm ? ARCH_REQ : ARCH_NO, a->norm_bias, &w->embd_norm,
+				  &w->embd_norm_b)) ||
+	    (rc = model_bind_norm(L, -1, "output_norm", hp->n_embd, ARCH_REQ, a->norm_bias,
+				  &w->output_norm, &w->output_norm_b)))
+		return rc;
+	if (a->output != ARCH_NO &&
+	    (rc = model_bind_mat(L, "output.weight", hp->n_embd, hp->n_vocab, a->output == ARCH_REQ,
+				 &w->output)))
 		return rc;
 	if (!w->output.data) {
 		w->output = w->tok_embd;
 		w->tied_output = true;
 	}
 
-	if ((rc = model_bind_vec(L, "rope_freqs.weight", hp->rope.n_rot / 2, false,
-				 &hp->rope.freq_factors)))
-		return rc;
+	if (hp->use_rope) {
+		const int n_pairs = hp->rope.n_rot / 2;
+		if ((rc = model_bind_vec(L, "rope_freqs.weight", n_pairs, false, &hp->rope.freq_factors)))
+			return rc;
+		if (a->rope_factors &&
+		    ((rc = model_bind_vec(L, "rope_factors_long.weight", n_pairs, false, &hp->rope_long)) ||
+		     (rc = model_bind_vec(L, "rope_factors_short.weight", n_pairs, false,
+					  &hp->rope_short))))
+			return rc;
+		hp->rope_swa.freq_factors = hp->rope.freq_factors;
+	}
 
 	w->layers = calloc((size_t)hp->n_layer, sizeof(*w->layers));
 	if (!w->layers)
@@ -351,7 +564,6 @@ static int model_bind_weights(struct model_loader *L)
 			return rc;
 	return 0;
 }
-
 /* ---- public API ------------------------------------------------------------ */
 
 int model_from_gguf(struct model **out, struct gguf *g, char *err, size_t errlen)

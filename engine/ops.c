@@ -135,6 +135,78 @@ void ops_add_bias(float *y, const float *b, int n, int n_tok)
 		k->add(y + (size_t)t * n, b, n);
 }
 
+void ops_layernorm(float *out, const float *x, const float *w, const float *b, int n, float eps)
+{
+	/* Sums in double and the variance of the centred row, as ggml_norm. */
+	double sum = 0.0;
+	for (int i = 0; i < n; i++)
+		sum += x[i];
+	const float mean = (float)(sum / n);
+	double var = 0.0;
+	for (int i = 0; i < n; i++) {
+		float d = x[i] - mean;
+		out[i] = d;
+		var += (double)(d * d);
+	}
+	const float scale = 1.0f / sqrtf((float)(var / n) + eps);
+	for (int i = 0; i < n; i++) {
+		float v = out[i] * scale;
+		if (w)
+			v *= w[i];
+		if (b)
+			v += b[i];
+		out[i] = v;
+	}
+}
+
+/* ggml evaluates GELU through a table of f16 inputs and f16 outputs (tanh
+ * form); going through the same two roundings keeps logits identical. */
+static float ops_gelu_one(float x)
+{
+	if (x <= -10.0f)
+		return 0.0f;
+	if (x >= 10.0f)
+		return x;
+	const float sqrt_2_over_pi = 0.79788456080286535587989211986876f;
+	const float coef_a = 0.044715f;
+	float h = fp16_to_f32(f32_to_fp16(x));
+	float g = 0.5f * h * (1.0f + tanhf(sqrt_2_over_pi * h * (1.0f + coef_a * h * h)));
+	return fp16_to_f32(f32_to_fp16(g));
+}
+
+void ops_gelu(float *out, const float *x, int n)
+{
+	for (int i = 0; i < n; i++)
+		out[i] = ops_gelu_one(x[i]);
+}
+
+void ops_geglu(float *out, const float *gate, const float *up, int n)
+{
+	for (int i = 0; i < n; i++) {
+		/* Past +10 ggml multiplies the raw gate, as GELU is the identity there. */
+		out[i] = ops_gelu_one(gate[i]) * up[i];
+	}
+}
+
+void ops_scale(float *x, int n, float s)
+{
+	for (int i = 0; i < n; i++)
+		x[i] *= s;
+}
+
+void ops_softcap(float *x, int n, float cap)
+{
+	const float inv = 1.0f / cap;
+	for (int i = 0; i < n; i++)
+		x[i] = tanhf(x[i] * inv) * cap;
+}
+
+void ops_clamp(float *x, int n, float c)
+{
+	for (int i = 0; i < n; i++)
+		x[i] = x[i] < -c ? -c : x[i] > c ? c : x[i];
+}
+
 /* ---- rotary position embedding ---------------------------------------- */
 
 void ops_rope_cache(const struct ops_rope *r, int pos, float *cs)
@@ -143,11 +215,12 @@ void ops_rope_cache(const struct ops_rope *r, int pos, float *cs)
 	 * the values round exactly like ggml's rope cache. */
 	const float theta_scale = powf(r->freq_base, -2.0f / (float)r->n_rot);
 	float theta = (float)pos;
+	const float mscale = r->attn_factor > 0.0f ? r->attn_factor : 1.0f;
 	for (int i = 0; i < r->n_rot / 2; i++) {
 		float ff = r->freq_factors ? r->freq_factors[i] : 1.0f;
 		float t = r->freq_scale * (theta / ff);
-		cs[2 * i] = cosf(t);
-		cs[2 * i + 1] = sinf(t);
+		cs[2 * i] = cosf(t) * mscale;
+		cs[2 * i + 1] = sinf(t) * mscale;
 		theta *= theta_scale;
 	}
 }
@@ -463,7 +536,8 @@ static size_t ops_attn_slot_bytes(const struct ops_attn *a, int n_kv)
  * convert the same rows again. */
 static size_t ops_attn_wide_bytes(const struct ops_attn *a, int n_kv)
 {
-	if (a->kv_type == GGML_TYPE_F32)
+	/* An F32 cache is read in place unless a ring wraps inside the window. */
+	if (a->kv_type == GGML_TYPE_F32 && a->ring_rows == 0)
 		return 0;
 	return ops_round_up(2 * (size_t)n_kv * a->n_head_kv * a->head_dim * sizeof(float),
 			    OPS_ROW_ALIGN);
@@ -490,21 +564,31 @@ int ops_attention(const struct ops_attn *a, float *out, const float *q, const vo
 	const int q_width = a->n_head * hd;
 	const int kv_dim = a->n_head_kv * hd;
 	const int group = a->n_head / a->n_head_kv;
-	const bool f32_cache = a->kv_type == GGML_TYPE_F32;
 	const int n_total = pos0 + n_tok;
-	const size_t wide = ops_attn_wide_bytes(a, n_total);
-	const size_t slot = ops_attn_slot_bytes(a, n_total);
+	/* The first position any query of the batch sees, and how many follow. */
+	const int lo0 = a->n_swa > 0 && pos0 - a->n_swa + 1 > 0 ? pos0 - a->n_swa + 1 : 0;
+	const int n_rows = n_total - lo0;
+	/* Cache row of position p: p itself, or p modulo the ring's rows. */
+	const int ring = a->ring_rows;
+	const bool wraps = ring > 0 && lo0 % ring + n_rows > ring;
+	const bool in_place = a->kv_type == GGML_TYPE_F32 && !wraps;
+	const size_t wide = ops_attn_wide_bytes(a, n_rows);
+	const size_t slot = ops_attn_slot_bytes(a, n_rows);
 	const int n_items = n_tok * a->n_head;
-	/* Float views of the cache: rows of kv_dim, row_stride floats apart. */
-	const float *kf = k_cache, *vf = v_cache;
+	/* Float views of positions lo0..n_total-1: rows of kv_dim, row_stride floats apart. */
+	const float *kf, *vf;
 	size_t row_stride = a->kv_row_bytes / sizeof(float);
-	if (!f32_cache) {
+	if (in_place) {
+		const size_t first = (size_t)(ring > 0 ? lo0 % ring : lo0) * row_stride;
+		kf = (const float *)k_cache + first;
+		vf = (const float *)v_cache + first;
+	} else {
 		kf = work;
-		vf = kf + (size_t)n_total * kv_dim;
+		vf = kf + (size_t)n_rows * kv_dim;
 		row_stride = (size_t)kv_dim;
 	}
 	/* Scores and the weighted sum of V: two passes over the cached rows. */
-	const int nth = ops_threads_for(n_threads, 2.0 * n_items * n_total * hd);
+	const int nth = ops_threads_for(n_threads, 2.0 * n_items * n_rows * hd);
 
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nth) if (nth > 1)
@@ -512,15 +596,17 @@ int ops_attention(const struct ops_attn *a, float *out, const float *q, const vo
 	(void)nth;
 #endif
 	{
-		if (!f32_cache) {
+		if (!in_place) {
 			const uint8_t *kc = k_cache, *vc = v_cache;
 			float *kw = (float *)kf, *vw = (float *)vf;
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
-			for (int p = 0; p < n_total; p++) {
-				kk->to_float(kc + (size_t)p * a->kv_row_bytes, kw + (size_t)p * kv_dim, kv_dim);
-				kk->to_float(vc + (size_t)p * a->kv_row_bytes, vw + (size_t)p * kv_dim, kv_dim);
+			for (int i = 0; i < n_rows; i++) {
+				const int p = lo0 + i;
+				const size_t src = (size_t)(ring > 0 ? p % ring : p) * a->kv_row_bytes;
+				kk->to_float(kc + src, kw + (size_t)i * kv_dim, kv_dim);
+				kk->to_float(vc + src, vw + (size_t)i * kv_dim, kv_dim);
 			}
 		}
 #ifdef _OPENMP
@@ -528,30 +614,58 @@ int ops_attention(const struct ops_attn *a, float *out, const float *q, const vo
 #endif
 		for (int item = 0; item < n_items; item++) {
 			const int t = item / a->n_head, h = item % a->n_head;
-			const int n_kv = pos0 + t + 1; /* the causal mask: positions 0..pos0+t */
+			const int pos = pos0 + t;
+			/* The causal mask, narrowed to the window: positions lo..pos. */
+			const int lo = a->n_swa > 0 && pos - a->n_swa + 1 > lo0 ? pos - a->n_swa + 1 : lo0;
+			const int n_kv = pos - lo + 1;
+			const size_t first = (size_t)(lo - lo0) * row_stride;
 			const size_t head_off = (size_t)(h / group) * hd; /* offset of the KV head */
 			float *scores = (float *)((uint8_t *)work + wide + slot * (size_t)ops_thread_id());
-			float *rounded = scores + n_total;
-			float *qconv = rounded + n_total + hd;
+			float *rounded = scores + n_rows;
+			float *qconv = rounded + n_rows + hd;
 			const float *qh = q + (size_t)t * q_width + (size_t)h * hd;
 			float *oh = out + (size_t)t * q_width + (size_t)h * hd;
 
 			/* An F16 cache is multiplied by the query rounded to f16. */
-			if (!f32_cache) {
+			if (a->kv_type != GGML_TYPE_F32) {
 				qk->from_float(qh, rounded, hd);
 				qk->to_float(rounded, qconv, hd);
 				qh = qconv;
 			}
-			rows->scores(scores, qh, kf + head_off, row_stride, n_kv, hd, a->scale);
+			rows->scores(scores, qh, kf + first + head_off, row_stride, n_kv, hd, a->scale);
+			if (a->softcap > 0.0f) {
+				/* As ggml: times the reciprocal, tanh, times the cap. */
+				const float inv = 1.0f / a->softcap;
+				for (int i = 0; i < n_kv; i++)
+					scores[i] = tanhf(scores[i] * inv) * a->softcap;
+			}
+			if (a->alibi_slopes) {
+				const float slope = a->alibi_slopes[h];
+				for (int i = 0; i < n_kv; i++)
+					scores[i] += slope * (float)(lo + i - pos);
+			}
 			rows->softmax(scores, n_kv);
 
 			/* ... and its weights are rounded to f16 before they scale V. */
-			if (!f32_cache) {
+			if (a->kv_type != GGML_TYPE_F32) {
 				qk->from_float(scores, rounded, n_kv);
 				qk->to_float(rounded, scores, n_kv);
 			}
-			rows->wsum(oh, scores, vf + head_off, row_stride, n_kv, hd);
+			rows->wsum(oh, scores, vf + first + head_off, row_stride, n_kv, hd);
 		}
 	}
 	return 0;
+}
+
+void ops_alibi_slopes(float *slopes, int n_head, float max_bias)
+{
+	/* llama.cpp's: the nearest power of two below n_head gets the geometric
+	 * series from m0, the heads past it interleave a second one from m1. */
+	int n_log2 = 1;
+	while (n_log2 * 2 <= n_head)
+		n_log2 *= 2;
+	const float m0 = powf(2.0f, -max_bias / (float)n_log2);
+	const float m1 = powf(2.0f, -(max_bias / 2.0f) / (float)n_log2);
+	for (int h = 0; h < n_head; h++)
+		slopes[h] = h < n_log2 ? powf(m0, (float)(h + 1)) : powf(m1, (float)(2 * (h - n_log2) + 1));
 }

@@ -39,6 +39,24 @@ void ops_add(float *y, const float *x, int n);
 /* Adds the bias b (n) to each of n_tok rows of y (n_tok, n). */
 void ops_add_bias(float *y, const float *b, int n, int n_tok);
 
+/* out = (x - mean) / sqrt(var + eps) * w + b over n; w, b may be NULL. out may be x. */
+void ops_layernorm(float *out, const float *x, const float *w, const float *b, int n, float eps);
+
+/* out[i] = gelu(x[i]), tanh form, through f16 like ggml's table. out may be x. */
+void ops_gelu(float *out, const float *x, int n);
+
+/* out[i] = gelu(gate[i]) * up[i]. out may alias gate or up. */
+void ops_geglu(float *out, const float *gate, const float *up, int n);
+
+/* x[i] *= s. */
+void ops_scale(float *x, int n, float s);
+
+/* x[i] = cap * tanh(x[i] / cap): soft-capping. */
+void ops_softcap(float *x, int n, float cap);
+
+/* x[i] clamped to [-c, c]. */
+void ops_clamp(float *x, int n, float c);
+
 /* ---- rotary position embedding ---------------------------------------- */
 
 /* Which elements of a head form a rotated pair. Values are llama.cpp's. */
@@ -53,6 +71,7 @@ struct ops_rope {
 	float freq_base;           /* theta_i = pos * freq_scale * freq_base^(-2i/n_rot) */
 	float freq_scale;          /* 1 / linear scaling factor; 1 when unscaled */
 	const float *freq_factors; /* (n_rot/2) per-pair divisors of theta (llama 3), or NULL */
+	float attn_factor;         /* cos and sin are multiplied by it (LongRoPE); 0 or 1: none */
 };
 
 /* Fills cs (n_rot floats) with cos, sin of each pair's angle at pos. */
@@ -147,16 +166,25 @@ struct ops_attn {
 	enum ggml_type kv_type;    /* GGML_TYPE_F32 or GGML_TYPE_F16 */
 	size_t kv_row_bytes;       /* bytes of one cache row: n_head_kv*head_dim of kv_type */
 	float scale;               /* applied to q.k, usually 1/sqrt(head_dim) */
+	float softcap;             /* scores become c*tanh(s/c) after scaling (0: off) */
+	int n_swa;                 /* a query at p sees p-n_swa+1..p only (0: all of 0..p) */
+	int ring_rows;             /* the cache holds position p in row p % ring_rows (0: row p) */
+	const float *alibi_slopes; /* (n_head) score bias slope*(p_key - p_query), or NULL */
 };
 
-/* Bytes of scratch ops_attention needs for n_kv cached positions and
+/* llama.cpp's ALiBi slopes for n_head heads and a maximum bias. */
+void ops_alibi_slopes(float *slopes, int n_head, float max_bias);
+
+/* Bytes of scratch ops_attention needs for n_kv cached rows (n_ctx, or the
+ * ring's rows) and
  * n_threads threads; with an F16 cache this includes a float copy of the
  * n_kv K and V rows, widened once per call. */
 size_t ops_attention_work_size(const struct ops_attn *a, int n_kv, int n_threads);
 
 /* out (n_tok, n_head*head_dim) = attention of q (n_tok, n_head*head_dim),
- * whose token t sits at position pos0+t, over cache rows 0..pos0+t of
- * k_cache and v_cache. The cache rows of the batch must already be stored.
+ * whose token t sits at position pos0+t, over the cached positions 0..pos0+t
+ * (or its window) of k_cache and v_cache. The rows of the batch must already
+ * be stored, and a ring must hold the window of every token of the batch.
  * Returns 0 or LT_E_UNSUPPORTED for a KV type without kernels. */
 int ops_attention(const struct ops_attn *a, float *out, const float *q, const void *k_cache,
 		  const void *v_cache, int n_tok, int pos0, void *work, int n_threads);

@@ -17,7 +17,9 @@ static void logits_usage(FILE *out)
 {
 	fprintf(out, "usage: llamaterm logits -m MODEL (--ids 1,2,3 | -p TEXT) [--top K] [-o FILE]\n\n"
 		     "Evaluates the sequence in one batch and prints one line per position:\n"
-		     "POS INPUT_ID TOP1_ID:LOGIT TOP2_ID:LOGIT ... (6 decimals).\n\n");
+		     "POS INPUT_ID TOP1_ID:LOGIT TOP2_ID:LOGIT ... (6 decimals).\n"
+		     "With --resume-at K the first K tokens are evaluated, the context state\n"
+		     "is saved and loaded into a fresh context, and the rest goes on there.\n\n");
 	options_print_help(out, OPTC_LOGITS);
 }
 
@@ -83,6 +85,83 @@ static void logits_top_k(const float *x, int n, int k, int *top)
 	}
 }
 
+/* Evaluates ids[0..n) with every position's logits into a new context; with
+ * resume_at > 0 the first resume_at go through a saved and reloaded state. */
+static int logits_eval(const struct model *m, const struct ctx_params *cp, const int32_t *ids,
+		       int n, int resume_at, struct ctx **out)
+{
+	char err[512];
+	struct ctx *c = NULL, *first = NULL;
+	void *state = NULL;
+	int rc = ctx_new(&c, m, cp, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "llamaterm logits: %s\n", err);
+		return rc;
+	}
+	if (resume_at > 0) {
+		first = c;
+		c = NULL;
+		size_t size = 0;
+		if ((rc = ctx_eval(first, ids, resume_at, 0, false))) {
+			fprintf(stderr, "llamaterm logits: %s\n", ctx_error(first));
+			goto done;
+		}
+		size = ctx_state_size(first);
+		state = malloc(size);
+		if (!state || ctx_state_save(first, state, size)) {
+			fprintf(stderr, "llamaterm logits: out of memory saving the state\n");
+			rc = LT_E_NOMEM;
+			goto done;
+		}
+		if ((rc = ctx_new(&c, m, cp, err, sizeof(err)))) {
+			fprintf(stderr, "llamaterm logits: %s\n", err);
+			goto done;
+		}
+		if ((rc = ctx_state_load(c, state, size))) {
+			fprintf(stderr, "llamaterm logits: %s\n", ctx_error(c));
+			goto done;
+		}
+	}
+	/* Resumed, the earlier positions' logits are gone: only the rest count. */
+	if ((rc = ctx_eval(c, ids + resume_at, n - resume_at, resume_at, true)))
+		fprintf(stderr, "llamaterm logits: %s\n", ctx_error(c));
+done:
+	free(state);
+	ctx_free(first);
+	if (rc) {
+		ctx_free(c);
+		c = NULL;
+	}
+	*out = c;
+	return rc;
+}
+
+/* Picks n tokens greedily after the evaluated sequence and prints them. */
+static int logits_greedy(struct ctx *c, int32_t last, int n)
+{
+	const int n_vocab = ctx_n_vocab(c);
+	int32_t id = last;
+	const float *l = ctx_logits(c, -1);
+	printf("greedy:");
+	for (int i = 0; i < n; i++) {
+		if (i > 0) {
+			if (ctx_eval(c, &id, 1, ctx_n_past(c), false)) {
+				fprintf(stderr, "llamaterm logits: %s\n", ctx_error(c));
+				return 1;
+			}
+			l = ctx_logits(c, -1);
+		}
+		int best = 0;
+		for (int j = 1; j < n_vocab; j++)
+			if (l[j] > l[best])
+				best = j;
+		id = best;
+		printf(" %d", id);
+	}
+	putchar('\n');
+	return 0;
+}
+
 int cmd_logits(int argc, char **argv)
 {
 	struct options o;
@@ -94,8 +173,9 @@ int cmd_logits(int argc, char **argv)
 		fprintf(stderr, "llamaterm logits: give exactly one of --ids LIST, -p TEXT, -f FILE\n");
 		return 2;
 	}
-	if (o.top < 1) {
-		fprintf(stderr, "llamaterm logits: --top must be at least 1\n");
+	if (o.top < 1 || o.greedy < 0 || o.resume_at < 0) {
+		fprintf(stderr, "llamaterm logits: --top must be at least 1, --greedy and --resume-at "
+				"at least 0\n");
 		return 2;
 	}
 	char err[512];
@@ -136,21 +216,20 @@ int cmd_logits(int argc, char **argv)
 		}
 	}
 
+	if (o.resume_at >= n) {
+		fprintf(stderr, "llamaterm logits: --resume-at %d must be below the %d tokens\n",
+			o.resume_at, n);
+		rc = 2;
+		goto out;
+	}
 	struct ctx_params cp;
-	if (cli_ctx_params(&o, "logits", o.n_ctx > 0 ? o.n_ctx : n, n, &cp)) {
+	if (cli_ctx_params(&o, "logits", o.n_ctx > 0 ? o.n_ctx : n + o.greedy, n, &cp)) {
 		rc = 2;
 		goto out;
 	}
 	struct ctx *c;
-	if (ctx_new(&c, m, &cp, err, sizeof(err))) {
-		fprintf(stderr, "llamaterm logits: %s\n", err);
+	if (logits_eval(m, &cp, ids, n, o.resume_at, &c))
 		goto out;
-	}
-	if (ctx_eval(c, ids, n, 0, true)) {
-		fprintf(stderr, "llamaterm logits: %s\n", ctx_error(c));
-		ctx_free(c);
-		goto out;
-	}
 	FILE *raw = NULL;
 	if (o.output && !(raw = fopen(o.output, "wb"))) {
 		fprintf(stderr, "llamaterm logits: %s: cannot create: %s\n", o.output, strerror(errno));
@@ -160,8 +239,8 @@ int cmd_logits(int argc, char **argv)
 	int k = o.top < n_vocab ? o.top : n_vocab;
 	int *top = malloc((size_t)k * sizeof(*top));
 	rc = top ? 0 : 1;
-	for (int i = 0; i < n && !rc; i++) {
-		const float *l = ctx_logits(c, i);
+	for (int i = o.resume_at; i < n && !rc; i++) {
+		const float *l = ctx_logits(c, i - o.resume_at);
 		logits_top_k(l, n_vocab, k, top);
 		printf("%d %d", i, ids[i]);
 		for (int j = 0; j < k; j++)
@@ -176,6 +255,8 @@ int cmd_logits(int argc, char **argv)
 		fprintf(stderr, "llamaterm logits: %s: write failed: %s\n", o.output, strerror(errno));
 		rc = 1;
 	}
+	if (!rc && o.greedy > 0)
+		rc = logits_greedy(c, ids[n - 1], o.greedy);
 	free(top);
 	ctx_free(c);
 out:

@@ -279,6 +279,8 @@ int conv_sync_kv(struct conv *c, bool need_logits, int *n_eval)
 		int rc = ctx_truncate(c->ctx, common);
 		if (rc)
 			return conv_fail(c, rc, "%s", ctx_error(c->ctx));
+		/* A sliding-window cache may have had to start over. */
+		common = ctx_n_past(c->ctx);
 	}
 	c->kv.n = common;
 	if (common == c->ids.n)

@@ -51,6 +51,8 @@ struct options {
 	bool print_ids;             /* run --ids */
 	const char *ids;            /* logits --ids 1,2,3 */
 	int top;                    /* logits --top */
+	int greedy;                 /* logits --greedy */
+	int resume_at;              /* logits --resume-at */
 	const char *output;         /* -o */
 	bool pieces;                /* tokenize --pieces */
 	const char *kv_type;        /* "f16" or "f32" */

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch.h"
 #include "dtype.h"
 #include "gguf.h"
 #include "gguf_write.h"
@@ -36,9 +37,18 @@
 #define FTYPE_MOSTLY_BF16 32
 
 struct synth_opts {
-	const char *arch;       /* "llama" or "qwen2" */
+	const char *arch;       /* a row of the architecture table (engine/arch.c) */
+	const struct arch_info *info;
 	int64_t dim, ffn, layers, heads, kv_heads, head_dim, vocab, ctx;
+	int64_t rot;            /* rope.dimension_count (0: head_dim) */
+	int64_t swa, swa_pattern; /* sliding window and its layer period (0: none / the arch's) */
 	double rope_base, eps;
+	double softcap_attn, softcap_final, alibi, clamp; /* 0: key not written */
+	double embedding_scale, residual_scale, attention_scale, logit_scale; /* granite */
+	int64_t parallel;       /* gptneox.use_parallel_residual (default 1) */
+	bool fused_qkv;         /* attn_qkv where the row allows a choice */
+	bool norm2;             /* Falcon 40B's attn_norm_2 */
+	bool rope_factors;      /* Phi-3 LongRoPE factor tensors */
 	uint64_t seed;
 	bool tied;
 	enum ggml_type type;    /* of the 2-D weights; 1-D tensors are always f32 */
@@ -336,22 +346,37 @@ static void synth_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: lt-synth [OPTIONS] -o OUT.gguf\n\n"
-		"Writes a deterministic synthetic LLaMA-family model with random weights.\n\n"
-		"  --arch llama|qwen2     architecture (default llama; qwen2 adds q/k/v biases)\n"
+		"Writes a deterministic synthetic model with random weights, with the tensors\n"
+		"and keys llama.cpp's converter writes for the architecture.\n\n"
+		"  --arch NAME            architecture (default llama): %s\n"
 		"  --shape tiny|110m|1b   preset sizes (default tiny):\n"
 		"                           tiny  dim 64, ffn 192, 2 layers, 4 heads, 2 KV heads, vocab 512\n"
 		"                           110m  dim 768, ffn 2048, 12 layers, 12 heads, 12 KV heads, vocab 32000\n"
 		"                           1b    dim 2048, ffn 5632, 22 layers, 32 heads, 4 KV heads, vocab 32000\n"
 		"  --dim N --ffn N --layers N --heads N --kv-heads N --head-dim N --vocab N --ctx N\n"
 		"                         override single sizes of the preset\n"
-		"  --rope-base F          RoPE frequency base (llama 10000, qwen2 1000000)\n"
-		"  --eps F                RMS norm epsilon (llama 1e-5, qwen2 1e-6)\n"
+		"  --rope-base F          RoPE frequency base (qwen2/qwen3 1000000, others 10000)\n"
+		"  --rot N                rotated dimensions per head (partial rotary; default all)\n"
+		"  --eps F                norm epsilon (qwen2/qwen3 1e-6, others 1e-5)\n"
+		"  --fused-qkv            one attn_qkv matrix where the architecture allows either\n"
+		"  --swa N                sliding window of N positions (gemma2/gemma3/olmo2)\n"
+		"  --swa-pattern P        every P-th layer is global (default: the architecture's)\n"
+		"  --softcap-attn F       attention logit soft-capping (gemma2)\n"
+		"  --softcap-final F      final logit soft-capping (gemma2, gemma3)\n"
+		"  --alibi F              attention.max_alibi_bias (mpt)\n"
+		"  --clamp F              attention.clamp_kqv (mpt)\n"
+		"  --parallel 0|1         use_parallel_residual (gptneox, default 1)\n"
+		"  --norm2                attn_norm_2 tensors (falcon 40B layout)\n"
+		"  --rope-factors         rope_factors_long/short tensors (phi3 LongRoPE)\n"
+		"  --embedding-scale F --residual-scale F --attention-scale F --logit-scale F\n"
+		"                         granite multipliers (defaults 12, 0.22, 0.015625, 8)\n"
 		"  --seed N               weight seed (default 1)\n"
 		"  --tied                 no output.weight (the output reuses token_embd)\n"
 		"  --type f32|f16|bf16    type of the 2-D weights (default f32; norms stay f32)\n"
 		"  --vocab-from FILE      copy the tokenizer.* keys of FILE; the vocab size follows it\n"
 		"  --name NAME            general.name (default 'synthetic <arch> <shape>')\n"
-		"  -o, --output FILE      the file to write\n");
+		"  -o, --output FILE      the file to write\n",
+		arch_names());
 }
 
 static int parse_int(const char *opt, const char *s, int64_t min, int64_t *out)
@@ -416,8 +441,13 @@ static int parse_args(int argc, char **argv, struct synth_opts *o, const char **
 			synth_usage(stdout);
 			return 1;
 		}
-		if (strcmp(a, "--tied") == 0) {
-			o->tied = true;
+		bool *flag = strcmp(a, "--tied") == 0	       ? &o->tied
+			     : strcmp(a, "--fused-qkv") == 0   ? &o->fused_qkv
+			     : strcmp(a, "--norm2") == 0       ? &o->norm2
+			     : strcmp(a, "--rope-factors") == 0 ? &o->rope_factors
+							       : NULL;
+		if (flag) {
+			*flag = true;
 			continue;
 		}
 		if (i + 1 >= argc) {
@@ -454,6 +484,30 @@ static int parse_args(int argc, char **argv, struct synth_opts *o, const char **
 			rc = parse_float(a, v, &o->rope_base);
 		else if (strcmp(a, "--eps") == 0)
 			rc = parse_float(a, v, &o->eps);
+		else if (strcmp(a, "--rot") == 0)
+			rc = parse_int(a, v, 2, &o->rot);
+		else if (strcmp(a, "--swa") == 0)
+			rc = parse_int(a, v, 1, &o->swa);
+		else if (strcmp(a, "--swa-pattern") == 0)
+			rc = parse_int(a, v, 1, &o->swa_pattern);
+		else if (strcmp(a, "--parallel") == 0)
+			rc = parse_int(a, v, 0, &o->parallel);
+		else if (strcmp(a, "--softcap-attn") == 0)
+			rc = parse_float(a, v, &o->softcap_attn);
+		else if (strcmp(a, "--softcap-final") == 0)
+			rc = parse_float(a, v, &o->softcap_final);
+		else if (strcmp(a, "--alibi") == 0)
+			rc = parse_float(a, v, &o->alibi);
+		else if (strcmp(a, "--clamp") == 0)
+			rc = parse_float(a, v, &o->clamp);
+		else if (strcmp(a, "--embedding-scale") == 0)
+			rc = parse_float(a, v, &o->embedding_scale);
+		else if (strcmp(a, "--residual-scale") == 0)
+			rc = parse_float(a, v, &o->residual_scale);
+		else if (strcmp(a, "--attention-scale") == 0)
+			rc = parse_float(a, v, &o->attention_scale);
+		else if (strcmp(a, "--logit-scale") == 0)
+			rc = parse_float(a, v, &o->logit_scale);
 		else if (strcmp(a, "--type") == 0) {
 			if (strcmp(v, "f32") == 0 || strcmp(v, "F32") == 0)
 				o->type = GGML_TYPE_F32;
@@ -485,14 +539,21 @@ static int parse_args(int argc, char **argv, struct synth_opts *o, const char **
 		}
 		o->vocab = explicit_vocab;
 	}
-	if (strcmp(o->arch, "llama") != 0 && strcmp(o->arch, "qwen2") != 0) {
-		fprintf(stderr, "lt-synth: --arch: unknown architecture '%s' (llama, qwen2)\n", o->arch);
+	o->info = arch_find(o->arch);
+	if (!o->info) {
+		fprintf(stderr, "lt-synth: --arch: unknown architecture '%s' (%s)\n", o->arch,
+			arch_names());
 		return 2;
 	}
+	const bool qwen = strcmp(o->arch, "qwen2") == 0 || strcmp(o->arch, "qwen3") == 0;
 	if (o->rope_base == 0)
-		o->rope_base = strcmp(o->arch, "qwen2") == 0 ? 1000000.0 : 10000.0;
+		o->rope_base = qwen ? 1000000.0 : 10000.0;
 	if (o->eps == 0)
-		o->eps = strcmp(o->arch, "qwen2") == 0 ? 1e-6 : 1e-5;
+		o->eps = qwen ? 1e-6 : 1e-5;
+	if (o->parallel > 1) {
+		fprintf(stderr, "lt-synth: --parallel: want 0 or 1\n");
+		return 2;
+	}
 	if (!o->out) {
 		fprintf(stderr, "lt-synth: no output file (use -o OUT.gguf)\n");
 		return 2;
@@ -509,6 +570,11 @@ static int parse_args(int argc, char **argv, struct synth_opts *o, const char **
 			return 2;
 		}
 		o->head_dim = o->dim / o->heads;
+	}
+	if (o->rot > o->head_dim || o->rot % 2) {
+		fprintf(stderr, "lt-synth: --rot %lld must be even and at most the head dimension %lld\n",
+			(long long)o->rot, (long long)o->head_dim);
+		return 2;
 	}
 	if (o->head_dim % 2) {
 		fprintf(stderr, "lt-synth: head dimension %lld is odd; RoPE needs it even\n", (long long)o->head_dim);
@@ -549,39 +615,108 @@ static int model_add(struct synth_model *m, const struct synth_opts *o, const ch
 	return 0;
 }
 
-/* Lists the tensors in the order llama.cpp's converter emits them. */
+/* Adds PREFIX.weight (a norm of dim) when need says so, and PREFIX.bias
+ * when bias_need does too. */
+static int model_add_norm(struct synth_model *m, const struct synth_opts *o, const char *prefix,
+			  enum arch_need need, enum arch_need bias_need)
+{
+	char n[SYNTH_NAME_LEN];
+	if (need == ARCH_NO)
+		return 0;
+	snprintf(n, sizeof(n), "%s.weight", prefix);
+	int rc = model_add(m, o, n, false, o->dim, 1, INIT_NORM, 0.05f);
+	if (rc || bias_need == ARCH_NO)
+		return rc;
+	snprintf(n, sizeof(n), "%s.bias", prefix);
+	return model_add(m, o, n, false, o->dim, 1, INIT_GAUSS, 0.02f);
+}
+
+/* Lists the tensors in the order llama.cpp's converter emits them, as the
+ * architecture's row asks for them. */
 static int model_plan(struct synth_model *m, const struct synth_opts *o)
 {
-	const bool qwen2 = strcmp(o->arch, "qwen2") == 0;
+	const struct arch_info *a = o->info;
 	const int64_t n_q = o->heads * o->head_dim, n_kv = o->kv_heads * o->head_dim;
+	const int64_t d = o->dim, rot = o->rot ? o->rot : o->head_dim;
 	const float resid = 1.0f / sqrtf(2.0f * (float)o->layers);
-	int rc = model_add(m, o, "token_embd.weight", true, o->dim, o->vocab, INIT_GAUSS, 0.02f);
-	for (int64_t l = 0; l < o->layers && !rc; l++) {
-		char n[SYNTH_NAME_LEN];
-#define ADD(suffix, matrix, n_in, n_out, init, std) \
-		(snprintf(n, sizeof(n), "blk.%lld." suffix, (long long)l), \
-		 rc = rc ? rc : model_add(m, o, n, matrix, n_in, n_out, init, std))
-		ADD("attn_norm.weight", false, o->dim, 1, INIT_NORM, 0.05f);
-		ADD("attn_q.weight", true, o->dim, n_q, INIT_GAUSS, 1.0f / sqrtf((float)o->dim));
-		if (qwen2)
-			ADD("attn_q.bias", false, n_q, 1, INIT_GAUSS, 0.02f);
-		ADD("attn_k.weight", true, o->dim, n_kv, INIT_GAUSS, 1.0f / sqrtf((float)o->dim));
-		if (qwen2)
-			ADD("attn_k.bias", false, n_kv, 1, INIT_GAUSS, 0.02f);
-		ADD("attn_v.weight", true, o->dim, n_kv, INIT_GAUSS, 1.0f / sqrtf((float)o->dim));
-		if (qwen2)
-			ADD("attn_v.bias", false, n_kv, 1, INIT_GAUSS, 0.02f);
-		ADD("attn_output.weight", true, n_q, o->dim, INIT_GAUSS, resid / sqrtf((float)n_q));
-		ADD("ffn_norm.weight", false, o->dim, 1, INIT_NORM, 0.05f);
-		ADD("ffn_gate.weight", true, o->dim, o->ffn, INIT_GAUSS, 1.0f / sqrtf((float)o->dim));
-		ADD("ffn_up.weight", true, o->dim, o->ffn, INIT_GAUSS, 1.0f / sqrtf((float)o->dim));
-		ADD("ffn_down.weight", true, o->ffn, o->dim, INIT_GAUSS, resid / sqrtf((float)o->ffn));
-#undef ADD
+	const float in_std = 1.0f / sqrtf((float)d);
+	const bool fused = a->qkv_fused == ARCH_REQ || (a->qkv_fused == ARCH_OPT && o->fused_qkv);
+	int rc = 0;
+	char n[SYNTH_NAME_LEN];
+	/* ADD(name pattern, matrix?, n_in, n_out, init, std) for one tensor;
+	 * NORM(role, need, bias need) for a norm weight and its bias. */
+#define ADDG(...) (snprintf(n, sizeof(n), __VA_ARGS__), n)
+#define ADD(nm, matrix, n_in, n_out, init, std) \
+	(rc = rc ? rc : model_add(m, o, nm, matrix, n_in, n_out, init, std))
+#define NORM(prefix, need, bneed) (rc = rc ? rc : model_add_norm(m, o, prefix, need, bneed))
+
+	ADD("token_embd.weight", true, d, o->vocab, INIT_GAUSS, 0.02f);
+	if (a->pos_embd == ARCH_REQ)
+		ADD("position_embd.weight", true, d, o->ctx, INIT_GAUSS, 0.02f);
+	if (a->embd_norm)
+		NORM("token_embd_norm", ARCH_REQ, a->norm_bias);
+	if (a->pos == ARCH_POS_ROPE && a->rope_factors && o->rope_factors) {
+		ADD("rope_factors_long.weight", false, rot / 2, 1, INIT_NORM, 0.2f);
+		ADD("rope_factors_short.weight", false, rot / 2, 1, INIT_NORM, 0.2f);
 	}
-	rc = rc ? rc : model_add(m, o, "output_norm.weight", false, o->dim, 1, INIT_NORM, 0.05f);
-	if (!o->tied)
-		rc = rc ? rc : model_add(m, o, "output.weight", true, o->dim, o->vocab, INIT_GAUSS,
-					 1.0f / sqrtf((float)o->dim));
+	for (int64_t l = 0; l < o->layers && !rc; l++) {
+		long long L = (long long)l;
+		NORM(ADDG("blk.%lld.attn_norm", L), a->attn_norm, a->norm_bias);
+		if (o->norm2 && a->attn_norm_2 != ARCH_NO)
+			NORM(ADDG("blk.%lld.attn_norm_2", L), ARCH_REQ, a->norm_bias);
+		if (fused) {
+			ADD(ADDG("blk.%lld.attn_qkv.weight", L), true, d, n_q + 2 * n_kv, INIT_GAUSS, in_std);
+			if (a->qkv_bias != ARCH_NO)
+				ADD(ADDG("blk.%lld.attn_qkv.bias", L), false, n_q + 2 * n_kv, 1, INIT_GAUSS, 0.02f);
+		} else {
+			static const char *const qkv[] = { "q", "k", "v" };
+			for (int i = 0; i < 3; i++) {
+				int64_t rows = i == 0 ? n_q : n_kv;
+				ADD(ADDG("blk.%lld.attn_%s.weight", L, qkv[i]), true, d, rows, INIT_GAUSS, in_std);
+				if (a->qkv_bias == ARCH_REQ)
+					ADD(ADDG("blk.%lld.attn_%s.bias", L, qkv[i]), false, rows, 1, INIT_GAUSS, 0.02f);
+			}
+		}
+		if (a->qk_norm != ARCH_QK_NORM_NONE) {
+			bool head = a->qk_norm == ARCH_QK_NORM_HEAD;
+			ADD(ADDG("blk.%lld.attn_q_norm.weight", L), false, head ? o->head_dim : n_q, 1,
+			    INIT_NORM, 0.05f);
+			ADD(ADDG("blk.%lld.attn_k_norm.weight", L), false, head ? o->head_dim : n_kv, 1,
+			    INIT_NORM, 0.05f);
+		}
+		ADD(ADDG("blk.%lld.attn_output.weight", L), true, n_q, d, INIT_GAUSS,
+		    resid / sqrtf((float)n_q));
+		if (a->out_bias == ARCH_REQ)
+			ADD(ADDG("blk.%lld.attn_output.bias", L), false, d, 1, INIT_GAUSS, 0.02f);
+		if (a->post_norms)
+			ADD(ADDG("blk.%lld.post_attention_norm.weight", L), false, d, 1, INIT_NORM, 0.05f);
+		NORM(ADDG("blk.%lld.ffn_norm", L), a->ffn_norm, a->norm_bias);
+		const bool bias = a->ffn_bias == ARCH_REQ;
+		if (a->ffn_up_fused) {
+			ADD(ADDG("blk.%lld.ffn_up.weight", L), true, d, 2 * o->ffn, INIT_GAUSS, in_std);
+		} else {
+			if (a->ffn != ARCH_FFN_GELU) {
+				ADD(ADDG("blk.%lld.ffn_gate.weight", L), true, d, o->ffn, INIT_GAUSS, in_std);
+				if (bias)
+					ADD(ADDG("blk.%lld.ffn_gate.bias", L), false, o->ffn, 1, INIT_GAUSS, 0.02f);
+			}
+			ADD(ADDG("blk.%lld.ffn_up.weight", L), true, d, o->ffn, INIT_GAUSS, in_std);
+			if (bias)
+				ADD(ADDG("blk.%lld.ffn_up.bias", L), false, o->ffn, 1, INIT_GAUSS, 0.02f);
+		}
+		ADD(ADDG("blk.%lld.ffn_down.weight", L), true, o->ffn, d, INIT_GAUSS,
+		    resid / sqrtf((float)o->ffn));
+		if (bias)
+			ADD(ADDG("blk.%lld.ffn_down.bias", L), false, d, 1, INIT_GAUSS, 0.02f);
+		if (a->post_norms)
+			ADD(ADDG("blk.%lld.post_ffw_norm.weight", L), false, d, 1, INIT_NORM, 0.05f);
+	}
+	NORM("output_norm", ARCH_REQ, a->norm_bias);
+	if ((!o->tied && a->output != ARCH_NO) || a->output == ARCH_REQ)
+		ADD("output.weight", true, d, o->vocab, INIT_GAUSS, in_std);
+#undef NORM
+#undef ADD
+#undef ADDG
 	return rc;
 }
 
@@ -597,6 +732,45 @@ static int set_arch_f32(struct gguf_writer *w, const char *arch, const char *suf
 	char key[128];
 	snprintf(key, sizeof(key), "%s.%s", arch, suffix);
 	return gguf_writer_set_f32(w, key, (float)v);
+}
+
+/* The keys only some architectures read, written when asked for. */
+static int write_arch_keys(struct gguf_writer *w, const struct synth_opts *o)
+{
+	const struct arch_info *info = o->info;
+	const char *a = o->arch;
+	char key[128];
+	int rc = 0;
+	if (o->swa) {
+		rc = rc ? rc : set_arch_u32(w, a, "attention.sliding_window", o->swa);
+		if (o->swa_pattern)
+			rc = rc ? rc : set_arch_u32(w, a, "attention.sliding_window_pattern", o->swa_pattern);
+	}
+	if (o->softcap_attn)
+		rc = rc ? rc : set_arch_f32(w, a, "attn_logit_softcapping", o->softcap_attn);
+	if (o->softcap_final)
+		rc = rc ? rc : set_arch_f32(w, a, "final_logit_softcapping", o->softcap_final);
+	if (o->alibi)
+		rc = rc ? rc : set_arch_f32(w, a, "attention.max_alibi_bias", o->alibi);
+	if (o->clamp)
+		rc = rc ? rc : set_arch_f32(w, a, "attention.clamp_kqv", o->clamp);
+	if (info->resid == ARCH_RESID_BY_KEY) {
+		snprintf(key, sizeof(key), "%s.use_parallel_residual", a);
+		rc = rc ? rc : gguf_writer_set_bool(w, key, o->parallel != 0);
+	}
+	if (info->keys & ARCH_KEY_GRANITE) {
+		rc = rc ? rc : set_arch_f32(w, a, "embedding_scale", o->embedding_scale);
+		rc = rc ? rc : set_arch_f32(w, a, "residual_scale", o->residual_scale);
+		rc = rc ? rc : set_arch_f32(w, a, "attention.scale", o->attention_scale);
+		rc = rc ? rc : set_arch_f32(w, a, "logit_scale", o->logit_scale);
+	}
+	if (o->rope_factors && info->rope_factors) {
+		snprintf(key, sizeof(key), "%s.rope.scaling.type", a);
+		rc = rc ? rc : gguf_writer_set_str(w, key, "longrope");
+		rc = rc ? rc : set_arch_f32(w, a, "rope.scaling.attn_factor", 1.19);
+		rc = rc ? rc : set_arch_u32(w, a, "rope.scaling.original_context_length", o->ctx / 2);
+	}
+	return rc;
 }
 
 static int write_metadata(struct gguf_writer *w, const struct synth_opts *o, const char *shape)
@@ -618,12 +792,15 @@ static int write_metadata(struct gguf_writer *w, const struct synth_opts *o, con
 	rc = rc ? rc : set_arch_u32(w, a, "attention.head_count", o->heads);
 	rc = rc ? rc : set_arch_u32(w, a, "attention.head_count_kv", o->kv_heads);
 	rc = rc ? rc : set_arch_f32(w, a, "rope.freq_base", o->rope_base);
-	rc = rc ? rc : set_arch_f32(w, a, "attention.layer_norm_rms_epsilon", o->eps);
+	rc = rc ? rc : set_arch_f32(w, a, o->info->norm == ARCH_NORM_RMS
+						  ? "attention.layer_norm_rms_epsilon"
+						  : "attention.layer_norm_epsilon", o->eps);
 	if (o->head_dim != o->dim / o->heads || o->dim % o->heads) {
 		rc = rc ? rc : set_arch_u32(w, a, "attention.key_length", o->head_dim);
 		rc = rc ? rc : set_arch_u32(w, a, "attention.value_length", o->head_dim);
 	}
-	rc = rc ? rc : set_arch_u32(w, a, "rope.dimension_count", o->head_dim);
+	rc = rc ? rc : set_arch_u32(w, a, "rope.dimension_count", o->rot ? o->rot : o->head_dim);
+	rc = rc ? rc : write_arch_keys(w, o);
 	rc = rc ? rc : set_arch_u32(w, a, "vocab_size", o->vocab);
 	rc = rc ? rc : gguf_writer_set_u32(w, "general.file_type", (uint32_t)ftype);
 	rc = rc ? rc : gguf_writer_set_u32(w, "general.quantization_version", 2);
@@ -659,7 +836,9 @@ static int copy_vocab(struct gguf_writer *w, struct synth_opts *o)
 
 int main(int argc, char **argv)
 {
-	struct synth_opts o = { .arch = "llama", .seed = 1, .type = GGML_TYPE_F32 };
+	struct synth_opts o = { .arch = "llama", .seed = 1, .type = GGML_TYPE_F32, .parallel = 1,
+				.embedding_scale = 12.0, .residual_scale = 0.22,
+				.attention_scale = 0.015625, .logit_scale = 8.0 };
 	const char *shape;
 	int rc = parse_args(argc, argv, &o, &shape);
 	if (rc)
