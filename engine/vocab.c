@@ -341,6 +341,38 @@ static int32_t detect_id(struct vocab *v, const struct gguf *g, const char *key,
 	return id;
 }
 
+static bool is_eog_text(const struct vocab *v, const char *text)
+{
+	int32_t id = vocab_find(v, text, strlen(text));
+	return id >= 0 && (v->tok[id].attr & VOCAB_ATTR_EOG);
+}
+
+/* llama.cpp's corrections after marking end-of-generation tokens by name:
+ * control tokens named "unused" are unused; gpt-oss's channel tokens are
+ * plain user-defined text; in vocabs where <|return|> and <|call|> (or
+ * <|calls|> and <|flush|>) end a turn, <|end|> only ends a message and is
+ * user-defined; and where <|tool_response> ends one, </s> is ordinary. */
+static void fix_specials(struct vocab *v)
+{
+	for (int32_t id = 0; id < v->n_tokens; id++)
+		if ((v->tok[id].attr & VOCAB_ATTR_CONTROL) && strstr(v->text + v->tok[id].off, "unused"))
+			v->tok[id].attr |= VOCAB_ATTR_UNUSED;
+	static const char *const channel[] = { "<|channel|>", "<|message|>", "<|start|>", "<|constrain|>" };
+	for (int i = 0; i < 4; i++) {
+		int32_t id = vocab_find(v, channel[i], strlen(channel[i]));
+		if (id >= 0)
+			v->tok[id].attr = VOCAB_ATTR_USER_DEFINED;
+	}
+	int32_t end = vocab_find(v, "<|end|>", 7);
+	if (end >= 0 && (v->tok[end].attr & VOCAB_ATTR_EOG) &&
+	    ((is_eog_text(v, "<|return|>") && is_eog_text(v, "<|call|>")) ||
+	     (is_eog_text(v, "<|calls|>") && is_eog_text(v, "<|flush|>"))))
+		v->tok[end].attr = VOCAB_ATTR_USER_DEFINED;
+	int32_t s = vocab_find(v, "</s>", 4);
+	if (s >= 0 && (v->tok[s].attr & VOCAB_ATTR_EOG) && is_eog_text(v, "<|tool_response>"))
+		v->tok[s].attr = VOCAB_ATTR_NORMAL;
+}
+
 static void set_specials(struct vocab *v, const struct gguf *g)
 {
 	const char *K = "tokenizer.ggml.";
@@ -355,29 +387,43 @@ static void set_specials(struct vocab *v, const struct gguf *g)
 	get_flag(g, KEY("add_eos_token"), &v->add_eos);
 	get_flag(g, KEY("add_space_prefix"), &v->add_space_prefix);
 #undef KEY
+	/* The name lists are llama.cpp's (llama-vocab.cpp), which finds these
+	 * tokens by text because converters often leave the keys out. */
+#define DS_BAR "\xEF\xBD\x9C" /* DeepSeek's fullwidth '|' */
+#define SP "\xE2\x96\x81"     /* SentencePiece's space */
 	v->eot = detect_id(v, g, "tokenizer.ggml.eot_token_id", NULL,
-			   "<|eot_id|>\n<|im_end|>\n<|end|>\n<end_of_turn>\n<|endoftext|>\n<EOT>\n"
-			   "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>");
+			   "<|eot_id|>\n<|im_end|>\n<|end|>\n<end_of_turn>\n<|endoftext|>\n<|end_of_text|>\n"
+			   "<EOT>\n_<EOT>\n[EOT]\n<" DS_BAR "end" SP "of" SP "sentence" DS_BAR ">\n<end_of_utterance>");
 	v->eom = detect_id(v, g, "tokenizer.ggml.eom_token_id", NULL, "<|eom_id|>");
 	/* Fill-in-the-middle tokens matter here only because finding them
 	 * makes them control tokens, and pad/repo/sep end generation. */
 	detect_id(v, g, "tokenizer.ggml.fim_pre_token_id", "tokenizer.ggml.prefix_token_id",
-		  "<|fim_prefix|>\n<fim-prefix>\n<\xEF\xBD\x9C" "fim\xE2\x96\x81" "begin\xEF\xBD\x9C>\n<PRE>");
+		  "<|fim_prefix|>\n<fim-prefix>\n<fim_prefix>\n<" DS_BAR "fim" SP "begin" DS_BAR ">\n<PRE>\n"
+		  SP "<PRE>\n<|code_prefix|>\n<|prefix|>");
 	detect_id(v, g, "tokenizer.ggml.fim_suf_token_id", "tokenizer.ggml.suffix_token_id",
-		  "<|fim_suffix|>\n<fim-suffix>\n<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>\n<SUF>");
+		  "<|fim_suffix|>\n<fim-suffix>\n<fim_suffix>\n<" DS_BAR "fim" SP "hole" DS_BAR ">\n<SUF>\n"
+		  SP "<SUF>\n<|code_suffix|>\n<|suffix|>");
 	detect_id(v, g, "tokenizer.ggml.fim_mid_token_id", "tokenizer.ggml.middle_token_id",
-		  "<|fim_middle|>\n<fim-middle>\n<\xEF\xBD\x9C" "fim\xE2\x96\x81" "end\xEF\xBD\x9C>\n<MID>");
+		  "<|fim_middle|>\n<fim-middle>\n<fim_middle>\n<" DS_BAR "fim" SP "end" DS_BAR ">\n<MID>\n"
+		  SP "<MID>\n<|code_middle|>\n<|middle|>");
 	int32_t eog[6] = {
-		detect_id(v, g, "tokenizer.ggml.fim_pad_token_id", NULL, "<|fim_pad|>\n<fim-pad>\n<PAD>"),
+		detect_id(v, g, "tokenizer.ggml.fim_pad_token_id", NULL,
+			  "<|fim_pad|>\n<fim-pad>\n<fim_pad>\n<PAD>\n[PAD]"),
 		detect_id(v, g, "tokenizer.ggml.fim_rep_token_id", NULL,
-			  "<|fim_repo|>\n<|repo_name|>\n<fim-repo>\n<REPO>"),
+			  "<|fim_repo|>\n<|repo_name|>\n<fim-repo>\n<REPO>\n<reponame>"),
 		detect_id(v, g, "tokenizer.ggml.fim_sep_token_id", NULL, "<|file_sep|>"),
 		v->eos, v->eot, v->eom,
 	};
 	for (int i = 0; i < 6; i++)
 		if (eog[i] >= 0)
 			v->tok[eog[i]].attr |= VOCAB_ATTR_EOG;
-	mark_all(v, "<|eot_id|>\n<|im_end|>\n<|end|>\n<end_of_turn>\n<|endoftext|>\n<|eom_id|>\n<EOT>", true);
+	mark_all(v, "<|eot_id|>\n<|im_end|>\n<|end|>\n<|return|>\n<|call|>\n<|flush|>\n<|calls|>\n"
+		 "<end_of_turn>\n<|endoftext|>\n</s>\n<|eom_id|>\n<EOT>\n_<EOT>\n[EOT]\n[EOS]\n"
+		 "<|end_of_text|>\n<end_of_utterance>\n<eos>\n<turn|>\n<|tool_response>\n"
+		 "<" DS_BAR "end" SP "of" SP "sentence" DS_BAR ">\n[e~[\n<|content_model_end_sampling|>", true);
+#undef DS_BAR
+#undef SP
+	fix_specials(v);
 }
 
 /* Model-specific whitespace stripping around special tokens (llama.cpp sets

@@ -179,6 +179,13 @@ struct vocab_segment {
 int vocab_tokenize_segments(const struct vocab *v, const struct vocab_segment *seg, int n_seg,
 			    unsigned flags, int32_t *out, int n_max);
 
+/* The words a BPE vocab's pre-tokenizer (tokenizer.ggml.pre) cuts text
+ * into before merging, for tests and diagnostics: writes the end offset of
+ * each piece, at most n_max of them, and returns how many there are (the
+ * pieces cover text in order). text must be valid UTF-8. LT_E_UNSUPPORTED
+ * for SPM and other vocabs, LT_E_INVAL for bad arguments or invalid UTF-8. */
+int vocab_pre_split(const struct vocab *v, const char *text, size_t len, size_t *ends, int n_max);
+
 /* The bytes token id stands for: SPM pieces with U+2581 turned into spaces
  * and <0xXX> tokens as their byte, BPE pieces mapped back to bytes,
  * user-defined tokens as written, control and unknown tokens only when

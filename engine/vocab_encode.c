@@ -83,137 +83,6 @@ static uint32_t byte_to_cp(uint8_t b)
 }
 
 
-/* ---- pre-tokenizers ----------------------------------------------------- */
-
-/* Hugging Face's \s is Unicode White_Space, which adds U+0085 to PCRE2's. */
-#define WS "\\s\\x{85}"
-#define RE_GPT2 "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" WS "\\p{L}\\p{N}]+" \
-	"|[" WS "]+(?![^" WS "])|[" WS "]+"
-#define RE_LLAMA3_TAIL "| ?[^" WS "\\p{L}\\p{N}]+[\\r\\n]*|[" WS "]*[\\r\\n]+|[" WS "]+(?![^" WS "])|[" WS "]+"
-#define RE_LLAMA3 "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}" RE_LLAMA3_TAIL
-#define RE_QWEN2 "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}" RE_LLAMA3_TAIL
-#define RE_PORO " ?[^(" WS "|.,!?\\x{2026}\\x{3002}\\x{FF0C}\\x{3001}\\x{964}\\x{6D4}\\x{60C})]+"
-#define RE_CJK "[\\x{4E00}-\\x{9FA5}\\x{800}-\\x{4E00}\\x{AC00}-\\x{D7FF}]+"
-
-/* The letters DeepSeek's LLM tokenizer groups into words. */
-#define RE_DEEPSEEK_LETTERS "[" WS "]?[A-Za-z\\x{B5}\\x{C0}-\\x{D6}\\x{D8}-\\x{F6}\\x{F8}-\\x{1BA}" \
-	"\\x{1BC}-\\x{1BF}\\x{1C4}-\\x{293}\\x{295}-\\x{2AF}\\x{370}-\\x{373}\\x{376}\\x{377}" \
-	"\\x{37B}-\\x{37D}\\x{37F}\\x{386}\\x{388}-\\x{38A}\\x{38C}\\x{38E}-\\x{3A1}\\x{3A3}-\\x{3F5}" \
-	"\\x{3F7}-\\x{481}\\x{48A}-\\x{52F}\\x{531}-\\x{556}\\x{10A0}-\\x{10C5}\\x{13A0}-\\x{13F5}" \
-	"\\x{13F8}-\\x{13FD}\\x{1C90}-\\x{1CBA}\\x{1CBD}-\\x{1CBF}\\x{1D00}-\\x{1D2B}\\x{1D6B}-\\x{1D77}" \
-	"\\x{1D79}-\\x{1D9A}\\x{1E00}-\\x{1F15}\\x{1F18}-\\x{1F1D}\\x{1F20}-\\x{1F45}\\x{1F48}-\\x{1F4D}" \
-	"\\x{1F50}-\\x{1F57}\\x{1F59}\\x{1F5B}\\x{1F5D}\\x{1F5F}-\\x{1F7D}\\x{1F80}-\\x{1FB4}" \
-	"\\x{1FB6}-\\x{1FBC}\\x{1FBE}\\x{1FC2}-\\x{1FC4}\\x{1FC6}-\\x{1FCC}\\x{1FD0}-\\x{1FD3}" \
-	"\\x{1FD6}-\\x{1FDB}\\x{1FE0}-\\x{1FEC}\\x{1FF2}-\\x{1FF4}\\x{1FF6}-\\x{1FFC}\\x{2102}\\x{2107}" \
-	"\\x{210A}-\\x{2113}\\x{2115}\\x{2119}-\\x{211D}\\x{2124}\\x{2126}\\x{2128}\\x{212A}-\\x{212D}" \
-	"\\x{212F}-\\x{2134}\\x{2139}\\x{213C}-\\x{213F}\\x{2145}-\\x{2149}\\x{214E}\\x{2183}\\x{2184}" \
-	"\\x{2C00}-\\x{2C7B}\\x{2C7E}-\\x{2CE4}\\x{2CEB}-\\x{2CEE}\\x{2CF2}\\x{2CF3}\\x{A640}-\\x{A66D}" \
-	"\\x{A680}-\\x{A69B}\\x{A722}-\\x{A76F}\\x{A771}-\\x{A787}\\x{A78B}-\\x{A78E}\\x{AB70}-\\x{ABBF}" \
-	"\\x{FB00}-\\x{FB06}\\x{FB13}-\\x{FB17}\\x{FF21}-\\x{FF3A}\\x{FF41}-\\x{FF5A}\\x{10400}-\\x{1044F}" \
-	"\\x{104B0}-\\x{104D3}\\x{104D8}-\\x{104FB}\\x{10C80}-\\x{10CB2}\\x{10CC0}-\\x{10CF2}" \
-	"\\x{118A0}-\\x{118DF}\\x{1E900}-\\x{1E943}]+"
-
-enum { PRE_CLEAN = 1, PRE_NO_CLEAN = 2, PRE_IGNORE_MERGES = 4, PRE_ADD_BOS = 8, PRE_NO_BOS = 16 };
-
-/* A pre-tokenizer: names as in tokenizer.ggml.pre ('|'-separated), flags, and
- * regexes applied one after another, each to the pieces the previous left
- * (text between matches stays a piece of its own). */
-struct pre_spec {
-	const char *names;
-	unsigned flags;
-	const char *re[VOCAB_MAX_RE];
-};
-
-static const struct pre_spec pre_specs[] = {
-	{ "default", PRE_CLEAN,
-	  { "[\\p{P}\\$\\+<=>\\^~\\|]+", RE_GPT2, "\\p{N}+", "[0-9][0-9][0-9]" } },
-	{ "llama3|llama-v3|llama-bpe|falcon3", PRE_CLEAN | PRE_IGNORE_MERGES | PRE_ADD_BOS, { RE_LLAMA3 } },
-	{ "dbrx|smaug-bpe", PRE_CLEAN, { RE_LLAMA3 } },
-	{ "chatglm-bpe", PRE_CLEAN | PRE_NO_BOS, { RE_LLAMA3 } },
-	{ "deepseek-llm", PRE_NO_CLEAN,
-	  { "[\\r\\n]", RE_DEEPSEEK_LETTERS,
-	    "[" WS "]?[!-/:-~\\x{FF01}-\\x{FF0F}\\x{FF1A}-\\x{FF5E}\\x{2018}-\\x{201F}\\x{3000}-\\x{3002}]+",
-	    "[" WS "]+$", RE_CJK, "\\p{N}+" } },
-	{ "deepseek-v3", PRE_NO_CLEAN,
-	  { "\\p{N}{1,3}", "[\\x{4E00}-\\x{9FA5}\\x{3040}-\\x{309F}\\x{30A0}-\\x{30FF}]+",
-	    "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\\r\\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+"
-	    "| ?[\\p{P}\\p{S}]+[\\r\\n]*|[" WS "]*[\\r\\n]+|[" WS "]+(?![^" WS "])|[" WS "]+" } },
-	{ "deepseek-coder", PRE_NO_CLEAN,
-	  { "[\\r\\n]", "[" WS "]?\\p{L}+", "[" WS "]?\\p{P}+", RE_CJK, "\\p{N}" } },
-	{ "falcon", PRE_CLEAN, { "[\\p{P}\\$\\+<=>\\^~\\|`]+", RE_GPT2, "[0-9][0-9][0-9]" } },
-	{ "starcoder|refact|codeshell|exaone|minerva-7b", PRE_CLEAN, { "\\p{N}", RE_GPT2 } },
-	{ "command-r|smollm", PRE_NO_CLEAN, { "\\p{N}", RE_GPT2 } },
-	{ "gpt-2|phi-2|jina-es|jina-de|gigachat|jina-v1-en|jina-v2-es|jina-v2-de|jina-v2-code|"
-	  "roberta-bpe|mpt|olmo|jais", PRE_CLEAN, { RE_GPT2 } },
-	{ "qwen2|deepseek-r1-qwen", PRE_NO_CLEAN, { RE_QWEN2 } },
-	{ "stablelm2|megrez", PRE_CLEAN, { RE_QWEN2 } },
-	{ "poro-chat", PRE_NO_CLEAN, { RE_PORO } },
-	{ "bloom|gpt3-finnish", PRE_CLEAN, { RE_PORO } },
-	{ "viking", PRE_NO_CLEAN, { RE_PORO, "\\p{N}" } },
-	{ "tekken", PRE_NO_CLEAN | PRE_IGNORE_MERGES | PRE_ADD_BOS,
-	  { "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+"
-	    "|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*"
-	    "|\\p{N}| ?[^" WS "\\p{L}\\p{N}]+[\\r\\n/]*|[" WS "]*[\\r\\n]+|[" WS "]+(?![^" WS "])|[" WS "]+" } },
-	{ "chameleon", PRE_NO_CLEAN | PRE_ADD_BOS,
-	  { "<sentinel:[0-9]+>", "(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z", "([\\t\\n]|    |  )", "\\p{N}",
-	    "[\\p{P}!-/:-@\\[-`{-~]", RE_GPT2 } },
-};
-
-static bool name_in_list(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-	for (const char *p = list; *p;) {
-		const char *bar = strchr(p, '|');
-		size_t len = bar ? (size_t)(bar - p) : strlen(p);
-		if (len == n && memcmp(p, name, n) == 0)
-			return true;
-		if (!bar)
-			break;
-		p = bar + 1;
-	}
-	return false;
-}
-
-int vocab_pre_init(struct vocab *v, const char *file, char *err, size_t errlen)
-{
-	const struct pre_spec *spec = NULL;
-	for (size_t i = 0; i < sizeof(pre_specs) / sizeof(pre_specs[0]) && !spec; i++)
-		if (name_in_list(pre_specs[i].names, v->pre))
-			spec = &pre_specs[i];
-	if (!spec)
-		return lt_seterr(err, errlen, LT_E_UNSUPPORTED, "%s: unknown pre-tokenizer '%s'", file,
-				 v->pre);
-	v->clean_spaces = !(spec->flags & PRE_NO_CLEAN);
-	v->ignore_merges = spec->flags & PRE_IGNORE_MERGES;
-	v->add_bos = spec->flags & PRE_ADD_BOS;
-	if (spec->flags & PRE_NO_BOS)
-		v->bos = VOCAB_TOKEN_NULL;
-	for (int i = 0; i < VOCAB_MAX_RE && spec->re[i]; i++) {
-		int code;
-		PCRE2_SIZE at;
-		v->re[i] = pcre2_compile((PCRE2_SPTR)spec->re[i], PCRE2_ZERO_TERMINATED,
-					 PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY, &code, &at, NULL);
-		if (!v->re[i]) {
-			PCRE2_UCHAR msg[120];
-			pcre2_get_error_message(code, msg, sizeof(msg));
-			return lt_seterr(err, errlen, LT_E_UNSUPPORTED,
-					 "%s: pre-tokenizer '%s' regex %d: %s at offset %zu",
-					 file, v->pre, i, (const char *)msg, (size_t)at);
-		}
-		/* JIT is an optimisation only; the interpreter is the fallback. */
-		pcre2_jit_compile(v->re[i], PCRE2_JIT_COMPLETE);
-		v->n_re = i + 1;
-	}
-	return 0;
-}
-
-void vocab_pre_free(struct vocab *v)
-{
-	for (int i = 0; i < v->n_re; i++)
-		pcre2_code_free(v->re[i]);
-	v->n_re = 0;
-}
-
 /* ---- tokenizing ----------------------------------------------------------- */
 
 /* Collects output ids: writes while there is room, always counts. */
@@ -440,98 +309,30 @@ static int bpe_word(const struct vocab *v, struct work *w, const char *word, siz
 	return rc;
 }
 
-/* A run of the text: [off, off+len), cut by the pre-tokenizer. */
-struct span {
-	uint32_t off, len;
-};
-
-struct spans {
-	struct span *a;
-	size_t n, cap;
-};
-
-static int spans_add(struct spans *s, size_t off, size_t len)
-{
-	if (!len)
-		return 0;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		struct span *a = realloc(s->a, cap * sizeof(*a));
-		if (!a)
-			return LT_E_NOMEM;
-		s->a = a, s->cap = cap;
-	}
-	s->a[s->n++] = (struct span){ (uint32_t)off, (uint32_t)len };
-	return 0;
-}
-
-/* Cuts every span of in by re into out: matches and the gaps between them
- * both become spans. Each span is matched on its own, so lookarounds stop at
- * its ends, as with llama.cpp's per-piece regex iteration. */
-static int pre_split(const pcre2_code *re, pcre2_match_data *md, const char *s,
-		     const struct spans *in, struct spans *out)
-{
-	out->n = 0;
-	int rc = 0;
-	for (size_t k = 0; k < in->n && !rc; k++) {
-		const char *sub = s + in->a[k].off;
-		size_t n = in->a[k].len, pos = 0, last = 0;
-		while (pos < n && !rc) {
-			int m = pcre2_match(re, (PCRE2_SPTR)sub, n, pos, PCRE2_NO_UTF_CHECK, md, NULL);
-			if (m == PCRE2_ERROR_JIT_STACKLIMIT)
-				m = pcre2_match(re, (PCRE2_SPTR)sub, n, pos, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md, NULL);
-			if (m < 0)
-				break; /* no match (or a limit hit): the rest stays one span */
-			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-			size_t a = ov[0], b = ov[1];
-			if (b == a) { /* empty match: step over one character */
-				pos = a + vocab_utf8_len((uint8_t)sub[a]);
-				continue;
-			}
-			if ((rc = spans_add(out, in->a[k].off + last, a - last)) == 0)
-				rc = spans_add(out, in->a[k].off + a, b - a);
-			pos = last = b;
-		}
-		if (!rc)
-			rc = spans_add(out, in->a[k].off + last, n - last);
-	}
-	return rc;
-}
-
 static int bpe_fragment(const struct vocab *v, struct work *w, const char *text, size_t len,
 			struct emit *e)
 {
 	char *s = malloc(3 * len + 1), *enc = NULL;
-	struct spans sp[2] = { { 0 }, { 0 } };
-	pcre2_match_data *md = NULL;
+	struct vocab_span *sp = NULL;
+	size_t n_sp = 0;
 	int rc = LT_E_NOMEM;
 	if (!s)
 		return rc;
 	size_t n = utf8_sanitize(text, len, s);
-	if (n > UINT32_MAX || spans_add(&sp[0], 0, n))
+	if ((rc = vocab_pre_cut(v, s, n, &sp, &n_sp)))
 		goto out;
-	/* Room for every group of every pre-tokenizer regex. */
-	if (!(md = pcre2_match_data_create(16, NULL)))
-		goto out;
-	int cur = 0;
-	for (int i = 0; i < v->n_re; i++) {
-		if (pre_split(v->re[i], md, s, &sp[cur], &sp[!cur]))
-			goto out;
-		cur = !cur;
-	}
 	size_t longest = 0;
-	for (size_t i = 0; i < sp[cur].n; i++)
-		if (sp[cur].a[i].len > longest)
-			longest = sp[cur].a[i].len;
+	for (size_t i = 0; i < n_sp; i++)
+		if (sp[i].len > longest)
+			longest = sp[i].len;
+	rc = LT_E_NOMEM;
 	if (!(enc = malloc(2 * longest + 1)))
 		goto out;
 	rc = 0;
-	for (size_t i = 0; i < sp[cur].n && !rc; i++)
-		rc = bpe_word(v, w, s + sp[cur].a[i].off, sp[cur].a[i].len, enc, e);
+	for (size_t i = 0; i < n_sp && !rc; i++)
+		rc = bpe_word(v, w, s + sp[i].off, sp[i].len, enc, e);
 out:
-	pcre2_match_data_free(md);
-	free(sp[0].a);
-	free(sp[1].a);
+	free(sp);
 	free(enc);
 	free(s);
 	return rc;

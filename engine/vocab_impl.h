@@ -1,8 +1,8 @@
 /* Private to the vocab module: the layout of struct vocab and the few
- * functions its two files share. Only engine/vocab.c (loading, queries,
- * pieces, detokenizing, streaming) and engine/vocab_encode.c (text to ids:
- * special-token splitting, SPM and BPE merging, pre-tokenizer regexes)
- * include it. It is not part of the public API; everything else goes through
+ * functions its three files share. Only engine/vocab.c (loading, queries,
+ * pieces, detokenizing, streaming), engine/vocab_encode.c (text to ids:
+ * special-token splitting, SPM and BPE merging) and engine/vocab_pre.c (the
+ * BPE pre-tokenizer table and its regex splitting) include it. It is not part of the public API; everything else goes through
  * vocab.h. */
 #ifndef LT_VOCAB_IMPL_H
 #define LT_VOCAB_IMPL_H
@@ -69,12 +69,23 @@ static inline size_t vocab_utf8_len(uint8_t c)
 /* vocab.c: the rank of the BPE merge "a b", or -1. */
 int32_t vocab_merge_rank(const struct vocab *v, const char *a, size_t an, const char *b, size_t bn);
 
-/* vocab_encode.c: sets up the BPE pre-tokenizer named by v->pre (its
+/* vocab_pre.c: sets up the BPE pre-tokenizer named by v->pre (its
  * regexes and the flags that come with it: clean_spaces, ignore_merges,
  * add_bos, no BOS). file names the GGUF in the one-line error;
  * LT_E_UNSUPPORTED for an unknown name. */
 int vocab_pre_init(struct vocab *v, const char *file, char *err, size_t errlen);
-/* vocab_encode.c: frees what vocab_pre_init compiled. */
+/* vocab_pre.c: frees what vocab_pre_init compiled. */
 void vocab_pre_free(struct vocab *v);
+
+/* A piece of text, [off, off+len). */
+struct vocab_span {
+	uint32_t off, len;
+};
+
+/* vocab_pre.c: cuts s[0..n) (valid UTF-8) into the words the BPE merges run
+ * on. *out (malloc'd, freed by the caller) receives *n_out pieces that
+ * cover s in order. 0 or LT_E_NOMEM. */
+int vocab_pre_cut(const struct vocab *v, const char *s, size_t n, struct vocab_span **out,
+		  size_t *n_out);
 
 #endif
