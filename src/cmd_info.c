@@ -330,6 +330,17 @@ static void json_summary(FILE *out, const struct gguf *g, const struct modelinfo
 	json_strn(out, &first, in, "rope_scaling_type", s->rope_type, s->rope_type_len);
 	json_num(out, &first, in, "rope_scaling_factor", s->rope_factor);
 	json_num(out, &first, in, "rms_norm_epsilon", s->rms_eps);
+	json_key(out, &first, in, "architecture_supported");
+	fputs(s->arch_row ? "true" : "false", out);
+	for (int i = 0; i < s->n_extra; i++) {
+		if (s->extra[i].is_bool) {
+			json_key(out, &first, in, s->extra[i].json);
+			fputs(s->extra[i].value != 0.0 ? "true" : "false", out);
+		} else {
+			json_num(out, &first, in, s->extra[i].json, s->extra[i].value);
+		}
+	}
+	json_int(out, &first, in, "sliding_window_layers", s->n_swa_layers);
 	json_int(out, &first, in, "vocab_size", s->n_vocab);
 	json_strn(out, &first, in, "tokenizer_model", s->tok_model, s->tok_model_len);
 	json_strn(out, &first, in, "tokenizer_pre", s->tok_pre, s->tok_pre_len);
@@ -343,6 +354,8 @@ static void json_summary(FILE *out, const struct gguf *g, const struct modelinfo
 	json_u64(out, &first, in, "chat_template_bytes", s->template_len, s->has_template);
 	json_u64(out, &first, in, "kv_cache_bytes_per_token_f16", s->kv_f16, s->kv_f16 != 0);
 	json_u64(out, &first, in, "kv_cache_bytes_per_token_f32", s->kv_f32, s->kv_f32 != 0);
+	json_u64(out, &first, in, "kv_cache_bytes_window_f16", s->kv_f16_window, true);
+	json_u64(out, &first, in, "kv_cache_bytes_window_f32", s->kv_f32_window, true);
 	json_u64(out, &first, in, "kv_cache_bytes_full_context_f16", s->kv_f16_ctx, s->kv_f16_ctx != 0);
 	json_u64(out, &first, in, "kv_cache_bytes_full_context_f32", s->kv_f32_ctx, s->kv_f32_ctx != 0);
 	fputs("\n  }", out);

@@ -286,17 +286,79 @@ static void fill_tensors(const struct gguf *g, struct modelinfo *mi)
 	}
 }
 
-/* Bytes of K and V for one token: (K dim + V dim) * KV heads * layers * elem. */
-static uint64_t kv_bytes(const struct modelinfo *mi, int64_t kv_heads, uint64_t elem)
+/* Bytes of K and V for one token in n_layer layers: (K dim + V dim) * KV
+ * heads * layers * elem. */
+static uint64_t kv_bytes(const struct modelinfo *mi, int64_t kv_heads, int64_t n_layer,
+			 uint64_t elem)
 {
-	if (mi->n_layer <= 0 || kv_heads <= 0 || mi->key_dim <= 0 || mi->value_dim <= 0)
+	if (n_layer <= 0 || kv_heads <= 0 || mi->key_dim <= 0 || mi->value_dim <= 0)
 		return 0;
 	uint64_t r;
 	if (__builtin_add_overflow((uint64_t)mi->key_dim, (uint64_t)mi->value_dim, &r) ||
-	    !mul_u64(r, (uint64_t)kv_heads, &r) || !mul_u64(r, (uint64_t)mi->n_layer, &r) ||
+	    !mul_u64(r, (uint64_t)kv_heads, &r) || !mul_u64(r, (uint64_t)n_layer, &r) ||
 	    !mul_u64(r, elem, &r))
 		return 0;
 	return r;
+}
+
+/* The keys only some architectures have, shown when present. */
+static const struct {
+	const char *suffix, *label, *json;
+} mi_extra_keys[] = {
+	{ "attention.layer_norm_epsilon", "norm epsilon:", "layer_norm_epsilon" },
+	{ "attention.sliding_window", "sliding window:", "sliding_window" },
+	{ "attention.sliding_window_pattern", "window pattern:", "sliding_window_pattern" },
+	{ "rope.freq_base_swa", "RoPE base (local):", "rope_freq_base_swa" },
+	{ "rope.scaling.attn_factor", "RoPE attn factor:", "rope_scaling_attn_factor" },
+	{ "rope.scaling.original_context_length", "RoPE orig. context:", "rope_original_context" },
+	{ "attn_logit_softcapping", "attention soft-cap:", "attn_logit_softcapping" },
+	{ "final_logit_softcapping", "final soft-cap:", "final_logit_softcapping" },
+	{ "attention.clamp_kqv", "clamp QKV:", "clamp_kqv" },
+	{ "attention.max_alibi_bias", "ALiBi max bias:", "max_alibi_bias" },
+	{ "use_parallel_residual", "parallel residual:", "use_parallel_residual" },
+	{ "embedding_scale", "embedding scale:", "embedding_scale" },
+	{ "residual_scale", "residual scale:", "residual_scale" },
+	{ "attention.scale", "attention scale:", "attention_scale" },
+	{ "logit_scale", "logit scale:", "logit_scale" },
+};
+_Static_assert(sizeof(mi_extra_keys) / sizeof(mi_extra_keys[0]) <= MODELINFO_MAX_EXTRA,
+	       "modelinfo extra table larger than MODELINFO_MAX_EXTRA");
+
+static void fill_extras(struct modelinfo *mi, const struct gguf *g)
+{
+	for (size_t i = 0; i < sizeof(mi_extra_keys) / sizeof(mi_extra_keys[0]); i++) {
+		const struct gguf_value *v = arch_get(g, mi->arch, mi_extra_keys[i].suffix);
+		if (!v)
+			continue;
+		bool is_bool = gguf_value_type(v) == GGUF_VTYPE_BOOL;
+		double x = is_bool ? (gguf_value_bool(v) ? 1.0 : 0.0) : value_float(v);
+		if (isnan(x))
+			continue;
+		struct modelinfo_extra *e = &mi->extra[mi->n_extra++];
+		*e = (struct modelinfo_extra){ mi_extra_keys[i].label, mi_extra_keys[i].json, x, is_bool };
+	}
+}
+
+/* Which layers use a sliding window: the architecture's pattern, with the
+ * window and period from the file or the architecture's defaults, as the
+ * engine's loader reads them. */
+static void fill_swa(struct modelinfo *mi, const struct gguf *g)
+{
+	const struct arch_info *a = mi->arch_row;
+	if (!a || !(a->keys & ARCH_KEY_SWA) || mi->n_layer <= 0)
+		return;
+	int64_t n_swa = value_int(arch_get(g, mi->arch, "attention.sliding_window"));
+	if (n_swa == MODELINFO_NONE)
+		n_swa = a->swa_window_default;
+	int64_t period = value_int(arch_get(g, mi->arch, "attention.sliding_window_pattern"));
+	if (period == MODELINFO_NONE || period < 0)
+		period = a->swa_period;
+	if (n_swa <= 0)
+		return;
+	mi->n_swa = n_swa;
+	for (int64_t il = 0; il < mi->n_layer; il++)
+		if (period == 0 || il % period < period - 1)
+			mi->n_swa_layers++;
 }
 
 /* per_token * n_ctx, or 0 when either is unknown or the product overflows. */
@@ -341,10 +403,20 @@ void modelinfo_fill(struct modelinfo *mi, const struct gguf *g)
 	if (mi->value_dim == MODELINFO_NONE)
 		mi->value_dim = mi->key_dim;
 	mi->head_dim = mi->key_dim;
-	mi->kv_f16 = kv_bytes(mi, kv_heads, 2);
-	mi->kv_f32 = kv_bytes(mi, kv_heads, 4);
-	mi->kv_f16_ctx = kv_ctx_bytes(mi->kv_f16, mi->n_ctx);
-	mi->kv_f32_ctx = kv_ctx_bytes(mi->kv_f32, mi->n_ctx);
+	mi->arch_row = arch_find(mi->arch);
+	fill_extras(mi, g);
+	fill_swa(mi, g);
+	/* The engine's ring for a window holds it plus one default batch (512). */
+	const int64_t n_global = mi->n_layer - mi->n_swa_layers;
+	int64_t ring = mi->n_swa - 1 + 512;
+	if (mi->n_ctx > 0 && ring > mi->n_ctx)
+		ring = mi->n_ctx;
+	mi->kv_f16 = kv_bytes(mi, kv_heads, n_global, 2);
+	mi->kv_f32 = kv_bytes(mi, kv_heads, n_global, 4);
+	mi->kv_f16_window = kv_ctx_bytes(kv_bytes(mi, kv_heads, mi->n_swa_layers, 2), ring);
+	mi->kv_f32_window = kv_ctx_bytes(kv_bytes(mi, kv_heads, mi->n_swa_layers, 4), ring);
+	mi->kv_f16_ctx = kv_ctx_bytes(mi->kv_f16, mi->n_ctx) + mi->kv_f16_window;
+	mi->kv_f32_ctx = kv_ctx_bytes(mi->kv_f32, mi->n_ctx) + mi->kv_f32_window;
 
 	const struct gguf_value *tok = gguf_get(g, "tokenizer.ggml.tokens");
 	mi->n_vocab = MODELINFO_NONE;
@@ -426,14 +498,16 @@ static void text_token(const struct mi_out *o, const char *label, int64_t id,
 }
 
 static void text_kv_cache(const struct mi_out *o, const char *label, uint64_t per_token,
-			  uint64_t whole, int64_t n_ctx)
+			  uint64_t window, uint64_t whole, int64_t n_ctx)
 {
 	text_label(o, label);
-	if (!per_token) {
+	if (!per_token && !window) {
 		fputs("-\n", o->f);
 		return;
 	}
 	fprintf(o->f, "%s/token", modelinfo_bytes(per_token).s);
+	if (window)
+		fprintf(o->f, " + %s window", modelinfo_bytes(window).s);
 	if (whole && o->narrow) {
 		fputs("\n", o->f);
 		text_label(o, "  whole context:");
@@ -486,7 +560,13 @@ static void text_summary(const struct mi_out *o, const struct gguf *g, const str
 	else
 		fprintf(out, "%s bytes (%s)\n", modelinfo_thousands(gguf_file_size(g)).s,
 			modelinfo_bytes(gguf_file_size(g)).s);
-	text_str(o, "architecture:", mi->arch, mi->arch ? strlen(mi->arch) : 0);
+	text_label(o, "architecture:");
+	if (mi->arch) {
+		modelinfo_escape(out, mi->arch, strlen(mi->arch), MI_STR_MAX, false);
+		fprintf(out, " (%s)\n", mi->arch_row ? mi->arch_row->family : "not supported");
+	} else {
+		fputs("-\n", out);
+	}
 	text_str(o, "name:", mi->name, mi->name ? strlen(mi->name) : 0);
 	text_label(o, "parameters:");
 	fprintf(out, "%s (%s)\n", modelinfo_thousands(mi->n_params).s, mi_short(mi->n_params).s);
@@ -522,6 +602,20 @@ static void text_summary(const struct mi_out *o, const struct gguf *g, const str
 		fputs("\n", out);
 	}
 	text_float(o, "RMS norm epsilon:", mi->rms_eps);
+	for (int i = 0; i < mi->n_extra; i++) {
+		const struct modelinfo_extra *e = &mi->extra[i];
+		if (e->is_bool) {
+			text_label(o, e->label);
+			fputs(e->value != 0.0 ? "true\n" : "false\n", out);
+		} else {
+			text_float(o, e->label, e->value);
+		}
+	}
+	if (mi->n_swa_layers) {
+		text_label(o, "window layers:");
+		fprintf(out, "%" PRId64 " of %" PRId64 " (window %s)\n", mi->n_swa_layers, mi->n_layer,
+			modelinfo_thousands((uint64_t)mi->n_swa).s);
+	}
 	text_int(o, "vocab size:", mi->n_vocab);
 	text_str(o, "tokenizer model:", mi->tok_model, mi->tok_model_len);
 	text_str(o, "tokenizer pre:", mi->tok_pre, mi->tok_pre_len);
@@ -535,8 +629,8 @@ static void text_summary(const struct mi_out *o, const struct gguf *g, const str
 		fprintf(out, "yes (%s bytes)\n", modelinfo_thousands(mi->template_len).s);
 	else
 		fputs("no\n", out);
-	text_kv_cache(o, "KV cache (f16):", mi->kv_f16, mi->kv_f16_ctx, mi->n_ctx);
-	text_kv_cache(o, "KV cache (f32):", mi->kv_f32, mi->kv_f32_ctx, mi->n_ctx);
+	text_kv_cache(o, "KV cache (f16):", mi->kv_f16, mi->kv_f16_window, mi->kv_f16_ctx, mi->n_ctx);
+	text_kv_cache(o, "KV cache (f32):", mi->kv_f32, mi->kv_f32_window, mi->kv_f32_ctx, mi->n_ctx);
 }
 
 int modelinfo_render(const struct modelinfo *mi, const struct gguf *g, unsigned flags,

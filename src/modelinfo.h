@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "arch.h"
 #include "dtype.h"
 
 struct gguf;
@@ -28,6 +29,8 @@ struct modelinfo_type_use {
 	uint64_t elements;
 	uint64_t bytes;
 };
+
+#define MODELINFO_MAX_EXTRA 16
 
 /* The summary figures. Integers are MODELINFO_NONE and floats NAN when the
  * file lacks the key; strings are NULL. Strings and tokens point into the
@@ -52,9 +55,25 @@ struct modelinfo {
 	bool has_template;
 	size_t template_len;
 	/* KV-cache bytes per token with F16 and F32 caches, and for the whole
-	 * training context; 0 when unknown or too large to count. */
+	 * training context; 0 when unknown or too large to count. Sliding-window
+	 * layers keep a fixed window rather than a row per token: they are not
+	 * in the per-token figures but in kv_*_window, which the whole-context
+	 * figures include. */
 	uint64_t kv_f16, kv_f32;
+	uint64_t kv_f16_window, kv_f32_window;
 	uint64_t kv_f16_ctx, kv_f32_ctx;
+	/* The architecture's row (NULL when we do not run it), its window and
+	 * how many layers use it (0: none). */
+	const struct arch_info *arch_row;
+	int64_t n_swa, n_swa_layers;
+	/* Architecture-specific keys the file has, in table order. */
+	struct modelinfo_extra {
+		const char *label;  /* "attention soft-cap:" */
+		const char *json;   /* "attn_logit_softcapping" */
+		double value;
+		bool is_bool;
+	} extra[MODELINFO_MAX_EXTRA];
+	int n_extra;
 };
 
 /* Reads the figures of g into mi. Never fails: what is missing or of the

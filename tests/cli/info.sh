@@ -48,7 +48,7 @@ if need_shared "info on stories260K"; then
 	has "summary: 4 KV heads" '^KV heads: +4$' "$TMP/summary"
 	has "summary: head dim 8" '^head dim: +8$' "$TMP/summary"
 	has "summary: vocab 512" '^vocab size: +512$' "$TMP/summary"
-	has "summary: architecture llama" '^architecture: +llama$' "$TMP/summary"
+	has "summary: architecture llama" '^architecture: +llama \(LLaMA' "$TMP/summary"
 	has "summary: context 2,048" '^context length: +2,048$' "$TMP/summary"
 	has "summary: f32 quantization mix" '^ +f32 +48 +292,800 +1,171,200 +100\.0%$' "$TMP/summary"
 	has "summary: BOS token text" '^BOS token: +1 "<s>"$' "$TMP/summary"
