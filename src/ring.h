@@ -64,6 +64,8 @@ enum ring_kind {
 	RING_CLEAR,         /* forget the shown transcript; RING_TURN events rebuild it */
 	RING_REPLY_START,   /* a reply begins (RING_TEXT pieces follow); b = turn index */
 	RING_SAVED,         /* the session was written; a = 1 for an autosave; payload: name */
+	RING_REASONING,     /* a piece of a reply's reasoning; a = its tokens so far, b = turn
+			     * index, x = 1 when replayed after the turn's RING_TURN */
 	RING_KIND_COUNT
 };
 

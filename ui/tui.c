@@ -555,6 +555,11 @@ static unsigned tui_action(struct tui *t, enum keys_action a, int key)
 		return tui_open_side(t, TUI_SIDE_META);
 	case KA_SESSIONS:
 		return tui_open_side(t, TUI_SIDE_SESSIONS);
+	case KA_REASONING:
+		tui_message(t, false, "%s", transcript_toggle_reasoning(t->tr)
+						    ? "reasoning unfolded (F4 folds it)"
+						    : "reasoning folded (F4 unfolds it)");
+		return TUI_REDRAW;
 	case KA_FOCUS_NEXT:
 		if (in_input && input_is_command(t->in)) {
 			input_key(t->in, '\t');
@@ -701,6 +706,9 @@ static unsigned tui_event(struct tui *t, const struct ring_event *ev)
 		return TUI_REDRAW;
 	case RING_TEXT:
 		transcript_append(t->tr, d, ev->len);
+		return TUI_REDRAW;
+	case RING_REASONING:
+		transcript_append_reasoning(t->tr, d, ev->len, (int)ev->a);
 		return TUI_REDRAW;
 	case RING_DONE:
 		if (ev->b == CONV_STOP_USER || ev->b == CONV_STOP_LIMIT ||
