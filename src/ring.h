@@ -51,7 +51,8 @@
  * kinds go before RING_KIND_COUNT. */
 enum ring_kind {
 	RING_TEXT = 1,      /* payload: reply text (UTF-8) */
-	RING_DONE,          /* reply finished; a = tokens generated, b = stop reason */
+	RING_DONE,          /* reply finished; a = tokens generated, b = stop reason,
+			     * x = reasoning tokens among them */
 	RING_STOPPED,       /* a stop string or the user ended the reply; a = tokens generated */
 	RING_ERROR,         /* payload: one-line message; a = lt_error code */
 	RING_STATS,         /* a = prompt tokens, b = generated tokens, x = prompt tok/s, y = gen tok/s */

@@ -315,7 +315,7 @@ static void do_reply(struct worker *w, const char *text)
 		double tg = r.t_gen > 0 ? r.n_gen / r.t_gen : 0;
 		struct ring_event ev = { .kind = RING_STATS, .a = r.n_prompt, .b = r.n_gen, .x = pp, .y = tg };
 		ring_push_wait(w->ring, &ev, -1, &w->quit);
-		emit(w, RING_DONE, r.n_gen, r.reason, 0, NULL);
+		emit(w, RING_DONE, r.n_gen, r.reason, r.n_reasoning, NULL);
 		pthread_mutex_lock(&w->mu);
 		w->st.pp_tps = pp;
 		w->st.tg_tps = tg;

@@ -31,7 +31,9 @@
  *   RING_STATS          a = prompt tokens evaluated, b = tokens generated,
  *                       x = prompt tok/s, y = generation tok/s.
  *   RING_DONE           the reply ended; a = tokens generated, b = enum
- *                       conv_stop_reason. Always the last event of a reply
+ *                       conv_stop_reason, x = of a, the reasoning's (the
+ *                       count RING_REASONING last gave leaves out the
+ *                       tokens of the end tag). Always the last event of a reply
  *                       (RING_STOPPED is not used by the worker).
  *   RING_CTX_SHIFTED    a = tokens discarded, b = tokens kept; payload: a
  *                       line saying which turns left the context.

@@ -711,6 +711,8 @@ static unsigned tui_event(struct tui *t, const struct ring_event *ev)
 		transcript_append_reasoning(t->tr, d, ev->len, (int)ev->a);
 		return TUI_REDRAW;
 	case RING_DONE:
+		if (ev->x > 0) /* the final count of the reasoning's tokens */
+			transcript_append_reasoning(t->tr, "", 0, (int)ev->x);
 		if (ev->b == CONV_STOP_USER || ev->b == CONV_STOP_LIMIT ||
 		    ev->b == CONV_STOP_CTX_FULL)
 			transcript_mark_partial(t->tr);
