@@ -35,10 +35,10 @@ static const struct slash_def slash_defs[] = {
 	  .help = "manage the stop strings" },
 	{ .id = SLASH_POSTFIX, .name = "postfix", .args = SLASH_ARGS_TEXT, .usage = "TEXT",
 	  .help = "text appended to each of your messages (empty: none)" },
-	{ .id = SLASH_THINK, .name = "think", .args = SLASH_ARGS_OPT_WORD, .usage = "[on|off]",
-	  .help = "switch a reasoning model's thinking on or off (no word: say which it is)" },
 	{ .id = SLASH_INFO, .name = "info", .args = SLASH_ARGS_NONE, .usage = "",
 	  .help = "model, context use, session and speed" },
+	{ .id = SLASH_THINK, .name = "think", .args = SLASH_ARGS_OPT_WORD, .usage = "[on|off]",
+	  .help = "switch a reasoning model's thinking on or off (no word: say which it is)" },
 	{ .id = SLASH_QUIT, .name = "quit", .args = SLASH_ARGS_NONE, .usage = "",
 	  .help = "save and leave" },
 };
