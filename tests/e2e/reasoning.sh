@@ -55,6 +55,10 @@ else
 	fail reasoning_tui_fold_again
 fi
 
+# /think off is answered in the transcript.
+tm send-keys -t r1 '/think off' Enter
+if wait_for r1 '^thinking: off$'; then pass reasoning_tui_think_off; else fail reasoning_tui_think_off; fi
+
 # The help lists the key.
 tm send-keys -t r1 F1
 if wait_for r1 'F4 +unfold or fold the reaso'; then pass reasoning_tui_help_key; else fail reasoning_tui_help_key; fi
