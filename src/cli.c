@@ -294,3 +294,36 @@ uint64_t cli_proc_status_bytes(const char *key)
 	fclose(f);
 	return kb * 1024;
 }
+
+void cli_reasoning_write(const char *text, size_t len, bool *open)
+{
+	if (!len)
+		return;
+	if (!*open && isatty(STDERR_FILENO))
+		fputs("\x1b[2m", stderr);
+	*open = true;
+	fwrite(text, 1, len, stderr);
+	fflush(stderr);
+}
+
+void cli_reasoning_end(bool *open)
+{
+	if (!*open)
+		return;
+	fputs(isatty(STDERR_FILENO) ? "\x1b[0m\n" : "\n", stderr);
+	fflush(stderr);
+	*open = false;
+}
+
+int cli_reasoning_option(const struct options *o, const char *cmd, bool *show)
+{
+	*show = true;
+	if (!o->reasoning || !strcmp(o->reasoning, "show"))
+		return 0;
+	if (!strcmp(o->reasoning, "hide")) {
+		*show = false;
+		return 0;
+	}
+	fprintf(stderr, "llamaterm %s: --reasoning: '%s' is neither show nor hide\n", cmd, o->reasoning);
+	return 2;
+}

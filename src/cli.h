@@ -85,4 +85,12 @@ uint64_t cli_proc_status_bytes(const char *key);
 /* Seconds on a monotonic clock. */
 double cli_now(void);
 
+/* Line mode's reasoning output: pieces of a reply's reasoning go to
+ * stderr, dimmed when it is a terminal; *open says a block is being
+ * written. cli_reasoning_end closes it (reset, newline) before the answer. */
+void cli_reasoning_write(const char *text, size_t len, bool *open);
+void cli_reasoning_end(bool *open);
+/* Checks --reasoning: 0 and *show set, or 2 after a usage message naming cmd. */
+int cli_reasoning_option(const struct options *o, const char *cmd, bool *show);
+
 #endif

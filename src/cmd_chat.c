@@ -110,6 +110,8 @@ struct chat {
 	bool fatal;
 	bool cut_line;      /* the last Ctrl-C at the prompt discarded typed text */
 	bool have_stats;    /* stats of the reply in progress, printed after it */
+	bool show_reasoning; /* --reasoning show: reasoning to stderr */
+	bool reasoning_open; /* a reasoning block is being written to stderr */
 	struct ring_event stats;
 	int n_errors;
 	char *history;
@@ -135,9 +137,15 @@ static void chat_event(struct chat *c, const struct ring_event *ev)
 		c->replaying = false;
 		c->reply_start = true;
 		break;
+	case RING_REASONING:
+		/* A resumed transcript is shown without its reasoning. */
+		if (c->show_reasoning && !c->replaying && ev->x == 0)
+			cli_reasoning_write(ev->data, ev->len, &c->reasoning_open);
+		break;
 	case RING_TEXT: {
 		const char *t = ev->data;
 		size_t n = ev->len;
+		cli_reasoning_end(&c->reasoning_open);
 		/* The reply's first token usually brings a space; do not print it. */
 		if (c->reply_start && n && t[0] == ' ') {
 			t++;
@@ -150,6 +158,7 @@ static void chat_event(struct chat *c, const struct ring_event *ev)
 		break;
 	}
 	case RING_DONE:
+		cli_reasoning_end(&c->reasoning_open);
 		putchar('\n');
 		fflush(stdout);
 		if (ev->b == CONV_STOP_USER)
@@ -405,6 +414,7 @@ static void chat_config(const struct options *o, struct worker_config *cfg)
 	cfg->n_stops = o->n_stops;
 	cfg->session = o->session;
 	cfg->autosave = !o->no_autosave;
+	cfg->thinking_off = o->think && !strcmp(o->think, "off");
 }
 
 int cmd_chat(int argc, char **argv)
@@ -429,6 +439,12 @@ int cmd_chat(int argc, char **argv)
 	struct worker_config cfg = worker_config_default();
 	if (cli_ctx_params(&c.o, "chat", c.o.n_ctx, c.o.n_batch, &cfg.ctx))
 		return 2;
+	if (cli_reasoning_option(&c.o, "chat", &c.show_reasoning))
+		return 2;
+	if (c.o.think && strcmp(c.o.think, "on") && strcmp(c.o.think, "off")) {
+		fprintf(stderr, "llamaterm chat: --think: '%s' is neither on nor off\n", c.o.think);
+		return 2;
+	}
 	char err[512];
 	if (c.o.session && session_name_check(c.o.session, err, sizeof(err)) != 0) {
 		fprintf(stderr, "llamaterm chat: --session: %s\n", err);

@@ -1,7 +1,9 @@
 /* llamaterm run: continue a prompt and stream the generated text (not the
  * prompt) to stdout as it is produced; timings go to stderr. Generation ends
  * at an end-of-generation token, after -n tokens, at a stop string (-r, never
- * printed), when the context is full, or on Ctrl-C. */
+ * printed), when the context is full, or on Ctrl-C. A <think>...</think>
+ * block that opens the output (reasoning models) goes to stderr, or nowhere
+ * with --reasoning hide, so stdout holds the answer alone. */
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include "context.h"
 #include "model.h"
 #include "options.h"
+#include "reasoning.h"
 #include "sampler.h"
 #include "stopper.h"
 #include "vocab.h"
@@ -43,6 +46,9 @@ struct run {
 	struct sampler *sampler;
 	struct stopper *stopper;
 	struct vocab_stream *stream;
+	struct reasoning *splitter;
+	bool show_reasoning;
+	bool reasoning_open; /* a reasoning block is being written to stderr */
 	int32_t *prompt;
 	int n_prompt;
 };
@@ -50,6 +56,7 @@ struct run {
 static void run_free(struct run *r)
 {
 	vocab_stream_free(r->stream);
+	reasoning_free(r->splitter);
 	stopper_free(r->stopper);
 	sampler_free(r->sampler);
 	ctx_free(r->ctx);
@@ -86,19 +93,32 @@ static int run_open(struct run *r, double *t_load)
 		fprintf(stderr, "llamaterm run: %s\n", err);
 		return 2;
 	}
-	if (vocab_stream_new(&r->stream, r->vocab, 0)) {
+	r->splitter = reasoning_new(REASONING_DEFAULT_START, REASONING_DEFAULT_END);
+	if (!r->splitter || vocab_stream_new(&r->stream, r->vocab, 0)) {
 		fprintf(stderr, "llamaterm run: out of memory\n");
 		return 1;
 	}
 	return 0;
 }
 
-static void run_write(const char *text, size_t len)
+static int run_emit(void *ud, enum reasoning_part part, const char *text, size_t len)
 {
-	if (len) {
-		fwrite(text, 1, len, stdout);
-		fflush(stdout);
+	struct run *r = ud;
+	if (part == REASONING_THOUGHT) {
+		if (r->show_reasoning)
+			cli_reasoning_write(text, len, &r->reasoning_open);
+		return 0;
 	}
+	cli_reasoning_end(&r->reasoning_open);
+	fwrite(text, 1, len, stdout);
+	fflush(stdout);
+	return 0;
+}
+
+/* Generated text, split into reasoning (stderr) and answer (stdout). */
+static void run_write(struct run *r, const char *text, size_t len)
+{
+	reasoning_feed(r->splitter, text, len, run_emit, r);
 }
 
 /* Generates after the prompt; returns the number of generated tokens or -1. */
@@ -129,7 +149,7 @@ static int run_generate(struct run *r)
 		if (o->print_ids)
 			printf(n_gen > 1 ? " %d" : "%d", tok);
 		else
-			run_write(out, out_len);
+			run_write(r, out, out_len);
 		if (hit == STOPPER_HIT) {
 			stopped = true;
 			break;
@@ -155,12 +175,14 @@ static int run_generate(struct run *r)
 		size_t tail_len;
 		if (vocab_stream_flush(r->stream, &tail, &tail_len) == 0 && tail_len &&
 		    stopper_feed(r->stopper, tail, tail_len, &out, &out_len) >= 0)
-			run_write(out, out_len);
+			run_write(r, out, out_len);
 		if (!stopper_hit(r->stopper)) {
 			stopper_flush(r->stopper, &out, &out_len);
-			run_write(out, out_len);
+			run_write(r, out, out_len);
 		}
 	}
+	reasoning_flush(r->splitter, run_emit, r);
+	cli_reasoning_end(&r->reasoning_open);
 	if (o->print_ids || n_gen)
 		putchar('\n');
 	fflush(stdout);
@@ -176,6 +198,8 @@ int cmd_run(int argc, char **argv)
 			   CLI_NO_ARGS | CLI_NEED_MODEL);
 	if (rc >= 0)
 		return rc;
+	if (cli_reasoning_option(&r.o, "run", &r.show_reasoning))
+		return 2;
 	char *text;
 	size_t len;
 	rc = cli_read_prompt(&r.o, "run", &text, &len);
@@ -186,6 +210,11 @@ int cmd_run(int argc, char **argv)
 	if (!rc)
 		rc = cli_tokenize(r.vocab, text, len, !r.o.no_bos, r.o.special, "run", &r.prompt,
 				  &r.n_prompt);
+	/* A prompt that ends inside an open block (DeepSeek-R1's reply prompt
+	 * ends with <think>) makes the output start in the reasoning. */
+	if (!rc)
+		reasoning_reset(r.splitter, reasoning_opens(text, REASONING_DEFAULT_START,
+							    REASONING_DEFAULT_END));
 	free(text);
 	if (!rc && r.n_prompt == 0) {
 		fprintf(stderr, "llamaterm run: the prompt has no tokens\n");

@@ -117,9 +117,10 @@ static int templates_render(const char *name, const char *system, char **dirs, s
 		return 1;
 	}
 	static const struct template_msg sample[] = {
-		{ TEMPLATE_ROLE_USER, "Hello" },
-		{ TEMPLATE_ROLE_ASSISTANT, "Hi there" },
-		{ TEMPLATE_ROLE_USER, "How are you?" },
+		{ TEMPLATE_ROLE_USER, "Hello", NULL },
+		/* Reasoning templates show what they do with a past reply's. */
+		{ TEMPLATE_ROLE_ASSISTANT, "Hi there", "The user greets me." },
+		{ TEMPLATE_ROLE_USER, "How are you?", NULL },
 	};
 	if (!system)
 		system = template_default_system(t);

@@ -56,8 +56,13 @@ static struct cturn *turn_append(struct conv *c, enum conv_role role, const char
 	struct cturn *t = &c->turns[c->n_turns];
 	memset(t, 0, sizeof(*t));
 	t->t.text = conv_strdup(text);
-	if (!t->t.text)
+	t->t.reasoning = strdup("");
+	if (!t->t.text || !t->t.reasoning) {
+		free(t->t.text);
+		free(t->t.reasoning);
 		return NULL;
+	}
+	t->prefill = CONV_PREFILL_NONE;
 	t->t.role = role;
 	t->t.flags = CONV_TURN_IN_CTX;
 	t->t.t_start = t->t.t_end = conv_now_ms();
@@ -69,6 +74,7 @@ static void turn_drop_last(struct conv *c)
 {
 	struct cturn *t = &c->turns[--c->n_turns];
 	free(t->t.text);
+	free(t->t.reasoning);
 	free(t->ids);
 }
 
@@ -127,6 +133,21 @@ static bool list_remove(char **l, int *n, const char *s)
 	return false;
 }
 
+/* A splitter for the template's reasoning tags (none: all answer). A
+ * template that cannot switch thinking off has it on. */
+static int take_template_reasoning(struct conv *c)
+{
+	struct reasoning *rs = reasoning_new(template_reasoning_start(c->tmpl),
+					     template_reasoning_end(c->tmpl));
+	if (!rs)
+		return LT_E_NOMEM;
+	reasoning_free(c->rs);
+	c->rs = rs;
+	if (!template_can_switch_thinking(c->tmpl))
+		c->thinking = true;
+	return 0;
+}
+
 static int take_template_stops(struct conv *c)
 {
 	list_free(c->tstops, c->n_tstops);
@@ -167,12 +188,15 @@ int conv_new(struct conv **out, struct ctx *ctx, const struct vocab *v, struct t
 	c->v = v;
 	c->tmpl = tmpl;
 	c->n_predict = p->n_predict;
+	c->thinking = true;
 	c->system = conv_strdup(p->system ? p->system : template_default_system(tmpl));
 	c->in_prefix = conv_strdup(p->in_prefix);
 	c->postfix = conv_strdup(p->postfix ? p->postfix : template_part(tmpl, TEMPLATE_POSTFIX));
 	int rc = (!c->system || !c->in_prefix || !c->postfix) ? LT_E_NOMEM : 0;
 	if (rc == 0)
 		rc = take_template_stops(c);
+	if (rc == 0)
+		rc = take_template_reasoning(c);
 	for (int i = 0; rc == 0 && i < p->n_stops; i++) {
 		if (!p->stops[i][0])
 			rc = lt_seterr(err, errlen, LT_E_INVAL, "empty stop string");
@@ -212,9 +236,11 @@ void conv_free(struct conv *c)
 		return;
 	for (int i = 0; i < c->n_turns; i++) {
 		free(c->turns[i].t.text);
+		free(c->turns[i].t.reasoning);
 		free(c->turns[i].ids);
 	}
 	free(c->turns);
+	reasoning_free(c->rs);
 	free(c->head.v);
 	free(c->ids.v);
 	free(c->kv.v);
@@ -288,28 +314,86 @@ static int finish_reply(struct conv *c, struct cturn *t, int n_gen, const int *c
 	return conv_sync_kv_final(c);
 }
 
-/* Appends text to the reply turn and shows it. */
-static int reply_text(struct cturn *t, size_t *len, size_t *cap, const char *s, size_t n,
-		      const struct conv_callbacks *cb)
+/* A reply being written: its turn, the lengths of its answer and
+ * reasoning, and who is told. */
+struct reply_sink {
+	struct cturn *t;
+	size_t len, cap, rlen, rcap;
+	int n_reasoning; /* tokens sampled while in the reasoning block */
+	const struct conv_callbacks *cb;
+};
+
+static int grow_append(char **s, size_t *len, size_t *cap, const char *add, size_t n)
 {
-	if (!n)
-		return 0;
 	if (*len + n + 1 > *cap) {
-		size_t nc = *cap ? *cap : 256;
+		size_t nc = *cap > 1 ? *cap : 256;
 		while (nc < *len + n + 1)
 			nc *= 2;
-		char *p = realloc(t->t.text, nc);
+		char *p = realloc(*s, nc);
 		if (!p)
 			return LT_E_NOMEM;
-		t->t.text = p;
+		*s = p;
 		*cap = nc;
 	}
-	memcpy(t->t.text + *len, s, n);
+	memcpy(*s + *len, add, n);
 	*len += n;
-	t->t.text[*len] = '\0';
+	(*s)[*len] = '\0';
+	return 0;
+}
+
+/* Receives the splitter's output: appends it to the turn and shows it. */
+static int reply_emit(void *ud, enum reasoning_part part, const char *s, size_t n)
+{
+	struct reply_sink *k = ud;
+	const struct conv_callbacks *cb = k->cb;
+	if (part == REASONING_THOUGHT) {
+		if (grow_append(&k->t->t.reasoning, &k->rlen, &k->rcap, s, n))
+			return LT_E_NOMEM;
+		if (cb && cb->on_reasoning)
+			cb->on_reasoning(cb->ud, s, n, k->n_reasoning);
+		return 0;
+	}
+	if (grow_append(&k->t->t.text, &k->len, &k->cap, s, n))
+		return LT_E_NOMEM;
 	if (cb && cb->on_text)
 		cb->on_text(cb->ud, s, n);
 	return 0;
+}
+
+/* Passes text released by the stop matcher on to the splitter; the token
+ * that carried it counts as reasoning while the splitter is (or may be)
+ * inside the block. */
+static int reply_text(struct conv *c, struct reply_sink *k, const char *s, size_t n, bool token)
+{
+	bool was = reasoning_in_thought(c->rs);
+	if (token && was)
+		k->n_reasoning++;
+	int rc = reasoning_feed(c->rs, s, n, reply_emit, k);
+	if (token && !was && reasoning_in_thought(c->rs))
+		k->n_reasoning++;
+	return rc;
+}
+
+/* The user turn a reply answers must end with the prefill that thinking
+ * asks for now (a /think since it was rendered, a rebuild, a regenerate). */
+static int prepare_prompt(struct conv *c)
+{
+	int i = c->n_turns - 1;
+	if (i < 0 || c->turns[i].t.role != CONV_ROLE_USER)
+		return 0;
+	int want = conv_prefill_now(c);
+	struct cturn *u = &c->turns[i];
+	const char *have = u->prefill == CONV_PREFILL_NONE
+				   ? ""
+				   : template_prefill(c->tmpl, u->prefill == CONV_PREFILL_ON);
+	if (!strcmp(have, template_prefill(c->tmpl, want == CONV_PREFILL_ON))) {
+		u->prefill = want;
+		return 0;
+	}
+	int rc = conv_rerender_user(c, i, want);
+	if (rc == 0)
+		rc = conv_compose(c);
+	return rc;
 }
 
 /* Generates a reply to the user turn that ends the context. */
@@ -317,7 +401,15 @@ static int generate(struct conv *c, const struct conv_callbacks *cb, struct conv
 {
 	double t0 = conv_mono();
 	int n_eval = 0;
-	int rc = conv_sync_kv(c, true, &n_eval);
+	int rc = prepare_prompt(c);
+	if (rc)
+		return conv_fail(c, rc, "%s", "cannot tokenize the message");
+	const struct cturn *u = &c->turns[c->n_turns - 1];
+	bool opened = u->prefill != CONV_PREFILL_NONE &&
+		      reasoning_opens(template_prefill(c->tmpl, u->prefill == CONV_PREFILL_ON),
+				      template_reasoning_start(c->tmpl),
+				      template_reasoning_end(c->tmpl));
+	rc = conv_sync_kv(c, true, &n_eval);
 	r->n_prompt = n_eval;
 	r->t_prompt = conv_mono() - t0;
 	if (rc)
@@ -330,7 +422,9 @@ static int generate(struct conv *c, const struct conv_callbacks *cb, struct conv
 		cb->on_turn(cb->ud, idx, &t->t);
 	stopper_reset(c->stp);
 	vocab_stream_reset(c->vs);
-	size_t len = 0, cap = 1;
+	reasoning_reset(c->rs, opened);
+	struct reply_sink sink = { .t = t, .cap = 1, .rcap = 1, .cb = cb };
+	size_t shown = 0; /* bytes the stop matcher released, tags included */
 	int n_gen = 0, cap_gen = 0, raw = 0;
 	int *cum = NULL;
 	bool hit = false;
@@ -386,7 +480,8 @@ static int generate(struct conv *c, const struct conv_callbacks *cb, struct conv
 			break;
 		}
 		int st = stopper_feed(c->stp, piece, plen, &out, &olen);
-		if (reply_text(t, &len, &cap, out, olen, cb)) {
+		shown += olen;
+		if (reply_text(c, &sink, out, olen, true)) {
 			rc = conv_fail(c, LT_E_NOMEM, "%s", "out of memory");
 			break;
 		}
@@ -417,21 +512,27 @@ static int generate(struct conv *c, const struct conv_callbacks *cb, struct conv
 		const char *tail, *out;
 		size_t tlen, olen;
 		if (vocab_stream_flush(c->vs, &tail, &tlen) == 0 && tlen &&
-		    stopper_feed(c->stp, tail, tlen, &out, &olen) >= 0)
-			reply_text(t, &len, &cap, out, olen, cb);
+		    stopper_feed(c->stp, tail, tlen, &out, &olen) >= 0) {
+			shown += olen;
+			reply_text(c, &sink, out, olen, false);
+		}
 		if (stopper_hit(c->stp)) {
 			hit = true;
 			reason = CONV_STOP_STRING;
 		} else {
 			stopper_flush(c->stp, &out, &olen);
-			reply_text(t, &len, &cap, out, olen, cb);
+			shown += olen;
+			reply_text(c, &sink, out, olen, false);
 		}
 	}
+	reasoning_flush(c->rs, reply_emit, &sink);
+	t->t.n_reasoning = t->t.reasoning[0] ? sink.n_reasoning : 0;
+	r->n_reasoning = t->t.n_reasoning;
 	r->reason = reason;
 	r->stop = hit ? stopper_hit(c->stp) : NULL;
 	if (reason == CONV_STOP_USER || reason == CONV_STOP_LIMIT || reason == CONV_STOP_CTX_FULL)
 		t->t.flags |= CONV_TURN_PARTIAL;
-	int rc2 = finish_reply(c, t, n_gen, cum, len, hit, cb);
+	int rc2 = finish_reply(c, t, n_gen, cum, shown, hit, cb);
 	free(cum);
 	return rc ? rc : rc2;
 }
@@ -445,8 +546,11 @@ int conv_send(struct conv *c, const char *text, const struct conv_callbacks *cb,
 	memset(r, 0, sizeof(*r));
 	c->err[0] = '\0';
 	struct idvec ids;
-	int rc = conv_render_user(c, text, conv_first_user_in_ctx(c) < 0, conv_idvec_last(&c->ids),
-				  &ids);
+	int rc = conv_settle_last(c);
+	int prefill = conv_prefill_now(c);
+	if (rc == 0)
+		rc = conv_render_user(c, text, conv_first_user_in_ctx(c) < 0, prefill,
+				      conv_idvec_last(&c->ids), &ids);
 	if (rc)
 		return conv_fail(c, rc, "%s", "cannot tokenize the message");
 	struct cturn *t = turn_append(c, CONV_ROLE_USER, text);
@@ -455,6 +559,7 @@ int conv_send(struct conv *c, const char *text, const struct conv_callbacks *cb,
 		return conv_fail(c, LT_E_NOMEM, "%s", "out of memory");
 	}
 	conv_turn_set_ids(t, &ids);
+	t->prefill = prefill;
 	int n_ctx = ctx_n_ctx(c->ctx);
 	/* Keep room for a reply of a reasonable length. */
 	int room = n_ctx / 8 > 1 ? n_ctx / 8 : 1;
@@ -567,6 +672,8 @@ int conv_set_template(struct conv *c, struct template *tmpl)
 	int rc = take_template_stops(c);
 	if (rc == 0)
 		rc = rebuild_stopper(c);
+	if (rc == 0)
+		rc = take_template_reasoning(c);
 	if (rc)
 		return rc;
 	return conv_rebuild(c);
@@ -596,6 +703,21 @@ int conv_set_sampling(struct conv *c, const struct sampler_params *p)
 {
 	return sampler_set_params(c->smp, p, c->err, sizeof(c->err));
 }
+
+int conv_set_thinking(struct conv *c, bool on)
+{
+	if (!on && !template_can_switch_thinking(c->tmpl)) {
+		snprintf(c->err, sizeof(c->err), "template '%s' cannot switch thinking off%s",
+			 template_name(c->tmpl),
+			 template_reasoning_start(c->tmpl)[0] ? " (the model always reasons)"
+							      : " (the model does not reason)");
+		return LT_E_UNSUPPORTED;
+	}
+	c->thinking = on;
+	return 0;
+}
+
+bool conv_thinking(const struct conv *c) { return c->thinking; }
 
 const struct sampler_params *conv_sampling(const struct conv *c) { return sampler_get_params(c->smp); }
 void conv_set_n_predict(struct conv *c, int n_predict) { c->n_predict = n_predict; }
@@ -658,6 +780,7 @@ int conv_snapshot(const struct conv *c, struct session_data *d)
 	d->n_ctx = (uint32_t)ctx_n_ctx(c->ctx);
 	d->sampling = *sampler_get_params(c->smp);
 	d->n_predict = c->n_predict;
+	d->thinking_off = !c->thinking;
 	d->stops = calloc((size_t)c->n_ustops + 1, sizeof(char *));
 	d->turns = calloc((size_t)c->n_turns + 1, sizeof(*d->turns));
 	bool ok = d->template_name && d->system && d->in_prefix && d->postfix && d->stops && d->turns;
@@ -667,8 +790,10 @@ int conv_snapshot(const struct conv *c, struct session_data *d)
 		const struct conv_turn *t = &c->turns[i].t;
 		d->turns[i] = (struct session_turn){ .role = (uint8_t)t->role, .flags = (uint8_t)t->flags,
 						     .n_tokens = t->n_tokens, .t_start = t->t_start,
-						     .t_end = t->t_end, .text = strdup(t->text) };
-		ok = d->turns[i].text != NULL;
+						     .t_end = t->t_end, .text = strdup(t->text),
+						     .reasoning = strdup(t->reasoning),
+						     .n_reasoning = t->n_reasoning };
+		ok = d->turns[i].text && d->turns[i].reasoning;
 	}
 	/* The cache is only worth saving when it holds exactly the ids. */
 	bool synced = c->kv.n == c->ids.n && ctx_n_past(c->ctx) == c->ids.n &&
@@ -707,6 +832,17 @@ static int restore_kv(struct conv *c, const struct session_data *d)
 	}
 	c->head.n = 0;
 	int rc = conv_idvec_push(&c->head, d->ids, d->n_head);
+	/* Which prefill each user turn's saved tokens end with: a template
+	 * that strips reasoning gave it only to the last question (which the
+	 * next message settles); others to all. */
+	bool strip = template_strip_reasoning(c->tmpl);
+	for (int i = 0; i < c->n_turns; i++) {
+		bool last_question = i == c->n_turns - 1 ||
+				     (i == c->n_turns - 2 &&
+				      c->turns[i + 1].t.role == CONV_ROLE_ASSISTANT);
+		if (c->turns[i].t.role == CONV_ROLE_USER && (!strip || last_question))
+			c->turns[i].prefill = conv_prefill_now(c);
+	}
 	int pos = d->n_head;
 	for (int i = 0; rc == 0 && i < c->n_turns; i++) {
 		struct cturn *t = &c->turns[i];
@@ -754,6 +890,7 @@ int conv_restore(struct conv *c, const struct session_data *d, bool use_kv, bool
 	take_template_stops(c);
 	if (rebuild_stopper(c))
 		return LT_E_INVAL;
+	c->thinking = !d->thinking_off || !template_can_switch_thinking(c->tmpl);
 	for (int i = 0; i < d->n_turns; i++) {
 		const struct session_turn *st = &d->turns[i];
 		struct cturn *t = turn_append(c, st->role ? CONV_ROLE_ASSISTANT : CONV_ROLE_USER,
@@ -761,6 +898,14 @@ int conv_restore(struct conv *c, const struct session_data *d, bool use_kv, bool
 		if (!t)
 			return conv_fail(c, LT_E_NOMEM, "%s", "out of memory");
 		t->t.flags = st->flags;
+		if (st->reasoning && st->reasoning[0]) {
+			char *r = strdup(st->reasoning);
+			if (!r)
+				return conv_fail(c, LT_E_NOMEM, "%s", "out of memory");
+			free(t->t.reasoning);
+			t->t.reasoning = r;
+			t->t.n_reasoning = st->n_reasoning;
+		}
 		t->t.n_tokens = (st->flags & CONV_TURN_IN_CTX) ? st->n_tokens : 0;
 		t->t.t_start = st->t_start;
 		t->t.t_end = st->t_end;

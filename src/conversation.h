@@ -25,6 +25,14 @@
  * A reply that hits a stop string keeps, in the context, the sampled tokens
  * that lie wholly before the stop string; its text is what was shown.
  *
+ * Reasoning models: the reply text goes through a splitter (reasoning.h)
+ * after the stop matcher, so stop strings and token counts cover the
+ * reasoning too. The reply keeps its sampled tokens in the context until
+ * the next message; with a template that strips reasoning, that message
+ * first renders the previous exchange as the template writes past turns
+ * (no reasoning, no prefill after the reply prompt), and only the tokens
+ * from there on are evaluated again.
+ *
  * When a prompt or reply would not fit, the oldest exchanges leave the
  * context (the head always stays) until at most half of it is used, the
  * remaining turns are evaluated again at their new positions, and
@@ -72,7 +80,10 @@ const char *conv_stop_reason_name(enum conv_stop_reason r);
 
 struct conv_turn {
 	enum conv_role role;
-	char *text;        /* NUL-terminated; for replies, exactly what was shown */
+	char *text;        /* NUL-terminated; for replies, exactly what was shown
+			    * as the answer (without the reasoning block) */
+	char *reasoning;   /* a reply's reasoning (reasoning.h), "" when none */
+	int n_reasoning;   /* the tokens the reasoning took (0 when none) */
 	int n_tokens;      /* tokens it occupies in the context (0 once shifted out) */
 	int64_t t_start;   /* milliseconds since the epoch */
 	int64_t t_end;
@@ -97,6 +108,7 @@ struct conv_reply {
 	double t_gen;
 	enum conv_stop_reason reason;
 	const char *stop;      /* the stop string for CONV_STOP_STRING, else NULL */
+	int n_reasoning;       /* of n_gen, the tokens of the reasoning block */
 };
 
 /* Hooks called on the conversation's thread while it works. Any may be NULL. */
@@ -104,8 +116,12 @@ struct conv_callbacks {
 	void *ud;
 	/* A turn was accepted (user) or a reply starts (assistant, text ""). */
 	void (*on_turn)(void *ud, int index, const struct conv_turn *t);
-	/* Showable reply text: complete UTF-8, stop strings never included. */
+	/* Showable reply text: complete UTF-8, stop strings never included;
+	 * the answer only, the reasoning block goes to on_reasoning. */
 	void (*on_text)(void *ud, const char *text, size_t len);
+	/* A piece of the reply's reasoning (it comes before the answer's
+	 * text); n_tokens: the reasoning tokens so far. */
+	void (*on_reasoning)(void *ud, const char *text, size_t len, int n_tokens);
 	/* Turns left the context: tokens dropped and kept, and one line saying which. */
 	void (*on_shift)(void *ud, int n_dropped, int n_kept, const char *what);
 };
@@ -160,6 +176,14 @@ int conv_set_template(struct conv *c, struct template *tmpl);
  * messages; turns already in the context are not touched. */
 int conv_set_postfix(struct conv *c, const char *postfix);
 int conv_set_in_prefix(struct conv *c, const char *in_prefix);
+
+/* Thinking of reasoning models, on by default: off puts the template's
+ * no_thinking_prefill after later reply prompts (Qwen3's
+ * enable_thinking=false). Turning it off when the template has no such
+ * prefill is LT_E_UNSUPPORTED with a message. Takes effect at the next
+ * reply; nothing is evaluated. */
+int conv_set_thinking(struct conv *c, bool on);
+bool conv_thinking(const struct conv *c);
 
 /* Sampling settings, effective from the next token on. */
 int conv_set_sampling(struct conv *c, const struct sampler_params *p);

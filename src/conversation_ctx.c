@@ -158,10 +158,16 @@ int conv_render_head(struct conv *c)
 	return 0;
 }
 
+int conv_prefill_now(const struct conv *c)
+{
+	return c->thinking ? CONV_PREFILL_ON : CONV_PREFILL_OFF;
+}
+
 /* A user turn up to the reply prompt (assistant_prefix without its
- * trailing spaces: the model's first token brings its own space). */
-int conv_render_user(const struct conv *c, const char *text, bool first, int32_t prev,
-		     struct idvec *out)
+ * trailing spaces: the model's first token brings its own space), then
+ * the thinking prefill unless the turn is rendered as a past one. */
+int conv_render_user(const struct conv *c, const char *text, bool first, int prefill,
+		     int32_t prev, struct idvec *out)
 {
 	struct segs b = { .n = 0 };
 	segs_tmpl(&b, part(c, TEMPLATE_USER_PREFIX));
@@ -176,21 +182,49 @@ int conv_render_user(const struct conv *c, const char *text, bool first, int32_t
 	while (n && ap[n - 1] == ' ')
 		n--;
 	segs_add(&b, true, ap, n);
+	if (prefill != CONV_PREFILL_NONE)
+		segs_tmpl(&b, template_prefill(c->tmpl, prefill == CONV_PREFILL_ON));
 	return segs_render(c, &b, prev, out);
 }
 
-/* A past reply from its text (when the context is rebuilt). */
-static int render_reply(const struct conv *c, const char *text, int32_t prev, struct idvec *out)
+/* A past reply from its text. Its reasoning is left out when the template
+ * strips it; otherwise the block is written back in the layout the models
+ * produce, without its start tag when the prompt before it (opened) did
+ * open the block. */
+static int render_reply(const struct conv *c, const struct cturn *t, bool opened, int32_t prev,
+			struct idvec *out)
 {
+	const char *text = t->t.text;
+	const char *start = template_reasoning_start(c->tmpl);
+	bool keep = !template_strip_reasoning(c->tmpl) && start[0] && t->t.reasoning[0];
 	/* A reply streamed after a special token starts with the space of its
 	 * first token; the tokenizer puts that space back by itself there. */
-	if (vocab_add_space_prefix(c->v) && text[0] == ' ' &&
+	if (!keep && vocab_add_space_prefix(c->v) && text[0] == ' ' &&
 	    !(vocab_tokenize_flags_after(c->v, prev) & VOCAB_TOK_CONTINUE))
 		text++;
 	struct segs b = { .n = 0 };
+	if (keep) {
+		if (!opened) {
+			segs_tmpl(&b, start);
+			segs_tmpl(&b, "\n");
+		}
+		segs_text(&b, t->t.reasoning);
+		segs_tmpl(&b, "\n");
+		segs_tmpl(&b, template_reasoning_end(c->tmpl));
+		segs_tmpl(&b, "\n\n");
+	}
 	segs_text(&b, text);
 	segs_tmpl(&b, part(c, TEMPLATE_ASSISTANT_SUFFIX));
 	return segs_render(c, &b, prev, out);
+}
+
+/* Whether user turn u's reply prompt left a reasoning block open. */
+static bool prompt_opens(const struct conv *c, const struct cturn *u)
+{
+	if (u->prefill == CONV_PREFILL_NONE)
+		return false;
+	return reasoning_opens(template_prefill(c->tmpl, u->prefill == CONV_PREFILL_ON),
+			       template_reasoning_start(c->tmpl), template_reasoning_end(c->tmpl));
 }
 
 int conv_render_suffix(const struct conv *c, int32_t prev, struct idvec *out)
@@ -255,12 +289,40 @@ static int32_t prev_id(const struct conv *c, int i)
 int conv_rerender_first_user(struct conv *c)
 {
 	int i = conv_first_user_in_ctx(c);
-	if (i < 0)
-		return 0;
+	return i < 0 ? 0 : conv_rerender_user(c, i, c->turns[i].prefill);
+}
+
+int conv_rerender_user(struct conv *c, int i, int prefill)
+{
 	struct idvec ids;
-	int rc = conv_render_user(c, c->turns[i].t.text, true, prev_id(c, i), &ids);
-	if (rc == 0)
+	bool first = conv_first_user_in_ctx(c) == i;
+	int rc = conv_render_user(c, c->turns[i].t.text, first, prefill, prev_id(c, i), &ids);
+	if (rc == 0) {
 		conv_turn_set_ids(&c->turns[i], &ids);
+		c->turns[i].prefill = prefill;
+	}
+	return rc;
+}
+
+int conv_settle_last(struct conv *c)
+{
+	int n = c->n_turns;
+	if (!template_strip_reasoning(c->tmpl) || n < 2)
+		return 0;
+	struct cturn *u = &c->turns[n - 2], *a = &c->turns[n - 1];
+	if (u->t.role != CONV_ROLE_USER || a->t.role != CONV_ROLE_ASSISTANT ||
+	    !(u->t.flags & CONV_TURN_IN_CTX) || !(a->t.flags & CONV_TURN_IN_CTX))
+		return 0;
+	bool redo_user = u->prefill != CONV_PREFILL_NONE &&
+			 template_prefill(c->tmpl, u->prefill == CONV_PREFILL_ON)[0];
+	if (!redo_user && !a->t.reasoning[0])
+		return 0;
+	int rc = redo_user ? conv_rerender_user(c, n - 2, CONV_PREFILL_NONE) : 0;
+	struct idvec ids;
+	if (rc == 0 && (rc = render_reply(c, a, false, prev_id(c, n - 1), &ids)) == 0)
+		conv_turn_set_ids(a, &ids);
+	if (rc == 0)
+		rc = conv_compose(c);
 	return rc;
 }
 
@@ -353,12 +415,25 @@ int conv_shift(struct conv *c, int keep_from, int need, const struct conv_callba
 
 /* ---- rebuilding from the transcript ---- */
 
-static int render_turn(const struct conv *c, int i, bool first, int32_t prev, struct idvec *out)
+/* The prefill of user turn i when the context is rebuilt: the reply
+ * prompt of a question still awaiting its answer gets the current one;
+ * past turns get none when the template strips reasoning, else the
+ * current one (the one they had is not kept). */
+static int rebuild_prefill(const struct conv *c, int i)
 {
-	const struct cturn *t = &c->turns[i];
-	if (t->t.role == CONV_ROLE_USER)
-		return conv_render_user(c, t->t.text, first, prev, out);
-	return render_reply(c, t->t.text, prev, out);
+	if (i + 1 < c->n_turns && template_strip_reasoning(c->tmpl))
+		return CONV_PREFILL_NONE;
+	return conv_prefill_now(c);
+}
+
+static int render_turn(struct conv *c, int i, bool first, int32_t prev, struct idvec *out)
+{
+	struct cturn *t = &c->turns[i];
+	if (t->t.role == CONV_ROLE_USER) {
+		t->prefill = rebuild_prefill(c, i);
+		return conv_render_user(c, t->t.text, first, t->prefill, prev, out);
+	}
+	return render_reply(c, t, i > 0 && prompt_opens(c, &c->turns[i - 1]), prev, out);
 }
 
 int conv_rebuild(struct conv *c)

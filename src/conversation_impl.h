@@ -8,11 +8,18 @@
 #define LT_CONVERSATION_IMPL_H
 
 #include "conversation.h"
+#include "reasoning.h"
 #include "stopper.h"
+
+/* How a user turn's reply prompt ends (which thinking prefill). */
+#define CONV_PREFILL_NONE (-1) /* as a past turn: no prefill */
+#define CONV_PREFILL_OFF 0     /* no_thinking_prefill */
+#define CONV_PREFILL_ON 1      /* thinking_prefill */
 
 struct cturn {
 	struct conv_turn t;
 	int32_t *ids; /* (t.n_tokens) its tokens while in the context */
+	int prefill;  /* user turns: CONV_PREFILL_* they were rendered with */
 };
 
 /* A growable id array. */
@@ -27,6 +34,7 @@ struct conv {
 	struct template *tmpl;
 	struct sampler *smp;
 	struct stopper *stp;
+	struct reasoning *rs; /* splits replies at the template's tags */
 	struct vocab_stream *vs;
 	const atomic_bool *abort;
 
@@ -34,6 +42,7 @@ struct conv {
 	char *in_prefix;
 	char *postfix;
 	int n_predict;
+	bool thinking;
 	char **tstops, **ustops; /* the template's and the user's stop strings */
 	int n_tstops, n_ustops;
 
@@ -59,8 +68,15 @@ int32_t conv_idvec_last(const struct idvec *a);
  * so the SentencePiece space prefix appears only where tokenizing the
  * whole prompt at once would put it. The ids go to *out (caller frees). */
 int conv_render_head(struct conv *c);
-int conv_render_user(const struct conv *c, const char *text, bool first, int32_t prev,
-		     struct idvec *out);
+int conv_render_user(const struct conv *c, const char *text, bool first, int prefill,
+		     int32_t prev, struct idvec *out);
+/* The prefill a new reply prompt gets now (CONV_PREFILL_ON or _OFF). */
+int conv_prefill_now(const struct conv *c);
+/* Renders user turn i again with the given prefill (keeping its place). */
+int conv_rerender_user(struct conv *c, int i, int prefill);
+/* Before a new message: the last exchange in the context takes the form of
+ * a past one when the template strips reasoning. */
+int conv_settle_last(struct conv *c);
 int conv_render_suffix(const struct conv *c, int32_t prev, struct idvec *out);
 
 /* Rebuilds c->ids from the head and the turns in the context. */

@@ -64,6 +64,8 @@ struct options {
 	const char *in_prefix;      /* --in-prefix */
 	const char *in_suffix;      /* --in-suffix */
 	bool plain;                 /* chat --plain */
+	const char *reasoning;      /* --reasoning show|hide (NULL: show) */
+	const char *think;          /* chat --think on|off (NULL: on) */
 	bool no_autosave;           /* chat --no-autosave */
 	const char *export_path;    /* sessions --export FILE */
 	int bench_prompt;           /* bench -p N */

@@ -51,7 +51,8 @@
  * kinds go before RING_KIND_COUNT. */
 enum ring_kind {
 	RING_TEXT = 1,      /* payload: reply text (UTF-8) */
-	RING_DONE,          /* reply finished; a = tokens generated, b = stop reason */
+	RING_DONE,          /* reply finished; a = tokens generated, b = stop reason,
+			     * x = reasoning tokens among them */
 	RING_STOPPED,       /* a stop string or the user ended the reply; a = tokens generated */
 	RING_ERROR,         /* payload: one-line message; a = lt_error code */
 	RING_STATS,         /* a = prompt tokens, b = generated tokens, x = prompt tok/s, y = gen tok/s */
@@ -64,6 +65,8 @@ enum ring_kind {
 	RING_CLEAR,         /* forget the shown transcript; RING_TURN events rebuild it */
 	RING_REPLY_START,   /* a reply begins (RING_TEXT pieces follow); b = turn index */
 	RING_SAVED,         /* the session was written; a = 1 for an autosave; payload: name */
+	RING_REASONING,     /* a piece of a reply's reasoning; a = its tokens so far, b = turn
+			     * index, x = 1 when replayed after the turn's RING_TURN */
 	RING_KIND_COUNT
 };
 

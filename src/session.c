@@ -166,7 +166,7 @@ int session_encode(const struct session_data *d, uint8_t **buf, size_t *len, cha
 	struct bytebuf b = { 0 };
 	bytebuf_put(&b, session_magic, 8);
 	bytebuf_u32(&b, SESSION_VERSION);
-	bytebuf_u32(&b, 6);
+	bytebuf_u32(&b, 7);
 	bytebuf_u32(&b, 0);
 	bytebuf_u32(&b, 0);
 	if (!b.oom)
@@ -215,6 +215,18 @@ int session_encode(const struct session_data *d, uint8_t **buf, size_t *len, cha
 		bytebuf_u64(&b, (uint64_t)t->t_start);
 		bytebuf_u64(&b, (uint64_t)t->t_end);
 		wb_str(&b, t->text);
+	}
+	wb_section_end(&b, s);
+
+	/* Its own section, so files written before it existed still read and
+	 * older readers skip it. */
+	s = wb_section_begin(&b, "RSNG");
+	bytebuf_u32(&b, d->thinking_off ? 1u : 0u);
+	bytebuf_u32(&b, (uint32_t)d->n_turns);
+	for (int i = 0; i < d->n_turns; i++) {
+		const struct session_turn *t = &d->turns[i];
+		bytebuf_u32(&b, (uint32_t)t->n_reasoning);
+		wb_str(&b, t->reasoning ? t->reasoning : "");
 	}
 	wb_section_end(&b, s);
 
@@ -364,8 +376,10 @@ void session_data_free(struct session_data *d)
 	for (int i = 0; i < d->n_stops; i++)
 		free(d->stops[i]);
 	free(d->stops);
-	for (int i = 0; i < d->n_turns; i++)
+	for (int i = 0; i < d->n_turns; i++) {
 		free(d->turns[i].text);
+		free(d->turns[i].reasoning);
+	}
 	free(d->turns);
 	free(d->ids);
 	free(d->sampler_state);
@@ -447,6 +461,25 @@ static bool session_parse_turns(struct rd *r, struct session_data *d)
 		if (t->role > 1 || t->flags > 3 || nt > INT32_MAX)
 			r->bad = true;
 		t->n_tokens = (int)nt;
+	}
+	return !r->bad && r->off == r->len;
+}
+
+/* The reasoning of each turn, and whether thinking was switched off. */
+static bool session_parse_reasoning(struct rd *r, struct session_data *d)
+{
+	uint32_t flags = rd_u32(r), n = rd_u32(r);
+	if (r->bad || flags > 1 || n != (uint32_t)d->n_turns)
+		return false;
+	d->thinking_off = flags & 1;
+	for (uint32_t i = 0; i < n && !r->bad; i++) {
+		struct session_turn *t = &d->turns[i];
+		uint32_t nr = rd_u32(r);
+		free(t->reasoning);
+		t->reasoning = rd_str(r);
+		if (nr > INT32_MAX)
+			r->bad = true;
+		t->n_reasoning = (int)nr;
 	}
 	return !r->bad && r->off == r->len;
 }
@@ -535,7 +568,7 @@ static int session_decode_src(const struct src *s, bool light, const char *path,
 		return lt_seterr(err, errlen, LT_E_FORMAT, "%s: %u sections is not plausible", path,
 				 n_sec);
 
-	bool have_meta = false, have_samp = false, have_turn = false;
+	bool have_meta = false, have_samp = false, have_turn = false, have_rsng = false;
 	uint64_t off = SESSION_HDR;
 	int rc = 0;
 	for (uint32_t i = 0; i < n_sec && rc == 0; i++) {
@@ -567,7 +600,7 @@ static int session_decode_src(const struct src *s, bool light, const char *path,
 		}
 		bool heavy = !strcmp(tag, "SMPS") || !strcmp(tag, "KVST");
 		bool known = heavy || !strcmp(tag, "META") || !strcmp(tag, "SAMP") ||
-			     !strcmp(tag, "TURN") || !strcmp(tag, "CTXT");
+			     !strcmp(tag, "TURN") || !strcmp(tag, "CTXT") || !strcmp(tag, "RSNG");
 		if (!known || (light && heavy)) {
 			off += len;
 			continue;
@@ -587,6 +620,8 @@ static int session_decode_src(const struct src *s, bool light, const char *path,
 			ok = have_samp = session_parse_samp(&pr, d);
 		else if (ok && !strcmp(tag, "TURN") && !have_turn)
 			ok = have_turn = session_parse_turns(&pr, d);
+		else if (ok && !strcmp(tag, "RSNG") && have_turn && !have_rsng)
+			ok = have_rsng = session_parse_reasoning(&pr, d);
 		else if (ok && !strcmp(tag, "CTXT") && have_turn && !d->has_ctx)
 			ok = d->has_ctx = session_parse_ctx(&pr, d);
 		else if (ok && !strcmp(tag, "SMPS") && !d->has_sampler)
@@ -839,8 +874,13 @@ int session_export_markdown(const struct session_data *d, const char *name, cons
 		if (t->role == 1)
 			while (*text == ' ')
 				text++;
-		fprintf(f, "## %s%s\n\n%s\n\n", t->role == 0 ? "User" : "Assistant",
-			(t->flags & 1) ? " (cut short)" : "", text);
+		fprintf(f, "## %s%s\n\n", t->role == 0 ? "User" : "Assistant",
+			(t->flags & 1) ? " (cut short)" : "");
+		/* Folded, as the chat shows it. */
+		if (t->reasoning && t->reasoning[0])
+			fprintf(f, "<details><summary>Reasoning (%d tokens)</summary>\n\n%s\n\n</details>\n\n",
+				t->n_reasoning, t->reasoning);
+		fprintf(f, "%s\n\n", text);
 	}
 	bool bad = ferror(f) != 0;
 	if (fclose(f) != 0 || bad)

@@ -36,6 +36,10 @@
  *   TURN  n_turns u32, then per turn: role u8 (0 user, 1 assistant),
  *         flags u8 (1 cut short, 2 in the context), reserved u16,
  *         n_tokens u32, t_start i64, t_end i64, text str
+ *   RSNG  flags u32 (1: thinking switched off), n_turns u32, then per turn:
+ *         n_reasoning u32 (tokens), reasoning str ("" for none). Written
+ *         since reasoning models; a file without it reads as having no
+ *         reasoning, and a damaged one only loses the reasoning
  *   CTXT  n_head u32 (tokens before the first turn), n_ids u32, n_ids x i32
  *   SMPS  the sampler state (sampler_state_save), opaque bytes
  *   KVST  the KV cache of the filled positions (ctx_state_save), opaque
@@ -68,6 +72,8 @@ struct session_turn {
 	int n_tokens;
 	int64_t t_start, t_end;
 	char *text;
+	char *reasoning;   /* a reply's reasoning; NULL or "" when none */
+	int n_reasoning;   /* the tokens it took */
 };
 
 struct session_data {
@@ -88,6 +94,7 @@ struct session_data {
 
 	struct session_turn *turns; /* (n_turns) */
 	int n_turns;
+	bool thinking_off;        /* /think off was in effect */
 
 	int n_head;               /* context ids before the first turn */
 	int32_t *ids;             /* (n_ids) the context */

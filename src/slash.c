@@ -37,6 +37,8 @@ static const struct slash_def slash_defs[] = {
 	  .help = "text appended to each of your messages (empty: none)" },
 	{ .id = SLASH_INFO, .name = "info", .args = SLASH_ARGS_NONE, .usage = "",
 	  .help = "model, context use, session and speed" },
+	{ .id = SLASH_THINK, .name = "think", .args = SLASH_ARGS_OPT_WORD, .usage = "[on|off]",
+	  .help = "switch a reasoning model's thinking on or off (no word: say which it is)" },
 	{ .id = SLASH_QUIT, .name = "quit", .args = SLASH_ARGS_NONE, .usage = "",
 	  .help = "save and leave" },
 };
@@ -206,6 +208,11 @@ int slash_post(struct worker *w, const struct slash_call *call, char *err, size_
 	case SLASH_TEMPLATE: cmd = WORKER_CMD_SET_TEMPLATE; break;
 	case SLASH_POSTFIX: cmd = WORKER_CMD_POSTFIX; break;
 	case SLASH_INFO: cmd = WORKER_CMD_INFO; break;
+	case SLASH_THINK:
+		if (a1 && strcmp(a1, "on") && strcmp(a1, "off"))
+			return lt_seterr(err, errlen, LT_E_INVAL, "/think: say on or off, not '%s'", a1);
+		cmd = WORKER_CMD_THINK;
+		break;
 	case SLASH_STOP:
 		cmd = !strcmp(a1, "list") ? WORKER_CMD_STOP_LIST
 		    : !strcmp(a1, "add") ? WORKER_CMD_STOP_ADD : WORKER_CMD_STOP_RM;

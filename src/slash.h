@@ -27,6 +27,7 @@ enum slash_id {
 	SLASH_STOP,
 	SLASH_POSTFIX,
 	SLASH_INFO,
+	SLASH_THINK,
 	SLASH_QUIT,
 };
 

@@ -24,6 +24,9 @@ struct template {
 	size_t n_stops;
 	char *detect[TEMPLATE_MAX_LIST];  /* (n_detect) */
 	size_t n_detect;
+	char *reasoning_start, *reasoning_end; /* "" when the model does not reason */
+	char *prefill[2];  /* after the reply prompt: [0] thinking off, [1] on */
+	bool strip_reasoning;
 };
 
 /* The keys a file may set, in the order the parser looks them up. */
@@ -43,6 +46,11 @@ enum tkey {
 	K_STOP,
 	K_DETECT,
 	K_PRIORITY,
+	K_REASONING_START,
+	K_REASONING_END,
+	K_STRIP_REASONING,
+	K_THINKING_PREFILL,
+	K_NO_THINKING_PREFILL,
 	K_COUNT
 };
 
@@ -62,6 +70,11 @@ static const char *const tkey_names[K_COUNT] = {
 	[K_STOP] = "stop",
 	[K_DETECT] = "detect",
 	[K_PRIORITY] = "priority",
+	[K_REASONING_START] = "reasoning_start",
+	[K_REASONING_END] = "reasoning_end",
+	[K_STRIP_REASONING] = "strip_reasoning",
+	[K_THINKING_PREFILL] = "thinking_prefill",
+	[K_NO_THINKING_PREFILL] = "no_thinking_prefill",
 };
 
 /* Which template part a key sets, or -1. */
@@ -93,6 +106,10 @@ void template_free(struct template *t)
 		free(t->stops[i]);
 	for (size_t i = 0; i < t->n_detect; i++)
 		free(t->detect[i]);
+	free(t->reasoning_start);
+	free(t->reasoning_end);
+	free(t->prefill[0]);
+	free(t->prefill[1]);
 	free(t);
 }
 
@@ -190,8 +207,20 @@ static int template_set(struct template *t, enum tkey k, char *val, const char *
 		free(t->default_system);
 		t->default_system = val;
 		return 0;
+	case K_REASONING_START:
+	case K_REASONING_END:
+	case K_THINKING_PREFILL:
+	case K_NO_THINKING_PREFILL: {
+		char **slot = k == K_REASONING_START ? &t->reasoning_start
+			      : k == K_REASONING_END ? &t->reasoning_end
+			      : &t->prefill[k == K_THINKING_PREFILL];
+		free(*slot);
+		*slot = val;
+		return 0;
+	}
 	case K_BOS:
-	case K_SYSTEM_IN_USER: {
+	case K_SYSTEM_IN_USER:
+	case K_STRIP_REASONING: {
 		bool b;
 		int rc = template_parse_bool(val, &b);
 		if (rc < 0)
@@ -203,8 +232,10 @@ static int template_set(struct template *t, enum tkey k, char *val, const char *
 			return LT_E_FORMAT;
 		if (k == K_BOS)
 			t->bos = b;
-		else
+		else if (k == K_SYSTEM_IN_USER)
 			t->system_in_user = b;
+		else
+			t->strip_reasoning = b;
 		return 0;
 	}
 	case K_PRIORITY: {
@@ -366,6 +397,20 @@ int template_parse(struct template **out, const char *path, const char *text, si
 		rc = lt_seterr(err, errlen, LT_E_NOMEM, "%s: out of memory", path);
 	if (rc == 0 && !t->default_system && !(t->default_system = strdup("")))
 		rc = lt_seterr(err, errlen, LT_E_NOMEM, "%s: out of memory", path);
+	char **opt[] = { &t->reasoning_start, &t->reasoning_end, &t->prefill[0], &t->prefill[1] };
+	for (size_t i = 0; rc == 0 && i < sizeof(opt) / sizeof(opt[0]); i++)
+		if (!*opt[i] && !(*opt[i] = strdup("")))
+			rc = lt_seterr(err, errlen, LT_E_NOMEM, "%s: out of memory", path);
+	/* The splitter needs both tags; the other reasoning keys mean nothing
+	 * without them. */
+	if (rc == 0 && !t->reasoning_start[0] != !t->reasoning_end[0])
+		rc = lt_seterr(err, errlen, LT_E_FORMAT,
+			       "%s: reasoning_start and reasoning_end go together", path);
+	if (rc == 0 && !t->reasoning_start[0] &&
+	    (t->strip_reasoning || t->prefill[0][0] || t->prefill[1][0]))
+		rc = lt_seterr(err, errlen, LT_E_FORMAT,
+			       "%s: strip_reasoning and the thinking prefills need reasoning_start and reasoning_end",
+			       path);
 	if (rc < 0) {
 		template_free(t);
 		return rc;
@@ -494,6 +539,12 @@ const char *template_default_system(const struct template *t) { return t->defaul
 size_t template_n_stops(const struct template *t) { return t->n_stops; }
 size_t template_n_detect(const struct template *t) { return t->n_detect; }
 int template_priority(const struct template *t) { return t->priority; }
+
+const char *template_reasoning_start(const struct template *t) { return t->reasoning_start; }
+const char *template_reasoning_end(const struct template *t) { return t->reasoning_end; }
+bool template_strip_reasoning(const struct template *t) { return t->strip_reasoning; }
+const char *template_prefill(const struct template *t, bool thinking) { return t->prefill[thinking]; }
+bool template_can_switch_thinking(const struct template *t) { return t->prefill[0][0] != '\0'; }
 
 const char *template_part(const struct template *t, enum template_part part)
 {
@@ -649,11 +700,17 @@ static int template_user_turn(const struct template *t, const char *text, const 
 	return rc;
 }
 
-/* The assistant prefix that invites a reply, without trailing spaces. */
-static int template_reply_prompt(const struct template *t, struct template_segs *out)
+/* The assistant prefix that invites a reply, without trailing spaces,
+ * and the prefill that opens (R1) or skips (Qwen3, thinking off) the
+ * reasoning block. */
+static int template_reply_prompt(const struct template *t, bool thinking,
+				 struct template_segs *out)
 {
 	const char *p = t->parts[TEMPLATE_ASSISTANT_PREFIX];
-	return segs_add(out, TEMPLATE_SEG_TEMPLATE, p, template_trim_spaces(p));
+	int rc = segs_add(out, TEMPLATE_SEG_TEMPLATE, p, template_trim_spaces(p));
+	if (rc == 0)
+		rc = segs_tmpl(out, t->prefill[thinking]);
+	return rc;
 }
 
 int template_render_user(const struct template *t, const char *text, const char *system,
@@ -661,7 +718,7 @@ int template_render_user(const struct template *t, const char *text, const char 
 {
 	int rc = template_user_turn(t, text, system, first, out);
 	if (rc == 0)
-		rc = template_reply_prompt(t, out);
+		rc = template_reply_prompt(t, true, out);
 	return rc;
 }
 
@@ -671,15 +728,33 @@ int template_render_assistant_end(const struct template *t, struct template_segs
 }
 
 /* A past reply: the prefix's trailing spaces are shared with a reply that
- * starts with its own space, so raw and trimmed replies render alike. */
-static int template_reply(const struct template *t, const char *text, bool close,
+ * starts with its own space, so raw and trimmed replies render alike. Its
+ * reasoning is left out when the template strips it (the model's own
+ * template does so for every reply before the last question); otherwise
+ * the block is written back in the layout the models produce. */
+static int template_reply(const struct template *t, const struct template_msg *m, bool close,
 			  struct template_segs *out)
 {
+	const char *text = m->text;
+	bool keep = !t->strip_reasoning && t->reasoning_start[0] && m->reasoning && m->reasoning[0];
 	const char *p = t->parts[TEMPLATE_ASSISTANT_PREFIX];
 	size_t plen = strlen(p);
-	if (text && text[0] == ' ')
+	if (text && text[0] == ' ' && !keep)
 		plen = template_trim_spaces(p);
 	int rc = segs_add(out, TEMPLATE_SEG_TEMPLATE, p, plen);
+	if (rc == 0 && keep) {
+		rc = segs_tmpl(out, t->reasoning_start);
+		if (rc == 0)
+			rc = segs_tmpl(out, "\n");
+		if (rc == 0)
+			rc = segs_text(out, m->reasoning);
+		if (rc == 0)
+			rc = segs_tmpl(out, "\n");
+		if (rc == 0)
+			rc = segs_tmpl(out, t->reasoning_end);
+		if (rc == 0)
+			rc = segs_tmpl(out, "\n\n");
+	}
 	if (rc == 0)
 		rc = segs_text(out, text);
 	if (rc == 0 && close)
@@ -699,10 +774,10 @@ int template_render_conversation(const struct template *t, const char *system,
 			rc = template_user_turn(t, msgs[i].text, system, first_user, out);
 			first_user = false;
 			if (rc == 0 && last)
-				rc = template_reply_prompt(t, out);
+				rc = template_reply_prompt(t, !(flags & TEMPLATE_THINK_OFF), out);
 		} else {
 			bool close = !(last && (flags & TEMPLATE_OPEN_LAST));
-			rc = template_reply(t, msgs[i].text, close, out);
+			rc = template_reply(t, &msgs[i], close, out);
 		}
 	}
 	return rc;

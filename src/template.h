@@ -30,13 +30,24 @@
  *                     automatically (repeatable: all must occur)
  *   priority          integer, default 0: detection tries templates with a
  *                     higher priority first, then those with more markers
+ *   reasoning_start, reasoning_end
+ *                     the tags around the reasoning a model writes before
+ *                     its answer (<think> and </think>); both or neither
+ *   strip_reasoning   true: past replies are rendered without their
+ *                     reasoning, as Qwen3's and DeepSeek-R1's templates do
+ *   thinking_prefill  written after the reply prompt while thinking is on
+ *                     (DeepSeek-R1 opens the block itself: <think>\n)
+ *   no_thinking_prefill  written after the reply prompt while thinking is
+ *                     off (Qwen3: an empty block); without it /think off
+ *                     is refused
  *
  * Rendering a conversation:
  *   [system_prefix system system_suffix]            once, unless system_in_user
  *   user_prefix [system block] TEXT postfix user_suffix assistant_prefix
  *   REPLY assistant_suffix                          per exchange
  * The prompt that asks the model to answer ends with assistant_prefix minus
- * its trailing spaces: the model's first token brings its own space. When
+ * its trailing spaces (then the thinking prefill, if any): the model's
+ * first token brings its own space. When
  * a past reply is rendered, those spaces are written only if the reply does
  * not already start with a space, so raw and trimmed replies render alike.
  *
@@ -103,6 +114,7 @@ enum template_role {
 struct template_msg {
 	enum template_role role;
 	const char *text;
+	const char *reasoning; /* a reply's reasoning (NULL or "": none) */
 };
 
 /* Flags for template_render_conversation. */
@@ -110,6 +122,9 @@ enum template_render_flags {
 	/* Leave a final assistant message open (no assistant_suffix), so the
 	 * model can continue it. */
 	TEMPLATE_OPEN_LAST = 1 << 0,
+	/* The reply prompt at the end uses no_thinking_prefill instead of
+	 * thinking_prefill (Qwen3's enable_thinking=false). */
+	TEMPLATE_THINK_OFF = 1 << 1,
 };
 
 /* Parses a template from memory. path names the file in messages, which
@@ -145,6 +160,15 @@ const char *template_stop(const struct template *t, size_t i);
 size_t template_n_detect(const struct template *t);
 const char *template_detect_marker(const struct template *t, size_t i);
 int template_priority(const struct template *t);
+/* The reasoning keys: the tags ("" for models that do not reason), whether
+ * past replies lose their reasoning, the text after the reply prompt with
+ * thinking on or off, and whether thinking can be switched off (the
+ * template has a no_thinking_prefill). */
+const char *template_reasoning_start(const struct template *t);
+const char *template_reasoning_end(const struct template *t);
+bool template_strip_reasoning(const struct template *t);
+const char *template_prefill(const struct template *t, bool thinking);
+bool template_can_switch_thinking(const struct template *t);
 
 /* True when t has detect markers and all of them occur in chat_template. */
 bool template_matches(const struct template *t, const char *chat_template);

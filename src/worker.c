@@ -63,6 +63,7 @@ struct worker {
 	int64_t created;
 	bool dirty;        /* changed since the last save */
 	bool reply_open;   /* RING_REPLY_START sent, RING_DONE not yet */
+	int reply_index;   /* the turn index of the open reply */
 };
 
 const char *worker_state_name(enum worker_state s)
@@ -122,6 +123,8 @@ static void status_update(struct worker *w)
 		w->st.n_predict = conv_n_predict(w->conv);
 		snprintf(w->st.template_name, sizeof(w->st.template_name), "%s",
 			 template_name(conv_template(w->conv)));
+		w->st.thinking = conv_thinking(w->conv);
+		w->st.can_switch_thinking = template_can_switch_thinking(conv_template(w->conv));
 	}
 	snprintf(w->st.session, sizeof(w->st.session), "%s", w->session);
 	w->st.saved = !w->dirty;
@@ -146,6 +149,12 @@ static void replay(struct worker *w, int upto)
 	for (int i = 0; i < upto; i++) {
 		const struct conv_turn *t = conv_turn(w->conv, i);
 		emit(w, RING_TURN, t->role, i, (t->flags & CONV_TURN_PARTIAL) ? 1 : 0, t->text);
+		if (t->reasoning[0]) {
+			struct ring_event ev = { .kind = RING_REASONING, .a = t->n_reasoning, .b = i,
+						 .x = 1, .data = t->reasoning,
+						 .len = strlen(t->reasoning) };
+			ring_push_wait(w->ring, &ev, -1, &w->quit);
+		}
 	}
 }
 
@@ -158,6 +167,7 @@ static void cb_turn(void *ud, int index, const struct conv_turn *t)
 		emit(w, RING_TURN, t->role, index, 0, t->text);
 	} else {
 		w->reply_open = true;
+		w->reply_index = index;
 		emit(w, RING_REPLY_START, 0, index, 0, NULL);
 	}
 }
@@ -166,6 +176,14 @@ static void cb_text(void *ud, const char *text, size_t len)
 {
 	struct worker *w = ud;
 	struct ring_event ev = { .kind = RING_TEXT, .data = text, .len = len };
+	ring_push_wait(w->ring, &ev, -1, &w->quit);
+}
+
+static void cb_reasoning(void *ud, const char *text, size_t len, int n_tokens)
+{
+	struct worker *w = ud;
+	struct ring_event ev = { .kind = RING_REASONING, .a = n_tokens, .b = w->reply_index,
+				 .data = text, .len = len };
 	ring_push_wait(w->ring, &ev, -1, &w->quit);
 }
 
@@ -282,7 +300,8 @@ static int do_load(struct worker *w, const char *name)
 
 static void do_reply(struct worker *w, const char *text)
 {
-	struct conv_callbacks cb = { .ud = w, .on_turn = cb_turn, .on_text = cb_text, .on_shift = cb_shift };
+	struct conv_callbacks cb = { .ud = w, .on_turn = cb_turn, .on_text = cb_text,
+				     .on_reasoning = cb_reasoning, .on_shift = cb_shift };
 	struct conv_reply r;
 	set_state(w, WORKER_STATE_GENERATING);
 	w->reply_open = false;
@@ -296,7 +315,7 @@ static void do_reply(struct worker *w, const char *text)
 		double tg = r.t_gen > 0 ? r.n_gen / r.t_gen : 0;
 		struct ring_event ev = { .kind = RING_STATS, .a = r.n_prompt, .b = r.n_gen, .x = pp, .y = tg };
 		ring_push_wait(w->ring, &ev, -1, &w->quit);
-		emit(w, RING_DONE, r.n_gen, r.reason, 0, NULL);
+		emit(w, RING_DONE, r.n_gen, r.reason, r.n_reasoning, NULL);
 		pthread_mutex_lock(&w->mu);
 		w->st.pp_tps = pp;
 		w->st.tg_tps = tg;
@@ -317,6 +336,10 @@ static void do_show(struct worker *w)
 {
 	struct conv *c = w->conv;
 	emit_info(w, 0, "template: %s", template_name(conv_template(c)));
+	if (template_reasoning_start(conv_template(c))[0])
+		emit_info(w, 0, "thinking: %s (past replies %s their reasoning)",
+			  conv_thinking(c) ? "on" : "off",
+			  template_strip_reasoning(conv_template(c)) ? "lose" : "keep");
 	const char *sys = conv_system(c);
 	size_t sys_len = strlen(sys);
 	/* A long system prompt is shown by its start and its size. */
@@ -467,6 +490,18 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 	case WORKER_CMD_SHOW:
 		do_show(w);
 		break;
+	case WORKER_CMD_THINK:
+		if (cmd->a1 && (rc = conv_set_thinking(c, !strcmp(cmd->a1, "on"))) != 0) {
+			emit_error(w, rc, conv_error(c));
+			break;
+		}
+		if (cmd->a1)
+			w->dirty = true;
+		emit_info(w, 0, "thinking: %s%s", conv_thinking(c) ? "on" : "off",
+			  template_reasoning_start(conv_template(c))[0]
+				  ? ""
+				  : " (this template's model does not reason)");
+		break;
 	case WORKER_CMD_INFO:
 		do_info(w);
 		break;
@@ -546,6 +581,8 @@ static int worker_open(struct worker *w, char *err, size_t errlen)
 			snprintf(w->session, sizeof(w->session), "%s", cfg->session);
 		}
 	}
+	if (cfg->thinking_off && conv_set_thinking(w->conv, false) != 0)
+		emit_info(w, 1, "--think off: %s", conv_error(w->conv));
 	emit(w, RING_LOAD_PROGRESS, 0, 0, 1.0, "ready");
 	return 0;
 }

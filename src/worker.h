@@ -24,10 +24,16 @@
  *   RING_REPLY_START    b = turn index of the reply being generated.
  *   RING_TEXT           a piece of the reply: complete UTF-8, stop strings
  *                       already removed. Never lost (ring_push_wait).
+ *   RING_REASONING      a piece of the reply's reasoning block (it comes
+ *                       before the answer's RING_TEXT); a = reasoning
+ *                       tokens so far, b = turn index. In a replay it
+ *                       follows the reply's RING_TURN, whole, with x = 1.
  *   RING_STATS          a = prompt tokens evaluated, b = tokens generated,
  *                       x = prompt tok/s, y = generation tok/s.
  *   RING_DONE           the reply ended; a = tokens generated, b = enum
- *                       conv_stop_reason. Always the last event of a reply
+ *                       conv_stop_reason, x = of a, the reasoning's (the
+ *                       count RING_REASONING last gave leaves out the
+ *                       tokens of the end tag). Always the last event of a reply
  *                       (RING_STOPPED is not used by the worker).
  *   RING_CTX_SHIFTED    a = tokens discarded, b = tokens kept; payload: a
  *                       line saying which turns left the context.
@@ -102,6 +108,7 @@ enum worker_cmd {
 	WORKER_CMD_POSTFIX,       /* arg1: text appended to each user turn ("" for none) */
 	WORKER_CMD_SHOW,          /* settings as RING_INFO lines */
 	WORKER_CMD_INFO,          /* model and context as RING_INFO lines */
+	WORKER_CMD_THINK,         /* arg1: "on", "off", or NULL to report it */
 	WORKER_CMD_QUIT,          /* autosave and end the thread */
 };
 
@@ -120,6 +127,7 @@ struct worker_config {
 	int n_stops;
 	const char *session;         /* resume this session, or create it; NULL: dated name */
 	bool autosave;               /* save after every reply and on quit */
+	bool thinking_off;           /* start with /think off (after a resumed session) */
 	size_t ring_capacity;        /* 0: 1 MiB */
 };
 
@@ -142,6 +150,8 @@ struct worker_status {
 	double pp_tps, tg_tps;   /* last reply's prompt and generation speed (0 before any) */
 	struct sampler_params sampling;
 	int n_predict;
+	bool thinking;           /* /think on (reasoning models) */
+	bool can_switch_thinking; /* the template has a way to turn it off */
 };
 
 /* Creates the ring and starts the engine thread, which loads the model

@@ -51,6 +51,7 @@ enum keys_action {
 	KA_HELP,            /* F1 */
 	KA_META,            /* F2 */
 	KA_SESSIONS,        /* F3 */
+	KA_REASONING,       /* F4: fold or unfold the reasoning of replies */
 	KA_FOCUS_NEXT,      /* Tab: next pane (or completion in a slash command) */
 	KA_CLOSE,           /* close the side pane */
 	KA_REDRAW,

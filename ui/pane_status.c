@@ -97,5 +97,9 @@ void status_draw(WINDOW *win, const struct status_view *v)
 		x = nx;
 	if (st->template_name[0] && (nx = status_field(win, x, w, st->template_name, base)) >= 0)
 		x = nx;
+	/* Only worth a field when it differs from the model's default. */
+	if (st->can_switch_thinking && !st->thinking &&
+	    (nx = status_field(win, x, w, "think off", base)) >= 0)
+		x = nx;
 	wattrset(win, A_NORMAL);
 }

@@ -2,7 +2,11 @@
  *
  * Each entry caches how many display lines it takes at the width it was
  * last measured at; only the entry that grows (the streamed reply) is
- * measured again, so a long transcript costs nothing per token. */
+ * measured again, so a long transcript costs nothing per token.
+ *
+ * A reply's reasoning is drawn dimmed between its label and its answer:
+ * in full while it streams (or when unfolded, F4), as one line saying how
+ * long the model thought and how it began once the answer is there. */
 #include "pane_transcript.h"
 
 #include <stdlib.h>
@@ -19,29 +23,41 @@ struct transcript_entry {
 	char *text;   /* (len + 1), NUL-terminated */
 	size_t len, cap;
 	bool partial;
+	char *reasoning;  /* (rlen + 1) a reply's reasoning, NULL when none */
+	size_t rlen, rcap;
+	int n_think;      /* the tokens it took */
 	int cached_width; /* -1: n_lines must be measured again */
 	size_t n_lines;
+	size_t n_rlines;  /* of which the reasoning's (header included) */
 };
 
 struct transcript {
 	struct transcript_entry *e; /* (n, cap) */
 	size_t n, cap;
 	int width;    /* the width of the last draw (0 before) */
+	size_t reply; /* the entry reasoning goes to: the last reply added */
+	bool show_reasoning; /* unfolded everywhere (F4) */
 	int height;
 	long scroll;  /* display lines between the bottom of the view and the end */
 };
 
 struct transcript *transcript_new(void)
 {
-	return calloc(1, sizeof(struct transcript));
+	struct transcript *t = calloc(1, sizeof(struct transcript));
+	if (t)
+		t->reply = (size_t)-1;
+	return t;
 }
 
 void transcript_clear(struct transcript *t)
 {
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n; i++) {
 		free(t->e[i].text);
+		free(t->e[i].reasoning);
+	}
 	t->n = 0;
 	t->scroll = 0;
+	t->reply = (size_t)-1;
 }
 
 void transcript_free(struct transcript *t)
@@ -69,14 +85,27 @@ static int transcript_text_width(const struct transcript_entry *e, int width)
 	return w < 1 ? 1 : w;
 }
 
-/* Display lines of an entry at width: the label, the text, a blank line
- * after a turn. */
-static size_t transcript_entry_lines(struct transcript_entry *e, int width)
+/* The reasoning is folded to its header line: the answer has started and
+ * the user has not unfolded reasoning. */
+static bool transcript_folded(const struct transcript *t, const struct transcript_entry *e)
+{
+	return !t->show_reasoning && e->len > 0;
+}
+
+/* Display lines of an entry at width: the label, the reasoning (a header,
+ * then its text unless folded), the text, a blank line after a turn. */
+static size_t transcript_entry_lines(const struct transcript *t, struct transcript_entry *e,
+				     int width)
 {
 	if (e->cached_width != width) {
-		size_t n = wrap_text(e->text, e->len, transcript_text_width(e, width), WRAP_WORD,
-				     NULL, 0);
-		e->n_lines = transcript_is_turn(e->kind) ? n + 2 : n;
+		int tw = transcript_text_width(e, width);
+		size_t n = wrap_text(e->text, e->len, tw, WRAP_WORD, NULL, 0);
+		e->n_rlines = 0;
+		if (e->rlen)
+			e->n_rlines = 1 + (transcript_folded(t, e)
+						   ? 0
+						   : wrap_text(e->reasoning, e->rlen, tw, WRAP_WORD, NULL, 0));
+		e->n_lines = transcript_is_turn(e->kind) ? n + e->n_rlines + 2 : n;
 		e->cached_width = width;
 	}
 	return e->n_lines;
@@ -86,16 +115,16 @@ static size_t transcript_total(struct transcript *t, int width)
 {
 	size_t total = 0;
 	for (size_t i = 0; i < t->n; i++)
-		total += transcript_entry_lines(&t->e[i], width);
+		total += transcript_entry_lines(t, &t->e[i], width);
 	return total;
 }
 
-/* Keeps the view on the same text when the last entry grows while the
- * user is scrolled up. */
-static void transcript_keep_view(struct transcript *t, size_t before)
+/* Keeps the view on the same text when an entry at or after the view
+ * grows while the user is scrolled up (the last one, or the reply). */
+static void transcript_keep_view(struct transcript *t, size_t i, size_t before)
 {
-	if (t->scroll > 0 && t->width > 0 && t->n > 0) {
-		size_t after = transcript_entry_lines(&t->e[t->n - 1], t->width);
+	if (t->scroll > 0 && t->width > 0 && i < t->n) {
+		size_t after = transcript_entry_lines(t, &t->e[i], t->width);
 		t->scroll += (long)after - (long)before;
 	}
 }
@@ -116,7 +145,9 @@ int transcript_add(struct transcript *t, enum transcript_kind kind, const char *
 	copy[len] = '\0';
 	t->e[t->n++] = (struct transcript_entry){ .kind = kind, .text = copy, .len = len,
 						   .cap = len + 1, .cached_width = -1 };
-	transcript_keep_view(t, 0);
+	if (kind == TRANSCRIPT_ASSISTANT)
+		t->reply = t->n - 1;
+	transcript_keep_view(t, t->n - 1, 0);
 	return 0;
 }
 
@@ -132,13 +163,47 @@ int transcript_append(struct transcript *t, const char *text, size_t len)
 			return -1;
 		e->text = p, e->cap = cap;
 	}
-	size_t before = t->width > 0 ? transcript_entry_lines(e, t->width) : 0;
+	size_t before = t->width > 0 ? transcript_entry_lines(t, e, t->width) : 0;
 	memcpy(e->text + e->len, text, len);
 	e->len += len;
 	e->text[e->len] = '\0';
 	e->cached_width = -1;
-	transcript_keep_view(t, before);
+	transcript_keep_view(t, t->n - 1, before);
 	return 0;
+}
+
+int transcript_append_reasoning(struct transcript *t, const char *text, size_t len,
+				int n_tokens)
+{
+	if (t->reply >= t->n)
+		return -1;
+	struct transcript_entry *e = &t->e[t->reply];
+	size_t need = e->rlen + len + 1;
+	if (need > e->rcap) {
+		size_t cap = e->rcap ? e->rcap : 256;
+		while (cap < need)
+			cap *= 2;
+		char *p = realloc(e->reasoning, cap);
+		if (!p)
+			return -1;
+		e->reasoning = p, e->rcap = cap;
+	}
+	size_t before = t->width > 0 ? transcript_entry_lines(t, e, t->width) : 0;
+	memcpy(e->reasoning + e->rlen, text, len);
+	e->rlen += len;
+	e->reasoning[e->rlen] = '\0';
+	e->n_think = n_tokens;
+	e->cached_width = -1;
+	transcript_keep_view(t, t->reply, before);
+	return 0;
+}
+
+bool transcript_toggle_reasoning(struct transcript *t)
+{
+	t->show_reasoning = !t->show_reasoning;
+	for (size_t i = 0; i < t->n; i++)
+		t->e[i].cached_width = -1;
+	return t->show_reasoning;
 }
 
 void transcript_mark_partial(struct transcript *t)
@@ -169,10 +234,34 @@ bool transcript_at_bottom(const struct transcript *t)
 	return t->scroll == 0;
 }
 
+/* The first line of a reasoning block: how long the model thought, and
+ * when folded how its reasoning began (the rest of the line is clipped). */
+static void transcript_draw_thought_header(WINDOW *win, const struct transcript *t,
+					   const struct transcript_entry *e, int y, int width)
+{
+	bool folded = transcript_folded(t, e);
+	char head[96];
+	snprintf(head, sizeof(head), "%s thought for %d token%s%s",
+		 folded ? "\xe2\x96\xb8" : "\xe2\x96\xbe", e->n_think, e->n_think == 1 ? "" : "s",
+		 folded ? ": " : (e->len ? "" : "..."));
+	wattrset(win, A_DIM);
+	wmove(win, y, TRANSCRIPT_INDENT);
+	int cols = transcript_text_width(e, width);
+	int used = draw_text(win, head, strlen(head), cols);
+	if (folded && used < cols) {
+		const char *nl = memchr(e->reasoning, '\n', e->rlen);
+		size_t n = nl ? (size_t)(nl - e->reasoning) : e->rlen;
+		draw_text(win, e->reasoning, n, cols - used);
+	}
+	wattrset(win, A_NORMAL);
+}
+
 /* Draws display line k (0-based) of entry e at row y; wl holds the
- * entry's n wrapped text lines. */
-static void transcript_draw_line(WINDOW *win, const struct transcript_entry *e, size_t k, int y,
-				 int width, const struct wrap_line *wl, size_t n)
+ * entry's n wrapped text lines, rl its nr wrapped reasoning lines. */
+static void transcript_draw_line(WINDOW *win, const struct transcript *t,
+				 const struct transcript_entry *e, size_t k, int y, int width,
+				 const struct wrap_line *wl, size_t n, const struct wrap_line *rl,
+				 size_t nr)
 {
 	bool turn = transcript_is_turn(e->kind);
 	wmove(win, y, 0);
@@ -186,7 +275,19 @@ static void transcript_draw_line(WINDOW *win, const struct transcript_entry *e, 
 		wattrset(win, A_NORMAL);
 		return;
 	}
-	size_t line = turn ? k - 1 : k;
+	if (turn && e->n_rlines && k <= e->n_rlines) {
+		if (k == 1) {
+			transcript_draw_thought_header(win, t, e, y, width);
+		} else if (k - 2 < nr) {
+			wattrset(win, A_DIM);
+			wmove(win, y, TRANSCRIPT_INDENT);
+			draw_text(win, e->reasoning + rl[k - 2].off, rl[k - 2].len,
+				  transcript_text_width(e, width));
+			wattrset(win, A_NORMAL);
+		}
+		return;
+	}
+	size_t line = turn ? k - 1 - e->n_rlines : k;
 	if (line >= n)
 		return; /* the blank line after a turn */
 	attr_t a = A_NORMAL;
@@ -219,18 +320,21 @@ void transcript_draw(struct transcript *t, WINDOW *win, bool focused)
 	int y = 0;
 	for (size_t i = 0; i < t->n && y < h; i++) {
 		struct transcript_entry *e = &t->e[i];
-		size_t nl = transcript_entry_lines(e, w);
+		size_t nl = transcript_entry_lines(t, e, w);
 		if (line + nl <= first) {
 			line += nl;
 			continue;
 		}
 		/* Wrapped once per visible entry, not once per line. */
-		struct wrap_line *wl = NULL;
-		size_t n = wrap_text_alloc(e->text, e->len, transcript_text_width(e, w), WRAP_WORD,
-					   &wl);
+		struct wrap_line *wl = NULL, *rl = NULL;
+		int tw = transcript_text_width(e, w);
+		size_t n = wrap_text_alloc(e->text, e->len, tw, WRAP_WORD, &wl);
+		size_t nr = e->n_rlines > 1 ? wrap_text_alloc(e->reasoning, e->rlen, tw, WRAP_WORD, &rl)
+					    : 0;
 		for (size_t k = line < first ? first - line : 0; k < nl && y < h; k++)
-			transcript_draw_line(win, e, k, y++, w, wl, n);
+			transcript_draw_line(win, t, e, k, y++, w, wl, n, rl, nr);
 		free(wl);
+		free(rl);
 		line += nl;
 	}
 	if (t->scroll > 0) {

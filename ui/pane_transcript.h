@@ -28,6 +28,16 @@ int transcript_add(struct transcript *t, enum transcript_kind kind, const char *
 /* Appends text to the last entry (a reply being streamed, or a chunked
  * event). Returns 0 or -1. */
 int transcript_append(struct transcript *t, const char *text, size_t len);
+/* Appends to the reasoning of the reply being received (the last reply
+ * added); n_tokens: the reasoning tokens so far. A reply with reasoning
+ * shows it dimmed above its answer, folded to one line once the answer
+ * has started unless transcript_toggle_reasoning unfolded them all.
+ * Returns 0 or -1 (memory, or no reply to append to). */
+int transcript_append_reasoning(struct transcript *t, const char *text, size_t len,
+				int n_tokens);
+/* Folds or unfolds the reasoning of every reply; returns true when it is
+ * now shown in full. */
+bool transcript_toggle_reasoning(struct transcript *t);
 /* Marks the last entry as a reply that was cut short. */
 void transcript_mark_partial(struct transcript *t);
 /* Forgets every entry and follows the bottom again. */

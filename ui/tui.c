@@ -555,6 +555,11 @@ static unsigned tui_action(struct tui *t, enum keys_action a, int key)
 		return tui_open_side(t, TUI_SIDE_META);
 	case KA_SESSIONS:
 		return tui_open_side(t, TUI_SIDE_SESSIONS);
+	case KA_REASONING:
+		tui_message(t, false, "%s", transcript_toggle_reasoning(t->tr)
+						    ? "reasoning unfolded (F4 folds it)"
+						    : "reasoning folded (F4 unfolds it)");
+		return TUI_REDRAW;
 	case KA_FOCUS_NEXT:
 		if (in_input && input_is_command(t->in)) {
 			input_key(t->in, '\t');
@@ -702,7 +707,12 @@ static unsigned tui_event(struct tui *t, const struct ring_event *ev)
 	case RING_TEXT:
 		transcript_append(t->tr, d, ev->len);
 		return TUI_REDRAW;
+	case RING_REASONING:
+		transcript_append_reasoning(t->tr, d, ev->len, (int)ev->a);
+		return TUI_REDRAW;
 	case RING_DONE:
+		if (ev->x > 0) /* the final count of the reasoning's tokens */
+			transcript_append_reasoning(t->tr, "", 0, (int)ev->x);
 		if (ev->b == CONV_STOP_USER || ev->b == CONV_STOP_LIMIT ||
 		    ev->b == CONV_STOP_CTX_FULL)
 			transcript_mark_partial(t->tr);

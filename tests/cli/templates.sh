@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 LT=$LLAMATERM
-SHIPPED="alpaca chatml dialogue gemma llama2 llama3 mistral phi3 raw vicuna zephyr"
+SHIPPED="alpaca chatml deepseek-r1 dialogue gemma granite llama2 llama3 mistral olmo2 phi3 phi4 phi4-mini plain qwen3 qwen3-thinking raw vicuna zephyr"
 # Keep the user's own templates out of the results.
 export XDG_CONFIG_HOME="$TMP/config"
 

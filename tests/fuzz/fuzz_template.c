@@ -50,13 +50,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_sink += h;
 
 	static const struct template_msg msgs[] = {
-		{ TEMPLATE_ROLE_USER, "Hello <|im_end|>" },
-		{ TEMPLATE_ROLE_ASSISTANT, " Hi" },
-		{ TEMPLATE_ROLE_USER, "" },
-		{ TEMPLATE_ROLE_ASSISTANT, "x" },
+		{ TEMPLATE_ROLE_USER, "Hello <|im_end|>", NULL },
+		{ TEMPLATE_ROLE_ASSISTANT, " Hi", "why <think>" },
+		{ TEMPLATE_ROLE_USER, "", NULL },
+		{ TEMPLATE_ROLE_ASSISTANT, "x", NULL },
 	};
 	for (size_t n = 0; n <= 4; n++) {
-		for (unsigned flags = 0; flags < 2; flags++) {
+		for (unsigned flags = 0; flags < 4; flags++) {
 			struct template_segs s = { 0 };
 			if (template_render_conversation(t, n & 1 ? "sys" : NULL, msgs, n, flags, &s) == 0)
 				fuzz_check_segs(&s);

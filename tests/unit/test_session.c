@@ -93,6 +93,70 @@ static void check_transcript(const struct session_data *d)
 	assert_int_equal(d->n_predict, 64);
 }
 
+/* Reasoning lives in its own RSNG section: it round-trips, a file
+ * written before the section existed (none, six sections) still reads as
+ * having no reasoning, and a damaged RSNG loses only the reasoning. */
+static void test_reasoning_section(void **state)
+{
+	(void)state;
+	struct session_data d;
+	make_data(&d, 64);
+	d.turns[1].reasoning = xstrdup("Short question, short answer.");
+	d.turns[1].n_reasoning = 7;
+	d.thinking_off = true;
+	uint8_t *buf;
+	size_t len;
+	char err[256], warn[256];
+	assert_int_equal(session_encode(&d, &buf, &len, err, sizeof(err)), 0);
+	struct session_data back;
+	assert_int_equal(session_decode(buf, len, "r.lts", &back, warn, sizeof(warn), err,
+					sizeof(err)), 0);
+	check_transcript(&back);
+	assert_string_equal(warn, "");
+	assert_string_equal(back.turns[1].reasoning, "Short question, short answer.");
+	assert_int_equal(back.turns[1].n_reasoning, 7);
+	assert_string_equal(back.turns[0].reasoning, "");
+	assert_true(back.thinking_off);
+	assert_true(back.has_kv);
+	session_data_free(&back);
+
+	/* The old layout: cut the section out, six sections, header CRC again. */
+	uint8_t *sec = memmem(buf, len, "RSNG", 4);
+	assert_non_null(sec);
+	uint64_t slen = 0;
+	for (int i = 0; i < 8; i++)
+		slen |= (uint64_t)sec[8 + i] << (8 * i);
+	size_t cut = 24 + (size_t)slen;
+	memmove(sec, sec + cut, len - (size_t)(sec - buf) - cut);
+	size_t old_len = len - cut;
+	buf[12] = 6;
+	uint32_t crc = session_crc32(0, buf, 20);
+	for (int i = 0; i < 4; i++)
+		buf[20 + i] = (uint8_t)(crc >> (8 * i));
+	assert_int_equal(session_decode(buf, old_len, "old.lts", &back, warn, sizeof(warn), err,
+					sizeof(err)), 0);
+	check_transcript(&back);
+	assert_string_equal(warn, "");
+	assert_true(!back.turns[1].reasoning || !back.turns[1].reasoning[0]);
+	assert_false(back.thinking_off);
+	assert_true(back.has_ctx && back.has_kv);
+	session_data_free(&back);
+	free(buf);
+
+	/* A damaged RSNG: a warning, the rest intact. */
+	assert_int_equal(session_encode(&d, &buf, &len, err, sizeof(err)), 0);
+	sec = memmem(buf, len, "RSNG", 4);
+	sec[24 + 10] ^= 0x55;
+	assert_int_equal(session_decode(buf, len, "bad.lts", &back, warn, sizeof(warn), err,
+					sizeof(err)), 0);
+	check_transcript(&back);
+	assert_non_null(strstr(warn, "section RSNG is damaged"));
+	assert_true(back.has_kv);
+	session_data_free(&back);
+	free(buf);
+	session_data_free(&d);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -443,6 +507,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_crc),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_reasoning_section),
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_save_load_files),
 		cmocka_unit_test(test_kill_during_save),

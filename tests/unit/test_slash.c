@@ -123,7 +123,7 @@ static void test_table(void **state)
 	size_t n;
 	const struct slash_def *t = slash_table(&n);
 	const char *want[] = { "help", "save", "load", "new", "regen", "undo", "system", "set",
-			       "show", "template", "stop", "postfix", "info", "quit" };
+			       "show", "template", "stop", "postfix", "info", "think", "quit" };
 	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < n; i++) {
 		assert_string_equal(t[i].name, want[i]);

@@ -34,9 +34,9 @@ static char *const shipped_dirs[] = { PROMPTS_DIR };
 /* The conversation every shipped template is rendered with. */
 #define SYS "You are a helpful assistant"
 static const struct template_msg chat[] = {
-	{ TEMPLATE_ROLE_USER, "Hello" },
-	{ TEMPLATE_ROLE_ASSISTANT, "Hi there" },
-	{ TEMPLATE_ROLE_USER, "How are you?" },
+	{ TEMPLATE_ROLE_USER, "Hello", NULL },
+	{ TEMPLATE_ROLE_ASSISTANT, "Hi there", NULL },
+	{ TEMPLATE_ROLE_USER, "How are you?", NULL },
 };
 #define N_CHAT (sizeof(chat) / sizeof(chat[0]))
 
@@ -56,10 +56,19 @@ static const struct golden goldens[] = {
 	  "<|im_start|>system\n" SYS "<|im_end|>\n<|im_start|>user\nHello<|im_end|>\n"
 	  "<|im_start|>assistant\nHi there<|im_end|>\n<|im_start|>user\nHow are you?<|im_end|>\n"
 	  "<|im_start|>assistant\n" },
+	{ "deepseek-r1", true,
+	  SYS "<\uff5cUser\uff5c>Hello<\uff5cAssistant\uff5c>Hi there<\uff5cend\u2581of\u2581sentence\uff5c>"
+	  "<\uff5cUser\uff5c>How are you?<\uff5cAssistant\uff5c><think>\n" },
 	{ "dialogue", true, SYS "\n\nHuman: Hello\nAI: Hi there\nHuman: How are you?\nAI:" },
 	{ "gemma", true,
 	  "<start_of_turn>user\n" SYS "\n\nHello<end_of_turn>\n<start_of_turn>model\nHi there"
 	  "<end_of_turn>\n<start_of_turn>user\nHow are you?<end_of_turn>\n<start_of_turn>model\n" },
+	{ "granite", true,
+	  "<|start_of_role|>system<|end_of_role|>" SYS "<|end_of_text|>\n"
+	  "<|start_of_role|>user<|end_of_role|>Hello<|end_of_text|>\n"
+	  "<|start_of_role|>assistant<|end_of_role|>Hi there<|end_of_text|>\n"
+	  "<|start_of_role|>user<|end_of_role|>How are you?<|end_of_text|>\n"
+	  "<|start_of_role|>assistant<|end_of_role|>" },
 	{ "llama2", false,
 	  "<s>[INST] <<SYS>>\n" SYS "\n<</SYS>>\n\nHello [/INST] Hi there </s>"
 	  "<s>[INST] How are you? [/INST]" },
@@ -70,9 +79,28 @@ static const struct golden goldens[] = {
 	  "<|start_header_id|>user<|end_header_id|>\n\nHow are you?<|eot_id|>"
 	  "<|start_header_id|>assistant<|end_header_id|>\n\n" },
 	{ "mistral", true, "[INST] " SYS "\n\nHello [/INST]Hi there</s>[INST] How are you? [/INST]" },
+	{ "olmo2", true,
+	  "<|system|>\n" SYS "\n<|user|>\nHello\n<|assistant|>\nHi there<|endoftext|>\n"
+	  "<|user|>\nHow are you?\n<|assistant|>\n" },
 	{ "phi3", true,
 	  "<|system|>\n" SYS "<|end|>\n<|user|>\nHello<|end|>\n<|assistant|>\nHi there<|end|>\n"
 	  "<|user|>\nHow are you?<|end|>\n<|assistant|>\n" },
+	{ "phi4", true,
+	  "<|im_start|>system<|im_sep|>" SYS "<|im_end|><|im_start|>user<|im_sep|>Hello<|im_end|>"
+	  "<|im_start|>assistant<|im_sep|>Hi there<|im_end|>"
+	  "<|im_start|>user<|im_sep|>How are you?<|im_end|><|im_start|>assistant<|im_sep|>" },
+	{ "phi4-mini", true,
+	  "<|system|>" SYS "<|end|><|user|>Hello<|end|><|assistant|>Hi there<|end|>"
+	  "<|user|>How are you?<|end|><|assistant|>" },
+	{ "plain", true, SYS "\nHello\nHi there\nHow are you?\n" },
+	{ "qwen3", true,
+	  "<|im_start|>system\n" SYS "<|im_end|>\n<|im_start|>user\nHello<|im_end|>\n"
+	  "<|im_start|>assistant\nHi there<|im_end|>\n<|im_start|>user\nHow are you?<|im_end|>\n"
+	  "<|im_start|>assistant\n" },
+	{ "qwen3-thinking", true,
+	  "<|im_start|>system\n" SYS "<|im_end|>\n<|im_start|>user\nHello<|im_end|>\n"
+	  "<|im_start|>assistant\nHi there<|im_end|>\n<|im_start|>user\nHow are you?<|im_end|>\n"
+	  "<|im_start|>assistant\n<think>\n" },
 	{ "raw", true, SYS "HelloHi thereHow are you?" },
 	{ "vicuna", true,
 	  SYS "\n\nUSER: Hello\nASSISTANT: Hi there</s>\nUSER: How are you?\nASSISTANT:" },
@@ -137,6 +165,12 @@ static void test_live_matches_conversation(void **state)
 	(void)state;
 	for (size_t i = 0; i < N_GOLDEN; i++) {
 		struct template *t = load_shipped(goldens[i].name);
+		/* A reply prompt with a prefill is not how the reply is written
+		 * back later (test_template_families.c checks those). */
+		if (template_prefill(t, true)[0] || template_prefill(t, false)[0]) {
+			template_free(t);
+			continue;
+		}
 		struct template_segs s = { 0 };
 		assert_int_equal(template_render_system(t, SYS, &s), 0);
 		assert_int_equal(template_render_user(t, "Hello", SYS, true, &s), 0);
