@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arch.h"
 #include "commands.h"
 #include "options.h"
 #include "slash.h"
@@ -39,6 +40,15 @@ static void main_usage(FILE *out)
 	fprintf(out, "\n'llamaterm COMMAND --help' describes a command's options.\n");
 }
 
+/* The architecture table as a man page list, for tests/gen_man.sh. */
+static void main_print_archs_man(FILE *out)
+{
+	size_t n;
+	const struct arch_info *a = arch_list(&n);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, ".TP\n.B %s\n%s\n", a[i].name, a[i].family);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -62,6 +72,10 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(argv[2], "slash") == 0) {
 			slash_print_man(stdout);
+			return 0;
+		}
+		if (strcmp(argv[2], "archs") == 0) {
+			main_print_archs_man(stdout);
 			return 0;
 		}
 	}

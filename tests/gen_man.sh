@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the sections of man/llamaterm.1 that come from the program's
-# own tables (options, slash commands, key bindings), between the lines
+# own tables (options, slash commands, key bindings, architectures), between the lines
 # '.\" BEGIN NAME' and '.\" END NAME'. Usage: gen_man.sh LLAMATERM [PAGE [OUT]]
 set -euo pipefail
 bin=$1
@@ -10,6 +10,7 @@ tmp=$(mktemp)
 trap 'rm -f "$tmp" "$tmp".*' EXIT
 "$bin" --print-man options >"$tmp.OPTIONS"
 "$bin" --print-man slash >"$tmp.SLASH"
+"$bin" --print-man archs >"$tmp.ARCHS"
 "$bin" chat --print-keys-roff >"$tmp.KEYS"
 awk -v base="$tmp" '
 	/^\.\\" BEGIN [A-Z]+$/ {
