@@ -25,7 +25,8 @@ fi
 # TOL_F32: both engines sum in float in another order: 1e-6 in practice.
 # TOL_F32_GELU: ggml computes GELU through a table of f16 inputs and
 # outputs; a last-bit difference in an input can move the output by one f16
-# step (5e-4 relative), measured up to 2e-4 of the largest logit.
+# step (5e-4 relative); measured up to 2.5e-4 of the largest logit on two
+# layers and 5.2e-4 on the 46 layers of the gemma2-27b model.
 # TOL_QUANT: llama.cpp rounds activations to 8 bits with its own rounding of
 # halves; a flipped rounding moves a logit by about as much as quantizing
 # the weights does.
@@ -33,7 +34,7 @@ fi
 # than this fraction of its quantization spread (its decode kernels round
 # activations in yet another order); F32 ones only within TOL_F32.
 TOL_F32=1e-4
-TOL_F32_GELU=5e-4
+TOL_F32_GELU=1e-3
 TOL_QUANT=1.0
 TOL_TIE=0.25
 RESUME_AT=7
@@ -84,8 +85,8 @@ while read -r name args; do
 		;;
 	esac
 	for type in $GOLDEN_TYPES; do
-		m=$TMP/$name.$type.gguf
-		if [ "$type" != F32 ] && ! "$LT" quantize "$TMP/$name.F32.gguf" "$m" "$type" >/dev/null 2>&1; then
+		m=$TMP/$file.$type.gguf
+		if [ "$type" != F32 ] && ! "$LT" quantize "$TMP/$file.F32.gguf" "$m" "$type" >/dev/null 2>&1; then
 			fail "$name $type: quantize"
 			continue
 		fi
@@ -102,5 +103,5 @@ while read -r name args; do
 			fail "$name $type resumed at $RESUME_AT matches llama.cpp" "$r"
 		fi
 	done
-	rm -f "$TMP/$name".*.gguf
+	rm -f "$TMP/$file".*.gguf
 done <"$GOLDEN/archs.txt"

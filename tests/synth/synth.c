@@ -49,6 +49,7 @@ struct synth_opts {
 	bool fused_qkv;         /* attn_qkv where the row allows a choice */
 	bool norm2;             /* Falcon 40B's attn_norm_2 */
 	bool rope_factors;      /* Phi-3 LongRoPE factor tensors */
+	bool no_rope;           /* granite: rope.scaling.finetuned = false (no positions) */
 	uint64_t seed;
 	bool tied;
 	enum ggml_type type;    /* of the 2-D weights; 1-D tensors are always f32 */
@@ -368,6 +369,7 @@ static void synth_usage(FILE *out)
 		"  --parallel 0|1         use_parallel_residual (gptneox, default 1)\n"
 		"  --norm2                attn_norm_2 tensors (falcon 40B layout)\n"
 		"  --rope-factors         rope_factors_long/short tensors (phi3 LongRoPE)\n"
+		"  --no-rope              rope.scaling.finetuned = false: no positions (granite)\n"
 		"  --embedding-scale F --residual-scale F --attention-scale F --logit-scale F\n"
 		"                         granite multipliers (defaults 12, 0.22, 0.015625, 8)\n"
 		"  --seed N               weight seed (default 1)\n"
@@ -445,6 +447,7 @@ static int parse_args(int argc, char **argv, struct synth_opts *o, const char **
 			     : strcmp(a, "--fused-qkv") == 0   ? &o->fused_qkv
 			     : strcmp(a, "--norm2") == 0       ? &o->norm2
 			     : strcmp(a, "--rope-factors") == 0 ? &o->rope_factors
+			     : strcmp(a, "--no-rope") == 0     ? &o->no_rope
 							       : NULL;
 		if (flag) {
 			*flag = true;
@@ -763,6 +766,10 @@ static int write_arch_keys(struct gguf_writer *w, const struct synth_opts *o)
 		rc = rc ? rc : set_arch_f32(w, a, "residual_scale", o->residual_scale);
 		rc = rc ? rc : set_arch_f32(w, a, "attention.scale", o->attention_scale);
 		rc = rc ? rc : set_arch_f32(w, a, "logit_scale", o->logit_scale);
+		if (o->no_rope) {
+			snprintf(key, sizeof(key), "%s.rope.scaling.finetuned", a);
+			rc = rc ? rc : gguf_writer_set_bool(w, key, false);
+		}
 	}
 	if (o->rope_factors && info->rope_factors) {
 		snprintf(key, sizeof(key), "%s.rope.scaling.type", a);
