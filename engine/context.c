@@ -421,9 +421,11 @@ static void ctx_token_rope(struct ctx *c, int t, const void *arg)
 		       hp->head_dim, cs);
 }
 
-/* x[t] += scale * a[t] (+ b[t] when given): the residual adds. */
+/* x[t] += scale * a[t] (+ b[t] when given): the residual adds. The block
+ * output a is scratch, so it is scaled in place. */
 struct ctx_add_job {
-	const float *a, *b;
+	float *a;
+	const float *b;
 	float scale;
 };
 
@@ -432,11 +434,10 @@ static void ctx_token_residual(struct ctx *c, int t, const void *arg)
 	const struct ctx_add_job *j = arg;
 	const size_t n_embd = (size_t)c->hp->n_embd;
 	float *x = c->x + t * n_embd;
-	if (j->scale != 1.0f) {
-		float *a = (float *)j->a + t * n_embd;
+	float *a = j->a + t * n_embd;
+	if (j->scale != 1.0f)
 		ops_scale(a, (int)n_embd, j->scale);
-	}
-	ops_add(x, j->a + t * n_embd, (int)n_embd);
+	ops_add(x, a, (int)n_embd);
 	if (j->b)
 		ops_add(x, j->b + t * n_embd, (int)n_embd);
 }

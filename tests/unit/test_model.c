@@ -684,6 +684,24 @@ static void test_wrong_shape(void **state)
 	expect_open_error(&s, LT_E_FORMAT, "tensor 'output_norm.weight' has shape [15], expected [16]");
 }
 
+/* arch_names() spells the table out for messages: it must list every row,
+ * in order. */
+static void test_arch_names(void **state)
+{
+	(void)state;
+	size_t n;
+	const struct arch_info *a = arch_list(&n);
+	char want[512] = "";
+	for (size_t i = 0; i < n; i++) {
+		assert_non_null(a[i].family);
+		assert_ptr_equal(arch_find(a[i].name), &a[i]);
+		snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%s", i ? ", " : "",
+			 a[i].name);
+	}
+	assert_string_equal(arch_names(), want);
+	assert_null(arch_find("gptj"));
+}
+
 static void test_bad_hparams(void **state)
 {
 	(void)state;
@@ -929,6 +947,7 @@ int main(void)
 		cmocka_unit_test(test_synth_qwen2_reference),
 		cmocka_unit_test(test_missing_tensor),
 		cmocka_unit_test(test_wrong_shape),
+		cmocka_unit_test(test_arch_names),
 		cmocka_unit_test(test_bad_hparams),
 		cmocka_unit_test(stories_hparams),
 		cmocka_unit_test(stories_greedy_f16),
