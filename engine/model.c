@@ -24,6 +24,7 @@ struct model_loader {
 	struct model *m;
 	const struct arch_info *arch;
 	int swa_period;   /* of the sliding-window layer pattern */
+	const uint8_t *swa_flags; /* (n_layer) per-layer pattern from the file, or NULL */
 	const char *path;
 	char *err;
 	size_t errlen;
@@ -160,6 +161,16 @@ static int model_load_rope_scaling(struct model_loader *L)
 			     &hp->n_ctx_orig);
 }
 
+/* Whether layer il attends over the window (given that there is one): by
+ * the file's per-layer flags, else by the period (llama.cpp's rule: the
+ * last layer of each period is global; period 0 makes every layer local). */
+static bool model_layer_is_swa(const struct model_loader *L, int il)
+{
+	if (L->swa_flags)
+		return L->swa_flags[il] != 0;
+	return L->swa_period == 0 || il % L->swa_period < L->swa_period - 1;
+}
+
 /* The sliding window: which layers use it, how wide, and their RoPE. */
 static int model_load_swa(struct model_loader *L)
 {
@@ -171,16 +182,21 @@ static int model_load_swa(struct model_loader *L)
 	int rc, n_swa = a->swa_window_default, period = a->swa_period;
 	if ((rc = model_get_int(L, "attention.sliding_window", false, 0, INT32_MAX, &n_swa)))
 		return rc;
+	/* The pattern is a period, or one flag per layer (true: local). */
 	char key[128];
 	snprintf(key, sizeof(key), "%s.attention.sliding_window_pattern", hp->arch_name);
-	enum gguf_vtype et;
-	uint64_t n;
-	if (gguf_get_arr(L->m->g, key, &et, &n) == 0)
-		return lt_seterr(L->err, L->errlen, LT_E_UNSUPPORTED,
-				 "%s: per-layer '%s' arrays are not supported", L->path, key);
-	if ((rc = model_get_int(L, "attention.sliding_window_pattern", false, 0, MODEL_MAX_LAYERS,
-				&period)))
+	const struct gguf_value *pat = gguf_get(L->m->g, key);
+	if (pat && gguf_value_type(pat) == GGUF_VTYPE_ARRAY) {
+		if (gguf_value_arr_type(pat) != GGUF_VTYPE_BOOL ||
+		    gguf_value_arr_len(pat) != (uint64_t)hp->n_layer)
+			return lt_seterr(L->err, L->errlen, LT_E_FORMAT,
+					 "%s: metadata key '%s' is not one boolean per layer (%d)",
+					 L->path, key, hp->n_layer);
+		L->swa_flags = gguf_value_arr_data(pat);
+	} else if ((rc = model_get_int(L, "attention.sliding_window_pattern", false, 0,
+				       MODEL_MAX_LAYERS, &period))) {
 		return rc;
+	}
 	if (n_swa <= 0)
 		return 0;
 	hp->n_swa = n_swa;
@@ -194,10 +210,10 @@ static int model_load_swa(struct model_loader *L)
 	if (!(hp->rope_swa.freq_base > 0.0f))
 		return lt_seterr(L->err, L->errlen, LT_E_FORMAT,
 				 "%s: rope.freq_base_swa must be positive", L->path);
-	for (int il = 0; il < hp->n_layer; il++)
-		if (period == 0 || il % period < period - 1)
-			hp->n_swa_layers++;
 	L->swa_period = period;
+	for (int il = 0; il < hp->n_layer; il++)
+		if (model_layer_is_swa(L, il))
+			hp->n_swa_layers++;
 	return 0;
 }
 
@@ -477,7 +493,7 @@ static int model_bind_layer(struct model_loader *L, int il, struct model_layer *
 	const float *unused;
 	int rc;
 
-	l->swa = hp->n_swa > 0 && (L->swa_period == 0 || il % L->swa_period < L->swa_period - 1);
+	l->swa = hp->n_swa > 0 && model_layer_is_swa(L, il);
 	if ((rc = model_bind_norm(L, il, "attn_norm", n_embd, a->attn_norm, a->norm_bias,
 				  &l->attn_norm, &l->attn_norm_b)) ||
 	    (rc = model_bind_norm(L, il, "attn_norm_2", n_embd, a->attn_norm_2, a->norm_bias,

@@ -350,14 +350,18 @@ static void fill_swa(struct modelinfo *mi, const struct gguf *g)
 	int64_t n_swa = value_int(arch_get(g, mi->arch, "attention.sliding_window"));
 	if (n_swa == MODELINFO_NONE)
 		n_swa = a->swa_window_default;
-	int64_t period = value_int(arch_get(g, mi->arch, "attention.sliding_window_pattern"));
+	/* The pattern is a period, or one flag per layer (true: local). */
+	const struct gguf_value *pat = arch_get(g, mi->arch, "attention.sliding_window_pattern");
+	const bool flags = pat && gguf_value_type(pat) == GGUF_VTYPE_ARRAY;
+	int64_t period = flags ? MODELINFO_NONE : value_int(pat);
 	if (period == MODELINFO_NONE || period < 0)
 		period = a->swa_period;
 	if (n_swa <= 0)
 		return;
 	mi->n_swa = n_swa;
 	for (int64_t il = 0; il < mi->n_layer; il++)
-		if (period == 0 || il % period < period - 1)
+		if (flags ? gguf_value_arr_i64(pat, (uint64_t)il) != 0
+			  : (period == 0 || il % period < period - 1))
 			mi->n_swa_layers++;
 }
 

@@ -50,6 +50,7 @@ struct synth_opts {
 	bool norm2;             /* Falcon 40B's attn_norm_2 */
 	bool rope_factors;      /* Phi-3 LongRoPE factor tensors */
 	bool no_rope;           /* granite: rope.scaling.finetuned = false (no positions) */
+	const char *swa_flags;  /* "1,1,0": the pattern as one boolean per layer */
 	uint64_t seed;
 	bool tied;
 	enum ggml_type type;    /* of the 2-D weights; 1-D tensors are always f32 */
@@ -362,6 +363,7 @@ static void synth_usage(FILE *out)
 		"  --fused-qkv            one attn_qkv matrix where the architecture allows either\n"
 		"  --swa N                sliding window of N positions (gemma2/gemma3/olmo2)\n"
 		"  --swa-pattern P        every P-th layer is global (default: the architecture's)\n"
+		"  --swa-flags 1,1,0,...  the pattern as one flag per layer (1: local), as OLMo 3\n"
 		"  --softcap-attn F       attention logit soft-capping (gemma2)\n"
 		"  --softcap-final F      final logit soft-capping (gemma2, gemma3)\n"
 		"  --alibi F              attention.max_alibi_bias (mpt)\n"
@@ -493,6 +495,8 @@ static int parse_args(int argc, char **argv, struct synth_opts *o, const char **
 			rc = parse_int(a, v, 1, &o->swa);
 		else if (strcmp(a, "--swa-pattern") == 0)
 			rc = parse_int(a, v, 1, &o->swa_pattern);
+		else if (strcmp(a, "--swa-flags") == 0)
+			o->swa_flags = v;
 		else if (strcmp(a, "--parallel") == 0)
 			rc = parse_int(a, v, 0, &o->parallel);
 		else if (strcmp(a, "--softcap-attn") == 0)
@@ -748,6 +752,20 @@ static int write_arch_keys(struct gguf_writer *w, const struct synth_opts *o)
 		rc = rc ? rc : set_arch_u32(w, a, "attention.sliding_window", o->swa);
 		if (o->swa_pattern)
 			rc = rc ? rc : set_arch_u32(w, a, "attention.sliding_window_pattern", o->swa_pattern);
+		if (o->swa_flags) {
+			bool flags[256];
+			int64_t n = 0;
+			for (const char *p = o->swa_flags; *p && n < 256; p++)
+				if (*p == '0' || *p == '1')
+					flags[n++] = *p == '1';
+			if (n != o->layers) {
+				fprintf(stderr, "lt-synth: --swa-flags: %lld flags for %lld layers\n",
+					(long long)n, (long long)o->layers);
+				return -1;
+			}
+			snprintf(key, sizeof(key), "%s.attention.sliding_window_pattern", a);
+			rc = rc ? rc : gguf_writer_set_arr(w, key, GGUF_VTYPE_BOOL, flags, (uint64_t)n);
+		}
 	}
 	if (o->softcap_attn)
 		rc = rc ? rc : set_arch_f32(w, a, "attn_logit_softcapping", o->softcap_attn);
