@@ -2,37 +2,26 @@
  * of llama.cpp's quantization mixes, streaming tensor by tensor.
  *
  * Which tensors get which type follows llama.cpp's llama_tensor_get_type
- * (for dense, non-Falcon, non-70B models without an importance matrix):
+ * (src/llama-quant.cpp) for the mixes offered here, without an importance
+ * matrix: quant_keep says which tensors are never converted (1-D tensors,
+ * norms, position embeddings ...; they keep their type, normally f32), and
+ * quant_rules which of the others get a type other than the mix's base.
+ * F32, F16, BF16 and --pure give every convertible tensor the base type.
  *
- *   never converted   1-D tensors, names not ending in "weight", *_norm.weight
- *                     (they keep their type, normally f32)
- *   F32 F16 BF16      every other tensor gets the type
- *   --pure            every other tensor gets the base type (then fallback)
- *
- *   mix      base  output.weight   attn_v               ffn_down              attn_output
- *   Q4_0..Q5_1     q6_K            base                 base                  base
- *   Q8_0     q8_0  q8_0            base                 base                  base
- *   Q2_K     q2_K  q6_K            q4_K if GQA>=4,      q3_K                  q3_K
- *                                  else q3_K
- *   Q3_K_S   q3_K  q6_K            base                 base                  base
- *   Q3_K_M   q3_K  q6_K            q5_K layers 0-1,     q5_K first n/16,      q4_K
- *                                  else q4_K            else q4_K
- *   Q3_K_L   q3_K  q6_K            q5_K                 q5_K                  q5_K
- *   Q4_K_S   q4_K  q6_K            q5_K layers 0-3      q5_K first n/8        base
- *   Q4_K_M   q4_K  q6_K            q6_K on more-bits    q6_K on more-bits     base
- *   Q5_K_S   q5_K  q6_K            base                 base                  base
- *   Q5_K_M   q5_K  q6_K            q6_K on more-bits    q6_K on more-bits     base
- *   Q6_K     q6_K  q6_K            base                 base                  base
- *
- * "more-bits" layers are i < n/8, i >= 7n/8, and every third layer between.
- * token_embd.weight gets the base type, unless the model has no
- * output.weight (tied embeddings): then it is treated like output.weight.
- * output.weight becomes q8_0 instead of q6_K when its rows are not whole
- * blocks of the base type. Q3_K, Q4_K and Q5_K are aliases of the _M mixes.
+ * token_embd.weight is treated like output.weight when the model has no
+ * output.weight (tied embeddings, e.g. gemma). attn_qkv counts as attn_v.
+ * The "i" of the layer rules is the tensor's position among the tensors of
+ * its kind in llama.cpp's order (by layer, then by name), which is the layer
+ * for models with one per layer; "more-bits" layers are i < n/8, i >= 7n/8
+ * and every third one between. Q3_K, Q4_K and Q5_K are aliases of the _M
+ * mixes.
  *
  * Rows that are not whole blocks of the chosen type fall back (and the
- * fallback is reported): q2_K, q3_K -> q4_0; q4_K -> q5_0; q5_K -> q5_1;
- * q6_K -> q8_0; and to f16 when even 32 does not divide the row. */
+ * fallback is reported), see quant_fallbacks; for the legacy types llama.cpp
+ * has no fallback and refuses, and so does quantize.
+ *
+ * tests/quant/types.txt holds llama-quantize's types for synthetic models of
+ * every architecture; tests/cli/quantize.sh checks these rules against it. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -56,6 +45,7 @@
 
 /* llama.cpp's LLAMA_FTYPE numbering, written to general.file_type. */
 enum quant_ftype {
+	FTYPE_ANY = -1,           /* in quant_rules: whatever the mix */
 	FTYPE_ALL_F32 = 0,
 	FTYPE_MOSTLY_F16 = 1,
 	FTYPE_MOSTLY_Q4_0 = 2,
@@ -113,12 +103,150 @@ static const struct quant_mix quant_mixes[] = {
 enum quant_cat {
 	CAT_OTHER,
 	CAT_TOKEN_EMBD,
-	CAT_OUTPUT,
-	CAT_ATTN_Q,
+	CAT_OUTPUT,       /* also token_embd.weight when there is no output.weight */
 	CAT_ATTN_K,
-	CAT_ATTN_V,
+	CAT_ATTN_V,       /* attn_v, attn_qkv, attn_kv_b */
 	CAT_ATTN_OUTPUT,
 	CAT_FFN_DOWN,
+};
+
+/* Tensor names and their kind, first match wins, in llama.cpp's order of
+ * tests: attn_qkv is found before attn_v, ffn_up and ffn_gate (rules only for
+ * the IQ mixes) before ffn_down. attn_qkv is attn_v-like: llama.cpp's own
+ * attn_qkv rules come after its attn_v-like branch and never apply. */
+static const struct {
+	const char *name;
+	bool exact;       /* the whole name, else a part of it */
+	enum quant_cat cat;
+} quant_cat_names[] = {
+	{ "output.weight", true, CAT_OUTPUT },
+	{ "token_embd.weight", true, CAT_TOKEN_EMBD },
+	{ "per_layer_token_embd.weight", true, CAT_TOKEN_EMBD },
+	{ "attn_qkv.weight", false, CAT_ATTN_V },
+	{ "attn_kv_b.weight", false, CAT_ATTN_V },
+	{ "attn_v.weight", false, CAT_ATTN_V },
+	{ "attn_k.weight", false, CAT_ATTN_K },
+	{ "attn_q.weight", false, CAT_OTHER },
+	{ "attn_output.weight", false, CAT_ATTN_OUTPUT },
+	{ "ffn_up", false, CAT_OTHER },
+	{ "ffn_gate", false, CAT_OTHER },
+	{ "ffn_down", false, CAT_FFN_DOWN },
+};
+
+/* Tensors llama.cpp never converts although they are 2-D weights: small,
+ * index-like or multimodal ones. */
+static const struct {
+	const char *name;
+	bool exact;
+} quant_keep[] = {
+	{ "position_embd.weight", true }, { "token_types.weight", true }, { ".position_embd", false },
+	{ "ffn_gate_inp.weight", false }, { "ffn_gate_tid2eid.weight", false }, { "altup", false },
+	{ "laurel", false }, { "per_layer_model_proj", false }, { "ssm_conv1d", false },
+	{ "shortconv.conv.weight", false }, { "indexer.k_proj.weight", false },
+	{ "indexer.q_proj.weight", false }, { "time_mix_first.weight", false },
+	{ "time_mix_w0.weight", false }, { "time_mix_w1.weight", false }, { "time_mix_w2.weight", false },
+	{ "time_mix_v0.weight", false }, { "time_mix_v1.weight", false }, { "time_mix_v2.weight", false },
+	{ "time_mix_a0.weight", false }, { "time_mix_a1.weight", false }, { "time_mix_a2.weight", false },
+	{ "time_mix_g1.weight", false }, { "time_mix_g2.weight", false },
+	{ "time_mix_decay_w1.weight", false }, { "time_mix_decay_w2.weight", false },
+	{ "time_mix_lerp_fused.weight", false }, { "attn_rel_b.weight", false },
+	{ "sam.pos_embd", false }, { "sam.neck.", false }, { "sam.net_", false }, { ".rel_pos", false },
+	{ ".patch_embd", false }, { ".patch_merger", false }, { "a.rvq.codebook", false },
+	{ "mm.a.code_embd", false },
+};
+
+/* Conditions of a rule; all of a rule's must hold. i and n are the tensor's
+ * position among its kind and their number (the layer count for ffn_down). */
+enum {
+	W_FALCON = 1 << 0,      /* llama.cpp treats falcon's output and ffn_down apart */
+	W_NOT_FALCON = 1 << 1,
+	W_GQA4 = 1 << 2,        /* head_count / head_count_kv >= 4 (layer 0) */
+	W_EXPERT8 = 1 << 3,     /* expert_count == 8 (Mixtral-like) */
+	W_70B = 1 << 4,         /* llama.cpp's 70B model type, see quant_70b */
+	W_FIRST2 = 1 << 5,      /* i < 2 */
+	W_FIRST4 = 1 << 6,      /* i < 4 */
+	W_FIRST_16TH = 1 << 7,  /* i < n/16 */
+	W_FIRST_8TH = 1 << 8,   /* i < n/8 */
+	W_MORE_BITS = 1 << 9,   /* i < n/8, i >= 7n/8 or (i - n/8) % 3 == 2 */
+	W_FEWER_BITS = 1 << 10, /* not W_MORE_BITS */
+	W_RAGGED = 1 << 11,     /* rows are not whole blocks of the base type */
+};
+
+/* The mix's base type, in a rule. */
+#define QT_BASE GGML_TYPE_COUNT
+
+/* llama.cpp's choices other than the base type, for the mixes offered. For
+ * a tensor of a kind, the first rule whose mix (or FTYPE_ANY) and conditions
+ * match gives the type; no match gives the base type. Rows that repeat the
+ * base stop later rows from applying. */
+static const struct quant_rule {
+	enum quant_cat cat;
+	enum quant_ftype ftype;
+	unsigned when;
+	enum ggml_type type;
+} quant_rules[] = {
+	{ CAT_OUTPUT, FTYPE_ANY, W_FALCON, GGML_TYPE_Q8_0 },
+	{ CAT_OUTPUT, FTYPE_ANY, W_RAGGED, GGML_TYPE_Q8_0 },
+	{ CAT_OUTPUT, FTYPE_MOSTLY_Q8_0, 0, GGML_TYPE_Q8_0 },
+	{ CAT_OUTPUT, FTYPE_ANY, 0, GGML_TYPE_Q6_K },
+
+	{ CAT_ATTN_V, FTYPE_ANY, W_EXPERT8, GGML_TYPE_Q8_0 },
+	{ CAT_ATTN_V, FTYPE_MOSTLY_Q2_K, W_70B, GGML_TYPE_Q5_K },
+	{ CAT_ATTN_V, FTYPE_MOSTLY_Q2_K, W_GQA4, GGML_TYPE_Q4_K },
+	{ CAT_ATTN_V, FTYPE_MOSTLY_Q2_K, 0, GGML_TYPE_Q3_K },
+	{ CAT_ATTN_V, FTYPE_MOSTLY_Q3_K_S, W_70B, GGML_TYPE_Q5_K },
+	{ CAT_ATTN_V, FTYPE_MOSTLY_Q3_K_M, W_FIRST2, GGML_TYPE_Q5_K },
+	{ CAT_ATTN_V, FTYPE_MOSTLY_Q3_K_M, W_70B, GGML_TYPE_Q5_K },
+	{ CAT_ATTN_V, FTYPE_MOSTLY_Q3_K_M, 0, GGML_TYPE_Q4_K },
+	{ CAT_ATTN_V, FTYPE_MOSTLY_Q3_K_L, 0, GGML_TYPE_Q5_K },
+	{ CAT_ATTN_V, FTYPE_MOSTLY_Q4_K_S, W_FIRST4, GGML_TYPE_Q5_K },
+	{ CAT_ATTN_V, FTYPE_MOSTLY_Q4_K_S, W_70B, GGML_TYPE_Q5_K },
+	{ CAT_ATTN_V, FTYPE_MOSTLY_Q4_K_M, W_MORE_BITS, GGML_TYPE_Q6_K },
+	{ CAT_ATTN_V, FTYPE_MOSTLY_Q4_K_M, W_70B, GGML_TYPE_Q5_K },
+	{ CAT_ATTN_V, FTYPE_MOSTLY_Q5_K_M, W_MORE_BITS, GGML_TYPE_Q6_K },
+
+	{ CAT_ATTN_K, FTYPE_ANY, W_EXPERT8, GGML_TYPE_Q8_0 },
+
+	{ CAT_FFN_DOWN, FTYPE_MOSTLY_Q2_K, 0, GGML_TYPE_Q3_K },
+	{ CAT_FFN_DOWN, FTYPE_MOSTLY_Q3_K_M, W_FIRST_16TH, GGML_TYPE_Q5_K },
+	{ CAT_FFN_DOWN, FTYPE_MOSTLY_Q3_K_M, W_FALCON | W_FEWER_BITS, GGML_TYPE_Q3_K },
+	{ CAT_FFN_DOWN, FTYPE_MOSTLY_Q3_K_M, 0, GGML_TYPE_Q4_K },
+	{ CAT_FFN_DOWN, FTYPE_MOSTLY_Q3_K_L, W_FALCON, GGML_TYPE_Q4_K },
+	{ CAT_FFN_DOWN, FTYPE_MOSTLY_Q3_K_L, 0, GGML_TYPE_Q5_K },
+	{ CAT_FFN_DOWN, FTYPE_MOSTLY_Q4_K_M, W_FALCON | W_FIRST_16TH, GGML_TYPE_Q6_K },
+	{ CAT_FFN_DOWN, FTYPE_MOSTLY_Q4_K_M, W_FALCON | W_MORE_BITS, GGML_TYPE_Q5_K },
+	{ CAT_FFN_DOWN, FTYPE_MOSTLY_Q4_K_M, W_FALCON, QT_BASE },
+	{ CAT_FFN_DOWN, FTYPE_MOSTLY_Q4_K_M, W_MORE_BITS, GGML_TYPE_Q6_K },
+	{ CAT_FFN_DOWN, FTYPE_MOSTLY_Q5_K_M, W_MORE_BITS, GGML_TYPE_Q6_K },
+	{ CAT_FFN_DOWN, FTYPE_MOSTLY_Q4_K_S, W_NOT_FALCON | W_FIRST_8TH, GGML_TYPE_Q5_K },
+
+	{ CAT_ATTN_OUTPUT, FTYPE_MOSTLY_Q3_K_L, W_FALCON, GGML_TYPE_Q4_K },
+	{ CAT_ATTN_OUTPUT, FTYPE_ANY, W_FALCON, QT_BASE },
+	{ CAT_ATTN_OUTPUT, FTYPE_MOSTLY_Q2_K, W_EXPERT8, GGML_TYPE_Q5_K },
+	{ CAT_ATTN_OUTPUT, FTYPE_MOSTLY_Q3_K_S, W_EXPERT8, GGML_TYPE_Q5_K },
+	{ CAT_ATTN_OUTPUT, FTYPE_MOSTLY_Q3_K_M, W_EXPERT8, GGML_TYPE_Q5_K },
+	{ CAT_ATTN_OUTPUT, FTYPE_MOSTLY_Q4_K_S, W_EXPERT8, GGML_TYPE_Q5_K },
+	{ CAT_ATTN_OUTPUT, FTYPE_MOSTLY_Q4_K_M, W_EXPERT8, GGML_TYPE_Q5_K },
+	{ CAT_ATTN_OUTPUT, FTYPE_ANY, W_EXPERT8, QT_BASE },
+	{ CAT_ATTN_OUTPUT, FTYPE_MOSTLY_Q2_K, 0, GGML_TYPE_Q3_K },
+	{ CAT_ATTN_OUTPUT, FTYPE_MOSTLY_Q3_K_M, 0, GGML_TYPE_Q4_K },
+	{ CAT_ATTN_OUTPUT, FTYPE_MOSTLY_Q3_K_L, 0, GGML_TYPE_Q5_K },
+};
+
+#define N_RULES (sizeof(quant_rules) / sizeof(quant_rules[0]))
+
+/* Models llama.cpp calls 70B, whose attn_v it gives q5_K instead of q3_K or
+ * q4_K: it names the type from the layer count, per architecture. */
+static const struct {
+	const char *arch;
+	int64_t n_layer;
+	bool gqa;         /* only with fewer KV heads than heads (llama 65B has as many) */
+} quant_70b[] = {
+	{ "llama", 80, true },
+	{ "qwen2", 80, false },
+	{ "olmo", 80, false },
+	{ "deci", 80, false },
+	{ "jais2", 68, false },
 };
 
 /* The decision for one tensor. */
@@ -126,6 +254,9 @@ struct quant_plan {
 	const struct gguf_tensor *t;
 	enum ggml_type type;      /* of the output */
 	enum ggml_type wanted;    /* before a fallback; == type when none */
+	enum quant_cat cat;
+	int64_t layer;            /* N of "blk.N.", else -1 */
+	int64_t index, count;     /* i and n of the layer rules */
 	const struct quant_kernels *from, *to; /* NULL when copied unchanged */
 };
 
@@ -133,10 +264,11 @@ struct quant_run {
 	const struct quant_mix *mix;
 	bool pure;
 	int n_threads;
-	int64_t n_layer;          /* {arch}.block_count, for the ffn_down rules */
-	int64_t n_attn_v;         /* attn_v tensors, for the attn_v rules */
+	int64_t n_layer;          /* {arch}.block_count, the n of the ffn_down rules */
 	int64_t n_gqa;            /* head_count / head_count_kv */
+	int64_t n_expert;         /* {arch}.expert_count */
 	bool tied;                /* no output.weight */
+	unsigned model_when;      /* the W_ conditions that hold for the whole model */
 	bool mapped;              /* the input is mmap'ed (not read into memory) */
 	struct quant_plan *plan;  /* (n_tensors) */
 	int64_t n_tensors, n_fallback;
@@ -176,6 +308,11 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+static bool name_matches(const char *name, const char *pattern, bool exact)
+{
+	return exact ? strcmp(name, pattern) == 0 : strstr(name, pattern) != NULL;
+}
+
 /* Whether llama.cpp would convert this tensor at all. */
 static bool quant_allowed(const struct gguf_tensor *t)
 {
@@ -183,41 +320,27 @@ static bool quant_allowed(const struct gguf_tensor *t)
 		return false;
 	if (!ends_with(t->name, "weight") || strstr(t->name, "_norm.weight"))
 		return false;
-	/* Small or index-like tensors that llama.cpp also keeps as they are. */
-	static const char *const keep[] = { "ffn_gate_inp.weight", "position_embd.weight",
-		"token_types.weight", "ssm_conv1d", "attn_rel_b.weight" };
-	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-		if (strstr(t->name, keep[i]))
+	for (size_t i = 0; i < sizeof(quant_keep) / sizeof(quant_keep[0]); i++)
+		if (name_matches(t->name, quant_keep[i].name, quant_keep[i].exact))
 			return false;
 	return true;
 }
 
 static enum quant_cat quant_category(const char *name)
 {
-	if (strcmp(name, "output.weight") == 0)
-		return CAT_OUTPUT;
-	if (strcmp(name, "token_embd.weight") == 0)
-		return CAT_TOKEN_EMBD;
-	if (strstr(name, "attn_v.weight") || strstr(name, "attn_qkv.weight"))
-		return CAT_ATTN_V;
-	if (strstr(name, "attn_k.weight"))
-		return CAT_ATTN_K;
-	if (strstr(name, "attn_q.weight"))
-		return CAT_ATTN_Q;
-	if (strstr(name, "attn_output.weight"))
-		return CAT_ATTN_OUTPUT;
-	if (strstr(name, "ffn_down"))
-		return CAT_FFN_DOWN;
+	for (size_t i = 0; i < sizeof(quant_cat_names) / sizeof(quant_cat_names[0]); i++)
+		if (name_matches(name, quant_cat_names[i].name, quant_cat_names[i].exact))
+			return quant_cat_names[i].cat;
 	return CAT_OTHER;
 }
 
-/* The layer of "blk.N.*", or fallback when the name has none. */
-static int64_t quant_layer(const char *name, int64_t fallback)
+/* The layer of "blk.N.*", or -1 when the name has none. */
+static int64_t quant_layer(const char *name)
 {
-	long long l;
-	if (sscanf(name, "blk.%lld.", &l) == 1 && l >= 0)
+	int l;
+	if (sscanf(name, "blk.%d.", &l) == 1)
 		return l;
-	return fallback;
+	return -1;
 }
 
 static bool use_more_bits(int64_t i, int64_t n)
@@ -225,78 +348,136 @@ static bool use_more_bits(int64_t i, int64_t n)
 	return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
 }
 
-/* The mix's choice before shape fallbacks (see the table at the top). */
-static enum ggml_type quant_mix_type(const struct quant_run *q, const struct gguf_tensor *t,
-				     int64_t attn_v_index, int64_t ffn_down_index)
+/* The W_ conditions that hold for one tensor. */
+static unsigned quant_when(const struct quant_run *q, const struct quant_plan *p)
 {
-	const enum quant_ftype f = q->mix->ftype;
+	const int64_t i = p->index, n = p->count;
+	unsigned w = q->model_when;
+	w |= i < 2 ? W_FIRST2 : 0;
+	w |= i < 4 ? W_FIRST4 : 0;
+	w |= i < n / 16 ? W_FIRST_16TH : 0;
+	w |= i < n / 8 ? W_FIRST_8TH : 0;
+	w |= use_more_bits(i, n) ? W_MORE_BITS : W_FEWER_BITS;
+	if (p->t->ne[0] % dtype_info(q->mix->base)->block_size)
+		w |= W_RAGGED;
+	return w;
+}
+
+/* The mix's choice before shape fallbacks (see quant_rules). */
+static enum ggml_type quant_mix_type(const struct quant_run *q, const struct quant_plan *p)
+{
 	const enum ggml_type base = q->mix->base;
-	const enum quant_cat cat = quant_category(t->name);
 	if (!dtype_info(base)->quantized || q->pure)
 		return base;
-	if (cat == CAT_OUTPUT || (q->tied && cat == CAT_TOKEN_EMBD)) {
-		if (t->ne[0] % dtype_info(base)->block_size)
-			return GGML_TYPE_Q8_0;
-		return base == GGML_TYPE_Q8_0 ? GGML_TYPE_Q8_0 : GGML_TYPE_Q6_K;
-	}
-	if (cat == CAT_ATTN_V) {
-		const int64_t i = quant_layer(t->name, attn_v_index), n = q->n_attn_v;
-		switch (f) {
-		case FTYPE_MOSTLY_Q2_K: return q->n_gqa >= 4 ? GGML_TYPE_Q4_K : GGML_TYPE_Q3_K;
-		case FTYPE_MOSTLY_Q3_K_M: return i < 2 ? GGML_TYPE_Q5_K : GGML_TYPE_Q4_K;
-		case FTYPE_MOSTLY_Q3_K_L: return GGML_TYPE_Q5_K;
-		case FTYPE_MOSTLY_Q4_K_M:
-		case FTYPE_MOSTLY_Q5_K_M: return use_more_bits(i, n) ? GGML_TYPE_Q6_K : base;
-		case FTYPE_MOSTLY_Q4_K_S: return i < 4 ? GGML_TYPE_Q5_K : base;
-		default: return base;
-		}
-	}
-	if (cat == CAT_FFN_DOWN) {
-		const int64_t i = quant_layer(t->name, ffn_down_index), n = q->n_layer;
-		switch (f) {
-		case FTYPE_MOSTLY_Q2_K: return GGML_TYPE_Q3_K;
-		case FTYPE_MOSTLY_Q3_K_M: return i < n / 16 ? GGML_TYPE_Q5_K : GGML_TYPE_Q4_K;
-		case FTYPE_MOSTLY_Q3_K_L: return GGML_TYPE_Q5_K;
-		case FTYPE_MOSTLY_Q4_K_M:
-		case FTYPE_MOSTLY_Q5_K_M: return use_more_bits(i, n) ? GGML_TYPE_Q6_K : base;
-		case FTYPE_MOSTLY_Q4_K_S: return i < n / 8 ? GGML_TYPE_Q5_K : base;
-		default: return base;
-		}
-	}
-	if (cat == CAT_ATTN_OUTPUT) {
-		switch (f) {
-		case FTYPE_MOSTLY_Q2_K: return GGML_TYPE_Q3_K;
-		case FTYPE_MOSTLY_Q3_K_M: return GGML_TYPE_Q4_K;
-		case FTYPE_MOSTLY_Q3_K_L: return GGML_TYPE_Q5_K;
-		default: return base;
-		}
+	enum quant_cat cat = p->cat;
+	if (q->tied && cat == CAT_TOKEN_EMBD)
+		cat = CAT_OUTPUT;
+	const unsigned when = quant_when(q, p);
+	for (size_t r = 0; r < N_RULES; r++) {
+		const struct quant_rule *rule = &quant_rules[r];
+		if (rule->cat == cat && (rule->ftype == FTYPE_ANY || rule->ftype == q->mix->ftype) &&
+		    (rule->when & when) == rule->when)
+			return rule->type == QT_BASE ? base : rule->type;
 	}
 	return base;
 }
 
-/* A type whose blocks fit rows of n elements, starting from want. */
+/* llama.cpp's replacements for a type whose blocks do not fit a row; f16
+ * when the replacement does not fit either. The other types have none: like
+ * llama.cpp, quantize then refuses rather than pick a type of its own. */
+static const struct {
+	enum ggml_type want, use;
+} quant_fallbacks[] = {
+	{ GGML_TYPE_Q2_K, GGML_TYPE_Q4_0 },
+	{ GGML_TYPE_Q3_K, GGML_TYPE_Q4_0 },
+	{ GGML_TYPE_Q4_K, GGML_TYPE_Q5_0 },
+	{ GGML_TYPE_Q5_K, GGML_TYPE_Q5_1 },
+	{ GGML_TYPE_Q6_K, GGML_TYPE_Q8_0 },
+};
+
+/* A type whose blocks fit rows of n elements, starting from want, or
+ * GGML_TYPE_COUNT when there is none. */
 static enum ggml_type quant_fallback(enum ggml_type want, int64_t n)
 {
 	if (n % dtype_info(want)->block_size == 0)
 		return want;
-	enum ggml_type t;
-	switch (want) {
-	case GGML_TYPE_Q2_K:
-	case GGML_TYPE_Q3_K: t = GGML_TYPE_Q4_0; break;
-	case GGML_TYPE_Q4_K: t = GGML_TYPE_Q5_0; break;
-	case GGML_TYPE_Q5_K: t = GGML_TYPE_Q5_1; break;
-	case GGML_TYPE_Q6_K: t = GGML_TYPE_Q8_0; break;
-	default: t = GGML_TYPE_F16; break;
-	}
-	return n % dtype_info(t)->block_size == 0 ? t : GGML_TYPE_F16;
+	for (size_t i = 0; i < sizeof(quant_fallbacks) / sizeof(quant_fallbacks[0]); i++)
+		if (quant_fallbacks[i].want == want)
+			return n % dtype_info(quant_fallbacks[i].use)->block_size == 0 ? quant_fallbacks[i].use
+										: GGML_TYPE_F16;
+	return GGML_TYPE_COUNT;
 }
 
+/* {arch}.SUFFIX, or layer 0's value when it is a per-layer array. */
 static int64_t arch_int(const struct gguf *g, const char *arch, const char *suffix, int64_t dflt)
 {
 	char key[160];
 	int64_t v;
 	snprintf(key, sizeof(key), "%s.%s", arch, suffix);
-	return gguf_get_i64(g, key, &v) == 0 ? v : dflt;
+	if (gguf_get_i64(g, key, &v) == 0)
+		return v;
+	const struct gguf_value *a = gguf_get(g, key);
+	if (a && gguf_value_type(a) == GGUF_VTYPE_ARRAY && gguf_value_arr_len(a) > 0)
+		return gguf_value_arr_i64(a, 0);
+	return dflt;
+}
+
+/* llama.cpp's order of tensors when it picks types: by layer (none first),
+ * then by name. */
+static int plan_order(const void *a, const void *b)
+{
+	const struct quant_plan *x = *(const struct quant_plan *const *)a;
+	const struct quant_plan *y = *(const struct quant_plan *const *)b;
+	if (x->layer != y->layer)
+		return x->layer < y->layer ? -1 : 1;
+	return strcmp(x->t->name, y->t->name);
+}
+
+/* Numbers each convertible attn_v-like and ffn_down tensor among its kind in
+ * llama.cpp's order, giving the i and n of the layer rules. ffn_down's n is
+ * the layer count; with experts llama.cpp takes i from the name instead. */
+static int quant_number(struct quant_run *q, const struct gguf *g)
+{
+	struct quant_plan **order = malloc((size_t)q->n_tensors * sizeof(*order) + 1);
+	if (!order) {
+		fprintf(stderr, "llamaterm quantize: %s: out of memory\n", gguf_path(g));
+		return 1;
+	}
+	int64_t n_attn_v = 0, i_attn_v = 0, i_ffn_down = 0;
+	for (int64_t i = 0; i < q->n_tensors; i++) {
+		order[i] = &q->plan[i];
+		n_attn_v += q->plan[i].cat == CAT_ATTN_V;
+	}
+	qsort(order, (size_t)q->n_tensors, sizeof(*order), plan_order);
+	for (int64_t i = 0; i < q->n_tensors; i++) {
+		struct quant_plan *p = order[i];
+		if (!quant_allowed(p->t))
+			continue;
+		if (p->cat == CAT_ATTN_V) {
+			p->index = i_attn_v++;
+			p->count = n_attn_v;
+		} else if (p->cat == CAT_FFN_DOWN) {
+			p->index = q->n_expert > 1 ? p->layer : i_ffn_down;
+			i_ffn_down++;
+			p->count = q->n_layer;
+		}
+	}
+	free(order);
+	return 0;
+}
+
+/* The W_ conditions that hold for every tensor of the model. */
+static unsigned quant_model_when(const struct quant_run *q, const char *arch, int64_t n_head,
+				 int64_t n_head_kv)
+{
+	unsigned w = strcmp(arch, "falcon") == 0 ? W_FALCON : W_NOT_FALCON;
+	w |= q->n_gqa >= 4 ? W_GQA4 : 0;
+	w |= q->n_expert == 8 ? W_EXPERT8 : 0;
+	for (size_t i = 0; i < sizeof(quant_70b) / sizeof(quant_70b[0]); i++)
+		if (strcmp(arch, quant_70b[i].arch) == 0 && q->n_layer == quant_70b[i].n_layer &&
+		    (!quant_70b[i].gqa || n_head != n_head_kv) && q->n_expert != 8)
+			w |= W_70B;
+	return w;
 }
 
 /* Decides every tensor's type and checks the kernels exist before any
@@ -308,35 +489,44 @@ static int quant_make_plan(struct quant_run *q, const struct gguf *g)
 	q->n_tensors = gguf_n_tensors(g);
 	q->plan = calloc((size_t)q->n_tensors + 1, sizeof(*q->plan));
 	if (!q->plan) {
-		fprintf(stderr, "llamaterm quantize: out of memory\n");
+		fprintf(stderr, "llamaterm quantize: %s: out of memory\n", gguf_path(g));
 		return 1;
 	}
 	q->tied = gguf_find_tensor(g, "output.weight") == NULL;
 	int64_t n_ffn_down = 0;
 	for (int64_t i = 0; i < q->n_tensors; i++) {
-		enum quant_cat cat = quant_category(gguf_tensor(g, i)->name);
-		q->n_attn_v += cat == CAT_ATTN_V;
-		n_ffn_down += cat == CAT_FFN_DOWN;
+		struct quant_plan *p = &q->plan[i];
+		p->t = gguf_tensor(g, i);
+		p->cat = quant_category(p->t->name);
+		p->layer = quant_layer(p->t->name);
+		n_ffn_down += p->cat == CAT_FFN_DOWN && quant_allowed(p->t);
 	}
 	q->n_layer = arch_int(g, arch, "block_count", n_ffn_down);
+	q->n_expert = arch_int(g, arch, "expert_count", 0);
 	int64_t n_head = arch_int(g, arch, "attention.head_count", 1);
 	int64_t n_head_kv = arch_int(g, arch, "attention.head_count_kv", n_head);
-	q->n_gqa = n_head_kv > 0 ? n_head / n_head_kv : 1;
+	q->n_gqa = n_head_kv > 0 ? n_head / n_head_kv : 0;
+	q->model_when = quant_model_when(q, arch, n_head, n_head_kv);
+	if (quant_number(q, g))
+		return 1;
 
-	int64_t i_attn_v = 0, i_ffn_down = 0;
 	for (int64_t i = 0; i < q->n_tensors; i++) {
-		const struct gguf_tensor *t = gguf_tensor(g, i);
 		struct quant_plan *p = &q->plan[i];
-		p->t = t;
+		const struct gguf_tensor *t = p->t;
 		p->type = p->wanted = t->type;
 		if (quant_allowed(t)) {
-			p->wanted = quant_mix_type(q, t, i_attn_v, i_ffn_down);
+			p->wanted = quant_mix_type(q, p);
 			p->type = quant_fallback(p->wanted, t->ne[0]);
+			if (p->type == GGML_TYPE_COUNT) {
+				fprintf(stderr,
+					"llamaterm quantize: %s: tensor '%s' has rows of %" PRId64
+					", not whole blocks of %s (%d), and %s has no fallback type\n",
+					gguf_path(g), t->name, t->ne[0], dtype_name(p->wanted),
+					dtype_info(p->wanted)->block_size, dtype_name(p->wanted));
+				return 1;
+			}
 			q->n_fallback += p->type != p->wanted;
 		}
-		enum quant_cat cat = quant_category(t->name);
-		i_attn_v += cat == CAT_ATTN_V;
-		i_ffn_down += cat == CAT_FFN_DOWN;
 		q->bytes_in += t->size;
 		q->n_elements += t->n_elements;
 		if (p->type == t->type)

@@ -114,10 +114,26 @@ else
 	fail quantize_reports_fallback
 fi
 
-# Rows of 48 are not whole blocks of 32 either: f16, as llama.cpp does.
+# Rows of 48 are not whole blocks of 32 either: a k-quant falls back to f16,
+# but llama.cpp has no fallback for q4_0 or q8_0 (output.weight's type when
+# its rows do not fit the mix) and refuses, and so does quantize.
 "$SYNTH" --dim 48 --ffn 96 --heads 4 --kv-heads 2 -o "$TMP/odd.gguf" >/dev/null
-quant odd_Q4_0 "$TMP/odd.gguf" Q4_0 &&
-	expect odd_rows_to_f16 "$TMP/odd_Q4_0.gguf" blk.0.ffn_gate.weight=f16 blk.0.ffn_down.weight=q4_0
+for t in Q4_0 Q4_K_M; do
+	"$LLAMATERM" quantize "$TMP/odd.gguf" "$TMP/odd_$t.gguf" "$t" >/dev/null 2>"$TMP/err"
+	rc=$?
+	if [ $rc -eq 1 ] && grep -q "odd.gguf: tensor '.*' has rows of 48, not whole blocks of q[48]_0" "$TMP/err" &&
+		[ ! -e "$TMP/odd_$t.gguf" ]; then
+		pass "odd_rows_refused_$t"
+	else
+		fail "odd_rows_refused_$t" "exit $rc: $(cat "$TMP/err")"
+	fi
+done
+if "$LLAMATERM" quantize --pure "$TMP/odd.gguf" "$TMP/odd_pure.gguf" Q2_K >/dev/null 2>&1; then
+	expect odd_rows_to_f16 "$TMP/odd_pure.gguf" blk.0.ffn_gate.weight=f16 blk.0.ffn_down.weight=q4_0 \
+		output.weight=f16
+else
+	fail odd_rows_to_f16
+fi
 
 # ---- the mixes on 256-wide rows (8 layers; more-bits layers 0, 3, 6, 7) ----
 for t in Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K Q8_0 Q4_0 BF16; do
@@ -159,6 +175,45 @@ if "$LLAMATERM" quantize --pure "$TMP/k.gguf" "$TMP/pure.gguf" Q4_K_M >/dev/null
 else
 	fail quantize_pure
 fi
+
+# ---- every architecture and mix against llama.cpp's choices ----
+# tests/quant/types.txt holds the type llama-quantize gives each tensor of
+# the models in tests/quant/cases.txt (tests/quant/make.sh writes it).
+. tests/quant/mixes.sh
+# quant_types NAME ARGS: quantizes the model to every mix and passes when
+# each tensor has llama.cpp's type.
+quant_types() {
+	local name=$1 args=$2 m=$TMP/qt.gguf out=$TMP/qt_out.gguf want got names mix bad=""
+	# shellcheck disable=SC2086
+	"$SYNTH" $args --name synth -o "$m" >/dev/null || { fail "quant_types_$name" "lt-synth failed"; return; }
+	want=$(awk -v m="$name" '$1 == "model" { on = $2 == m; next } on && $1 == "tensors"' tests/quant/types.txt)
+	got="tensors $("$LLAMATERM" info --tensors "$m" | awk '/^ +[0-9]+ +[a-z]/ && NF >= 4 { printf " %s", $2 }')"
+	if [ "$(echo $want)" != "$(echo $got)" ]; then
+		fail "quant_types_$name" "lt-synth writes other tensors than types.txt lists"
+		return
+	fi
+	names=${want#tensors }
+	for mix in $QUANT_MIXES; do
+		if ! "$LLAMATERM" quantize -t 1 "$m" "$out" "$mix" >"$TMP/qt.log" 2>&1; then
+			bad="$bad $mix: $(tail -n 1 "$TMP/qt.log");"
+			continue
+		fi
+		want=$(awk -v m="$name" -v x="$mix" '$1 == "model" { on = $2 == m; next } on && $1 == x' tests/quant/types.txt)
+		got="$mix$("$LLAMATERM" info --tensors "$out" | awk '/^ +[0-9]+ +[a-z]/ && NF >= 4 { printf " %s", $3 }')"
+		if [ "$(echo $want)" != "$(echo $got)" ]; then
+			# Names the first tensors whose types differ.
+			bad="$bad $mix:$(awk -v w="$want" -v g="$got" -v t="$names" 'BEGIN {
+				nw = split(w, a, " "); split(g, b, " "); split(t, n, " "); k = 0
+				for (i = 2; i <= nw && k < 3; i++) if (a[i] != b[i]) { printf " %s=%s (want %s)", n[i - 1], b[i], a[i]; k++ }
+			}');"
+		fi
+	done
+	if [ -z "$bad" ]; then pass "quant_types_$name"; else fail "quant_types_$name" "$bad"; fi
+}
+while read -r name args; do
+	case $name in '' | '#'*) continue ;; esac
+	quant_types "$name" "$args"
+done <tests/quant/cases.txt
 
 # ---- errors ----
 "$LLAMATERM" quantize "$TMP/tiny.gguf" "$TMP/x.gguf" Q9_9 >/dev/null 2>"$TMP/err"
