@@ -29,7 +29,7 @@ static const struct arch_info arch_table[] = {
 		.rope_mode = OPS_ROPE_NEOX, .qkv_fused = ARCH_OPT, .qkv_bias = ARCH_OPT,
 		.qk_norm = ARCH_QK_NORM_HEAD, .ffn = ARCH_FFN_GEGLU, .output = ARCH_OPT,
 		.embd_scale_sqrt = true, .q_prescale = true, .query_scale_embd_layers = 62,
-		.swa_period = 6, .swa_rope_base_own = true,
+		.swa_period = 6, .swa_rope = ARCH_SWA_ROPE_OWN,
 		.keys = ARCH_KEY_FINAL_SOFTCAP | ARCH_KEY_SWA,
 	},
 	{
@@ -59,7 +59,7 @@ static const struct arch_info arch_table[] = {
 		.post_norms = true, .rope_mode = OPS_ROPE_NEOX,
 		.qkv_fused = ARCH_OPT, .qkv_bias = ARCH_OPT,
 		.qk_norm = ARCH_QK_NORM_FULL, .output = ARCH_REQ,
-		.swa_period = 4, .keys = ARCH_KEY_SWA,
+		.swa_period = 4, .swa_rope = ARCH_SWA_ROPE_UNSCALED, .keys = ARCH_KEY_SWA,
 	},
 	{
 		.name = "gpt2", .family = "GPT-2",

@@ -58,6 +58,13 @@ enum arch_resid {
 	ARCH_RESID_BY_KEY,     /* parallel when {arch}.use_parallel_residual is true */
 };
 
+/* The RoPE of sliding-window layers, as each llama.cpp graph sets it. */
+enum arch_swa_rope {
+	ARCH_SWA_ROPE_GLOBAL,   /* the global base and scale; rope.freq_base_swa may set the base */
+	ARCH_SWA_ROPE_OWN,      /* base rope.freq_base_swa or 10000, unscaled (Gemma 3) */
+	ARCH_SWA_ROPE_UNSCALED, /* the global base, unscaled, no attention factor (OLMo 2/3) */
+};
+
 /* Optional hyperparameter keys a row reads (bit set). */
 enum arch_key {
 	ARCH_KEY_ATTN_SOFTCAP = 1 << 0,  /* attn_logit_softcapping */
@@ -99,7 +106,7 @@ struct arch_info {
 	int swa_period;               /* sliding-window layer pattern: layer il is local when
 				       * il % period < period - 1 (0: no sliding window) */
 	int swa_window_default;       /* window when the key is absent (0: key required for SWA) */
-	bool swa_rope_base_own;       /* local layers default to RoPE base 10000, not the global one */
+	enum arch_swa_rope swa_rope;  /* the RoPE of sliding-window layers */
 	float max_alibi_bias_default; /* ALiBi when the key is absent */
 	bool final_softcap_default;   /* soft-cap logits even without the key (30, Gemma 2) */
 	bool attn_softcap_default;    /* soft-cap scores even without the key (50, Gemma 2) */

@@ -200,12 +200,23 @@ static int model_load_swa(struct model_loader *L)
 	if (n_swa <= 0)
 		return 0;
 	hp->n_swa = n_swa;
-	/* Gemma 3's local layers keep the base of 10000 they were trained with;
-	 * Gemma 2 and OLMo 2 use the global base unless the file says otherwise. */
-	if (a->swa_rope_base_own)
+	switch (a->swa_rope) {
+	case ARCH_SWA_ROPE_GLOBAL:
+		rc = model_get_float(L, "rope.freq_base_swa", false, &hp->rope_swa.freq_base);
+		break;
+	case ARCH_SWA_ROPE_OWN:
+		/* Gemma 3's local layers keep the base of 10000 they were trained with. */
 		hp->rope_swa.freq_base = 10000.0f;
-	hp->rope_swa.freq_scale = 1.0f;
-	if ((rc = model_get_float(L, "rope.freq_base_swa", false, &hp->rope_swa.freq_base)))
+		hp->rope_swa.freq_scale = 1.0f;
+		rc = model_get_float(L, "rope.freq_base_swa", false, &hp->rope_swa.freq_base);
+		break;
+	case ARCH_SWA_ROPE_UNSCALED:
+		hp->rope_swa.freq_scale = 1.0f;
+		hp->rope_swa.attn_factor = 1.0f;
+		rc = 0;
+		break;
+	}
+	if (rc)
 		return rc;
 	if (!(hp->rope_swa.freq_base > 0.0f))
 		return lt_seterr(L->err, L->errlen, LT_E_FORMAT,
