@@ -37,6 +37,7 @@ struct ctx {
 	struct ops_rope rope;      /* global layers, with the LongRoPE factors for n_ctx */
 	struct ops_rope rope_swa;  /* sliding-window layers */
 	float *alibi;              /* (n_head) ALiBi slopes, or NULL */
+	uint16_t *gelu;            /* (OPS_GELU_TABLE_SIZE) GELU of each f16, or NULL without GELU */
 	const struct quant_kernels *kv_kern; /* stores rows into the cache */
 
 	/* KV cache: layer il's rows start at layer_off[il] in k_cache and
@@ -244,6 +245,12 @@ int ctx_new(struct ctx **out, const struct model *m, const struct ctx_params *p,
 			ops_alibi_slopes(c->alibi, hp->n_head, hp->max_alibi_bias);
 		c->attn.alibi_slopes = c->attn_swa.alibi_slopes = c->alibi;
 	}
+	const bool gelu = hp->arch->ffn != ARCH_FFN_SWIGLU && !hp->arch->ffn_up_fused;
+	if (gelu) {
+		c->gelu = malloc(OPS_GELU_TABLE_SIZE * sizeof(*c->gelu));
+		if (c->gelu)
+			ops_gelu_table(c->gelu);
+	}
 	c->k_cache = calloc(1, c->cache_bytes ? c->cache_bytes : 1);
 	c->v_cache = calloc(1, c->cache_bytes ? c->cache_bytes : 1);
 	c->x = ctx_alloc_floats(nb * hp->n_embd);
@@ -266,7 +273,7 @@ int ctx_new(struct ctx **out, const struct model *m, const struct ctx_params *p,
 	if (!c->layer_off || !c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->ao ||
 	    !c->fo || (fused_qkv && !c->qkv) || !c->q || !c->k || !c->v || !c->att || !c->hb ||
 	    !c->hb2 || !c->rope_cs || !c->rope_cs_swa || !c->work || !c->logits ||
-	    (hp->max_alibi_bias > 0.0f && !c->alibi)) {
+	    (hp->max_alibi_bias > 0.0f && !c->alibi) || (gelu && !c->gelu)) {
 		size_t kv_mib = 2 * c->cache_bytes >> 20;
 		int n_ctx = c->n_ctx;
 		ctx_free(c);
@@ -284,6 +291,7 @@ void ctx_free(struct ctx *c)
 		return;
 	free(c->layer_off);
 	free(c->alibi);
+	free(c->gelu);
 	free(c->k_cache);
 	free(c->v_cache);
 	free(c->x);
@@ -458,10 +466,10 @@ static void ctx_token_act(struct ctx *c, int t, const void *unused)
 		ops_swiglu(h, h, c->hb2 + t * n_ff, (int)n_ff);
 		break;
 	case ARCH_FFN_GEGLU:
-		ops_geglu(h, h, c->hb2 + t * n_ff, (int)n_ff);
+		ops_geglu(h, h, c->hb2 + t * n_ff, (int)n_ff, c->gelu);
 		break;
 	case ARCH_FFN_GELU:
-		ops_gelu(h, h, (int)n_ff);
+		ops_gelu(h, h, (int)n_ff, c->gelu);
 		break;
 	}
 }

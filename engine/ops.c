@@ -160,32 +160,39 @@ void ops_layernorm(float *out, const float *x, const float *w, const float *b, i
 }
 
 /* ggml evaluates GELU through a table of f16 inputs and f16 outputs (tanh
- * form); going through the same two roundings keeps logits identical. */
-static float ops_gelu_one(float x)
+ * form); going through the same two roundings keeps logits identical, and a
+ * table makes it one lookup per element. */
+void ops_gelu_table(uint16_t *table)
+{
+	const float sqrt_2_over_pi = 0.79788456080286535587989211986876f;
+	const float coef_a = 0.044715f;
+	for (uint32_t i = 0; i < OPS_GELU_TABLE_SIZE; i++) {
+		float h = fp16_to_f32((uint16_t)i);
+		float g = 0.5f * h * (1.0f + tanhf(sqrt_2_over_pi * h * (1.0f + coef_a * h * h)));
+		table[i] = f32_to_fp16(g);
+	}
+}
+
+static inline float ops_gelu_one(float x, const uint16_t *table)
 {
 	if (x <= -10.0f)
 		return 0.0f;
 	if (x >= 10.0f)
 		return x;
-	const float sqrt_2_over_pi = 0.79788456080286535587989211986876f;
-	const float coef_a = 0.044715f;
-	float h = fp16_to_f32(f32_to_fp16(x));
-	float g = 0.5f * h * (1.0f + tanhf(sqrt_2_over_pi * h * (1.0f + coef_a * h * h)));
-	return fp16_to_f32(f32_to_fp16(g));
+	return fp16_to_f32(table[f32_to_fp16(x)]);
 }
 
-void ops_gelu(float *out, const float *x, int n)
+void ops_gelu(float *out, const float *x, int n, const uint16_t *table)
 {
 	for (int i = 0; i < n; i++)
-		out[i] = ops_gelu_one(x[i]);
+		out[i] = ops_gelu_one(x[i], table);
 }
 
-void ops_geglu(float *out, const float *gate, const float *up, int n)
+void ops_geglu(float *out, const float *gate, const float *up, int n, const uint16_t *table)
 {
-	for (int i = 0; i < n; i++) {
-		/* Past +10 ggml multiplies the raw gate, as GELU is the identity there. */
-		out[i] = ops_gelu_one(gate[i]) * up[i];
-	}
+	/* Past +10 this multiplies the raw gate, as GELU is the identity there. */
+	for (int i = 0; i < n; i++)
+		out[i] = ops_gelu_one(gate[i], table) * up[i];
 }
 
 void ops_scale(float *x, int n, float s)

@@ -42,11 +42,15 @@ void ops_add_bias(float *y, const float *b, int n, int n_tok);
 /* out = (x - mean) / sqrt(var + eps) * w + b over n; w, b may be NULL. out may be x. */
 void ops_layernorm(float *out, const float *x, const float *w, const float *b, int n, float eps);
 
-/* out[i] = gelu(x[i]), tanh form, through f16 like ggml's table. out may be x. */
-void ops_gelu(float *out, const float *x, int n);
+/* GELU (tanh form) of every f16 value, as f16: ggml's table. */
+#define OPS_GELU_TABLE_SIZE 65536
+void ops_gelu_table(uint16_t *table);
+
+/* out[i] = gelu(x[i]) through a table from ops_gelu_table. out may be x. */
+void ops_gelu(float *out, const float *x, int n, const uint16_t *table);
 
 /* out[i] = gelu(gate[i]) * up[i]. out may alias gate or up. */
-void ops_geglu(float *out, const float *gate, const float *up, int n);
+void ops_geglu(float *out, const float *gate, const float *up, int n, const uint16_t *table);
 
 /* x[i] *= s. */
 void ops_scale(float *x, int n, float s);
