@@ -25,6 +25,7 @@ struct model_loader {
 	const struct arch_info *arch;
 	int swa_period;   /* of the sliding-window layer pattern */
 	const uint8_t *swa_flags; /* (n_layer) per-layer pattern from the file, or NULL */
+	bool *used;       /* (n_tensors) which of the file's tensors a binding took */
 	const char *path;
 	char *err;
 	size_t errlen;
@@ -386,7 +387,22 @@ static int model_find(struct model_loader *L, const char *name, int64_t ne0, int
 	}
 	L->m->n_params += t->n_elements;
 	L->m->weight_bytes += t->size;
+	L->used[t - gguf_tensor(L->m->g, 0)] = true;
 	*out = t;
+	return 0;
+}
+
+/* Every tensor of the file must have been bound, as llama.cpp's loader
+ * insists: a tensor left over means a variant of the architecture (q/k
+ * LayerNorms in an MPT, experts) whose computation we would silently skip. */
+static int model_check_all_used(struct model_loader *L)
+{
+	for (int64_t i = 0; i < gguf_n_tensors(L->m->g); i++)
+		if (!L->used[i])
+			return lt_seterr(L->err, L->errlen, LT_E_UNSUPPORTED,
+					 "%s: tensor '%s' is not part of a %s model we compute (a variant "
+					 "we do not support)", L->path, gguf_tensor(L->m->g, i)->name,
+					 L->arch->name);
 	return 0;
 }
 
@@ -589,7 +605,7 @@ static int model_bind_weights(struct model_loader *L)
 	for (int il = 0; il < hp->n_layer; il++)
 		if ((rc = model_bind_layer(L, il, &w->layers[il])))
 			return rc;
-	return 0;
+	return model_check_all_used(L);
 }
 /* ---- public API ------------------------------------------------------------ */
 
@@ -603,9 +619,12 @@ int model_from_gguf(struct model **out, struct gguf *g, char *err, size_t errlen
 	}
 	m->g = g;
 	struct model_loader L = { .m = m, .path = gguf_path(g), .err = err, .errlen = errlen };
-	int rc = model_load_hparams(&L);
+	L.used = calloc((size_t)gguf_n_tensors(g) + 1, sizeof(*L.used));
+	int rc = L.used ? model_load_hparams(&L)
+			: lt_seterr(err, errlen, LT_E_NOMEM, "%s: out of memory", gguf_path(g));
 	if (!rc)
 		rc = model_bind_weights(&L);
+	free(L.used);
 	if (rc) {
 		model_free(m);
 		return rc;

@@ -105,3 +105,13 @@ while read -r name args; do
 	done
 	rm -f "$TMP/$file".*.gguf
 done <"$GOLDEN/archs.txt"
+
+# A tensor the architecture does not use means a variant we do not compute:
+# refused, naming it, as llama.cpp's loader refuses it.
+if "$SYNTH" $GOLDEN_SHAPE --arch mpt --extra-tensor blk.0.attn_q_norm.weight \
+	-o "$TMP/extra.gguf" >/dev/null 2>&1; then
+	expect_status "an unused tensor is refused" 1 "$LT" logits -m "$TMP/extra.gguf" --ids 1,2
+	has "the refusal names the tensor" "blk.0.attn_q_norm.weight.*not part of a mpt model" "$TMP/err"
+else
+	fail "lt-synth --extra-tensor"
+fi

@@ -51,6 +51,7 @@ struct synth_opts {
 	bool rope_factors;      /* Phi-3 LongRoPE factor tensors */
 	bool no_rope;           /* granite: rope.scaling.finetuned = false (no positions) */
 	const char *swa_flags;  /* "1,1,0": the pattern as one boolean per layer */
+	const char *extra;      /* a tensor of dim floats the architecture does not use */
 	uint64_t seed;
 	bool tied;
 	enum ggml_type type;    /* of the 2-D weights; 1-D tensors are always f32 */
@@ -364,6 +365,7 @@ static void synth_usage(FILE *out)
 		"  --swa N                sliding window of N positions (gemma2/gemma3/olmo2)\n"
 		"  --swa-pattern P        every P-th layer is global (default: the architecture's)\n"
 		"  --swa-flags 1,1,0,...  the pattern as one flag per layer (1: local), as OLMo 3\n"
+		"  --extra-tensor NAME    also write NAME (dim floats), for testing loaders\n"
 		"  --softcap-attn F       attention logit soft-capping (gemma2)\n"
 		"  --softcap-final F      final logit soft-capping (gemma2, gemma3)\n"
 		"  --alibi F              attention.max_alibi_bias (mpt)\n"
@@ -497,6 +499,8 @@ static int parse_args(int argc, char **argv, struct synth_opts *o, const char **
 			rc = parse_int(a, v, 1, &o->swa_pattern);
 		else if (strcmp(a, "--swa-flags") == 0)
 			o->swa_flags = v;
+		else if (strcmp(a, "--extra-tensor") == 0)
+			o->extra = v;
 		else if (strcmp(a, "--parallel") == 0)
 			rc = parse_int(a, v, 0, &o->parallel);
 		else if (strcmp(a, "--softcap-attn") == 0)
@@ -721,6 +725,8 @@ static int model_plan(struct synth_model *m, const struct synth_opts *o)
 	NORM("output_norm", ARCH_REQ, a->norm_bias);
 	if ((!o->tied && a->output != ARCH_NO) || a->output == ARCH_REQ)
 		ADD("output.weight", true, d, o->vocab, INIT_GAUSS, in_std);
+	if (o->extra)
+		ADD(o->extra, false, d, 1, INIT_NORM, 0.05f);
 #undef NORM
 #undef ADD
 #undef ADDG
