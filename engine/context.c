@@ -16,6 +16,8 @@
 #define CTX_DEFAULT_N_BATCH 512
 /* Far above any real context; keeps cache size products from overflowing. */
 #define CTX_MAX_N_CTX (1 << 24)
+/* Largest Hadamard rotation of a quantized cache's rows: heads up to 512. */
+#define CTX_MAX_ROT 512
 
 /* State images start with this magic and a version, then the shape.
  * Version 2 adds the sliding window; version 1 images (no window) load. */
@@ -38,6 +40,12 @@ struct ctx {
 	struct ops_rope rope_swa;  /* sliding-window layers */
 	float *alibi;              /* (n_head) ALiBi slopes, or NULL */
 	uint16_t *gelu;            /* (OPS_GELU_TABLE_SIZE) GELU of each f16, or NULL without GELU */
+	/* A quantized cache holds K and V rotated by orthonormal Walsh-Hadamard
+	 * matrices (q and the attention output are rotated to match), which
+	 * spreads outliers across a block, as llama.cpp does. */
+	float *k_rot;              /* (rot_k, rot_k), or NULL */
+	float *v_rot;              /* (rot_v, rot_v), or NULL */
+	int rot_k, rot_v;
 	const struct quant_kernels *kv_kern; /* stores rows into the cache */
 
 	/* KV cache: layer il's rows start at layer_off[il] in k_cache and
@@ -143,6 +151,37 @@ size_t ctx_kv_bytes(const struct model *m, int n_ctx, int n_batch, enum ggml_typ
 	return 2 * row * ((size_t)(hp->n_layer - n_local) * (size_t)n_ctx + (size_t)n_local * ring);
 }
 
+/* The orthonormal Walsh-Hadamard matrix of order n (a power of two), built
+ * as Sylvester's doubling from 1/sqrt(n); it is symmetric and its own
+ * inverse. */
+static void ctx_hadamard(float *h, int n)
+{
+	h[0] = 1.0f / sqrtf((float)n);
+	for (int s = 1; s < n; s *= 2)
+		for (int i = 0; i < s; i++)
+			for (int j = 0; j < s; j++) {
+				const float v = h[i * n + j];
+				h[(i + s) * n + j] = v;
+				h[i * n + j + s] = v;
+				h[(i + s) * n + j + s] = -v;
+			}
+}
+
+/* Rotates each run of n floats of x (len floats) by the n x n matrix h. */
+static void ctx_rotate(const float *h, int n, float *x, size_t len, float *tmp)
+{
+	for (size_t off = 0; off + (size_t)n <= len; off += (size_t)n) {
+		float *r = x + off;
+		for (int i = 0; i < n; i++) {
+			float acc = 0.0f;
+			for (int j = 0; j < n; j++)
+				acc += h[i * n + j] * r[j];
+			tmp[i] = acc;
+		}
+		memcpy(r, tmp, (size_t)n * sizeof(float));
+	}
+}
+
 /* The RoPE of the context: LongRoPE picks its long factors when the context
  * is longer than the one the model was first trained with. */
 static struct ops_rope ctx_rope(const struct model_hparams *hp, const struct ops_rope *r, int n_ctx)
@@ -163,9 +202,17 @@ int ctx_new(struct ctx **out, const struct model *m, const struct ctx_params *p,
 		p = &defaults;
 	const struct model_hparams *hp = model_hparams(m);
 	const struct model_weights *w = model_weights(m);
-	if (p->kv_type != GGML_TYPE_F16 && p->kv_type != GGML_TYPE_F32)
+	if (p->kv_type != GGML_TYPE_F16 && p->kv_type != GGML_TYPE_F32 &&
+	    p->kv_type != GGML_TYPE_Q8_0 && p->kv_type != GGML_TYPE_Q4_0)
 		return lt_seterr(err, errlen, LT_E_UNSUPPORTED,
-				 "KV cache type %s is not supported (f16 or f32)", dtype_name(p->kv_type));
+				 "KV cache type %s is not supported (f32, f16, q8_0 or q4_0)",
+				 dtype_name(p->kv_type));
+	/* Quantized rows are blocks; a block must not straddle two heads. */
+	const int64_t kv_block = dtype_info(p->kv_type)->block_size;
+	if (hp->head_dim % kv_block)
+		return lt_seterr(err, errlen, LT_E_UNSUPPORTED,
+				 "KV cache type %s needs a head size that is a multiple of %" PRId64
+				 " (this model's is %d)", dtype_name(p->kv_type), kv_block, hp->head_dim);
 	if (p->n_ctx < 0 || p->n_ctx > CTX_MAX_N_CTX || p->n_batch < 0 || p->n_threads < 0)
 		return lt_seterr(err, errlen, LT_E_INVAL,
 				 "invalid context parameters: n_ctx %d, n_batch %d, n_threads %d",
@@ -251,6 +298,19 @@ int ctx_new(struct ctx **out, const struct model *m, const struct ctx_params *p,
 		if (c->gelu)
 			ops_gelu_table(c->gelu);
 	}
+	if (dtype_info(p->kv_type)->quantized && hp->head_dim % 64 == 0) {
+		/* K: the largest power of two from 64 on that divides a head; V: 64. */
+		c->rot_k = 64;
+		while (hp->head_dim % (2 * c->rot_k) == 0 && 2 * c->rot_k <= CTX_MAX_ROT)
+			c->rot_k *= 2;
+		c->rot_v = 64;
+		c->k_rot = ctx_alloc_floats((size_t)c->rot_k * c->rot_k);
+		c->v_rot = ctx_alloc_floats((size_t)c->rot_v * c->rot_v);
+		if (c->k_rot && c->v_rot) {
+			ctx_hadamard(c->k_rot, c->rot_k);
+			ctx_hadamard(c->v_rot, c->rot_v);
+		}
+	}
 	c->k_cache = calloc(1, c->cache_bytes ? c->cache_bytes : 1);
 	c->v_cache = calloc(1, c->cache_bytes ? c->cache_bytes : 1);
 	c->x = ctx_alloc_floats(nb * hp->n_embd);
@@ -273,7 +333,8 @@ int ctx_new(struct ctx **out, const struct model *m, const struct ctx_params *p,
 	if (!c->layer_off || !c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->ao ||
 	    !c->fo || (fused_qkv && !c->qkv) || !c->q || !c->k || !c->v || !c->att || !c->hb ||
 	    !c->hb2 || !c->rope_cs || !c->rope_cs_swa || !c->work || !c->logits ||
-	    (hp->max_alibi_bias > 0.0f && !c->alibi) || (gelu && !c->gelu)) {
+	    (hp->max_alibi_bias > 0.0f && !c->alibi) || (gelu && !c->gelu) ||
+	    (c->rot_k && (!c->k_rot || !c->v_rot))) {
 		size_t kv_mib = 2 * c->cache_bytes >> 20;
 		int n_ctx = c->n_ctx;
 		ctx_free(c);
@@ -292,6 +353,8 @@ void ctx_free(struct ctx *c)
 	free(c->layer_off);
 	free(c->alibi);
 	free(c->gelu);
+	free(c->k_rot);
+	free(c->v_rot);
 	free(c->k_cache);
 	free(c->v_cache);
 	free(c->x);
@@ -340,6 +403,8 @@ static void ctx_store_rows(const struct ctx *c, uint8_t *cache, int il, const fl
 		uint8_t *dst = layer + (size_t)(ring ? p % ring : p) * c->attn.kv_row_bytes;
 		if (c->attn.kv_type == GGML_TYPE_F32)
 			memcpy(dst, src + (size_t)t * kv_dim, c->attn.kv_row_bytes);
+		else if (c->attn.kv_type == GGML_TYPE_Q8_0)
+			quant_q8_0_like_ggml_cpu(src + (size_t)t * kv_dim, dst, kv_dim);
 		else
 			c->kv_kern->from_float(src + (size_t)t * kv_dim, dst, kv_dim);
 	}
@@ -530,12 +595,22 @@ static void ctx_attention(struct ctx *c, int il, const float *in, int n, int pos
 	}
 	if (hp->arch->q_prescale)
 		ops_scale(c->q, n * hp->n_head * hp->head_dim, hp->attn_scale);
+	const size_t q_len = (size_t)n * hp->n_head * hp->head_dim;
+	const size_t kv_len = (size_t)n * hp->n_head_kv * hp->head_dim;
+	float tmp[CTX_MAX_ROT];
+	if (c->k_rot) {
+		ctx_rotate(c->k_rot, c->rot_k, c->q, q_len, tmp);
+		ctx_rotate(c->k_rot, c->rot_k, c->k, kv_len, tmp);
+		ctx_rotate(c->v_rot, c->rot_v, c->v, kv_len, tmp);
+	}
 	ctx_store_rows(c, c->k_cache, il, c->k, n, pos);
 	ctx_store_rows(c, c->v_cache, il, c->v, n, pos);
 	/* The KV type was checked in ctx_new, so this cannot fail. */
 	(void)ops_attention(l->swa ? &c->attn_swa : &c->attn, c->att, c->q,
 			    c->k_cache + c->layer_off[il], c->v_cache + c->layer_off[il], n, pos,
 			    c->work, c->n_threads);
+	if (c->v_rot)
+		ctx_rotate(c->v_rot, c->rot_v, c->att, q_len, tmp);
 	ctx_linear(c, c->ao, &l->wo, l->bo, c->att, n);
 	if (l->attn_post_norm)
 		ctx_norm(c, c->ao, c->ao, l->attn_post_norm, NULL, n);

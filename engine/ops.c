@@ -559,8 +559,6 @@ size_t ops_attention_work_size(const struct ops_attn *a, int n_kv, int n_threads
 int ops_attention(const struct ops_attn *a, float *out, const float *q, const void *k_cache,
 		  const void *v_cache, int n_tok, int pos0, void *work, int n_threads)
 {
-	if (a->kv_type != GGML_TYPE_F32 && a->kv_type != GGML_TYPE_F16)
-		return LT_E_UNSUPPORTED;
 	const struct quant_kernels *kk = quant_best(a->kv_type);
 	const struct quant_kernels *qk = kk ? quant_best(kk->vec_dot_type) : NULL;
 	if (!kk || !qk || !kk->to_float || !qk->from_float || !qk->to_float)
@@ -633,8 +631,13 @@ int ops_attention(const struct ops_attn *a, float *out, const float *q, const vo
 			const float *qh = q + (size_t)t * q_width + (size_t)h * hd;
 			float *oh = out + (size_t)t * q_width + (size_t)h * hd;
 
-			/* An F16 cache is multiplied by the query rounded to f16. */
-			if (a->kv_type != GGML_TYPE_F32) {
+			/* A cache in another type is multiplied by the query rounded
+			 * to that type's dot-product partner (f16, or 8-bit blocks). */
+			if (kk->vec_dot_type == GGML_TYPE_Q8_0) {
+				quant_q8_0_like_ggml_cpu(qh, rounded, hd);
+				qk->to_float(rounded, qconv, hd);
+				qh = qconv;
+			} else if (a->kv_type != GGML_TYPE_F32) {
 				qk->from_float(qh, rounded, hd);
 				qk->to_float(rounded, qconv, hd);
 				qh = qconv;
@@ -653,8 +656,10 @@ int ops_attention(const struct ops_attn *a, float *out, const float *q, const vo
 			}
 			rows->softmax(scores, n_kv);
 
-			/* ... and its weights are rounded to f16 before they scale V. */
-			if (a->kv_type != GGML_TYPE_F32) {
+			/* ... and with an F16 cache its weights are rounded to f16
+			 * before they scale V; llama.cpp's flash attention, which
+			 * quantized caches need, keeps them in f32. */
+			if (a->kv_type == GGML_TYPE_F16) {
 				qk->from_float(scores, rounded, n_kv);
 				qk->to_float(rounded, scores, n_kv);
 			}

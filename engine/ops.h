@@ -167,7 +167,7 @@ struct ops_attn {
 	int n_head;
 	int n_head_kv;             /* divides n_head */
 	int head_dim;
-	enum ggml_type kv_type;    /* GGML_TYPE_F32 or GGML_TYPE_F16 */
+	enum ggml_type kv_type;    /* F32, F16, Q8_0 or Q4_0 (rows of whole blocks per head) */
 	size_t kv_row_bytes;       /* bytes of one cache row: n_head_kv*head_dim of kv_type */
 	float scale;               /* applied to q.k, usually 1/sqrt(head_dim) */
 	float softcap;             /* scores become c*tanh(s/c) after scaling (0: off) */

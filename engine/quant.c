@@ -439,6 +439,19 @@ static void q8_0_from_float(const float *x, void *vy, int64_t n)
 	}
 }
 
+void quant_q8_0_like_ggml_cpu(const float *x, void *vy, int64_t n)
+{
+	struct block_q8_0 *y = vy;
+	for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0) {
+		const float amax = q8_absmax(x, QK8_0);
+		const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+		y[i].d = f32_to_fp16(amax / 127.0f);
+		/* nearbyintf rounds ties to even in the default rounding mode. */
+		for (int j = 0; j < QK8_0; j++)
+			y[i].qs[j] = (int8_t)nearbyintf(x[j] * id);
+	}
+}
+
 static void q8_0_to_float(const void *vx, float *y, int64_t n)
 {
 	const struct block_q8_0 *x = vx;

@@ -154,6 +154,12 @@ struct quant_kernels {
 const struct quant_kernels *quant_ref(enum ggml_type type);
 const struct quant_kernels *quant_best(enum ggml_type type);
 
+/* q8_0 blocks as ggml's x86 CPU code writes them (scale 127/amax, ties to
+ * even) rather than as its reference quantizer does: llama.cpp fills a q8_0
+ * KV cache, and quantizes the queries that meet it, this way, so a cache
+ * that should hold llama.cpp's bytes uses it. */
+void quant_q8_0_like_ggml_cpu(const float *x, void *y, int64_t n);
+
 /* An architecture's faster kernels for type, or NULL when this CPU lacks the
  * instructions they need or the architecture has none for type. quant_best
  * asks each one listed in quant.c before falling back to quant_ref. */

@@ -161,8 +161,9 @@ int cli_ctx_params(const struct options *o, const char *cmd, int n_ctx, int n_ba
 	cp->n_batch = n_batch;
 	cp->n_threads = o->n_threads > 0 ? o->n_threads : cli_physical_cores();
 	cp->kv_type = dtype_from_name(o->kv_type);
-	if (cp->kv_type != GGML_TYPE_F16 && cp->kv_type != GGML_TYPE_F32) {
-		fprintf(stderr, "llamaterm %s: --kv-type must be f16 or f32\n", cmd);
+	if (cp->kv_type != GGML_TYPE_F16 && cp->kv_type != GGML_TYPE_F32 &&
+	    cp->kv_type != GGML_TYPE_Q8_0 && cp->kv_type != GGML_TYPE_Q4_0) {
+		fprintf(stderr, "llamaterm %s: --kv-type must be f32, f16, q8_0 or q4_0\n", cmd);
 		return 2;
 	}
 	return 0;

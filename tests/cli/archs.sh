@@ -45,12 +45,13 @@ gelu_arch() {
 	return 1
 }
 
-# compare NAME TYPE MODEL TOL [SPREAD] [FIRST]: our logits against the golden.
+# compare NAME TYPE MODEL TOL [SPREAD] [FIRST] [KV]: our logits against the
+# golden NAME.TYPE (KV: the cache type, default f32).
 compare() {
-	local name=$1 type=$2 model=$3 tol=$4 spread=${5:-} first=${6:-0}
+	local name=$1 type=$2 model=$3 tol=$4 spread=${5:-} first=${6:-0} kv=${7:-f32}
 	local resume=()
 	[ "$first" -gt 0 ] && resume=(--resume-at "$first")
-	"$LT" logits -m "$model" -c 512 --ids "$GOLDEN_IDS" --kv-type f32 --top 1 \
+	"$LT" logits -m "$model" -c 512 --ids "$GOLDEN_IDS" --kv-type "$kv" --top 1 \
 		--greedy "$GOLDEN_GREEDY" "${resume[@]}" -o "$TMP/ours.f32" >"$TMP/out" 2>"$TMP/err" || {
 		echo "llamaterm logits failed: $(head -c 300 "$TMP/err")"
 		return 1
@@ -101,6 +102,22 @@ while read -r name args; do
 			pass "$name $type resumed at $RESUME_AT matches llama.cpp: $r"
 		else
 			fail "$name $type resumed at $RESUME_AT matches llama.cpp" "$r"
+		fi
+	done
+	# A quantized KV cache, against llama.cpp's: within TOL_QUANT of its own
+	# distance from the F32 cache.
+	case " $GOLDEN_KV_MODELS " in *" $name "*) kv_types=$GOLDEN_KV_TYPES ;; *) kv_types= ;; esac
+	for kv in $kv_types; do
+		if r=$(compare "$name" "F32-kv$kv" "$TMP/$file.F32.gguf" "$TOL_QUANT" "$name.F32" 0 "$kv"); then
+			pass "$name with a $kv KV cache matches llama.cpp: $r"
+		else
+			fail "$name with a $kv KV cache matches llama.cpp" "$r"
+		fi
+		if r=$(compare "$name" "F32-kv$kv" "$TMP/$file.F32.gguf" "$TOL_QUANT" "$name.F32" \
+			"$RESUME_AT" "$kv"); then
+			pass "$name with a $kv KV cache resumed at $RESUME_AT matches llama.cpp: $r"
+		else
+			fail "$name with a $kv KV cache resumed at $RESUME_AT matches llama.cpp" "$r"
 		fi
 	done
 	rm -f "$TMP/$file".*.gguf

@@ -1,7 +1,7 @@
 // dump_logits: the reference side of tests/golden. Evaluates token ids with
 // llama.cpp (linked as a library, built outside this repository) and writes
 // every position's logits as text, then the greedy continuation.
-// usage: dump_logits MODEL.gguf ID1,ID2,... OUT.txt [--greedy N] [--kv f32|f16|q8_0]
+// usage: dump_logits MODEL.gguf ID1,ID2,... OUT.txt [--greedy N] [--kv f32|f16|q8_0|q4_0]
 //        [--threads T] [--fa on|off|auto] [-v]
 #include "llama.h"
 #include "ggml.h"
@@ -14,7 +14,7 @@
 #include <vector>
 
 static void usage(const char * p) {
-    fprintf(stderr, "usage: %s MODEL.gguf ID1,ID2,...,IDn OUT.txt [--greedy N] [--kv f32|f16|q8_0] [--threads T] [--fa on|off|auto] [-v]\n", p);
+    fprintf(stderr, "usage: %s MODEL.gguf ID1,ID2,...,IDn OUT.txt [--greedy N] [--kv f32|f16|q8_0|q4_0] [--threads T] [--fa on|off|auto] [-v]\n", p);
 }
 
 static void quiet_log(enum ggml_log_level level, const char * text, void *) {
@@ -43,6 +43,7 @@ int main(int argc, char ** argv) {
             if      (k == "f32")  kv_type = GGML_TYPE_F32;
             else if (k == "f16")  kv_type = GGML_TYPE_F16;
             else if (k == "q8_0") kv_type = GGML_TYPE_Q8_0;
+            else if (k == "q4_0") kv_type = GGML_TYPE_Q4_0;
             else { fprintf(stderr, "bad --kv %s\n", k.c_str()); return 2; }
         } else if (a == "--fa" && i + 1 < argc) {
             std::string k = argv[++i];

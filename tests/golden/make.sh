@@ -41,4 +41,11 @@ while read -r name args; do
 		python3 compare.py pack "$work/out.txt" "$name.$type"
 		echo "$name $type: $(cat "$name.$type.greedy")"
 	done
+	case " $GOLDEN_KV_MODELS " in *" $name "*) ;; *) continue ;; esac
+	for kv in $GOLDEN_KV_TYPES; do
+		"$work/dump_logits" "$work/$name.F32.gguf" "$GOLDEN_IDS" "$work/out.txt" \
+			--greedy "$GOLDEN_GREEDY" --kv "$kv" --fa on 2>/dev/null
+		python3 compare.py pack "$work/out.txt" "$name.F32-kv$kv"
+		echo "$name F32, $kv KV cache: $(head -n 1 "$name.F32-kv$kv.greedy")"
+	done
 done <archs.txt
