@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "roff.h"
 #include "worker.h"
 
 static const struct slash_def slash_defs[] = {
@@ -245,13 +245,13 @@ void slash_print_man(FILE *out)
 	for (size_t i = 0; i < N_SLASH; i++) {
 		const struct slash_def *d = &slash_defs[i];
 		fputs(".TP\n.B /", out);
-		cli_roff_text(out, d->name);
+		roff_text(out, d->name);
 		if (d->usage[0]) {
 			fputc(' ', out);
-			cli_roff_text(out, d->usage);
+			roff_text(out, d->usage);
 		}
 		fputc('\n', out);
-		cli_roff_text(out, d->help);
+		roff_text(out, d->help);
 		fputs(".\n", out);
 	}
 }

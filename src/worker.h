@@ -57,14 +57,9 @@
  *     ...
  *     worker_free(w);  (posts QUIT, autosaves, joins, frees)
  *
- * Curses UI hook (for the ui/ engineer): src/tui_entry.h declares
- *     int tui_run(struct worker *w, const struct tui_args *args);
- * cmd_chat.c starts the worker, then calls tui_run when a tty is present,
- * --plain is not given and the header "tui.h" exists in ui/ (checked with
- * __has_include, so the tree builds before ui/ exists). ui/ provides
- * ui/tui.h and a definition of tui_run in a ui/ source file. tui_run
- * consumes the worker's ring, posts commands, and returns the exit status
- * after the user quits; cmd_chat.c then calls worker_free. */
+ * The curses UI (ui/tui.h, tui_run) is one such consumer: src/cmd/cmd_chat.c
+ * starts the worker, hands it to tui_run when a terminal is present and
+ * --plain is not given, and calls worker_free after tui_run returns. */
 #ifndef LT_WORKER_H
 #define LT_WORKER_H
 

@@ -17,23 +17,13 @@
 #include "cli.h"
 #include "commands.h"
 #include "dtype.h"
+#include "keys.h"
 #include "options.h"
 #include "paths.h"
 #include "session.h"
 #include "slash.h"
-#include "tui_entry.h"
-#include "worker.h"
-
-#if defined(__has_include)
-#if __has_include("tui.h")
-#include "keys.h"
 #include "tui.h"
-#define CHAT_HAVE_TUI 1
-#endif
-#endif
-#ifndef CHAT_HAVE_TUI
-#define CHAT_HAVE_TUI 0
-#endif
+#include "worker.h"
 
 /* The marker line that opens and closes a multi-line message. */
 #define CHAT_MULTILINE "\"\"\""
@@ -424,13 +414,8 @@ int cmd_chat(int argc, char **argv)
 	options_defaults(&c.o);
 	/* Hidden: the key bindings as roff, for the man page (tests/gen_man.sh). */
 	if (argc == 2 && strcmp(argv[1], "--print-keys-roff") == 0) {
-#if CHAT_HAVE_TUI
 		keys_print_roff(stdout);
 		return 0;
-#else
-		fprintf(stderr, "llamaterm chat: built without the full-screen interface\n");
-		return 1;
-#endif
 	}
 	int rc = cli_parse(&c.o, argc, argv, OPTC_CHAT, "chat", chat_usage,
 			   CLI_NO_ARGS | CLI_NEED_MODEL);
@@ -451,7 +436,7 @@ int cmd_chat(int argc, char **argv)
 		return 2;
 	}
 	c.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-	bool use_tui = CHAT_HAVE_TUI && c.tty && !c.o.plain;
+	bool use_tui = c.tty && !c.o.plain;
 	char *state_dir = NULL;
 	if (paths_ensure_dir(PATHS_STATE, &state_dir, err, sizeof(err)) == 0) {
 		c.history = paths_join(state_dir, "history");
@@ -471,10 +456,8 @@ int cmd_chat(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	if (use_tui) {
-#if CHAT_HAVE_TUI
 		struct tui_args ta = { .opts = &c.o, .history_path = c.history };
 		rc = tui_run(c.w, &ta);
-#endif
 	} else {
 		if (c.tty) {
 			rl_catch_signals = 0;
