@@ -11,8 +11,8 @@
 #include <time.h>
 
 #include "paths.h"
+#include "params.h"
 #include "session.h"
-#include "slash.h"
 #include "template.h"
 #include "vocab.h"
 
@@ -358,7 +358,7 @@ static void do_show(struct worker *w)
 	for (int i = 0; i < n; i++)
 		emit_info(w, 0, "  \"%s\"", stops[i]);
 	emit_info(w, 0, "sampling:");
-	slash_param_describe(conv_sampling(c), conv_n_predict(c), describe_line, w);
+	params_describe(conv_sampling(c), conv_n_predict(c), describe_line, w);
 }
 
 static void do_info(struct worker *w)
@@ -426,7 +426,7 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 	case WORKER_CMD_SET_PARAM: {
 		struct sampler_params sp = *conv_sampling(c);
 		int n_predict = conv_n_predict(c);
-		rc = slash_param_apply(&sp, &n_predict, cmd->a1, cmd->a2, err, sizeof(err));
+		rc = params_apply(&sp, &n_predict, cmd->a1, cmd->a2, err, sizeof(err));
 		if (rc == 0 && (rc = conv_set_sampling(c, &sp)) != 0)
 			snprintf(err, sizeof(err), "%s", conv_error(c));
 		if (rc) {

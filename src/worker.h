@@ -72,6 +72,7 @@
 #include "model.h"
 #include "ring.h"
 #include "sampler.h"
+#include "worker_cmd.h"
 
 struct worker;
 
@@ -86,26 +87,6 @@ enum worker_state {
 
 /* "loading", "idle", "generating", "saving", "failed", "quit". */
 const char *worker_state_name(enum worker_state s);
-
-enum worker_cmd {
-	WORKER_CMD_SEND = 1,      /* arg1: user text. Streams the reply. */
-	WORKER_CMD_REGEN,         /* replace the last reply with a new one */
-	WORKER_CMD_UNDO,          /* drop the last exchange (user turn + reply) */
-	WORKER_CMD_SAVE,          /* arg1: session name or NULL for the current/dated one */
-	WORKER_CMD_LOAD,          /* arg1: session name */
-	WORKER_CMD_NEW,           /* start an empty conversation (a new dated session) */
-	WORKER_CMD_SET_PARAM,     /* arg1: parameter name (slash.h), arg2: value */
-	WORKER_CMD_SET_SYSTEM,    /* arg1: the new system prompt ("" for none) */
-	WORKER_CMD_SET_TEMPLATE,  /* arg1: template name or file */
-	WORKER_CMD_STOP_ADD,      /* arg1: stop string */
-	WORKER_CMD_STOP_RM,       /* arg1: stop string */
-	WORKER_CMD_STOP_LIST,     /* answered with RING_INFO lines */
-	WORKER_CMD_POSTFIX,       /* arg1: text appended to each user turn ("" for none) */
-	WORKER_CMD_SHOW,          /* settings as RING_INFO lines */
-	WORKER_CMD_INFO,          /* model and context as RING_INFO lines */
-	WORKER_CMD_THINK,         /* arg1: "on", "off", or NULL to report it */
-	WORKER_CMD_QUIT,          /* autosave and end the thread */
-};
 
 /* Everything the worker needs to start; strings are copied. */
 struct worker_config {

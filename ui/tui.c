@@ -357,7 +357,11 @@ static unsigned tui_submit(struct tui *t, char *line)
 			return t->side == TUI_SIDE_HELP ? TUI_REDRAW : tui_open_side(t, TUI_SIDE_HELP);
 		if (call.def->id == SLASH_QUIT)
 			return TUI_QUIT;
-		if (slash_post(t->w, &call, err, sizeof(err)) < 0)
+		struct worker_call wc;
+		int rc = slash_command(&call, &wc, err, sizeof(err));
+		if (rc == 0 && (rc = worker_post(t->w, wc.cmd, wc.arg1, wc.arg2)) < 0)
+			snprintf(err, sizeof(err), "/%s: %s", call.def->name, lt_strerror(rc));
+		if (rc < 0)
 			tui_message(t, true, "%s", err);
 		return TUI_REDRAW;
 	}

@@ -373,7 +373,12 @@ static int chat_plain(struct chat *c)
 				slash_print_help(stdout);
 			} else {
 				c->print_replay = call.def->id == SLASH_LOAD;
-				if (slash_post(c->w, &call, err, sizeof(err)) != 0)
+				struct worker_call wc;
+				int rc = slash_command(&call, &wc, err, sizeof(err));
+				if (rc == 0 && (rc = worker_post(c->w, wc.cmd, wc.arg1, wc.arg2)) != 0)
+					snprintf(err, sizeof(err), "/%s: %s", call.def->name,
+						 lt_strerror(rc));
+				if (rc != 0)
 					fprintf(stderr, "%s\n", err);
 			}
 		} else {
