@@ -94,7 +94,7 @@ struct chat {
 	struct options o;
 	struct worker *w;
 	bool tty;           /* stdin and stdout are terminals */
-	bool replaying;     /* RING_TURN events rebuild the transcript */
+	bool replaying;     /* WORKER_EV_TURN events rebuild the transcript */
 	bool print_replay;  /* print that transcript (after a load, not an undo) */
 	bool reply_start;   /* the next text piece begins a reply */
 	bool fatal;
@@ -111,10 +111,10 @@ struct chat {
 static void chat_event(struct chat *c, const struct ring_event *ev)
 {
 	switch (ev->kind) {
-	case RING_CLEAR:
+	case WORKER_EV_CLEAR:
 		c->replaying = true;
 		break;
-	case RING_TURN:
+	case WORKER_EV_TURN:
 		if (c->replaying && c->print_replay) {
 			const char *t = ev->data;
 			if (ev->a == 1 && t[0] == ' ')
@@ -123,16 +123,16 @@ static void chat_event(struct chat *c, const struct ring_event *ev)
 			fflush(stdout);
 		}
 		break;
-	case RING_REPLY_START:
+	case WORKER_EV_REPLY_START:
 		c->replaying = false;
 		c->reply_start = true;
 		break;
-	case RING_REASONING:
+	case WORKER_EV_REASONING:
 		/* A resumed transcript is shown without its reasoning. */
 		if (c->show_reasoning && !c->replaying && ev->x == 0)
 			cli_reasoning_write(ev->data, ev->len, &c->reasoning_open);
 		break;
-	case RING_TEXT: {
+	case WORKER_EV_TEXT: {
 		const char *t = ev->data;
 		size_t n = ev->len;
 		cli_reasoning_end(&c->reasoning_open);
@@ -147,7 +147,7 @@ static void chat_event(struct chat *c, const struct ring_event *ev)
 		fflush(stdout);
 		break;
 	}
-	case RING_DONE:
+	case WORKER_EV_DONE:
 		cli_reasoning_end(&c->reasoning_open);
 		putchar('\n');
 		fflush(stdout);
@@ -155,30 +155,30 @@ static void chat_event(struct chat *c, const struct ring_event *ev)
 			fprintf(stderr, "[stopped]\n");
 		else if (ev->b == CONV_STOP_CTX_FULL)
 			fprintf(stderr, "[the reply filled the context]\n");
-		/* The speeds come before RING_DONE; they go on their own line. */
+		/* The speeds come before WORKER_EV_DONE; they go on their own line. */
 		if (c->tty && c->have_stats)
 			fprintf(stderr, "[%lld prompt tokens, %.1f tok/s | %lld generated, %.1f tok/s]\n",
 				(long long)c->stats.a, c->stats.x, (long long)c->stats.b, c->stats.y);
 		c->have_stats = false;
 		break;
-	case RING_STATS:
+	case WORKER_EV_STATS:
 		c->stats = *ev;
 		c->have_stats = true;
 		break;
-	case RING_ERROR:
+	case WORKER_EV_ERROR:
 		fprintf(stderr, "llamaterm chat: %s\n", ev->data);
 		c->n_errors++;
 		if (ev->b)
 			c->fatal = true;
 		break;
-	case RING_INFO:
+	case WORKER_EV_INFO:
 		fprintf(stderr, "%s%s\n", ev->a ? "warning: " : "", ev->data);
 		break;
-	case RING_CTX_SHIFTED:
+	case WORKER_EV_CTX_SHIFTED:
 		fprintf(stderr, "[%s; %lld tokens dropped, %lld kept]\n", ev->data, (long long)ev->a,
 			(long long)ev->b);
 		break;
-	case RING_SAVED:
+	case WORKER_EV_SAVED:
 		if (!ev->a)
 			fprintf(stderr, "saved session '%s'\n", ev->data);
 		break;

@@ -27,7 +27,7 @@ static char model_path[512];
 struct log {
 	char text[8192];
 	size_t len;
-	int count[RING_KIND_COUNT];
+	int count[WORKER_EV_COUNT];
 	int64_t done_reason, done_tokens;
 	int last_state;
 	int user_turn_index, reply_index;
@@ -35,27 +35,27 @@ struct log {
 
 static void handle(struct log *l, const struct ring_event *ev)
 {
-	assert_true(ev->kind > 0 && ev->kind < RING_KIND_COUNT);
+	assert_true(ev->kind > 0 && ev->kind < WORKER_EV_COUNT);
 	l->count[ev->kind]++;
 	switch (ev->kind) {
-	case RING_TEXT:
+	case WORKER_EV_TEXT:
 		assert_true(l->len + ev->len < sizeof(l->text));
 		memcpy(l->text + l->len, ev->data, ev->len);
 		l->len += ev->len;
 		l->text[l->len] = '\0';
 		break;
-	case RING_DONE:
+	case WORKER_EV_DONE:
 		l->done_tokens = ev->a;
 		l->done_reason = ev->b;
 		break;
-	case RING_STATE:
+	case WORKER_EV_STATE:
 		l->last_state = (int)ev->a;
 		break;
-	case RING_TURN:
+	case WORKER_EV_TURN:
 		if (ev->a == CONV_ROLE_USER)
 			l->user_turn_index = (int)ev->b;
 		break;
-	case RING_REPLY_START:
+	case WORKER_EV_REPLY_START:
 		l->reply_index = (int)ev->b;
 		break;
 	default:
@@ -104,18 +104,18 @@ static void test_reply_events(void **state)
 	TU_NEED_MODEL(model_path, "stories260K.gguf");
 	struct worker *w = start(0, 32, NULL);
 	struct log l = { .len = 0 };
-	wait_for(w, &l, RING_STATE, 1, false);
+	wait_for(w, &l, WORKER_EV_STATE, 1, false);
 	while (l.last_state != WORKER_STATE_IDLE)
-		wait_for(w, &l, RING_STATE, l.count[RING_STATE] + 1, false);
-	assert_int_equal(l.count[RING_ERROR], 0);
+		wait_for(w, &l, WORKER_EV_STATE, l.count[WORKER_EV_STATE] + 1, false);
+	assert_int_equal(l.count[WORKER_EV_ERROR], 0);
 	assert_int_equal(worker_post(w, WORKER_CMD_SEND, "Once upon a time", NULL), 0);
-	wait_for(w, &l, RING_DONE, 1, false);
+	wait_for(w, &l, WORKER_EV_DONE, 1, false);
 	assert_string_equal(l.text, golden_text);
 	assert_int_equal(l.done_tokens, 32);
 	assert_int_equal(l.done_reason, CONV_STOP_LIMIT);
 	assert_int_equal(l.user_turn_index, 0);
 	assert_int_equal(l.reply_index, 1);
-	assert_int_equal(l.count[RING_STATS], 1);
+	assert_int_equal(l.count[WORKER_EV_STATS], 1);
 	while (worker_busy(w))
 		usleep(1000);
 	struct worker_status st;
@@ -137,9 +137,9 @@ static void test_stop(void **state)
 	struct worker *w = start(0, -1, NULL);
 	struct log l = { .len = 0 };
 	worker_post(w, WORKER_CMD_SEND, "Once upon a time", NULL);
-	wait_for(w, &l, RING_TEXT, 1, false);
+	wait_for(w, &l, WORKER_EV_TEXT, 1, false);
 	worker_stop(w);
-	wait_for(w, &l, RING_DONE, 1, false);
+	wait_for(w, &l, WORKER_EV_DONE, 1, false);
 	assert_int_equal(l.done_reason, CONV_STOP_USER);
 	assert_true(l.done_tokens < 500);
 	worker_free(w);
@@ -153,19 +153,19 @@ static void test_save_new_load(void **state)
 	struct log l = { .len = 0 };
 	worker_post(w, WORKER_CMD_SEND, "Once upon a time", NULL);
 	worker_post(w, WORKER_CMD_SAVE, "wtest", NULL);
-	wait_for(w, &l, RING_SAVED, 1, false);
+	wait_for(w, &l, WORKER_EV_SAVED, 1, false);
 	worker_post(w, WORKER_CMD_NEW, NULL, NULL);
-	wait_for(w, &l, RING_CLEAR, 1, false);
+	wait_for(w, &l, WORKER_EV_CLEAR, 1, false);
 	while (worker_busy(w))
 		usleep(1000);
 	struct worker_status st;
 	worker_status(w, &st);
 	assert_int_equal(st.n_turns, 0);
 	assert_string_equal(st.session, "");
-	int turns_before = l.count[RING_TURN];
+	int turns_before = l.count[WORKER_EV_TURN];
 	worker_post(w, WORKER_CMD_LOAD, "wtest", NULL);
-	wait_for(w, &l, RING_CLEAR, 2, false);
-	wait_for(w, &l, RING_TURN, turns_before + 2, false);
+	wait_for(w, &l, WORKER_EV_CLEAR, 2, false);
+	wait_for(w, &l, WORKER_EV_TURN, turns_before + 2, false);
 	while (worker_busy(w))
 		usleep(1000);
 	worker_status(w, &st);
@@ -174,7 +174,7 @@ static void test_save_new_load(void **state)
 	assert_true(st.saved);
 	/* A bad name is an error event, not a crash. */
 	worker_post(w, WORKER_CMD_SAVE, "../x", NULL);
-	wait_for(w, &l, RING_ERROR, 1, false);
+	wait_for(w, &l, WORKER_EV_ERROR, 1, false);
 	worker_free(w);
 }
 
@@ -187,7 +187,7 @@ static void test_tiny_ring(void **state)
 	struct log l = { .len = 0 };
 	worker_post(w, WORKER_CMD_SEND, "Once upon a time", NULL);
 	worker_post(w, WORKER_CMD_SHOW, NULL, NULL);
-	wait_for(w, &l, RING_DONE, 1, true);
+	wait_for(w, &l, WORKER_EV_DONE, 1, true);
 	assert_string_equal(l.text, golden_text);
 	worker_free(w);
 }
@@ -199,9 +199,9 @@ static void test_bad_model(void **state)
 	snprintf(path, sizeof(path), "%s/missing.gguf", tu_data_home());
 	struct worker *w = start(0, 8, path);
 	struct log l = { .len = 0 };
-	wait_for(w, &l, RING_ERROR, 1, false);
+	wait_for(w, &l, WORKER_EV_ERROR, 1, false);
 	while (l.last_state != WORKER_STATE_FAILED)
-		wait_for(w, &l, RING_STATE, l.count[RING_STATE] + 1, false);
+		wait_for(w, &l, WORKER_EV_STATE, l.count[WORKER_EV_STATE] + 1, false);
 	assert_false(worker_busy(w));
 	worker_free(w);
 }
