@@ -296,6 +296,61 @@ static int do_load(struct worker *w, const char *name)
 	return rc;
 }
 
+/* ---- the session store ---- */
+
+static void emit_session(struct worker *w, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void emit_session(struct worker *w, int rc, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	emit(w, WORKER_EV_SESSION, rc, 0, 0, line);
+}
+
+static void do_session_rename(struct worker *w, const char *from, const char *to)
+{
+	char err[512];
+	int rc = session_name_check(to, err, sizeof(err));
+	if (rc == 0 && session_exists(to))
+		rc = lt_seterr(err, sizeof(err), LT_E_INVAL, "a session called '%s' exists", to);
+	if (rc) {
+		emit_session(w, rc, "%s", err);
+		return;
+	}
+	if (strcmp(from, w->session) != 0) {
+		if ((rc = session_rename(from, to, err, sizeof(err))) != 0)
+			emit_session(w, rc, "%s", err);
+		else
+			emit_session(w, 0, "renamed %s to %s", from, to);
+		return;
+	}
+	/* The open session: saved under the new name, which it keeps, so
+	 * later saves go there; the old file goes only once that is written. */
+	if ((rc = do_save(w, to, false)) != 0) {
+		emit_session(w, rc, "cannot save '%s' as '%s'", from, to);
+		return;
+	}
+	if ((rc = session_remove(from, err, sizeof(err))) != 0 && rc != LT_E_NOTFOUND)
+		emit_session(w, rc, "saved as %s, but %s", to, err);
+	else
+		emit_session(w, 0, "renamed %s to %s", from, to);
+}
+
+static void do_session_delete(struct worker *w, const char *name)
+{
+	char err[512];
+	int rc = session_remove(name, err, sizeof(err));
+	if (rc)
+		emit_session(w, rc, "%s", err);
+	else
+		emit_session(w, 0, "deleted session %s%s", name,
+			     strcmp(w->session, name) ? ""
+			     : " (it is open: the next save writes it again)");
+}
+
 /* ---- commands ---- */
 
 static void do_reply(struct worker *w, const char *text)
@@ -505,6 +560,12 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 	case WORKER_CMD_INFO:
 		do_info(w);
 		break;
+	case WORKER_CMD_SESSION_RENAME:
+		do_session_rename(w, cmd->a1, cmd->a2);
+		break;
+	case WORKER_CMD_SESSION_DELETE:
+		do_session_delete(w, cmd->a1);
+		break;
 	case WORKER_CMD_QUIT:
 		autosave(w);
 		return false;
@@ -699,9 +760,10 @@ int worker_post(struct worker *w, enum worker_cmd cmd, const char *arg1, const c
 	bool need1 = cmd == WORKER_CMD_SEND || cmd == WORKER_CMD_LOAD || cmd == WORKER_CMD_SET_PARAM ||
 		     cmd == WORKER_CMD_SET_SYSTEM || cmd == WORKER_CMD_SET_TEMPLATE ||
 		     cmd == WORKER_CMD_STOP_ADD || cmd == WORKER_CMD_STOP_RM ||
-		     cmd == WORKER_CMD_POSTFIX;
-	if (cmd < WORKER_CMD_SEND || cmd > WORKER_CMD_QUIT || (need1 && !arg1) ||
-	    (cmd == WORKER_CMD_SET_PARAM && !arg2))
+		     cmd == WORKER_CMD_POSTFIX || cmd == WORKER_CMD_SESSION_RENAME ||
+		     cmd == WORKER_CMD_SESSION_DELETE;
+	bool need2 = cmd == WORKER_CMD_SET_PARAM || cmd == WORKER_CMD_SESSION_RENAME;
+	if (cmd < WORKER_CMD_SEND || cmd > WORKER_CMD_QUIT || (need1 && !arg1) || (need2 && !arg2))
 		return LT_E_INVAL;
 	struct wcmd *c = calloc(1, sizeof(*c));
 	if (!c)

@@ -4,7 +4,10 @@
  * or the main thread of 'chat --plain') consumes.
  *
  * Commands (worker_post) never block for long: they are queued (mutex +
- * condition variable) and run in order on the engine thread. The only
+ * condition variable) and run in order on the engine thread. The worker
+ * is the only writer of session files: saving, but also renaming and
+ * deleting them for the sessions list, are its commands, so a rename can
+ * never cross an autosave of the same file. The only
  * thing that acts at once is worker_stop, an atomic flag that ends the
  * reply in progress within one token (the context checks it between
  * layers, the generation loop before every token).
@@ -87,6 +90,10 @@ enum worker_event {
 	WORKER_EV_ERROR,
 	/* a = 1 for an autosave; payload: the session name. */
 	WORKER_EV_SAVED,
+	/* The answer to WORKER_CMD_SESSION_RENAME or _DELETE: a = 0 when done,
+	 * else the negative lt_error; payload: one line saying what was done
+	 * or why not. The saved sessions may have changed: lists re-read them. */
+	WORKER_EV_SESSION,
 	WORKER_EV_COUNT
 };
 

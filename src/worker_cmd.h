@@ -22,6 +22,8 @@ enum worker_cmd {
 	WORKER_CMD_SHOW,          /* settings as WORKER_EV_INFO lines */
 	WORKER_CMD_INFO,          /* model and context as WORKER_EV_INFO lines */
 	WORKER_CMD_THINK,         /* arg1: "on", "off", or NULL to report it */
+	WORKER_CMD_SESSION_RENAME, /* arg1: a saved session, arg2: its new name */
+	WORKER_CMD_SESSION_DELETE, /* arg1: a saved session */
 	WORKER_CMD_QUIT,          /* autosave and end the thread */
 };
 

@@ -603,8 +603,6 @@ static unsigned tui_confirm_key(struct tui *t, int key)
 		char err[256] = "";
 		if (sessions_confirm(t->sessions, yes, t->w, err, sizeof(err)) < 0)
 			tui_message(t, true, "%s", err);
-		else if (yes && err[0])
-			tui_message(t, false, "%s", err);
 	}
 	return TUI_REDRAW;
 }
@@ -754,6 +752,11 @@ static unsigned tui_event(struct tui *t, const struct ring_event *ev)
 			tui_message(t, false, "saved session %s", d);
 		if (t->sessions)
 			sessions_on_saved(t->sessions, d);
+		return TUI_REDRAW;
+	case WORKER_EV_SESSION:
+		tui_message(t, ev->a != 0, "%s", d);
+		if (t->sessions)
+			sessions_on_result(t->sessions, d);
 		return TUI_REDRAW;
 	case WORKER_EV_COUNT:
 		break;

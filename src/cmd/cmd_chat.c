@@ -182,6 +182,9 @@ static void chat_event(struct chat *c, const struct ring_event *ev)
 		if (!ev->a)
 			fprintf(stderr, "saved session '%s'\n", ev->data);
 		break;
+	case WORKER_EV_SESSION:
+		fprintf(stderr, "%s%s\n", ev->a ? "llamaterm chat: " : "", ev->data);
+		break;
 	default:
 		break;
 	}

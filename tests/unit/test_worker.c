@@ -1,5 +1,6 @@
 /* Worker tests on stories260K: the event stream of a reply, stopping
- * within a token, save/new/load through the command queue, a tiny ring
+ * within a token, save/new/load through the command queue, renaming and
+ * deleting sessions, a tiny ring
  * that never loses text, and a model that fails to load. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "session.h"
 #include "worker.h"
 
 #include "testutil.h"
@@ -31,6 +33,8 @@ struct log {
 	int64_t done_reason, done_tokens;
 	int last_state;
 	int user_turn_index, reply_index;
+	int64_t session_rc;      /* of the last WORKER_EV_SESSION */
+	char session_msg[1024];
 };
 
 static void handle(struct log *l, const struct ring_event *ev)
@@ -57,6 +61,10 @@ static void handle(struct log *l, const struct ring_event *ev)
 		break;
 	case WORKER_EV_REPLY_START:
 		l->reply_index = (int)ev->b;
+		break;
+	case WORKER_EV_SESSION:
+		l->session_rc = ev->a;
+		snprintf(l->session_msg, sizeof(l->session_msg), "%s", ev->data);
 		break;
 	default:
 		break;
@@ -178,6 +186,59 @@ static void test_save_new_load(void **state)
 	worker_free(w);
 }
 
+/* Posts a session store command and waits for its answer. */
+static void session_cmd(struct worker *w, struct log *l, enum worker_cmd cmd, const char *a1,
+			const char *a2, int want_rc)
+{
+	assert_int_equal(worker_post(w, cmd, a1, a2), 0);
+	wait_for(w, l, WORKER_EV_SESSION, l->count[WORKER_EV_SESSION] + 1, false);
+	if (l->session_rc != want_rc)
+		fail_msg("got %d (%s), wanted %d", (int)l->session_rc, l->session_msg, want_rc);
+}
+
+/* Renaming and deleting session files are worker commands: the open
+ * session is saved under its new name and keeps it; another is renamed
+ * on disk; a name in use or an invalid one is refused with a message. */
+static void test_session_store(void **state)
+{
+	(void)state;
+	TU_NEED_MODEL(model_path, "stories260K.gguf");
+	struct worker *w = start(0, 4, NULL);
+	struct log l = { .len = 0 };
+	struct worker_status st;
+	worker_post(w, WORKER_CMD_SEND, "Once upon a time", NULL);
+	worker_post(w, WORKER_CMD_SAVE, "alpha", NULL);
+	wait_for(w, &l, WORKER_EV_SAVED, 1, false);
+	assert_int_equal(worker_post(w, WORKER_CMD_SESSION_RENAME, "alpha", NULL), LT_E_INVAL);
+
+	session_cmd(w, &l, WORKER_CMD_SESSION_RENAME, "alpha", "beta", 0);
+	assert_non_null(strstr(l.session_msg, "renamed alpha to beta"));
+	worker_status(w, &st);
+	assert_string_equal(st.session, "beta");
+	assert_true(session_exists("beta"));
+	assert_false(session_exists("alpha"));
+
+	worker_post(w, WORKER_CMD_SAVE, "open", NULL);
+	wait_for(w, &l, WORKER_EV_SAVED, 3, false);
+	session_cmd(w, &l, WORKER_CMD_SESSION_RENAME, "beta", "open", LT_E_INVAL);
+	assert_non_null(strstr(l.session_msg, "exists"));
+	session_cmd(w, &l, WORKER_CMD_SESSION_RENAME, "beta", "../x", LT_E_INVAL);
+	session_cmd(w, &l, WORKER_CMD_SESSION_RENAME, "beta", "gamma", 0);
+	assert_true(session_exists("gamma"));
+	assert_false(session_exists("beta"));
+	worker_status(w, &st);
+	assert_string_equal(st.session, "open");
+
+	session_cmd(w, &l, WORKER_CMD_SESSION_DELETE, "gamma", NULL, 0);
+	assert_false(session_exists("gamma"));
+	session_cmd(w, &l, WORKER_CMD_SESSION_DELETE, "gamma", NULL, LT_E_NOTFOUND);
+	assert_non_null(strstr(l.session_msg, "gamma.lts"));
+	session_cmd(w, &l, WORKER_CMD_SESSION_DELETE, "open", NULL, 0);
+	assert_non_null(strstr(l.session_msg, "it is open"));
+	assert_false(session_exists("open"));
+	worker_free(w);
+}
+
 /* With a 256-byte ring and a slow reader every byte still arrives. */
 static void test_tiny_ring(void **state)
 {
@@ -212,6 +273,7 @@ int main(void)
 		cmocka_unit_test(test_reply_events),
 		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_save_new_load),
+		cmocka_unit_test(test_session_store),
 		cmocka_unit_test(test_tiny_ring),
 		cmocka_unit_test(test_bad_model),
 	};
