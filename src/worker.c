@@ -330,6 +330,9 @@ static void do_session_rename(struct worker *w, const char *from, const char *to
 	/* The open session: saved under the new name, which it keeps, so
 	 * later saves go there; the old file goes only once that is written. */
 	if ((rc = do_save(w, to, false)) != 0) {
+		/* Still the old file's conversation: later saves go there. */
+		snprintf(w->session, sizeof(w->session), "%s", from);
+		status_update(w);
 		emit_session(w, rc, "cannot save '%s' as '%s'", from, to);
 		return;
 	}
