@@ -30,7 +30,7 @@ PKG_LIBS := $(shell pkg-config --libs ncursesw libpcre2-8 2>/dev/null || echo -l
 
 CFLAGS_ALL := -std=gnu11 $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter \
 	-D_GNU_SOURCE -DLLAMATERM_VERSION='"$(VERSION)"' -DLLAMATERM_PREFIX='"$(PREFIX)"' \
-	-Iengine -Isrc -Iui $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP $(CFLAGS)
+	$(PKG_CFLAGS) $(SANFLAGS) -MMD -MP $(CFLAGS)
 LDLIBS_ALL := $(PKG_LIBS) -lreadline -lpthread -lm
 ifeq ($(WERROR),1)
 CFLAGS_ALL += -Werror
@@ -41,7 +41,22 @@ LDLIBS_ALL += -fopenmp
 endif
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
-LIB_SRC := $(wildcard engine/*.c) $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard ui/*.c)
+# The layers: ui/ -> src/ -> engine/, and src/cmd/ (main and the
+# subcommands) above both. Each folder is compiled with only the include
+# paths it may use, so an include against the arrows fails the build;
+# tests/cli/layers.sh checks what the -I paths cannot see (a quoted include
+# is looked up next to the including file first, so "cmd/cli.h" or
+# "../ui/tui.h" from src/ would still compile). tests/ see every folder.
+INC_ENGINE := -Iengine
+INC_CORE := -Iengine -Isrc
+INC_UI := -Iengine -Isrc -Iui
+INC_CMD := -Iengine -Isrc -Iui -Isrc/cmd
+layer_inc = $(if $(filter src/cmd/%,$1),$(INC_CMD),$(if $(filter src/%,$1),$(INC_CORE),$(if \
+	$(filter ui/%,$1),$(INC_UI),$(if $(filter engine/%,$1),$(INC_ENGINE),$(INC_CMD)))))
+
+CMD_SRC := $(wildcard src/cmd/*.c)
+LIB_SRC := $(wildcard engine/*.c) $(wildcard src/*.c) $(wildcard ui/*.c) \
+	$(filter-out src/cmd/main.c,$(CMD_SRC))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libllamaterm.a
 TEST_SRC := $(wildcard tests/unit/test_*.c)
@@ -61,7 +76,7 @@ llamaterm: $(BIN)
 	cp $(BIN) $@
 endif
 
-$(BIN): $(BUILD)/src/main.o $(LIB)
+$(BIN): $(BUILD)/src/cmd/main.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 $(LIB): $(LIB_OBJ)
@@ -78,7 +93,7 @@ endif
 
 $(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+	$(CC) $(CFLAGS_ALL) $(call layer_inc,$<) -c -o $@ $<
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -99,19 +114,19 @@ sanitize:
 # only the objects it uses and UB aborts like a crash.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-FUZZ_LIB_SRC := $(wildcard engine/*.c) $(filter-out src/main.c $(wildcard src/cmd_*.c),$(wildcard src/*.c))
+FUZZ_LIB_SRC := $(wildcard engine/*.c) $(wildcard src/*.c)
 FUZZ_OBJ := $(FUZZ_LIB_SRC:%.c=build/fuzz/obj/%.o)
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Iengine -Isrc $(PKG_CFLAGS) \
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE $(PKG_CFLAGS) \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+	clang $(FUZZ_CFLAGS) $(call layer_inc,$<) -MMD -MP -c -o $@ $<
 build/fuzz/libfuzz.a: $(FUZZ_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 build/fuzz/%: tests/fuzz/%.c build/fuzz/libfuzz.a
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libfuzz.a $(PKG_LIBS) -lm -lpthread
+	clang $(FUZZ_CFLAGS) $(INC_CORE) -fsanitize=fuzzer -o $@ $< build/fuzz/libfuzz.a $(PKG_LIBS) -lm -lpthread
 fuzz: $(FUZZ_BIN)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) LLAMATERM_SHARED=$(SHARED) bash tests/fuzz/run.sh $(FUZZ_BIN)
 
@@ -138,5 +153,6 @@ install: $(BIN)
 clean:
 	rm -rf build llamaterm
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)
+-include $(LIB_OBJ:.o=.d) $(BUILD)/src/cmd/main.d $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d) \
+	$(SYNTH_SRC:%.c=$(BUILD)/%.d)
 -include $(FUZZ_OBJ:.o=.d)

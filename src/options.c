@@ -1,6 +1,6 @@
 #include "options.h"
 
-#include "cli.h"
+#include "roff.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -312,16 +312,16 @@ void options_print_man(FILE *out)
 		const struct opt_def *d = &opt_table[i];
 		fputs(".TP\n.B \"", out);
 		if (d->short_name) {
-			cli_roff_text(out, d->short_name);
+			roff_text(out, d->short_name);
 			fputs(", ", out);
 		}
-		cli_roff_text(out, d->long_name);
+		roff_text(out, d->long_name);
 		if (d->arg) {
 			fputc(' ', out);
-			cli_roff_text(out, d->arg);
+			roff_text(out, d->arg);
 		}
 		fputs("\"\n", out);
-		cli_roff_text(out, d->help);
+		roff_text(out, d->help);
 		if (d->commands == ~0u) {
 			fputs(" (every command).\n", out);
 			continue;

@@ -1,5 +1,7 @@
-/* Single-producer, single-consumer ring of events from the engine thread to
- * the UI thread.
+/* Single-producer, single-consumer ring of typed records, carrying the
+ * engine thread's events to the UI thread. The ring only moves records:
+ * what a kind and its numbers mean is the producer's business (for the
+ * worker, enum worker_event in worker.h).
  *
  * Records have variable size and live in one byte buffer; the producer
  * publishes them with a release store of the head, the consumer frees them
@@ -47,29 +49,6 @@
 
 #include "errors.h"
 
-/* Event kinds; the numbers the fields carry are listed with each. New
- * kinds go before RING_KIND_COUNT. */
-enum ring_kind {
-	RING_TEXT = 1,      /* payload: reply text (UTF-8) */
-	RING_DONE,          /* reply finished; a = tokens generated, b = stop reason,
-			     * x = reasoning tokens among them */
-	RING_STOPPED,       /* a stop string or the user ended the reply; a = tokens generated */
-	RING_ERROR,         /* payload: one-line message; a = lt_error code */
-	RING_STATS,         /* a = prompt tokens, b = generated tokens, x = prompt tok/s, y = gen tok/s */
-	RING_CTX_SHIFTED,   /* a = tokens discarded, b = tokens kept */
-	RING_LOAD_PROGRESS, /* x = fraction done (0..1); payload: what is loading */
-	RING_INFO,          /* payload: a status line; a = 0 information, 1 warning */
-	RING_STATE,         /* a = enum worker_state now in effect (see worker.h) */
-	RING_TURN,          /* a finished turn to show: a = enum conv_role, b = turn index,
-			     * x = 1 when a reply was cut short; payload: the turn's text */
-	RING_CLEAR,         /* forget the shown transcript; RING_TURN events rebuild it */
-	RING_REPLY_START,   /* a reply begins (RING_TEXT pieces follow); b = turn index */
-	RING_SAVED,         /* the session was written; a = 1 for an autosave; payload: name */
-	RING_REASONING,     /* a piece of a reply's reasoning; a = its tokens so far, b = turn
-			     * index, x = 1 when replayed after the turn's RING_TURN */
-	RING_KIND_COUNT
-};
-
 /* Record flags. */
 #define RING_F_MORE 0x1u /* the payload continues in the next record */
 
@@ -78,7 +57,8 @@ enum ring_kind {
 #define RING_MAX_CAPACITY (1u << 30)
 
 struct ring_event {
-	uint16_t kind;    /* enum ring_kind */
+	uint16_t kind;    /* the producer's record type (the worker's: enum worker_event);
+			   * any value but 0, which the ring keeps for its padding */
 	uint16_t flags;   /* RING_F_*; set by the ring on pop, ignored on push */
 	int64_t a, b;
 	double x, y;

@@ -754,6 +754,30 @@ int session_remove(const char *name, char *err, size_t errlen)
 	return rc;
 }
 
+int session_rename(const char *from, const char *to, char *err, size_t errlen)
+{
+	char *from_path = session_path(from, err, errlen);
+	if (!from_path)
+		return LT_E_INVAL;
+	char *to_path = session_path(to, err, errlen);
+	if (!to_path) {
+		free(from_path);
+		return LT_E_INVAL;
+	}
+	int rc = 0;
+	/* rename() replaces silently; another conversation must not be lost.
+	 * Within one program only the worker writes here, so nothing makes
+	 * to_path between this look and the rename. */
+	if (access(to_path, F_OK) == 0)
+		rc = lt_seterr(err, errlen, LT_E_INVAL, "a session called '%s' exists", to);
+	else if (rename(from_path, to_path) != 0)
+		rc = lt_seterr(err, errlen, errno == ENOENT ? LT_E_NOTFOUND : LT_E_IO,
+			       "%s: cannot rename to %s: %s", from_path, to_path, strerror(errno));
+	free(from_path);
+	free(to_path);
+	return rc;
+}
+
 bool session_exists(const char *name)
 {
 	char err[8];
@@ -763,6 +787,14 @@ bool session_exists(const char *name)
 	bool ok = access(path, F_OK) == 0;
 	free(path);
 	return ok;
+}
+
+void session_when(int64_t ms, char *buf, size_t size)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	if (!localtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%d %H:%M", &tm))
+		snprintf(buf, size, "?");
 }
 
 static int session_info_cmp(const void *a, const void *b)

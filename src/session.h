@@ -150,6 +150,9 @@ int session_save(const char *name, const struct session_data *d, char *err, size
 int session_load(const char *name, struct session_data *d, char *warn, size_t warnlen,
 		 char *err, size_t errlen);
 int session_remove(const char *name, char *err, size_t errlen);
+/* Renames session from to to; LT_E_INVAL when to exists (it is never
+ * replaced), LT_E_NOTFOUND when from does not. */
+int session_rename(const char *from, const char *to, char *err, size_t errlen);
 bool session_exists(const char *name);
 
 /* One entry of session_list. */
@@ -165,6 +168,9 @@ struct session_info {
 /* Every NAME.lts in the sessions directory, most recently used first. */
 int session_list(struct session_info **out, size_t *n, char *err, size_t errlen);
 void session_list_free(struct session_info *list, size_t n);
+/* A list's "last used" column: local "YYYY-MM-DD HH:MM" of ms since the
+ * epoch, "?" when it cannot be shown. */
+void session_when(int64_t ms, char *buf, size_t size);
 
 /* Writes the transcript as Markdown. */
 int session_export_markdown(const struct session_data *d, const char *name, const char *path,

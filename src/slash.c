@@ -1,14 +1,10 @@
 /* Slash commands: the table, parsing, help, completion and /set. */
 #include "slash.h"
 
-#include <errno.h>
-#include <limits.h>
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "worker.h"
+#include "params.h"
+#include "roff.h"
 
 static const struct slash_def slash_defs[] = {
 	{ .id = SLASH_HELP, .name = "help", .args = SLASH_ARGS_NONE, .usage = "",
@@ -45,46 +41,10 @@ static const struct slash_def slash_defs[] = {
 
 #define N_SLASH (sizeof(slash_defs) / sizeof(slash_defs[0]))
 
-enum param_kind { PARAM_FLOAT, PARAM_INT, PARAM_SEED };
-
-struct param_def {
-	const char *name;
-	const char *help;
-	enum param_kind kind;
-	size_t offset; /* into struct sampler_params; SIZE_MAX for n_predict */
-};
-
-#define SP(f) offsetof(struct sampler_params, f)
-
-static const struct param_def param_defs[] = {
-	{ "temp", "temperature; 0 is greedy", PARAM_FLOAT, SP(temperature) },
-	{ "top_k", "keep the K most likely tokens (0: off)", PARAM_INT, SP(top_k) },
-	{ "top_p", "nucleus threshold (1: off)", PARAM_FLOAT, SP(top_p) },
-	{ "min_p", "drop tokens below P times the top probability (0: off)", PARAM_FLOAT, SP(min_p) },
-	{ "typical", "locally typical sampling (1: off)", PARAM_FLOAT, SP(typical_p) },
-	{ "repeat_penalty", "penalise repeated tokens (1: off)", PARAM_FLOAT, SP(repeat_penalty) },
-	{ "repeat_last_n", "penalty window (0: off, -1: context)", PARAM_INT, SP(repeat_last_n) },
-	{ "presence_penalty", "subtract X from present tokens", PARAM_FLOAT, SP(presence_penalty) },
-	{ "frequency_penalty", "subtract X per occurrence", PARAM_FLOAT, SP(frequency_penalty) },
-	{ "seed", "random seed (re-seeds the generator)", PARAM_SEED, SP(seed) },
-	{ "n_predict", "most tokens per reply (-1: no limit)", PARAM_INT, SIZE_MAX },
-};
-
-#define N_PARAMS (sizeof(param_defs) / sizeof(param_defs[0]))
-
 const struct slash_def *slash_table(size_t *n)
 {
 	*n = N_SLASH;
 	return slash_defs;
-}
-
-const char *slash_param_name(size_t i, const char **help)
-{
-	if (i >= N_PARAMS)
-		return NULL;
-	if (help)
-		*help = param_defs[i].help;
-	return param_defs[i].name;
 }
 
 bool slash_is_command(const char *line)
@@ -192,7 +152,8 @@ int slash_parse(char *line, struct slash_call *call, char *err, size_t errlen)
 	return 0;
 }
 
-int slash_post(struct worker *w, const struct slash_call *call, char *err, size_t errlen)
+int slash_command(const struct slash_call *call, struct worker_call *out, char *err,
+		  size_t errlen)
 {
 	const char *a1 = call->arg1, *a2 = call->arg2;
 	enum worker_cmd cmd;
@@ -223,10 +184,8 @@ int slash_post(struct worker *w, const struct slash_call *call, char *err, size_
 		return lt_seterr(err, errlen, LT_E_INVAL, "/%s is handled by the interface",
 				 call->def->name);
 	}
-	int rc = worker_post(w, cmd, a1, a2);
-	if (rc)
-		lt_seterr(err, errlen, rc, "/%s: %s", call->def->name, lt_strerror(rc));
-	return rc;
+	*out = (struct worker_call){ .cmd = cmd, .arg1 = a1, .arg2 = a2 };
+	return 0;
 }
 
 void slash_print_help(FILE *out)
@@ -245,13 +204,13 @@ void slash_print_man(FILE *out)
 	for (size_t i = 0; i < N_SLASH; i++) {
 		const struct slash_def *d = &slash_defs[i];
 		fputs(".TP\n.B /", out);
-		cli_roff_text(out, d->name);
+		roff_text(out, d->name);
 		if (d->usage[0]) {
 			fputc(' ', out);
-			cli_roff_text(out, d->usage);
+			roff_text(out, d->usage);
 		}
 		fputc('\n', out);
-		cli_roff_text(out, d->help);
+		roff_text(out, d->help);
 		fputs(".\n", out);
 	}
 }
@@ -260,72 +219,14 @@ const char *slash_complete(const char *prefix, size_t i)
 {
 	if (!strncmp(prefix, "set ", 4)) {
 		const char *p = prefix + 4;
-		for (size_t k = 0; k < N_PARAMS; k++)
-			if (!strncmp(param_defs[k].name, p, strlen(p)) && i-- == 0)
-				return param_defs[k].name;
+		const char *name;
+		for (size_t k = 0; (name = params_name(k, NULL)) != NULL; k++)
+			if (!strncmp(name, p, strlen(p)) && i-- == 0)
+				return name;
 		return NULL;
 	}
 	for (size_t k = 0; k < N_SLASH; k++)
 		if (!strncmp(slash_defs[k].name, prefix, strlen(prefix)) && i-- == 0)
 			return slash_defs[k].name;
 	return NULL;
-}
-
-int slash_param_apply(struct sampler_params *sp, int *n_predict, const char *name,
-		      const char *value, char *err, size_t errlen)
-{
-	const struct param_def *d = NULL;
-	for (size_t i = 0; i < N_PARAMS; i++)
-		if (!strcmp(param_defs[i].name, name))
-			d = &param_defs[i];
-	if (!d)
-		return lt_seterr(err, errlen, LT_E_NOTFOUND, "/set: unknown parameter '%s'", name);
-	char *end;
-	errno = 0;
-	if (d->kind == PARAM_FLOAT) {
-		float v = strtof(value, &end);
-		if (errno || end == value || *end || !isfinite(v))
-			return lt_seterr(err, errlen, LT_E_INVAL, "/set %s: '%s' is not a number", name,
-					 value);
-		*(float *)((char *)sp + d->offset) = v;
-		return 0;
-	}
-	long long v = strtoll(value, &end, 10);
-	if (errno || end == value || *end)
-		return lt_seterr(err, errlen, LT_E_INVAL, "/set %s: '%s' is not an integer", name, value);
-	if (d->kind == PARAM_SEED) {
-		if (v < 0 || v > UINT32_MAX)
-			return lt_seterr(err, errlen, LT_E_INVAL, "/set seed: out of range");
-		sp->seed = (uint32_t)v;
-	} else {
-		if (v < INT_MIN || v > INT_MAX)
-			return lt_seterr(err, errlen, LT_E_INVAL, "/set %s: out of range", name);
-		if (d->offset == SIZE_MAX)
-			*n_predict = (int)v;
-		else
-			*(int32_t *)((char *)sp + d->offset) = (int32_t)v;
-	}
-	return 0;
-}
-
-void slash_param_describe(const struct sampler_params *sp, int n_predict,
-			  void (*line)(void *ud, const char *text), void *ud)
-{
-	char buf[128];
-	for (size_t i = 0; i < N_PARAMS; i++) {
-		const struct param_def *d = &param_defs[i];
-		if (d->offset == SIZE_MAX)
-			snprintf(buf, sizeof(buf), "%s = %d", d->name, n_predict);
-		else if (d->kind == PARAM_FLOAT)
-			snprintf(buf, sizeof(buf), "%s = %g", d->name,
-				 (double)*(const float *)((const char *)sp + d->offset));
-		else if (d->kind == PARAM_SEED && sp->seed == SAMPLER_SEED_RANDOM)
-			snprintf(buf, sizeof(buf), "%s = random", d->name);
-		else if (d->kind == PARAM_SEED)
-			snprintf(buf, sizeof(buf), "%s = %u", d->name, sp->seed);
-		else
-			snprintf(buf, sizeof(buf), "%s = %d", d->name,
-				 (int)*(const int32_t *)((const char *)sp + d->offset));
-		line(ud, buf);
-	}
 }

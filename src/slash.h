@@ -9,9 +9,7 @@
 #include <stdio.h>
 
 #include "errors.h"
-#include "sampler.h"
-
-struct worker;
+#include "worker_cmd.h"
 
 enum slash_id {
 	SLASH_HELP = 1,
@@ -71,9 +69,11 @@ bool slash_is_command(const char *line);
  * and its usage. Names may be abbreviated to any unambiguous prefix. */
 int slash_parse(char *line, struct slash_call *call, char *err, size_t errlen);
 
-/* Queues the worker command for a parsed call. /help and /quit are for the
- * caller (returns LT_E_INVAL for them). */
-int slash_post(struct worker *w, const struct slash_call *call, char *err, size_t errlen);
+/* The worker command for a parsed call (its arguments point where the
+ * call's do). /help and /quit are for the caller (returns LT_E_INVAL for
+ * them), as is posting the command (worker_post). */
+int slash_command(const struct slash_call *call, struct worker_call *out, char *err,
+		  size_t errlen);
 
 /* The /help text (one line per command). */
 void slash_print_help(FILE *out);
@@ -82,21 +82,7 @@ void slash_print_man(FILE *out);
 
 /* Completion: the i-th (from 0) command name starting with prefix (given
  * without the slash), or NULL when there are no more. Also completes the
- * parameter names after "/set ". */
+ * parameter names (params.h) after "/set ". */
 const char *slash_complete(const char *prefix, size_t i);
-
-/* The i-th parameter of /set (from 0) and its help line, or NULL past
- * the last. */
-const char *slash_param_name(size_t i, const char **help);
-
-/* Applies "/set name value" to sampling settings and the reply length
- * limit. Returns 0 or LT_E_NOTFOUND / LT_E_INVAL with a message. */
-int slash_param_apply(struct sampler_params *sp, int *n_predict, const char *name,
-		      const char *value, char *err, size_t errlen);
-
-/* Writes the current value of every parameter as "name = value" lines,
- * calling line() once per line. */
-void slash_param_describe(const struct sampler_params *sp, int n_predict,
-			  void (*line)(void *ud, const char *text), void *ud);
 
 #endif

@@ -11,8 +11,8 @@
 #include <time.h>
 
 #include "paths.h"
+#include "params.h"
 #include "session.h"
-#include "slash.h"
 #include "template.h"
 #include "vocab.h"
 
@@ -62,7 +62,7 @@ struct worker {
 	char session[WORKER_NAME_MAX + 1];
 	int64_t created;
 	bool dirty;        /* changed since the last save */
-	bool reply_open;   /* RING_REPLY_START sent, RING_DONE not yet */
+	bool reply_open;   /* WORKER_EV_REPLY_START sent, WORKER_EV_DONE not yet */
 	int reply_index;   /* the turn index of the open reply */
 };
 
@@ -86,7 +86,7 @@ struct worker_config worker_config_default(void)
 
 /* ---- events ---- */
 
-static void emit(struct worker *w, enum ring_kind kind, int64_t a, int64_t b, double x,
+static void emit(struct worker *w, enum worker_event kind, int64_t a, int64_t b, double x,
 		 const char *text)
 {
 	struct ring_event ev = { .kind = (uint16_t)kind, .a = a, .b = b, .x = x,
@@ -103,12 +103,12 @@ static void emit_info(struct worker *w, int warning, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	emit(w, RING_INFO, warning, 0, 0, line);
+	emit(w, WORKER_EV_INFO, warning, 0, 0, line);
 }
 
 static void emit_error(struct worker *w, int code, const char *msg)
 {
-	emit(w, RING_ERROR, code, 0, 0, msg && msg[0] ? msg : lt_strerror(code));
+	emit(w, WORKER_EV_ERROR, code, 0, 0, msg && msg[0] ? msg : lt_strerror(code));
 }
 
 /* Copies what the status bar shows (engine thread only). */
@@ -139,18 +139,18 @@ static void set_state(struct worker *w, enum worker_state s)
 	pthread_mutex_unlock(&w->mu);
 	status_update(w);
 	if (changed)
-		emit(w, RING_STATE, s, 0, 0, NULL);
+		emit(w, WORKER_EV_STATE, s, 0, 0, NULL);
 }
 
 /* The whole transcript again, after anything that rewrote it. */
 static void replay(struct worker *w, int upto)
 {
-	emit(w, RING_CLEAR, 0, 0, 0, NULL);
+	emit(w, WORKER_EV_CLEAR, 0, 0, 0, NULL);
 	for (int i = 0; i < upto; i++) {
 		const struct conv_turn *t = conv_turn(w->conv, i);
-		emit(w, RING_TURN, t->role, i, (t->flags & CONV_TURN_PARTIAL) ? 1 : 0, t->text);
+		emit(w, WORKER_EV_TURN, t->role, i, (t->flags & CONV_TURN_PARTIAL) ? 1 : 0, t->text);
 		if (t->reasoning[0]) {
-			struct ring_event ev = { .kind = RING_REASONING, .a = t->n_reasoning, .b = i,
+			struct ring_event ev = { .kind = WORKER_EV_REASONING, .a = t->n_reasoning, .b = i,
 						 .x = 1, .data = t->reasoning,
 						 .len = strlen(t->reasoning) };
 			ring_push_wait(w->ring, &ev, -1, &w->quit);
@@ -164,25 +164,25 @@ static void cb_turn(void *ud, int index, const struct conv_turn *t)
 {
 	struct worker *w = ud;
 	if (t->role == CONV_ROLE_USER) {
-		emit(w, RING_TURN, t->role, index, 0, t->text);
+		emit(w, WORKER_EV_TURN, t->role, index, 0, t->text);
 	} else {
 		w->reply_open = true;
 		w->reply_index = index;
-		emit(w, RING_REPLY_START, 0, index, 0, NULL);
+		emit(w, WORKER_EV_REPLY_START, 0, index, 0, NULL);
 	}
 }
 
 static void cb_text(void *ud, const char *text, size_t len)
 {
 	struct worker *w = ud;
-	struct ring_event ev = { .kind = RING_TEXT, .data = text, .len = len };
+	struct ring_event ev = { .kind = WORKER_EV_TEXT, .data = text, .len = len };
 	ring_push_wait(w->ring, &ev, -1, &w->quit);
 }
 
 static void cb_reasoning(void *ud, const char *text, size_t len, int n_tokens)
 {
 	struct worker *w = ud;
-	struct ring_event ev = { .kind = RING_REASONING, .a = n_tokens, .b = w->reply_index,
+	struct ring_event ev = { .kind = WORKER_EV_REASONING, .a = n_tokens, .b = w->reply_index,
 				 .data = text, .len = len };
 	ring_push_wait(w->ring, &ev, -1, &w->quit);
 }
@@ -190,7 +190,7 @@ static void cb_reasoning(void *ud, const char *text, size_t len, int n_tokens)
 static void cb_shift(void *ud, int n_dropped, int n_kept, const char *what)
 {
 	struct worker *w = ud;
-	emit(w, RING_CTX_SHIFTED, n_dropped, n_kept, 0, what);
+	emit(w, WORKER_EV_CTX_SHIFTED, n_dropped, n_kept, 0, what);
 }
 
 /* ---- saving and loading ---- */
@@ -234,7 +234,7 @@ static int do_save(struct worker *w, const char *name, bool autosave)
 		emit_error(w, rc, err);
 	} else {
 		w->dirty = false;
-		emit(w, RING_SAVED, autosave, 0, 0, w->session);
+		emit(w, WORKER_EV_SAVED, autosave, 0, 0, w->session);
 	}
 	set_state(w, WORKER_STATE_IDLE);
 	return rc;
@@ -296,6 +296,64 @@ static int do_load(struct worker *w, const char *name)
 	return rc;
 }
 
+/* ---- the session store ---- */
+
+static void emit_session(struct worker *w, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void emit_session(struct worker *w, int rc, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	emit(w, WORKER_EV_SESSION, rc, 0, 0, line);
+}
+
+static void do_session_rename(struct worker *w, const char *from, const char *to)
+{
+	char err[512];
+	int rc = session_name_check(to, err, sizeof(err));
+	if (rc == 0 && session_exists(to))
+		rc = lt_seterr(err, sizeof(err), LT_E_INVAL, "a session called '%s' exists", to);
+	if (rc) {
+		emit_session(w, rc, "%s", err);
+		return;
+	}
+	if (strcmp(from, w->session) != 0) {
+		if ((rc = session_rename(from, to, err, sizeof(err))) != 0)
+			emit_session(w, rc, "%s", err);
+		else
+			emit_session(w, 0, "renamed %s to %s", from, to);
+		return;
+	}
+	/* The open session: saved under the new name, which it keeps, so
+	 * later saves go there; the old file goes only once that is written. */
+	if ((rc = do_save(w, to, false)) != 0) {
+		/* Still the old file's conversation: later saves go there. */
+		snprintf(w->session, sizeof(w->session), "%s", from);
+		status_update(w);
+		emit_session(w, rc, "cannot save '%s' as '%s'", from, to);
+		return;
+	}
+	if ((rc = session_remove(from, err, sizeof(err))) != 0 && rc != LT_E_NOTFOUND)
+		emit_session(w, rc, "saved as %s, but %s", to, err);
+	else
+		emit_session(w, 0, "renamed %s to %s", from, to);
+}
+
+static void do_session_delete(struct worker *w, const char *name)
+{
+	char err[512];
+	int rc = session_remove(name, err, sizeof(err));
+	if (rc)
+		emit_session(w, rc, "%s", err);
+	else
+		emit_session(w, 0, "deleted session %s%s", name,
+			     strcmp(w->session, name) ? ""
+			     : " (it is open: the next save writes it again)");
+}
+
 /* ---- commands ---- */
 
 static void do_reply(struct worker *w, const char *text)
@@ -313,9 +371,9 @@ static void do_reply(struct worker *w, const char *text)
 	if (w->reply_open) {
 		double pp = r.t_prompt > 0 ? r.n_prompt / r.t_prompt : 0;
 		double tg = r.t_gen > 0 ? r.n_gen / r.t_gen : 0;
-		struct ring_event ev = { .kind = RING_STATS, .a = r.n_prompt, .b = r.n_gen, .x = pp, .y = tg };
+		struct ring_event ev = { .kind = WORKER_EV_STATS, .a = r.n_prompt, .b = r.n_gen, .x = pp, .y = tg };
 		ring_push_wait(w->ring, &ev, -1, &w->quit);
-		emit(w, RING_DONE, r.n_gen, r.reason, r.n_reasoning, NULL);
+		emit(w, WORKER_EV_DONE, r.n_gen, r.reason, r.n_reasoning, NULL);
 		pthread_mutex_lock(&w->mu);
 		w->st.pp_tps = pp;
 		w->st.tg_tps = tg;
@@ -358,7 +416,7 @@ static void do_show(struct worker *w)
 	for (int i = 0; i < n; i++)
 		emit_info(w, 0, "  \"%s\"", stops[i]);
 	emit_info(w, 0, "sampling:");
-	slash_param_describe(conv_sampling(c), conv_n_predict(c), describe_line, w);
+	params_describe(conv_sampling(c), conv_n_predict(c), describe_line, w);
 }
 
 static void do_info(struct worker *w)
@@ -426,7 +484,7 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 	case WORKER_CMD_SET_PARAM: {
 		struct sampler_params sp = *conv_sampling(c);
 		int n_predict = conv_n_predict(c);
-		rc = slash_param_apply(&sp, &n_predict, cmd->a1, cmd->a2, err, sizeof(err));
+		rc = params_apply(&sp, &n_predict, cmd->a1, cmd->a2, err, sizeof(err));
 		if (rc == 0 && (rc = conv_set_sampling(c, &sp)) != 0)
 			snprintf(err, sizeof(err), "%s", conv_error(c));
 		if (rc) {
@@ -505,6 +563,12 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 	case WORKER_CMD_INFO:
 		do_info(w);
 		break;
+	case WORKER_CMD_SESSION_RENAME:
+		do_session_rename(w, cmd->a1, cmd->a2);
+		break;
+	case WORKER_CMD_SESSION_DELETE:
+		do_session_delete(w, cmd->a1);
+		break;
 	case WORKER_CMD_QUIT:
 		autosave(w);
 		return false;
@@ -518,13 +582,13 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 static int worker_open(struct worker *w, char *err, size_t errlen)
 {
 	const struct worker_config *cfg = &w->cfg;
-	emit(w, RING_LOAD_PROGRESS, 0, 0, 0.0, cfg->model_path);
+	emit(w, WORKER_EV_LOAD_PROGRESS, 0, 0, 0.0, cfg->model_path);
 	int rc = model_open(&w->model, cfg->model_path, &cfg->model, err, errlen);
 	if (rc == 0)
 		rc = vocab_open(&w->vocab, model_gguf(w->model), err, errlen);
 	if (rc)
 		return rc;
-	emit(w, RING_LOAD_PROGRESS, 0, 0, 0.7, "context");
+	emit(w, WORKER_EV_LOAD_PROGRESS, 0, 0, 0.7, "context");
 	const struct gguf *g = model_gguf(w->model);
 	w->model_size = gguf_file_size(g);
 	rc = session_fingerprint(cfg->model_path, gguf_data_offset(g), &w->fingerprint, err, errlen);
@@ -543,7 +607,7 @@ static int worker_open(struct worker *w, char *err, size_t errlen)
 	}
 	pthread_mutex_unlock(&w->mu);
 
-	emit(w, RING_LOAD_PROGRESS, 0, 0, 0.9, "template");
+	emit(w, WORKER_EV_LOAD_PROGRESS, 0, 0, 0.9, "template");
 	paths_template_dirs(&w->tdirs, &w->n_tdirs);
 	struct template *t = NULL;
 	char note[512] = "";
@@ -583,7 +647,7 @@ static int worker_open(struct worker *w, char *err, size_t errlen)
 	}
 	if (cfg->thinking_off && conv_set_thinking(w->conv, false) != 0)
 		emit_info(w, 1, "--think off: %s", conv_error(w->conv));
-	emit(w, RING_LOAD_PROGRESS, 0, 0, 1.0, "ready");
+	emit(w, WORKER_EV_LOAD_PROGRESS, 0, 0, 1.0, "ready");
 	return 0;
 }
 
@@ -615,7 +679,7 @@ static void *worker_main(void *arg)
 	set_state(w, WORKER_STATE_LOADING);
 	int rc = worker_open(w, err, sizeof(err));
 	if (rc) {
-		emit(w, RING_ERROR, rc, 1, 0, err[0] ? err : lt_strerror(rc));
+		emit(w, WORKER_EV_ERROR, rc, 1, 0, err[0] ? err : lt_strerror(rc));
 		set_state(w, WORKER_STATE_FAILED);
 	} else {
 		set_state(w, WORKER_STATE_IDLE);
@@ -626,7 +690,7 @@ static void *worker_main(void *arg)
 		if (rc == 0)
 			go_on = run_cmd(w, c);
 		else if (go_on)
-			emit(w, RING_ERROR, rc, 1, 0, "the model failed to load; only /quit works");
+			emit(w, WORKER_EV_ERROR, rc, 1, 0, "the model failed to load; only /quit works");
 		cmd_free(c);
 		/* Every event of the command is in the ring before we look idle. */
 		pthread_mutex_lock(&w->mu);
@@ -699,9 +763,10 @@ int worker_post(struct worker *w, enum worker_cmd cmd, const char *arg1, const c
 	bool need1 = cmd == WORKER_CMD_SEND || cmd == WORKER_CMD_LOAD || cmd == WORKER_CMD_SET_PARAM ||
 		     cmd == WORKER_CMD_SET_SYSTEM || cmd == WORKER_CMD_SET_TEMPLATE ||
 		     cmd == WORKER_CMD_STOP_ADD || cmd == WORKER_CMD_STOP_RM ||
-		     cmd == WORKER_CMD_POSTFIX;
-	if (cmd < WORKER_CMD_SEND || cmd > WORKER_CMD_QUIT || (need1 && !arg1) ||
-	    (cmd == WORKER_CMD_SET_PARAM && !arg2))
+		     cmd == WORKER_CMD_POSTFIX || cmd == WORKER_CMD_SESSION_RENAME ||
+		     cmd == WORKER_CMD_SESSION_DELETE;
+	bool need2 = cmd == WORKER_CMD_SET_PARAM || cmd == WORKER_CMD_SESSION_RENAME;
+	if (cmd < WORKER_CMD_SEND || cmd > WORKER_CMD_QUIT || (need1 && !arg1) || (need2 && !arg2))
 		return LT_E_INVAL;
 	struct wcmd *c = calloc(1, sizeof(*c));
 	if (!c)

@@ -4,48 +4,19 @@
  * or the main thread of 'chat --plain') consumes.
  *
  * Commands (worker_post) never block for long: they are queued (mutex +
- * condition variable) and run in order on the engine thread. The only
+ * condition variable) and run in order on the engine thread. The worker
+ * is the only writer of session files: saving, but also renaming and
+ * deleting them for the sessions list, are its commands, so a rename can
+ * never cross an autosave of the same file. The only
  * thing that acts at once is worker_stop, an atomic flag that ends the
  * reply in progress within one token (the context checks it between
  * layers, the generation loop before every token).
  *
- * Event stream (struct ring_event; numbers in a, b, x, y; text in data):
- *
- *   RING_STATE          a = enum worker_state. Sent on every change.
- *   RING_LOAD_PROGRESS  x = 0..1, payload: what is being loaded.
- *   RING_CLEAR          forget the shown transcript. Followed by one
- *                       RING_TURN per turn (after /load, /new, /undo,
- *                       /regen, /template, /system and at start-up when a
- *                       session was resumed): a full replay, in order.
- *   RING_TURN           a = enum conv_role, b = turn index, x = 1 when the
- *                       reply was cut short; payload: the text. Also sent
- *                       for each user turn the worker accepts, so the UI
- *                       never echoes input itself.
- *   RING_REPLY_START    b = turn index of the reply being generated.
- *   RING_TEXT           a piece of the reply: complete UTF-8, stop strings
- *                       already removed. Never lost (ring_push_wait).
- *   RING_REASONING      a piece of the reply's reasoning block (it comes
- *                       before the answer's RING_TEXT); a = reasoning
- *                       tokens so far, b = turn index. In a replay it
- *                       follows the reply's RING_TURN, whole, with x = 1.
- *   RING_STATS          a = prompt tokens evaluated, b = tokens generated,
- *                       x = prompt tok/s, y = generation tok/s.
- *   RING_DONE           the reply ended; a = tokens generated, b = enum
- *                       conv_stop_reason, x = of a, the reasoning's (the
- *                       count RING_REASONING last gave leaves out the
- *                       tokens of the end tag). Always the last event of a reply
- *                       (RING_STOPPED is not used by the worker).
- *   RING_CTX_SHIFTED    a = tokens discarded, b = tokens kept; payload: a
- *                       line saying which turns left the context.
- *   RING_INFO           a = 0 information, 1 warning; payload: one line
- *                       (answers to /show, /info, /stop list; notes).
- *   RING_ERROR          a = lt_error code, b = 1 when fatal (the worker
- *                       could not load and only accepts WORKER_CMD_QUIT);
- *                       payload: one line naming the file when there is one.
- *   RING_SAVED          a = 1 for an autosave; payload: the session name.
- *
- * A finished reply is not sent again as RING_TURN; the UI keeps the text of
- * RING_TEXT pieces between RING_REPLY_START and RING_DONE as that turn.
+ * Events are records on the ring (struct ring_event) whose kind is an
+ * enum worker_event, listed below with the numbers (a, b, x, y) and the
+ * text (data) each carries. A finished reply is not sent again as
+ * WORKER_EV_TURN; the UI keeps the text of the WORKER_EV_TEXT pieces
+ * between WORKER_EV_REPLY_START and WORKER_EV_DONE as that turn.
  *
  * Typical consumer (see ring.h for the sleeping protocol):
  *
@@ -57,14 +28,9 @@
  *     ...
  *     worker_free(w);  (posts QUIT, autosaves, joins, frees)
  *
- * Curses UI hook (for the ui/ engineer): src/tui_entry.h declares
- *     int tui_run(struct worker *w, const struct tui_args *args);
- * cmd_chat.c starts the worker, then calls tui_run when a tty is present,
- * --plain is not given and the header "tui.h" exists in ui/ (checked with
- * __has_include, so the tree builds before ui/ exists). ui/ provides
- * ui/tui.h and a definition of tui_run in a ui/ source file. tui_run
- * consumes the worker's ring, posts commands, and returns the exit status
- * after the user quits; cmd_chat.c then calls worker_free. */
+ * The curses UI (ui/tui.h, tui_run) is one such consumer: src/cmd/cmd_chat.c
+ * starts the worker, hands it to tui_run when a terminal is present and
+ * --plain is not given, and calls worker_free after tui_run returns. */
 #ifndef LT_WORKER_H
 #define LT_WORKER_H
 
@@ -77,8 +43,59 @@
 #include "model.h"
 #include "ring.h"
 #include "sampler.h"
+#include "worker_cmd.h"
 
 struct worker;
+
+/* What the worker reports on its ring: the kind of each record. */
+enum worker_event {
+	/* a = enum worker_state. Sent on every change. */
+	WORKER_EV_STATE = 1,
+	/* x = 0..1; payload: what is being loaded. */
+	WORKER_EV_LOAD_PROGRESS,
+	/* Forget the shown transcript. Followed by one WORKER_EV_TURN per turn
+	 * (after /load, /new, /undo, /regen, /template, /system and at
+	 * start-up when a session was resumed): a full replay, in order. */
+	WORKER_EV_CLEAR,
+	/* a = enum conv_role, b = turn index, x = 1 when the reply was cut
+	 * short; payload: the text. Also sent for each user turn the worker
+	 * accepts, so the UI never echoes input itself. */
+	WORKER_EV_TURN,
+	/* b = turn index of the reply being generated. */
+	WORKER_EV_REPLY_START,
+	/* A piece of the reply: complete UTF-8, stop strings already removed.
+	 * Never lost (ring_push_wait). */
+	WORKER_EV_TEXT,
+	/* A piece of the reply's reasoning block (it comes before the answer's
+	 * WORKER_EV_TEXT); a = reasoning tokens so far, b = turn index. In a
+	 * replay it follows the reply's WORKER_EV_TURN, whole, with x = 1. */
+	WORKER_EV_REASONING,
+	/* a = prompt tokens evaluated, b = tokens generated, x = prompt tok/s,
+	 * y = generation tok/s. */
+	WORKER_EV_STATS,
+	/* The reply ended, whether finished, cut by a stop string or stopped by
+	 * the user; always the reply's last event. a = tokens generated, b =
+	 * enum conv_stop_reason, x = of a, the reasoning's (the count
+	 * WORKER_EV_REASONING last gave leaves out the tokens of the end tag). */
+	WORKER_EV_DONE,
+	/* a = tokens discarded, b = tokens kept; payload: a line saying which
+	 * turns left the context. */
+	WORKER_EV_CTX_SHIFTED,
+	/* a = 0 information, 1 warning; payload: one line (answers to /show,
+	 * /info, /stop list; notes). */
+	WORKER_EV_INFO,
+	/* a = lt_error code, b = 1 when fatal (the worker could not load and
+	 * only accepts WORKER_CMD_QUIT); payload: one line naming the file when
+	 * there is one. */
+	WORKER_EV_ERROR,
+	/* a = 1 for an autosave; payload: the session name. */
+	WORKER_EV_SAVED,
+	/* The answer to WORKER_CMD_SESSION_RENAME or _DELETE: a = 0 when done,
+	 * else the negative lt_error; payload: one line saying what was done
+	 * or why not. The saved sessions may have changed: lists re-read them. */
+	WORKER_EV_SESSION,
+	WORKER_EV_COUNT
+};
 
 enum worker_state {
 	WORKER_STATE_LOADING = 0, /* opening the model or a session */
@@ -91,26 +108,6 @@ enum worker_state {
 
 /* "loading", "idle", "generating", "saving", "failed", "quit". */
 const char *worker_state_name(enum worker_state s);
-
-enum worker_cmd {
-	WORKER_CMD_SEND = 1,      /* arg1: user text. Streams the reply. */
-	WORKER_CMD_REGEN,         /* replace the last reply with a new one */
-	WORKER_CMD_UNDO,          /* drop the last exchange (user turn + reply) */
-	WORKER_CMD_SAVE,          /* arg1: session name or NULL for the current/dated one */
-	WORKER_CMD_LOAD,          /* arg1: session name */
-	WORKER_CMD_NEW,           /* start an empty conversation (a new dated session) */
-	WORKER_CMD_SET_PARAM,     /* arg1: parameter name (slash.h), arg2: value */
-	WORKER_CMD_SET_SYSTEM,    /* arg1: the new system prompt ("" for none) */
-	WORKER_CMD_SET_TEMPLATE,  /* arg1: template name or file */
-	WORKER_CMD_STOP_ADD,      /* arg1: stop string */
-	WORKER_CMD_STOP_RM,       /* arg1: stop string */
-	WORKER_CMD_STOP_LIST,     /* answered with RING_INFO lines */
-	WORKER_CMD_POSTFIX,       /* arg1: text appended to each user turn ("" for none) */
-	WORKER_CMD_SHOW,          /* settings as RING_INFO lines */
-	WORKER_CMD_INFO,          /* model and context as RING_INFO lines */
-	WORKER_CMD_THINK,         /* arg1: "on", "off", or NULL to report it */
-	WORKER_CMD_QUIT,          /* autosave and end the thread */
-};
 
 /* Everything the worker needs to start; strings are copied. */
 struct worker_config {

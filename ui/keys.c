@@ -5,7 +5,7 @@
 #include <curses.h>
 #include <string.h>
 
-#include "cli.h"
+#include "roff.h"
 
 /* Where the help puts the descriptions. */
 #define KEYS_NAME_COL 14
@@ -212,14 +212,14 @@ void keys_print_roff(FILE *out)
 				continue;
 			if (!any) {
 				fputs(".SS \"", out);
-				cli_roff_text(out, keys_titles[f]);
+				roff_text(out, keys_titles[f]);
 				fputs("\"\n", out);
 				any = true;
 			}
 			fputs(".TP\n.B \"", out);
-			cli_roff_text(out, b->name);
+			roff_text(out, b->name);
 			fputs("\"\n", out);
-			cli_roff_text(out, b->help);
+			roff_text(out, b->help);
 			fputc('\n', out);
 		}
 	}

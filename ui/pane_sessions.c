@@ -4,21 +4,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "errors.h"
 #include "miniline.h"
 #include "session.h"
 #include "worker.h"
 
+/* The list is read here, but every change to the files (open, new,
+ * rename, delete) is a worker command: the worker alone writes session
+ * files, and its answer (WORKER_EV_SESSION) comes back through
+ * sessions_on_result. */
 struct sessions_pane {
 	struct listview *lv;
 	struct session_info *list; /* (n) */
 	size_t n;
 	struct miniline rename;
-	char target[SESSION_NAME_MAX + 1];      /* the session being renamed or deleted */
-	char pending_old[SESSION_NAME_MAX + 1]; /* removed once the open one is saved anew */
-	char pending_new[SESSION_NAME_MAX + 1];
+	char target[SESSION_NAME_MAX + 1]; /* the session being renamed or deleted */
 	char footer[320]; /* one line: a message naming a file fits */
 };
 
@@ -56,11 +56,8 @@ void sessions_refresh(struct sessions_pane *s)
 	}
 	for (size_t i = 0; i < s->n; i++) {
 		const struct session_info *si = &s->list[i];
-		char when[32] = "?";
-		time_t tt = (time_t)(si->updated / 1000);
-		struct tm tm;
-		if (localtime_r(&tt, &tm))
-			strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+		char when[32];
+		session_when(si->updated, when, sizeof(when));
 		if (si->error)
 			listview_addf(s->lv, LISTVIEW_DIM, (long)i, "%s  (unreadable: %s)", si->name,
 				      si->error);
@@ -120,16 +117,12 @@ int sessions_confirm(struct sessions_pane *s, bool yes, struct worker *w, char *
 {
 	if (!yes || !s->target[0])
 		return 0;
-	struct worker_status st;
-	worker_status(w, &st);
-	int rc = session_remove(s->target, msg, msglen);
-	if (rc == 0)
-		snprintf(msg, msglen, "deleted session %s%s", s->target,
-			 strcmp(st.session, s->target) ? ""
-			 : " (it is open: the next save writes it again)");
-	snprintf(s->footer, sizeof(s->footer), " %.300s", msg);
+	int rc = worker_post(w, WORKER_CMD_SESSION_DELETE, s->target, NULL);
+	if (rc)
+		snprintf(msg, msglen, "cannot delete %s: %s", s->target, lt_strerror(rc));
+	else
+		snprintf(s->footer, sizeof(s->footer), " deleting %s", s->target);
 	s->target[0] = '\0';
-	sessions_refresh(s);
 	return rc;
 }
 
@@ -138,59 +131,29 @@ bool sessions_prompting(const struct sessions_pane *s)
 	return s->rename.active;
 }
 
-static void sessions_do_rename(struct sessions_pane *s, const char *to, struct worker *w)
-{
-	char err[256];
-	if (!strcmp(to, s->target))
-		return;
-	if (session_name_check(to, err, sizeof(err)) < 0) {
-		snprintf(s->footer, sizeof(s->footer), " %s", err);
-		return;
-	}
-	if (session_exists(to)) {
-		snprintf(s->footer, sizeof(s->footer), " a session called '%s' exists", to);
-		return;
-	}
-	struct worker_status st;
-	worker_status(w, &st);
-	if (!strcmp(st.session, s->target)) {
-		/* The open session: the worker saves it under the new name (and
-		 * keeps that name); the old file goes once that save is done. */
-		snprintf(s->pending_old, sizeof(s->pending_old), "%s", s->target);
-		snprintf(s->pending_new, sizeof(s->pending_new), "%s", to);
-		worker_post(w, WORKER_CMD_SAVE, to, NULL);
-		snprintf(s->footer, sizeof(s->footer), " saving as %s", to);
-		return;
-	}
-	char *from_path = session_path(s->target, err, sizeof(err));
-	char *to_path = from_path ? session_path(to, err, sizeof(err)) : NULL;
-	if (!from_path || !to_path)
-		snprintf(s->footer, sizeof(s->footer), " %s", err);
-	else if (rename(from_path, to_path) < 0)
-		snprintf(s->footer, sizeof(s->footer), " %s: cannot rename", from_path);
-	else
-		snprintf(s->footer, sizeof(s->footer), " renamed %s to %s", s->target, to);
-	free(from_path);
-	free(to_path);
-	sessions_refresh(s);
-}
-
 void sessions_prompt_key(struct sessions_pane *s, int key, struct worker *w)
 {
 	enum miniline_result r = miniline_key(&s->rename, key);
-	if (r == MINILINE_DONE && s->rename.text[0])
-		sessions_do_rename(s, s->rename.text, w);
+	if (r != MINILINE_DONE || !s->rename.text[0] || !strcmp(s->rename.text, s->target))
+		return;
+	/* The worker checks the name and says why not; it also knows whether
+	 * the session is the open one, which it then saves under the new name. */
+	int rc = worker_post(w, WORKER_CMD_SESSION_RENAME, s->target, s->rename.text);
+	if (rc)
+		snprintf(s->footer, sizeof(s->footer), " cannot rename %s: %s", s->target,
+			 lt_strerror(rc));
+	else
+		snprintf(s->footer, sizeof(s->footer), " renaming %s", s->target);
+}
+
+void sessions_on_result(struct sessions_pane *s, const char *msg)
+{
+	snprintf(s->footer, sizeof(s->footer), " %.300s", msg);
+	sessions_refresh(s);
 }
 
 void sessions_on_saved(struct sessions_pane *s, const char *name)
 {
-	if (s->pending_old[0] && !strcmp(name, s->pending_new)) {
-		char err[256];
-		if (session_remove(s->pending_old, err, sizeof(err)) == 0)
-			snprintf(s->footer, sizeof(s->footer), " renamed %s to %s", s->pending_old,
-				 name);
-		s->pending_old[0] = s->pending_new[0] = '\0';
-	}
 	sessions_refresh(s);
 }
 

@@ -357,7 +357,11 @@ static unsigned tui_submit(struct tui *t, char *line)
 			return t->side == TUI_SIDE_HELP ? TUI_REDRAW : tui_open_side(t, TUI_SIDE_HELP);
 		if (call.def->id == SLASH_QUIT)
 			return TUI_QUIT;
-		if (slash_post(t->w, &call, err, sizeof(err)) < 0)
+		struct worker_call wc;
+		int rc = slash_command(&call, &wc, err, sizeof(err));
+		if (rc == 0 && (rc = worker_post(t->w, wc.cmd, wc.arg1, wc.arg2)) < 0)
+			snprintf(err, sizeof(err), "/%s: %s", call.def->name, lt_strerror(rc));
+		if (rc < 0)
 			tui_message(t, true, "%s", err);
 		return TUI_REDRAW;
 	}
@@ -599,8 +603,6 @@ static unsigned tui_confirm_key(struct tui *t, int key)
 		char err[256] = "";
 		if (sessions_confirm(t->sessions, yes, t->w, err, sizeof(err)) < 0)
 			tui_message(t, true, "%s", err);
-		else if (yes && err[0])
-			tui_message(t, false, "%s", err);
 	}
 	return TUI_REDRAW;
 }
@@ -679,19 +681,19 @@ static unsigned tui_event(struct tui *t, const struct ring_event *ev)
 	bool cont = t->more;
 	t->more = (ev->flags & RING_F_MORE) != 0;
 	const char *d = ev->data ? ev->data : "";
-	switch ((enum ring_kind)ev->kind) {
-	case RING_STATE:
+	switch ((enum worker_event)ev->kind) {
+	case WORKER_EV_STATE:
 		if (ev->a == WORKER_STATE_IDLE || ev->a == WORKER_STATE_FAILED)
 			t->load_frac = 1;
 		return TUI_REDRAW;
-	case RING_LOAD_PROGRESS:
+	case WORKER_EV_LOAD_PROGRESS:
 		t->load_frac = ev->x;
 		snprintf(t->load_what, sizeof(t->load_what), "%s", d);
 		return TUI_REDRAW;
-	case RING_CLEAR:
+	case WORKER_EV_CLEAR:
 		transcript_clear(t->tr);
 		return TUI_REDRAW;
-	case RING_TURN:
+	case WORKER_EV_TURN:
 		if (cont) {
 			transcript_append(t->tr, d, ev->len);
 		} else {
@@ -701,16 +703,16 @@ static unsigned tui_event(struct tui *t, const struct ring_event *ev)
 				transcript_mark_partial(t->tr);
 		}
 		return TUI_REDRAW;
-	case RING_REPLY_START:
+	case WORKER_EV_REPLY_START:
 		transcript_add(t->tr, TRANSCRIPT_ASSISTANT, "", 0);
 		return TUI_REDRAW;
-	case RING_TEXT:
+	case WORKER_EV_TEXT:
 		transcript_append(t->tr, d, ev->len);
 		return TUI_REDRAW;
-	case RING_REASONING:
+	case WORKER_EV_REASONING:
 		transcript_append_reasoning(t->tr, d, ev->len, (int)ev->a);
 		return TUI_REDRAW;
-	case RING_DONE:
+	case WORKER_EV_DONE:
 		if (ev->x > 0) /* the final count of the reasoning's tokens */
 			transcript_append_reasoning(t->tr, "", 0, (int)ev->x);
 		if (ev->b == CONV_STOP_USER || ev->b == CONV_STOP_LIMIT ||
@@ -719,21 +721,21 @@ static unsigned tui_event(struct tui *t, const struct ring_event *ev)
 		tui_log(t, "reply done: %lld tokens, %s", (long long)ev->a,
 			conv_stop_reason_name((enum conv_stop_reason)ev->b));
 		return TUI_REDRAW;
-	case RING_STATS:
+	case WORKER_EV_STATS:
 		tui_log(t, "stats: prompt %lld tok %.1f tok/s, gen %lld tok %.1f tok/s",
 			(long long)ev->a, ev->x, (long long)ev->b, ev->y);
 		return TUI_REDRAW;
-	case RING_CTX_SHIFTED:
-	case RING_INFO:
-	case RING_ERROR: {
-		enum transcript_kind k = ev->kind == RING_ERROR ? TRANSCRIPT_ERROR
-					 : ev->kind == RING_INFO && ev->a == 0 ? TRANSCRIPT_INFO
+	case WORKER_EV_CTX_SHIFTED:
+	case WORKER_EV_INFO:
+	case WORKER_EV_ERROR: {
+		enum transcript_kind k = ev->kind == WORKER_EV_ERROR ? TRANSCRIPT_ERROR
+					 : ev->kind == WORKER_EV_INFO && ev->a == 0 ? TRANSCRIPT_INFO
 					 : TRANSCRIPT_WARNING;
 		if (cont)
 			transcript_append(t->tr, d, ev->len);
 		else
 			transcript_add(t->tr, k, d, ev->len);
-		if (ev->kind == RING_ERROR) {
+		if (ev->kind == WORKER_EV_ERROR) {
 			tui_log(t, "worker error %lld%s: %s", (long long)ev->a,
 				ev->b ? " (fatal)" : "", d);
 			/* The engine cannot start: leave the full screen so the message
@@ -745,14 +747,18 @@ static unsigned tui_event(struct tui *t, const struct ring_event *ev)
 		}
 		return TUI_REDRAW;
 	}
-	case RING_SAVED:
+	case WORKER_EV_SAVED:
 		if (ev->a == 0)
 			tui_message(t, false, "saved session %s", d);
 		if (t->sessions)
 			sessions_on_saved(t->sessions, d);
 		return TUI_REDRAW;
-	case RING_STOPPED:
-	case RING_KIND_COUNT:
+	case WORKER_EV_SESSION:
+		tui_message(t, ev->a != 0, "%s", d);
+		if (t->sessions)
+			sessions_on_result(t->sessions, d);
+		return TUI_REDRAW;
+	case WORKER_EV_COUNT:
 		break;
 	}
 	return 0;

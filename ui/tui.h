@@ -1,8 +1,22 @@
-/* The curses UI of 'llamaterm chat'. cmd_chat.c includes this header
- * (when it exists) and calls tui_run, declared in tui_entry.h. */
+/* The curses UI of 'llamaterm chat': the one call from src/cmd/cmd_chat.c
+ * into ui/.
+ *
+ * cmd_chat.c has started the worker, and the model may still be loading
+ * (watch WORKER_EV_STATE). tui_run is the ring's only consumer until it
+ * returns; cmd_chat.c then frees the worker (which autosaves). */
 #ifndef LT_TUI_H
 #define LT_TUI_H
 
-#include "tui_entry.h"
+#include "options.h"
+
+struct worker;
+
+struct tui_args {
+	const struct options *opts; /* the parsed command line */
+	const char *history_path;   /* readline history file, or NULL */
+};
+
+/* Runs the full-screen chat until the user quits; returns the exit status. */
+int tui_run(struct worker *w, const struct tui_args *args);
 
 #endif

@@ -140,6 +140,34 @@ if wait_for s2 '^  Once upon a time' && wait_for s2 '^Assistant' && wait_for s2 
 else
 	fail tui_session_restored
 fi
+# ---- the sessions list asks the worker to rename and delete ----
+# The open session is renamed by saving it under the new name, which the
+# status bar then shows; deleting it says the next save writes it again.
+tm send-keys -t s2 F3
+if wait_for s2 'Sessions \(F3\)' && wait_for s2 'e2e-one .*turns'; then
+	tm send-keys -t s2 r
+	wait_for s2 'new name: e2e-one' >/dev/null
+	tm send-keys -t s2 C-u
+	tm send-keys -t s2 -l 'e2e-two'
+	tm send-keys -t s2 Enter
+	if wait_for s2 'renamed e2e-one to e2e-two' && wait_for s2 'e2e-two .*turns' &&
+		! screen s2 | grep -q 'e2e-one .*turns'; then
+		pass tui_session_rename
+	else
+		fail tui_session_rename
+	fi
+	tm send-keys -t s2 d
+	wait_for s2 "Delete session 'e2e-two'\? \(y/n\)" >/dev/null
+	tm send-keys -t s2 y
+	if wait_for s2 'deleted session e2e-two \(it is open' && wait_for s2 'no saved sessions yet'; then
+		pass tui_session_delete
+	else
+		fail tui_session_delete
+	fi
+else
+	fail tui_session_rename "no sessions list"
+	fail tui_session_delete "no sessions list"
+fi
 tm send-keys -t s2 F10
 wait_for s2 'Quit llamaterm' >/dev/null && tm send-keys -t s2 y
 wait_for s2 'EXITED:0' >/dev/null

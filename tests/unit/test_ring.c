@@ -17,6 +17,9 @@
 
 #include "ring.h"
 
+/* The ring carries any record type but 0; these are the tests' own. */
+enum { EV_TEXT = 1, EV_DONE, EV_ERROR, EV_INFO };
+
 #define STRESS_RECORDS 1000000
 /* Every this many records the stress producer sends a payload larger
  * than the ring, which must arrive split and whole. */
@@ -82,15 +85,15 @@ static void test_fifo(void **state)
 	assert_int_equal(ring_pop(r, &ev), 0);
 	const char *words[] = { "", "a", "hello", "a somewhat longer piece of text" };
 	for (int i = 0; i < 4; i++) {
-		struct ring_event in = { .kind = RING_TEXT, .a = i, .b = -i, .x = i * 0.5, .y = 1.0 / (i + 1),
+		struct ring_event in = { .kind = EV_TEXT, .a = i, .b = -i, .x = i * 0.5, .y = 1.0 / (i + 1),
 					 .data = words[i], .len = strlen(words[i]) };
 		assert_int_equal(ring_push(r, &in), LT_OK);
 	}
-	struct ring_event done = { .kind = RING_DONE, .a = 42 };
+	struct ring_event done = { .kind = EV_DONE, .a = 42 };
 	assert_int_equal(ring_push(r, &done), LT_OK);
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(ring_pop(r, &ev), 1);
-		assert_int_equal(ev.kind, RING_TEXT);
+		assert_int_equal(ev.kind, EV_TEXT);
 		assert_int_equal(ev.flags, 0);
 		assert_int_equal(ev.a, i);
 		assert_int_equal(ev.b, -i);
@@ -100,14 +103,14 @@ static void test_fifo(void **state)
 		assert_string_equal(ev.data, words[i]);
 	}
 	assert_int_equal(ring_pop(r, &ev), 1);
-	assert_int_equal(ev.kind, RING_DONE);
+	assert_int_equal(ev.kind, EV_DONE);
 	assert_int_equal(ev.a, 42);
 	assert_int_equal(ev.len, 0);
 	assert_int_equal(ring_pop(r, &ev), 0);
 
 	struct ring_event bad = { .kind = 0 };
 	assert_int_equal(ring_push(r, &bad), LT_E_INVAL);
-	bad = (struct ring_event){ .kind = RING_TEXT, .data = NULL, .len = 3 };
+	bad = (struct ring_event){ .kind = EV_TEXT, .data = NULL, .len = 3 };
 	assert_int_equal(ring_push(r, &bad), LT_E_INVAL);
 	ring_free(r);
 }
@@ -127,7 +130,7 @@ static void test_wrap_around(void **state)
 		for (int k = 0; k < batch; k++) {
 			size_t len = (size_t)(round * 13 + k * 29) % (maxc + 1);
 			fill(in, len, pushed);
-			struct ring_event ev = { .kind = RING_TEXT, .a = (int64_t)pushed, .data = in, .len = len };
+			struct ring_event ev = { .kind = EV_TEXT, .a = (int64_t)pushed, .data = in, .len = len };
 			int rc = ring_push(r, &ev);
 			if (rc == LT_E_FULL)
 				break;
@@ -158,7 +161,7 @@ static void test_full(void **state)
 	struct ring *r = make(1024);
 	char payload[80];
 	memset(payload, 'x', sizeof(payload));
-	struct ring_event ev = { .kind = RING_TEXT, .data = payload, .len = sizeof(payload) };
+	struct ring_event ev = { .kind = EV_TEXT, .data = payload, .len = sizeof(payload) };
 	int n = 0, rc;
 	while ((rc = ring_push(r, &ev)) == LT_OK) {
 		ev.a = ++n;
@@ -168,7 +171,7 @@ static void test_full(void **state)
 	/* 48-byte header + 80 bytes: 8 records fill all 1024 bytes. */
 	assert_int_equal(n, 8);
 	/* A full ring rejects even an empty record, and nothing was written. */
-	struct ring_event small = { .kind = RING_DONE };
+	struct ring_event small = { .kind = EV_DONE };
 	assert_int_equal(ring_push(r, &small), LT_E_FULL);
 	struct ring_event out;
 	assert_int_equal(ring_pop(r, &out), 1);
@@ -179,7 +182,7 @@ static void test_full(void **state)
 		assert_int_equal(out.a, i);
 	}
 	assert_int_equal(ring_pop(r, &out), 1);
-	assert_int_equal(out.kind, RING_DONE);
+	assert_int_equal(out.kind, EV_DONE);
 	assert_int_equal(ring_pop(r, &out), 0);
 
 	/* Waiting on a full ring times out or aborts. */
@@ -204,7 +207,7 @@ static void test_chunks_in_one_push(void **state)
 	char big[300];
 	fill(big, sizeof(big), 5);
 	/* Bigger than one record but the two records fit in the empty ring. */
-	struct ring_event ev = { .kind = RING_ERROR, .a = -3, .data = big, .len = maxc + 20 };
+	struct ring_event ev = { .kind = EV_ERROR, .a = -3, .data = big, .len = maxc + 20 };
 	assert_int_equal(ring_push(r, &ev), LT_OK);
 	struct ring_event out;
 	assert_int_equal(ring_pop(r, &out), 1);
@@ -214,7 +217,7 @@ static void test_chunks_in_one_push(void **state)
 	assert_memory_equal(out.data, big, first);
 	assert_int_equal(ring_pop(r, &out), 1);
 	assert_int_equal(out.flags, 0);
-	assert_int_equal(out.kind, RING_ERROR);
+	assert_int_equal(out.kind, EV_ERROR);
 	assert_int_equal(first + out.len, maxc + 20);
 	assert_memory_equal(out.data, big + first, out.len);
 	/* More than the whole ring needs ring_push_wait. */
@@ -244,7 +247,7 @@ static void *drain_text(void *p)
 			d->errors++;
 			return NULL;
 		}
-		if (ev.kind == RING_DONE)
+		if (ev.kind == EV_DONE)
 			return NULL;
 		if (ev.len % 3 != 0)
 			d->bad_cuts++;
@@ -271,9 +274,9 @@ static void test_oversize_utf8(void **state)
 	assert_non_null(d.got);
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, drain_text, &d), 0);
-	struct ring_event ev = { .kind = RING_TEXT, .data = text, .len = 3 * N_EURO };
+	struct ring_event ev = { .kind = EV_TEXT, .data = text, .len = 3 * N_EURO };
 	assert_int_equal(ring_push_wait(r, &ev, 5000, NULL), LT_OK);
-	struct ring_event done = { .kind = RING_DONE };
+	struct ring_event done = { .kind = EV_DONE };
 	assert_int_equal(ring_push_wait(r, &done, 5000, NULL), LT_OK);
 	pthread_join(th, NULL);
 	assert_int_equal(d.errors, 0);
@@ -291,7 +294,7 @@ static void test_wake_pipe(void **state)
 	(void)state;
 	struct ring *r = make(1024);
 	struct pollfd pfd = { .fd = ring_wake_fd(r), .events = POLLIN };
-	struct ring_event ev = { .kind = RING_INFO, .data = "x", .len = 1 }, out;
+	struct ring_event ev = { .kind = EV_INFO, .data = "x", .len = 1 }, out;
 	/* Not armed: pushes write nothing. */
 	assert_int_equal(ring_push(r, &ev), LT_OK);
 	assert_int_equal(ring_wakeups(r), 0);
@@ -341,7 +344,7 @@ static void *stress_consumer(void *p)
 			s->errors++;
 			break;
 		}
-		if (ev.a != (int64_t)seq || ev.kind != RING_TEXT || msg_len + ev.len > STRESS_BIG_LEN) {
+		if (ev.a != (int64_t)seq || ev.kind != EV_TEXT || msg_len + ev.len > STRESS_BIG_LEN) {
 			s->errors++;
 			break;
 		}
@@ -381,7 +384,7 @@ static void test_stress_two_threads(void **state)
 		x = x * 1664525u + 1013904223u;
 		size_t len = seq % STRESS_BIG_EVERY == 0 ? STRESS_BIG_LEN : (x >> 16) % 300;
 		fill(buf, len, seq);
-		struct ring_event ev = { .kind = RING_TEXT, .a = (int64_t)seq, .b = (int64_t)fnv1a(buf, len),
+		struct ring_event ev = { .kind = EV_TEXT, .a = (int64_t)seq, .b = (int64_t)fnv1a(buf, len),
 					 .x = (double)seq * 0.25, .data = buf, .len = len };
 		if (len > ring_max_chunk(s.r) || seq % 2) {
 			assert_int_equal(ring_push_wait(s.r, &ev, 10000, NULL), LT_OK);

@@ -367,6 +367,21 @@ static void test_save_load_files(void **state)
 	assert_non_null(strstr(text, "## User\n\nHello, caf\xc3\xa9!"));
 	assert_non_null(strstr(text, "## Assistant (cut short)\n\nHi."));
 
+	/* Renaming never replaces another session. */
+	assert_int_equal(session_rename("first", "garbage", err, sizeof(err)), LT_E_INVAL);
+	assert_non_null(strstr(err, "garbage"));
+	assert_true(session_exists("first"));
+	assert_int_equal(session_rename("first", "second", err, sizeof(err)), 0);
+	assert_false(session_exists("first"));
+	assert_true(session_exists("second"));
+	assert_int_equal(session_rename("first", "third", err, sizeof(err)), LT_E_NOTFOUND);
+	assert_int_equal(session_rename("second", "../x", err, sizeof(err)), LT_E_INVAL);
+	assert_int_equal(session_rename("second", "first", err, sizeof(err)), 0);
+
+	char when[32];
+	session_when(0, when, sizeof(when));
+	assert_int_equal(strlen(when), 16); /* YYYY-MM-DD HH:MM */
+
 	assert_int_equal(session_remove("first", err, sizeof(err)), 0);
 	assert_false(session_exists("first"));
 	assert_int_equal(session_remove("first", err, sizeof(err)), LT_E_NOTFOUND);

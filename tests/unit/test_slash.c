@@ -153,32 +153,30 @@ static void test_complete(void **state)
 	assert_null(slash_complete("zz", 0));
 }
 
-static void test_params(void **state)
+/* Each call becomes the worker command that runs it, with the same
+ * arguments; what the interface handles itself is refused. */
+static void test_command(void **state)
 {
 	(void)state;
-	struct sampler_params sp = sampler_params_default();
-	int n_predict = -1;
+	struct worker_call wc;
 	char err[256];
-	assert_int_equal(slash_param_apply(&sp, &n_predict, "temp", "0.25", err, sizeof(err)), 0);
-	assert_true(sp.temperature == 0.25f);
-	assert_int_equal(slash_param_apply(&sp, &n_predict, "top_k", "7", err, sizeof(err)), 0);
-	assert_int_equal(sp.top_k, 7);
-	assert_int_equal(slash_param_apply(&sp, &n_predict, "seed", "4000000000", err, sizeof(err)), 0);
-	assert_int_equal(sp.seed, 4000000000u);
-	assert_int_equal(slash_param_apply(&sp, &n_predict, "n_predict", "12", err, sizeof(err)), 0);
-	assert_int_equal(n_predict, 12);
-	assert_int_equal(slash_param_apply(&sp, &n_predict, "temp", "warm", err, sizeof(err)), LT_E_INVAL);
-	assert_non_null(strstr(err, "warm"));
-	assert_int_equal(slash_param_apply(&sp, &n_predict, "top_k", "1.5", err, sizeof(err)), LT_E_INVAL);
-	assert_int_equal(slash_param_apply(&sp, &n_predict, "seed", "-1", err, sizeof(err)), LT_E_INVAL);
-	assert_int_equal(slash_param_apply(&sp, &n_predict, "heat", "1", err, sizeof(err)), LT_E_NOTFOUND);
-	const char *help;
-	assert_string_equal(slash_param_name(0, &help), "temp");
-	assert_true(help[0]);
-	size_t k = 0;
-	while (slash_param_name(k, NULL))
-		k++;
-	assert_int_equal(k, 11);
+	assert_int_equal(slash_command(parse_ok("/stop add ###"), &wc, err, sizeof(err)), 0);
+	assert_int_equal(wc.cmd, WORKER_CMD_STOP_ADD);
+	assert_string_equal(wc.arg1, "###");
+	assert_null(wc.arg2);
+	assert_int_equal(slash_command(parse_ok("/stop list"), &wc, err, sizeof(err)), 0);
+	assert_int_equal(wc.cmd, WORKER_CMD_STOP_LIST);
+	assert_int_equal(slash_command(parse_ok("/set temp 0.5"), &wc, err, sizeof(err)), 0);
+	assert_int_equal(wc.cmd, WORKER_CMD_SET_PARAM);
+	assert_string_equal(wc.arg1, "temp");
+	assert_string_equal(wc.arg2, "0.5");
+	assert_int_equal(slash_command(parse_ok("/save"), &wc, err, sizeof(err)), 0);
+	assert_int_equal(wc.cmd, WORKER_CMD_SAVE);
+	assert_null(wc.arg1);
+	assert_int_equal(slash_command(parse_ok("/think maybe"), &wc, err, sizeof(err)), LT_E_INVAL);
+	assert_non_null(strstr(err, "maybe"));
+	assert_int_equal(slash_command(parse_ok("/help"), &wc, err, sizeof(err)), LT_E_INVAL);
+	assert_int_equal(slash_command(parse_ok("/quit"), &wc, err, sizeof(err)), LT_E_INVAL);
 }
 
 int main(void)
@@ -188,7 +186,7 @@ int main(void)
 		cmocka_unit_test(test_long_argument),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_complete),
-		cmocka_unit_test(test_params),
+		cmocka_unit_test(test_command),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

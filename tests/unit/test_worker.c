@@ -1,5 +1,6 @@
 /* Worker tests on stories260K: the event stream of a reply, stopping
- * within a token, save/new/load through the command queue, a tiny ring
+ * within a token, save/new/load through the command queue, renaming and
+ * deleting sessions, a tiny ring
  * that never loses text, and a model that fails to load. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "session.h"
 #include "worker.h"
 
 #include "testutil.h"
@@ -27,36 +29,42 @@ static char model_path[512];
 struct log {
 	char text[8192];
 	size_t len;
-	int count[RING_KIND_COUNT];
+	int count[WORKER_EV_COUNT];
 	int64_t done_reason, done_tokens;
 	int last_state;
 	int user_turn_index, reply_index;
+	int64_t session_rc;      /* of the last WORKER_EV_SESSION */
+	char session_msg[1024];
 };
 
 static void handle(struct log *l, const struct ring_event *ev)
 {
-	assert_true(ev->kind > 0 && ev->kind < RING_KIND_COUNT);
+	assert_true(ev->kind > 0 && ev->kind < WORKER_EV_COUNT);
 	l->count[ev->kind]++;
 	switch (ev->kind) {
-	case RING_TEXT:
+	case WORKER_EV_TEXT:
 		assert_true(l->len + ev->len < sizeof(l->text));
 		memcpy(l->text + l->len, ev->data, ev->len);
 		l->len += ev->len;
 		l->text[l->len] = '\0';
 		break;
-	case RING_DONE:
+	case WORKER_EV_DONE:
 		l->done_tokens = ev->a;
 		l->done_reason = ev->b;
 		break;
-	case RING_STATE:
+	case WORKER_EV_STATE:
 		l->last_state = (int)ev->a;
 		break;
-	case RING_TURN:
+	case WORKER_EV_TURN:
 		if (ev->a == CONV_ROLE_USER)
 			l->user_turn_index = (int)ev->b;
 		break;
-	case RING_REPLY_START:
+	case WORKER_EV_REPLY_START:
 		l->reply_index = (int)ev->b;
+		break;
+	case WORKER_EV_SESSION:
+		l->session_rc = ev->a;
+		snprintf(l->session_msg, sizeof(l->session_msg), "%s", ev->data);
 		break;
 	default:
 		break;
@@ -104,18 +112,18 @@ static void test_reply_events(void **state)
 	TU_NEED_MODEL(model_path, "stories260K.gguf");
 	struct worker *w = start(0, 32, NULL);
 	struct log l = { .len = 0 };
-	wait_for(w, &l, RING_STATE, 1, false);
+	wait_for(w, &l, WORKER_EV_STATE, 1, false);
 	while (l.last_state != WORKER_STATE_IDLE)
-		wait_for(w, &l, RING_STATE, l.count[RING_STATE] + 1, false);
-	assert_int_equal(l.count[RING_ERROR], 0);
+		wait_for(w, &l, WORKER_EV_STATE, l.count[WORKER_EV_STATE] + 1, false);
+	assert_int_equal(l.count[WORKER_EV_ERROR], 0);
 	assert_int_equal(worker_post(w, WORKER_CMD_SEND, "Once upon a time", NULL), 0);
-	wait_for(w, &l, RING_DONE, 1, false);
+	wait_for(w, &l, WORKER_EV_DONE, 1, false);
 	assert_string_equal(l.text, golden_text);
 	assert_int_equal(l.done_tokens, 32);
 	assert_int_equal(l.done_reason, CONV_STOP_LIMIT);
 	assert_int_equal(l.user_turn_index, 0);
 	assert_int_equal(l.reply_index, 1);
-	assert_int_equal(l.count[RING_STATS], 1);
+	assert_int_equal(l.count[WORKER_EV_STATS], 1);
 	while (worker_busy(w))
 		usleep(1000);
 	struct worker_status st;
@@ -137,9 +145,9 @@ static void test_stop(void **state)
 	struct worker *w = start(0, -1, NULL);
 	struct log l = { .len = 0 };
 	worker_post(w, WORKER_CMD_SEND, "Once upon a time", NULL);
-	wait_for(w, &l, RING_TEXT, 1, false);
+	wait_for(w, &l, WORKER_EV_TEXT, 1, false);
 	worker_stop(w);
-	wait_for(w, &l, RING_DONE, 1, false);
+	wait_for(w, &l, WORKER_EV_DONE, 1, false);
 	assert_int_equal(l.done_reason, CONV_STOP_USER);
 	assert_true(l.done_tokens < 500);
 	worker_free(w);
@@ -153,19 +161,19 @@ static void test_save_new_load(void **state)
 	struct log l = { .len = 0 };
 	worker_post(w, WORKER_CMD_SEND, "Once upon a time", NULL);
 	worker_post(w, WORKER_CMD_SAVE, "wtest", NULL);
-	wait_for(w, &l, RING_SAVED, 1, false);
+	wait_for(w, &l, WORKER_EV_SAVED, 1, false);
 	worker_post(w, WORKER_CMD_NEW, NULL, NULL);
-	wait_for(w, &l, RING_CLEAR, 1, false);
+	wait_for(w, &l, WORKER_EV_CLEAR, 1, false);
 	while (worker_busy(w))
 		usleep(1000);
 	struct worker_status st;
 	worker_status(w, &st);
 	assert_int_equal(st.n_turns, 0);
 	assert_string_equal(st.session, "");
-	int turns_before = l.count[RING_TURN];
+	int turns_before = l.count[WORKER_EV_TURN];
 	worker_post(w, WORKER_CMD_LOAD, "wtest", NULL);
-	wait_for(w, &l, RING_CLEAR, 2, false);
-	wait_for(w, &l, RING_TURN, turns_before + 2, false);
+	wait_for(w, &l, WORKER_EV_CLEAR, 2, false);
+	wait_for(w, &l, WORKER_EV_TURN, turns_before + 2, false);
 	while (worker_busy(w))
 		usleep(1000);
 	worker_status(w, &st);
@@ -174,7 +182,60 @@ static void test_save_new_load(void **state)
 	assert_true(st.saved);
 	/* A bad name is an error event, not a crash. */
 	worker_post(w, WORKER_CMD_SAVE, "../x", NULL);
-	wait_for(w, &l, RING_ERROR, 1, false);
+	wait_for(w, &l, WORKER_EV_ERROR, 1, false);
+	worker_free(w);
+}
+
+/* Posts a session store command and waits for its answer. */
+static void session_cmd(struct worker *w, struct log *l, enum worker_cmd cmd, const char *a1,
+			const char *a2, int want_rc)
+{
+	assert_int_equal(worker_post(w, cmd, a1, a2), 0);
+	wait_for(w, l, WORKER_EV_SESSION, l->count[WORKER_EV_SESSION] + 1, false);
+	if (l->session_rc != want_rc)
+		fail_msg("got %d (%s), wanted %d", (int)l->session_rc, l->session_msg, want_rc);
+}
+
+/* Renaming and deleting session files are worker commands: the open
+ * session is saved under its new name and keeps it; another is renamed
+ * on disk; a name in use or an invalid one is refused with a message. */
+static void test_session_store(void **state)
+{
+	(void)state;
+	TU_NEED_MODEL(model_path, "stories260K.gguf");
+	struct worker *w = start(0, 4, NULL);
+	struct log l = { .len = 0 };
+	struct worker_status st;
+	worker_post(w, WORKER_CMD_SEND, "Once upon a time", NULL);
+	worker_post(w, WORKER_CMD_SAVE, "alpha", NULL);
+	wait_for(w, &l, WORKER_EV_SAVED, 1, false);
+	assert_int_equal(worker_post(w, WORKER_CMD_SESSION_RENAME, "alpha", NULL), LT_E_INVAL);
+
+	session_cmd(w, &l, WORKER_CMD_SESSION_RENAME, "alpha", "beta", 0);
+	assert_non_null(strstr(l.session_msg, "renamed alpha to beta"));
+	worker_status(w, &st);
+	assert_string_equal(st.session, "beta");
+	assert_true(session_exists("beta"));
+	assert_false(session_exists("alpha"));
+
+	worker_post(w, WORKER_CMD_SAVE, "open", NULL);
+	wait_for(w, &l, WORKER_EV_SAVED, 3, false);
+	session_cmd(w, &l, WORKER_CMD_SESSION_RENAME, "beta", "open", LT_E_INVAL);
+	assert_non_null(strstr(l.session_msg, "exists"));
+	session_cmd(w, &l, WORKER_CMD_SESSION_RENAME, "beta", "../x", LT_E_INVAL);
+	session_cmd(w, &l, WORKER_CMD_SESSION_RENAME, "beta", "gamma", 0);
+	assert_true(session_exists("gamma"));
+	assert_false(session_exists("beta"));
+	worker_status(w, &st);
+	assert_string_equal(st.session, "open");
+
+	session_cmd(w, &l, WORKER_CMD_SESSION_DELETE, "gamma", NULL, 0);
+	assert_false(session_exists("gamma"));
+	session_cmd(w, &l, WORKER_CMD_SESSION_DELETE, "gamma", NULL, LT_E_NOTFOUND);
+	assert_non_null(strstr(l.session_msg, "gamma.lts"));
+	session_cmd(w, &l, WORKER_CMD_SESSION_DELETE, "open", NULL, 0);
+	assert_non_null(strstr(l.session_msg, "it is open"));
+	assert_false(session_exists("open"));
 	worker_free(w);
 }
 
@@ -187,7 +248,7 @@ static void test_tiny_ring(void **state)
 	struct log l = { .len = 0 };
 	worker_post(w, WORKER_CMD_SEND, "Once upon a time", NULL);
 	worker_post(w, WORKER_CMD_SHOW, NULL, NULL);
-	wait_for(w, &l, RING_DONE, 1, true);
+	wait_for(w, &l, WORKER_EV_DONE, 1, true);
 	assert_string_equal(l.text, golden_text);
 	worker_free(w);
 }
@@ -199,9 +260,9 @@ static void test_bad_model(void **state)
 	snprintf(path, sizeof(path), "%s/missing.gguf", tu_data_home());
 	struct worker *w = start(0, 8, path);
 	struct log l = { .len = 0 };
-	wait_for(w, &l, RING_ERROR, 1, false);
+	wait_for(w, &l, WORKER_EV_ERROR, 1, false);
 	while (l.last_state != WORKER_STATE_FAILED)
-		wait_for(w, &l, RING_STATE, l.count[RING_STATE] + 1, false);
+		wait_for(w, &l, WORKER_EV_STATE, l.count[WORKER_EV_STATE] + 1, false);
 	assert_false(worker_busy(w));
 	worker_free(w);
 }
@@ -212,6 +273,7 @@ int main(void)
 		cmocka_unit_test(test_reply_events),
 		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_save_new_load),
+		cmocka_unit_test(test_session_store),
 		cmocka_unit_test(test_tiny_ring),
 		cmocka_unit_test(test_bad_model),
 	};

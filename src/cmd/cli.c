@@ -264,20 +264,6 @@ void cli_json_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-void cli_roff_text(FILE *out, const char *s)
-{
-	if (*s == '.' || *s == '\'')
-		fputs("\\&", out);
-	for (; *s; s++) {
-		if (*s == '\\')
-			fputs("\\e", out);
-		else if (*s == '-')
-			fputs("\\-", out);
-		else
-			fputc(*s, out);
-	}
-}
-
 /* Reads a "Key:   123 kB" line of /proc/self/status, in bytes (0 if absent). */
 uint64_t cli_proc_status_bytes(const char *key)
 {

@@ -75,10 +75,6 @@ int cli_physical_cores(void);
 /* Writes s as a JSON string literal (quotes included) to out. */
 void cli_json_string(FILE *out, const char *s);
 
-/* Writes s as roff text: backslashes and hyphens escaped, a leading '.' or
- * quote protected, so man page sections can be generated from tables. */
-void cli_roff_text(FILE *out, const char *s);
-
 /* A size line of /proc/self/status ("VmRSS", "VmHWM") in bytes, 0 if absent. */
 uint64_t cli_proc_status_bytes(const char *key);
 

@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -17,14 +16,6 @@ static void sessions_usage(FILE *out)
 		     "Lists the saved conversations (name, model, turns, tokens, last used),\n"
 		     "prints one's transcript or writes it as Markdown, or deletes one.\n\n");
 	options_print_help(out, OPTC_SESSIONS);
-}
-
-static void sessions_time(int64_t ms, char *buf, size_t size)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	if (!localtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%d %H:%M", &tm))
-		snprintf(buf, size, "?");
 }
 
 static int sessions_list(void)
@@ -47,7 +38,7 @@ static int sessions_list(void)
 	printf("%-24s %-24s %6s %7s  %s\n", "NAME", "MODEL", "TURNS", "TOKENS", "LAST USED");
 	for (size_t i = 0; i < n; i++) {
 		char when[32];
-		sessions_time(list[i].updated, when, sizeof(when));
+		session_when(list[i].updated, when, sizeof(when));
 		if (list[i].error)
 			printf("%-24s %-24s %6s %7s  %s  (unreadable: %s)\n", list[i].name, "?", "-", "-",
 			       when, list[i].error);
@@ -84,7 +75,7 @@ static int sessions_show(const char *name, const char *export_path)
 		return rc ? 1 : 0;
 	}
 	char when[32];
-	sessions_time(d.updated, when, sizeof(when));
+	session_when(d.updated, when, sizeof(when));
 	printf("# %s: %s, template %s, %d turns, %d tokens in context, last used %s\n", name,
 	       d.model_name, d.template_name, d.n_turns, d.n_ids, when);
 	if (d.system && d.system[0])

@@ -17,23 +17,13 @@
 #include "cli.h"
 #include "commands.h"
 #include "dtype.h"
+#include "keys.h"
 #include "options.h"
 #include "paths.h"
 #include "session.h"
 #include "slash.h"
-#include "tui_entry.h"
-#include "worker.h"
-
-#if defined(__has_include)
-#if __has_include("tui.h")
-#include "keys.h"
 #include "tui.h"
-#define CHAT_HAVE_TUI 1
-#endif
-#endif
-#ifndef CHAT_HAVE_TUI
-#define CHAT_HAVE_TUI 0
-#endif
+#include "worker.h"
 
 /* The marker line that opens and closes a multi-line message. */
 #define CHAT_MULTILINE "\"\"\""
@@ -104,7 +94,7 @@ struct chat {
 	struct options o;
 	struct worker *w;
 	bool tty;           /* stdin and stdout are terminals */
-	bool replaying;     /* RING_TURN events rebuild the transcript */
+	bool replaying;     /* WORKER_EV_TURN events rebuild the transcript */
 	bool print_replay;  /* print that transcript (after a load, not an undo) */
 	bool reply_start;   /* the next text piece begins a reply */
 	bool fatal;
@@ -121,10 +111,10 @@ struct chat {
 static void chat_event(struct chat *c, const struct ring_event *ev)
 {
 	switch (ev->kind) {
-	case RING_CLEAR:
+	case WORKER_EV_CLEAR:
 		c->replaying = true;
 		break;
-	case RING_TURN:
+	case WORKER_EV_TURN:
 		if (c->replaying && c->print_replay) {
 			const char *t = ev->data;
 			if (ev->a == 1 && t[0] == ' ')
@@ -133,16 +123,16 @@ static void chat_event(struct chat *c, const struct ring_event *ev)
 			fflush(stdout);
 		}
 		break;
-	case RING_REPLY_START:
+	case WORKER_EV_REPLY_START:
 		c->replaying = false;
 		c->reply_start = true;
 		break;
-	case RING_REASONING:
+	case WORKER_EV_REASONING:
 		/* A resumed transcript is shown without its reasoning. */
 		if (c->show_reasoning && !c->replaying && ev->x == 0)
 			cli_reasoning_write(ev->data, ev->len, &c->reasoning_open);
 		break;
-	case RING_TEXT: {
+	case WORKER_EV_TEXT: {
 		const char *t = ev->data;
 		size_t n = ev->len;
 		cli_reasoning_end(&c->reasoning_open);
@@ -157,7 +147,7 @@ static void chat_event(struct chat *c, const struct ring_event *ev)
 		fflush(stdout);
 		break;
 	}
-	case RING_DONE:
+	case WORKER_EV_DONE:
 		cli_reasoning_end(&c->reasoning_open);
 		putchar('\n');
 		fflush(stdout);
@@ -165,32 +155,35 @@ static void chat_event(struct chat *c, const struct ring_event *ev)
 			fprintf(stderr, "[stopped]\n");
 		else if (ev->b == CONV_STOP_CTX_FULL)
 			fprintf(stderr, "[the reply filled the context]\n");
-		/* The speeds come before RING_DONE; they go on their own line. */
+		/* The speeds come before WORKER_EV_DONE; they go on their own line. */
 		if (c->tty && c->have_stats)
 			fprintf(stderr, "[%lld prompt tokens, %.1f tok/s | %lld generated, %.1f tok/s]\n",
 				(long long)c->stats.a, c->stats.x, (long long)c->stats.b, c->stats.y);
 		c->have_stats = false;
 		break;
-	case RING_STATS:
+	case WORKER_EV_STATS:
 		c->stats = *ev;
 		c->have_stats = true;
 		break;
-	case RING_ERROR:
+	case WORKER_EV_ERROR:
 		fprintf(stderr, "llamaterm chat: %s\n", ev->data);
 		c->n_errors++;
 		if (ev->b)
 			c->fatal = true;
 		break;
-	case RING_INFO:
+	case WORKER_EV_INFO:
 		fprintf(stderr, "%s%s\n", ev->a ? "warning: " : "", ev->data);
 		break;
-	case RING_CTX_SHIFTED:
+	case WORKER_EV_CTX_SHIFTED:
 		fprintf(stderr, "[%s; %lld tokens dropped, %lld kept]\n", ev->data, (long long)ev->a,
 			(long long)ev->b);
 		break;
-	case RING_SAVED:
+	case WORKER_EV_SAVED:
 		if (!ev->a)
 			fprintf(stderr, "saved session '%s'\n", ev->data);
+		break;
+	case WORKER_EV_SESSION:
+		fprintf(stderr, "%s%s\n", ev->a ? "llamaterm chat: " : "", ev->data);
 		break;
 	default:
 		break;
@@ -383,7 +376,12 @@ static int chat_plain(struct chat *c)
 				slash_print_help(stdout);
 			} else {
 				c->print_replay = call.def->id == SLASH_LOAD;
-				if (slash_post(c->w, &call, err, sizeof(err)) != 0)
+				struct worker_call wc;
+				int rc = slash_command(&call, &wc, err, sizeof(err));
+				if (rc == 0 && (rc = worker_post(c->w, wc.cmd, wc.arg1, wc.arg2)) != 0)
+					snprintf(err, sizeof(err), "/%s: %s", call.def->name,
+						 lt_strerror(rc));
+				if (rc != 0)
 					fprintf(stderr, "%s\n", err);
 			}
 		} else {
@@ -424,13 +422,8 @@ int cmd_chat(int argc, char **argv)
 	options_defaults(&c.o);
 	/* Hidden: the key bindings as roff, for the man page (tests/gen_man.sh). */
 	if (argc == 2 && strcmp(argv[1], "--print-keys-roff") == 0) {
-#if CHAT_HAVE_TUI
 		keys_print_roff(stdout);
 		return 0;
-#else
-		fprintf(stderr, "llamaterm chat: built without the full-screen interface\n");
-		return 1;
-#endif
 	}
 	int rc = cli_parse(&c.o, argc, argv, OPTC_CHAT, "chat", chat_usage,
 			   CLI_NO_ARGS | CLI_NEED_MODEL);
@@ -451,7 +444,7 @@ int cmd_chat(int argc, char **argv)
 		return 2;
 	}
 	c.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-	bool use_tui = CHAT_HAVE_TUI && c.tty && !c.o.plain;
+	bool use_tui = c.tty && !c.o.plain;
 	char *state_dir = NULL;
 	if (paths_ensure_dir(PATHS_STATE, &state_dir, err, sizeof(err)) == 0) {
 		c.history = paths_join(state_dir, "history");
@@ -471,10 +464,8 @@ int cmd_chat(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	if (use_tui) {
-#if CHAT_HAVE_TUI
 		struct tui_args ta = { .opts = &c.o, .history_path = c.history };
 		rc = tui_run(c.w, &ta);
-#endif
 	} else {
 		if (c.tty) {
 			rl_catch_signals = 0;
