@@ -1,13 +1,17 @@
 # llamaterm build. `make` builds ./llamaterm; `make test` runs every test and
 # ends with one line "N passed, N failed"; `make sanitize` does the same under
-# AddressSanitizer + UBSan in build/san; `make fuzz` runs the parser fuzzers.
+# AddressSanitizer + UBSan in build/san; `make tsan` runs the tests of the
+# worker thread under ThreadSanitizer in build/tsan; `make fuzz` runs the
+# parser fuzzers.
 #
 # Knobs: OPENMP=0 builds without libgomp, WERROR=1 turns warnings into
-# errors, SANITIZE=1 builds into build/san with ASan + UBSan.
+# errors, SANITIZE=1 builds into build/san with ASan + UBSan, TSAN=1 builds
+# into build/tsan with ThreadSanitizer (and always without OpenMP).
 
 CC ?= cc
 OPENMP ?= 1
 SANITIZE ?= 0
+TSAN ?= 0
 WERROR ?= 0
 PREFIX ?= /usr/local
 SHARED ?= $(abspath ../shared)
@@ -18,6 +22,14 @@ VERSION := 0.1.0
 ifeq ($(SANITIZE),1)
 BUILD ?= build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT := -O1
+else ifeq ($(TSAN),1)
+# No OpenMP under TSan: libgomp is not built with -fsanitize=thread, so TSan
+# cannot see the synchronisation of its barriers and thread pool and reports
+# every parallel loop of the engine as a data race (false positives).
+override OPENMP := 0
+BUILD ?= build/tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
 OPT := -O1
 else
 BUILD ?= build/rel
@@ -68,7 +80,7 @@ BIN := $(BUILD)/llamaterm
 .SECONDARY:
 
 # Override BUILD=build/NAME to keep separate object trees side by side.
-.PHONY: all test sanitize fuzz bench clean install man
+.PHONY: all test sanitize tsan tsan-test fuzz bench clean install man
 all: $(BIN)
 ifeq ($(BUILD),build/rel)
 all: llamaterm
@@ -108,6 +120,21 @@ test: $(BIN) $(TEST_BIN) $(SYNTH_BIN)
 
 sanitize:
 	$(MAKE) SANITIZE=1 BUILD=build/san test
+
+# ThreadSanitizer over the tests that run the worker thread beside its
+# consumer: the ring and worker unit tests, the line-mode chat through a
+# pipe and the tmux-driven chat and TUI tests. Any report fails its test
+# (tests/run.sh reads them from SAN_LOG_DIR); halt_on_error stops the
+# program at the first one.
+TSAN_UNIT := test_ring test_worker
+TSAN_TESTS := $(TSAN_UNIT) cli/chat.sh cli/archs_chat.sh cli/reasoning.sh cli/sessions.sh e2e/*.sh
+tsan:
+	$(MAKE) TSAN=1 BUILD=build/tsan tsan-test
+tsan-test: $(BIN) $(TSAN_UNIT:%=$(BUILD)/tests/%) $(SYNTH_BIN)
+	@LLAMATERM=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) LLAMATERM_SHARED=$(SHARED) \
+		TESTS_ONLY='$(TSAN_TESTS)' SAN_LOG_DIR=$(abspath $(BUILD))/san-reports \
+		TSAN_OPTIONS='halt_on_error=1 exitcode=66 second_deadlock_stack=1 log_path=$(abspath $(BUILD))/san-reports/tsan' \
+		bash tests/run.sh
 
 # Coverage-guided fuzzing of every parser with libFuzzer (clang). The engine
 # and src objects are compiled once into an archive, so each fuzzer links
