@@ -31,8 +31,8 @@
 #include "pane_sessions.h"
 #include "pane_status.h"
 #include "pane_transcript.h"
-#include "paths.h"
 #include "slash.h"
+#include "uilog.h"
 #include "worker.h"
 
 /* The smallest terminal the layout works in. */
@@ -107,8 +107,7 @@ struct tui {
 	bool curses_on;
 	char fatal[512];  /* a fatal worker error, printed after the screen is restored */
 
-	FILE *log;
-	int saved_stderr;
+	struct uilog log;
 	int sig_pipe[2];
 };
 
@@ -130,62 +129,6 @@ static void tui_on_signal(int sig)
 	errno = saved;
 }
 
-/* ---- log ---- */
-
-static void tui_log(struct tui *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tui_log(struct tui *t, const char *fmt, ...)
-{
-	if (!t->log)
-		return;
-	char stamp[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
-	fprintf(t->log, "%s ", stamp);
-	va_list ap;
-	va_start(ap, fmt);
-	vfprintf(t->log, fmt, ap);
-	va_end(ap);
-	fputc('\n', t->log);
-	fflush(t->log);
-}
-
-/* Opens the log file and points stderr at it while curses owns the
- * screen, so a stray message from a library cannot garble the display. */
-static void tui_log_open(struct tui *t)
-{
-	t->saved_stderr = -1;
-	char err[256];
-	char *dir = NULL;
-	if (paths_ensure_dir(PATHS_STATE, &dir, err, sizeof(err)) < 0)
-		return;
-	char *path = paths_join(dir, "llamaterm.log");
-	free(dir);
-	if (!path)
-		return;
-	t->log = fopen(path, "a");
-	free(path);
-	if (!t->log)
-		return;
-	t->saved_stderr = dup(STDERR_FILENO);
-	if (t->saved_stderr >= 0)
-		dup2(fileno(t->log), STDERR_FILENO);
-}
-
-static void tui_log_close(struct tui *t)
-{
-	if (t->saved_stderr >= 0) {
-		fflush(stderr);
-		dup2(t->saved_stderr, STDERR_FILENO);
-		close(t->saved_stderr);
-		t->saved_stderr = -1;
-	}
-	if (t->log)
-		fclose(t->log);
-	t->log = NULL;
-}
-
 static void tui_message(struct tui *t, bool error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void tui_message(struct tui *t, bool error, const char *fmt, ...)
@@ -195,7 +138,7 @@ static void tui_message(struct tui *t, bool error, const char *fmt, ...)
 	vsnprintf(t->message, sizeof(t->message), fmt, ap);
 	va_end(ap);
 	t->message_error = error;
-	tui_log(t, "%s%s", error ? "error: " : "", t->message);
+	uilog_printf(&t->log, "%s%s", error ? "error: " : "", t->message);
 }
 
 /* ---- layout and drawing ---- */
@@ -346,7 +289,7 @@ static unsigned tui_submit(struct tui *t, char *line)
 	char err[512];
 	if (!line[0])
 		return TUI_REDRAW;
-	tui_log(t, "input: %.80s", line);
+	uilog_printf(&t->log, "input: %.80s", line);
 	if (slash_is_command(line)) {
 		struct slash_call call;
 		if (slash_parse(line, &call, err, sizeof(err)) < 0) {
@@ -718,12 +661,12 @@ static unsigned tui_event(struct tui *t, const struct ring_event *ev)
 		if (ev->b == CONV_STOP_USER || ev->b == CONV_STOP_LIMIT ||
 		    ev->b == CONV_STOP_CTX_FULL)
 			transcript_mark_partial(t->tr);
-		tui_log(t, "reply done: %lld tokens, %s", (long long)ev->a,
-			conv_stop_reason_name((enum conv_stop_reason)ev->b));
+		uilog_printf(&t->log, "reply done: %lld tokens, %s", (long long)ev->a,
+			     conv_stop_reason_name((enum conv_stop_reason)ev->b));
 		return TUI_REDRAW;
 	case WORKER_EV_STATS:
-		tui_log(t, "stats: prompt %lld tok %.1f tok/s, gen %lld tok %.1f tok/s",
-			(long long)ev->a, ev->x, (long long)ev->b, ev->y);
+		uilog_printf(&t->log, "stats: prompt %lld tok %.1f tok/s, gen %lld tok %.1f tok/s",
+			     (long long)ev->a, ev->x, (long long)ev->b, ev->y);
 		return TUI_REDRAW;
 	case WORKER_EV_CTX_SHIFTED:
 	case WORKER_EV_INFO:
@@ -736,8 +679,8 @@ static unsigned tui_event(struct tui *t, const struct ring_event *ev)
 		else
 			transcript_add(t->tr, k, d, ev->len);
 		if (ev->kind == WORKER_EV_ERROR) {
-			tui_log(t, "worker error %lld%s: %s", (long long)ev->a,
-				ev->b ? " (fatal)" : "", d);
+			uilog_printf(&t->log, "worker error %lld%s: %s", (long long)ev->a,
+				     ev->b ? " (fatal)" : "", d);
 			/* The engine cannot start: leave the full screen so the message
 			 * stays readable on the terminal, as in line mode. */
 			if (ev->b) {
@@ -787,7 +730,7 @@ static int tui_start(struct tui *t)
 	/* Installed before initscr so curses leaves SIGWINCH to us. */
 	tui_signals(true);
 	setlocale(LC_ALL, "");
-	tui_log_open(t);
+	uilog_open(&t->log);
 	set_escdelay(TUI_ESCDELAY);
 	if (!initscr())
 		return -1;
@@ -821,7 +764,7 @@ static int tui_start(struct tui *t)
 		return -1;
 	t->focus = KEYS_FOCUS_INPUT;
 	tui_layout(t);
-	tui_log(t, "ui started (%dx%d)", t->cols, t->rows);
+	uilog_printf(&t->log, "ui started (%dx%d)", t->cols, t->rows);
 	return 0;
 }
 
@@ -846,8 +789,8 @@ static void tui_stop(struct tui *t)
 	for (int i = 0; i < 2; i++)
 		if (t->sig_pipe[i] > 0)
 			close(t->sig_pipe[i]);
-	tui_log(t, "ui stopped");
-	tui_log_close(t);
+	uilog_printf(&t->log, "ui stopped");
+	uilog_close(&t->log);
 }
 
 /* Applies a terminal size change reported by SIGWINCH. */
@@ -866,6 +809,7 @@ int tui_run(struct worker *w, const struct tui_args *args)
 	t.ring = worker_ring(w);
 	t.args = args;
 	t.sig_pipe[0] = t.sig_pipe[1] = -1;
+	t.log.saved_stderr = -1;
 	tui_sig_quit = tui_sig_winch = 0;
 	if (tui_start(&t) < 0) {
 		tui_stop(&t);
@@ -883,7 +827,7 @@ int tui_run(struct worker *w, const struct tui_args *args)
 		while (ring_pop(t.ring, &ev) > 0)
 			ev_flags |= tui_event(&t, &ev);
 		if (tui_sig_quit) {
-			tui_log(&t, "signal %d: quitting", (int)tui_sig_quit);
+			uilog_printf(&t.log, "signal %d: quitting", (int)tui_sig_quit);
 			status = 128 + (int)tui_sig_quit;
 			break;
 		}
@@ -931,7 +875,7 @@ int tui_run(struct worker *w, const struct tui_args *args)
 			}
 		}
 		if (n > 0 && (fds[0].revents & (POLLHUP | POLLERR))) {
-			tui_log(&t, "terminal closed: quitting");
+			uilog_printf(&t.log, "terminal closed: quitting");
 			status = 1;
 			break;
 		}
