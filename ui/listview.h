@@ -17,13 +17,6 @@ enum listview_style {
 
 struct listview;
 
-/* What a side pane's action asks of the UI. */
-enum side_result {
-	SIDE_OK = 0,
-	SIDE_CONFIRM, /* show the question it wrote and pass the answer back */
-	SIDE_CLOSE,   /* close the side pane */
-};
-
 struct listview *listview_new(void);
 void listview_free(struct listview *lv);
 /* Removes every line (the selection goes back to the top). */

@@ -1,5 +1,6 @@
-/* The F1 help pane. See pane_help.h. */
-#include "pane_help.h"
+/* The F1 help pane: the key bindings (from the key table) and the slash
+ * commands (from the slash table), in a list made when first shown. */
+#include "pane.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@ static void help_line(void *ud, const char *text)
 	listview_add(lv, st, -1, text);
 }
 
-struct listview *help_new(void)
+static struct listview *help_new(void)
 {
 	struct listview *lv = listview_new();
 	if (!lv)
@@ -40,3 +41,36 @@ struct listview *help_new(void)
 	}
 	return lv;
 }
+
+static int help_open(void **state, const struct pane_env *env)
+{
+	/* The text never changes, so it is made once and kept. */
+	if (!*state)
+		*state = help_new();
+	return *state ? 0 : -1;
+}
+
+static void help_free(void *state)
+{
+	listview_free(state);
+}
+
+static int help_draw(void *state, WINDOW *win, bool focused)
+{
+	return listview_draw(state, win, " Help (F1)  Esc closes", NULL, focused);
+}
+
+static struct listview *help_list(void *state)
+{
+	return state;
+}
+
+const struct pane_ops pane_help = {
+	.name = "help",
+	.focus = KEYS_FOCUS_HELP,
+	.toggle = KA_HELP,
+	.open = help_open,
+	.free = help_free,
+	.draw = help_draw,
+	.list = help_list,
+};

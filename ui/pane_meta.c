@@ -1,5 +1,10 @@
-/* The model-metadata browser. See pane_meta.h. */
-#include "pane_meta.h"
+/* The F2 model-metadata browser: the derived figures `llamaterm info`
+ * prints (parameters, quantization mix, hyperparameters, special tokens,
+ * KV-cache size), every GGUF key with its value and the tensor table, all
+ * in one scrollable list; `/` searches it, Enter expands a long value or
+ * array. It opens the model file itself (read-only, mapped), so it never
+ * touches the engine thread's state. */
+#include "pane.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,6 +15,7 @@
 #include "gguf.h"
 #include "miniline.h"
 #include "modelinfo.h"
+#include "options.h"
 
 /* A folded string shows this many bytes, a folded array this many items. */
 #define META_STR_SHORT 60
@@ -191,7 +197,18 @@ static void meta_fill(struct meta_pane *m)
 	}
 }
 
-struct meta_pane *meta_new(const char *path, char *err, size_t errlen)
+static void meta_free(void *state)
+{
+	struct meta_pane *m = state;
+	if (!m)
+		return;
+	listview_free(m->lv);
+	free(m->expanded);
+	gguf_free(m->g);
+	free(m);
+}
+
+static struct meta_pane *meta_new(const char *path, char *err, size_t errlen)
 {
 	if (!path) {
 		snprintf(err, errlen, "no model file to show");
@@ -219,19 +236,9 @@ struct meta_pane *meta_new(const char *path, char *err, size_t errlen)
 	return m;
 }
 
-void meta_free(struct meta_pane *m)
+static struct listview *meta_list(void *state)
 {
-	if (!m)
-		return;
-	listview_free(m->lv);
-	free(m->expanded);
-	gguf_free(m->g);
-	free(m);
-}
-
-struct listview *meta_list(struct meta_pane *m)
-{
-	return m->lv;
+	return ((struct meta_pane *)state)->lv;
 }
 
 /* Selects the next line matching the search, from the one after the
@@ -249,16 +256,16 @@ static void meta_find_next(struct meta_pane *m, bool from_next)
 	snprintf(m->footer, sizeof(m->footer), " '%s': n for the next match", m->needle);
 }
 
-int meta_action(struct meta_pane *m, enum keys_action a)
+static void meta_action(struct meta_pane *m, enum keys_action a)
 {
 	switch (a) {
 	case KA_SEARCH:
 		miniline_start(&m->search, NULL);
-		return SIDE_OK;
+		return;
 	case KA_SEARCH_NEXT:
 		if (m->needle[0])
 			meta_find_next(m, true);
-		return SIDE_OK;
+		return;
 	case KA_ACTIVATE: {
 		size_t sel = listview_selected(m->lv);
 		long tag = listview_tag(m->lv, sel);
@@ -266,7 +273,7 @@ int meta_action(struct meta_pane *m, enum keys_action a)
 		while (tag == META_TAG_DETAIL && sel > 0)
 			tag = listview_tag(m->lv, --sel);
 		if (tag < 0 || tag >= m->n_kv)
-			return SIDE_OK;
+			return;
 		m->expanded[tag] = !m->expanded[tag];
 		meta_fill(m);
 		for (size_t i = 0; i < listview_count(m->lv); i++)
@@ -274,19 +281,19 @@ int meta_action(struct meta_pane *m, enum keys_action a)
 				listview_select(m->lv, i);
 				break;
 			}
-		return SIDE_OK;
+		return;
 	}
 	default:
-		return SIDE_OK;
+		return;
 	}
 }
 
-bool meta_prompting(const struct meta_pane *m)
+static bool meta_prompting(const struct meta_pane *m)
 {
 	return m->search.active;
 }
 
-void meta_prompt_key(struct meta_pane *m, int key)
+static void meta_prompt_key(struct meta_pane *m, int key)
 {
 	enum miniline_result r = miniline_key(&m->search, key);
 	if (r == MINILINE_CANCEL) {
@@ -298,8 +305,9 @@ void meta_prompt_key(struct meta_pane *m, int key)
 	meta_find_next(m, false);
 }
 
-int meta_draw(struct meta_pane *m, WINDOW *win, bool focused)
+static int meta_draw(void *state, WINDOW *win, bool focused)
 {
+	struct meta_pane *m = state;
 	char footer[MINILINE_MAX + 16];
 	const char *f = m->footer[0] ? m->footer : NULL;
 	if (m->search.active) {
@@ -309,3 +317,37 @@ int meta_draw(struct meta_pane *m, WINDOW *win, bool focused)
 	return listview_draw(m->lv, win, " Model metadata (F2)  / search  Enter expands", f,
 			     focused);
 }
+
+/* The hooks. The file is read once, on first showing; the model does not
+ * change while the chat runs. */
+static int meta_open(void **state, const struct pane_env *env)
+{
+	if (!*state)
+		*state = meta_new(env->opts ? env->opts->model : NULL, env->err, env->err_len);
+	return *state ? 0 : -1;
+}
+
+static unsigned meta_key(void *state, const struct pane_env *env, int key, enum keys_action a)
+{
+	struct meta_pane *m = state;
+	/* While the search line is open it takes every key. */
+	if (meta_prompting(m)) {
+		meta_prompt_key(m, key);
+		return PANE_HANDLED | PANE_REDRAW;
+	}
+	if (a != KA_SEARCH && a != KA_SEARCH_NEXT && a != KA_ACTIVATE)
+		return 0;
+	meta_action(m, a);
+	return PANE_HANDLED | PANE_REDRAW;
+}
+
+const struct pane_ops pane_meta = {
+	.name = "metadata",
+	.focus = KEYS_FOCUS_META,
+	.toggle = KA_META,
+	.open = meta_open,
+	.free = meta_free,
+	.draw = meta_draw,
+	.list = meta_list,
+	.key = meta_key,
+};

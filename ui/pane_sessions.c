@@ -1,5 +1,6 @@
-/* The sessions list. See pane_sessions.h. */
-#include "pane_sessions.h"
+/* The F3 sessions list: every saved session, most recent first; Enter
+ * opens one, n starts a new one, r renames, d deletes after asking. */
+#include "pane.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,7 @@
 /* The list is read here, but every change to the files (open, new,
  * rename, delete) is a worker command: the worker alone writes session
  * files, and its answer (WORKER_EV_SESSION) comes back through
- * sessions_on_result. */
+ * the event hook. */
 struct sessions_pane {
 	struct listview *lv;
 	struct session_info *list; /* (n) */
@@ -22,7 +23,7 @@ struct sessions_pane {
 	char footer[320]; /* one line: a message naming a file fits */
 };
 
-struct sessions_pane *sessions_new(void)
+static struct sessions_pane *sessions_new(void)
 {
 	struct sessions_pane *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -34,8 +35,9 @@ struct sessions_pane *sessions_new(void)
 	return s;
 }
 
-void sessions_free(struct sessions_pane *s)
+static void sessions_free(void *state)
 {
+	struct sessions_pane *s = state;
 	if (!s)
 		return;
 	listview_free(s->lv);
@@ -43,7 +45,7 @@ void sessions_free(struct sessions_pane *s)
 	free(s);
 }
 
-void sessions_refresh(struct sessions_pane *s)
+static void sessions_refresh(struct sessions_pane *s)
 {
 	char err[256];
 	size_t sel = listview_selected(s->lv);
@@ -70,9 +72,9 @@ void sessions_refresh(struct sessions_pane *s)
 	listview_select(s->lv, sel);
 }
 
-struct listview *sessions_list(struct sessions_pane *s)
+static struct listview *sessions_list(void *state)
 {
-	return s->lv;
+	return ((struct sessions_pane *)state)->lv;
 }
 
 /* The name of the selected session, or NULL. */
@@ -82,83 +84,83 @@ static const char *sessions_selected(struct sessions_pane *s)
 	return tag >= 0 && (size_t)tag < s->n ? s->list[tag].name : NULL;
 }
 
-int sessions_action(struct sessions_pane *s, enum keys_action a, struct worker *w, char *q,
-		    size_t qlen)
+static unsigned sessions_key(void *state, const struct pane_env *env, int key,
+			     enum keys_action a)
 {
+	struct sessions_pane *s = state;
+	/* While the new name is typed the line takes every key; the worker
+	 * checks the name and says why not, and it knows whether the session
+	 * is the open one, which it then saves under the new name. */
+	if (s->rename.active) {
+		enum miniline_result r = miniline_key(&s->rename, key);
+		if (r != MINILINE_DONE || !s->rename.text[0] || !strcmp(s->rename.text, s->target))
+			return PANE_HANDLED | PANE_REDRAW;
+		int rc = worker_post(env->w, WORKER_CMD_SESSION_RENAME, s->target, s->rename.text);
+		if (rc)
+			snprintf(s->footer, sizeof(s->footer), " cannot rename %s: %s", s->target,
+				 lt_strerror(rc));
+		else
+			snprintf(s->footer, sizeof(s->footer), " renaming %s", s->target);
+		return PANE_HANDLED | PANE_REDRAW;
+	}
 	const char *name = sessions_selected(s);
 	switch (a) {
 	case KA_ACTIVATE:
 		if (!name)
-			return SIDE_OK;
-		worker_post(w, WORKER_CMD_LOAD, name, NULL);
-		return SIDE_CLOSE;
+			break;
+		worker_post(env->w, WORKER_CMD_LOAD, name, NULL);
+		return PANE_HANDLED | PANE_CLOSE;
 	case KA_SESSION_NEW:
-		worker_post(w, WORKER_CMD_NEW, NULL, NULL);
-		return SIDE_CLOSE;
+		worker_post(env->w, WORKER_CMD_NEW, NULL, NULL);
+		return PANE_HANDLED | PANE_CLOSE;
 	case KA_SESSION_RENAME:
 		if (!name)
-			return SIDE_OK;
+			break;
 		snprintf(s->target, sizeof(s->target), "%s", name);
 		miniline_start(&s->rename, name);
-		return SIDE_OK;
+		break;
 	case KA_SESSION_DELETE:
 		if (!name)
-			return SIDE_OK;
+			break;
 		snprintf(s->target, sizeof(s->target), "%s", name);
-		snprintf(q, qlen, "Delete session '%s'? (y/n)", name);
-		return SIDE_CONFIRM;
+		snprintf(env->question, env->question_len, "Delete session '%s'? (y/n)", name);
+		return PANE_HANDLED | PANE_REDRAW | PANE_CONFIRM;
 	default:
-		return SIDE_OK;
+		return 0;
 	}
+	return PANE_HANDLED | PANE_REDRAW;
 }
 
-int sessions_confirm(struct sessions_pane *s, bool yes, struct worker *w, char *msg,
-		     size_t msglen)
+/* The answer to the delete question: asks the worker to delete the
+ * session (the outcome comes as WORKER_EV_SESSION). */
+static int sessions_confirm(void *state, const struct pane_env *env, bool yes)
 {
+	struct sessions_pane *s = state;
 	if (!yes || !s->target[0])
 		return 0;
-	int rc = worker_post(w, WORKER_CMD_SESSION_DELETE, s->target, NULL);
+	int rc = worker_post(env->w, WORKER_CMD_SESSION_DELETE, s->target, NULL);
 	if (rc)
-		snprintf(msg, msglen, "cannot delete %s: %s", s->target, lt_strerror(rc));
+		snprintf(env->err, env->err_len, "cannot delete %s: %s", s->target, lt_strerror(rc));
 	else
 		snprintf(s->footer, sizeof(s->footer), " deleting %s", s->target);
 	s->target[0] = '\0';
-	return rc;
+	return rc ? -1 : 0;
 }
 
-bool sessions_prompting(const struct sessions_pane *s)
+/* A save (the list gains or updates a row) or the worker's answer to a
+ * rename or delete (shown in the footer): the list is read again. */
+static void sessions_event(void *state, const struct ring_event *ev)
 {
-	return s->rename.active;
+	struct sessions_pane *s = state;
+	if (ev->kind == WORKER_EV_SESSION)
+		snprintf(s->footer, sizeof(s->footer), " %.300s", ev->data ? ev->data : "");
+	if (ev->kind == WORKER_EV_SESSION || ev->kind == WORKER_EV_SAVED)
+		sessions_refresh(s);
 }
 
-void sessions_prompt_key(struct sessions_pane *s, int key, struct worker *w)
+static int sessions_draw(void *state, WINDOW *win, bool focused)
 {
-	enum miniline_result r = miniline_key(&s->rename, key);
-	if (r != MINILINE_DONE || !s->rename.text[0] || !strcmp(s->rename.text, s->target))
-		return;
-	/* The worker checks the name and says why not; it also knows whether
-	 * the session is the open one, which it then saves under the new name. */
-	int rc = worker_post(w, WORKER_CMD_SESSION_RENAME, s->target, s->rename.text);
-	if (rc)
-		snprintf(s->footer, sizeof(s->footer), " cannot rename %s: %s", s->target,
-			 lt_strerror(rc));
-	else
-		snprintf(s->footer, sizeof(s->footer), " renaming %s", s->target);
-}
-
-void sessions_on_result(struct sessions_pane *s, const char *msg)
-{
-	snprintf(s->footer, sizeof(s->footer), " %.300s", msg);
-	sessions_refresh(s);
-}
-
-void sessions_on_saved(struct sessions_pane *s, const char *name)
-{
-	sessions_refresh(s);
-}
-
-int sessions_draw(struct sessions_pane *s, WINDOW *win, bool focused)
-{
+	struct sessions_pane *s = state;
 	char footer[MINILINE_MAX + 32];
 	const char *f = s->footer[0] ? s->footer : " Enter open  n new  r rename  d delete";
 	if (s->rename.active) {
@@ -167,3 +169,28 @@ int sessions_draw(struct sessions_pane *s, WINDOW *win, bool focused)
 	}
 	return listview_draw(s->lv, win, " Sessions (F3)", f, focused);
 }
+
+/* Made on first showing, and read again at every showing: another
+ * llamaterm may have saved sessions meanwhile. */
+static int sessions_open(void **state, const struct pane_env *env)
+{
+	if (!*state)
+		*state = sessions_new();
+	if (!*state)
+		return -1;
+	sessions_refresh(*state);
+	return 0;
+}
+
+const struct pane_ops pane_sessions = {
+	.name = "sessions",
+	.focus = KEYS_FOCUS_SESSIONS,
+	.toggle = KA_SESSIONS,
+	.open = sessions_open,
+	.free = sessions_free,
+	.draw = sessions_draw,
+	.list = sessions_list,
+	.key = sessions_key,
+	.confirm = sessions_confirm,
+	.event = sessions_event,
+};

@@ -5,7 +5,11 @@
  * Only this thread calls curses or readline. Signals only set a flag and
  * write a byte to the signal pipe; the loop acts on them, so SIGTERM and
  * SIGHUP restore the terminal like a normal quit, and a resize arrives as
- * one KEY_RESIZE handled in tui_key. */
+ * one KEY_RESIZE handled in actions_key.
+ *
+ * What keys do is in actions.c, what worker events do in feed.c, the side
+ * panes behind pane.h; this file lays out and draws the windows without
+ * knowing which side pane is shown. */
 #include "tui.h"
 
 #include <errno.h>
@@ -16,23 +20,14 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "draw.h"
-#include "keys.h"
-#include "listview.h"
-#include "pane_help.h"
-#include "pane_input.h"
-#include "pane_meta.h"
-#include "pane_sessions.h"
 #include "pane_status.h"
-#include "pane_transcript.h"
-#include "paths.h"
-#include "slash.h"
+#include "tui_impl.h"
 #include "worker.h"
 
 /* The smallest terminal the layout works in. */
@@ -50,67 +45,9 @@
 #define TUI_FRAME_MS 40
 /* Milliseconds curses waits for the rest of an escape sequence. */
 #define TUI_ESCDELAY 25
-/* Lines the mouse wheel scrolls. */
-#define TUI_WHEEL_LINES 3
 /* Raw curses codes for the bracketed paste markers. */
 #define TUI_KEY_PASTE_BEGIN (KEY_MAX + 1)
 #define TUI_KEY_PASTE_END (KEY_MAX + 2)
-
-/* Handler results. */
-#define TUI_REDRAW 0x1u
-#define TUI_RESIZE 0x2u
-#define TUI_QUIT 0x4u
-
-enum tui_side {
-	TUI_SIDE_NONE,
-	TUI_SIDE_HELP,
-	TUI_SIDE_META,
-	TUI_SIDE_SESSIONS,
-};
-
-enum tui_confirm {
-	TUI_CONFIRM_NONE,
-	TUI_CONFIRM_QUIT,
-	TUI_CONFIRM_SIDE, /* the side pane asked (delete a session) */
-};
-
-struct tui {
-	struct worker *w;
-	struct ring *ring;
-	const struct tui_args *args;
-
-	struct transcript *tr;
-	struct input *in;
-	struct listview *help;
-	struct meta_pane *meta;
-	struct sessions_pane *sessions;
-
-	WINDOW *w_tr, *w_status, *w_in, *w_side, *w_keys;
-	int rows, cols, in_rows;
-	bool too_small;
-	enum tui_side side;
-	bool side_overlay;
-	enum keys_focus focus;
-
-	/* Event stream state. */
-	bool more;        /* the last record had RING_F_MORE */
-	double load_frac;
-	char load_what[128];
-	unsigned tick;
-	bool paste;
-
-	char message[256];
-	bool message_error;
-	enum tui_confirm confirm;
-	char question[256];
-
-	bool curses_on;
-	char fatal[512];  /* a fatal worker error, printed after the screen is restored */
-
-	FILE *log;
-	int saved_stderr;
-	int sig_pipe[2];
-};
 
 /* Set by the signal handlers, read by the loop (the only shared state). */
 static volatile sig_atomic_t tui_sig_quit, tui_sig_winch;
@@ -130,72 +67,14 @@ static void tui_on_signal(int sig)
 	errno = saved;
 }
 
-/* ---- log ---- */
-
-static void tui_log(struct tui *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tui_log(struct tui *t, const char *fmt, ...)
-{
-	if (!t->log)
-		return;
-	char stamp[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
-	fprintf(t->log, "%s ", stamp);
-	va_list ap;
-	va_start(ap, fmt);
-	vfprintf(t->log, fmt, ap);
-	va_end(ap);
-	fputc('\n', t->log);
-	fflush(t->log);
-}
-
-/* Opens the log file and points stderr at it while curses owns the
- * screen, so a stray message from a library cannot garble the display. */
-static void tui_log_open(struct tui *t)
-{
-	t->saved_stderr = -1;
-	char err[256];
-	char *dir = NULL;
-	if (paths_ensure_dir(PATHS_STATE, &dir, err, sizeof(err)) < 0)
-		return;
-	char *path = paths_join(dir, "llamaterm.log");
-	free(dir);
-	if (!path)
-		return;
-	t->log = fopen(path, "a");
-	free(path);
-	if (!t->log)
-		return;
-	t->saved_stderr = dup(STDERR_FILENO);
-	if (t->saved_stderr >= 0)
-		dup2(fileno(t->log), STDERR_FILENO);
-}
-
-static void tui_log_close(struct tui *t)
-{
-	if (t->saved_stderr >= 0) {
-		fflush(stderr);
-		dup2(t->saved_stderr, STDERR_FILENO);
-		close(t->saved_stderr);
-		t->saved_stderr = -1;
-	}
-	if (t->log)
-		fclose(t->log);
-	t->log = NULL;
-}
-
-static void tui_message(struct tui *t, bool error, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void tui_message(struct tui *t, bool error, const char *fmt, ...)
+void tui_message(struct tui *t, bool error, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(t->message, sizeof(t->message), fmt, ap);
 	va_end(ap);
 	t->message_error = error;
-	tui_log(t, "%s%s", error ? "error: " : "", t->message);
+	uilog_printf(&t->log, "%s%s", error ? "error: " : "", t->message);
 }
 
 /* ---- layout and drawing ---- */
@@ -229,7 +108,7 @@ static void tui_layout(struct tui *t)
 	int body = t->rows - t->in_rows - 1;
 	int tr_cols = t->cols;
 	t->side_overlay = false;
-	if (t->side != TUI_SIDE_NONE) {
+	if (t->side >= 0) {
 		if (t->cols >= TUI_SPLIT_COLS) {
 			int sw = t->cols * 2 / 5;
 			tr_cols = t->cols - sw;
@@ -242,21 +121,6 @@ static void tui_layout(struct tui *t)
 	t->w_tr = newwin(body, tr_cols, 0, 0);
 	t->w_status = newwin(1, t->cols, body, 0);
 	t->w_in = newwin(t->in_rows, t->cols, body + 1, 0);
-}
-
-static int tui_side_draw(struct tui *t)
-{
-	bool f = t->focus != KEYS_FOCUS_INPUT && t->focus != KEYS_FOCUS_TRANSCRIPT;
-	switch (t->side) {
-	case TUI_SIDE_HELP:
-		return listview_draw(t->help, t->w_side, " Help (F1)  Esc closes", NULL, f);
-	case TUI_SIDE_META:
-		return meta_draw(t->meta, t->w_side, f);
-	case TUI_SIDE_SESSIONS:
-		return sessions_draw(t->sessions, t->w_side, f);
-	default:
-		return 1;
-	}
 }
 
 static void tui_draw(struct tui *t)
@@ -273,8 +137,9 @@ static void tui_draw(struct tui *t)
 		transcript_draw(t->tr, t->w_tr, t->focus == KEYS_FOCUS_TRANSCRIPT);
 		wnoutrefresh(t->w_tr);
 	}
-	if (t->w_side) {
-		tui_side_draw(t);
+	if (t->w_side && t->side >= 0) {
+		bool f = t->focus != KEYS_FOCUS_INPUT && t->focus != KEYS_FOCUS_TRANSCRIPT;
+		t->panes[t->side]->draw(t->pane_state[t->side], t->w_side, f);
 		wnoutrefresh(t->w_side);
 	}
 	struct worker_status st;
@@ -301,350 +166,6 @@ static void tui_draw(struct tui *t)
 	}
 	wnoutrefresh(t->w_in);
 	doupdate();
-}
-
-/* ---- commands ---- */
-
-static void tui_ask(struct tui *t, enum tui_confirm what, const char *question)
-{
-	t->confirm = what;
-	snprintf(t->question, sizeof(t->question), "%s", question);
-}
-
-static unsigned tui_open_side(struct tui *t, enum tui_side s)
-{
-	if (t->side == s) {
-		t->side = TUI_SIDE_NONE;
-		t->focus = KEYS_FOCUS_INPUT;
-		return TUI_RESIZE;
-	}
-	char err[256] = "";
-	if (s == TUI_SIDE_HELP && !t->help)
-		t->help = help_new();
-	if (s == TUI_SIDE_META && !t->meta)
-		t->meta = meta_new(t->args->opts ? t->args->opts->model : NULL, err, sizeof(err));
-	if (s == TUI_SIDE_SESSIONS) {
-		if (!t->sessions)
-			t->sessions = sessions_new();
-		if (t->sessions)
-			sessions_refresh(t->sessions);
-	}
-	if ((s == TUI_SIDE_HELP && !t->help) || (s == TUI_SIDE_META && !t->meta) ||
-	    (s == TUI_SIDE_SESSIONS && !t->sessions)) {
-		tui_message(t, true, "%s", err[0] ? err : "out of memory");
-		return TUI_REDRAW;
-	}
-	t->side = s;
-	t->focus = s == TUI_SIDE_HELP ? KEYS_FOCUS_HELP
-		   : s == TUI_SIDE_META ? KEYS_FOCUS_META : KEYS_FOCUS_SESSIONS;
-	return TUI_RESIZE;
-}
-
-/* Runs what the user typed: a slash command or a message. */
-static unsigned tui_submit(struct tui *t, char *line)
-{
-	char err[512];
-	if (!line[0])
-		return TUI_REDRAW;
-	tui_log(t, "input: %.80s", line);
-	if (slash_is_command(line)) {
-		struct slash_call call;
-		if (slash_parse(line, &call, err, sizeof(err)) < 0) {
-			tui_message(t, true, "%s", err);
-			return TUI_REDRAW;
-		}
-		if (call.def->id == SLASH_HELP)
-			return t->side == TUI_SIDE_HELP ? TUI_REDRAW : tui_open_side(t, TUI_SIDE_HELP);
-		if (call.def->id == SLASH_QUIT)
-			return TUI_QUIT;
-		struct worker_call wc;
-		int rc = slash_command(&call, &wc, err, sizeof(err));
-		if (rc == 0 && (rc = worker_post(t->w, wc.cmd, wc.arg1, wc.arg2)) < 0)
-			snprintf(err, sizeof(err), "/%s: %s", call.def->name, lt_strerror(rc));
-		if (rc < 0)
-			tui_message(t, true, "%s", err);
-		return TUI_REDRAW;
-	}
-	const char *text = line[0] == '/' && line[1] == '/' ? line + 1 : line;
-	if (worker_post(t->w, WORKER_CMD_SEND, text, NULL) < 0)
-		tui_message(t, true, "cannot send: out of memory");
-	transcript_scroll_bottom(t->tr);
-	return TUI_REDRAW;
-}
-
-static void tui_side_scroll(struct tui *t, long delta)
-{
-	struct listview *lv = t->side == TUI_SIDE_HELP ? t->help
-			      : t->side == TUI_SIDE_META ? meta_list(t->meta)
-			      : t->side == TUI_SIDE_SESSIONS ? sessions_list(t->sessions) : NULL;
-	if (lv)
-		listview_move(lv, delta);
-}
-
-static bool tui_side_focused(const struct tui *t)
-{
-	return t->focus == KEYS_FOCUS_HELP || t->focus == KEYS_FOCUS_META ||
-	       t->focus == KEYS_FOCUS_SESSIONS;
-}
-
-static int tui_page(const struct tui *t)
-{
-	int h = t->w_tr ? getmaxy(t->w_tr) : t->rows;
-	return h > 2 ? h - 2 : 1;
-}
-
-static unsigned tui_mouse(struct tui *t)
-{
-	MEVENT me;
-	if (getmouse(&me) != OK)
-		return 0;
-	int dir = (me.bstate & BUTTON4_PRESSED) ? 1 : (me.bstate & BUTTON5_PRESSED) ? -1 : 0;
-	if (!dir)
-		return 0;
-	bool over_side = t->w_side && (t->side_overlay || me.x >= getbegx(t->w_side));
-	if (over_side)
-		tui_side_scroll(t, -dir * TUI_WHEEL_LINES);
-	else
-		transcript_scroll(t->tr, dir * TUI_WHEEL_LINES);
-	return TUI_REDRAW;
-}
-
-static void tui_focus_next(struct tui *t)
-{
-	static const enum keys_focus order[] = { KEYS_FOCUS_INPUT, KEYS_FOCUS_TRANSCRIPT,
-						 KEYS_FOCUS_SIDE };
-	size_t cur = 0;
-	for (size_t i = 0; i < 3; i++)
-		if (order[i] == t->focus || (order[i] == KEYS_FOCUS_SIDE && tui_side_focused(t)))
-			cur = i;
-	for (size_t k = 1; k <= 3; k++) {
-		enum keys_focus f = order[(cur + k) % 3];
-		if (f == KEYS_FOCUS_SIDE) {
-			if (t->side == TUI_SIDE_NONE)
-				continue;
-			f = t->side == TUI_SIDE_HELP ? KEYS_FOCUS_HELP
-			    : t->side == TUI_SIDE_META ? KEYS_FOCUS_META : KEYS_FOCUS_SESSIONS;
-		}
-		/* An overlaid side pane hides the transcript. */
-		if (f == KEYS_FOCUS_TRANSCRIPT && t->side_overlay)
-			continue;
-		t->focus = f;
-		return;
-	}
-}
-
-static bool tui_generating(struct tui *t)
-{
-	struct worker_status st;
-	worker_status(t->w, &st);
-	return st.state == WORKER_STATE_GENERATING;
-}
-
-/* Hands an action to the side pane in focus. */
-static unsigned tui_side_action(struct tui *t, enum keys_action a)
-{
-	char q[256] = "";
-	int rc = 0;
-	if (t->side == TUI_SIDE_META)
-		rc = meta_action(t->meta, a);
-	else if (t->side == TUI_SIDE_SESSIONS)
-		rc = sessions_action(t->sessions, a, t->w, q, sizeof(q));
-	if (rc == SIDE_CONFIRM)
-		tui_ask(t, TUI_CONFIRM_SIDE, q);
-	if (rc == SIDE_CLOSE) {
-		t->side = TUI_SIDE_NONE;
-		t->focus = KEYS_FOCUS_INPUT;
-		return TUI_RESIZE;
-	}
-	return TUI_REDRAW;
-}
-
-/* Keys while the side pane reads a line (search, new name). */
-static unsigned tui_side_prompt_key(struct tui *t, int key)
-{
-	if (t->side == TUI_SIDE_META)
-		meta_prompt_key(t->meta, key);
-	else if (t->side == TUI_SIDE_SESSIONS)
-		sessions_prompt_key(t->sessions, key, t->w);
-	return TUI_REDRAW;
-}
-
-static bool tui_side_prompting(const struct tui *t)
-{
-	if (!tui_side_focused(t))
-		return false;
-	if (t->side == TUI_SIDE_META)
-		return meta_prompting(t->meta);
-	if (t->side == TUI_SIDE_SESSIONS)
-		return sessions_prompting(t->sessions);
-	return false;
-}
-
-static unsigned tui_action(struct tui *t, enum keys_action a, int key)
-{
-	bool in_input = t->focus == KEYS_FOCUS_INPUT;
-	bool side = tui_side_focused(t);
-	switch (a) {
-	case KA_SEND: {
-		input_key(t->in, '\r');
-		char *line = input_take_line(t->in);
-		unsigned f = TUI_RESIZE;
-		if (line)
-			f |= tui_submit(t, line);
-		free(line);
-		return f;
-	}
-	case KA_NEWLINE:
-		input_insert(t->in, "\n");
-		return TUI_RESIZE;
-	case KA_STOP:
-		worker_stop(t->w);
-		return TUI_REDRAW;
-	case KA_INTERRUPT:
-		if (tui_generating(t)) {
-			worker_stop(t->w);
-		} else if (!input_is_empty(t->in)) {
-			input_clear(t->in);
-			return TUI_RESIZE;
-		} else {
-			tui_ask(t, TUI_CONFIRM_QUIT, "Quit llamaterm? (y/n)");
-		}
-		return TUI_REDRAW;
-	case KA_EOF:
-		if (!input_is_empty(t->in)) {
-			input_key(t->in, key);
-			return TUI_RESIZE;
-		}
-		tui_ask(t, TUI_CONFIRM_QUIT, "Quit llamaterm? (y/n)");
-		return TUI_REDRAW;
-	case KA_QUIT:
-		tui_ask(t, TUI_CONFIRM_QUIT, "Quit llamaterm? (y/n)");
-		return TUI_REDRAW;
-	case KA_PAGE_UP:
-	case KA_PAGE_DOWN: {
-		int d = a == KA_PAGE_UP ? tui_page(t) : -tui_page(t);
-		if (side)
-			tui_side_scroll(t, -d);
-		else
-			transcript_scroll(t->tr, d);
-		return TUI_REDRAW;
-	}
-	case KA_LINE_UP:
-	case KA_LINE_DOWN: {
-		int d = a == KA_LINE_UP ? 1 : -1;
-		if (side)
-			tui_side_scroll(t, -d);
-		else
-			transcript_scroll(t->tr, d);
-		return TUI_REDRAW;
-	}
-	case KA_TOP:
-	case KA_BOTTOM:
-		if (in_input && !input_is_empty(t->in)) {
-			input_key(t->in, key);
-			return TUI_REDRAW;
-		}
-		if (side)
-			tui_side_scroll(t, a == KA_TOP ? -(1L << 30) : (1L << 30));
-		else if (a == KA_TOP)
-			transcript_scroll_top(t->tr);
-		else
-			transcript_scroll_bottom(t->tr);
-		return TUI_REDRAW;
-	case KA_MOUSE:
-		return tui_mouse(t);
-	case KA_HELP:
-		return tui_open_side(t, TUI_SIDE_HELP);
-	case KA_META:
-		return tui_open_side(t, TUI_SIDE_META);
-	case KA_SESSIONS:
-		return tui_open_side(t, TUI_SIDE_SESSIONS);
-	case KA_REASONING:
-		tui_message(t, false, "%s", transcript_toggle_reasoning(t->tr)
-						    ? "reasoning unfolded (F4 folds it)"
-						    : "reasoning folded (F4 unfolds it)");
-		return TUI_REDRAW;
-	case KA_FOCUS_NEXT:
-		if (in_input && input_is_command(t->in)) {
-			input_key(t->in, '\t');
-			return TUI_RESIZE;
-		}
-		tui_focus_next(t);
-		return TUI_REDRAW;
-	case KA_CLOSE:
-		t->side = TUI_SIDE_NONE;
-		t->focus = KEYS_FOCUS_INPUT;
-		return TUI_RESIZE;
-	case KA_REDRAW:
-		clearok(curscr, TRUE);
-		return TUI_RESIZE;
-	case KA_SEARCH:
-	case KA_SEARCH_NEXT:
-	case KA_ACTIVATE:
-	case KA_SESSION_NEW:
-	case KA_SESSION_RENAME:
-	case KA_SESSION_DELETE:
-		return tui_side_action(t, a);
-	case KA_NONE:
-	case KA_COUNT:
-		break;
-	}
-	return 0;
-}
-
-static unsigned tui_confirm_key(struct tui *t, int key)
-{
-	enum tui_confirm c = t->confirm;
-	t->confirm = TUI_CONFIRM_NONE;
-	bool yes = key == 'y' || key == 'Y';
-	if (c == TUI_CONFIRM_QUIT && yes)
-		return TUI_QUIT;
-	if (c == TUI_CONFIRM_SIDE && t->side == TUI_SIDE_SESSIONS) {
-		char err[256] = "";
-		if (sessions_confirm(t->sessions, yes, t->w, err, sizeof(err)) < 0)
-			tui_message(t, true, "%s", err);
-	}
-	return TUI_REDRAW;
-}
-
-static unsigned tui_key(struct tui *t, int key)
-{
-	if (key == KEYS_FN(KEY_RESIZE))
-		return TUI_RESIZE;
-	if (t->confirm != TUI_CONFIRM_NONE)
-		return tui_confirm_key(t, key);
-	t->message[0] = '\0';
-	if (key == KEYS_PASTE_BEGIN) {
-		t->paste = true;
-		return 0;
-	}
-	if (key == KEYS_PASTE_END) {
-		t->paste = false;
-		return TUI_RESIZE;
-	}
-	if (t->paste) {
-		/* Pasted text goes in whole: newlines do not send. */
-		if (key == '\r' || key == '\n') {
-			input_insert(t->in, "\n");
-		} else if (key == '\t' || (key >= 0x20 && key < 0x1000000)) {
-			input_key(t->in, key);
-		}
-		return TUI_REDRAW;
-	}
-	if (tui_side_prompting(t))
-		return tui_side_prompt_key(t, key);
-	enum keys_action a = keys_lookup(t->focus, key);
-	if (a != KA_NONE)
-		return tui_action(t, a, key);
-	if (t->focus == KEYS_FOCUS_TRANSCRIPT && key >= 0x20 && key < 0x1000000 && key != 0x7F) {
-		/* Typing while the transcript has the focus goes to the input. */
-		t->focus = KEYS_FOCUS_INPUT;
-	}
-	if (t->focus == KEYS_FOCUS_INPUT) {
-		input_key(t->in, key);
-		return TUI_RESIZE;
-	}
-	return 0;
 }
 
 /* Reads one key from curses as a keys.h code, or -1 when none is waiting. */
@@ -674,96 +195,6 @@ static int tui_read_key(struct tui *t)
 	return (int)ch;
 }
 
-/* ---- events ---- */
-
-static unsigned tui_event(struct tui *t, const struct ring_event *ev)
-{
-	bool cont = t->more;
-	t->more = (ev->flags & RING_F_MORE) != 0;
-	const char *d = ev->data ? ev->data : "";
-	switch ((enum worker_event)ev->kind) {
-	case WORKER_EV_STATE:
-		if (ev->a == WORKER_STATE_IDLE || ev->a == WORKER_STATE_FAILED)
-			t->load_frac = 1;
-		return TUI_REDRAW;
-	case WORKER_EV_LOAD_PROGRESS:
-		t->load_frac = ev->x;
-		snprintf(t->load_what, sizeof(t->load_what), "%s", d);
-		return TUI_REDRAW;
-	case WORKER_EV_CLEAR:
-		transcript_clear(t->tr);
-		return TUI_REDRAW;
-	case WORKER_EV_TURN:
-		if (cont) {
-			transcript_append(t->tr, d, ev->len);
-		} else {
-			transcript_add(t->tr, ev->a == 0 ? TRANSCRIPT_USER : TRANSCRIPT_ASSISTANT, d,
-				       ev->len);
-			if (ev->x == 1)
-				transcript_mark_partial(t->tr);
-		}
-		return TUI_REDRAW;
-	case WORKER_EV_REPLY_START:
-		transcript_add(t->tr, TRANSCRIPT_ASSISTANT, "", 0);
-		return TUI_REDRAW;
-	case WORKER_EV_TEXT:
-		transcript_append(t->tr, d, ev->len);
-		return TUI_REDRAW;
-	case WORKER_EV_REASONING:
-		transcript_append_reasoning(t->tr, d, ev->len, (int)ev->a);
-		return TUI_REDRAW;
-	case WORKER_EV_DONE:
-		if (ev->x > 0) /* the final count of the reasoning's tokens */
-			transcript_append_reasoning(t->tr, "", 0, (int)ev->x);
-		if (ev->b == CONV_STOP_USER || ev->b == CONV_STOP_LIMIT ||
-		    ev->b == CONV_STOP_CTX_FULL)
-			transcript_mark_partial(t->tr);
-		tui_log(t, "reply done: %lld tokens, %s", (long long)ev->a,
-			conv_stop_reason_name((enum conv_stop_reason)ev->b));
-		return TUI_REDRAW;
-	case WORKER_EV_STATS:
-		tui_log(t, "stats: prompt %lld tok %.1f tok/s, gen %lld tok %.1f tok/s",
-			(long long)ev->a, ev->x, (long long)ev->b, ev->y);
-		return TUI_REDRAW;
-	case WORKER_EV_CTX_SHIFTED:
-	case WORKER_EV_INFO:
-	case WORKER_EV_ERROR: {
-		enum transcript_kind k = ev->kind == WORKER_EV_ERROR ? TRANSCRIPT_ERROR
-					 : ev->kind == WORKER_EV_INFO && ev->a == 0 ? TRANSCRIPT_INFO
-					 : TRANSCRIPT_WARNING;
-		if (cont)
-			transcript_append(t->tr, d, ev->len);
-		else
-			transcript_add(t->tr, k, d, ev->len);
-		if (ev->kind == WORKER_EV_ERROR) {
-			tui_log(t, "worker error %lld%s: %s", (long long)ev->a,
-				ev->b ? " (fatal)" : "", d);
-			/* The engine cannot start: leave the full screen so the message
-			 * stays readable on the terminal, as in line mode. */
-			if (ev->b) {
-				snprintf(t->fatal, sizeof(t->fatal), "%s", d);
-				return TUI_QUIT;
-			}
-		}
-		return TUI_REDRAW;
-	}
-	case WORKER_EV_SAVED:
-		if (ev->a == 0)
-			tui_message(t, false, "saved session %s", d);
-		if (t->sessions)
-			sessions_on_saved(t->sessions, d);
-		return TUI_REDRAW;
-	case WORKER_EV_SESSION:
-		tui_message(t, ev->a != 0, "%s", d);
-		if (t->sessions)
-			sessions_on_result(t->sessions, d);
-		return TUI_REDRAW;
-	case WORKER_EV_COUNT:
-		break;
-	}
-	return 0;
-}
-
 /* ---- set-up and tear-down ---- */
 
 static void tui_signals(bool install)
@@ -787,7 +218,7 @@ static int tui_start(struct tui *t)
 	/* Installed before initscr so curses leaves SIGWINCH to us. */
 	tui_signals(true);
 	setlocale(LC_ALL, "");
-	tui_log_open(t);
+	uilog_open(&t->log);
 	set_escdelay(TUI_ESCDELAY);
 	if (!initscr())
 		return -1;
@@ -821,7 +252,7 @@ static int tui_start(struct tui *t)
 		return -1;
 	t->focus = KEYS_FOCUS_INPUT;
 	tui_layout(t);
-	tui_log(t, "ui started (%dx%d)", t->cols, t->rows);
+	uilog_printf(&t->log, "ui started (%dx%d)", t->cols, t->rows);
 	return 0;
 }
 
@@ -838,16 +269,16 @@ static void tui_stop(struct tui *t)
 	}
 	input_free(t->in);
 	transcript_free(t->tr);
-	listview_free(t->help);
-	meta_free(t->meta);
-	sessions_free(t->sessions);
+	for (size_t i = 0; i < t->n_panes; i++)
+		if (t->pane_state[i])
+			t->panes[i]->free(t->pane_state[i]);
 	tui_signals(false);
 	tui_sig_fd = -1;
 	for (int i = 0; i < 2; i++)
 		if (t->sig_pipe[i] > 0)
 			close(t->sig_pipe[i]);
-	tui_log(t, "ui stopped");
-	tui_log_close(t);
+	uilog_printf(&t->log, "ui stopped");
+	uilog_close(&t->log);
 }
 
 /* Applies a terminal size change reported by SIGWINCH. */
@@ -866,6 +297,9 @@ int tui_run(struct worker *w, const struct tui_args *args)
 	t.ring = worker_ring(w);
 	t.args = args;
 	t.sig_pipe[0] = t.sig_pipe[1] = -1;
+	t.log.saved_stderr = -1;
+	t.panes = pane_table(&t.n_panes);
+	t.side = -1;
 	tui_sig_quit = tui_sig_winch = 0;
 	if (tui_start(&t) < 0) {
 		tui_stop(&t);
@@ -881,9 +315,9 @@ int tui_run(struct worker *w, const struct tui_args *args)
 		struct ring_event ev;
 		unsigned ev_flags = 0;
 		while (ring_pop(t.ring, &ev) > 0)
-			ev_flags |= tui_event(&t, &ev);
+			ev_flags |= feed_event(&t, &ev);
 		if (tui_sig_quit) {
-			tui_log(&t, "signal %d: quitting", (int)tui_sig_quit);
+			uilog_printf(&t.log, "signal %d: quitting", (int)tui_sig_quit);
 			status = 128 + (int)tui_sig_quit;
 			break;
 		}
@@ -893,7 +327,7 @@ int tui_run(struct worker *w, const struct tui_args *args)
 		}
 		int key;
 		while ((key = tui_read_key(&t)) >= 0)
-			flags |= tui_key(&t, key);
+			flags |= actions_key(&t, key);
 		flags |= ev_flags & TUI_QUIT;
 		if (flags & TUI_QUIT)
 			break;
@@ -931,7 +365,7 @@ int tui_run(struct worker *w, const struct tui_args *args)
 			}
 		}
 		if (n > 0 && (fds[0].revents & (POLLHUP | POLLERR))) {
-			tui_log(&t, "terminal closed: quitting");
+			uilog_printf(&t.log, "terminal closed: quitting");
 			status = 1;
 			break;
 		}

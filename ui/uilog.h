@@ -1,0 +1,23 @@
+/* The full-screen chat's log file, llamaterm.log in the state directory:
+ * what the user sent, replies finished, errors, signals. While it is open
+ * stderr points at it, so a stray message from a library cannot garble
+ * the curses screen. */
+#ifndef LT_UILOG_H
+#define LT_UILOG_H
+
+#include <stdio.h>
+
+struct uilog {
+	FILE *f;          /* NULL when the file could not be opened: logging is then off */
+	int saved_stderr; /* the terminal's stderr while ours points at the file, else -1 */
+};
+
+/* Opens the file (appending) and points stderr at it. Failing is not an
+ * error: the chat runs without a log. */
+void uilog_open(struct uilog *l);
+/* Gives stderr back to the terminal and closes the file. */
+void uilog_close(struct uilog *l);
+/* Writes one time-stamped line. */
+void uilog_printf(struct uilog *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
