@@ -59,6 +59,11 @@ static const struct param_def param_defs[] = {
 	{ .name = "frequency_penalty", .long_flag = "--frequency-penalty", .arg = "X",
 	  .kind = PARAM_FLOAT, .offset = SP(frequency_penalty), .def = 0, .min = -HUGE_VAL,
 	  .max = HUGE_VAL, .commands = GEN, .help = "subtract X times a token's count (0: off)" },
+#ifdef PARAMS_EXTRA_ROW
+	/* tests/unit/test_params_row.c adds a row here to see it reach every
+	 * place the table is shown or used. */
+	PARAMS_EXTRA_ROW,
+#endif
 };
 
 #define N_PARAMS (sizeof(param_defs) / sizeof(param_defs[0]))
