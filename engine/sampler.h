@@ -63,7 +63,9 @@ struct sampler_candidate {
 struct sampler;
 
 /* llama.cpp's common defaults: temperature 0.8, top-k 40, top-p 0.95,
- * min-p 0.05, typical and penalties off, window 64, random seed. */
+ * min-p 0.05, typical and penalties off, window 64, random seed. The
+ * chat's parameter table (src/params.c) states the same defaults for
+ * --help and the man page; tests/unit/test_params.c keeps them equal. */
 struct sampler_params sampler_params_default(void);
 
 /* Checks params (and the order letters) without building anything. */

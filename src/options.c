@@ -16,6 +16,7 @@ enum opt_kind {
 	OPT_UINT32,
 	OPT_FLOAT,
 	OPT_STOP,   /* appends to stops[] */
+	OPT_PARAMS, /* where params.c's rows go in --help and the man page */
 };
 
 struct opt_def {
@@ -42,34 +43,11 @@ static const struct opt_def opt_table[] = {
 	  .commands = OPTC_RUN | OPTC_TOKENIZE | OPTC_LOGITS, .help = "the prompt text" },
 	{ .short_name = "-f", .long_name = "--file", .arg = "FILE", .kind = OPT_STR, .offset = OFF(prompt_file),
 	  .commands = OPTC_RUN | OPTC_TOKENIZE | OPTC_PERPLEXITY, .help = "read the prompt (or text) from FILE" },
-	{ .short_name = "-n", .long_name = "--n-predict", .arg = "N", .kind = OPT_INT, .offset = OFF(n_predict),
-	  .commands = GEN, .help = "tokens to generate (-1: until end of text or context)" },
-	{ .short_name = "-c", .long_name = "--ctx-size", .arg = "N", .kind = OPT_INT, .offset = OFF(n_ctx),
-	  .commands = EVAL, .help = "context size in tokens (0: min(model's, 4096))" },
 	{ .short_name = "-b", .long_name = "--batch-size", .arg = "N", .kind = OPT_INT, .offset = OFF(n_batch),
 	  .commands = EVAL, .help = "tokens evaluated per batch during prompt processing" },
 	{ .short_name = "-t", .long_name = "--threads", .arg = "N", .kind = OPT_INT, .offset = OFF(n_threads),
 	  .commands = EVAL | OPTC_QUANTIZE, .help = "threads (0: number of physical cores)" },
-	{ .short_name = "-s", .long_name = "--seed", .arg = "N", .kind = OPT_UINT32, .offset = OFF(seed),
-	  .commands = GEN, .help = "random seed (default: from the clock)" },
-	{ .long_name = "--temp", .arg = "T", .kind = OPT_FLOAT, .offset = OFF(temp),
-	  .commands = GEN, .help = "temperature; 0 is greedy" },
-	{ .long_name = "--top-k", .arg = "K", .kind = OPT_INT, .offset = OFF(top_k),
-	  .commands = GEN, .help = "keep the K most likely tokens (0: off)" },
-	{ .long_name = "--top-p", .arg = "P", .kind = OPT_FLOAT, .offset = OFF(top_p),
-	  .commands = GEN, .help = "nucleus sampling threshold (1: off)" },
-	{ .long_name = "--min-p", .arg = "P", .kind = OPT_FLOAT, .offset = OFF(min_p),
-	  .commands = GEN, .help = "drop tokens below P times the top probability (0: off)" },
-	{ .long_name = "--typical", .arg = "P", .kind = OPT_FLOAT, .offset = OFF(typical_p),
-	  .commands = GEN, .help = "locally typical sampling (1: off)" },
-	{ .long_name = "--repeat-penalty", .arg = "X", .kind = OPT_FLOAT, .offset = OFF(repeat_penalty),
-	  .commands = GEN, .help = "penalise repeated tokens (1: off)" },
-	{ .long_name = "--repeat-last-n", .arg = "N", .kind = OPT_INT, .offset = OFF(repeat_last_n),
-	  .commands = GEN, .help = "tokens the penalties look back over (0: off, -1: context)" },
-	{ .long_name = "--presence-penalty", .arg = "X", .kind = OPT_FLOAT, .offset = OFF(presence_penalty),
-	  .commands = GEN, .help = "subtract X from tokens already present (0: off)" },
-	{ .long_name = "--frequency-penalty", .arg = "X", .kind = OPT_FLOAT, .offset = OFF(frequency_penalty),
-	  .commands = GEN, .help = "subtract X times a token's count (0: off)" },
+	{ .kind = OPT_PARAMS, .long_name = "", .commands = ~0u },
 	{ .short_name = "-r", .long_name = "--reverse-prompt", .arg = "STR", .kind = OPT_STOP, .offset = OFF(stops),
 	  .commands = GEN, .help = "stop generating at STR (repeatable)" },
 	{ .long_name = "--special", .kind = OPT_FLAG, .offset = OFF(special),
@@ -151,16 +129,8 @@ static const struct opt_def opt_table[] = {
 void options_defaults(struct options *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->n_predict = -1;
+	o->gen = gen_params_default();
 	o->n_batch = 512;
-	o->seed = OPT_SEED_RANDOM;
-	o->temp = 0.8f;
-	o->top_k = 40;
-	o->top_p = 0.95f;
-	o->min_p = 0.05f;
-	o->typical_p = 1.0f;
-	o->repeat_penalty = 1.0f;
-	o->repeat_last_n = 64;
 	o->top = 10;
 	o->kv_type = "f16";
 	o->bench_prompt = 128;
@@ -172,7 +142,7 @@ static const struct opt_def *opt_find(const char *name, size_t len, unsigned cmd
 {
 	for (size_t i = 0; i < N_OPTS; i++) {
 		const struct opt_def *d = &opt_table[i];
-		if (!(d->commands & cmd))
+		if (!(d->commands & cmd) || d->kind == OPT_PARAMS)
 			continue;
 		if ((d->short_name && strlen(d->short_name) == len && strncmp(d->short_name, name, len) == 0) ||
 		    (strlen(d->long_name) == len && strncmp(d->long_name, name, len) == 0))
@@ -225,6 +195,8 @@ static int opt_store(struct options *o, const struct opt_def *d, const char *arg
 		*(float *)field = v;
 		return 0;
 	}
+	case OPT_PARAMS:
+		break;
 	}
 	fprintf(stderr, "llamaterm %s: %s: invalid value '%s'\n", cmdname, d->long_name, arg);
 	return 2;
@@ -252,6 +224,21 @@ int options_parse(struct options *o, int argc, char **argv, unsigned cmd)
 		const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
 		size_t len = eq ? (size_t)(eq - a) : strlen(a);
 		const struct opt_def *d = opt_find(a, len, cmd);
+		const struct param_def *p = d ? NULL : params_find_flag(a, len, cmd);
+		if (p) {
+			const char *arg = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+			char err[256];
+			if (!arg) {
+				fprintf(stderr, "llamaterm %s: option '%s' needs an argument (%s)\n",
+					cmdname, a, p->arg);
+				return 2;
+			}
+			if (params_parse(p, &o->gen, arg, err, sizeof(err))) {
+				fprintf(stderr, "llamaterm %s: %.*s: %s\n", cmdname, (int)len, a, err);
+				return 2;
+			}
+			continue;
+		}
 		if (!d) {
 			fprintf(stderr, "llamaterm %s: unknown option '%.*s' (try 'llamaterm %s --help')\n",
 				cmdname, (int)len, a, cmdname);
@@ -279,16 +266,57 @@ int options_parse(struct options *o, int argc, char **argv, unsigned cmd)
 	return 0;
 }
 
+/* The flags of a parameter row, as --help and the man page show them. */
+static void param_flags(const struct param_def *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s%s%s %s", p->short_flag ? p->short_flag : "",
+		 p->short_flag ? ", " : "", p->long_flag, p->flag_alias ? ", " : "",
+		 p->flag_alias ? p->flag_alias : "", p->arg);
+}
+
+/* A parameter row's help: its text, default, range and /set names. */
+static void param_help(const struct param_def *p, char *buf, size_t len)
+{
+	char def[32], range[64];
+	params_default_text(p, def, sizeof(def));
+	params_range(p, range, sizeof(range));
+	int n = snprintf(buf, len, "%s; default %s, range %s", p->help, def, range);
+	if (p->fixed || n < 0 || (size_t)n >= len)
+		return;
+	n += snprintf(buf + n, len - (size_t)n, "; /set %s", p->name);
+	for (int k = 0; k < PARAM_MAX_ALIASES && p->aliases[k] && (size_t)n < len; k++)
+		n += snprintf(buf + n, len - (size_t)n, ", %s", p->aliases[k]);
+}
+
+static void help_line(FILE *out, const char *flags, const char *help)
+{
+	int n = fprintf(out, "  %s%s", flags[0] == '-' && flags[1] == '-' ? "    " : "", flags);
+	fprintf(out, "%*s%s\n", n < 30 ? 30 - n : 1, "", help);
+}
+
 void options_print_help(FILE *out, unsigned cmd)
 {
+	char flags[128], help[512];
 	for (size_t i = 0; i < N_OPTS; i++) {
 		const struct opt_def *d = &opt_table[i];
 		if (!(d->commands & cmd))
 			continue;
-		int n = fprintf(out, "  %s%s%s%s%s", d->short_name ? d->short_name : "",
-				d->short_name ? ", " : "    ", d->long_name, d->arg ? " " : "",
-				d->arg ? d->arg : "");
-		fprintf(out, "%*s%s\n", n < 30 ? 30 - n : 1, "", d->help);
+		if (d->kind == OPT_PARAMS) {
+			size_t np;
+			const struct param_def *pt = params_table(&np);
+			for (size_t k = 0; k < np; k++) {
+				if (!(pt[k].commands & cmd))
+					continue;
+				param_flags(&pt[k], flags, sizeof(flags));
+				param_help(&pt[k], help, sizeof(help));
+				help_line(out, flags, help);
+			}
+			continue;
+		}
+		snprintf(flags, sizeof(flags), "%s%s%s%s%s", d->short_name ? d->short_name : "",
+			 d->short_name ? ", " : "", d->long_name, d->arg ? " " : "",
+			 d->arg ? d->arg : "");
+		help_line(out, flags, d->help);
 	}
 }
 
@@ -302,14 +330,50 @@ static const struct {
 	{ OPTC_QUANTIZE, "quantize" }, { OPTC_SESSIONS, "sessions" },
 };
 
+/* " (chat, run)." for a command mask. */
+static void man_commands(FILE *out, unsigned commands)
+{
+	if (commands == ~0u) {
+		fputs(" (every command).\n", out);
+		return;
+	}
+	fputs(" (", out);
+	bool first = true;
+	for (size_t k = 0; k < sizeof(opt_command_names) / sizeof(opt_command_names[0]); k++)
+		if (commands & opt_command_names[k].bit) {
+			fprintf(out, "%s%s", first ? "" : ", ", opt_command_names[k].name);
+			first = false;
+		}
+	fputs(").\n", out);
+}
+
 void options_print_man(FILE *out)
 {
 	fputs(".SH OPTIONS\n"
 	      "Options are shared by the commands; each entry names the commands that\n"
 	      "accept it. A long option's argument may also be written\n"
-	      ".IR \\-\\-name = value .\n", out);
+	      ".IR \\-\\-name = value .\n"
+	      "The generation parameters also name their default, their valid range and\n"
+	      "the names\n"
+	      ".B /set\n"
+	      "knows them by in a chat.\n", out);
+	char buf[512];
 	for (size_t i = 0; i < N_OPTS; i++) {
 		const struct opt_def *d = &opt_table[i];
+		if (d->kind == OPT_PARAMS) {
+			size_t np;
+			const struct param_def *pt = params_table(&np);
+			for (size_t k = 0; k < np; k++) {
+				fputs(".TP\n.B \"", out);
+				param_flags(&pt[k], buf, sizeof(buf));
+				roff_text(out, buf);
+				fputs("\"\n", out);
+				param_help(&pt[k], buf, sizeof(buf));
+				roff_text(out, buf);
+				man_commands(out, pt[k].commands);
+			}
+			continue;
+		}
 		fputs(".TP\n.B \"", out);
 		if (d->short_name) {
 			roff_text(out, d->short_name);
@@ -322,17 +386,6 @@ void options_print_man(FILE *out)
 		}
 		fputs("\"\n", out);
 		roff_text(out, d->help);
-		if (d->commands == ~0u) {
-			fputs(" (every command).\n", out);
-			continue;
-		}
-		fputs(" (", out);
-		bool first = true;
-		for (size_t k = 0; k < sizeof(opt_command_names) / sizeof(opt_command_names[0]); k++)
-			if (d->commands & opt_command_names[k].bit) {
-				fprintf(out, "%s%s", first ? "" : ", ", opt_command_names[k].name);
-				first = false;
-			}
-		fputs(").\n", out);
+		man_commands(out, d->commands);
 	}
 }

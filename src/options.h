@@ -1,13 +1,17 @@
 /* One option table shared by the subcommands, with the names llama.cpp users
- * know (-m, -p, -n, -c, -t, --temp, -r ...). Each entry says which commands
- * accept it, so the parser, each command's --help and the man page all come
- * from the same table. */
+ * know (-m, -p, -t, -r ...). Each entry says which commands accept it, so the
+ * parser, each command's --help and the man page all come from the same
+ * table. The generation parameters (-n, -c, -s, --temp, --top-k ...) are the
+ * rows of params.c's table, which this parser, --help and the man page read
+ * too, where this table has its OPT_PARAMS row. */
 #ifndef LT_OPTIONS_H
 #define LT_OPTIONS_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "params.h"
 
 /* Which subcommands an option belongs to (a bit mask). */
 enum opt_command {
@@ -30,20 +34,9 @@ struct options {
 	const char *model;          /* -m */
 	const char *prompt;         /* -p */
 	const char *prompt_file;    /* -f */
-	int n_predict;              /* -n: tokens to generate, -1 = until EOS or context end */
-	int n_ctx;                  /* -c: 0 = min(model context, 4096) */
+	struct gen_params gen;      /* -n, -c, -s, --temp...: the rows of params.c */
 	int n_batch;                /* -b */
 	int n_threads;              /* -t: 0 = physical cores */
-	uint32_t seed;              /* -s: OPT_SEED_RANDOM = from the clock */
-	float temp;
-	int top_k;
-	float top_p;
-	float min_p;
-	float typical_p;
-	float repeat_penalty;
-	int repeat_last_n;
-	float presence_penalty;
-	float frequency_penalty;
 	const char *stops[OPT_MAX_STOPS]; /* -r, repeatable */
 	int n_stops;
 	bool special;               /* parse special tokens in the prompt */
@@ -81,8 +74,6 @@ struct options {
 	const char *positional[OPT_MAX_POSITIONAL];
 	int n_positional;
 };
-
-#define OPT_SEED_RANDOM 0xFFFFFFFFu
 
 void options_defaults(struct options *o);
 

@@ -22,7 +22,8 @@ static const struct slash_def slash_defs[] = {
 	{ .id = SLASH_SYSTEM, .name = "system", .args = SLASH_ARGS_TEXT, .usage = "TEXT",
 	  .help = "set the system prompt (empty: none)" },
 	{ .id = SLASH_SET, .name = "set", .args = SLASH_ARGS_PAIR, .usage = "PARAM VALUE",
-	  .help = "change a sampling setting (temp, top_k, top_p, min_p, seed, n_predict...)" },
+	  .help = "change a generation parameter by its name or an alias (temperature or temp, top_k, "
+		  "num_predict...; see OPTIONS)" },
 	{ .id = SLASH_SHOW, .name = "show", .args = SLASH_ARGS_NONE, .usage = "",
 	  .help = "show the template, system prompt, stop strings and sampling settings" },
 	{ .id = SLASH_TEMPLATE, .name = "template", .args = SLASH_ARGS_WORD, .usage = "NAME",

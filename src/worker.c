@@ -78,8 +78,7 @@ struct worker_config worker_config_default(void)
 	memset(&c, 0, sizeof(c));
 	c.model = model_params_default();
 	c.ctx = ctx_params_default();
-	c.sampling = sampler_params_default();
-	c.n_predict = -1;
+	c.gen = gen_params_default();
 	c.autosave = true;
 	return c;
 }
@@ -112,6 +111,14 @@ static void emit_error(struct worker *w, int code, const char *msg)
 }
 
 /* Copies what the status bar shows (engine thread only). */
+/* The conversation's generation parameters as the table sees them. */
+static struct gen_params gen_of(const struct conv *c)
+{
+	struct gen_params gp = { .sampling = *conv_sampling(c), .n_predict = conv_n_predict(c),
+				 .n_ctx = conv_n_ctx(c) };
+	return gp;
+}
+
 static void status_update(struct worker *w)
 {
 	pthread_mutex_lock(&w->mu);
@@ -119,8 +126,7 @@ static void status_update(struct worker *w)
 		w->st.n_ctx_used = conv_n_ids(w->conv);
 		w->st.n_ctx_max = conv_n_ctx(w->conv);
 		w->st.n_turns = conv_n_turns(w->conv);
-		w->st.sampling = *conv_sampling(w->conv);
-		w->st.n_predict = conv_n_predict(w->conv);
+		w->st.gen = gen_of(w->conv);
 		snprintf(w->st.template_name, sizeof(w->st.template_name), "%s",
 			 template_name(conv_template(w->conv)));
 		w->st.thinking = conv_thinking(w->conv);
@@ -416,7 +422,8 @@ static void do_show(struct worker *w)
 	for (int i = 0; i < n; i++)
 		emit_info(w, 0, "  \"%s\"", stops[i]);
 	emit_info(w, 0, "sampling:");
-	params_describe(conv_sampling(c), conv_n_predict(c), describe_line, w);
+	struct gen_params gp = gen_of(c);
+	params_describe(&gp, describe_line, w);
 }
 
 static void do_info(struct worker *w)
@@ -482,17 +489,19 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 		emit_info(w, 0, "new conversation");
 		break;
 	case WORKER_CMD_SET_PARAM: {
-		struct sampler_params sp = *conv_sampling(c);
-		int n_predict = conv_n_predict(c);
-		rc = params_apply(&sp, &n_predict, cmd->a1, cmd->a2, err, sizeof(err));
-		if (rc == 0 && (rc = conv_set_sampling(c, &sp)) != 0)
+		struct gen_params gp = gen_of(c);
+		rc = params_apply(&gp, cmd->a1, cmd->a2, err, sizeof(err));
+		if (rc == 0 && (rc = conv_set_sampling(c, &gp.sampling)) != 0)
 			snprintf(err, sizeof(err), "%s", conv_error(c));
 		if (rc) {
 			emit_error(w, rc, err);
 		} else {
-			conv_set_n_predict(c, n_predict);
+			const struct param_def *d = params_find(cmd->a1);
+			char val[64];
+			conv_set_n_predict(c, gp.n_predict);
 			w->dirty = true;
-			emit_info(w, 0, "%s = %s", cmd->a1, cmd->a2);
+			params_value(d, &gp, val, sizeof(val));
+			emit_info(w, 0, "%s = %s", d->name, val);
 		}
 		break;
 	}
@@ -624,7 +633,7 @@ static int worker_open(struct worker *w, char *err, size_t errlen)
 		emit_info(w, 0, "%s", note);
 	struct conv_params cp = {
 		.system = cfg->system, .in_prefix = cfg->in_prefix, .postfix = cfg->postfix,
-		.sampling = cfg->sampling, .n_predict = cfg->n_predict,
+		.sampling = cfg->gen.sampling, .n_predict = cfg->gen.n_predict,
 		.stops = cfg->stops, .n_stops = cfg->n_stops,
 	};
 	cp.sampling.n_ctx = ctx_n_ctx(w->ctx);

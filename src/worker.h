@@ -41,6 +41,7 @@
 #include "context.h"
 #include "conversation.h"
 #include "model.h"
+#include "params.h"
 #include "ring.h"
 #include "sampler.h"
 #include "worker_cmd.h"
@@ -114,8 +115,7 @@ struct worker_config {
 	const char *model_path;
 	struct model_params model;
 	struct ctx_params ctx;
-	struct sampler_params sampling;
-	int n_predict;               /* most tokens per reply; -1: no limit */
+	struct gen_params gen;       /* sampling and reply length (gen.n_ctx is unused: see ctx) */
 	const char *template_name;   /* NAME or FILE; NULL: from the model, else dialogue */
 	const char *system;          /* NULL: the template's default system prompt */
 	const char *in_prefix;       /* NULL or text put before each user message */
@@ -128,7 +128,7 @@ struct worker_config {
 	size_t ring_capacity;        /* 0: 1 MiB */
 };
 
-/* The defaults: library defaults for model, ctx and sampling, n_predict -1,
+/* The defaults: library defaults for model and ctx, gen_params_default(),
  * autosave on, everything else NULL/0. */
 struct worker_config worker_config_default(void);
 
@@ -145,8 +145,7 @@ struct worker_status {
 	int n_ctx_used, n_ctx_max;
 	int n_turns;
 	double pp_tps, tg_tps;   /* last reply's prompt and generation speed (0 before any) */
-	struct sampler_params sampling;
-	int n_predict;
+	struct gen_params gen;   /* sampling, reply length and the context size in use */
 	bool thinking;           /* /think on (reasoning models) */
 	bool can_switch_thinking; /* the template has a way to turn it off */
 };

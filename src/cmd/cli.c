@@ -169,23 +169,6 @@ int cli_ctx_params(const struct options *o, const char *cmd, int n_ctx, int n_ba
 	return 0;
 }
 
-struct sampler_params cli_sampler_params(const struct options *o, int n_ctx)
-{
-	struct sampler_params sp = sampler_params_default();
-	sp.temperature = o->temp;
-	sp.top_k = o->top_k;
-	sp.top_p = o->top_p;
-	sp.min_p = o->min_p;
-	sp.typical_p = o->typical_p;
-	sp.repeat_penalty = o->repeat_penalty;
-	sp.repeat_last_n = o->repeat_last_n;
-	sp.presence_penalty = o->presence_penalty;
-	sp.frequency_penalty = o->frequency_penalty;
-	sp.n_ctx = n_ctx;
-	sp.seed = o->seed;
-	return sp;
-}
-
 int cli_tokenize(const struct vocab *v, const char *text, size_t len, int add_special,
 		 int parse_special, const char *cmd, int32_t **ids, int *n)
 {

@@ -60,10 +60,6 @@ int cli_open_model(const struct options *o, const char *cmd, struct model **m, s
 int cli_ctx_params(const struct options *o, const char *cmd, int n_ctx, int n_batch,
 		   struct ctx_params *cp);
 
-/* Sampler parameters from the sampling options, for a context of n_ctx
- * (0: filled in later). */
-struct sampler_params cli_sampler_params(const struct options *o, int n_ctx);
-
 /* Tokenizes text, returning a malloc'd array in *ids and the count in *n, or
  * prints an error and returns 1. */
 int cli_tokenize(const struct vocab *v, const char *text, size_t len, int add_special,

@@ -402,8 +402,7 @@ static void chat_config(const struct options *o, struct worker_config *cfg)
 {
 	cfg->model_path = o->model;
 	cfg->model = cli_model_params(o);
-	cfg->sampling = cli_sampler_params(o, 0);
-	cfg->n_predict = o->n_predict;
+	cfg->gen = o->gen;
 	cfg->template_name = o->template_name;
 	cfg->system = o->system;
 	cfg->in_prefix = o->in_prefix;
@@ -430,7 +429,7 @@ int cmd_chat(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	struct worker_config cfg = worker_config_default();
-	if (cli_ctx_params(&c.o, "chat", c.o.n_ctx, c.o.n_batch, &cfg.ctx))
+	if (cli_ctx_params(&c.o, "chat", c.o.gen.n_ctx, c.o.n_batch, &cfg.ctx))
 		return 2;
 	if (cli_reasoning_option(&c.o, "chat", &c.show_reasoning))
 		return 2;

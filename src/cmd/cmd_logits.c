@@ -223,7 +223,7 @@ int cmd_logits(int argc, char **argv)
 		goto out;
 	}
 	struct ctx_params cp;
-	if (cli_ctx_params(&o, "logits", o.n_ctx > 0 ? o.n_ctx : n + o.greedy, n, &cp)) {
+	if (cli_ctx_params(&o, "logits", o.gen.n_ctx > 0 ? o.gen.n_ctx : n + o.greedy, n, &cp)) {
 		rc = 2;
 		goto out;
 	}

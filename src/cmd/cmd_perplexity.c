@@ -47,7 +47,7 @@ int cmd_perplexity(int argc, char **argv)
 		fprintf(stderr, "llamaterm perplexity: a model (-m FILE) and a text (-f FILE) are required\n");
 		return 2;
 	}
-	int n_ctx = o.n_ctx > 0 ? o.n_ctx : 512;
+	int n_ctx = o.gen.n_ctx > 0 ? o.gen.n_ctx : 512;
 	if (n_ctx < 4) {
 		fprintf(stderr, "llamaterm perplexity: -c must be at least 4\n");
 		return 2;

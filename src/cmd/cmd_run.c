@@ -75,14 +75,15 @@ static int run_open(struct run *r, double *t_load)
 	if (cli_open_model(o, "run", &r->model, &r->vocab))
 		return 1;
 	struct ctx_params cp;
-	if (cli_ctx_params(o, "run", o->n_ctx, o->n_batch, &cp))
+	if (cli_ctx_params(o, "run", o->gen.n_ctx, o->n_batch, &cp))
 		return 2;
 	if (ctx_new(&r->ctx, r->model, &cp, err, sizeof(err))) {
 		fprintf(stderr, "llamaterm run: %s\n", err);
 		return 1;
 	}
 	*t_load = cli_now() - t0;
-	struct sampler_params sp = cli_sampler_params(o, ctx_n_ctx(r->ctx));
+	struct sampler_params sp = o->gen.sampling;
+	sp.n_ctx = ctx_n_ctx(r->ctx);
 	r->sampler = sampler_new(&sp, ctx_n_vocab(r->ctx), err, sizeof(err));
 	if (!r->sampler) {
 		fprintf(stderr, "llamaterm run: %s\n", err);
@@ -126,7 +127,7 @@ static int run_generate(struct run *r)
 {
 	const struct options *o = &r->o;
 	int n_ctx = ctx_n_ctx(r->ctx), n_gen = 0;
-	int limit = o->n_predict < 0 ? n_ctx : o->n_predict;
+	int limit = o->gen.n_predict < 0 ? n_ctx : o->gen.n_predict;
 	bool stopped = false;
 	while (n_gen < limit && !atomic_load(&run_interrupted)) {
 		int pos = ctx_n_past(r->ctx);

@@ -93,8 +93,8 @@ static struct worker *start(size_t ring_cap, int n_predict, const char *path)
 	struct worker_config cfg = worker_config_default();
 	cfg.model_path = path ? path : model_path;
 	cfg.template_name = "raw";
-	cfg.sampling.temperature = 0;
-	cfg.n_predict = n_predict;
+	cfg.gen.sampling.temperature = 0;
+	cfg.gen.n_predict = n_predict;
 	cfg.ctx.n_ctx = 512;
 	cfg.ctx.n_threads = 1;
 	cfg.autosave = false;
