@@ -64,21 +64,25 @@ int session_dir(char **out, bool create, char *err, size_t errlen)
 	return 0;
 }
 
-char *session_path(const char *name, char *err, size_t errlen)
+int session_path(char **out, const char *name, char *err, size_t errlen)
 {
-	if (session_name_check(name, err, errlen))
-		return NULL;
+	*out = NULL;
+	int rc = session_name_check(name, err, errlen);
+	if (rc)
+		return rc;
 	char *dir;
-	if (session_dir(&dir, false, err, errlen))
-		return NULL;
+	rc = session_dir(&dir, false, err, errlen);
+	if (rc)
+		return rc;
 	size_t n = strlen(dir) + strlen(name) + sizeof(SESSION_EXT) + 1;
 	char *p = malloc(n);
 	if (p)
 		snprintf(p, n, "%s/%s%s", dir, name, SESSION_EXT);
 	else
-		lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
+		rc = lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
 	free(dir);
-	return p;
+	*out = p;
+	return rc;
 }
 
 void session_name_now(char *buf, size_t size)
@@ -98,8 +102,8 @@ int session_save(const char *name, const struct session_data *d, char *err, size
 	if (rc)
 		return rc;
 	free(dir);
-	char *path = session_path(name, err, errlen);
-	if (!path)
+	char *path;
+	if (session_path(&path, name, err, errlen))
 		return LT_E_INVAL;
 	rc = session_write_file(path, d, err, errlen);
 	free(path);
@@ -110,8 +114,8 @@ int session_load(const char *name, struct session_data *d, char *warn, size_t wa
 		 size_t errlen)
 {
 	memset(d, 0, sizeof(*d));
-	char *path = session_path(name, err, errlen);
-	if (!path)
+	char *path;
+	if (session_path(&path, name, err, errlen))
 		return LT_E_INVAL;
 	int rc = session_read_file(path, d, warn, warnlen, err, errlen);
 	if (rc == LT_E_NOTFOUND)
@@ -122,8 +126,8 @@ int session_load(const char *name, struct session_data *d, char *warn, size_t wa
 
 int session_remove(const char *name, char *err, size_t errlen)
 {
-	char *path = session_path(name, err, errlen);
-	if (!path)
+	char *path;
+	if (session_path(&path, name, err, errlen))
 		return LT_E_INVAL;
 	int rc = 0;
 	if (unlink(path) != 0)
@@ -135,11 +139,10 @@ int session_remove(const char *name, char *err, size_t errlen)
 
 int session_rename(const char *from, const char *to, char *err, size_t errlen)
 {
-	char *from_path = session_path(from, err, errlen);
-	if (!from_path)
+	char *from_path, *to_path;
+	if (session_path(&from_path, from, err, errlen))
 		return LT_E_INVAL;
-	char *to_path = session_path(to, err, errlen);
-	if (!to_path) {
+	if (session_path(&to_path, to, err, errlen)) {
 		free(from_path);
 		return LT_E_INVAL;
 	}
@@ -160,8 +163,8 @@ int session_rename(const char *from, const char *to, char *err, size_t errlen)
 bool session_exists(const char *name)
 {
 	char err[8];
-	char *path = session_path(name, err, sizeof(err));
-	if (!path)
+	char *path;
+	if (session_path(&path, name, err, sizeof(err)))
 		return false;
 	bool ok = access(path, F_OK) == 0;
 	free(path);

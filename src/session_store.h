@@ -23,8 +23,9 @@ int session_name_check(const char *name, char *err, size_t errlen);
 /* The sessions directory (created with mode 0700 when create). */
 int session_dir(char **out, bool create, char *err, size_t errlen);
 
-/* DIR/NAME.lts for a valid name (malloc'd), or NULL with a message. */
-char *session_path(const char *name, char *err, size_t errlen);
+/* DIR/NAME.lts for a valid name, malloc'd into *out; LT_E_INVAL for a bad
+ * name, or what session_dir gave. */
+int session_path(char **out, const char *name, char *err, size_t errlen);
 
 /* A name from the local time: "2024-05-01_14-03-59". */
 void session_name_now(char *buf, size_t size);

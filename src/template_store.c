@@ -152,7 +152,7 @@ static int template_list_add(struct template_info **v, size_t *n, size_t *cap, c
 	return e->description ? 0 : LT_E_NOMEM;
 }
 
-int template_list(char *const *dirs, size_t n_dirs, struct template_info **out, size_t *n,
+int template_list(struct template_info **out, size_t *n, char *const *dirs, size_t n_dirs,
 		  char *err, size_t errlen)
 {
 	struct template_info *v = NULL;
@@ -214,7 +214,7 @@ int template_detect(const char *chat_template, char *const *dirs, size_t n_dirs,
 		return 0;
 	struct template_info *list;
 	size_t n;
-	int rc = template_list(dirs, n_dirs, &list, &n, err, errlen);
+	int rc = template_list(&list, &n, dirs, n_dirs, err, errlen);
 	if (rc < 0)
 		return rc;
 	struct template_cand *ts = calloc(n ? n : 1, sizeof(*ts));

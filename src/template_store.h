@@ -32,7 +32,7 @@ struct template_info {
 /* Every NAME.tmpl in dirs, earlier directories hiding later ones, sorted by
  * name. Unreadable directories are skipped; broken files are listed with
  * their error. */
-int template_list(char *const *dirs, size_t n_dirs, struct template_info **out, size_t *n,
+int template_list(struct template_info **out, size_t *n, char *const *dirs, size_t n_dirs,
 		  char *err, size_t errlen);
 void template_list_free(struct template_info *list, size_t n);
 
