@@ -1,13 +1,16 @@
 /* Session files: one file per conversation, holding everything needed to
  * show its transcript and to resume it exactly where it stopped.
  *
- * Files live in $XDG_DATA_HOME/llamaterm/sessions/NAME.lts (paths.h),
- * mode 0600. Writes are atomic (atomic_file.h): a temporary file in the
- * same directory is written (every write checked), fsync'd, renamed over
- * the old file, and the directory is fsync'd; on any failure the temporary
- * file is removed and the previous version stays intact. A full disk, an
- * exceeded quota or file size limit (ENOSPC, EDQUOT, EFBIG) give LT_E_FULL
- * and one line naming the file and saying which.
+ * This header is the format of one file (session.c); session_store.h is
+ * the sessions directory: files by name, listing, renaming, export
+ * (session_store.c).
+ *
+ * Files have mode 0600. Writes are atomic (atomic_file.h): a temporary
+ * file in the same directory is written (every write checked), fsync'd,
+ * renamed over the old file, and the directory is fsync'd; on any failure
+ * the temporary file is removed and the previous version stays intact. A
+ * full disk, an exceeded quota or file size limit (ENOSPC, EDQUOT, EFBIG)
+ * give LT_E_FULL and one line naming the file and saying which.
  *
  * Layout (all integers little-endian):
  *
@@ -45,11 +48,7 @@
  *   KVST  the KV cache of the filled positions (ctx_state_save), opaque
  * Readers skip unknown tags. META, SAMP and TURN make the transcript; when
  * CTXT, SMPS or KVST is damaged the transcript still loads and the caller
- * rebuilds the context from it.
- *
- * Names: 1..SESSION_NAME_MAX bytes of valid UTF-8, no '/', no NUL, no
- * control characters, not starting with '.', so a name can never leave
- * the sessions directory. */
+ * rebuilds the context from it. */
 #ifndef LT_SESSION_H
 #define LT_SESSION_H
 
@@ -61,8 +60,6 @@
 #include "sampler.h"
 
 #define SESSION_VERSION 1u
-#define SESSION_EXT ".lts"
-#define SESSION_NAME_MAX 128
 /* Largest session file read (the KV cache of a long context is large). */
 #define SESSION_MAX_FILE (UINT64_C(1) << 36)
 
@@ -111,18 +108,6 @@ struct session_data {
 /* Frees every member and zeroes d. */
 void session_data_free(struct session_data *d);
 
-/* 0 when name is acceptable, else LT_E_INVAL with a message saying why. */
-int session_name_check(const char *name, char *err, size_t errlen);
-
-/* The sessions directory (created with mode 0700 when create). */
-int session_dir(char **out, bool create, char *err, size_t errlen);
-
-/* DIR/NAME.lts for a valid name (malloc'd), or NULL with a message. */
-char *session_path(const char *name, char *err, size_t errlen);
-
-/* A name from the local time: "2024-05-01_14-03-59". */
-void session_name_now(char *buf, size_t size);
-
 /* Serialises d into a malloc'd buffer. */
 int session_encode(const struct session_data *d, uint8_t **buf, size_t *len, char *err,
 		   size_t errlen);
@@ -145,37 +130,6 @@ int session_read_file(const char *path, struct session_data *d, char *warn, size
 int session_read_transcript(const char *path, struct session_data *d, char *warn,
 			    size_t warnlen, char *err, size_t errlen);
 
-/* The same by session name, in the sessions directory. */
-int session_save(const char *name, const struct session_data *d, char *err, size_t errlen);
-int session_load(const char *name, struct session_data *d, char *warn, size_t warnlen,
-		 char *err, size_t errlen);
-int session_remove(const char *name, char *err, size_t errlen);
-/* Renames session from to to; LT_E_INVAL when to exists (it is never
- * replaced), LT_E_NOTFOUND when from does not. */
-int session_rename(const char *from, const char *to, char *err, size_t errlen);
-bool session_exists(const char *name);
-
-/* One entry of session_list. */
-struct session_info {
-	char *name;
-	char *model_name;   /* "?" when the file cannot be read */
-	int n_turns;
-	int n_tokens;
-	int64_t updated;    /* ms since the epoch (the file's mtime when unreadable) */
-	char *error;        /* NULL, or why the file cannot be read */
-};
-
-/* Every NAME.lts in the sessions directory, most recently used first. */
-int session_list(struct session_info **out, size_t *n, char *err, size_t errlen);
-void session_list_free(struct session_info *list, size_t n);
-/* A list's "last used" column: local "YYYY-MM-DD HH:MM" of ms since the
- * epoch, "?" when it cannot be shown. */
-void session_when(int64_t ms, char *buf, size_t size);
-
-/* Writes the transcript as Markdown. */
-int session_export_markdown(const struct session_data *d, const char *name, const char *path,
-			    char *err, size_t errlen);
-
 /* A model fingerprint: FNV-1a (64-bit) over the file's first header_len
  * bytes (GGUF header, metadata and tensor table, i.e. gguf_data_offset)
  * mixed with the file size. */
@@ -184,5 +138,9 @@ int session_fingerprint(const char *model_path, uint64_t header_len, uint64_t *o
 
 /* CRC-32 (IEEE 802.3, as zlib) of len bytes, continuing from crc (0 to start). */
 uint32_t session_crc32(uint32_t crc, const void *data, size_t len);
+
+/* The directory side lives with the code that implements it; included
+ * here so a caller of either needs only this header. */
+#include "session_store.h"
 
 #endif

@@ -1,5 +1,9 @@
 /* Prompt templates: how a chat is laid out as text for one model family.
  *
+ * This header is the file format and the parsed template (template.c);
+ * template_render.h lays a conversation out with one (template_render.c)
+ * and template_store.h finds, lists and detects them (template_store.c).
+ *
  * A template is a small text file (prompts/NAME.tmpl). Its format:
  *
  *   # comment lines start with '#'; blank lines are ignored
@@ -39,23 +43,7 @@
  *                     (DeepSeek-R1 opens the block itself: <think>\n)
  *   no_thinking_prefill  written after the reply prompt while thinking is
  *                     off (Qwen3: an empty block); without it /think off
- *                     is refused
- *
- * Rendering a conversation:
- *   [system_prefix system system_suffix]            once, unless system_in_user
- *   user_prefix [system block] TEXT postfix user_suffix assistant_prefix
- *   REPLY assistant_suffix                          per exchange
- * The prompt that asks the model to answer ends with assistant_prefix minus
- * its trailing spaces (then the thinking prefill, if any): the model's
- * first token brings its own space. When
- * a past reply is rendered, those spaces are written only if the reply does
- * not already start with a space, so raw and trimmed replies render alike.
- *
- * Output comes as segments tagged by origin: text from the template file is
- * tokenized with special tokens recognised (<|im_start|>, [INST] where it is
- * a special, </s>), while system, user and model text is tokenized with
- * specials treated as plain text, so a user typing <|im_end|> cannot end a
- * turn. */
+ *                     is refused */
 #ifndef LT_TEMPLATE_H
 #define LT_TEMPLATE_H
 
@@ -70,8 +58,6 @@
 #define TEMPLATE_MAX_FILE (1u << 20)
 /* Most stop strings and detect markers one file may list. */
 #define TEMPLATE_MAX_LIST 32
-/* The template used when nothing else is chosen. */
-#define TEMPLATE_FALLBACK "dialogue"
 
 struct template;
 
@@ -87,46 +73,6 @@ enum template_part {
 	TEMPLATE_N_PARTS
 };
 
-enum template_seg_kind {
-	TEMPLATE_SEG_TEMPLATE, /* from the template file: parse special tokens */
-	TEMPLATE_SEG_TEXT,     /* system, user or model words: never parse specials */
-};
-
-struct template_seg {
-	enum template_seg_kind kind;
-	char *text; /* malloc'd, NUL-terminated, len bytes */
-	size_t len;
-};
-
-/* A rendered piece of prompt: segments in order, adjacent segments of the
- * same kind merged, empty ones left out. Start from { 0 }; the render
- * functions append to it; free with template_segs_free. */
-struct template_segs {
-	struct template_seg *seg; /* (n) */
-	size_t n, cap;
-};
-
-enum template_role {
-	TEMPLATE_ROLE_USER,
-	TEMPLATE_ROLE_ASSISTANT,
-};
-
-struct template_msg {
-	enum template_role role;
-	const char *text;
-	const char *reasoning; /* a reply's reasoning (NULL or "": none) */
-};
-
-/* Flags for template_render_conversation. */
-enum template_render_flags {
-	/* Leave a final assistant message open (no assistant_suffix), so the
-	 * model can continue it. */
-	TEMPLATE_OPEN_LAST = 1 << 0,
-	/* The reply prompt at the end uses no_thinking_prefill instead of
-	 * thinking_prefill (Qwen3's enable_thinking=false). */
-	TEMPLATE_THINK_OFF = 1 << 1,
-};
-
 /* Parses a template from memory. path names the file in messages, which
  * read "PATH:LINE: what is wrong"; it also gives the default name. */
 int template_parse(struct template **out, const char *path, const char *text, size_t len,
@@ -134,12 +80,6 @@ int template_parse(struct template **out, const char *path, const char *text, si
 
 /* Reads and parses one file. */
 int template_load_file(struct template **out, const char *path, char *err, size_t errlen);
-
-/* Loads a template by name (NAME.tmpl in the first of dirs that has it) or
- * by path (anything containing '/' or ending in .tmpl, or an existing file
- * when no directory has the name). LT_E_NOTFOUND names where it looked. */
-int template_load(struct template **out, const char *name_or_path, char *const *dirs,
-		  size_t n_dirs, char *err, size_t errlen);
 
 void template_free(struct template *t);
 
@@ -173,63 +113,9 @@ bool template_can_switch_thinking(const struct template *t);
 /* True when t has detect markers and all of them occur in chat_template. */
 bool template_matches(const struct template *t, const char *chat_template);
 
-/* The block that opens a conversation: system_prefix, the system text and
- * system_suffix. Nothing when system is NULL or "", or when the template
- * carries the system text in the first user turn. */
-int template_render_system(const struct template *t, const char *system,
-			   struct template_segs *out);
-
-/* One user turn followed by the start of the reply: user_prefix, (for the
- * first turn of a system_in_user template, the system block), text,
- * postfix, user_suffix and assistant_prefix without its trailing spaces. */
-int template_render_user(const struct template *t, const char *text, const char *system,
-			 bool first, struct template_segs *out);
-
-/* What closes a reply once the model has stopped: assistant_suffix. */
-int template_render_assistant_end(const struct template *t, struct template_segs *out);
-
-/* A whole conversation for re-evaluation from scratch: the system block
- * and every message in order. Ends with the reply prompt when the last
- * message is from the user. Does not include the BOS token: add it when
- * template_bos says so. */
-int template_render_conversation(const struct template *t, const char *system,
-				 const struct template_msg *msgs, size_t n, unsigned flags,
-				 struct template_segs *out);
-
-void template_segs_free(struct template_segs *s);
-/* All segments as one malloc'd string (len may be NULL), or NULL when
- * memory runs out. */
-char *template_segs_join(const struct template_segs *s, size_t *len);
-
-/* One available template, as 'llamaterm templates' lists it. */
-struct template_info {
-	char *name;        /* the file name without .tmpl: what --template takes */
-	char *description; /* "" when none or when the file does not parse */
-	char *path;
-	size_t dir_index;  /* which of dirs it came from */
-	bool overrides;    /* hides a file of the same name in a later directory */
-	char *error;       /* NULL, or the parse error of a broken file */
-};
-
-/* Every NAME.tmpl in dirs, earlier directories hiding later ones, sorted by
- * name. Unreadable directories are skipped; broken files are listed with
- * their error. */
-int template_list(char *const *dirs, size_t n_dirs, struct template_info **out, size_t *n,
-		  char *err, size_t errlen);
-void template_list_free(struct template_info *list, size_t n);
-
-/* Recognises a model's tokenizer.chat_template among the templates in dirs
- * (by their detect markers, or the exact name of one). Returns 0 with a
- * malloc'd name in *name, or with *name NULL when none matches. */
-int template_detect(const char *chat_template, char *const *dirs, size_t n_dirs, char **name,
-		    char *err, size_t errlen);
-
-/* The automatic choice: requested (--template NAME|FILE) when given; else
- * the template recognised from chat_template (may be NULL); else
- * TEMPLATE_FALLBACK. note receives one line saying what was chosen and
- * why (e.g. "model chat template not recognised; using 'dialogue'"). */
-int template_choose(struct template **out, const char *requested, const char *chat_template,
-		    char *const *dirs, size_t n_dirs, char *note, size_t notelen, char *err,
-		    size_t errlen);
+/* The rest of the template API lives with the code that implements it;
+ * included here so a caller of any of it needs only this header. */
+#include "template_render.h"
+#include "template_store.h"
 
 #endif

@@ -158,7 +158,7 @@ static char *input_gen_template(const char *text, int state)
 		char **dirs = NULL;
 		size_t n_dirs = 0;
 		if (paths_template_dirs(&dirs, &n_dirs) == 0) {
-			if (template_list(dirs, n_dirs, &in->templates, &in->n_templates, NULL, 0) < 0)
+			if (template_list(&in->templates, &in->n_templates, dirs, n_dirs, NULL, 0) < 0)
 				in->templates = NULL, in->n_templates = 0;
 			paths_list_free(dirs, n_dirs);
 		}

@@ -53,8 +53,8 @@ static int sessions_list(void)
 static int sessions_show(const char *name, const char *export_path)
 {
 	char err[512], warn[512];
-	char *path = session_path(name, err, sizeof(err));
-	if (!path) {
+	char *path;
+	if (session_path(&path, name, err, sizeof(err))) {
 		fprintf(stderr, "llamaterm sessions: %s\n", err);
 		return 1;
 	}

@@ -41,7 +41,7 @@ static int templates_list(char **dirs, size_t n_dirs)
 	struct template_info *list;
 	size_t n;
 	char err[ERR_LEN];
-	if (template_list(dirs, n_dirs, &list, &n, err, sizeof(err)) < 0) {
+	if (template_list(&list, &n, dirs, n_dirs, err, sizeof(err)) < 0) {
 		fprintf(stderr, "llamaterm templates: %s\n", err);
 		return 1;
 	}

@@ -180,7 +180,9 @@ static void test_names(void **state)
 	assert_int_equal(session_name_check(longname, err, sizeof(err)), LT_E_INVAL);
 	longname[SESSION_NAME_MAX] = '\0';
 	assert_int_equal(session_name_check(longname, err, sizeof(err)), 0);
-	assert_null(session_path("../x", err, sizeof(err)));
+	char *p;
+	assert_int_equal(session_path(&p, "../x", err, sizeof(err)), LT_E_INVAL);
+	assert_null(p);
 }
 
 static void test_crc(void **state)
@@ -311,7 +313,8 @@ static void test_save_load_files(void **state)
 	char err[256], warn[256];
 	assert_int_equal(session_save("first", &d, err, sizeof(err)), 0);
 	assert_true(session_exists("first"));
-	char *path = session_path("first", err, sizeof(err));
+	char *path;
+	assert_int_equal(session_path(&path, "first", err, sizeof(err)), 0);
 	assert_non_null(path);
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
@@ -329,7 +332,8 @@ static void test_save_load_files(void **state)
 	assert_non_null(strstr(err, "missing"));
 
 	/* A garbage file is listed as unreadable and fails to load by name. */
-	char *bad = session_path("garbage", err, sizeof(err));
+	char *bad;
+	assert_int_equal(session_path(&bad, "garbage", err, sizeof(err)), 0);
 	FILE *f = fopen(bad, "w");
 	fputs("not a session", f);
 	fclose(f);
@@ -399,7 +403,8 @@ static void test_kill_during_save(void **state)
 	make_data(&d, KV_BIG);
 	char err[256], warn[256];
 	assert_int_equal(session_save("killed", &d, err, sizeof(err)), 0);
-	char *path = session_path("killed", err, sizeof(err));
+	char *path;
+	assert_int_equal(session_path(&path, "killed", err, sizeof(err)), 0);
 	for (int round = 0; round < 6; round++) {
 		pid_t pid = fork();
 		assert_true(pid >= 0);
@@ -481,7 +486,8 @@ static void test_disk_full(void **state)
 	make_data(&d, 100);
 	char err[512], warn[256];
 	assert_int_equal(session_save("full", &d, err, sizeof(err)), 0);
-	char *path = session_path("full", err, sizeof(err));
+	char *path;
+	assert_int_equal(session_path(&path, "full", err, sizeof(err)), 0);
 	assert_non_null(path);
 	session_data_free(&d);
 	make_data(&d, KV_OVER_LIMIT);

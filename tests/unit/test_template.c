@@ -524,7 +524,7 @@ static void test_list_shipped(void **state)
 	struct template_info *list;
 	size_t n;
 	char err[ERR_LEN];
-	assert_int_equal(template_list(shipped_dirs, 1, &list, &n, err, sizeof(err)), 0);
+	assert_int_equal(template_list(&list, &n, shipped_dirs, 1, err, sizeof(err)), 0);
 	assert_int_equal(n, N_GOLDEN);
 	for (size_t i = 0; i < n; i++) {
 		/* Sorted by name, as the golden table is. */
@@ -736,7 +736,7 @@ static void test_user_override(void **state)
 
 	struct template_info *list;
 	size_t nl;
-	assert_int_equal(template_list(dirs, n, &list, &nl, err, sizeof(err)), 0);
+	assert_int_equal(template_list(&list, &nl, dirs, n, err, sizeof(err)), 0);
 	assert_int_equal(nl, N_GOLDEN + 2);
 	size_t seen = 0;
 	for (size_t i = 0; i < nl; i++) {
