@@ -38,24 +38,44 @@ struct model_params model_params_default(void)
 
 /* ---- metadata ------------------------------------------------------------ */
 
+/* Writes "{arch}.suffix" into key. */
+static const char *model_key(const struct model_loader *L, const char *suffix, char *key,
+			     size_t size)
+{
+	snprintf(key, size, "%s.%s", L->m->hp.arch_name, suffix);
+	return key;
+}
+
+/* The outcome of a typed read of key: 0 when it was read, 1 when an
+ * optional key is absent (the caller keeps its default), else the error with
+ * its message ("missing", or "is not KIND"). */
+static int model_key_outcome(struct model_loader *L, const char *key, int rc, bool required,
+			     const char *kind)
+{
+	if (rc == 0)
+		return 0;
+	if (rc == LT_E_NOTFOUND && !required)
+		return 1;
+	if (rc == LT_E_NOTFOUND)
+		return lt_seterr(L->err, L->errlen, LT_E_FORMAT, "%s: missing metadata key '%s'",
+				 L->path, key);
+	return lt_seterr(L->err, L->errlen, LT_E_FORMAT, "%s: metadata key '%s' is not %s",
+			 L->path, key, kind);
+}
+
 /* Reads the integer {arch}.suffix into *out, which must lie in lo..hi. A
  * missing optional key leaves *out as it is. */
 static int model_get_int(struct model_loader *L, const char *suffix, bool required, int64_t lo,
 			 int64_t hi, int *out)
 {
 	char key[128];
-	snprintf(key, sizeof(key), "%s.%s", L->m->hp.arch_name, suffix);
-	int64_t v;
-	int rc = gguf_get_i64(L->m->g, key, &v);
-	if (rc == LT_E_NOTFOUND && !required)
-		return 0;
-	if (rc == LT_E_NOTFOUND)
-		return lt_seterr(L->err, L->errlen, LT_E_FORMAT, "%s: missing metadata key '%s'",
-				 L->path, key);
-	if (rc == LT_E_TYPE)
-		return lt_seterr(L->err, L->errlen, LT_E_FORMAT,
-				 "%s: metadata key '%s' is not an integer", L->path, key);
-	if (rc || v < lo || v > hi)
+	int64_t v = 0;
+	int rc = gguf_get_i64(L->m->g, model_key(L, suffix, key, sizeof(key)), &v);
+	/* An integer too wide for int64 is out of range, not of the wrong type. */
+	int got = rc == LT_E_RANGE ? 0 : model_key_outcome(L, key, rc, required, "an integer");
+	if (got)
+		return got > 0 ? 0 : got;
+	if (rc == LT_E_RANGE || v < lo || v > hi)
 		return lt_seterr(L->err, L->errlen, LT_E_FORMAT,
 				 "%s: metadata key '%s' is out of range (allowed %" PRId64 "..%" PRId64 ")",
 				 L->path, key, lo, hi);
@@ -68,17 +88,12 @@ static int model_get_int(struct model_loader *L, const char *suffix, bool requir
 static int model_get_float(struct model_loader *L, const char *suffix, bool required, float *out)
 {
 	char key[128];
-	snprintf(key, sizeof(key), "%s.%s", L->m->hp.arch_name, suffix);
-	float v;
-	int rc = gguf_get_f32(L->m->g, key, &v);
-	if (rc == LT_E_NOTFOUND && !required)
-		return 0;
-	if (rc == LT_E_NOTFOUND)
-		return lt_seterr(L->err, L->errlen, LT_E_FORMAT, "%s: missing metadata key '%s'",
-				 L->path, key);
-	if (rc)
-		return lt_seterr(L->err, L->errlen, LT_E_FORMAT,
-				 "%s: metadata key '%s' is not a float", L->path, key);
+	float v = 0.0f;
+	int got = model_key_outcome(L, key,
+				    gguf_get_f32(L->m->g, model_key(L, suffix, key, sizeof(key)), &v),
+				    required, "a float");
+	if (got)
+		return got > 0 ? 0 : got;
 	if (!(v >= 0.0f && v < 1e30f)) /* also rejects NaN */
 		return lt_seterr(L->err, L->errlen, LT_E_FORMAT,
 				 "%s: metadata key '%s' has invalid value %g", L->path, key, (double)v);
@@ -90,16 +105,13 @@ static int model_get_float(struct model_loader *L, const char *suffix, bool requ
 static int model_get_bool(struct model_loader *L, const char *suffix, bool required, bool *out)
 {
 	char key[128];
-	snprintf(key, sizeof(key), "%s.%s", L->m->hp.arch_name, suffix);
-	int rc = gguf_get_bool(L->m->g, key, out);
-	if (rc == LT_E_NOTFOUND && !required)
-		return 0;
-	if (rc == LT_E_NOTFOUND)
-		return lt_seterr(L->err, L->errlen, LT_E_FORMAT, "%s: missing metadata key '%s'",
-				 L->path, key);
-	if (rc)
-		return lt_seterr(L->err, L->errlen, LT_E_FORMAT,
-				 "%s: metadata key '%s' is not a boolean", L->path, key);
+	bool v = false;
+	int got = model_key_outcome(L, key,
+				    gguf_get_bool(L->m->g, model_key(L, suffix, key, sizeof(key)), &v),
+				    required, "a boolean");
+	if (got)
+		return got > 0 ? 0 : got;
+	*out = v;
 	return 0;
 }
 
