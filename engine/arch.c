@@ -8,9 +8,9 @@
 static const struct arch_info arch_table[] = {
 	{
 		.name = "llama", .family = "LLaMA, Mistral, TinyLlama, DeepSeek-R1 distills (Llama)",
-		.attn_norm = ARCH_REQ, .ffn_norm = ARCH_REQ,
+		.attn_norm = ARCH_REQ, .ffn_norm = ARCH_REQ, .rope_factors = true,
 		.qkv_fused = ARCH_OPT, .qkv_bias = ARCH_OPT, .out_bias = ARCH_OPT,
-		.output = ARCH_OPT,
+		.ffn_bias = ARCH_OPT, .output = ARCH_OPT,
 	},
 	{
 		.name = "qwen2", .family = "Qwen 2 / 2.5, DeepSeek-R1 distills (Qwen)",
@@ -50,7 +50,7 @@ static const struct arch_info arch_table[] = {
 	},
 	{
 		.name = "granite", .family = "Granite 3",
-		.attn_norm = ARCH_REQ, .ffn_norm = ARCH_REQ,
+		.attn_norm = ARCH_REQ, .ffn_norm = ARCH_REQ, .rope_factors = true,
 		.qkv_fused = ARCH_OPT, .qkv_bias = ARCH_OPT, .out_bias = ARCH_OPT,
 		.ffn_bias = ARCH_OPT, .output = ARCH_OPT, .keys = ARCH_KEY_GRANITE,
 	},
