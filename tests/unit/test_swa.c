@@ -83,17 +83,21 @@ static void tokens(int32_t *t)
 		t[i] = (int32_t)((i * 37 + 11) % 500);
 }
 
-/* The logits of every position from one evaluation with a full batch. */
-static void reference(struct model *m, float *out)
+/* The logits of every position from one evaluation with a full batch
+ * (malloc'd, N_TOK rows of n_vocab). */
+static float *reference(struct model *m)
 {
 	int32_t t[N_TOK];
 	tokens(t);
 	struct ctx *c = new_ctx(m, 64);
 	assert_int_equal(ctx_eval(c, t, N_TOK, 0, true), 0);
 	const int nv = ctx_n_vocab(c);
+	float *out = malloc((size_t)N_TOK * nv * sizeof(float));
+	assert_non_null(out);
 	for (int i = 0; i < N_TOK; i++)
 		memcpy(out + (size_t)i * nv, ctx_logits(c, i), (size_t)nv * sizeof(float));
 	ctx_free(c);
+	return out;
 }
 
 static void expect_logits(const float *got, const float *want, int n_vocab, int pos)
@@ -111,8 +115,7 @@ static void swa_small_batches(void **state)
 	const int nv = model_hparams(m)->n_vocab;
 	assert_int_equal(model_hparams(m)->n_swa, WINDOW);
 	assert_true(model_hparams(m)->n_swa_layers > 0);
-	float *ref = malloc((size_t)N_TOK * nv * sizeof(float));
-	reference(m, ref);
+	float *ref = reference(m);
 	int32_t t[N_TOK];
 	tokens(t);
 	/* Batches of 3 make the ring 7 rows: it wraps many times. */
@@ -136,8 +139,7 @@ static void swa_rewind(void **state)
 	(void)state;
 	struct model *m = open_model();
 	const int nv = model_hparams(m)->n_vocab;
-	float *ref = malloc((size_t)N_TOK * nv * sizeof(float));
-	reference(m, ref);
+	float *ref = reference(m);
 	int32_t t[N_TOK];
 	tokens(t);
 	struct ctx *c = new_ctx(m, 3);
@@ -166,8 +168,7 @@ static void swa_state_roundtrip(void **state)
 	(void)state;
 	struct model *m = open_model();
 	const int nv = model_hparams(m)->n_vocab;
-	float *ref = malloc((size_t)N_TOK * nv * sizeof(float));
-	reference(m, ref);
+	float *ref = reference(m);
 	int32_t t[N_TOK];
 	tokens(t);
 	struct ctx *a = new_ctx(m, 4);
