@@ -69,9 +69,10 @@ static void wbuf_str(struct bytebuf *b, const char *s, size_t len)
 	bytebuf_put(b, s, len);
 }
 
-struct gguf_writer *gguf_writer_new(void)
+int gguf_writer_new(struct gguf_writer **out)
 {
-	return calloc(1, sizeof(struct gguf_writer));
+	*out = calloc(1, sizeof(struct gguf_writer));
+	return *out ? LT_OK : LT_E_NOMEM;
 }
 
 void gguf_writer_free(struct gguf_writer *w)

@@ -48,8 +48,8 @@ typedef int (*gguf_write_rows_fn)(void *user, int64_t row0, int64_t n_rows, void
 /* Called after the data of tensor i has been written. */
 typedef void (*gguf_write_progress_fn)(void *user, int64_t i, const char *name, uint64_t bytes);
 
-/* Returns a new, empty writer or NULL when out of memory. */
-struct gguf_writer *gguf_writer_new(void);
+/* A new, empty writer into *out: 0, or LT_E_NOMEM (and *out NULL). */
+int gguf_writer_new(struct gguf_writer **out);
 void gguf_writer_free(struct gguf_writer *w);
 
 /* The message of the last failed setter or add call ("" if none). */

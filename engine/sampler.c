@@ -278,20 +278,19 @@ static int hist_push(struct sampler *s, int32_t token)
 
 /* ---- construction ---- */
 
-struct sampler *sampler_new(const struct sampler_params *p, int n_vocab, char *err, size_t errlen)
+int sampler_new(struct sampler **out, const struct sampler_params *p, int n_vocab, char *err,
+		size_t errlen)
 {
-	if (sampler_params_check(p, err, errlen) < 0)
-		return NULL;
-	if (n_vocab <= 0) {
-		lt_seterr(err, errlen, LT_E_INVAL, "sampler: vocabulary size %d is not positive",
-			  n_vocab);
-		return NULL;
-	}
+	*out = NULL;
+	int rc = sampler_params_check(p, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (n_vocab <= 0)
+		return lt_seterr(err, errlen, LT_E_INVAL, "sampler: vocabulary size %d is not positive",
+				 n_vocab);
 	struct sampler *s = calloc(1, sizeof(*s));
-	if (!s) {
-		lt_seterr(err, errlen, LT_E_NOMEM, "sampler: out of memory");
-		return NULL;
-	}
+	if (!s)
+		return lt_seterr(err, errlen, LT_E_NOMEM, "sampler: out of memory");
 	size_t n = (size_t)n_vocab;
 	s->params = *p;
 	s->n_vocab = n_vocab;
@@ -303,12 +302,12 @@ struct sampler *sampler_new(const struct sampler_params *p, int n_vocab, char *e
 	s->count = calloc(n, sizeof(*s->count));
 	if (!s->cand || !s->tmp || !s->score || !s->order_idx || !s->count) {
 		sampler_free(s);
-		lt_seterr(err, errlen, LT_E_NOMEM,
-			  "sampler: out of memory for a vocabulary of %d tokens", n_vocab);
-		return NULL;
+		return lt_seterr(err, errlen, LT_E_NOMEM,
+				 "sampler: out of memory for a vocabulary of %d tokens", n_vocab);
 	}
 	sampler_reseed(s);
-	return s;
+	*out = s;
+	return LT_OK;
 }
 
 void sampler_free(struct sampler *s)

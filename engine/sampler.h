@@ -77,9 +77,10 @@ int sampler_params_check(const struct sampler_params *p, char *err, size_t errle
 int sampler_order_from_names(const char *names, char *order, size_t order_len, char *err,
 			     size_t errlen);
 
-/* Builds a sampler for a vocabulary of n_vocab tokens. Returns NULL and
- * writes err on invalid parameters or when memory runs out. */
-struct sampler *sampler_new(const struct sampler_params *p, int n_vocab, char *err, size_t errlen);
+/* Builds a sampler for a vocabulary of n_vocab tokens into *out. Returns 0, or
+ * LT_E_INVAL / LT_E_NOMEM with a message in err (and *out NULL). */
+int sampler_new(struct sampler **out, const struct sampler_params *p, int n_vocab, char *err,
+		size_t errlen);
 void sampler_free(struct sampler *s);
 
 /* Picks a token from logits (n_vocab floats, left unchanged). Returns the

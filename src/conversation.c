@@ -90,10 +90,11 @@ static int rebuild_stopper(struct conv *c)
 		all[i] = c->tstops[i];
 	for (int i = 0; i < c->n_ustops; i++)
 		all[c->n_tstops + i] = c->ustops[i];
-	struct stopper *st = stopper_new(all, n, c->err, sizeof(c->err));
+	struct stopper *st;
+	int rc = stopper_new(&st, all, n, c->err, sizeof(c->err));
 	free(all);
-	if (!st)
-		return LT_E_INVAL;
+	if (rc < 0)
+		return rc;
 	stopper_free(c->stp);
 	c->stp = st;
 	return 0;
@@ -137,10 +138,11 @@ static bool list_remove(char **l, int *n, const char *s)
  * template that cannot switch thinking off has it on. */
 static int take_template_reasoning(struct conv *c)
 {
-	struct reasoning *rs = reasoning_new(template_reasoning_start(c->tmpl),
-					     template_reasoning_end(c->tmpl));
-	if (!rs)
-		return LT_E_NOMEM;
+	struct reasoning *rs;
+	int rc = reasoning_new(&rs, template_reasoning_start(c->tmpl),
+			       template_reasoning_end(c->tmpl));
+	if (rc < 0)
+		return rc;
 	reasoning_free(c->rs);
 	c->rs = rs;
 	if (!template_can_switch_thinking(c->tmpl))
@@ -205,11 +207,8 @@ int conv_new(struct conv **out, struct ctx *ctx, const struct vocab *v, struct t
 	}
 	if (rc == 0 && (rc = rebuild_stopper(c)) != 0)
 		lt_seterr(err, errlen, rc, "%s", c->err);
-	if (rc == 0) {
-		c->smp = sampler_new(&p->sampling, ctx_n_vocab(ctx), err, errlen);
-		if (!c->smp)
-			rc = LT_E_INVAL;
-	}
+	if (rc == 0)
+		rc = sampler_new(&c->smp, &p->sampling, ctx_n_vocab(ctx), err, errlen);
 	if (rc == 0 && vocab_stream_new(&c->vs, v, 0))
 		rc = LT_E_NOMEM;
 	if (rc == 0)

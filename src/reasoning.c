@@ -25,21 +25,23 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
-struct reasoning *reasoning_new(const char *start, const char *end)
+int reasoning_new(struct reasoning **out, const char *start, const char *end)
 {
+	*out = NULL;
 	struct reasoning *r = calloc(1, sizeof(*r));
 	if (!r)
-		return NULL;
+		return LT_E_NOMEM;
 	r->start = strdup(start ? start : "");
 	r->end = strdup(end ? end : "");
 	if (!r->start || !r->end) {
 		reasoning_free(r);
-		return NULL;
+		return LT_E_NOMEM;
 	}
 	r->slen = strlen(r->start);
 	r->elen = strlen(r->end);
 	reasoning_reset(r, false);
-	return r;
+	*out = r;
+	return LT_OK;
 }
 
 void reasoning_free(struct reasoning *r)
@@ -270,12 +272,13 @@ int reasoning_split(const char *text, const char *start, const char *end, bool i
 		    char **answer, char **thought)
 {
 	*answer = *thought = NULL;
-	struct reasoning *r = reasoning_new(start, end);
-	if (!r)
-		return LT_E_NOMEM;
+	struct reasoning *r;
+	int rc = reasoning_new(&r, start, end);
+	if (rc < 0)
+		return rc;
 	struct split_out o = { { NULL, NULL }, { 0, 0 } };
 	reasoning_reset(r, inside);
-	int rc = reasoning_feed(r, text, strlen(text), split_collect, &o);
+	rc = reasoning_feed(r, text, strlen(text), split_collect, &o);
 	if (rc == 0)
 		rc = reasoning_flush(r, split_collect, &o);
 	reasoning_free(r);

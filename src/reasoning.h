@@ -45,8 +45,8 @@ typedef int (*reasoning_emit_fn)(void *ud, enum reasoning_part part, const char 
 struct reasoning;
 
 /* A splitter for the tags start and end (copied). With start NULL or ""
- * everything is answer. Returns NULL when memory runs out. */
-struct reasoning *reasoning_new(const char *start, const char *end);
+ * everything is answer. Returns 0, or LT_E_NOMEM (and *out NULL). */
+int reasoning_new(struct reasoning **out, const char *start, const char *end);
 void reasoning_free(struct reasoning *r);
 
 /* Starts a new reply; inside: the prompt already opened the block. */

@@ -75,22 +75,20 @@ static void fd_poke(int fd)
 	while (rc < 0 && errno == EINTR);
 }
 
-struct ring *ring_new(size_t capacity, char *err, size_t errlen)
+int ring_new(struct ring **out, size_t capacity, char *err, size_t errlen)
 {
-	if (capacity > RING_MAX_CAPACITY) {
-		lt_seterr(err, errlen, LT_E_INVAL, "ring: capacity %zu is above the limit of %u bytes",
-			  capacity, RING_MAX_CAPACITY);
-		return NULL;
-	}
+	*out = NULL;
+	if (capacity > RING_MAX_CAPACITY)
+		return lt_seterr(err, errlen, LT_E_INVAL,
+				 "ring: capacity %zu is above the limit of %u bytes", capacity,
+				 RING_MAX_CAPACITY);
 	size_t cap = RING_MIN_CAPACITY;
 	while (cap < capacity)
 		cap *= 2;
 	/* The cache-line members make sizeof a multiple of the alignment. */
 	struct ring *r = aligned_alloc(CACHE_LINE, sizeof(*r));
-	if (!r) {
-		lt_seterr(err, errlen, LT_E_NOMEM, "ring: out of memory");
-		return NULL;
-	}
+	if (!r)
+		return lt_seterr(err, errlen, LT_E_NOMEM, "ring: out of memory");
 	memset(r, 0, sizeof(*r));
 	atomic_init(&r->head, 0);
 	atomic_init(&r->tail, 0);
@@ -108,17 +106,17 @@ struct ring *ring_new(size_t capacity, char *err, size_t errlen)
 	r->scratch = malloc(r->max_chunk + 1);
 	if (!r->buf || !r->scratch) {
 		ring_free(r);
-		lt_seterr(err, errlen, LT_E_NOMEM, "ring: out of memory for %zu bytes", cap);
-		return NULL;
+		return lt_seterr(err, errlen, LT_E_NOMEM, "ring: out of memory for %zu bytes", cap);
 	}
 	if (pipe2(r->wake_fd, O_CLOEXEC | O_NONBLOCK) < 0 ||
 	    pipe2(r->space_fd, O_CLOEXEC | O_NONBLOCK) < 0) {
-		lt_seterr(err, errlen, LT_E_IO, "ring: cannot create a wake-up pipe: %s",
-			  strerror(errno));
+		int rc = lt_seterr(err, errlen, LT_E_IO, "ring: cannot create a wake-up pipe: %s",
+				   strerror(errno));
 		ring_free(r);
-		return NULL;
+		return rc;
 	}
-	return r;
+	*out = r;
+	return LT_OK;
 }
 
 void ring_free(struct ring *r)

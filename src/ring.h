@@ -68,8 +68,9 @@ struct ring_event {
 
 struct ring;
 
-/* Creates a ring of at least capacity bytes with its two pipes. */
-struct ring *ring_new(size_t capacity, char *err, size_t errlen);
+/* Creates a ring of at least capacity bytes with its two pipes into *out.
+ * Returns 0, or a negative lt_error with a message in err (and *out NULL). */
+int ring_new(struct ring **out, size_t capacity, char *err, size_t errlen);
 void ring_free(struct ring *r);
 
 size_t ring_capacity(const struct ring *r);

@@ -58,24 +58,23 @@ static int buf_reserve(char **buf, size_t *cap, size_t need)
 	return LT_OK;
 }
 
-struct stopper *stopper_new(const char *const *stops, int n, char *err, size_t errlen)
+int stopper_new(struct stopper **out, const char *const *stops, int n, char *err, size_t errlen)
 {
-	if (n < 0 || (n > 0 && !stops)) {
-		lt_seterr(err, errlen, LT_E_INVAL, "stop strings: invalid list");
-		return NULL;
-	}
+	*out = NULL;
+	if (n < 0 || (n > 0 && !stops))
+		return lt_seterr(err, errlen, LT_E_INVAL, "stop strings: invalid list");
 	struct stopper *st = calloc(1, sizeof(*st));
-	if (!st) {
-		lt_seterr(err, errlen, LT_E_NOMEM, "stop strings: out of memory");
-		return NULL;
-	}
+	if (!st)
+		return lt_seterr(err, errlen, LT_E_NOMEM, "stop strings: out of memory");
 	for (int i = 0; i < n; i++) {
-		if (stopper_add(st, stops[i], err, errlen) < 0) {
+		int rc = stopper_add(st, stops[i], err, errlen);
+		if (rc < 0) {
 			stopper_free(st);
-			return NULL;
+			return rc;
 		}
 	}
-	return st;
+	*out = st;
+	return LT_OK;
 }
 
 void stopper_free(struct stopper *st)

@@ -27,9 +27,9 @@ enum stopper_status {
 struct stopper;
 
 /* Creates a matcher for n stop strings (stops may be NULL when n is 0).
- * Each must be non-empty valid UTF-8; duplicates are kept once. Returns
- * NULL and writes err when one is invalid or memory runs out. */
-struct stopper *stopper_new(const char *const *stops, int n, char *err, size_t errlen);
+ * Each must be non-empty valid UTF-8; duplicates are kept once. Returns 0,
+ * or LT_E_INVAL / LT_E_NOMEM with a message in err (and *out NULL). */
+int stopper_new(struct stopper **out, const char *const *stops, int n, char *err, size_t errlen);
 void stopper_free(struct stopper *st);
 
 /* Adds a stop string (LT_E_INVAL with a message if empty or not UTF-8). */

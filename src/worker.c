@@ -748,11 +748,16 @@ int worker_start(struct worker **out, const struct worker_config *cfg, char *err
 	for (int i = 0; stops && i < cfg->n_stops; i++)
 		stops[i] = keep_str(w, cfg->stops[i]);
 	w->cfg.stops = stops;
-	w->ring = ring_new(cfg->ring_capacity ? cfg->ring_capacity : (1u << 20), err, errlen);
+	int rc = ring_new(&w->ring, cfg->ring_capacity ? cfg->ring_capacity : (1u << 20), err,
+			  errlen);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	w->st.state = WORKER_STATE_LOADING;
-	if (!stops || !w->ring) {
+	if (rc < 0) {
+		worker_free(w);
+		return rc;
+	}
+	if (!stops) {
 		worker_free(w);
 		return lt_seterr(err, errlen, LT_E_NOMEM, "cannot create the event ring");
 	}

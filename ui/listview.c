@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "draw.h"
+#include "errors.h"
 
 struct listview_line {
 	char *text;
@@ -23,9 +24,10 @@ struct listview {
 	char *highlight;
 };
 
-struct listview *listview_new(void)
+int listview_new(struct listview **out)
 {
-	return calloc(1, sizeof(struct listview));
+	*out = calloc(1, sizeof(struct listview));
+	return *out ? LT_OK : LT_E_NOMEM;
 }
 
 void listview_clear(struct listview *lv)

@@ -17,7 +17,8 @@ enum listview_style {
 
 struct listview;
 
-struct listview *listview_new(void);
+/* An empty list into *out: 0, or LT_E_NOMEM (and *out NULL). */
+int listview_new(struct listview **out);
 void listview_free(struct listview *lv);
 /* Removes every line (the selection goes back to the top). */
 void listview_clear(struct listview *lv);

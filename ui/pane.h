@@ -45,8 +45,8 @@ struct pane_ops {
 	enum keys_focus focus;    /* the focus its key bindings use */
 	enum keys_action toggle;  /* the key action that shows or hides it */
 	/* The pane is shown and takes the focus: makes *state on first use
-	 * and refreshes it. Returns 0, or -1 with env->err set (left empty
-	 * when memory ran out). */
+	 * and refreshes it. Returns 0, or a negative lt_error with env->err
+	 * set (left empty when memory ran out). */
 	int (*open)(void **state, const struct pane_env *env);
 	void (*free)(void *state);
 	/* Draws into win (all of it); returns the list rows, for paging. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors.h"
 #include "keys.h"
 #include "slash.h"
 
@@ -17,11 +18,13 @@ static void help_line(void *ud, const char *text)
 	listview_add(lv, st, -1, text);
 }
 
-static struct listview *help_new(void)
+static int help_new(struct listview **out)
 {
-	struct listview *lv = listview_new();
-	if (!lv)
-		return NULL;
+	struct listview *lv;
+	int rc = listview_new(&lv);
+	*out = lv;
+	if (rc < 0)
+		return rc;
 	keys_help(help_line, lv);
 	listview_add(lv, LISTVIEW_TEXT, -1, "");
 	listview_add(lv, LISTVIEW_HEADING, -1, "Slash commands");
@@ -39,15 +42,18 @@ static struct listview *help_new(void)
 		}
 		free(buf);
 	}
-	return lv;
+	return LT_OK;
 }
 
 static int help_open(void **state, const struct pane_env *env)
 {
 	/* The text never changes, so it is made once and kept. */
-	if (!*state)
-		*state = help_new();
-	return *state ? 0 : -1;
+	if (*state)
+		return 0;
+	struct listview *lv;
+	int rc = help_new(&lv);
+	*state = lv;
+	return rc;
 }
 
 static void help_free(void *state)

@@ -16,6 +16,7 @@
 #include <readline/readline.h>
 
 #include "draw.h"
+#include "errors.h"
 #include "keys.h"
 #include "paths.h"
 #include "session.h"
@@ -217,16 +218,17 @@ static void input_show_matches(char **matches, int num, int max_len)
 
 /* ---- life cycle ---- */
 
-struct input *input_new(const char *history_path)
+int input_new(struct input **out, const char *history_path)
 {
+	*out = NULL;
 	if (input_active)
-		return NULL;
+		return LT_E_INVAL;
 	struct input *in = calloc(1, sizeof(*in));
 	if (!in)
-		return NULL;
+		return LT_E_NOMEM;
 	if (history_path && !(in->history_path = strdup(history_path))) {
 		free(in);
-		return NULL;
+		return LT_E_NOMEM;
 	}
 	in->devnull = fopen("/dev/null", "w");
 	input_active = in;
@@ -252,7 +254,8 @@ struct input *input_new(const char *history_path)
 	/* The bell would go to stderr, which is the log file here. */
 	rl_variable_bind("bell-style", "none");
 	in->dirty = true;
-	return in;
+	*out = in;
+	return LT_OK;
 }
 
 void input_free(struct input *in)

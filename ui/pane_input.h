@@ -14,9 +14,10 @@
 
 struct input;
 
-/* Installs the readline handler and reads history_path (may be NULL).
- * Returns NULL when memory ran out or another input pane exists. */
-struct input *input_new(const char *history_path);
+/* Installs the readline handler and reads history_path (may be NULL) into
+ * *out. Returns 0, LT_E_NOMEM, or LT_E_INVAL when another input pane exists
+ * (readline has one line editor per process). */
+int input_new(struct input **out, const char *history_path);
 /* Removes the handler and writes the history file. */
 void input_free(struct input *in);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "dtype.h"
+#include "errors.h"
 #include "gguf.h"
 #include "miniline.h"
 #include "modelinfo.h"
@@ -208,32 +209,29 @@ static void meta_free(void *state)
 	free(m);
 }
 
-static struct meta_pane *meta_new(const char *path, char *err, size_t errlen)
+static int meta_new(struct meta_pane **out, const char *path, char *err, size_t errlen)
 {
-	if (!path) {
-		snprintf(err, errlen, "no model file to show");
-		return NULL;
-	}
+	*out = NULL;
+	if (!path)
+		return lt_seterr(err, errlen, LT_E_INVAL, "no model file to show");
 	struct meta_pane *m = calloc(1, sizeof(*m));
-	if (!m) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	if (gguf_open(&m->g, path, 0, err, errlen) < 0) {
+	if (!m)
+		return lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
+	int rc = gguf_open(&m->g, path, 0, err, errlen);
+	if (rc < 0) {
 		free(m);
-		return NULL;
+		return rc;
 	}
 	m->n_kv = gguf_n_kv(m->g);
 	modelinfo_fill(&m->info, m->g);
 	m->expanded = calloc((size_t)m->n_kv + 1, sizeof(bool));
-	m->lv = listview_new();
-	if (!m->expanded || !m->lv) {
-		snprintf(err, errlen, "out of memory");
+	if (!m->expanded || listview_new(&m->lv) < 0) {
 		meta_free(m);
-		return NULL;
+		return lt_seterr(err, errlen, LT_E_NOMEM, "%s: out of memory", path);
 	}
 	meta_fill(m);
-	return m;
+	*out = m;
+	return LT_OK;
 }
 
 static struct listview *meta_list(void *state)
@@ -322,9 +320,12 @@ static int meta_draw(void *state, WINDOW *win, bool focused)
  * change while the chat runs. */
 static int meta_open(void **state, const struct pane_env *env)
 {
-	if (!*state)
-		*state = meta_new(env->opts ? env->opts->model : NULL, env->err, env->err_len);
-	return *state ? 0 : -1;
+	if (*state)
+		return 0;
+	struct meta_pane *m;
+	int rc = meta_new(&m, env->opts ? env->opts->model : NULL, env->err, env->err_len);
+	*state = m;
+	return rc;
 }
 
 static unsigned meta_key(void *state, const struct pane_env *env, int key, enum keys_action a)

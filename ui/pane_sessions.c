@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors.h"
 #include "miniline.h"
 #include "session.h"
 #include "worker.h"
@@ -23,16 +24,19 @@ struct sessions_pane {
 	char footer[320]; /* one line: a message naming a file fits */
 };
 
-static struct sessions_pane *sessions_new(void)
+static int sessions_new(struct sessions_pane **out)
 {
+	*out = NULL;
 	struct sessions_pane *s = calloc(1, sizeof(*s));
 	if (!s)
-		return NULL;
-	if (!(s->lv = listview_new())) {
+		return LT_E_NOMEM;
+	int rc = listview_new(&s->lv);
+	if (rc < 0) {
 		free(s);
-		return NULL;
+		return rc;
 	}
-	return s;
+	*out = s;
+	return LT_OK;
 }
 
 static void sessions_free(void *state)
@@ -174,10 +178,13 @@ static int sessions_draw(void *state, WINDOW *win, bool focused)
  * llamaterm may have saved sessions meanwhile. */
 static int sessions_open(void **state, const struct pane_env *env)
 {
-	if (!*state)
-		*state = sessions_new();
-	if (!*state)
-		return -1;
+	if (!*state) {
+		struct sessions_pane *s;
+		int rc = sessions_new(&s);
+		if (rc < 0)
+			return rc;
+		*state = s;
+	}
 	sessions_refresh(*state);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "draw.h"
+#include "errors.h"
 #include "wrap.h"
 
 /* Columns the text of a turn is indented under its label. */
@@ -41,12 +42,13 @@ struct transcript {
 	long scroll;  /* display lines between the bottom of the view and the end */
 };
 
-struct transcript *transcript_new(void)
+int transcript_new(struct transcript **out)
 {
 	struct transcript *t = calloc(1, sizeof(struct transcript));
 	if (t)
 		t->reply = (size_t)-1;
-	return t;
+	*out = t;
+	return t ? LT_OK : LT_E_NOMEM;
 }
 
 void transcript_clear(struct transcript *t)

@@ -20,7 +20,8 @@ enum transcript_kind {
 
 struct transcript;
 
-struct transcript *transcript_new(void);
+/* An empty transcript into *out: 0, or LT_E_NOMEM (and *out NULL). */
+int transcript_new(struct transcript **out);
 void transcript_free(struct transcript *t);
 
 /* Adds an entry with a copy of len bytes of text. Returns 0 or -1 (memory). */

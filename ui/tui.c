@@ -246,9 +246,7 @@ static int tui_start(struct tui *t)
 	/* Bracketed paste: the terminal marks pasted text. */
 	fputs("\033[?2004h", stdout);
 	fflush(stdout);
-	t->in = input_new(t->args->history_path);
-	t->tr = transcript_new();
-	if (!t->in || !t->tr)
+	if (input_new(&t->in, t->args->history_path) < 0 || transcript_new(&t->tr) < 0)
 		return -1;
 	t->focus = KEYS_FOCUS_INPUT;
 	tui_layout(t);

@@ -628,8 +628,8 @@ static void quant_progress(void *user, int64_t i, const char *name, uint64_t byt
 
 static int quant_write(struct quant_run *q, struct gguf *g, const char *out_path)
 {
-	struct gguf_writer *w = gguf_writer_new();
-	if (!w) {
+	struct gguf_writer *w;
+	if (gguf_writer_new(&w) < 0) {
 		fprintf(stderr, "llamaterm quantize: out of memory\n");
 		return 1;
 	}

@@ -84,18 +84,13 @@ static int run_open(struct run *r, double *t_load)
 	*t_load = cli_now() - t0;
 	struct sampler_params sp = o->gen.sampling;
 	sp.n_ctx = ctx_n_ctx(r->ctx);
-	r->sampler = sampler_new(&sp, ctx_n_vocab(r->ctx), err, sizeof(err));
-	if (!r->sampler) {
+	if (sampler_new(&r->sampler, &sp, ctx_n_vocab(r->ctx), err, sizeof(err)) < 0 ||
+	    stopper_new(&r->stopper, o->stops, o->n_stops, err, sizeof(err)) < 0) {
 		fprintf(stderr, "llamaterm run: %s\n", err);
 		return 2;
 	}
-	r->stopper = stopper_new(o->stops, o->n_stops, err, sizeof(err));
-	if (!r->stopper) {
-		fprintf(stderr, "llamaterm run: %s\n", err);
-		return 2;
-	}
-	r->splitter = reasoning_new(REASONING_DEFAULT_START, REASONING_DEFAULT_END);
-	if (!r->splitter || vocab_stream_new(&r->stream, r->vocab, 0)) {
+	if (reasoning_new(&r->splitter, REASONING_DEFAULT_START, REASONING_DEFAULT_END) < 0 ||
+	    vocab_stream_new(&r->stream, r->vocab, 0)) {
 		fprintf(stderr, "llamaterm run: out of memory\n");
 		return 1;
 	}

@@ -42,8 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *text = (const char *)data + 1;
 	size_t len = size - 1;
 
-	struct reasoning *r = reasoning_new(start, end);
-	if (!r)
+	struct reasoning *r;
+	if (reasoning_new(&r, start, end) < 0)
 		return 0;
 	struct sides whole = { { NULL, NULL }, { 0, 0 } }, cut = whole;
 	reasoning_reset(r, inside);

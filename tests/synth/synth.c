@@ -875,12 +875,13 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc == 1 ? 0 : rc;
 
-	struct gguf_writer *w = gguf_writer_new();
+	struct gguf_writer *w;
+	int new_rc = gguf_writer_new(&w);
 	struct synth_model m = { 0 };
 	struct vocab_builder vb = { 0 };
 	char err[512] = "";
 	int status = 1;
-	if (!w) {
+	if (new_rc < 0) {
 		fprintf(stderr, "lt-synth: out of memory\n");
 		return 1;
 	}

@@ -34,8 +34,8 @@ static struct gguf *write_and_open(struct gguf_writer *w, const char *path)
 static void test_scalars(void **state)
 {
 	struct tu_tmp *fx = *state;
-	struct gguf_writer *w = gguf_writer_new();
-	assert_non_null(w);
+	struct gguf_writer *w;
+	assert_int_equal(gguf_writer_new(&w), 0);
 	assert_int_equal(gguf_writer_set_u8(w, "t.u8", 250), 0);
 	assert_int_equal(gguf_writer_set_i8(w, "t.i8", -120), 0);
 	assert_int_equal(gguf_writer_set_u16(w, "t.u16", 65000), 0);
@@ -104,7 +104,8 @@ static void test_scalars(void **state)
 static void test_arrays(void **state)
 {
 	struct tu_tmp *fx = *state;
-	struct gguf_writer *w = gguf_writer_new();
+	struct gguf_writer *w;
+	assert_int_equal(gguf_writer_new(&w), 0);
 	static const uint8_t u8[] = { 0, 1, 255 };
 	static const int8_t i8[] = { -128, 0, 127 };
 	static const uint16_t u16[] = { 1, 65535 };
@@ -200,7 +201,8 @@ static void test_arrays(void **state)
 static void test_replace_remove(void **state)
 {
 	struct tu_tmp *fx = *state;
-	struct gguf_writer *w = gguf_writer_new();
+	struct gguf_writer *w;
+	assert_int_equal(gguf_writer_new(&w), 0);
 	assert_int_equal(gguf_writer_set_u32(w, "k.a", 1), 0);
 	assert_int_equal(gguf_writer_set_str(w, "k.b", "two"), 0);
 	assert_int_equal(gguf_writer_set_u32(w, "k.c", 3), 0);
@@ -233,7 +235,8 @@ static void check_many_tensors(struct tu_tmp *fx, uint32_t alignment)
 	enum { N = 300 };
 	static const enum ggml_type types[] = { GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_Q4_0,
 		GGML_TYPE_Q8_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K, GGML_TYPE_BF16, GGML_TYPE_I32 };
-	struct gguf_writer *w = gguf_writer_new();
+	struct gguf_writer *w;
+	assert_int_equal(gguf_writer_new(&w), 0);
 	if (alignment)
 		assert_int_equal(gguf_writer_set_alignment(w, alignment), 0);
 	uint8_t *bufs[N];
@@ -288,7 +291,8 @@ static void test_alignment(void **state)
 	check_many_tensors(*state, 64);
 	check_many_tensors(*state, 4096);
 	check_many_tensors(*state, 1);
-	struct gguf_writer *w = gguf_writer_new();
+	struct gguf_writer *w;
+	assert_int_equal(gguf_writer_new(&w), 0);
 	assert_int_equal(gguf_writer_set_alignment(w, 48), LT_E_INVAL);
 	assert_int_equal(gguf_writer_set_alignment(w, 0), LT_E_INVAL);
 	/* A wrongly typed general.alignment is refused at write time. */
@@ -305,7 +309,8 @@ static void test_alignment(void **state)
 static void test_odd_names(void **state)
 {
 	struct tu_tmp *fx = *state;
-	struct gguf_writer *w = gguf_writer_new();
+	struct gguf_writer *w;
+	assert_int_equal(gguf_writer_new(&w), 0);
 	float x[32] = { 1.0f };
 	int64_t ne[1] = { 32 };
 	char longest[GGUF_WRITE_MAX_NAME + 2];
@@ -380,7 +385,8 @@ static void progress_count(void *user, int64_t i, const char *name, uint64_t byt
 static void test_streaming(void **state)
 {
 	struct tu_tmp *fx = *state;
-	struct gguf_writer *w = gguf_writer_new();
+	struct gguf_writer *w;
+	assert_int_equal(gguf_writer_new(&w), 0);
 	/* 3000 rows of 4 KiB: 12 MB, so the writer needs several chunks. */
 	int64_t ne[2] = { 1024, 3000 };
 	struct fill_state st = { .fail_at = -1 };
@@ -409,13 +415,14 @@ static void test_fill_failure_keeps_old_file(void **state)
 {
 	struct tu_tmp *fx = *state;
 	/* First a good file, then a failing write to the same path. */
-	struct gguf_writer *w = gguf_writer_new();
+	struct gguf_writer *w;
+	assert_int_equal(gguf_writer_new(&w), 0);
 	assert_int_equal(gguf_writer_set_str(w, "general.name", "old"), 0);
 	struct gguf *g = write_and_open(w, fx->path);
 	gguf_free(g);
 	gguf_writer_free(w);
 
-	w = gguf_writer_new();
+	assert_int_equal(gguf_writer_new(&w), 0);
 	assert_int_equal(gguf_writer_set_str(w, "general.name", "new"), 0);
 	int64_t ne[2] = { 1024, 3000 };
 	struct fill_state st = { .fail_at = 2500 };
@@ -435,7 +442,8 @@ static void test_fill_failure_keeps_old_file(void **state)
 static void test_copy_from_reader(void **state)
 {
 	struct tu_tmp *fx = *state;
-	struct gguf_writer *w = gguf_writer_new();
+	struct gguf_writer *w;
+	assert_int_equal(gguf_writer_new(&w), 0);
 	static const char *const toks[] = { "<unk>", "<s>", "</s>", "a" };
 	static const float scores[] = { 0, 0, 0, -1.5f };
 	static const int32_t types[] = { 2, 3, 3, 1 };
@@ -456,7 +464,7 @@ static void test_copy_from_reader(void **state)
 	struct gguf *src = write_and_open(w, fx->path);
 	gguf_writer_free(w);
 
-	w = gguf_writer_new();
+	assert_int_equal(gguf_writer_new(&w), 0);
 	gguf_writer_set_str(w, "general.architecture", "qwen2");
 	assert_int_equal(gguf_writer_copy_prefix(w, src, "tokenizer."), 10);
 	assert_int_equal(gguf_writer_copy_kv(w, src, "llama.block_count"), 0);
@@ -504,7 +512,8 @@ static void test_copy_real_vocab(void **state)
 	struct gguf *src = NULL;
 	if (gguf_open(&src, path, 0, err, sizeof(err)))
 		fail_msg("%s", err);
-	struct gguf_writer *w = gguf_writer_new();
+	struct gguf_writer *w;
+	assert_int_equal(gguf_writer_new(&w), 0);
 	assert_int_equal(gguf_writer_copy_prefix(w, src, ""), gguf_n_kv(src));
 	struct gguf *g = write_and_open(w, fx->path);
 	assert_int_equal(gguf_n_kv(g), gguf_n_kv(src));
@@ -523,7 +532,8 @@ static void test_copy_real_vocab(void **state)
 /* Writes a 12 MB streamed tensor: far past the 1 MiB limit of the test. */
 static int write_big(void *arg, char *msg, size_t size)
 {
-	struct gguf_writer *w = gguf_writer_new();
+	struct gguf_writer *w;
+	assert_int_equal(gguf_writer_new(&w), 0);
 	int64_t ne[2] = { 1024, 3000 };
 	struct fill_state st = { .fail_at = -1 };
 	gguf_writer_add_tensor_fn(w, "big", GGML_TYPE_F32, 2, ne, fill_rows, &st);
@@ -550,7 +560,8 @@ static void test_bad_directory(void **state)
 	struct tu_tmp *fx = *state;
 	char path[200];
 	snprintf(path, sizeof(path), "%s/no/such/dir/x.gguf", fx->dir);
-	struct gguf_writer *w = gguf_writer_new();
+	struct gguf_writer *w;
+	assert_int_equal(gguf_writer_new(&w), 0);
 	char err[512] = "";
 	assert_int_equal(gguf_writer_write(w, path, err, sizeof(err)), LT_E_IO);
 	assert_non_null(strstr(err, path));

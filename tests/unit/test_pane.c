@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errors.h"
 #include "keys.h"
 #include "pane.h"
 
@@ -99,7 +100,7 @@ static void test_meta_needs_a_model(void **state)
 	char err[256] = "";
 	struct pane_env env = { .err = err, .err_len = sizeof(err) };
 	void *st = NULL;
-	assert_int_equal(meta->open(&st, &env), -1);
+	assert_int_equal(meta->open(&st, &env), LT_E_INVAL);
 	assert_null(st);
 	assert_string_equal(err, "no model file to show");
 }

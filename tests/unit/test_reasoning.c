@@ -45,8 +45,8 @@ static void run(struct reasoning *r, bool inside, const char *const *pieces, str
 
 static struct reasoning *think(void)
 {
-	struct reasoning *r = reasoning_new("<think>", "</think>");
-	assert_non_null(r);
+	struct reasoning *r;
+	assert_int_equal(reasoning_new(&r, "<think>", "</think>"), 0);
 	return r;
 }
 
@@ -153,8 +153,8 @@ static void test_prompt_opened(void **state)
 static void test_no_tags(void **state)
 {
 	(void)state;
-	struct reasoning *r = reasoning_new(NULL, NULL);
-	assert_non_null(r);
+	struct reasoning *r;
+	assert_int_equal(reasoning_new(&r, NULL, NULL), 0);
 	static const char *const pieces[] = { "<think>x</think>y", NULL };
 	struct out o;
 	run(r, false, pieces, &o);

@@ -33,8 +33,8 @@ enum { EV_TEXT = 1, EV_DONE, EV_ERROR, EV_INFO };
 static struct ring *make(size_t cap)
 {
 	char err[256] = "";
-	struct ring *r = ring_new(cap, err, sizeof(err));
-	if (!r)
+	struct ring *r;
+	if (ring_new(&r, cap, err, sizeof(err)) < 0)
 		fail_msg("ring_new: %s", err);
 	return r;
 }
@@ -72,7 +72,8 @@ static void test_sizes(void **state)
 	assert_int_equal(ring_capacity(r), 8192);
 	ring_free(r);
 	char err[128];
-	assert_null(ring_new((size_t)RING_MAX_CAPACITY + 1, err, sizeof(err)));
+	assert_int_equal(ring_new(&r, (size_t)RING_MAX_CAPACITY + 1, err, sizeof(err)), LT_E_INVAL);
+	assert_null(r);
 	assert_non_null(strstr(err, "capacity"));
 	ring_free(NULL);
 }

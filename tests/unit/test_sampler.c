@@ -54,8 +54,8 @@ static struct sampler_params params_plain(void)
 static struct sampler *new_sampler(const struct sampler_params *p, int n_vocab)
 {
 	char err[256] = "";
-	struct sampler *s = sampler_new(p, n_vocab, err, sizeof(err));
-	if (!s)
+	struct sampler *s;
+	if (sampler_new(&s, p, n_vocab, err, sizeof(err)) < 0)
 		fail_msg("sampler_new: %s", err);
 	return s;
 }
@@ -653,23 +653,29 @@ static void test_bad_params(void **state)
 {
 	(void)state;
 	char err[256];
+	struct sampler *s;
 	struct sampler_params p = params_plain();
 	snprintf(p.order, sizeof(p.order), "ekz");
-	assert_null(sampler_new(&p, 4, err, sizeof(err)));
+	assert_int_equal(sampler_new(&s, &p, 4, err, sizeof(err)), LT_E_INVAL);
+	assert_null(s);
 	assert_non_null(strstr(err, "'z'"));
 	p = params_plain();
-	assert_null(sampler_new(&p, 0, err, sizeof(err)));
+	assert_int_equal(sampler_new(&s, &p, 0, err, sizeof(err)), LT_E_INVAL);
+	assert_null(s);
 	assert_non_null(strstr(err, "vocabulary"));
 	p.repeat_penalty = 0.0f;
-	assert_null(sampler_new(&p, 4, err, sizeof(err)));
+	assert_int_equal(sampler_new(&s, &p, 4, err, sizeof(err)), LT_E_INVAL);
+	assert_null(s);
 	p = params_plain();
 	p.repeat_last_n = -2;
-	assert_null(sampler_new(&p, 4, err, sizeof(err)));
-	assert_null(sampler_new(NULL, 4, err, sizeof(err)));
+	assert_int_equal(sampler_new(&s, &p, 4, err, sizeof(err)), LT_E_INVAL);
+	assert_null(s);
+	assert_int_equal(sampler_new(&s, NULL, 4, err, sizeof(err)), LT_E_INVAL);
+	assert_null(s);
 	/* llama.cpp's full sequence with DRY and XTC letters is accepted. */
 	p = params_plain();
 	snprintf(p.order, sizeof(p.order), "edkypmxt");
-	struct sampler *s = new_sampler(&p, 4);
+	s = new_sampler(&p, 4);
 	assert_int_equal(sampler_sample(s, NULL), LT_E_INVAL);
 	sampler_free(s);
 	sampler_free(NULL);

@@ -23,8 +23,8 @@ struct run {
 static struct stopper *make(const char *const *stops, int n)
 {
 	char err[256] = "";
-	struct stopper *st = stopper_new(stops, n, err, sizeof(err));
-	if (!st)
+	struct stopper *st;
+	if (stopper_new(&st, stops, n, err, sizeof(err)) < 0)
 		fail_msg("stopper_new: %s", err);
 	return st;
 }
@@ -254,7 +254,9 @@ static void test_utf8(void **state)
 	/* Invalid or empty stop strings are refused with a message. */
 	char err[128];
 	const char *bad[] = { "ok", "\xC3" };
-	assert_null(stopper_new(bad, 2, err, sizeof(err)));
+	struct stopper *none;
+	assert_int_equal(stopper_new(&none, bad, 2, err, sizeof(err)), LT_E_INVAL);
+	assert_null(none);
 	assert_non_null(strstr(err, "UTF-8"));
 	st = make(NULL, 0);
 	assert_int_equal(stopper_add(st, "", err, sizeof(err)), LT_E_INVAL);
@@ -290,7 +292,9 @@ static void test_bad_args(void **state)
 	assert_int_equal(stopper_feed(NULL, "x", 1, &out, &n), LT_E_INVAL);
 	assert_int_equal(stopper_feed(st, NULL, 0, &out, &n), STOPPER_MORE);
 	assert_int_equal(n, 0);
-	assert_null(stopper_new(NULL, 2, NULL, 0));
+	struct stopper *none;
+	assert_int_equal(stopper_new(&none, NULL, 2, NULL, 0), LT_E_INVAL);
+	assert_null(none);
 	stopper_free(st);
 	stopper_free(NULL);
 }

@@ -526,8 +526,8 @@ static int open_fake(const struct fake *f, char *err, size_t errlen)
 	memcpy(list, toks, sizeof(list));
 	if (f->duplicate)
 		list[5] = "a";
-	struct gguf_writer *w = gguf_writer_new();
-	assert_non_null(w);
+	struct gguf_writer *w;
+	assert_int_equal(gguf_writer_new(&w), 0);
 	gguf_writer_set_str(w, "general.architecture", "llama");
 	if (f->model)
 		gguf_writer_set_str(w, "tokenizer.ggml.model", f->model);

@@ -47,8 +47,8 @@ static int open_bpe(const char *pre, struct vocab **out, char *err, size_t errle
 	}
 	toks[256] = "ab";
 	const char *merges[] = { "x y" };
-	struct gguf_writer *w = gguf_writer_new();
-	assert_non_null(w);
+	struct gguf_writer *w;
+	assert_int_equal(gguf_writer_new(&w), 0);
 	gguf_writer_set_str(w, "general.architecture", "llama");
 	gguf_writer_set_str(w, "tokenizer.ggml.model", "gpt2");
 	gguf_writer_set_str(w, "tokenizer.ggml.pre", pre);

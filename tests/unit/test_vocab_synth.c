@@ -69,8 +69,8 @@ static struct vocab *open_synth(const char *model, const struct tok *t, int n, b
 		scores[i] = t[i].score;
 		types[i] = t[i].type;
 	}
-	struct gguf_writer *w = gguf_writer_new();
-	assert_non_null(w);
+	struct gguf_writer *w;
+	assert_int_equal(gguf_writer_new(&w), 0);
 	gguf_writer_set_str(w, "general.architecture", "gemma3");
 	gguf_writer_set_str(w, "tokenizer.ggml.model", model);
 	gguf_writer_set_str(w, "tokenizer.ggml.pre", "default");
