@@ -116,6 +116,8 @@ struct sampler_params sampler_params_default(void)
 		.frequency_penalty = 0.0f,
 		.presence_penalty = 0.0f,
 		.repeat_last_n = 64,
+		.xtc_probability = 0.0f,
+		.xtc_threshold = 0.1f,
 		.n_ctx = 0,
 		.seed = SAMPLER_SEED_RANDOM,
 	};
@@ -140,6 +142,7 @@ int sampler_params_check(const struct sampler_params *p, char *err, size_t errle
 		{ "typical_p", p->typical_p }, { "repeat_penalty", p->repeat_penalty },
 		{ "frequency_penalty", p->frequency_penalty },
 		{ "presence_penalty", p->presence_penalty },
+		{ "xtc_probability", p->xtc_probability }, { "xtc_threshold", p->xtc_threshold },
 	};
 	for (size_t i = 0; i < sizeof(floats) / sizeof(floats[0]); i++)
 		if (!isfinite(floats[i].v))
@@ -163,7 +166,7 @@ int sampler_params_check(const struct sampler_params *p, char *err, size_t errle
 		if (!sampler_step_known(p->order[i]))
 			return lt_seterr(err, errlen, LT_E_INVAL,
 					 "sampler: unknown step '%c' in order \"%s\" "
-					 "(known: e k y p m t; d x are ignored)",
+					 "(known: e k y p m x t; d is ignored)",
 					 p->order[i], p->order);
 	return LT_OK;
 }
@@ -663,6 +666,27 @@ static void step_typical(struct sampler *s, float p)
 }
 
 /* Index of the best candidate: highest logit, lowest id on ties. */
+/* Exclude Top Choices (XTC, llama.cpp's rule): with chance prob, every
+ * token at least threshold likely is dropped except the least likely of
+ * them, which steers away from the obvious without leaving the plausible.
+ * The draw happens only when the step can act, so a chain without XTC
+ * keeps its random sequence. */
+static void step_xtc(struct sampler *s, float prob, float threshold)
+{
+	if (prob <= 0.0f || threshold > 0.5f || s->n_cand < 2)
+		return;
+	if (rng_uniform(s->rng) > (double)prob)
+		return;
+	step_softmax(s);
+	int last = 0;
+	for (int i = 0; i < s->n_cand && s->cand[i].p >= threshold; i++)
+		last = i;
+	if (last == 0)
+		return;
+	memmove(s->cand, s->cand + last, (size_t)(s->n_cand - last) * sizeof(*s->cand));
+	s->n_cand -= last;
+}
+
 static int cand_best(const struct sampler *s)
 {
 	int best = 0;
@@ -717,6 +741,7 @@ static bool step_active(const struct sampler_params *p, char c)
 	case SAMPLER_STEP_TYPICAL: return p->typical_p < 1.0f;
 	case SAMPLER_STEP_TOP_P: return p->top_p < 1.0f;
 	case SAMPLER_STEP_MIN_P: return p->min_p > 0.0f;
+	case SAMPLER_STEP_XTC: return p->xtc_probability > 0.0f && p->xtc_threshold <= 0.5f;
 	case SAMPLER_STEP_TEMPERATURE: return true;
 	}
 	return false;
@@ -725,9 +750,9 @@ static bool step_active(const struct sampler_params *p, char c)
 /* Greedy decoding does not need the chain when nothing before the
  * temperature step can drop the best token: penalties may change which
  * token is best, top-k, top-p and min-p always keep the best one, so the
- * answer is the argmax of the (penalized) logits. Typical sampling can drop
- * the best token, and penalties after a filter act on a subset, so those
- * orders take the full chain. */
+ * answer is the argmax of the (penalized) logits. Typical sampling and XTC
+ * can drop the best token, and penalties after a filter act on a subset, so
+ * those orders take the full chain. */
 static bool sampler_greedy_shortcut(const struct sampler_params *p, bool *penalize)
 {
 	*penalize = false;
@@ -739,7 +764,8 @@ static bool sampler_greedy_shortcut(const struct sampler_params *p, bool *penali
 			continue;
 		switch (*c) {
 		case SAMPLER_STEP_TEMPERATURE: return true;
-		case SAMPLER_STEP_TYPICAL: return false;
+		case SAMPLER_STEP_TYPICAL:
+		case SAMPLER_STEP_XTC: return false;
 		case SAMPLER_STEP_PENALTIES:
 			if (filtered)
 				return false;
@@ -780,8 +806,9 @@ int32_t sampler_sample(struct sampler *s, const float *logits)
 		case SAMPLER_STEP_TYPICAL: step_typical(s, p->typical_p); break;
 		case SAMPLER_STEP_TOP_P: step_top_p(s, p->top_p); break;
 		case SAMPLER_STEP_MIN_P: step_min_p(s, p->min_p); break;
+		case SAMPLER_STEP_XTC: step_xtc(s, p->xtc_probability, p->xtc_threshold); break;
 		case SAMPLER_STEP_TEMPERATURE: step_temperature(s, p->temperature); break;
-		default: break; /* 'd' and 'x' are accepted but not implemented */
+		default: break; /* 'd' (DRY) is accepted but not implemented */
 		}
 	}
 	return step_draw(s);

@@ -25,18 +25,19 @@
 /* Longest step sequence accepted in sampler_params.order. */
 #define SAMPLER_MAX_STEPS 32
 
-/* Step letters for sampler_params.order. 'd' (DRY) and 'x' (XTC) are part of
- * llama.cpp's sequence too; they are accepted and skipped, so a sequence
- * copied from llama.cpp works unchanged. */
+/* Step letters for sampler_params.order. 'd' (DRY) is part of llama.cpp's
+ * sequence too; it is accepted and skipped, so a sequence copied from
+ * llama.cpp works unchanged. */
 #define SAMPLER_STEP_PENALTIES 'e'
 #define SAMPLER_STEP_TOP_K 'k'
 #define SAMPLER_STEP_TYPICAL 'y'
 #define SAMPLER_STEP_TOP_P 'p'
 #define SAMPLER_STEP_MIN_P 'm'
+#define SAMPLER_STEP_XTC 'x'
 #define SAMPLER_STEP_TEMPERATURE 't'
 
-/* The default order, llama.cpp's common default without DRY and XTC. */
-#define SAMPLER_ORDER_DEFAULT "ekypmt"
+/* The default order, llama.cpp's common default without DRY. */
+#define SAMPLER_ORDER_DEFAULT "ekypmxt"
 
 struct sampler_params {
 	float temperature;       /* <= 0 picks the most likely token (greedy) */
@@ -48,6 +49,8 @@ struct sampler_params {
 	float frequency_penalty; /* 0 off; subtracted once per occurrence */
 	float presence_penalty;  /* 0 off; subtracted once if present at all */
 	int32_t repeat_last_n;   /* penalty window in tokens; 0 off, -1 the whole context */
+	float xtc_probability;   /* 0 off; chance that XTC removes the top choices */
+	float xtc_threshold;     /* XTC removes tokens at least this likely but the last; > 0.5 off */
 	int32_t n_ctx;           /* the context size that -1 stands for; 0 means unbounded */
 	uint32_t seed;           /* SAMPLER_SEED_RANDOM seeds from the clock */
 	char order[SAMPLER_MAX_STEPS + 1]; /* step letters, NUL-terminated */

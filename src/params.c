@@ -59,6 +59,12 @@ static const struct param_def param_defs[] = {
 	{ .name = "frequency_penalty", .long_flag = "--frequency-penalty", .arg = "X",
 	  .kind = PARAM_FLOAT, .offset = SP(frequency_penalty), .def = 0, .min = -HUGE_VAL,
 	  .max = HUGE_VAL, .commands = GEN, .help = "subtract X times a token's count (0: off)" },
+	{ .name = "xtc_probability", .long_flag = "--xtc-probability", .arg = "P",
+	  .kind = PARAM_FLOAT, .offset = SP(xtc_probability), .def = 0, .min = 0, .max = 1,
+	  .commands = GEN, .help = "chance of excluding the top choices (XTC; 0: off)" },
+	{ .name = "xtc_threshold", .long_flag = "--xtc-threshold", .arg = "P", .kind = PARAM_FLOAT,
+	  .offset = SP(xtc_threshold), .def = 0.1, .min = 0, .max = 1, .commands = GEN,
+	  .help = "XTC excludes tokens at least P likely but the last (above 0.5: off)" },
 #ifdef PARAMS_EXTRA_ROW
 	/* tests/unit/test_params_row.c adds a row here to see it reach every
 	 * place the table is shown or used. */

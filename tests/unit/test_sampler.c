@@ -87,7 +87,9 @@ static void test_defaults(void **state)
 	assert_float_equal(p.repeat_penalty, 1.0f, 0);
 	assert_int_equal(p.repeat_last_n, 64);
 	assert_int_equal(p.seed, SAMPLER_SEED_RANDOM);
-	assert_string_equal(p.order, "ekypmt");
+	assert_float_equal(p.xtc_probability, 0.0f, 0);
+	assert_float_equal(p.xtc_threshold, 0.1f, 0);
+	assert_string_equal(p.order, "ekypmxt");
 	assert_int_equal(sampler_params_check(&p, NULL, 0), LT_OK);
 }
 
@@ -176,6 +178,50 @@ static void test_min_p(void **state)
 		assert_int_equal(ids[0], 3);
 		sampler_free(s);
 	}
+}
+
+/* XTC with certainty drops every token at least threshold likely except
+ * the least likely of them: P4 is { 0.032, 0.087, 0.237, 0.644 }. */
+static void test_xtc(void **state)
+{
+	(void)state;
+	struct sampler_params p = params_plain();
+	int32_t ids[4];
+	const struct {
+		float prob, threshold;
+		int keep, first;
+	} cases[] = {
+		{ 1.0f, 0.2f, 3, 2 },  /* 0.644 dropped, 0.237 kept */
+		{ 1.0f, 0.1f, 3, 2 },  /* 0.087 is below the threshold */
+		{ 1.0f, 0.05f, 2, 1 }, /* 0.644 and 0.237 dropped */
+		{ 1.0f, 0.7f, 4, 3 },  /* nothing reaches it */
+		{ 1.0f, 0.6f, 4, 3 },  /* above 0.5: off, as llama.cpp */
+		{ 0.0f, 0.05f, 4, 3 }, /* probability 0: off */
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		p.xtc_probability = cases[c].prob;
+		p.xtc_threshold = cases[c].threshold;
+		struct sampler *s = new_sampler(&p, 4);
+		assert_int_equal(survivors(s, logits4, ids, NULL), cases[c].keep);
+		assert_int_equal(ids[0], cases[c].first);
+		sampler_free(s);
+	}
+	/* Greedy after XTC takes the best survivor, so the greedy shortcut
+	 * must not skip the step; with probability 0.5 it acts about half
+	 * the time. */
+	p.temperature = 0.0f;
+	p.xtc_threshold = 0.2f;
+	p.xtc_probability = 1.0f;
+	struct sampler *s = new_sampler(&p, 4);
+	assert_int_equal(sampler_sample(s, logits4), 2);
+	sampler_free(s);
+	p.xtc_probability = 0.5f;
+	s = new_sampler(&p, 4);
+	int n_second = 0;
+	for (int i = 0; i < N_DRAWS; i++)
+		n_second += sampler_sample(s, logits4) == 2;
+	assert_float_equal((double)n_second / N_DRAWS, 0.5, TOL_FREQ);
+	sampler_free(s);
 }
 
 static void test_typical(void **state)
@@ -711,6 +757,7 @@ int main(void)
 		cmocka_unit_test(test_top_k_then_greedy),
 		cmocka_unit_test(test_top_p),
 		cmocka_unit_test(test_min_p),
+		cmocka_unit_test(test_xtc),
 		cmocka_unit_test(test_typical),
 		cmocka_unit_test(test_temperature),
 		cmocka_unit_test(test_greedy_ties_and_nan),
