@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "errors.h"
-#include "ops_x86.h"
+#include "kernels.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -302,7 +302,8 @@ const struct ops_row_kernels *ops_rows_ref(void)
 
 const struct ops_row_kernels *ops_rows_best(void)
 {
-	const struct ops_row_kernels *k = ops_x86_rows();
+	const struct kernel_variant *v = kernels_active();
+	const struct ops_row_kernels *k = v->rows ? v->rows() : NULL;
 	return k ? k : &ops_ref_rows;
 }
 
@@ -329,8 +330,12 @@ int ops_mat_init(struct ops_mat *m, const void *data, enum ggml_type type, int64
 	m->row_bytes = row_bytes;
 	m->kern = k;
 	m->act = act;
-	m->tile = k == quant_x86(type) ? quant_x86_tile(type) : NULL;
-	m->panel = k == quant_x86(type) && n_in % 32 == 0 ? quant_x86_panel(type) : NULL;
+	/* Tiles and panels go with their variant's vec_dot: a model bound to
+	 * another variant's kernels (a test switched it) does not mix them. */
+	const struct kernel_variant *v = kernels_active();
+	bool own = v->quant && k == v->quant(type);
+	m->tile = own && v->tile ? v->tile(type) : NULL;
+	m->panel = own && v->panel && n_in % 32 == 0 ? v->panel(type) : NULL;
 	return 0;
 }
 

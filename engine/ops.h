@@ -90,9 +90,8 @@ void ops_rope_apply(const struct ops_rope *r, float *x, int n_heads, int head_di
 
 /* The row operations above and the inner loops of attention, one call per
  * row. The scalar reference table is always there; ops_rows_best returns
- * the SIMD table (ops_x86_rows) when the CPU has it and the quant SIMD
- * switch is on (LLAMATERM_FORCE_SCALAR, quant_x86_set_enabled), else the
- * reference. The ops_* functions above go through ops_rows_best. */
+ * the table of the kernel variant in use (kernels.h), else the reference.
+ * The ops_* functions above go through ops_rows_best. */
 struct ops_row_kernels {
 	void (*rmsnorm)(float *out, const float *x, const float *w, int n, float eps);
 	void (*softmax)(float *x, int n);

@@ -398,19 +398,9 @@ static const struct ops_row_kernels x86_rows = {
 	.wsum = x86_wsum,
 };
 
-/* quant_x86_active asks the CPU once and follows the shared switch; it costs
- * a load and a branch, so it is asked again at every call and a switch
- * flipped by a test takes effect at once. */
 const struct ops_row_kernels *ops_x86_rows(void)
 {
-	return quant_x86_active() ? &x86_rows : NULL;
-}
-
-#else /* not x86 */
-
-const struct ops_row_kernels *ops_x86_rows(void)
-{
-	return NULL;
+	return &x86_rows;
 }
 
 #endif

@@ -18,9 +18,8 @@
 
 #include "ops.h"
 
-/* The SIMD row kernels, or NULL when the CPU lacks AVX2/FMA/F16C, the SIMD
- * kernels are switched off (LLAMATERM_FORCE_SCALAR=1, quant_x86_set_enabled)
- * or the build is not for x86. */
+/* The SIMD row kernels of the "avx2" variant (kernels.h); only built on
+ * x86, and only for a CPU with AVX2, FMA and F16C (quant_x86_probe). */
 const struct ops_row_kernels *ops_x86_rows(void);
 
 #endif

@@ -12,7 +12,7 @@
  * tables; the K-quants are in quant_k.c. */
 #include "quant.h"
 #include "quant_impl.h"
-#include "quant_x86.h"
+#include "kernels.h"
 
 #include <float.h>
 #include <math.h>
@@ -547,18 +547,7 @@ const struct quant_kernels *quant_ref(enum ggml_type type)
 	return &ref_kernels[type];
 }
 
-/* Faster kernel sets, best first. Each checks the CPU itself, so adding an
- * architecture (quant_x86.c) is one entry here. */
-static const quant_arch_fn arch_kernels[] = {
-	quant_x86,
-};
-
 const struct quant_kernels *quant_best(enum ggml_type type)
 {
-	for (size_t i = 0; i < sizeof(arch_kernels) / sizeof(arch_kernels[0]); i++) {
-		const struct quant_kernels *k = arch_kernels[i] ? arch_kernels[i](type) : NULL;
-		if (k)
-			return k;
-	}
-	return quant_ref(type);
+	return kernels_quant(kernels_active(), type);
 }

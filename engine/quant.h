@@ -7,7 +7,8 @@
  *
  * quant_ref() returns the portable scalar reference kernels, kept forever
  * because tests compare every faster variant with them; quant_best() returns
- * the fastest kernels this CPU supports (chosen once at run time). */
+ * those of the kernel variant in use (kernels.h), the reference where it has
+ * none. */
 #ifndef LT_QUANT_H
 #define LT_QUANT_H
 
@@ -159,10 +160,5 @@ const struct quant_kernels *quant_best(enum ggml_type type);
  * KV cache, and quantizes the queries that meet it, this way, so a cache
  * that should hold llama.cpp's bytes uses it. */
 void quant_q8_0_like_ggml_cpu(const float *x, void *y, int64_t n);
-
-/* An architecture's faster kernels for type, or NULL when this CPU lacks the
- * instructions they need or the architecture has none for type. quant_best
- * asks each one listed in quant.c before falling back to quant_ref. */
-typedef const struct quant_kernels *(*quant_arch_fn)(enum ggml_type type);
 
 #endif

@@ -10,7 +10,6 @@
  * scalar ones, so both paths feed the dots the same bytes. */
 #include "quant_x86.h"
 
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +18,7 @@
 #include <cpuid.h>
 #include <pthread.h>
 
+#include "ops_x86.h"
 #include "quant_x86_impl.h"
 
 /* ---------------------------------------------------------------- F32, F16, BF16 */
@@ -753,21 +753,20 @@ static const struct quant_tile x86_tiles[GGML_TYPE_COUNT] = {
 	[GGML_TYPE_Q4_K] = { x86_q4_K_tile, 1, X86_K_TILE_TOKENS, NULL, 0 },
 	[GGML_TYPE_Q6_K] = { x86_q6_K_tile, 1, X86_K_TILE_TOKENS, NULL, 0 },
 };
-static bool x86_cpu_ok;
 static pthread_once_t x86_once = PTHREAD_ONCE_INIT;
-/* 1 on, 0 off; set from the environment at init and by quant_x86_set_enabled. */
-static atomic_int x86_enabled;
 
-static void x86_init(void)
+bool quant_x86_probe(void)
 {
 	__builtin_cpu_init();
 	/* F16C is CPUID leaf 1, ECX bit 29; not every compiler's
 	 * __builtin_cpu_supports knows its name. */
 	unsigned int eax, ebx, ecx = 0, edx;
 	bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29));
-	x86_cpu_ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
-	const char *force = getenv("LLAMATERM_FORCE_SCALAR");
-	atomic_store(&x86_enabled, !(force && *force && strcmp(force, "0") != 0));
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
+}
+
+static void x86_init(void)
+{
 	/* Start from the reference kernels and replace the ones we have. */
 	for (int t = 0; t < GGML_TYPE_COUNT; t++) {
 		const struct quant_kernels *r = quant_ref((enum ggml_type)t);
@@ -798,8 +797,7 @@ static void x86_init(void)
 const struct quant_kernels *quant_x86(enum ggml_type type)
 {
 	pthread_once(&x86_once, x86_init);
-	if (!x86_cpu_ok || !atomic_load(&x86_enabled) || (unsigned)type >= GGML_TYPE_COUNT ||
-	    !x86_table[type].to_float)
+	if ((unsigned)type >= GGML_TYPE_COUNT || !x86_table[type].to_float)
 		return NULL;
 	return &x86_table[type];
 }
@@ -811,40 +809,14 @@ const struct quant_tile *quant_x86_tile(enum ggml_type type)
 	return &x86_tiles[type];
 }
 
-void quant_x86_set_enabled(bool on)
-{
-	pthread_once(&x86_once, x86_init);
-	atomic_store(&x86_enabled, on);
-}
-
-bool quant_x86_active(void)
-{
-	pthread_once(&x86_once, x86_init);
-	return x86_cpu_ok && atomic_load(&x86_enabled);
-}
-
-#else /* not x86 */
-
-const struct quant_kernels *quant_x86(enum ggml_type type)
-{
-	(void)type;
-	return NULL;
-}
-
-const struct quant_tile *quant_x86_tile(enum ggml_type type)
-{
-	(void)type;
-	return NULL;
-}
-
-void quant_x86_set_enabled(bool on)
-{
-	(void)on;
-}
-
-bool quant_x86_active(void)
-{
-	return false;
-}
+const struct kernel_variant kernel_variant_avx2 = {
+	.name = "avx2",
+	.needs = "AVX2, FMA and F16C",
+	.probe = quant_x86_probe,
+	.quant = quant_x86,
+	.tile = quant_x86_tile,
+	.panel = quant_x86_panel,
+	.rows = ops_x86_rows,
+};
 
 #endif

@@ -583,12 +583,4 @@ const struct quant_panel *quant_x86_panel(enum ggml_type type)
 	return &x86_panels[type];
 }
 
-#else /* not x86 */
-
-const struct quant_panel *quant_x86_panel(enum ggml_type type)
-{
-	(void)type;
-	return NULL;
-}
-
 #endif

@@ -13,16 +13,17 @@
 #include "commands.h"
 #include "context.h"
 #include "gguf.h"
+#include "kernels.h"
 #include "model.h"
 #include "options.h"
-#include "quant_x86.h"
 
 static void bench_usage(FILE *out)
 {
 	fprintf(out, "usage: llamaterm bench -m MODEL [-p 128] [-n 64] [-t N] [-r 5] [--json]\n\n"
 		     "Measures prompt processing (ppP) and generation (tgN) in tokens per second,\n"
-		     "with the load time, resident memory and kernel set (avx2+fma+f16c or scalar;\n"
-		     "LLAMATERM_FORCE_SCALAR=1 selects the scalar kernels).\n\n");
+		     "with the load time, resident memory and kernel variant (the best this CPU\n"
+		     "runs; LLAMATERM_KERNELS=NAME picks another, LLAMATERM_FORCE_SCALAR=1 the\n"
+		     "scalar reference).\n\n");
 	options_print_help(out, OPTC_BENCH);
 }
 
@@ -164,9 +165,9 @@ int cmd_bench(int argc, char **argv)
 	if (!mw->tied_output)
 		decode_bytes -= (uint64_t)(mw->tok_embd.n_out - 1) * mw->tok_embd.row_bytes;
 	uint64_t rss = cli_proc_status_bytes("VmRSS"), hwm = cli_proc_status_bytes("VmHWM");
-	/* Which kernel set ran, so figures from two machines (or with
+	/* Which kernel variant ran, so figures from two machines (or with
 	 * LLAMATERM_FORCE_SCALAR=1) are not compared blindly. */
-	const char *kernels = quant_x86_active() ? "avx2+fma+f16c" : "scalar";
+	const char *kernels = kernels_active()->name;
 	if (o.json) {
 		printf("{\"model\": ");
 		cli_json_string(stdout, o.model);

@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "dtype.h"
 #include "gguf.h"
+#include "kernels.h"
 #include "modelinfo.h"
 #include "options.h"
 
@@ -371,6 +372,8 @@ static void json_all(FILE *out, const struct gguf *g, const struct modelinfo *s)
 	json_u64(out, &first, in, "file_size", gguf_file_size(g), true);
 	json_u64(out, &first, in, "alignment", gguf_alignment(g), true);
 	json_u64(out, &first, in, "data_offset", gguf_data_offset(g), true);
+	const char *kern = kernels_active()->name;
+	json_strn(out, &first, in, "kernels", kern, strlen(kern));
 	json_key(out, &first, in, "summary");
 	json_summary(out, g, s);
 	json_u64(out, &first, in, "metadata_count", (uint64_t)gguf_n_kv(g), true);
@@ -472,6 +475,11 @@ int cmd_info(int argc, char **argv)
 		json_all(out, g, s);
 	} else {
 		rc = modelinfo_render(s, g, 0, info_emit, out);
+		/* The machine's side of the speed: which kernels would run. */
+		const struct kernel_variant *v = kernels_active();
+		if (rc == 0)
+			fprintf(out, "%-22s%s (%s)\n", "kernels:", v->name,
+				v == &kernel_variant_scalar ? "the scalar reference" : v->needs);
 		if (rc == 0 && o.info_kv)
 			text_kv(out, g, o.info_full);
 		if (rc == 0 && o.info_tensors)

@@ -1,7 +1,8 @@
-/* Every SIMD row kernel of ops_x86_rows against its scalar twin in
- * ops_rows_ref, over row lengths with and without tails, within named
- * tolerances; exp also against exp() in double over the whole float range
- * and at its special values. Skips when the CPU lacks AVX2/FMA/F16C. */
+/* Every SIMD row kernel of every kernel variant this CPU runs against its
+ * scalar twin in ops_rows_ref, over row lengths with and without tails,
+ * within named tolerances; exp also against exp() in double over the whole
+ * float range and at its special values. The variants the CPU lacks are
+ * named as skipped. */
 #include <float.h>
 #include <math.h>
 #include <setjmp.h>
@@ -14,9 +15,9 @@
 
 #include <cmocka.h>
 
+#include "kernel_variants.h"
+
 #include "ops.h"
-#include "ops_x86.h"
-#include "quant_x86.h"
 
 /* exp of a normal result, relative to the correctly rounded value: 2 ulp
  * at the top of a binade (2^-23 is one ulp at its bottom). */
@@ -53,12 +54,11 @@ static float rnd(void)
 
 static const struct ops_row_kernels *rows_or_skip(void)
 {
-	if (!quant_x86_active()) {
-		printf("SKIP: no AVX2/FMA/F16C on this CPU (or LLAMATERM_FORCE_SCALAR is set)\n");
+	const struct ops_row_kernels *k = variant_rows();
+	if (k == ops_rows_ref()) {
+		printf("SKIP: %s has no row kernels\n", variant_under_test->name);
 		skip();
 	}
-	const struct ops_row_kernels *k = ops_x86_rows();
-	assert_non_null(k);
 	return k;
 }
 
@@ -444,25 +444,24 @@ static void test_attention_matches_scalar(void **state)
 		void *work = malloc(ops_attention_work_size(&at, NPOS, 2));
 		assert_non_null(work);
 		assert_int_equal(ops_attention(&at, o_simd, q, kc, vc, NTOK, POS0, work, 2), 0);
-		quant_x86_set_enabled(false);
+		assert_int_equal(kernels_select("scalar"), 0);
 		assert_int_equal(ops_attention(&at, o_ref, q, kc, vc, NTOK, POS0, work, 2), 0);
-		quant_x86_set_enabled(true);
+		assert_int_equal(kernels_select(variant_under_test->name), 0);
 		for (size_t i = 0; i < nq; i++)
 			check_close("attention", hd, (int)i, o_simd[i], o_ref[i], TOL_ATTN, 1, 0);
 		free(q), free(kc), free(vc), free(o_simd), free(o_ref), free(work);
 	}
 }
 
-/* ops_rows_best follows the quant SIMD switch; the reference stays reachable. */
+/* ops_rows_best follows the selected variant; the reference stays reachable. */
 static void test_switch(void **state)
 {
 	(void)state;
 	const struct ops_row_kernels *k = rows_or_skip();
 	assert_ptr_equal(ops_rows_best(), k);
-	quant_x86_set_enabled(false);
-	assert_null(ops_x86_rows());
+	assert_int_equal(kernels_select("scalar"), 0);
 	assert_ptr_equal(ops_rows_best(), ops_rows_ref());
-	quant_x86_set_enabled(true);
+	assert_int_equal(kernels_select(variant_under_test->name), 0);
 	assert_ptr_equal(ops_rows_best(), k);
 }
 
@@ -480,5 +479,5 @@ int main(void)
 		cmocka_unit_test(test_attention_matches_scalar),
 		cmocka_unit_test(test_switch),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return run_per_variant(tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -1,7 +1,8 @@
-/* Every SIMD kernel of quant_x86 against its scalar twin in quant_ref:
- * activation quantizers byte for byte, conversions exactly, dot products
- * within named tolerances (the integer parts agree exactly; only the order
- * of the float sums differs). Skips when the CPU lacks AVX2/FMA/F16C. */
+/* Every SIMD kernel of every kernel variant this CPU runs against its
+ * scalar twin in quant_ref: activation quantizers byte for byte,
+ * conversions exactly, dot products within named tolerances (the integer
+ * parts agree exactly; only the order of the float sums differs). The
+ * variants the CPU lacks are named as skipped. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,10 +14,11 @@
 
 #include <cmocka.h>
 
+#include "kernel_variants.h"
+
 #include "dtype.h"
 #include "ops.h"
 #include "quant.h"
-#include "quant_x86.h"
 
 /* Float dots summed in another order: relative to sum(|x*y|). */
 #define TOL_DOT_FLOAT 1e-6
@@ -34,16 +36,6 @@ static float rnd(void)
 	return (float)((rng_state >> 8) / (double)(1u << 24)) - 0.5f;
 }
 
-static const struct quant_kernels *simd_or_skip(enum ggml_type type)
-{
-	if (!quant_x86_active()) {
-		printf("SKIP: no AVX2/FMA/F16C on this CPU (or LLAMATERM_FORCE_SCALAR is set)\n");
-		skip();
-	}
-	const struct quant_kernels *k = quant_x86(type);
-	assert_non_null(k);
-	return k;
-}
 
 /* Fills x with values of mixed magnitudes, including exact zeros and a
  * block scaled up a lot, so scales of many sizes are exercised. */
@@ -55,7 +47,7 @@ static void fill(float *x, int n, float scale)
 
 static void check_quantizer(enum ggml_type type)
 {
-	const struct quant_kernels *fast = simd_or_skip(type), *ref = quant_ref(type);
+	const struct quant_kernels *fast = variant_quant(type), *ref = quant_ref(type);
 	float x[N_ROW];
 	size_t rb = dtype_row_bytes(type, N_ROW);
 	uint8_t *a = malloc(rb), *b = malloc(rb);
@@ -101,7 +93,7 @@ static void test_q8_K_from_float(void **state)
 static void test_f16_conversions(void **state)
 {
 	(void)state;
-	const struct quant_kernels *fast = simd_or_skip(GGML_TYPE_F16), *ref = quant_ref(GGML_TYPE_F16);
+	const struct quant_kernels *fast = variant_quant(GGML_TYPE_F16), *ref = quant_ref(GGML_TYPE_F16);
 	/* 37: a tail after the 8-wide loop. Specials: tiny (subnormal f16),
 	 * huge (overflow to inf), ties, signed zero. */
 	enum { N = 37 };
@@ -123,7 +115,7 @@ static void test_f16_conversions(void **state)
 static void test_bf16_to_float(void **state)
 {
 	(void)state;
-	const struct quant_kernels *fast = simd_or_skip(GGML_TYPE_BF16), *ref = quant_ref(GGML_TYPE_BF16);
+	const struct quant_kernels *fast = variant_quant(GGML_TYPE_BF16), *ref = quant_ref(GGML_TYPE_BF16);
 	enum { N = 45 };
 	uint16_t h[N];
 	for (int i = 0; i < N; i++)
@@ -153,7 +145,7 @@ static double abs_dot(enum ggml_type tx, const void *x, enum ggml_type ty, const
  * quantizer of vec_dot_type; both dots must agree within tol. */
 static void check_dot(enum ggml_type type, int n, double tol)
 {
-	const struct quant_kernels *fast = simd_or_skip(type), *ref = quant_ref(type);
+	const struct quant_kernels *fast = variant_quant(type), *ref = quant_ref(type);
 	const struct quant_kernels *act = quant_ref(ref->vec_dot_type);
 	assert_int_equal(fast->vec_dot_type, ref->vec_dot_type);
 	float *wf = malloc(sizeof(float) * n), *xf = malloc(sizeof(float) * n);
@@ -222,9 +214,12 @@ static void test_dot_kquants(void **state)
  * pair's vec_dot bit for bit: batch and token-by-token evaluation agree. */
 static void check_tile(enum ggml_type type, int n)
 {
-	const struct quant_kernels *k = simd_or_skip(type);
-	const struct quant_tile *tile = quant_x86_tile(type);
-	assert_non_null(tile);
+	const struct quant_kernels *k = variant_quant(type);
+	const struct quant_tile *tile = variant_tile(type);
+	if (!tile) {
+		printf("SKIP: %s has no %s tile\n", variant_under_test->name, dtype_name(type));
+		return;
+	}
 	const struct quant_kernels *act = quant_best(k->vec_dot_type);
 	enum { ROWS = 4, TOKS = 4 };
 	assert_true(tile->rows <= ROWS && tile->tokens <= TOKS && tile->gemv_rows <= ROWS);
@@ -278,9 +273,11 @@ static void test_tiles_match_vec_dot(void **state)
 #define GEMV_GUARD -12345.0f
 static void check_panel(enum ggml_type type, int n, int n_rows, int n_tok)
 {
-	simd_or_skip(type);
-	const struct quant_panel *pn = quant_x86_panel(type);
-	assert_non_null(pn);
+	const struct quant_panel *pn = variant_panel(type);
+	if (!pn) {
+		printf("SKIP: %s has no %s panel\n", variant_under_test->name, dtype_name(type));
+		return;
+	}
 	assert_true(n_rows <= pn->rows && pn->rows <= 16);
 	const struct quant_kernels *ref = quant_ref(type), *act = quant_ref(ref->vec_dot_type);
 	const size_t wb = dtype_row_bytes(type, n), qb = dtype_row_bytes(ref->vec_dot_type, n);
@@ -356,7 +353,7 @@ static void test_panels_match_reference(void **state)
 	(void)state;
 	const enum ggml_type types[] = { GGML_TYPE_F32, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0 };
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		const int rows = quant_x86_panel(types[i]) ? quant_x86_panel(types[i])->rows : 8;
+		const int rows = variant_panel(types[i]) ? variant_panel(types[i])->rows : 8;
 		check_panel(types[i], N_ROW, rows, 5);
 		check_panel(types[i], 96, 3, 37); /* a partial panel, two passes of tokens */
 		check_panel(types[i], 32, rows, 1);
@@ -371,10 +368,12 @@ static void test_gemv_panels_match_reference(void **state)
 	(void)state;
 	const enum ggml_type types[] = { GGML_TYPE_Q4_K };
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		simd_or_skip(types[i]);
-		const struct quant_panel *pn = quant_x86_panel(types[i]);
-		assert_non_null(pn);
-		assert_non_null(pn->gemv);
+		const struct quant_panel *pn = variant_panel(types[i]);
+		if (!pn || !pn->gemv) {
+			printf("SKIP: %s has no %s gemv panel\n", variant_under_test->name,
+			       dtype_name(types[i]));
+			continue;
+		}
 		for (int rows = 1; rows <= pn->rows; rows++)
 			check_panel(types[i], 512, rows, 2);
 		check_panel(types[i], 256, pn->rows, 3);
@@ -419,19 +418,18 @@ static void test_attention_f16_cache_matches_f32(void **state)
 			fail_msg("element %d: f16 cache %.6g, f32 cache %.6g", i, out16[i], out32[i]);
 }
 
-/* quant_best follows the switch; the reference stays reachable. */
-static void test_enable_switch(void **state)
+/* quant_best follows the selected variant; the reference stays reachable;
+ * unknown names are refused. */
+static void test_select(void **state)
 {
 	(void)state;
-	simd_or_skip(GGML_TYPE_Q8_0);
-	assert_ptr_equal(quant_best(GGML_TYPE_Q4_0), quant_x86(GGML_TYPE_Q4_0));
-	quant_x86_set_enabled(false);
-	assert_false(quant_x86_active());
-	assert_null(quant_x86(GGML_TYPE_Q4_0));
+	assert_ptr_equal(kernels_active(), variant_under_test);
+	assert_ptr_equal(quant_best(GGML_TYPE_Q4_0), variant_quant(GGML_TYPE_Q4_0));
+	assert_int_equal(kernels_select("scalar"), 0);
 	assert_ptr_equal(quant_best(GGML_TYPE_Q4_0), quant_ref(GGML_TYPE_Q4_0));
-	quant_x86_set_enabled(true);
-	assert_true(quant_x86_active());
-	assert_null(quant_x86(GGML_TYPE_I32));
+	assert_int_equal(kernels_select("no-such-isa"), LT_E_NOTFOUND);
+	assert_int_equal(kernels_select(variant_under_test->name), 0);
+	assert_null(quant_best(GGML_TYPE_I32));
 }
 
 int main(void)
@@ -451,7 +449,7 @@ int main(void)
 		cmocka_unit_test(test_panels_match_reference),
 		cmocka_unit_test(test_gemv_panels_match_reference),
 		cmocka_unit_test(test_attention_f16_cache_matches_f32),
-		cmocka_unit_test(test_enable_switch),
+		cmocka_unit_test(test_select),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return run_per_variant(tests, sizeof(tests) / sizeof(tests[0]));
 }
