@@ -31,3 +31,22 @@ start() {
 		 XDG_CONFIG_HOME=$XDG_CONFIG_HOME XDG_CACHE_HOME=$XDG_CACHE_HOME \
 		 $LLAMATERM chat -m $MODEL $CHAT_ARGS $*; echo EXITED:\$?; sleep 60"
 }
+
+# Seconds any single wait may take.
+WAIT=${TUI_WAIT:-20}
+
+screen() { tm capture-pane -p -t "$1"; }
+
+# wait_for NAME REGEX [SECONDS]: true once the screen matches.
+wait_for() {
+	local deadline=$((SECONDS + ${3:-$WAIT}))
+	while [ $SECONDS -lt $deadline ]; do
+		if screen "$1" | grep -Eq -- "$2"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "--- timed out waiting for /$2/ on $1; the screen was:"
+	screen "$1"
+	return 1
+}

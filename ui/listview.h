@@ -44,7 +44,10 @@ void listview_highlight(struct listview *lv, const char *needle);
 
 /* Draws the title row, the lines (the selected one highlighted when
  * focused) and a footer (NULL for none) into win. The first column is a
- * border. Returns the number of list rows, for paging. */
+ * border. Lines longer than the pane wrap at spaces, their continuation
+ * rows indented under the text, so nothing is cut off; the view scrolls
+ * so the whole selected line shows. Returns the number of list rows, for
+ * paging. */
 int listview_draw(struct listview *lv, WINDOW *win, const char *title, const char *footer,
 		  bool focused);
 

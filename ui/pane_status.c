@@ -11,20 +11,61 @@
 #define STATUS_GAUGE_MID 60
 #define STATUS_GAUGE_HIGH 85
 
-/* Appends a field " text │" and returns the new column, or -1 when it
- * does not fit in w columns. */
-static int status_field(WINDOW *win, int x, int w, const char *text, attr_t a)
+/* Names longer than this many columns are shortened (with an ellipsis)
+ * before any field is dropped. */
+#define STATUS_NAME_SHORT 14
+
+enum status_slot { SLOT_STATE, SLOT_CTX, SLOT_SPEED, SLOT_SESSION, SLOT_MODEL, SLOT_TEMPLATE,
+		   SLOT_THINK, N_SLOTS };
+
+struct status_field {
+	char text[256];
+	attr_t attr;
+	bool shown;
+};
+
+/* The width a field takes in the bar: " text │". */
+static int status_field_cols(const struct status_field *f)
 {
-	int tw = wrap_width(text, strlen(text));
-	if (x + tw + 3 > w)
-		return -1;
-	wattrset(win, draw_attr(DRAW_STATUS));
-	mvwaddch(win, 0, x, ' ');
-	wattrset(win, a);
-	draw_text(win, text, strlen(text), tw);
-	wattrset(win, draw_attr(DRAW_STATUS));
-	waddstr(win, " \xe2\x94\x82");
-	return x + tw + 3;
+	return f->shown ? wrap_width(f->text, strlen(f->text)) + 3 : 0;
+}
+
+static int status_total(const struct status_field *f)
+{
+	int total = 0;
+	for (int i = 0; i < N_SLOTS; i++)
+		total += status_field_cols(&f[i]);
+	return total;
+}
+
+/* Cuts a name to STATUS_NAME_SHORT columns with an ellipsis. */
+static void status_shorten(struct status_field *f)
+{
+	size_t len = strlen(f->text);
+	if (wrap_width(f->text, len) <= STATUS_NAME_SHORT)
+		return;
+	size_t keep = wrap_fit(f->text, len, STATUS_NAME_SHORT - 1);
+	snprintf(f->text + keep, sizeof(f->text) - keep, "\xe2\x80\xa6");
+}
+
+/* Makes the fields fit w columns: first the long forms give way (the
+ * speeds keep only generation's, names are shortened), then whole fields
+ * go, least wanted first. The state, the context gauge and the template
+ * stay longest: they are what a glance at the bar is for. */
+static void status_fit(struct status_field *f, int w, double tg_tps)
+{
+	static const enum status_slot drop_order[] = { SLOT_THINK, SLOT_SPEED, SLOT_SESSION,
+						       SLOT_MODEL, SLOT_TEMPLATE, SLOT_CTX };
+	if (status_total(f) > w && f[SLOT_SPEED].shown)
+		snprintf(f[SLOT_SPEED].text, sizeof(f[SLOT_SPEED].text), "tg %.1f tok/s", tg_tps);
+	if (status_total(f) > w)
+		status_shorten(&f[SLOT_MODEL]);
+	if (status_total(f) > w)
+		status_shorten(&f[SLOT_SESSION]);
+	if (status_total(f) > w)
+		status_shorten(&f[SLOT_TEMPLATE]);
+	for (size_t i = 0; i < sizeof(drop_order) / sizeof(drop_order[0]) && status_total(f) > w; i++)
+		f[drop_order[i]].shown = false;
 }
 
 static const char status_spinner[] = "|/-\\";
@@ -47,59 +88,75 @@ void status_draw(WINDOW *win, const struct status_view *v)
 		return;
 	}
 	const struct worker_status *st = v->st;
-	char buf[256];
-	int x = 0, nx;
+	struct status_field f[N_SLOTS];
+	for (int i = 0; i < N_SLOTS; i++)
+		f[i] = (struct status_field){ .text = "", .attr = base, .shown = false };
 
-	/* The state first: it matters most and must survive a narrow bar. */
+	struct status_field *state = &f[SLOT_STATE];
 	switch (st->state) {
 	case WORKER_STATE_LOADING:
-		snprintf(buf, sizeof(buf), "%c loading %d%%", status_spinner[v->tick % 4],
-			 (int)(v->load_frac * 100 + 0.5));
+		snprintf(state->text, sizeof(state->text), "%c loading %d%%",
+			 status_spinner[v->tick % 4], (int)(v->load_frac * 100 + 0.5));
 		break;
 	case WORKER_STATE_GENERATING:
-		snprintf(buf, sizeof(buf), "%c generating", status_spinner[v->tick % 4]);
+		snprintf(state->text, sizeof(state->text), "%c generating", status_spinner[v->tick % 4]);
 		break;
 	default:
-		snprintf(buf, sizeof(buf), "%s", worker_state_name(st->state));
+		snprintf(state->text, sizeof(state->text), "%s", worker_state_name(st->state));
 		break;
 	}
-	attr_t sa = st->state == WORKER_STATE_FAILED ? draw_attr(DRAW_GAUGE_HIGH) : base | A_BOLD;
-	if ((nx = status_field(win, x, w, buf, sa)) >= 0)
-		x = nx;
-
+	state->attr = st->state == WORKER_STATE_FAILED ? draw_attr(DRAW_GAUGE_HIGH) : base | A_BOLD;
+	state->shown = true;
 	if (st->n_ctx_max > 0) {
 		int pct = (int)((long long)st->n_ctx_used * 100 / st->n_ctx_max);
 		enum draw_pair gp = pct >= STATUS_GAUGE_HIGH ? DRAW_GAUGE_HIGH
 				    : pct >= STATUS_GAUGE_MID ? DRAW_GAUGE_MID : DRAW_GAUGE_LOW;
-		snprintf(buf, sizeof(buf), "ctx %d/%d %d%%", st->n_ctx_used, st->n_ctx_max, pct);
-		if ((nx = status_field(win, x, w, buf, draw_attr(gp))) >= 0)
-			x = nx;
+		snprintf(f[SLOT_CTX].text, sizeof(f[SLOT_CTX].text), "ctx %d/%d %d%%", st->n_ctx_used,
+			 st->n_ctx_max, pct);
+		f[SLOT_CTX].attr = draw_attr(gp);
+		f[SLOT_CTX].shown = true;
 	}
 	if (st->tg_tps > 0 || st->pp_tps > 0) {
-		snprintf(buf, sizeof(buf), "pp %.1f tok/s  tg %.1f tok/s", st->pp_tps, st->tg_tps);
-		if ((nx = status_field(win, x, w, buf, base)) >= 0)
-			x = nx;
+		snprintf(f[SLOT_SPEED].text, sizeof(f[SLOT_SPEED].text), "pp %.1f tok/s  tg %.1f tok/s",
+			 st->pp_tps, st->tg_tps);
+		f[SLOT_SPEED].shown = true;
 	}
 	if (st->session[0]) {
-		snprintf(buf, sizeof(buf), "%s%s", st->session, st->saved ? "" : " *");
-		if ((nx = status_field(win, x, w, buf, base)) >= 0)
-			x = nx;
+		snprintf(f[SLOT_SESSION].text, sizeof(f[SLOT_SESSION].text), "%s%s", st->session,
+			 st->saved ? "" : " *");
+		f[SLOT_SESSION].shown = true;
 	}
+	snprintf(f[SLOT_MODEL].text, sizeof(f[SLOT_MODEL].text), "%s", st->model);
+	f[SLOT_MODEL].shown = st->model[0] != '\0';
+	snprintf(f[SLOT_TEMPLATE].text, sizeof(f[SLOT_TEMPLATE].text), "%s", st->template_name);
+	f[SLOT_TEMPLATE].shown = st->template_name[0] != '\0';
+	/* Only worth a field when it differs from the model's default. */
+	snprintf(f[SLOT_THINK].text, sizeof(f[SLOT_THINK].text), "think off");
+	f[SLOT_THINK].shown = st->can_switch_thinking && !st->thinking;
+
 	/* A message takes the room of the model and template names. */
-	if (v->message && x + 4 < w) {
+	bool message = v->message != NULL;
+	if (message)
+		f[SLOT_MODEL].shown = f[SLOT_TEMPLATE].shown = f[SLOT_THINK].shown = false;
+	status_fit(f, message ? w / 2 : w, st->tg_tps);
+
+	int x = 0;
+	for (int i = 0; i < N_SLOTS; i++) {
+		if (!f[i].shown)
+			continue;
+		int tw = wrap_width(f[i].text, strlen(f[i].text));
+		wattrset(win, base);
+		mvwaddch(win, 0, x, ' ');
+		wattrset(win, f[i].attr);
+		draw_text(win, f[i].text, strlen(f[i].text), tw);
+		wattrset(win, base);
+		waddstr(win, " \xe2\x94\x82");
+		x += tw + 3;
+	}
+	if (message && x + 4 < w) {
 		wattrset(win, v->message_error ? draw_attr(DRAW_GAUGE_HIGH) : base);
 		mvwaddch(win, 0, x, ' ');
 		draw_text(win, v->message, strlen(v->message), w - x - 1);
-		wattrset(win, A_NORMAL);
-		return;
 	}
-	if (st->model[0] && (nx = status_field(win, x, w, st->model, base)) >= 0)
-		x = nx;
-	if (st->template_name[0] && (nx = status_field(win, x, w, st->template_name, base)) >= 0)
-		x = nx;
-	/* Only worth a field when it differs from the model's default. */
-	if (st->can_switch_thinking && !st->thinking &&
-	    (nx = status_field(win, x, w, "think off", base)) >= 0)
-		x = nx;
 	wattrset(win, A_NORMAL);
 }

@@ -8,22 +8,6 @@
 E2E_NAME=reasoning_e2e
 CHAT_ARGS="--template tests/data/think.tmpl -t 1 --temp 0 -n 24"
 . tests/tmux_lib.sh
-WAIT=${TUI_WAIT:-20}
-
-screen() { tm capture-pane -p -t "$1"; }
-
-wait_for() {
-	local deadline=$((SECONDS + ${3:-$WAIT}))
-	while [ $SECONDS -lt $deadline ]; do
-		if screen "$1" | grep -Eq -- "$2"; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "--- timed out waiting for /$2/ on $1; the screen was:"
-	screen "$1"
-	return 1
-}
 
 THOUGHT='^  \. Every day, she went to the$'
 FOLDED='^  ▸ thought for [0-9]+ tokens: \. Every day, she went to the'
@@ -61,7 +45,7 @@ if wait_for r1 '^thinking: off$'; then pass reasoning_tui_think_off; else fail r
 
 # The help lists the key.
 tm send-keys -t r1 F1
-if wait_for r1 'F4 +unfold or fold the reaso'; then pass reasoning_tui_help_key; else fail reasoning_tui_help_key; fi
+if wait_for r1 'F4 +unfold or fold the'; then pass reasoning_tui_help_key; else fail reasoning_tui_help_key; fi
 tm send-keys -t r1 Escape
 tm send-keys -t r1 F10
 tm send-keys -t r1 y

@@ -9,24 +9,6 @@
 E2E_NAME=tui_e2e
 CHAT_ARGS=
 . tests/tmux_lib.sh
-# Seconds any single wait may take.
-WAIT=${TUI_WAIT:-20}
-
-screen() { tm capture-pane -p -t "$1"; }
-
-# wait_for NAME REGEX [SECONDS]: true once the screen matches.
-wait_for() {
-	local deadline=$((SECONDS + ${3:-$WAIT}))
-	while [ $SECONDS -lt $deadline ]; do
-		if screen "$1" | grep -Eq -- "$2"; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "--- timed out waiting for /$2/ on $1; the screen was:"
-	screen "$1"
-	return 1
-}
 
 # wait_gone NAME REGEX: true once the screen no longer matches.
 wait_gone() {
