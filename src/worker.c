@@ -825,17 +825,23 @@ bool worker_busy(struct worker *w)
 	return busy;
 }
 
+void worker_finish(struct worker *w)
+{
+	if (!w || !w->started)
+		return;
+	atomic_store(&w->stop, true);
+	/* Nobody reads events any more: a full ring must not block the exit. */
+	atomic_store(&w->quit, 1);
+	worker_post(w, WORKER_CMD_QUIT, NULL, NULL);
+	pthread_join(w->thread, NULL);
+	w->started = false;
+}
+
 void worker_free(struct worker *w)
 {
 	if (!w)
 		return;
-	if (w->started) {
-		atomic_store(&w->stop, true);
-		/* Nobody reads events any more: a full ring must not block the exit. */
-		atomic_store(&w->quit, 1);
-		worker_post(w, WORKER_CMD_QUIT, NULL, NULL);
-		pthread_join(w->thread, NULL);
-	}
+	worker_finish(w);
 	while (w->q_head) {
 		struct wcmd *c = w->q_head;
 		w->q_head = c->next;

@@ -175,9 +175,13 @@ void worker_status(struct worker *w, struct worker_status *out);
  * commands queued. */
 bool worker_busy(struct worker *w);
 
-/* Stops any reply, queues WORKER_CMD_QUIT (autosave), waits for the thread
- * and frees everything including the ring. The consumer must not use the
- * ring afterwards. Events still unread are dropped. NULL is fine. */
+/* Stops any reply, queues WORKER_CMD_QUIT (autosave) and waits for the
+ * thread; worker_status still answers (the saved session's name). The
+ * consumer must not read the ring afterwards: events still unread are
+ * dropped. NULL is fine. */
+void worker_finish(struct worker *w);
+
+/* worker_finish, then frees everything including the ring. */
 void worker_free(struct worker *w);
 
 #endif

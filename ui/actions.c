@@ -292,6 +292,13 @@ static unsigned act_redraw(struct tui *t, enum keys_action a, int key)
 	return TUI_RESIZE;
 }
 
+/* In raw mode Ctrl-Z is a key, not a signal, so the stop is ours to do. */
+static unsigned act_suspend(struct tui *t, enum keys_action a, int key)
+{
+	tui_suspend(t);
+	return TUI_RESIZE;
+}
+
 /* A pane's own action that reached the table: the focused pane did not
  * take it. */
 static unsigned act_pane_only(struct tui *t, enum keys_action a, int key)
@@ -320,6 +327,7 @@ static act_fn *const act_table[KA_COUNT] = {
 	[KA_FOCUS_NEXT] = act_focus_next,
 	[KA_CLOSE] = act_close,
 	[KA_REDRAW] = act_redraw,
+	[KA_SUSPEND] = act_suspend,
 	[KA_SEARCH] = act_pane_only,
 	[KA_SEARCH_NEXT] = act_pane_only,
 	[KA_ACTIVATE] = act_pane_only,
@@ -365,6 +373,17 @@ unsigned actions_key(struct tui *t, int key)
 		return TUI_RESIZE;
 	if (t->confirm != TUI_CONFIRM_NONE)
 		return act_confirm_key(t, key);
+	if (t->too_small) {
+		/* Nothing typed may be sent or changed unseen: only keys that
+		 * need no screen act (the question to quit could not be shown,
+		 * so F10 quits at once; the session is saved either way). */
+		enum keys_action small = keys_lookup(KEYS_FOCUS_ANY, key);
+		if (small == KA_QUIT)
+			return TUI_QUIT;
+		if (small == KA_REDRAW || small == KA_SUSPEND)
+			return act_table[small](t, small, key);
+		return 0;
+	}
 	t->message[0] = '\0';
 	if (key == KEYS_PASTE_BEGIN) {
 		t->paste = true;

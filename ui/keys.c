@@ -33,6 +33,8 @@ static const struct keys_binding keys_bindings[] = {
 	  .name = "mouse wheel", .help = "scroll the pane under the pointer" },
 	{ .key = KEYS_CTRL('l'), .focus = KEYS_FOCUS_ANY, .action = KA_REDRAW,
 	  .name = "Ctrl-L", .help = "redraw the screen" },
+	{ .key = KEYS_CTRL('z'), .focus = KEYS_FOCUS_ANY, .action = KA_SUSPEND,
+	  .name = "Ctrl-Z", .help = "suspend to the shell (fg comes back; a reply keeps its place)" },
 	{ .key = KEYS_FN(KEY_F(10)), .focus = KEYS_FOCUS_ANY, .action = KA_QUIT,
 	  .name = "F10", .help = "quit (asks first; the session is saved)" },
 
@@ -121,6 +123,7 @@ static const char *const keys_action_names[KA_COUNT] = {
 	[KA_FOCUS_NEXT] = "focus-next",
 	[KA_CLOSE] = "close",
 	[KA_REDRAW] = "redraw",
+	[KA_SUSPEND] = "suspend",
 	[KA_SEARCH] = "search",
 	[KA_SEARCH_NEXT] = "search-next",
 	[KA_ACTIVATE] = "activate",

@@ -55,6 +55,7 @@ enum keys_action {
 	KA_FOCUS_NEXT,      /* Tab: next pane (or completion in a slash command) */
 	KA_CLOSE,           /* close the side pane */
 	KA_REDRAW,
+	KA_SUSPEND,         /* Ctrl-Z: give the terminal back and stop like a job */
 	KA_SEARCH,          /* start a search in the metadata browser */
 	KA_SEARCH_NEXT,
 	KA_ACTIVATE,        /* Enter in a list: expand a value, open a session */

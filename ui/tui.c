@@ -129,6 +129,8 @@ static void tui_draw(struct tui *t)
 		erase();
 		mvprintw(0, 0, "terminal too small");
 		mvprintw(1, 0, "(%dx%d; needs %dx%d)", t->cols, t->rows, TUI_MIN_COLS, TUI_MIN_ROWS);
+		mvprintw(2, 0, "typing is paused;");
+		mvprintw(3, 0, "F10 quits");
 		wnoutrefresh(stdscr);
 		doupdate();
 		return;
@@ -285,6 +287,23 @@ static void tui_winch(void)
 	struct winsize ws;
 	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
 		resizeterm(ws.ws_row, ws.ws_col); /* queues KEY_RESIZE */
+}
+
+void tui_suspend(struct tui *t)
+{
+	uilog_printf(&t->log, "suspended (Ctrl-Z)");
+	fputs("\033[?2004l", stdout);
+	fflush(stdout);
+	endwin();
+	/* The default action stops every thread; a reply being generated
+	 * waits where it is. Execution goes on here after SIGCONT. */
+	kill(getpid(), SIGTSTP);
+	fputs("\033[?2004h", stdout);
+	fflush(stdout);
+	refresh();
+	clearok(curscr, TRUE);
+	tui_winch(); /* the terminal may have been resized meanwhile */
+	uilog_printf(&t->log, "continued");
 }
 
 int tui_run(struct worker *w, const struct tui_args *args)

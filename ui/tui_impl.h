@@ -69,6 +69,10 @@ struct tui {
 };
 
 /* tui.c: sets the status bar's message (logged too). */
+/* Gives the terminal back, stops the process as the shell's Ctrl-Z would,
+ * and takes the terminal again when it is continued (fg). */
+void tui_suspend(struct tui *t);
+
 void tui_message(struct tui *t, bool error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -21,6 +21,7 @@
 #include "options.h"
 #include "paths.h"
 #include "session.h"
+#include "session_store.h"
 #include "slash.h"
 #include "tui.h"
 #include "worker.h"
@@ -414,6 +415,43 @@ static void chat_config(const struct options *o, struct worker_config *cfg)
 	cfg->thinking_off = o->think && !strcmp(o->think, "off");
 }
 
+/* Writes s for a POSIX shell: as it is when it is safe, else in single
+ * quotes. */
+static void chat_shell_word(FILE *out, const char *s)
+{
+	if (s[0] && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+			      "_-./:+@%=,") == strlen(s)) {
+		fputs(s, out);
+		return;
+	}
+	fputc('\'', out);
+	for (; *s; s++)
+		if (*s == '\'')
+			fputs("'\\''", out);
+		else
+			fputc(*s, out);
+	fputc('\'', out);
+}
+
+/* After an interactive chat: where the conversation is and how to come
+ * back to it, so quitting never leaves the user wondering. */
+static void chat_say_resume(struct worker *w, const char *model)
+{
+	struct worker_status st;
+	worker_status(w, &st);
+	if (!st.session[0] || !session_exists(st.session))
+		return;
+	char *path = NULL, err[256];
+	if (session_path(&path, st.session, err, sizeof(err)) == 0)
+		fprintf(stderr, "session saved: %s (%s)\n", st.session, path);
+	free(path);
+	fputs("resume with: llamaterm chat -m ", stderr);
+	chat_shell_word(stderr, model ? model : "MODEL");
+	fputs(" --session ", stderr);
+	chat_shell_word(stderr, st.session);
+	fputc('\n', stderr);
+}
+
 int cmd_chat(int argc, char **argv)
 {
 	struct chat c;
@@ -490,6 +528,9 @@ int cmd_chat(int argc, char **argv)
 			close(chat_sigpipe[i]);
 		chat_sigpipe[i] = -1;
 	}
+	worker_finish(c.w);
+	if (c.tty)
+		chat_say_resume(c.w, c.o.model);
 	worker_free(c.w);
 	free(c.history);
 	return rc;
