@@ -241,6 +241,11 @@ static void add_file(struct modelstore *s, enum modelstore_kind kind, const char
 	bool split = split_parse(base, &sp);
 	if (split && sp.k != 1)
 		return;
+	/* Vision projectors sit beside the models they belong to in hub and LM
+	 * Studio repositories (llama.cpp names them mmproj-*); as entries they
+	 * would make ORG/REPO ambiguous and take the model's :F16 name. */
+	if (strncasecmp(base, "mmproj", 6) == 0)
+		return;
 	size_t repo_len = 0;
 	char *name = repo ? repo_file_name(repo, rel, &repo_len) : strdup(rel);
 	struct entry *e = entry_add(s, kind, name, paths_join(dir, rel));

@@ -15,7 +15,7 @@
  *   llamaterm  $XDG_DATA_HOME/llamaterm/models (~/.local/share/...)
  *   cwd        the current directory's *.gguf
  * A split model (NAME-00001-of-0000N.gguf) is one entry: the first part,
- * with the size of all parts. Nothing here opens a GGUF file; `models`
+ * with the size of all parts; vision projectors (mmproj-*) are left out. Nothing here opens a GGUF file; `models`
  * reads the headers.
  *
  * Each entry has the name -m accepts (modelstore_resolve):

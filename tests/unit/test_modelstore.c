@@ -105,6 +105,9 @@ static void test_stores(void **state)
 	put(home, f1, "x");
 	put(home, f2, "xy");
 	free(f1);
+	assert_true(asprintf(&f1, "%smmproj-F16.gguf", hub) > 0);
+	put(home, f1, "x");
+	free(f1);
 	free(f2);
 	put(home, ".cache/llama.cpp/big-00001-of-00003.gguf", "abc");
 	put(home, ".cache/llama.cpp/big-00002-of-00003.gguf", "abcd");
@@ -116,6 +119,7 @@ static void test_stores(void **state)
 	assert_int_equal(modelstore_new(&s, err, sizeof(err)), 0);
 	assert_non_null(find(s, "tiny:1b"));
 	assert_non_null(find(s, "Org/Repo-GGUF:Q4_K_M"));
+	assert_null(find(s, "Org/Repo-GGUF:F16")); /* the vision projector */
 	const struct modelstore_entry *evil = find(s, "evil:latest");
 	assert_non_null(evil);
 	assert_non_null(evil->problem);
