@@ -170,7 +170,8 @@ static void models_cell(const char *s, int width)
 	printf("%*s", width > (int)cols ? width - (int)cols : 0, "");
 }
 
-static void models_text(const struct models_row *rows, size_t n, uint64_t avail)
+static void models_text(const struct modelstore *s, const struct models_row *rows, size_t n,
+			uint64_t avail)
 {
 	int wname = 4, warch = 4;
 	size_t n_listed = 0;
@@ -183,9 +184,17 @@ static void models_text(const struct models_row *rows, size_t n, uint64_t avail)
 		if (rows[i].arch && (int)strlen(rows[i].arch) > warch)
 			warch = (int)strlen(rows[i].arch);
 	}
-	if (n_listed == 0)
-		printf("no models found\n");
-	else
+	if (n_listed == 0) {
+		/* The first run's likely answer: say where a model would be found. */
+		printf("no models found; looked in:\n");
+		enum modelstore_kind kind;
+		for (size_t i = 0; i < modelstore_n_roots(s); i++) {
+			const char *root = modelstore_root(s, i, &kind);
+			printf("  %-9s  ", modelstore_kind_name(kind));
+			models_cell(root, 0);
+			putchar('\n');
+		}
+	} else
 		printf("%-*s  %-9s  %-*s  %8s  %-8s  %10s  %7s  %s\n", wname, "NAME", "STORE", warch,
 		       "ARCH", "PARAMS", "QUANT", "SIZE", "CONTEXT", "FITS");
 	for (size_t i = 0; i < n; i++) {
@@ -308,7 +317,7 @@ int cmd_models(int argc, char **argv)
 	else if (o.json)
 		models_json(rows, n, models_mem_available());
 	else
-		models_text(rows, n, models_mem_available());
+		models_text(s, rows, n, models_mem_available());
 	for (size_t i = 0; rows && i < n; i++) {
 		free(rows[i].error);
 		free(rows[i].skipped);

@@ -26,6 +26,10 @@ export HOME=$H
 unset OLLAMA_MODELS HF_HOME HF_HUB_CACHE LLAMA_CACHE XDG_DATA_HOME
 cd "$TMP/cwd" || exit 1
 
+expect_status "models with empty stores" 0 "$LT" models
+has "empty stores: says so" '^no models found; looked in:$' "$TMP/out"
+has "empty stores: names ollama's default" "^  ollama +$H/\\.ollama/models$" "$TMP/out"
+
 # ollama: llama3.2:1b and qwen3:0.6b are stories260K (no qwen3:latest), a
 # manifest that is not JSON, and one whose blob is missing.
 O=$H/.ollama/models
@@ -127,6 +131,7 @@ for name in llama3.2:1b library/llama3.2:1b registry.ollama.ai/library/llama3.2:
 done
 expect_status "info NAME" 0 "$LT" info Org/Tiny-GGUF:Q8_0
 has "info NAME reads that model" '^parameters: +292,800 ' "$TMP/out"
+expect_status "templates detect NAME" 0 "$LT" templates detect llama3.2:1b
 expect_status "tokenize -m NAME" 0 "$LT" tokenize -m llama3.2:1b -p "Hello"
 expect_status "bench -m NAME" 0 "$LT" bench -m llama3.2:1b -p 4 -n 4 -r 1
 expect_status "run --model=NAME" 0 "$LT" run --model=llama3.2:1b -p "Once" -n 2 --temp 0
