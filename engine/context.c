@@ -12,7 +12,6 @@
 #include <omp.h>
 #endif
 
-#define CTX_DEFAULT_N_CTX 4096
 #define CTX_DEFAULT_N_BATCH 512
 /* Far above any real context; keeps cache size products from overflowing. */
 #define CTX_MAX_N_CTX (1 << 24)

@@ -20,6 +20,10 @@
 
 struct ctx;
 
+/* The context n_ctx = 0 gives, when the model's own is longer (`models`
+ * sizes the KV cache of its memory check with it too). */
+#define CTX_DEFAULT_N_CTX 4096
+
 struct ctx_params {
 	int n_ctx;                /* positions in the KV cache; 0: min(model's context_length, 4096) */
 	int n_batch;              /* most tokens computed at once; longer evals are split; 0: 512 */

@@ -37,8 +37,9 @@ struct opt_def {
 #define EVAL (OPTC_RUN | OPTC_LOGITS | OPTC_PERPLEXITY | OPTC_BENCH | OPTC_CHAT)
 
 static const struct opt_def opt_table[] = {
-	{ .short_name = "-m", .long_name = "--model", .arg = "FILE", .kind = OPT_STR, .offset = OFF(model),
-	  .commands = EVAL | OPTC_TOKENIZE, .help = "the GGUF model file" },
+	{ .short_name = "-m", .long_name = "--model", .arg = "FILE|NAME", .kind = OPT_STR, .offset = OFF(model),
+	  .commands = EVAL | OPTC_TOKENIZE,
+	  .help = "the GGUF model: a file, or a name 'llamaterm models' lists (llama3.2:1b, ORG/REPO[:QUANT])" },
 	{ .short_name = "-p", .long_name = "--prompt", .arg = "TEXT", .kind = OPT_STR, .offset = OFF(prompt),
 	  .commands = OPTC_RUN | OPTC_TOKENIZE | OPTC_LOGITS, .help = "the prompt text" },
 	{ .short_name = "-f", .long_name = "--file", .arg = "FILE", .kind = OPT_STR, .offset = OFF(prompt_file),
@@ -120,6 +121,8 @@ static const struct opt_def opt_table[] = {
 	  .commands = OPTC_BENCH, .help = "repetitions of each test" },
 	{ .long_name = "--json", .kind = OPT_FLAG, .offset = OFF(json),
 	  .commands = OPTC_BENCH, .help = "print the results as JSON" },
+	{ .long_name = "--json", .kind = OPT_FLAG, .offset = OFF(json),
+	  .commands = OPTC_MODELS, .help = "print the list as JSON" },
 	{ .short_name = "-h", .long_name = "--help", .kind = OPT_FLAG, .offset = OFF(help),
 	  .commands = ~0u, .help = "show this help" },
 };
@@ -327,7 +330,7 @@ static const struct {
 	{ OPTC_CHAT, "chat" }, { OPTC_RUN, "run" }, { OPTC_INFO, "info" },
 	{ OPTC_TOKENIZE, "tokenize" }, { OPTC_LOGITS, "logits" },
 	{ OPTC_PERPLEXITY, "perplexity" }, { OPTC_BENCH, "bench" },
-	{ OPTC_QUANTIZE, "quantize" }, { OPTC_SESSIONS, "sessions" },
+	{ OPTC_QUANTIZE, "quantize" }, { OPTC_SESSIONS, "sessions" }, { OPTC_MODELS, "models" },
 };
 
 /* " (chat, run)." for a command mask. */

@@ -24,6 +24,7 @@ enum opt_command {
 	OPTC_CHAT = 1 << 6,
 	OPTC_QUANTIZE = 1 << 7,
 	OPTC_SESSIONS = 1 << 8,
+	OPTC_MODELS = 1 << 9,
 };
 
 #define OPT_MAX_STOPS 64

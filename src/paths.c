@@ -30,9 +30,7 @@ char *paths_join(const char *dir, const char *name)
 	return out;
 }
 
-/* The user's home: $HOME when it is an absolute path, else the password
- * database entry, so a service started without HOME still finds it. */
-static char *paths_home(void)
+char *paths_home(void)
 {
 	const char *home = getenv("HOME");
 	if (home && home[0] == '/')

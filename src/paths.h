@@ -22,6 +22,11 @@ enum paths_kind {
 	PATHS_CACHE,
 };
 
+/* The user's home: $HOME when it is an absolute path, else the password
+ * database entry, so a service started without HOME still finds it. NULL
+ * when neither is known. */
+char *paths_home(void);
+
 /* The llamaterm directory of one kind, or NULL when no home directory is
  * known (or memory ran out). The directory is not created. */
 char *paths_dir(enum paths_kind kind);

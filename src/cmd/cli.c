@@ -12,6 +12,7 @@
 
 #include "errors.h"
 #include "gguf.h"
+#include "modelstore.h"
 #include "vocab.h"
 
 int cli_read_file(const char *path, char **text, size_t *len, char *err, size_t errlen)
@@ -64,6 +65,55 @@ int cli_read_file(const char *path, char **text, size_t *len, char *err, size_t 
 	return 0;
 }
 
+int cli_model_path(const char *ref, const char *cmd, char **path)
+{
+	*path = NULL;
+	/* A file that exists, or a path spelled as one, is used as it is (a
+	 * missing one gets model_open's error naming it). */
+	struct stat st;
+	if (stat(ref, &st) == 0 || ref[0] == '/' || strncmp(ref, "./", 2) == 0 ||
+	    strncmp(ref, "../", 3) == 0)
+		return 0;
+	char err[2048];
+	struct modelstore *s;
+	const char *found;
+	if (modelstore_new(&s, err, sizeof(err)) ||
+	    modelstore_resolve(s, ref, &found, err, sizeof(err))) {
+		fprintf(stderr, "llamaterm %s: %s\n", cmd, err);
+		modelstore_free(s);
+		return 1;
+	}
+	*path = strdup(found);
+	modelstore_free(s);
+	if (!*path) {
+		fprintf(stderr, "llamaterm %s: out of memory\n", cmd);
+		return 1;
+	}
+	return 0;
+}
+
+/* Replaces -m's argument in argv with the path its name resolves to, so
+ * the path lives as long as the other arguments (o->model points into
+ * argv either way) and is not a leak at exit: argv stays reachable. */
+static int cli_resolve_model(struct options *o, int argc, char **argv, const char *cmd)
+{
+	char *path;
+	if (cli_model_path(o->model, cmd, &path))
+		return 1;
+	if (!path)
+		return 0;
+	for (int i = 1; i < argc; i++) {
+		const char *eq = strchr(argv[i], '=');
+		if (argv[i] == o->model || (eq && eq + 1 == o->model)) {
+			argv[i] = path;
+			o->model = path;
+			return 0;
+		}
+	}
+	free(path); /* not from argv (a test's own options): leave it alone */
+	return 0;
+}
+
 int cli_parse(struct options *o, int argc, char **argv, unsigned mask, const char *cmd,
 	      void (*usage)(FILE *), unsigned checks)
 {
@@ -82,6 +132,8 @@ int cli_parse(struct options *o, int argc, char **argv, unsigned mask, const cha
 		fprintf(stderr, "llamaterm %s: a model is required (-m FILE)\n", cmd);
 		return 2;
 	}
+	if (o->model && cli_resolve_model(o, argc, argv, cmd))
+		return 1;
 	return -1;
 }
 

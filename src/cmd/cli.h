@@ -25,10 +25,20 @@ enum cli_check {
 
 /* Parses argv for the command cmd (whose option mask is mask; argv[0] is its
  * name) and makes the checks (enum cli_check bits); --help prints usage to
- * stdout. Returns -1 when the command goes on, else the exit status to
- * return at once: 0 after --help, 2 after a one-line usage error. */
+ * stdout. A -m that names a model in a store rather than a file is replaced
+ * by the file's path (cli_model_path), in o->model and in argv. Returns -1
+ * when the command goes on, else the exit status to return at once: 0
+ * after --help, 2 after a one-line usage error, 1 when -m names no model. */
 int cli_parse(struct options *o, int argc, char **argv, unsigned mask, const char *cmd,
 	      void (*usage)(FILE *), unsigned checks);
+
+/* What -m (or info's FILE) means: a path when that file exists or ref is
+ * spelled as a path (/..., ./..., ../...), else a model name that
+ * src/modelstore.h resolves: llama3.2:1b, qwen3 (:latest), Qwen/Qwen3-0.6B-GGUF
+ * or Qwen/Qwen3-0.6B-GGUF:Q4_K_M, a file name in a store. Returns 0 with
+ * *path NULL (use ref) or malloc'd, or prints a one-line error naming cmd
+ * (ambiguous: the candidates; not found: where it looked) and returns 1. */
+int cli_model_path(const char *ref, const char *cmd, char **path);
 
 /* The prompt text of -p, or the contents of -f (which must not both be
  * given). Returns 0 with a malloc'd, NUL-terminated *text, or prints a

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "dtype.h"
 #include "gguf.h"
@@ -453,11 +454,16 @@ int cmd_info(int argc, char **argv)
 		}
 		return 2;
 	}
-	const char *path = o.positional[0];
+	/* A model's name from a store works here as with -m. */
+	char *resolved;
+	if (cli_model_path(o.positional[0], "info", &resolved))
+		return 1;
+	const char *path = resolved ? resolved : o.positional[0];
 
 	char err[1024];
 	struct gguf *g;
 	rc = gguf_open(&g, path, o.no_mmap ? GGUF_OPEN_NO_MMAP : 0, err, sizeof(err));
+	free(resolved);
 	if (rc) {
 		fprintf(stderr, "llamaterm info: %s\n", err);
 		return 1;

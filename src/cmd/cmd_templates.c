@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "gguf.h"
 #include "paths.h"
@@ -144,7 +145,12 @@ static int templates_detect(const char *model, char **dirs, size_t n_dirs)
 {
 	struct gguf *g;
 	char err[ERR_LEN];
-	if (gguf_open(&g, model, 0, err, sizeof(err)) < 0) {
+	char *resolved; /* a model's name from a store works as with -m */
+	if (cli_model_path(model, "templates", &resolved))
+		return 1;
+	int orc = gguf_open(&g, resolved ? resolved : model, 0, err, sizeof(err));
+	free(resolved);
+	if (orc < 0) {
 		fprintf(stderr, "llamaterm templates: %s\n", err);
 		return 1;
 	}

@@ -15,5 +15,6 @@ int cmd_quantize(int argc, char **argv);
 int cmd_templates(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_sessions(int argc, char **argv);
+int cmd_models(int argc, char **argv);
 
 #endif

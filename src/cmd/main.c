@@ -16,6 +16,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ .name = "chat", .run = cmd_chat, .summary = "chat with a model (full-screen, or line mode with --plain)" },
+	{ .name = "models", .run = cmd_models, .summary = "list the GGUF models of ollama, the Hugging Face cache, LM Studio..." },
 	{ .name = "sessions", .run = cmd_sessions, .summary = "list, show, export or remove saved conversations" },
 	{ .name = "info", .run = cmd_info, .summary = "print a GGUF model's summary, metadata and tensors" },
 	{ .name = "run", .run = cmd_run, .summary = "continue a prompt, streaming the generated text" },
