@@ -17,6 +17,7 @@
 #include "modelinfo.h"
 #include "modelstore.h"
 #include "options.h"
+#include "picker.h"
 
 #define MODELS_UNKNOWN UINT64_MAX
 
@@ -292,6 +293,38 @@ static void models_json(const struct models_row *rows, size_t n, uint64_t avail)
 	printf("%s]}\n", first ? "" : "\n");
 }
 
+/* Scans the stores and reads every entry's headers into *rows. */
+static int models_scan(struct modelstore **s, struct models_row **rows, size_t *n, char *err,
+		       size_t errlen)
+{
+	*rows = NULL;
+	*n = 0;
+	int rc = modelstore_new(s, err, errlen);
+	if (rc)
+		return rc;
+	*n = modelstore_count(*s);
+	*rows = calloc(*n ? *n : 1, sizeof(**rows));
+	if (!*rows)
+		return lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < *n; i++) {
+		(*rows)[i].e = modelstore_get(*s, i);
+		if ((rc = models_read(&(*rows)[i])) != 0)
+			return lt_seterr(err, errlen, rc, "out of memory");
+	}
+	return 0;
+}
+
+static void models_scan_free(struct modelstore *s, struct models_row *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++) {
+		free(rows[i].error);
+		free(rows[i].skipped);
+		free(rows[i].arch);
+	}
+	free(rows);
+	modelstore_free(s);
+}
+
 int cmd_models(int argc, char **argv)
 {
 	struct options o;
@@ -300,30 +333,117 @@ int cmd_models(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	char err[512];
-	struct modelstore *s;
-	if (modelstore_new(&s, err, sizeof(err))) {
-		fprintf(stderr, "llamaterm models: %s\n", err);
-		return 1;
-	}
-	size_t n = modelstore_count(s);
-	struct models_row *rows = calloc(n ? n : 1, sizeof(*rows));
-	rc = rows ? 0 : LT_E_NOMEM;
-	for (size_t i = 0; i < n && !rc; i++) {
-		rows[i].e = modelstore_get(s, i);
-		rc = models_read(&rows[i]);
-	}
+	struct modelstore *s = NULL;
+	struct models_row *rows;
+	size_t n;
+	rc = models_scan(&s, &rows, &n, err, sizeof(err));
 	if (rc)
-		fprintf(stderr, "llamaterm models: out of memory\n");
+		fprintf(stderr, "llamaterm models: %s\n", err);
 	else if (o.json)
 		models_json(rows, n, models_mem_available());
 	else
 		models_text(s, rows, n, models_mem_available());
-	for (size_t i = 0; rows && i < n; i++) {
-		free(rows[i].error);
-		free(rows[i].skipped);
-		free(rows[i].arch);
-	}
-	free(rows);
-	modelstore_free(s);
+	models_scan_free(s, rows, n);
 	return rc ? 1 : 0;
+}
+
+/* The picker's lines when nothing was found: where it looked, and the
+ * commands that get a model where it will look next time. */
+static char **models_empty_lines(const struct modelstore *s, size_t *n_out)
+{
+	static const char *const how[] = {
+		"",
+		"To get one (then run llamaterm again):",
+		"  ollama pull llama3.2:1b",
+		"  huggingface-cli download Qwen/Qwen3-0.6B-GGUF --include '*Q8_0.gguf'",
+		"  curl -LO https://huggingface.co/Qwen/Qwen3-0.6B-GGUF/resolve/main/Qwen3-0.6B-Q8_0.gguf",
+		"  (the last one into the current directory or ~/.local/share/llamaterm/models)",
+		"",
+		"Any key leaves; llamaterm chat -m FILE.gguf opens a file anywhere.",
+	};
+	size_t n_how = sizeof(how) / sizeof(how[0]), n_roots = modelstore_n_roots(s);
+	char **lines = calloc(n_roots + n_how + 1, sizeof(char *));
+	size_t n = 0;
+	if (!lines)
+		return NULL;
+	lines[n++] = strdup("No GGUF models found on this machine. Looked in:");
+	for (size_t i = 0; i < n_roots; i++) {
+		enum modelstore_kind kind;
+		const char *root = modelstore_root(s, i, &kind);
+		if (asprintf(&lines[n], "  %-9s  %s", modelstore_kind_name(kind), root) < 0)
+			lines[n] = NULL;
+		n++;
+	}
+	for (size_t i = 0; i < n_how; i++)
+		lines[n++] = strdup(how[i]);
+	for (size_t i = 0; i < n; i++)
+		if (!lines[i])
+			lines[i] = strdup("");
+	*n_out = n;
+	return lines;
+}
+
+int models_pick(char **path)
+{
+	*path = NULL;
+	char err[512];
+	struct modelstore *s = NULL;
+	struct models_row *rows;
+	size_t n;
+	int rc = models_scan(&s, &rows, &n, err, sizeof(err));
+	uint64_t avail = models_mem_available();
+	struct picker_item *items = calloc(n ? n : 1, sizeof(*items));
+	char **labels = calloc(n ? n : 1, sizeof(char *));
+	size_t *index = calloc(n ? n : 1, sizeof(size_t));
+	size_t n_items = 0;
+	if (!rc && (!items || !labels || !index))
+		rc = lt_seterr(err, sizeof(err), LT_E_NOMEM, "out of memory");
+	int wname = 4;
+	for (size_t i = 0; !rc && i < n; i++)
+		if (!rows[i].skipped && (int)strlen(rows[i].e->name) > wname)
+			wname = (int)strlen(rows[i].e->name);
+	for (size_t i = 0; !rc && i < n; i++) {
+		const struct models_row *r = &rows[i];
+		if (r->skipped)
+			continue;
+		int k;
+		if (r->error)
+			k = asprintf(&labels[n_items], "%-*s  %-9s  error: %s", wname, r->e->name,
+				     modelstore_kind_name(r->e->kind), r->error);
+		else
+			k = asprintf(&labels[n_items], "%-*s  %-9s  %s %s %s %s  fits: %s", wname,
+				     r->e->name, modelstore_kind_name(r->e->kind), r->arch,
+				     models_count(r->n_params).s, r->quant,
+				     modelinfo_bytes(r->e->size).s, models_fits(r, avail));
+		if (k < 0) {
+			labels[n_items] = NULL;
+			rc = lt_seterr(err, sizeof(err), LT_E_NOMEM, "out of memory");
+			break;
+		}
+		items[n_items] = (struct picker_item){ .label = labels[n_items], .usable = !r->error };
+		index[n_items++] = i;
+	}
+	size_t n_empty = 0;
+	char **empty = !rc && n_items == 0 ? models_empty_lines(s, &n_empty) : NULL;
+	size_t chosen = 0;
+	if (!rc) {
+		rc = picker_run(" llamaterm: pick a model to chat with", items, n_items,
+				(const char *const *)empty, n_empty, &chosen);
+		if (rc < 0)
+			snprintf(err, sizeof(err), "cannot set up the terminal");
+	}
+	if (rc == 1 && !(*path = strdup(rows[index[chosen]].e->path)))
+		rc = lt_seterr(err, sizeof(err), LT_E_NOMEM, "out of memory");
+	if (rc < 0)
+		fprintf(stderr, "llamaterm: %s\n", err);
+	for (size_t i = 0; i < n_empty; i++)
+		free(empty[i]);
+	free(empty);
+	for (size_t i = 0; i < n_items; i++)
+		free(labels[i]);
+	free(labels);
+	free(items);
+	free(index);
+	models_scan_free(s, rows, n);
+	return rc;
 }

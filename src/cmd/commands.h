@@ -17,4 +17,9 @@ int cmd_chat(int argc, char **argv);
 int cmd_sessions(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 
+/* `llamaterm` alone on a terminal: the models found (cmd_models.c) in a
+ * full-screen picker. Returns 1 with *path (to free) when one was picked,
+ * 0 when the user left, or a negative lt_error (already reported). */
+int models_pick(char **path);
+
 #endif

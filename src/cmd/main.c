@@ -1,7 +1,9 @@
 /* llamaterm: a terminal chat program for LLaMA-family GGUF models.
  * This file only dispatches to the subcommands in the table below. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arch.h"
 #include "commands.h"
@@ -53,8 +55,20 @@ static void main_print_archs_man(FILE *out)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		main_usage(stderr);
-		return 2;
+		/* On a terminal, the first thing a new user types: show the
+		 * models on the machine rather than a usage error. */
+		if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+			main_usage(stderr);
+			return 2;
+		}
+		char *path = NULL;
+		int rc = models_pick(&path);
+		if (rc <= 0)
+			return rc < 0 ? 1 : 0;
+		char *chat_argv[] = { "chat", "-m", path, NULL };
+		rc = cmd_chat(3, chat_argv);
+		free(path);
+		return rc;
 	}
 	const char *name = argv[1];
 	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
