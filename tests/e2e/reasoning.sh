@@ -10,21 +10,6 @@ CHAT_ARGS="--template tests/data/think.tmpl -t 1 --temp 0 -n 24"
 . tests/tmux_lib.sh
 WAIT=${TUI_WAIT:-20}
 
-screen() { tm capture-pane -p -t "$1"; }
-
-wait_for() {
-	local deadline=$((SECONDS + ${3:-$WAIT}))
-	while [ $SECONDS -lt $deadline ]; do
-		if screen "$1" | grep -Eq -- "$2"; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "--- timed out waiting for /$2/ on $1; the screen was:"
-	screen "$1"
-	return 1
-}
-
 THOUGHT='^  \. Every day, she went to the$'
 FOLDED='^  ▸ thought for [0-9]+ tokens: \. Every day, she went to the'
 
