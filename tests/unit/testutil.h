@@ -1,7 +1,8 @@
 /* Helpers shared by the cmocka tests: finding the shared test data (and
  * skipping visibly when it is absent), temporary directories (also as the
  * XDG data home), reading whole files, running a writer under a file size
- * limit, and printing what a tokenizer test saw. Include it after
+ * limit, opening a tokenizer written by hand, and printing what a
+ * tokenizer test saw. Include it after
  * <cmocka.h>. */
 #ifndef LT_TESTUTIL_H
 #define LT_TESTUTIL_H
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "gguf.h"
+#include "gguf_write.h"
 #include "vocab.h"
 
 /* The shared data directory: $LLAMATERM_SHARED, else "../shared" (relative
@@ -70,6 +72,30 @@ static inline struct vocab *tu_open_vocab(const char *rel)
 	if (rc)
 		fail_msg("vocab_open %s: %s", path, err);
 	return v;
+}
+
+/* Writes w to a temporary file "/tmp/lt-<tag>-XXXXXX" (freeing w), opens
+ * that as a tokenizer and removes the file, for the tests that build a
+ * vocabulary's metadata by hand: vocab_open's result, with *out and err as
+ * it left them. */
+static inline int tu_vocab_from_writer(struct gguf_writer *w, const char *tag, struct vocab **out,
+				       char *err, size_t errlen)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/tmp/lt-%s-XXXXXX", tag);
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	char werr[256];
+	assert_int_equal(gguf_writer_write(w, path, werr, sizeof(werr)), 0);
+	gguf_writer_free(w);
+	struct gguf *g = NULL;
+	assert_int_equal(gguf_open(&g, path, 0, werr, sizeof(werr)), 0);
+	*out = NULL;
+	int rc = vocab_open(out, g, err, errlen);
+	gguf_free(g);
+	unlink(path);
+	return rc;
 }
 
 /* Creates a fresh directory "/tmp/lt-<tag>-XXXXXX" and writes its name into
