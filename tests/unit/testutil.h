@@ -1,8 +1,8 @@
 /* Helpers shared by the cmocka tests: finding the shared test data (and
  * skipping visibly when it is absent), temporary directories (also as the
  * XDG data home), reading whole files, running a writer under a file size
- * limit, opening a tokenizer written by hand, and printing what a
- * tokenizer test saw. Include it after
+ * limit, capturing what a printer writes, opening a tokenizer written by
+ * hand, and printing what a tokenizer test saw. Include it after
  * <cmocka.h>. */
 #ifndef LT_TESTUTIL_H
 #define LT_TESTUTIL_H
@@ -72,6 +72,18 @@ static inline struct vocab *tu_open_vocab(const char *rel)
 	if (rc)
 		fail_msg("vocab_open %s: %s", path, err);
 	return v;
+}
+
+/* What print(f, arg) writes, as a malloc'd string. */
+static inline char *tu_capture(void (*print)(FILE *f, unsigned arg), unsigned arg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	print(f, arg);
+	fclose(f);
+	return buf;
 }
 
 /* Writes w to a temporary file "/tmp/lt-<tag>-XXXXXX" (freeing w), opens
