@@ -1,7 +1,11 @@
-/* Helpers shared by the template tests: loading a shipped template and
- * rendering a conversation to one string. Include it after <cmocka.h>. */
+/* Helpers shared by the template tests: loading a shipped template,
+ * rendering a conversation to one string and checking which shipped
+ * template detection picks. Include it after <cmocka.h>. */
 #ifndef LT_TEMPLATE_UTIL_H
 #define LT_TEMPLATE_UTIL_H
+
+#include <stdlib.h>
+#include <string.h>
 
 #include "template.h"
 
@@ -29,6 +33,30 @@ static inline char *tu_render(const struct template *t, const char *system,
 	assert_non_null(out);
 	template_segs_free(&s);
 	return out;
+}
+
+/* A piece of a model's tokenizer.chat_template and the shipped template
+ * detection should pick for it. */
+struct tu_detect_case {
+	const char *what;
+	const char *chat_template;
+	const char *expected; /* NULL: not recognised */
+};
+
+/* Fails the test at the first of cases[0..n) detected otherwise. */
+static inline void tu_check_detect(const struct tu_detect_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *name = NULL;
+		char err[512];
+		assert_int_equal(template_detect(cases[i].chat_template, tu_shipped_dirs, 1, &name, err,
+						 sizeof(err)), 0);
+		const char *want = cases[i].expected;
+		if (want ? !name || strcmp(name, want) != 0 : name != NULL)
+			fail_msg("%s: detected %s, expected %s", cases[i].what, name ? name : "nothing",
+				 want ? want : "nothing");
+		free(name);
+	}
 }
 
 #endif

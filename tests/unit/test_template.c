@@ -519,14 +519,8 @@ static void test_list_shipped(void **state)
 	template_list_free(list, n);
 }
 
-struct detect_case {
-	const char *what;
-	const char *chat_template;
-	const char *expected; /* NULL: not recognised */
-};
-
 /* Short, distinctive pieces of real tokenizer.chat_template strings. */
-static const struct detect_case detect_cases[] = {
+static const struct tu_detect_case detect_cases[] = {
 	{ "OpenHermes (chatml)",
 	  "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
 	  "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}"
@@ -582,17 +576,7 @@ static const struct detect_case detect_cases[] = {
 static void test_detect_snippets(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(detect_cases) / sizeof(detect_cases[0]); i++) {
-		char *name = NULL;
-		char err[ERR_LEN];
-		assert_int_equal(template_detect(detect_cases[i].chat_template, tu_shipped_dirs, 1, &name,
-						 err, sizeof(err)), 0);
-		const char *want = detect_cases[i].expected;
-		if (want ? !name || strcmp(name, want) != 0 : name != NULL)
-			fail_msg("%s: detected %s, expected %s", detect_cases[i].what,
-				 name ? name : "nothing", want ? want : "nothing");
-		free(name);
-	}
+	tu_check_detect(detect_cases, sizeof(detect_cases) / sizeof(detect_cases[0]));
 	char *name = (char *)1;
 	char err[ERR_LEN];
 	assert_int_equal(template_detect(NULL, tu_shipped_dirs, 1, &name, err, sizeof(err)), 0);

@@ -150,9 +150,7 @@ static void test_reasoning_parse_errors(void **state)
 
 /* Excerpts of real tokenizer.chat_template strings: enough of each for
  * the markers, with the Jinja escapes as the files store them. */
-static const struct {
-	const char *what, *chat_template, *expected;
-} detect_cases[] = {
+static const struct tu_detect_case detect_cases[] = {
 	{ "Qwen3-8B",
 	  "{%- for message in messages %}{%- if (message.role == \"user\") %}"
 	  "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}"
@@ -234,16 +232,7 @@ static const struct {
 static void test_detect_families(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(detect_cases) / sizeof(detect_cases[0]); i++) {
-		char *name = NULL;
-		char err[ERR_LEN];
-		assert_int_equal(template_detect(detect_cases[i].chat_template, tu_shipped_dirs, 1, &name,
-						 err, sizeof(err)), 0);
-		if (!name || strcmp(name, detect_cases[i].expected) != 0)
-			fail_msg("%s: detected %s, expected %s", detect_cases[i].what,
-				 name ? name : "nothing", detect_cases[i].expected);
-		free(name);
-	}
+	tu_check_detect(detect_cases, sizeof(detect_cases) / sizeof(detect_cases[0]));
 }
 
 int main(void)
