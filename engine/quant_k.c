@@ -372,18 +372,6 @@ void q2_K_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
 
 /* ---------------------------------------------------------------- Q3_K */
 
-/* Reads the sixteen 6-bit scales of a q3_K block, minus their bias of 32:
- * bytes 0-7 hold low nibbles (scales 0-7, then 8-15 in the high halves),
- * bytes 8-11 hold the top two bits, byte 8 + j%4 at bit 2*(j/4). */
-static void q3_K_scales(const uint8_t *s, int *out)
-{
-	for (int j = 0; j < 16; j++) {
-		int lo = j < 8 ? s[j] & 0x0f : s[j - 8] >> 4;
-		int hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
-		out[j] = (lo | hi << 4) - 32;
-	}
-}
-
 /* Unpacks a q3_K block's quants to -4..3. */
 static void q3_K_unpack(const struct block_q3_K *b, int8_t *a)
 {

@@ -19,6 +19,7 @@
 #include <cpuid.h>
 #include <pthread.h>
 
+#include "quant_impl.h"
 #include "quant_x86_impl.h"
 
 /* ---------------------------------------------------------------- F32, F16, BF16 */
@@ -693,16 +694,6 @@ LT_AVX2 static void x86_q2_K_vec_dot(int64_t n, float *s, const void *vx, const 
 	*s = x86_hsum_ps(acc) + summs;
 }
 
-/* The sixteen 6-bit q3_K scales, minus their bias of 32. */
-static inline void x86_q3_K_scales(const uint8_t *s, int *out)
-{
-	for (int j = 0; j < 16; j++) {
-		int lo = j < 8 ? s[j] & 0x0f : s[j - 8] >> 4;
-		int hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
-		out[j] = (lo | hi << 4) - 32;
-	}
-}
-
 LT_AVX2 static void x86_q3_K_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q3_K *x = vx;
@@ -712,7 +703,7 @@ LT_AVX2 static void x86_q3_K_vec_dot(int64_t n, float *s, const void *vx, const 
 	for (int64_t i = 0; i < n / QK_K; i++) {
 		X86_PREFETCH_AHEAD(x + i);
 		int sc[16];
-		x86_q3_K_scales(x[i].scales, sc);
+		q3_K_scales(x[i].scales, sc);
 		const float d = y[i].d * x86_h2f(x[i].d);
 		const __m256i hm = _mm256_loadu_si256((const __m256i *)x[i].hmask);
 		__m256i sumi = _mm256_setzero_si256();
