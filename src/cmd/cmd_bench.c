@@ -79,17 +79,9 @@ int cmd_bench(int argc, char **argv)
 {
 	struct options o;
 	options_defaults(&o);
-	int rc = options_parse(&o, argc, argv, OPTC_BENCH);
-	if (rc)
+	int rc = cli_parse(&o, argc, argv, OPTC_BENCH, "bench", bench_usage, CLI_NEED_MODEL);
+	if (rc >= 0)
 		return rc;
-	if (o.help) {
-		bench_usage(stdout);
-		return 0;
-	}
-	if (!o.model) {
-		fprintf(stderr, "llamaterm bench: a model is required (-m FILE)\n");
-		return 2;
-	}
 	if (o.bench_prompt < 0 || o.bench_gen < 0 || o.bench_reps < 1 ||
 	    (o.bench_prompt == 0 && o.bench_gen == 0)) {
 		fprintf(stderr, "llamaterm bench: -p and -n must be >= 0 (not both 0), -r >= 1\n");
@@ -97,9 +89,7 @@ int cmd_bench(int argc, char **argv)
 	}
 	char err[512];
 	double t0 = cli_now();
-	struct model_params mp = model_params_default();
-	mp.use_mmap = !o.no_mmap;
-	mp.use_mlock = o.mlock;
+	struct model_params mp = cli_model_params(&o);
 	struct model *m;
 	if (model_open(&m, o.model, &mp, err, sizeof(err))) {
 		fprintf(stderr, "llamaterm bench: %s\n", err);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "dtype.h"
 #include "gguf.h"
@@ -433,13 +434,9 @@ int cmd_info(int argc, char **argv)
 {
 	struct options o;
 	options_defaults(&o);
-	int rc = options_parse(&o, argc, argv, OPTC_INFO);
-	if (rc)
+	int rc = cli_parse(&o, argc, argv, OPTC_INFO, "info", info_usage, 0);
+	if (rc >= 0)
 		return rc;
-	if (o.help) {
-		info_usage(stdout);
-		return 0;
-	}
 	if (o.n_positional != 1) {
 		if (o.n_positional == 0) {
 			fprintf(stderr, "llamaterm info: missing MODEL.gguf argument\n");
