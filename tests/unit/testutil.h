@@ -110,6 +110,17 @@ static inline int tu_vocab_from_writer(struct gguf_writer *w, const char *tag, s
 	return rc;
 }
 
+/* The id of an SPM vocabulary's byte token <0xXX> for byte b; fails the
+ * test when there is none. */
+static inline int32_t tu_byte_token(const struct vocab *v, unsigned b)
+{
+	char name[8];
+	snprintf(name, sizeof(name), "<0x%02X>", b);
+	int32_t id = vocab_find(v, name, 6);
+	assert_true(id >= 0);
+	return id;
+}
+
 /* Creates a fresh directory "/tmp/lt-<tag>-XXXXXX" and writes its name into
  * buf. Returns false when it cannot. */
 static inline bool tu_mkdtemp(char *buf, size_t size, const char *tag)
