@@ -86,6 +86,21 @@ static void json_float(FILE *out, double v, bool single)
 
 static void text_value(FILE *out, const struct gguf_value *v, bool full);
 
+/* A boolean or integer value, which the text and the JSON write alike. */
+static void plain_scalar(FILE *out, const struct gguf_value *v)
+{
+	switch (gguf_value_type(v)) {
+	case GGUF_VTYPE_BOOL:
+		fputs(gguf_value_bool(v) ? "true" : "false", out);
+		break;
+	case GGUF_VTYPE_UINT8: case GGUF_VTYPE_UINT16: case GGUF_VTYPE_UINT32: case GGUF_VTYPE_UINT64:
+		fprintf(out, "%" PRIu64, gguf_value_u64(v));
+		break;
+	default:
+		fprintf(out, "%" PRId64, gguf_value_i64(v));
+	}
+}
+
 static void text_array(FILE *out, const struct gguf_value *v, bool full)
 {
 	enum gguf_vtype et = gguf_value_arr_type(v);
@@ -121,18 +136,12 @@ static void text_value(FILE *out, const struct gguf_value *v, bool full)
 	case GGUF_VTYPE_ARRAY:
 		text_array(out, v, full);
 		break;
-	case GGUF_VTYPE_BOOL:
-		fputs(gguf_value_bool(v) ? "true" : "false", out);
-		break;
 	case GGUF_VTYPE_FLOAT32:
 	case GGUF_VTYPE_FLOAT64:
 		fputs(modelinfo_float(gguf_value_f64(v), t == GGUF_VTYPE_FLOAT32).s, out);
 		break;
-	case GGUF_VTYPE_UINT8: case GGUF_VTYPE_UINT16: case GGUF_VTYPE_UINT32: case GGUF_VTYPE_UINT64:
-		fprintf(out, "%" PRIu64, gguf_value_u64(v));
-		break;
 	default:
-		fprintf(out, "%" PRId64, gguf_value_i64(v));
+		plain_scalar(out, v);
 	}
 }
 
@@ -257,18 +266,12 @@ static void json_value(FILE *out, const struct gguf_value *v)
 		fputs("]", out);
 		break;
 	}
-	case GGUF_VTYPE_BOOL:
-		fputs(gguf_value_bool(v) ? "true" : "false", out);
-		break;
 	case GGUF_VTYPE_FLOAT32:
 	case GGUF_VTYPE_FLOAT64:
 		json_float(out, gguf_value_f64(v), t == GGUF_VTYPE_FLOAT32);
 		break;
-	case GGUF_VTYPE_UINT8: case GGUF_VTYPE_UINT16: case GGUF_VTYPE_UINT32: case GGUF_VTYPE_UINT64:
-		fprintf(out, "%" PRIu64, gguf_value_u64(v));
-		break;
 	default:
-		fprintf(out, "%" PRId64, gguf_value_i64(v));
+		plain_scalar(out, v);
 	}
 }
 
