@@ -153,55 +153,25 @@ static int set_scalar(struct gguf_writer *w, const char *key, enum gguf_vtype ty
 	return writer_put(w, key, type, &b);
 }
 
-int gguf_writer_set_u8(struct gguf_writer *w, const char *key, uint8_t v)
-{
-	return set_scalar(w, key, GGUF_VTYPE_UINT8, &v);
-}
+/* The typed setters differ only in the C type and the type tag. */
+#define WRITER_SETTER(suffix, ctype, vtype)                                           \
+	int gguf_writer_set_##suffix(struct gguf_writer *w, const char *key, ctype v) \
+	{                                                                             \
+		return set_scalar(w, key, vtype, &v);                                 \
+	}
 
-int gguf_writer_set_i8(struct gguf_writer *w, const char *key, int8_t v)
-{
-	return set_scalar(w, key, GGUF_VTYPE_INT8, &v);
-}
+WRITER_SETTER(u8, uint8_t, GGUF_VTYPE_UINT8)
+WRITER_SETTER(i8, int8_t, GGUF_VTYPE_INT8)
+WRITER_SETTER(u16, uint16_t, GGUF_VTYPE_UINT16)
+WRITER_SETTER(i16, int16_t, GGUF_VTYPE_INT16)
+WRITER_SETTER(u32, uint32_t, GGUF_VTYPE_UINT32)
+WRITER_SETTER(i32, int32_t, GGUF_VTYPE_INT32)
+WRITER_SETTER(u64, uint64_t, GGUF_VTYPE_UINT64)
+WRITER_SETTER(i64, int64_t, GGUF_VTYPE_INT64)
+WRITER_SETTER(f32, float, GGUF_VTYPE_FLOAT32)
+WRITER_SETTER(f64, double, GGUF_VTYPE_FLOAT64)
 
-int gguf_writer_set_u16(struct gguf_writer *w, const char *key, uint16_t v)
-{
-	return set_scalar(w, key, GGUF_VTYPE_UINT16, &v);
-}
-
-int gguf_writer_set_i16(struct gguf_writer *w, const char *key, int16_t v)
-{
-	return set_scalar(w, key, GGUF_VTYPE_INT16, &v);
-}
-
-int gguf_writer_set_u32(struct gguf_writer *w, const char *key, uint32_t v)
-{
-	return set_scalar(w, key, GGUF_VTYPE_UINT32, &v);
-}
-
-int gguf_writer_set_i32(struct gguf_writer *w, const char *key, int32_t v)
-{
-	return set_scalar(w, key, GGUF_VTYPE_INT32, &v);
-}
-
-int gguf_writer_set_u64(struct gguf_writer *w, const char *key, uint64_t v)
-{
-	return set_scalar(w, key, GGUF_VTYPE_UINT64, &v);
-}
-
-int gguf_writer_set_i64(struct gguf_writer *w, const char *key, int64_t v)
-{
-	return set_scalar(w, key, GGUF_VTYPE_INT64, &v);
-}
-
-int gguf_writer_set_f32(struct gguf_writer *w, const char *key, float v)
-{
-	return set_scalar(w, key, GGUF_VTYPE_FLOAT32, &v);
-}
-
-int gguf_writer_set_f64(struct gguf_writer *w, const char *key, double v)
-{
-	return set_scalar(w, key, GGUF_VTYPE_FLOAT64, &v);
-}
+#undef WRITER_SETTER
 
 int gguf_writer_set_bool(struct gguf_writer *w, const char *key, bool v)
 {

@@ -185,28 +185,34 @@ LT_AVX2 static inline __m256 x86_swiglu8(__m256 g, __m256 u)
 	return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), u);
 }
 
-LT_AVX2 static void x86_swiglu(float *out, const float *gate, const float *up, int n)
+/* out[i] = f(a[i], b[i]) for i < n: eight lanes at a time, then one masked
+ * vector for the tail. Always inlined with f known, so f inlines too and
+ * each caller compiles to its own loop. */
+LT_AVX2 static inline __attribute__((always_inline)) void
+x86_map2(float *out, const float *a, const float *b, int n, __m256 (*f)(__m256, __m256))
 {
 	int i = 0;
 	for (; i + 8 <= n; i += 8)
-		_mm256_storeu_ps(out + i, x86_swiglu8(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
+		_mm256_storeu_ps(out + i, f(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
 	if (i < n) {
 		const __m256i m = x86_tail_mask(n - i);
-		_mm256_maskstore_ps(out + i, m, x86_swiglu8(_mm256_maskload_ps(gate + i, m),
-							    _mm256_maskload_ps(up + i, m)));
+		_mm256_maskstore_ps(out + i, m, f(_mm256_maskload_ps(a + i, m), _mm256_maskload_ps(b + i, m)));
 	}
+}
+
+LT_AVX2 static void x86_swiglu(float *out, const float *gate, const float *up, int n)
+{
+	x86_map2(out, gate, up, n, x86_swiglu8);
+}
+
+LT_AVX2 static inline __m256 x86_add8(__m256 a, __m256 b)
+{
+	return _mm256_add_ps(a, b);
 }
 
 LT_AVX2 static void x86_add(float *y, const float *x, int n)
 {
-	int i = 0;
-	for (; i + 8 <= n; i += 8)
-		_mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(x + i)));
-	if (i < n) {
-		const __m256i m = x86_tail_mask(n - i);
-		_mm256_maskstore_ps(y + i, m, _mm256_add_ps(_mm256_maskload_ps(y + i, m),
-							    _mm256_maskload_ps(x + i, m)));
-	}
+	x86_map2(y, y, x, n, x86_add8);
 }
 
 /* ---------------------------------------------------------------- rope */

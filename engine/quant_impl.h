@@ -1,7 +1,8 @@
 /* Internal to the quant*.c files: never include it anywhere else, and
  * nothing here is API. It holds the bit and rounding helpers quant.c and
- * quant_k.c share, and the K-quant reference kernels quant_k.c defines for
- * quant.c's table (named as its KERNELS macro expects). */
+ * quant_k.c share, the q3_K scale layout quant_x86.c reads too, and the
+ * K-quant reference kernels quant_k.c defines for quant.c's table (named as
+ * its KERNELS macro expects). */
 #ifndef LT_QUANT_IMPL_H
 #define LT_QUANT_IMPL_H
 
@@ -36,6 +37,19 @@ static inline int round_nearest(float v)
 {
 	uint32_t u = f32_bits(v + 12582912.0f);
 	return (int)(u & 0x7fffff) - 0x400000;
+}
+
+/* Reads the sixteen 6-bit scales of a q3_K block, minus their bias of 32:
+ * bytes 0-7 hold low nibbles (scales 0-7, then 8-15 in the high halves),
+ * bytes 8-11 hold the top two bits, byte 8 + j%4 at bit 2*(j/4). The
+ * reference and the AVX2 kernel both read them so. */
+static inline void q3_K_scales(const uint8_t *s, int *out)
+{
+	for (int j = 0; j < 16; j++) {
+		int lo = j < 8 ? s[j] & 0x0f : s[j - 8] >> 4;
+		int hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+		out[j] = (lo | hi << 4) - 32;
+	}
 }
 
 /* K-quant reference kernels, in quant_k.c. */

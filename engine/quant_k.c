@@ -14,7 +14,8 @@
 /* ---------------------------------------------------------------- K-quant helpers */
 
 /* The element of x[0..n) with the largest magnitude, sign kept (the first
- * one on ties), as the scale searches start from it. */
+ * one on ties), as the scale searches and the super-block scales start
+ * from it. */
 static float largest_magnitude(const float *x, int n)
 {
 	float max = 0, amax = 0;
@@ -26,50 +27,69 @@ static float largest_magnitude(const float *x, int n)
 	return max;
 }
 
-/* Fits x ~ scale * (L - nmax) with L in [0, 2*nmax), minimising the squared
- * error weighted by x^2 (big values matter most). Starts from the scale that
- * maps the largest magnitude onto -nmax, then tries 18 nearby scales and
- * keeps the best least-squares fit. Used by q6_K (ggml's make_qx_quants with
- * rmse_type 1 and no importance weights). */
-static float fit_symmetric(int n, int nmax, const float *x, int8_t *L)
+/* Rounds iscale * x[i] to levels l in [-nmax, nmax) and sums, weighted by
+ * x^2 (big values matter most), x*l and l*l: the least-squares scale is
+ * sumlx / suml2, and sumlx^2 / suml2 the error reduction it brings. The
+ * levels go to L, unshifted, when L is not NULL. */
+static void symmetric_levels(int n, int nmax, const float *x, float iscale, int8_t *L,
+			     float *sumlx, float *suml2)
+{
+	float slx = 0, sl2 = 0;
+	for (int i = 0; i < n; i++) {
+		int l = imax(-nmax, imin(nmax - 1, round_nearest(iscale * x[i])));
+		if (L)
+			L[i] = (int8_t)l;
+		float w = x[i] * x[i];
+		slx += w * x[i] * l;
+		sl2 += w * l * l;
+	}
+	*sumlx = slx;
+	*suml2 = sl2;
+}
+
+/* Where both symmetric fits start: the levels (and their sums) of the scale
+ * that maps the largest magnitude onto -nmax. Returns that largest
+ * magnitude, or 0 with the levels all 0 for a group that is all but zero. */
+static float symmetric_start(int n, int nmax, const float *x, int8_t *L, float *sumlx,
+			     float *suml2)
 {
 	const float max = largest_magnitude(x, n);
 	if (fabsf(max) < GROUP_EPS) {
 		memset(L, 0, (size_t)n);
 		return 0.0f;
 	}
-	float iscale = -nmax / max;
-	float sumlx = 0, suml2 = 0;
-	for (int i = 0; i < n; i++) {
-		int l = imax(-nmax, imin(nmax - 1, round_nearest(iscale * x[i])));
-		L[i] = (int8_t)(l + nmax);
-		float w = x[i] * x[i];
-		sumlx += w * x[i] * l;
-		suml2 += w * l * l;
-	}
+	symmetric_levels(n, nmax, x, -nmax / max, L, sumlx, suml2);
+	return max;
+}
+
+/* Fits x ~ scale * (L - nmax) with L in [0, 2*nmax), minimising the squared
+ * error weighted by x^2. Starts from the scale that maps the largest
+ * magnitude onto -nmax, then tries 18 nearby scales and keeps the best
+ * least-squares fit. Used by q6_K (ggml's make_qx_quants with rmse_type 1
+ * and no importance weights). */
+static float fit_symmetric(int n, int nmax, const float *x, int8_t *L)
+{
+	float sumlx, suml2;
+	const float max = symmetric_start(n, nmax, x, L, &sumlx, &suml2);
+	if (!max)
+		return 0.0f;
 	float scale = suml2 ? sumlx / suml2 : 0.0f;
 	float best = scale * sumlx;
 	for (int is = -9; is <= 9; is++) {
 		if (is == 0)
 			continue;
-		iscale = -(nmax + 0.1f * is) / max;
-		sumlx = suml2 = 0;
-		for (int i = 0; i < n; i++) {
-			int l = imax(-nmax, imin(nmax - 1, round_nearest(iscale * x[i])));
-			float w = x[i] * x[i];
-			sumlx += w * x[i] * l;
-			suml2 += w * l * l;
-		}
-		/* sumlx^2 / suml2 is the error reduction of the optimal scale. */
+		const float iscale = -(nmax + 0.1f * is) / max;
+		symmetric_levels(n, nmax, x, iscale, NULL, &sumlx, &suml2);
 		if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-			for (int i = 0; i < n; i++) {
-				int l = round_nearest(iscale * x[i]);
-				L[i] = (int8_t)(nmax + imax(-nmax, imin(nmax - 1, l)));
-			}
+			/* Again, keeping the levels: cheaper than keeping them
+			 * for every scale tried, as few scales win. */
+			symmetric_levels(n, nmax, x, iscale, L, &sumlx, &suml2);
 			scale = sumlx / suml2;
 			best = scale * sumlx;
 		}
 	}
+	for (int i = 0; i < n; i++)
+		L[i] = (int8_t)(L[i] + nmax);
 	return scale;
 }
 
@@ -78,20 +98,10 @@ static float fit_symmetric(int n, int nmax, const float *x, int8_t *L)
  * fit improves, up to five passes. */
 static float fit_symmetric_q3(int n, int nmax, const float *x, int8_t *L)
 {
-	const float max = largest_magnitude(x, n);
-	if (fabsf(max) < GROUP_EPS) {
-		memset(L, 0, (size_t)n);
+	float sumlx, suml2;
+	const float max = symmetric_start(n, nmax, x, L, &sumlx, &suml2);
+	if (!max)
 		return 0.0f;
-	}
-	float iscale = -nmax / max;
-	float sumlx = 0, suml2 = 0;
-	for (int i = 0; i < n; i++) {
-		int l = imax(-nmax, imin(nmax - 1, round_nearest(iscale * x[i])));
-		L[i] = (int8_t)l;
-		float w = x[i] * x[i];
-		sumlx += w * x[i] * l;
-		suml2 += w * l * l;
-	}
 	for (int pass = 0; pass < 5; pass++) {
 		int changed = 0;
 		for (int i = 0; i < n; i++) {
@@ -362,18 +372,6 @@ void q2_K_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
 
 /* ---------------------------------------------------------------- Q3_K */
 
-/* Reads the sixteen 6-bit scales of a q3_K block, minus their bias of 32:
- * bytes 0-7 hold low nibbles (scales 0-7, then 8-15 in the high halves),
- * bytes 8-11 hold the top two bits, byte 8 + j%4 at bit 2*(j/4). */
-static void q3_K_scales(const uint8_t *s, int *out)
-{
-	for (int j = 0; j < 16; j++) {
-		int lo = j < 8 ? s[j] & 0x0f : s[j - 8] >> 4;
-		int hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
-		out[j] = (lo | hi << 4) - 32;
-	}
-}
-
 /* Unpacks a q3_K block's quants to -4..3. */
 static void q3_K_unpack(const struct block_q3_K *b, int8_t *a)
 {
@@ -389,14 +387,9 @@ void q3_K_from_float(const float *x, void *vy, int64_t n)
 	float scales[QK_K / 16];
 
 	for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
-		float max_scale = 0, amax = 0;
-		for (int j = 0; j < QK_K / 16; j++) {
+		for (int j = 0; j < QK_K / 16; j++)
 			scales[j] = fit_symmetric_q3(16, 4, x + 16 * j, L + 16 * j);
-			if (fabsf(scales[j]) > amax) {
-				amax = fabsf(scales[j]);
-				max_scale = scales[j];
-			}
-		}
+		const float max_scale = largest_magnitude(scales, QK_K / 16);
 		/* Group scales become signed 6-bit multiples of d, the largest
 		 * magnitude mapping to -32 as in the values themselves. */
 		memset(y[i].scales, 0, sizeof(y[i].scales));
@@ -641,16 +634,11 @@ void q6_K_from_float(const float *x, void *vy, int64_t n)
 	float scales[QK_K / 16];
 
 	for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
-		float max_scale = 0, max_abs_scale = 0;
-		for (int g = 0; g < QK_K / 16; g++) {
+		for (int g = 0; g < QK_K / 16; g++)
 			scales[g] = fit_symmetric(16, 32, x + 16 * g, L + 16 * g);
-			if (fabsf(scales[g]) > max_abs_scale) {
-				max_abs_scale = fabsf(scales[g]);
-				max_scale = scales[g];
-			}
-		}
+		const float max_scale = largest_magnitude(scales, QK_K / 16);
 		memset(&y[i], 0, sizeof(y[i]));
-		if (max_abs_scale < GROUP_EPS)
+		if (fabsf(max_scale) < GROUP_EPS)
 			continue;
 		/* Group scales become signed 8-bit multiples of d. */
 		float iscale = -128.f / max_scale;

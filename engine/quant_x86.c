@@ -19,6 +19,7 @@
 #include <pthread.h>
 
 #include "ops_x86.h"
+#include "quant_impl.h"
 #include "quant_x86_impl.h"
 
 /* ---------------------------------------------------------------- F32, F16, BF16 */
@@ -439,31 +440,49 @@ LT_AVX2 static inline __m256i x86_k4_chunk_dot(__m256i lo, __m256i hi, const int
 	return _mm256_add_epi32(_mm256_madd_epi16(plo, sl), _mm256_madd_epi16(phi, sh));
 }
 
+/* One q4_K / q5_K super-block into the accumulators: acc gathers the
+ * scaled quant dots, accm the min corrections. qh holds q5_K's fifth bits
+ * (NULL for q4_K); both callers inline this with qh known, so the test on
+ * it costs nothing. */
+LT_AVX2 static inline void x86_k4_block(const uint8_t *scales, uint16_t d16, uint16_t dmin16,
+					const uint8_t *qs, const uint8_t *qh,
+					const struct block_q8_K *y, __m256 *acc, __m128 *accm)
+{
+	const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
+	__m256i sc;
+	__m128i mn;
+	x86_k4_scales(scales, &sc, &mn);
+	const float d = y->d * x86_h2f(d16);
+	*accm = x86_k4_minacc(*accm, y->d * x86_h2f(dmin16), y->bsums, mn);
+	const __m256i hbits = qh ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
+	__m256i sumi = _mm256_setzero_si256();
+	const int8_t *q8 = y->qs;
+	for (int j = 0; j < 4; j++, qs += 32, q8 += 64) {
+		const __m256i bits = _mm256_loadu_si256((const __m256i *)qs);
+		__m256i lo = _mm256_and_si256(bits, m4);
+		__m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+		if (qh) {
+			/* Group 2j takes bit 2j of qh, group 2j+1 bit 2j+1. */
+			const __m256i h0 = _mm256_and_si256(_mm256_srli_epi16(hbits, 2 * j), one);
+			const __m256i h1 = _mm256_and_si256(_mm256_srli_epi16(hbits, 2 * j + 1), one);
+			lo = _mm256_or_si256(lo, _mm256_slli_epi16(h0, 4));
+			hi = _mm256_or_si256(hi, _mm256_slli_epi16(h1, 4));
+		}
+		sumi = _mm256_add_epi32(sumi, x86_k4_chunk_dot(lo, hi, q8, x86_k4_scale(sc, 2 * j),
+							       x86_k4_scale(sc, 2 * j + 1)));
+	}
+	*acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), *acc);
+}
+
 LT_AVX2 static void x86_q4_K_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q4_K *x = vx;
 	const struct block_q8_K *y = vy;
-	const __m256i m4 = _mm256_set1_epi8(0x0f);
 	__m256 acc = _mm256_setzero_ps();
 	__m128 accm = _mm_setzero_ps();
 	for (int64_t i = 0; i < n / QK_K; i++) {
 		X86_PREFETCH_AHEAD(x + i);
-		__m256i sc;
-		__m128i mn;
-		x86_k4_scales(x[i].scales, &sc, &mn);
-		const float d = y[i].d * x86_h2f(x[i].d);
-		accm = x86_k4_minacc(accm, y[i].d * x86_h2f(x[i].dmin), y[i].bsums, mn);
-		__m256i sumi = _mm256_setzero_si256();
-		const uint8_t *q4 = x[i].qs;
-		const int8_t *q8 = y[i].qs;
-		for (int j = 0; j < 4; j++, q4 += 32, q8 += 64) {
-			const __m256i bits = _mm256_loadu_si256((const __m256i *)q4);
-			const __m256i lo = _mm256_and_si256(bits, m4);
-			const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
-			sumi = _mm256_add_epi32(sumi, x86_k4_chunk_dot(lo, hi, q8, x86_k4_scale(sc, 2 * j),
-								       x86_k4_scale(sc, 2 * j + 1)));
-		}
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+		x86_k4_block(x[i].scales, x[i].d, x[i].dmin, x[i].qs, NULL, &y[i], &acc, &accm);
 	}
 	*s = x86_hsum_ps(acc) - x86_hsum_ps128(accm);
 }
@@ -472,33 +491,11 @@ LT_AVX2 static void x86_q5_K_vec_dot(int64_t n, float *s, const void *vx, const 
 {
 	const struct block_q5_K *x = vx;
 	const struct block_q8_K *y = vy;
-	const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
 	__m256 acc = _mm256_setzero_ps();
 	__m128 accm = _mm_setzero_ps();
 	for (int64_t i = 0; i < n / QK_K; i++) {
 		X86_PREFETCH_AHEAD(x + i);
-		__m256i sc;
-		__m128i mn;
-		x86_k4_scales(x[i].scales, &sc, &mn);
-		const float d = y[i].d * x86_h2f(x[i].d);
-		accm = x86_k4_minacc(accm, y[i].d * x86_h2f(x[i].dmin), y[i].bsums, mn);
-		const __m256i hbits = _mm256_loadu_si256((const __m256i *)x[i].qh);
-		__m256i sumi = _mm256_setzero_si256();
-		const uint8_t *q5 = x[i].qs;
-		const int8_t *q8 = y[i].qs;
-		for (int j = 0; j < 4; j++, q5 += 32, q8 += 64) {
-			const __m256i bits = _mm256_loadu_si256((const __m256i *)q5);
-			/* Group 2j takes bit 2j of qh, group 2j+1 bit 2j+1. */
-			const __m256i h0 = _mm256_and_si256(_mm256_srli_epi16(hbits, 2 * j), one);
-			const __m256i h1 = _mm256_and_si256(_mm256_srli_epi16(hbits, 2 * j + 1), one);
-			const __m256i lo = _mm256_or_si256(_mm256_and_si256(bits, m4),
-							   _mm256_slli_epi16(h0, 4));
-			const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 4), m4),
-							   _mm256_slli_epi16(h1, 4));
-			sumi = _mm256_add_epi32(sumi, x86_k4_chunk_dot(lo, hi, q8, x86_k4_scale(sc, 2 * j),
-								       x86_k4_scale(sc, 2 * j + 1)));
-		}
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+		x86_k4_block(x[i].scales, x[i].d, x[i].dmin, x[i].qs, x[i].qh, &y[i], &acc, &accm);
 	}
 	*s = x86_hsum_ps(acc) - x86_hsum_ps128(accm);
 }
@@ -527,39 +524,47 @@ LT_AVX2 static inline __m256i x86_q6_K_bias(__m128i s8, const int16_t *bsums)
 	return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(p, 5));
 }
 
+/* The 128 quants of one half of a q6_K super-block, stored + 32 (0..63), as
+ * four rows of 32 matching the activations' order: each a nibble of ql and
+ * two bits of qh. */
+LT_AVX2 static inline void x86_q6_K_quants(const uint8_t *ql, const uint8_t *qh, __m256i q[4])
+{
+	const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3);
+	const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+	const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+	const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+	q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
+			       _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
+	q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+			       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
+	q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+			       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
+	q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+			       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
+}
+
 LT_AVX2 static void x86_q6_K_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q6_K *x = vx;
 	const struct block_q8_K *y = vy;
-	const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3);
 	__m256 acc = _mm256_setzero_ps();
 	for (int64_t i = 0; i < n / QK_K; i++) {
 		X86_PREFETCH_AHEAD(x + i);
 		const float d = y[i].d * x86_h2f(x[i].d);
-		const uint8_t *ql = x[i].ql, *qh = x[i].qh;
-		const int8_t *q8 = y[i].qs;
 		const __m128i s8 = _mm_loadu_si128((const __m128i *)x[i].scales);
 		__m256i sumi = x86_q6_K_bias(s8, y[i].bsums);
-		for (int half = 0; half < 2; half++, ql += 64, qh += 32, q8 += 128) {
-			const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
-			const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-			const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
-			const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(h, m2), 4);
-			const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4);
-			const __m256i h2 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4);
-			const __m256i h3 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4);
-			const __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0, m4), h0);
-			const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1, m4), h1);
-			const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), h2);
-			const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), h3);
-			const __m256i *yv = (const __m256i *)q8;
-			sumi = _mm256_add_epi32(sumi, x86_group_dot(q0, _mm256_loadu_si256(yv),
+		for (int half = 0; half < 2; half++) {
+			const __m256i *yv = (const __m256i *)(y[i].qs + 128 * half);
+			__m256i q[4];
+			x86_q6_K_quants(x[i].ql + 64 * half, x[i].qh + 32 * half, q);
+			/* Written out: as a loop GCC keeps it rolled, at a cost. */
+			sumi = _mm256_add_epi32(sumi, x86_group_dot(q[0], _mm256_loadu_si256(yv),
 								    x86_scale_pair8(s8, 8 * half + 0)));
-			sumi = _mm256_add_epi32(sumi, x86_group_dot(q1, _mm256_loadu_si256(yv + 1),
+			sumi = _mm256_add_epi32(sumi, x86_group_dot(q[1], _mm256_loadu_si256(yv + 1),
 								    x86_scale_pair8(s8, 8 * half + 2)));
-			sumi = _mm256_add_epi32(sumi, x86_group_dot(q2, _mm256_loadu_si256(yv + 2),
+			sumi = _mm256_add_epi32(sumi, x86_group_dot(q[2], _mm256_loadu_si256(yv + 2),
 								    x86_scale_pair8(s8, 8 * half + 4)));
-			sumi = _mm256_add_epi32(sumi, x86_group_dot(q3, _mm256_loadu_si256(yv + 3),
+			sumi = _mm256_add_epi32(sumi, x86_group_dot(q[3], _mm256_loadu_si256(yv + 3),
 								    x86_scale_pair8(s8, 8 * half + 6)));
 		}
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
@@ -624,7 +629,6 @@ LT_AVX2 static void x86_q6_K_tile(int64_t n, const void *vw, size_t w_stride, co
 	(void)w_stride;
 	const struct block_q6_K *x = vw;
 	X86_K_ROWS_DECL;
-	const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3);
 	__m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
 	for (int64_t i = 0; i < n / QK_K; i++) {
 		const float dx = x86_h2f(x[i].d);
@@ -632,19 +636,8 @@ LT_AVX2 static void x86_q6_K_tile(int64_t n, const void *vw, size_t w_stride, co
 		__m256i s0 = x86_q6_K_bias(s8, a0[i].bsums), s1 = x86_q6_K_bias(s8, a1[i].bsums);
 		__m256i s2 = x86_q6_K_bias(s8, a2[i].bsums), s3 = x86_q6_K_bias(s8, a3[i].bsums);
 		for (int half = 0; half < 2; half++) {
-			const uint8_t *ql = x[i].ql + 64 * half, *qh = x[i].qh + 32 * half;
-			const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
-			const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-			const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
 			__m256i q[4];
-			q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
-					       _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
-			q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-					       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
-			q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-					       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
-			q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-					       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
+			x86_q6_K_quants(x[i].ql + 64 * half, x[i].qh + 32 * half, q);
 			for (int k = 0; k < 4; k++) {
 				const __m256i scp = x86_scale_pair8(s8, 8 * half + 2 * k);
 				const size_t o = 128 * half + 32 * k;
@@ -701,16 +694,6 @@ LT_AVX2 static void x86_q2_K_vec_dot(int64_t n, float *s, const void *vx, const 
 	*s = x86_hsum_ps(acc) + summs;
 }
 
-/* The sixteen 6-bit q3_K scales, minus their bias of 32. */
-static inline void x86_q3_K_scales(const uint8_t *s, int *out)
-{
-	for (int j = 0; j < 16; j++) {
-		int lo = j < 8 ? s[j] & 0x0f : s[j - 8] >> 4;
-		int hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
-		out[j] = (lo | hi << 4) - 32;
-	}
-}
-
 LT_AVX2 static void x86_q3_K_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q3_K *x = vx;
@@ -720,7 +703,7 @@ LT_AVX2 static void x86_q3_K_vec_dot(int64_t n, float *s, const void *vx, const 
 	for (int64_t i = 0; i < n / QK_K; i++) {
 		X86_PREFETCH_AHEAD(x + i);
 		int sc[16];
-		x86_q3_K_scales(x[i].scales, sc);
+		q3_K_scales(x[i].scales, sc);
 		const float d = y[i].d * x86_h2f(x[i].d);
 		const __m256i hm = _mm256_loadu_si256((const __m256i *)x[i].hmask);
 		__m256i sumi = _mm256_setzero_si256();

@@ -26,6 +26,22 @@ need_shared() {
 	return 1
 }
 
+# The synthetic model writer of the build, where BUILD names one.
+SYNTH=${BUILD:+$BUILD/lt-synth}
+
+# need_synth NAME: true when $SYNTH is built, else prints SKIP.
+need_synth() {
+	if [ -n "$SYNTH" ] && [ -x "$SYNTH" ]; then
+		return 0
+	fi
+	if [ -z "${BUILD:-}" ]; then
+		skip "$1" "lt-synth not built (BUILD unset)"
+	else
+		skip "$1" "$SYNTH not built"
+	fi
+	return 1
+}
+
 # expect_status NAME WANT CMD...: runs CMD (stdin empty, stdout in $TMP/out,
 # stderr in $TMP/err) and passes when it exits with status WANT.
 expect_status() {

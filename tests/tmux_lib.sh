@@ -1,7 +1,8 @@
 # Shared set-up of the tmux-driven end-to-end tests. Source it after
 # tests/lib.sh with E2E_NAME (the name of a SKIP line) and CHAT_ARGS (options
-# 'start' passes to 'llamaterm chat' before its own) set. It skips
-# the whole script (exit 0) without tmux or the shared models.
+# 'start' passes to 'llamaterm chat' before its own) set, and WAIT (the
+# seconds any single wait may take) by the time it waits. It skips the whole
+# script (exit 0) without tmux or the shared models.
 #
 # tmux runs on a private socket and every XDG directory points into a
 # temporary directory, so the tests never touch the user's files.
@@ -32,21 +33,30 @@ start() {
 		 $LLAMATERM chat -m $MODEL $CHAT_ARGS $*; echo EXITED:\$?; sleep 60"
 }
 
-# Seconds any single wait may take.
-WAIT=${TUI_WAIT:-20}
-
+# screen NAME: what the pane shows (a script may define its own view).
 screen() { tm capture-pane -p -t "$1"; }
 
-# wait_for NAME REGEX [SECONDS]: true once the screen matches.
-wait_for() {
-	local deadline=$((SECONDS + ${3:-$WAIT}))
+# poll NAME WHAT SECONDS CMD...: true once CMD succeeds, tried every 0.1 s
+# for SECONDS; on a timeout shows the screen of NAME and says what was
+# awaited. Waits poll with a deadline instead of sleeping a fixed time.
+poll() {
+	local name=$1 what=$2 deadline=$((SECONDS + $3))
+	shift 3
 	while [ $SECONDS -lt $deadline ]; do
-		if screen "$1" | grep -Eq -- "$2"; then
+		if "$@"; then
 			return 0
 		fi
 		sleep 0.1
 	done
-	echo "--- timed out waiting for /$2/ on $1; the screen was:"
-	screen "$1"
+	echo "--- timed out waiting for $what on $name; the screen was:"
+	screen "$name"
 	return 1
 }
+
+screen_has() { screen "$1" | grep -Eq -- "$2"; }
+screen_lacks() { ! screen_has "$1" "$2"; }
+
+# wait_for NAME REGEX [SECONDS]: true once the screen matches.
+wait_for() { poll "$1" "/$2/" "${3:-$WAIT}" screen_has "$1" "$2"; }
+# wait_gone NAME REGEX [SECONDS]: true once the screen no longer matches.
+wait_gone() { poll "$1" "/$2/ to go" "${3:-$WAIT}" screen_lacks "$1" "$2"; }

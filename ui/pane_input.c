@@ -124,7 +124,13 @@ static char *input_gen_param(const char *text, int state)
 	return name ? strdup(name) : NULL;
 }
 
-static char *input_gen_session(const char *text, int state)
+/* Readline's generator protocol over a list the input keeps: at state 0
+ * reload refreshes the list, then each call returns the next name that
+ * starts with text (a copy readline frees), NULL at the end. name_at gives
+ * entry k's name, NULL past the last. One position serves every list, as
+ * readline runs one generator at a time and starts each at state 0. */
+static char *input_gen_listed(const char *text, int state, void (*reload)(struct input *in),
+			      const char *(*name_at)(const struct input *in, size_t k))
 {
 	static size_t i;
 	struct input *in = input_active;
@@ -132,45 +138,56 @@ static char *input_gen_session(const char *text, int state)
 		return NULL;
 	if (!state) {
 		i = 0;
-		session_list_free(in->sessions, in->n_sessions);
-		in->sessions = NULL, in->n_sessions = 0;
-		if (session_list(&in->sessions, &in->n_sessions, NULL, 0) < 0)
-			in->sessions = NULL, in->n_sessions = 0;
+		reload(in);
 	}
 	size_t len = strlen(text);
-	while (i < in->n_sessions) {
-		const char *name = in->sessions[i++].name;
+	for (const char *name; (name = name_at(in, i)) != NULL;) {
+		i++;
 		if (!strncmp(name, text, len))
 			return strdup(name);
 	}
 	return NULL;
 }
 
+static void input_load_sessions(struct input *in)
+{
+	session_list_free(in->sessions, in->n_sessions);
+	in->sessions = NULL, in->n_sessions = 0;
+	if (session_list(&in->sessions, &in->n_sessions, NULL, 0) < 0)
+		in->sessions = NULL, in->n_sessions = 0;
+}
+
+static const char *input_session_name(const struct input *in, size_t k)
+{
+	return k < in->n_sessions ? in->sessions[k].name : NULL;
+}
+
+static char *input_gen_session(const char *text, int state)
+{
+	return input_gen_listed(text, state, input_load_sessions, input_session_name);
+}
+
+static void input_load_templates(struct input *in)
+{
+	template_list_free(in->templates, in->n_templates);
+	in->templates = NULL, in->n_templates = 0;
+	char **dirs = NULL;
+	size_t n_dirs = 0;
+	if (paths_template_dirs(&dirs, &n_dirs) == 0) {
+		if (template_list(&in->templates, &in->n_templates, dirs, n_dirs, NULL, 0) < 0)
+			in->templates = NULL, in->n_templates = 0;
+		paths_list_free(dirs, n_dirs);
+	}
+}
+
+static const char *input_template_name(const struct input *in, size_t k)
+{
+	return k < in->n_templates ? in->templates[k].name : NULL;
+}
+
 static char *input_gen_template(const char *text, int state)
 {
-	static size_t i;
-	struct input *in = input_active;
-	if (!in)
-		return NULL;
-	if (!state) {
-		i = 0;
-		template_list_free(in->templates, in->n_templates);
-		in->templates = NULL, in->n_templates = 0;
-		char **dirs = NULL;
-		size_t n_dirs = 0;
-		if (paths_template_dirs(&dirs, &n_dirs) == 0) {
-			if (template_list(&in->templates, &in->n_templates, dirs, n_dirs, NULL, 0) < 0)
-				in->templates = NULL, in->n_templates = 0;
-			paths_list_free(dirs, n_dirs);
-		}
-	}
-	size_t len = strlen(text);
-	while (i < in->n_templates) {
-		const char *name = in->templates[i++].name;
-		if (!strncmp(name, text, len))
-			return strdup(name);
-	}
-	return NULL;
+	return input_gen_listed(text, state, input_load_templates, input_template_name);
 }
 
 /* Whether the first word of the line abbreviates the command name. */

@@ -96,6 +96,16 @@ static void meta_scalar(char *buf, size_t size, const struct gguf_value *v, size
 	}
 }
 
+/* Item i of array v as meta_scalar shows it, "?" when it cannot be read. */
+static void meta_item(char *buf, size_t size, const struct gguf_value *v, uint64_t i, size_t max)
+{
+	const struct gguf_value *e = gguf_value_arr_item(v, i);
+	if (e)
+		meta_scalar(buf, size, e, max);
+	else
+		snprintf(buf, size, "?");
+}
+
 static void meta_folded(char *buf, size_t size, const struct gguf_value *v)
 {
 	if (gguf_value_type(v) != GGUF_VTYPE_ARRAY) {
@@ -107,11 +117,7 @@ static void meta_folded(char *buf, size_t size, const struct gguf_value *v)
 			   n);
 	for (uint64_t i = 0; i < n && i < META_ARR_SHORT && pos > 0 && (size_t)pos < size; i++) {
 		char item[128];
-		const struct gguf_value *e = gguf_value_arr_item(v, i);
-		if (e)
-			meta_scalar(item, sizeof(item), e, 24);
-		else
-			snprintf(item, sizeof(item), "?");
+		meta_item(item, sizeof(item), v, i, 24);
 		pos += snprintf(buf + pos, size - (size_t)pos, "%s%s", i ? ", " : "", item);
 	}
 	if (n > META_ARR_SHORT && pos > 0 && (size_t)pos < size)
@@ -146,11 +152,7 @@ static void meta_expand(struct listview *lv, const struct gguf_value *v)
 	uint64_t n = gguf_value_arr_len(v);
 	for (uint64_t i = 0; i < n && i < META_ARR_MAX; i++) {
 		char item[512];
-		const struct gguf_value *e = gguf_value_arr_item(v, i);
-		if (e)
-			meta_scalar(item, sizeof(item), e, 200);
-		else
-			snprintf(item, sizeof(item), "?");
+		meta_item(item, sizeof(item), v, i, 200);
 		listview_addf(lv, LISTVIEW_DIM, META_TAG_DETAIL, "    [%" PRIu64 "] %s", i, item);
 	}
 	if (n > META_ARR_MAX)

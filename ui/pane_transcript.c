@@ -153,22 +153,32 @@ int transcript_add(struct transcript *t, enum transcript_kind kind, const char *
 	return 0;
 }
 
+/* Appends s[0..n) to a NUL-terminated text of *len bytes in *cap, growing
+ * it; -1 when memory runs out (the text is then as it was). */
+static int transcript_text_append(char **text, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	size_t need = *len + n + 1;
+	if (need > *cap) {
+		size_t c = *cap * 2 > need ? *cap * 2 : need;
+		char *p = realloc(*text, c);
+		if (!p)
+			return -1;
+		*text = p, *cap = c;
+	}
+	memcpy(*text + *len, s, n);
+	*len += n;
+	(*text)[*len] = '\0';
+	return 0;
+}
+
 int transcript_append(struct transcript *t, const char *text, size_t len)
 {
 	if (t->n == 0)
 		return transcript_add(t, TRANSCRIPT_ASSISTANT, text, len);
 	struct transcript_entry *e = &t->e[t->n - 1];
-	if (e->len + len + 1 > e->cap) {
-		size_t cap = e->cap * 2 > e->len + len + 1 ? e->cap * 2 : e->len + len + 1;
-		char *p = realloc(e->text, cap);
-		if (!p)
-			return -1;
-		e->text = p, e->cap = cap;
-	}
 	size_t before = t->width > 0 ? transcript_entry_lines(t, e, t->width) : 0;
-	memcpy(e->text + e->len, text, len);
-	e->len += len;
-	e->text[e->len] = '\0';
+	if (transcript_text_append(&e->text, &e->len, &e->cap, text, len))
+		return -1;
 	e->cached_width = -1;
 	transcript_keep_view(t, t->n - 1, before);
 	return 0;
@@ -180,20 +190,9 @@ int transcript_append_reasoning(struct transcript *t, const char *text, size_t l
 	if (t->reply >= t->n)
 		return -1;
 	struct transcript_entry *e = &t->e[t->reply];
-	size_t need = e->rlen + len + 1;
-	if (need > e->rcap) {
-		size_t cap = e->rcap ? e->rcap : 256;
-		while (cap < need)
-			cap *= 2;
-		char *p = realloc(e->reasoning, cap);
-		if (!p)
-			return -1;
-		e->reasoning = p, e->rcap = cap;
-	}
 	size_t before = t->width > 0 ? transcript_entry_lines(t, e, t->width) : 0;
-	memcpy(e->reasoning + e->rlen, text, len);
-	e->rlen += len;
-	e->reasoning[e->rlen] = '\0';
+	if (transcript_text_append(&e->reasoning, &e->rlen, &e->rcap, text, len))
+		return -1;
 	e->n_think = n_tokens;
 	e->cached_width = -1;
 	transcript_keep_view(t, t->reply, before);

@@ -90,9 +90,7 @@ int cmd_bench(int argc, char **argv)
 	}
 	char err[512];
 	double t0 = cli_now();
-	struct model_params mp = model_params_default();
-	mp.use_mmap = !o.no_mmap;
-	mp.use_mlock = o.mlock;
+	struct model_params mp = cli_model_params(&o);
 	struct model *m;
 	if (model_open(&m, o.model, &mp, err, sizeof(err))) {
 		fprintf(stderr, "llamaterm bench: %s\n", err);

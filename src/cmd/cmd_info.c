@@ -87,6 +87,21 @@ static void json_float(FILE *out, double v, bool single)
 
 static void text_value(FILE *out, const struct gguf_value *v, bool full);
 
+/* A boolean or integer value, which the text and the JSON write alike. */
+static void plain_scalar(FILE *out, const struct gguf_value *v)
+{
+	switch (gguf_value_type(v)) {
+	case GGUF_VTYPE_BOOL:
+		fputs(gguf_value_bool(v) ? "true" : "false", out);
+		break;
+	case GGUF_VTYPE_UINT8: case GGUF_VTYPE_UINT16: case GGUF_VTYPE_UINT32: case GGUF_VTYPE_UINT64:
+		fprintf(out, "%" PRIu64, gguf_value_u64(v));
+		break;
+	default:
+		fprintf(out, "%" PRId64, gguf_value_i64(v));
+	}
+}
+
 static void text_array(FILE *out, const struct gguf_value *v, bool full)
 {
 	enum gguf_vtype et = gguf_value_arr_type(v);
@@ -122,18 +137,12 @@ static void text_value(FILE *out, const struct gguf_value *v, bool full)
 	case GGUF_VTYPE_ARRAY:
 		text_array(out, v, full);
 		break;
-	case GGUF_VTYPE_BOOL:
-		fputs(gguf_value_bool(v) ? "true" : "false", out);
-		break;
 	case GGUF_VTYPE_FLOAT32:
 	case GGUF_VTYPE_FLOAT64:
 		fputs(modelinfo_float(gguf_value_f64(v), t == GGUF_VTYPE_FLOAT32).s, out);
 		break;
-	case GGUF_VTYPE_UINT8: case GGUF_VTYPE_UINT16: case GGUF_VTYPE_UINT32: case GGUF_VTYPE_UINT64:
-		fprintf(out, "%" PRIu64, gguf_value_u64(v));
-		break;
 	default:
-		fprintf(out, "%" PRId64, gguf_value_i64(v));
+		plain_scalar(out, v);
 	}
 }
 
@@ -258,18 +267,12 @@ static void json_value(FILE *out, const struct gguf_value *v)
 		fputs("]", out);
 		break;
 	}
-	case GGUF_VTYPE_BOOL:
-		fputs(gguf_value_bool(v) ? "true" : "false", out);
-		break;
 	case GGUF_VTYPE_FLOAT32:
 	case GGUF_VTYPE_FLOAT64:
 		json_float(out, gguf_value_f64(v), t == GGUF_VTYPE_FLOAT32);
 		break;
-	case GGUF_VTYPE_UINT8: case GGUF_VTYPE_UINT16: case GGUF_VTYPE_UINT32: case GGUF_VTYPE_UINT64:
-		fprintf(out, "%" PRIu64, gguf_value_u64(v));
-		break;
 	default:
-		fprintf(out, "%" PRId64, gguf_value_i64(v));
+		plain_scalar(out, v);
 	}
 }
 
@@ -437,13 +440,9 @@ int cmd_info(int argc, char **argv)
 {
 	struct options o;
 	options_defaults(&o);
-	int rc = options_parse(&o, argc, argv, OPTC_INFO);
-	if (rc)
+	int rc = cli_parse(&o, argc, argv, OPTC_INFO, "info", info_usage, 0);
+	if (rc >= 0)
 		return rc;
-	if (o.help) {
-		info_usage(stdout);
-		return 0;
-	}
 	if (o.n_positional != 1) {
 		if (o.n_positional == 0) {
 			fprintf(stderr, "llamaterm info: missing MODEL.gguf argument\n");

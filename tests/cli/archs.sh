@@ -7,14 +7,10 @@
 # a feature off must not match, so each feature is shown to matter.
 . "$(dirname "$0")/../lib.sh"
 LT=$LLAMATERM
-SYNTH=${BUILD:+$BUILD/lt-synth}
 GOLDEN=$(cd "$(dirname "$0")/../golden" && pwd)
 . "$GOLDEN/common.sh"
 
-if [ -z "$SYNTH" ] || [ ! -x "$SYNTH" ]; then
-	skip "architecture goldens" "lt-synth not built (BUILD unset)"
-	exit 0
-fi
+need_synth "architecture goldens" || exit 0
 if ! command -v python3 >/dev/null; then
 	skip "architecture goldens" "python3 not found"
 	exit 0

@@ -6,14 +6,10 @@
 # weights are gibberish; only their equality matters.
 . "$(dirname "$0")/../lib.sh"
 LT=$LLAMATERM
-SYNTH=${BUILD:+$BUILD/lt-synth}
 GOLDEN=$(cd "$(dirname "$0")/../golden" && pwd)
 . "$GOLDEN/common.sh"
 
-if [ -z "$SYNTH" ] || [ ! -x "$SYNTH" ]; then
-	skip "architecture chats" "lt-synth not built (BUILD unset)"
-	exit 0
-fi
+need_synth "architecture chats" || exit 0
 export XDG_DATA_HOME=$TMP/data XDG_STATE_HOME=$TMP/state XDG_CONFIG_HOME=$TMP/config
 
 template_of() {

@@ -3,11 +3,7 @@
 # rules and every result loaded and run.
 . tests/lib.sh
 : "${BUILD:?}"
-SYNTH=$BUILD/lt-synth
-if [ ! -x "$SYNTH" ]; then
-	skip quantize "$SYNTH not built"
-	exit 0
-fi
+need_synth quantize || exit 0
 
 # One thread: on a busy machine OpenMP barriers only add waiting, and these
 # models are small.

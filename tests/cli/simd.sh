@@ -5,12 +5,8 @@
 # the gaps between the top logits of these models.
 . "$(dirname "$0")/../lib.sh"
 LT=$LLAMATERM
-SYNTH=${BUILD:+$BUILD/lt-synth}
 
-if [ -z "$SYNTH" ] || [ ! -x "$SYNTH" ]; then
-	skip "simd vs scalar greedy" "lt-synth not built (BUILD unset)"
-	exit 0
-fi
+need_synth "simd vs scalar greedy" || exit 0
 need_shared "simd vs scalar greedy" || exit 0
 
 # K-quants need rows of 256, so the tiny preset is widened.

@@ -23,29 +23,9 @@ screen() {
 last_line() { screen "$1" | tail -n 1; }
 count() { screen "$1" | grep -Ec -- "$2"; }
 
-# poll NAME WHAT SECONDS CMD...: true once CMD succeeds, tried every 0.1 s
-# for SECONDS; on a timeout shows the screen of NAME and says what was
-# awaited.
-poll() {
-	local name=$1 what=$2 deadline=$((SECONDS + $3))
-	shift 3
-	while [ $SECONDS -lt $deadline ]; do
-		if "$@"; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "--- timed out waiting for $what on $name; the screen was:"
-	screen "$name"
-	return 1
-}
-
-screen_has() { screen "$1" | grep -Eq -- "$2"; }
 prompt_shown() { [ "$(last_line "$1")" = ">" ] && [ "$(count "$1" '^> ?')" -ge "$2" ]; }
 reply_shown() { screen "$1" | sed -n "/^> $2\$/{n;p;q}" | grep -q '[a-z]'; }
 
-# wait_for NAME REGEX [SECONDS]: true once some line matches.
-wait_for() { poll "$1" "/$2/" "${3:-$WAIT}" screen_has "$1" "$2"; }
 # wait_prompt NAME [N]: true once the last line is an empty prompt and at
 # least N prompts have been shown.
 wait_prompt() { poll "$1" "an empty prompt" "$WAIT" prompt_shown "$1" "${2:-1}"; }

@@ -8,6 +8,7 @@
 
 E2E_NAME=panes_e2e
 CHAT_ARGS="-t 1 --temp 0 -n 16"
+WAIT=${TUI_WAIT:-20}
 . tests/tmux_lib.sh
 
 # size NAME COLS ROWS: resizes the window and waits for the redraw.

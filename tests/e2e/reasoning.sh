@@ -8,6 +8,7 @@
 E2E_NAME=reasoning_e2e
 CHAT_ARGS="--template tests/data/think.tmpl -t 1 --temp 0 -n 24"
 . tests/tmux_lib.sh
+WAIT=${TUI_WAIT:-20}
 
 THOUGHT='^  \. Every day, she went to the$'
 FOLDED='^  ▸ thought for [0-9]+ tokens: \. Every day, she went to the'

@@ -6,6 +6,7 @@
 
 E2E_NAME=suspend_e2e
 CHAT_ARGS="-t 1 --temp 0 -n 8"
+WAIT=${TUI_WAIT:-20}
 . tests/tmux_lib.sh
 
 # A shell with job control, as a user has: the chat is started from it.

@@ -9,34 +9,14 @@
 E2E_NAME=tui_e2e
 CHAT_ARGS=
 . tests/tmux_lib.sh
-
-# wait_gone NAME REGEX: true once the screen no longer matches.
-wait_gone() {
-	local deadline=$((SECONDS + ${3:-$WAIT}))
-	while [ $SECONDS -lt $deadline ]; do
-		if ! screen "$1" | grep -Eq -- "$2"; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "--- timed out waiting for /$2/ to go on $1; the screen was:"
-	screen "$1"
-	return 1
-}
+# Seconds any single wait may take.
+WAIT=${TUI_WAIT:-20}
 
 # reply_text NAME: true when the last reply has text under its label.
 reply_text() { screen "$1" | sed -n '/^Assistant/{n;p}' | tail -n 1 | grep -q '[A-Za-z]'; }
 
 # wait_reply NAME: waits until the reply being streamed shows text.
-wait_reply() {
-	local deadline=$((SECONDS + WAIT))
-	while [ $SECONDS -lt $deadline ]; do
-		reply_text "$1" && return 0
-		sleep 0.1
-	done
-	echo "--- timed out waiting for reply text on $1"
-	return 1
-}
+wait_reply() { poll "$1" "reply text" "$WAIT" reply_text "$1"; }
 
 # ---- a reply streams in; the status bar shows the speeds ----
 start s1 -n 40 --session e2e-one

@@ -20,50 +20,11 @@
 #include "model.h"
 #include "session.h"
 
+#include "stories_fixture.h"
 #include "testutil.h"
 
 #define THOUGHT ". Every day, she went to the"
 #define ANSWER_START "with her mommy."
-
-struct fix {
-	struct model *m;
-	struct vocab *v;
-};
-
-static int group_setup(void **state)
-{
-	char path[512];
-	*state = NULL;
-	if (!tu_model_path(path, sizeof(path), "stories260K.gguf"))
-		return 0;
-	struct fix *f = calloc(1, sizeof(*f));
-	char err[512];
-	if (!f || model_open(&f->m, path, NULL, err, sizeof(err)) ||
-	    vocab_open(&f->v, model_gguf(f->m), err, sizeof(err)))
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	struct fix *f = *state;
-	if (f) {
-		vocab_free(f->v);
-		model_free(f->m);
-		free(f);
-	}
-	return 0;
-}
-
-static struct fix *need_model(void **state)
-{
-	if (!*state) {
-		printf("SKIP: stories260K.gguf not found (set LLAMATERM_SHARED)\n");
-		skip();
-	}
-	return *state;
-}
 
 struct seen {
 	char text[2048], thought[2048];
@@ -74,18 +35,14 @@ struct seen {
 static void on_text(void *ud, const char *t, size_t n)
 {
 	struct seen *s = ud;
-	assert_true(s->len + n < sizeof(s->text));
-	memcpy(s->text + s->len, t, n);
-	s->text[s->len += n] = '\0';
+	tu_append(s->text, sizeof(s->text), &s->len, t, n);
 }
 
 static void on_reasoning(void *ud, const char *t, size_t n, int n_tokens)
 {
 	struct seen *s = ud;
 	assert_int_equal(s->len, 0); /* reasoning comes before the answer */
-	assert_true(s->tlen + n < sizeof(s->thought));
-	memcpy(s->thought + s->tlen, t, n);
-	s->thought[s->tlen += n] = '\0';
+	tu_append(s->thought, sizeof(s->thought), &s->tlen, t, n);
 	assert_true(n_tokens >= s->n_tokens);
 	s->n_tokens = n_tokens;
 }
@@ -106,13 +63,10 @@ static struct template *load_tmpl(const char *name)
 	return t;
 }
 
-static struct conv *make_conv(struct fix *f, struct ctx **ctx, const char *tmpl)
+static struct conv *make_conv(struct tu_stories *f, struct ctx **ctx, const char *tmpl)
 {
-	struct ctx_params cp = ctx_params_default();
-	cp.n_ctx = 256;
-	cp.n_threads = 1;
+	*ctx = tu_stories_ctx(f, 256);
 	char err[256];
-	assert_int_equal(ctx_new(ctx, f->m, &cp, err, sizeof(err)), 0);
 	struct conv_params p = { .sampling = sampler_params_default(), .n_predict = 24 };
 	p.sampling.temperature = 0;
 	struct conv *c;
@@ -122,7 +76,7 @@ static struct conv *make_conv(struct fix *f, struct ctx **ctx, const char *tmpl)
 }
 
 /* The context as text. */
-static char *context_text(struct fix *f, const struct conv *c)
+static char *context_text(struct tu_stories *f, const struct conv *c)
 {
 	size_t cap = 8192, len = 0;
 	char *s = calloc(1, cap);
@@ -148,7 +102,7 @@ static int count(const char *hay, const char *needle)
 
 static void test_reply_split(void **state)
 {
-	struct fix *f = need_model(state);
+	struct tu_stories *f = tu_need_stories(state);
 	struct ctx *ctx;
 	struct conv *c = make_conv(f, &ctx, "tests/data/think.tmpl");
 	struct seen s;
@@ -184,7 +138,7 @@ static void test_reply_split(void **state)
 
 static void test_think_switch(void **state)
 {
-	struct fix *f = need_model(state);
+	struct tu_stories *f = tu_need_stories(state);
 	struct ctx *ctx;
 	struct conv *c = make_conv(f, &ctx, "tests/data/think.tmpl");
 	assert_true(conv_thinking(c));
@@ -224,7 +178,7 @@ static void test_think_switch(void **state)
 
 static void test_snapshot_restore(void **state)
 {
-	struct fix *f = need_model(state);
+	struct tu_stories *f = tu_need_stories(state);
 	struct ctx *ctx;
 	struct conv *c = make_conv(f, &ctx, "tests/data/think.tmpl");
 	assert_int_equal(conv_send(c, "Once upon a time", NULL, NULL), 0);
@@ -277,5 +231,5 @@ int main(void)
 		cmocka_unit_test(test_think_switch),
 		cmocka_unit_test(test_snapshot_restore),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, tu_stories_setup, tu_stories_teardown);
 }

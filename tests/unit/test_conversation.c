@@ -17,6 +17,7 @@
 #include "model.h"
 #include "session.h"
 
+#include "stories_fixture.h"
 #include "testutil.h"
 
 /* README.md of the models directory: greedy ids after BOS "Once upon a time". */
@@ -26,49 +27,6 @@ static const int32_t golden_ids[32] = { 432, 383, 286, 261, 376, 298, 315, 421, 
 static const char golden_text[] =
 	", there was a little girl named Lily. She loved to play outside in the park. One day, she saw";
 #define TOK_BOS 1
-
-struct fix {
-	struct model *m;
-	struct vocab *v;
-};
-
-static int group_setup(void **state)
-{
-	char path[512];
-	if (!tu_model_path(path, sizeof(path), "stories260K.gguf")) {
-		*state = NULL;
-		return 0;
-	}
-	struct fix *f = calloc(1, sizeof(*f));
-	char err[512];
-	if (model_open(&f->m, path, NULL, err, sizeof(err)) ||
-	    vocab_open(&f->v, model_gguf(f->m), err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	struct fix *f = *state;
-	if (f) {
-		vocab_free(f->v);
-		model_free(f->m);
-		free(f);
-	}
-	return 0;
-}
-
-static struct fix *need_model(void **state)
-{
-	if (!*state) {
-		printf("SKIP: stories260K.gguf not found (set LLAMATERM_SHARED)\n");
-		skip();
-	}
-	return *state;
-}
 
 /* What the callbacks saw. */
 struct seen {
@@ -81,10 +39,7 @@ struct seen {
 static void on_text(void *ud, const char *t, size_t n)
 {
 	struct seen *s = ud;
-	assert_true(s->len + n < sizeof(s->text));
-	memcpy(s->text + s->len, t, n);
-	s->len += n;
-	s->text[s->len] = '\0';
+	tu_append(s->text, sizeof(s->text), &s->len, t, n);
 }
 
 static void on_shift(void *ud, int dropped, int kept, const char *what)
@@ -110,17 +65,6 @@ static struct conv_callbacks callbacks(struct seen *s)
 					.on_turn = on_turn };
 }
 
-static struct ctx *make_ctx(struct fix *f, int n_ctx)
-{
-	struct ctx_params cp = ctx_params_default();
-	cp.n_ctx = n_ctx;
-	cp.n_threads = 1;
-	struct ctx *c;
-	char err[256];
-	assert_int_equal(ctx_new(&c, f->m, &cp, err, sizeof(err)), 0);
-	return c;
-}
-
 static struct template *make_tmpl(const char *text)
 {
 	struct template *t;
@@ -130,7 +74,7 @@ static struct template *make_tmpl(const char *text)
 	return t;
 }
 
-static struct conv *make_conv(struct fix *f, struct ctx *ctx, const char *tmpl, float temp,
+static struct conv *make_conv(struct tu_stories *f, struct ctx *ctx, const char *tmpl, float temp,
 			      uint32_t seed, int n_predict, const char *const *stops, int n_stops)
 {
 	struct conv_params p = { .sampling = sampler_params_default(), .n_predict = n_predict,
@@ -153,8 +97,8 @@ static void check_synced(struct conv *c, struct ctx *ctx)
 
 static void test_golden(void **state)
 {
-	struct fix *f = need_model(state);
-	struct ctx *ctx = make_ctx(f, 256);
+	struct tu_stories *f = tu_need_stories(state);
+	struct ctx *ctx = tu_stories_ctx(f, 256);
 	struct conv *c = make_conv(f, ctx, "name = raw\n", 0, 1, 32, NULL, 0);
 	struct seen s;
 	struct conv_callbacks cb = callbacks(&s);
@@ -181,14 +125,14 @@ static void test_golden(void **state)
  * (" g" "ir" "l"): neither appears, and the text before it does. */
 static void test_stop_strings(void **state)
 {
-	struct fix *f = need_model(state);
+	struct tu_stories *f = tu_need_stories(state);
 	const char *cases[][2] = {
 		{ "Lily", ", there was a little girl named " },
 		{ "girl", ", there was a little " },
 		{ "little girl named L", ", there was a " },
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
-		struct ctx *ctx = make_ctx(f, 256);
+		struct ctx *ctx = tu_stories_ctx(f, 256);
 		const char *stops[] = { cases[k][0] };
 		struct conv *c = make_conv(f, ctx, "name = raw\n", 0, 1, 64, stops, 1);
 		struct seen s;
@@ -215,8 +159,8 @@ static void test_stop_strings(void **state)
 /* User text never turns into special tokens; template text does. */
 static void test_specials(void **state)
 {
-	struct fix *f = need_model(state);
-	struct ctx *ctx = make_ctx(f, 256);
+	struct tu_stories *f = tu_need_stories(state);
+	struct ctx *ctx = tu_stories_ctx(f, 256);
 	struct conv *c = make_conv(f, ctx, "name = t\nbos = false\nuser_prefix = <s>\n", 0, 1, 1, NULL, 0);
 	assert_int_equal(conv_send(c, "</s><s> hi", NULL, NULL), 0);
 	const int32_t *ids = conv_ids(c);
@@ -233,8 +177,8 @@ static void test_specials(void **state)
 
 static void test_undo_regen(void **state)
 {
-	struct fix *f = need_model(state);
-	struct ctx *ctx = make_ctx(f, 256);
+	struct tu_stories *f = tu_need_stories(state);
+	struct ctx *ctx = tu_stories_ctx(f, 256);
 	struct conv *c = make_conv(f, ctx, "name = raw\n", 0, 1, 12, NULL, 0);
 	struct seen s;
 	struct conv_callbacks cb = callbacks(&s);
@@ -287,8 +231,8 @@ static void test_undo_regen(void **state)
 
 static void test_shift(void **state)
 {
-	struct fix *f = need_model(state);
-	struct ctx *ctx = make_ctx(f, 64);
+	struct tu_stories *f = tu_need_stories(state);
+	struct ctx *ctx = tu_stories_ctx(f, 64);
 	struct conv *c = make_conv(f, ctx, "name = t\nsystem_prefix = Story:\\s\nuser_suffix = \\n\n",
 				   0.8f, 3, 20, NULL, 0);
 	assert_int_equal(conv_set_system(c, "kids"), 0);
@@ -325,9 +269,9 @@ static void test_shift(void **state)
  * the replies match token for token (temperature > 0, same seed). */
 static void test_resume_identical(void **state)
 {
-	struct fix *f = need_model(state);
+	struct tu_stories *f = tu_need_stories(state);
 	const char *tmpl = "name = t\nuser_suffix = \\n\n";
-	struct ctx *ca = make_ctx(f, 512);
+	struct ctx *ca = tu_stories_ctx(f, 512);
 	struct conv *a = make_conv(f, ca, tmpl, 0.9f, 1234, 24, NULL, 0);
 	assert_int_equal(conv_send(a, "Once upon a time", NULL, NULL), 0);
 	struct session_data d, e;
@@ -339,7 +283,7 @@ static void test_resume_identical(void **state)
 	assert_int_equal(session_encode(&d, &buf, &len, err, sizeof(err)), 0);
 	assert_int_equal(session_decode(buf, len, "mem", &e, warn, sizeof(warn), err, sizeof(err)), 0);
 
-	struct ctx *cb_ctx = make_ctx(f, 512);
+	struct ctx *cb_ctx = tu_stories_ctx(f, 512);
 	struct conv *b = make_conv(f, cb_ctx, tmpl, 0.1f, 99, 5, NULL, 0);
 	bool restored = false;
 	assert_int_equal(conv_restore(b, &e, true, &restored), 0);
@@ -360,7 +304,7 @@ static void test_resume_identical(void **state)
 	}
 
 	/* Without the KV cache the context is rebuilt from the transcript. */
-	struct ctx *cc = make_ctx(f, 512);
+	struct ctx *cc = tu_stories_ctx(f, 512);
 	struct conv *c = make_conv(f, cc, tmpl, 0.9f, 1, 5, NULL, 0);
 	assert_int_equal(conv_restore(c, &e, false, &restored), 0);
 	assert_false(restored);
@@ -385,10 +329,10 @@ static void test_resume_identical(void **state)
  * 2-turn prompt gives exactly the ids of tokenizing the whole rendered text
  * at once (the user text has no specials), with no stray space token where
  * template and user text meet or at the start of a later turn. */
-static void check_joins(struct fix *f, const char *tmpl, const char *system, bool bos,
+static void check_joins(struct tu_stories *f, const char *tmpl, const char *system, bool bos,
 			const char *whole)
 {
-	struct ctx *ctx = make_ctx(f, 256);
+	struct ctx *ctx = tu_stories_ctx(f, 256);
 	struct conv *c = make_conv(f, ctx, tmpl, 0, 1, 8, NULL, 0);
 	static const char *const texts[] = { "Tell me a story", " Once upon a time there was a dog.",
 					     "What was its name?" };
@@ -441,7 +385,7 @@ static void check_joins(struct fix *f, const char *tmpl, const char *system, boo
 
 static void test_segment_joins(void **state)
 {
-	struct fix *f = need_model(state);
+	struct tu_stories *f = tu_need_stories(state);
 	assert_true(vocab_add_space_prefix(f->v));
 	/* Plain text everywhere: cuts between template and user text, and
 	 * turns that continue after "\n", must add no space. */
@@ -461,7 +405,7 @@ static void test_segment_joins(void **state)
 
 	/* No lone space token where the template's "Human: " meets the text. */
 	int32_t space = vocab_find(f->v, "\xe2\x96\x81", 3);
-	struct ctx *ctx = make_ctx(f, 256);
+	struct ctx *ctx = tu_stories_ctx(f, 256);
 	struct conv *c = make_conv(f, ctx, "name = t\nuser_prefix = Human:\\s\nuser_suffix = \\n\n",
 				   0, 1, 4, NULL, 0);
 	assert_int_equal(conv_send(c, "Tell me a story", NULL, NULL), 0);
@@ -475,8 +419,8 @@ static void test_segment_joins(void **state)
  * token count it needs, and the previous one stays in place. */
 static void test_long_system(void **state)
 {
-	struct fix *f = need_model(state);
-	struct ctx *ctx = make_ctx(f, 256);
+	struct tu_stories *f = tu_need_stories(state);
+	struct ctx *ctx = tu_stories_ctx(f, 256);
 	struct conv *c = make_conv(f, ctx, "name = t\nsystem_suffix = \\n\n", 0, 1, 4, NULL, 0);
 	assert_int_equal(conv_set_system(c, "A story."), 0);
 	int n_head = conv_n_ids(c);
@@ -501,7 +445,7 @@ static void test_long_system(void **state)
 	/* The same from the start: conv_new refuses it. */
 	struct conv_params p = { .sampling = sampler_params_default(), .n_predict = 4, .system = big };
 	char err[256];
-	ctx = make_ctx(f, 256);
+	ctx = tu_stories_ctx(f, 256);
 	assert_int_equal(conv_new(&c, ctx, f->v, make_tmpl("name = t\n"), &p, err, sizeof(err)),
 			 LT_E_FULL);
 	assert_non_null(strstr(err, "system prompt needs"));
@@ -512,8 +456,8 @@ static void test_long_system(void **state)
 /* The abort flag ends a reply at once and keeps what was generated. */
 static void test_abort(void **state)
 {
-	struct fix *f = need_model(state);
-	struct ctx *ctx = make_ctx(f, 256);
+	struct tu_stories *f = tu_need_stories(state);
+	struct ctx *ctx = tu_stories_ctx(f, 256);
 	struct conv *c = make_conv(f, ctx, "name = raw\n", 0, 1, -1, NULL, 0);
 	atomic_bool flag = true;
 	conv_set_abort(c, &flag);
@@ -542,5 +486,5 @@ int main(void)
 		cmocka_unit_test(test_resume_identical),
 		cmocka_unit_test(test_abort),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, tu_stories_setup, tu_stories_teardown);
 }

@@ -13,6 +13,8 @@
 
 #include "options.h"
 
+#include "testutil.h"
+
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static void test_info_flags(void **state)
@@ -99,12 +101,7 @@ static void test_usage_errors(void **state)
 static void test_help_lists_the_table(void **state)
 {
 	(void)state;
-	char *buf = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&buf, &size);
-	assert_non_null(f);
-	options_print_help(f, OPTC_INFO);
-	fclose(f);
+	char *buf = tu_capture(options_print_help, OPTC_INFO);
 	const char *want[] = { "--kv ", "--tensors ", "--json ", "--full ", "--no-mmap ", "--help " };
 	const char *p = buf;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -116,11 +113,7 @@ static void test_help_lists_the_table(void **state)
 	assert_null(strstr(buf, "--model"));
 	free(buf);
 
-	buf = NULL;
-	f = open_memstream(&buf, &size);
-	assert_non_null(f);
-	options_print_help(f, OPTC_QUANTIZE);
-	fclose(f);
+	buf = tu_capture(options_print_help, OPTC_QUANTIZE);
 	assert_non_null(strstr(buf, "--pure "));
 	assert_null(strstr(buf, "--kv "));
 	free(buf);

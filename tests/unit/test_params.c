@@ -17,6 +17,8 @@
 #include "roff.h"
 #include "slash.h"
 
+#include "testutil.h"
+
 static void test_params(void **state)
 {
 	(void)state;
@@ -158,17 +160,6 @@ static void test_describe(void **state)
 	assert_int_equal(n, (int)rows);
 }
 
-/* Reads what print() writes into a malloc'd string. */
-static char *capture(void (*print)(FILE *, unsigned), unsigned cmd)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	print(f, cmd);
-	fclose(f);
-	return buf;
-}
-
 static void print_man(FILE *f, unsigned cmd)
 {
 	(void)cmd;
@@ -200,9 +191,9 @@ static void test_generated_from_rows(void **state)
 	(void)state;
 	size_t n;
 	const struct param_def *t = params_table(&n);
-	char *run = capture(options_print_help, OPTC_RUN);
-	char *chat = capture(options_print_help, OPTC_CHAT);
-	char *man = capture(print_man, 0);
+	char *run = tu_capture(options_print_help, OPTC_RUN);
+	char *chat = tu_capture(options_print_help, OPTC_CHAT);
+	char *man = tu_capture(print_man, 0);
 	for (size_t i = 0; i < n; i++) {
 		char line[128];
 		/* --help: one line holding the long flag and the /set names. */

@@ -14,6 +14,7 @@
 
 #include "options.h"
 #include "slash.h"
+#include "testutil.h"
 
 /* It borrows n_ctx's field: any int32 field of struct gen_params will do. */
 #define PARAMS_EXTRA_ROW                                                                      \
@@ -22,24 +23,10 @@
 	  .max = 9, .commands = OPTC_CHAT, .help = "a knob only this test has" }
 #include "params.c"
 
-static char *capture_help(unsigned cmd)
+static void print_man(FILE *f, unsigned cmd)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	options_print_help(f, cmd);
-	fclose(f);
-	return buf;
-}
-
-static char *capture_man(void)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	(void)cmd;
 	options_print_man(f);
-	fclose(f);
-	return buf;
 }
 
 static void show_line(void *ud, const char *text)
@@ -51,15 +38,15 @@ static void show_line(void *ud, const char *text)
 static void test_new_row_everywhere(void **state)
 {
 	(void)state;
-	char *help = capture_help(OPTC_CHAT);
+	char *help = tu_capture(options_print_help, OPTC_CHAT);
 	assert_non_null(strstr(help, "--test-knob N"));
 	assert_non_null(strstr(help, "a knob only this test has; default 0, range 0 to 9; "
 				     "/set test_knob, knob"));
 	free(help);
-	help = capture_help(OPTC_RUN);
+	help = tu_capture(options_print_help, OPTC_RUN);
 	assert_null(strstr(help, "--test-knob"));
 	free(help);
-	char *man = capture_man();
+	char *man = tu_capture(print_man, 0);
 	assert_non_null(strstr(man, ".B \"\\-\\-test\\-knob N\"\na knob only this test has"));
 	free(man);
 

@@ -108,81 +108,93 @@ static void expect_logits(const float *got, const float *want, int n_vocab, int 
 				 (double)want[(size_t)pos * n_vocab + j]);
 }
 
+/* What each sliding-window test starts from: the model, its vocabulary
+ * size, the reference logits and the tokens they are of. */
+struct swa_run {
+	struct model *m;
+	int nv;
+	float *ref;
+	int32_t t[N_TOK];
+};
+
+static void swa_begin(struct swa_run *r)
+{
+	r->m = open_model();
+	r->nv = model_hparams(r->m)->n_vocab;
+	r->ref = reference(r->m);
+	tokens(r->t);
+}
+
+static void swa_end(struct swa_run *r)
+{
+	free(r->ref);
+	model_free(r->m);
+}
+
 static void swa_small_batches(void **state)
 {
 	(void)state;
-	struct model *m = open_model();
-	const int nv = model_hparams(m)->n_vocab;
-	assert_int_equal(model_hparams(m)->n_swa, WINDOW);
-	assert_true(model_hparams(m)->n_swa_layers > 0);
-	float *ref = reference(m);
-	int32_t t[N_TOK];
-	tokens(t);
+	struct swa_run r;
+	swa_begin(&r);
+	assert_int_equal(model_hparams(r.m)->n_swa, WINDOW);
+	assert_true(model_hparams(r.m)->n_swa_layers > 0);
 	/* Batches of 3 make the ring 7 rows: it wraps many times. */
-	struct ctx *c = new_ctx(m, 3);
-	assert_int_equal(ctx_eval(c, t, N_TOK, 0, true), 0);
+	struct ctx *c = new_ctx(r.m, 3);
+	assert_int_equal(ctx_eval(c, r.t, N_TOK, 0, true), 0);
 	for (int i = 0; i < N_TOK; i++)
-		expect_logits(ctx_logits(c, i), ref, nv, i);
+		expect_logits(ctx_logits(c, i), r.ref, r.nv, i);
 	/* One token at a time. */
 	assert_int_equal(ctx_truncate(c, 0), 0);
 	for (int i = 0; i < N_TOK; i++) {
-		assert_int_equal(ctx_eval(c, &t[i], 1, i, false), 0);
-		expect_logits(ctx_logits(c, -1), ref, nv, i);
+		assert_int_equal(ctx_eval(c, &r.t[i], 1, i, false), 0);
+		expect_logits(ctx_logits(c, -1), r.ref, r.nv, i);
 	}
 	ctx_free(c);
-	free(ref);
-	model_free(m);
+	swa_end(&r);
 }
 
 static void swa_rewind(void **state)
 {
 	(void)state;
-	struct model *m = open_model();
-	const int nv = model_hparams(m)->n_vocab;
-	float *ref = reference(m);
-	int32_t t[N_TOK];
-	tokens(t);
-	struct ctx *c = new_ctx(m, 3);
-	assert_int_equal(ctx_eval(c, t, N_TOK, 0, false), 0);
+	struct swa_run r;
+	swa_begin(&r);
+	struct ctx *c = new_ctx(r.m, 3);
+	assert_int_equal(ctx_eval(c, r.t, N_TOK, 0, false), 0);
 	/* One step back: the window of position 39 is still in the ring. */
 	assert_int_equal(ctx_truncate(c, N_TOK - 1), 0);
 	assert_int_equal(ctx_n_past(c), N_TOK - 1);
-	assert_int_equal(ctx_eval(c, &t[N_TOK - 1], 1, N_TOK - 1, false), 0);
-	expect_logits(ctx_logits(c, -1), ref, nv, N_TOK - 1);
+	assert_int_equal(ctx_eval(c, &r.t[N_TOK - 1], 1, N_TOK - 1, false), 0);
+	expect_logits(ctx_logits(c, -1), r.ref, r.nv, N_TOK - 1);
 	/* Far back: those rows were overwritten, so the cache starts over... */
 	assert_int_equal(ctx_truncate(c, 20), 0);
 	assert_int_equal(ctx_n_past(c), 0);
 	/* ... and an eval that pretends otherwise is refused. */
-	assert_int_equal(ctx_eval(c, t, 30, 0, false), 0);
-	assert_int_equal(ctx_eval(c, &t[10], 1, 10, false), LT_E_RANGE);
+	assert_int_equal(ctx_eval(c, r.t, 30, 0, false), 0);
+	assert_int_equal(ctx_eval(c, &r.t[10], 1, 10, false), LT_E_RANGE);
 	assert_non_null(strstr(ctx_error(c), "sliding-window"));
 	/* Re-evaluated from 0, position 29 is right again. */
-	expect_logits(ctx_logits(c, -1), ref, nv, 29);
+	expect_logits(ctx_logits(c, -1), r.ref, r.nv, 29);
 	ctx_free(c);
-	free(ref);
-	model_free(m);
+	swa_end(&r);
 }
 
 static void swa_state_roundtrip(void **state)
 {
 	(void)state;
-	struct model *m = open_model();
-	const int nv = model_hparams(m)->n_vocab;
-	float *ref = reference(m);
-	int32_t t[N_TOK];
-	tokens(t);
-	struct ctx *a = new_ctx(m, 4);
-	assert_int_equal(ctx_eval(a, t, 25, 0, false), 0);
+	struct swa_run r;
+	swa_begin(&r);
+	struct ctx *a = new_ctx(r.m, 4);
+	assert_int_equal(ctx_eval(a, r.t, 25, 0, false), 0);
 	size_t size = ctx_state_size(a);
 	void *img = malloc(size);
 	assert_int_equal(ctx_state_save(a, img, size), 0);
 	/* Another batch size gives another ring; the image does not care. */
-	struct ctx *b = new_ctx(m, 2);
+	struct ctx *b = new_ctx(r.m, 2);
 	assert_int_equal(ctx_state_load(b, img, size), 0);
 	assert_int_equal(ctx_n_past(b), 25);
-	assert_int_equal(ctx_eval(b, t + 25, N_TOK - 25, 25, true), 0);
+	assert_int_equal(ctx_eval(b, r.t + 25, N_TOK - 25, 25, true), 0);
 	for (int i = 25; i < N_TOK; i++)
-		expect_logits(ctx_logits(b, i - 25), ref, nv, i);
+		expect_logits(ctx_logits(b, i - 25), r.ref, r.nv, i);
 	/* A loaded state holds only the window: rewinding past it starts over. */
 	assert_int_equal(ctx_truncate(b, 22), 0);
 	assert_int_equal(ctx_n_past(b), 0);
@@ -191,8 +203,7 @@ static void swa_state_roundtrip(void **state)
 	ctx_free(a);
 	ctx_free(b);
 	free(img);
-	free(ref);
-	model_free(m);
+	swa_end(&r);
 }
 
 /* Sessions written before sliding windows hold version-1 images: a header

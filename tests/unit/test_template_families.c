@@ -15,9 +15,9 @@
 #include <cmocka.h>
 
 #include "template.h"
+#include "template_util.h"
 
 #define ERR_LEN 512
-static char *const shipped_dirs[] = { "prompts" };
 
 #define SYS "You are a helpful assistant"
 /* The first reply as the model wrote it: the splitter keeps the answer as
@@ -27,25 +27,6 @@ static const struct template_msg chat[] = {
 	{ TEMPLATE_ROLE_ASSISTANT, "Hi there", "The user greets me. I greet back." },
 	{ TEMPLATE_ROLE_USER, "How are you?", NULL },
 };
-
-static struct template *load(const char *name)
-{
-	struct template *t = NULL;
-	char err[ERR_LEN] = "";
-	if (template_load(&t, name, shipped_dirs, 1, err, sizeof(err)) != 0)
-		fail_msg("loading %s: %s", name, err);
-	return t;
-}
-
-static char *render(const struct template *t, const char *system, unsigned flags)
-{
-	struct template_segs s = { 0 };
-	assert_int_equal(template_render_conversation(t, system, chat, 3, flags, &s), 0);
-	char *out = template_segs_join(&s, NULL);
-	assert_non_null(out);
-	template_segs_free(&s);
-	return out;
-}
 
 /* What apply_chat_template gives for chat (with the reply's content
  * "<think>\n...\n</think>\n\nHi there"), written out by hand from each
@@ -92,8 +73,8 @@ static void test_reasoning_goldens(void **state)
 		  "<start_of_turn>model\n" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct template *t = load(cases[i].name);
-		char *out = render(t, cases[i].system, cases[i].flags);
+		struct template *t = tu_load_shipped(cases[i].name);
+		char *out = tu_render(t, cases[i].system, chat, 3, cases[i].flags);
 		if (strcmp(out, cases[i].expected) != 0)
 			fail_msg("%s (flags %u) renders\n[%s]\nexpected\n[%s]", cases[i].name,
 				 cases[i].flags, out, cases[i].expected);
@@ -105,7 +86,7 @@ static void test_reasoning_goldens(void **state)
 static void test_reasoning_keys(void **state)
 {
 	(void)state;
-	struct template *t = load("qwen3");
+	struct template *t = tu_load_shipped("qwen3");
 	assert_string_equal(template_reasoning_start(t), "<think>");
 	assert_string_equal(template_reasoning_end(t), "</think>");
 	assert_true(template_strip_reasoning(t));
@@ -113,11 +94,11 @@ static void test_reasoning_keys(void **state)
 	assert_string_equal(template_prefill(t, false), "<think>\n\n</think>\n\n");
 	assert_string_equal(template_prefill(t, true), "");
 	template_free(t);
-	t = load("deepseek-r1");
+	t = tu_load_shipped("deepseek-r1");
 	assert_false(template_can_switch_thinking(t));
 	assert_string_equal(template_prefill(t, true), "<think>\n");
 	template_free(t);
-	t = load("llama3");
+	t = tu_load_shipped("llama3");
 	assert_string_equal(template_reasoning_start(t), "");
 	assert_false(template_strip_reasoning(t));
 	assert_false(template_can_switch_thinking(t));
@@ -135,7 +116,7 @@ static void test_keep_reasoning(void **state)
 	struct template *t = NULL;
 	char err[ERR_LEN];
 	assert_int_equal(template_parse(&t, "keep.tmpl", text, strlen(text), err, sizeof(err)), 0);
-	char *out = render(t, NULL, 0);
+	char *out = tu_render(t, NULL, chat, 3, 0);
 	assert_string_equal(out, "U: Hello\nA: <think>\nThe user greets me. I greet back.\n</think>\n\n"
 				 "Hi there\nU: How are you?\nA:");
 	free(out);
@@ -169,9 +150,7 @@ static void test_reasoning_parse_errors(void **state)
 
 /* Excerpts of real tokenizer.chat_template strings: enough of each for
  * the markers, with the Jinja escapes as the files store them. */
-static const struct {
-	const char *what, *chat_template, *expected;
-} detect_cases[] = {
+static const struct tu_detect_case detect_cases[] = {
 	{ "Qwen3-8B",
 	  "{%- for message in messages %}{%- if (message.role == \"user\") %}"
 	  "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}"
@@ -253,16 +232,7 @@ static const struct {
 static void test_detect_families(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(detect_cases) / sizeof(detect_cases[0]); i++) {
-		char *name = NULL;
-		char err[ERR_LEN];
-		assert_int_equal(template_detect(detect_cases[i].chat_template, shipped_dirs, 1, &name,
-						 err, sizeof(err)), 0);
-		if (!name || strcmp(name, detect_cases[i].expected) != 0)
-			fail_msg("%s: detected %s, expected %s", detect_cases[i].what,
-				 name ? name : "nothing", detect_cases[i].expected);
-		free(name);
-	}
+	tu_check_detect(detect_cases, sizeof(detect_cases) / sizeof(detect_cases[0]));
 }
 
 int main(void)

@@ -287,15 +287,6 @@ static void stream_all(struct vocab_stream *s, const int32_t *ids, int n, bool f
 	out[k] = '\0';
 }
 
-static int32_t byte_token(const struct vocab *v, unsigned b)
-{
-	char name[8];
-	snprintf(name, sizeof(name), "<0x%02X>", b);
-	int32_t id = vocab_find(v, name, 6);
-	assert_true(id >= 0);
-	return id;
-}
-
 static void test_stream_utf8(void **state)
 {
 	(void)state;
@@ -320,18 +311,18 @@ static void test_stream_utf8(void **state)
 	vocab_stream_reset(s);
 	const char *t;
 	size_t len;
-	assert_int_equal(vocab_stream_push(s, byte_token(v, 0xE2), &t, &len), 0);
+	assert_int_equal(vocab_stream_push(s, tu_byte_token(v, 0xE2), &t, &len), 0);
 	assert_int_equal(len, 0);
-	assert_int_equal(vocab_stream_push(s, byte_token(v, 0x98), &t, &len), 0);
+	assert_int_equal(vocab_stream_push(s, tu_byte_token(v, 0x98), &t, &len), 0);
 	assert_int_equal(len, 0);
-	assert_int_equal(vocab_stream_push(s, byte_token(v, 0x95), &t, &len), 0);
+	assert_int_equal(vocab_stream_push(s, tu_byte_token(v, 0x95), &t, &len), 0);
 	assert_int_equal(len, 3);
 	assert_memory_equal(t, "\xE2\x98\x95", 3);
 
 	/* Invalid bytes become U+FFFD; an interrupted character too, and the
 	 * byte that interrupted it is kept. */
-	int32_t bad[] = { byte_token(v, 0xFF), byte_token(v, 0xC3), byte_token(v, 'a'),
-			  byte_token(v, 0xE2), byte_token(v, 0x82) };
+	int32_t bad[] = { tu_byte_token(v, 0xFF), tu_byte_token(v, 0xC3), tu_byte_token(v, 'a'),
+			  tu_byte_token(v, 0xE2), tu_byte_token(v, 0x82) };
 	vocab_stream_reset(s);
 	stream_all(s, bad, 5, true, out, sizeof(out));
 	assert_string_equal(out, "\xEF\xBF\xBD\xEF\xBF\xBD" "a" "\xEF\xBF\xBD");
@@ -364,9 +355,9 @@ static void test_pieces(void **state)
 	assert_int_equal(vocab_token_to_piece(v, 15043, buf, sizeof(buf), false), 6);
 	assert_memory_equal(buf, " Hello", 6);
 	assert_string_equal(vocab_get_text(v, 15043, NULL), "\xE2\x96\x81" "Hello");
-	assert_int_equal(vocab_token_to_piece(v, byte_token(v, 0x0A), buf, sizeof(buf), false), 1);
+	assert_int_equal(vocab_token_to_piece(v, tu_byte_token(v, 0x0A), buf, sizeof(buf), false), 1);
 	assert_int_equal(buf[0], '\n');
-	assert_int_equal(vocab_nl(v), byte_token(v, 0x0A));
+	assert_int_equal(vocab_nl(v), tu_byte_token(v, 0x0A));
 	assert_int_equal(vocab_token_to_piece(v, 1, buf, sizeof(buf), false), 0);
 	assert_int_equal(vocab_token_to_piece(v, 1, buf, sizeof(buf), true), 3);
 	assert_memory_equal(buf, "<s>", 3);
@@ -547,17 +538,8 @@ static int open_fake(const struct fake *f, char *err, size_t errlen)
 		const char *m[] = { "a b" };
 		gguf_writer_set_arr_str(w, "tokenizer.ggml.merges", m, 1);
 	}
-	char path[] = "/tmp/lt-vocab-XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	close(fd);
-	char werr[256];
-	assert_int_equal(gguf_writer_write(w, path, werr, sizeof(werr)), 0);
-	gguf_writer_free(w);
-	struct gguf *g = NULL;
-	assert_int_equal(gguf_open(&g, path, 0, werr, sizeof(werr)), 0);
-	struct vocab *v = NULL;
-	int rc = vocab_open(&v, g, err, errlen);
+	struct vocab *v;
+	int rc = tu_vocab_from_writer(w, "vocab", &v, err, errlen);
 	if (rc == 0) {
 		int32_t ids[8];
 		if (vocab_type(v) == VOCAB_TYPE_NONE)
@@ -569,8 +551,6 @@ static int open_fake(const struct fake *f, char *err, size_t errlen)
 		assert_null(v);
 		printf("expected error: %s\n", err);
 	}
-	gguf_free(g);
-	unlink(path);
 	return rc;
 }
 

@@ -20,6 +20,8 @@
 #include "gguf_write.h"
 #include "vocab.h"
 
+#include "testutil.h"
+
 /* The character GPT-2's byte-level BPE writes for byte b, as UTF-8. */
 static size_t byte_char(unsigned b, char *o)
 {
@@ -54,20 +56,7 @@ static int open_bpe(const char *pre, struct vocab **out, char *err, size_t errle
 	gguf_writer_set_str(w, "tokenizer.ggml.pre", pre);
 	gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", toks, 257);
 	gguf_writer_set_arr_str(w, "tokenizer.ggml.merges", merges, 1);
-	char path[] = "/tmp/lt-vocab-pre-XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	close(fd);
-	char werr[256];
-	assert_int_equal(gguf_writer_write(w, path, werr, sizeof(werr)), 0);
-	gguf_writer_free(w);
-	struct gguf *g = NULL;
-	assert_int_equal(gguf_open(&g, path, 0, werr, sizeof(werr)), 0);
-	*out = NULL;
-	int rc = vocab_open(out, g, err, errlen);
-	gguf_free(g);
-	unlink(path);
-	return rc;
+	return tu_vocab_from_writer(w, "vocab-pre", out, err, errlen);
 }
 
 enum { CLEAN = 1, IGNORE_MERGES = 2, ADD_BOS = 4, NO_BOS = 8 };

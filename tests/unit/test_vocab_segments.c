@@ -18,15 +18,6 @@
 
 #include "testutil.h"
 
-static int32_t byte_token(const struct vocab *v, unsigned b)
-{
-	char name[8];
-	snprintf(name, sizeof(name), "<0x%02X>", b);
-	int32_t id = vocab_find(v, name, 6);
-	assert_true(id >= 0);
-	return id;
-}
-
 #define MAX_PIECES 16
 
 /* A string given as pieces. Cuts between pieces are tried in every
@@ -300,7 +291,7 @@ static void test_tokenize_flags(void **state)
 	assert_true(vocab_is_special(v, 1));
 	assert_true(vocab_is_special(v, 2));
 	assert_false(vocab_is_special(v, 15043));
-	assert_false(vocab_is_special(v, byte_token(v, 'A')));
+	assert_false(vocab_is_special(v, tu_byte_token(v, 'A')));
 	assert_false(vocab_is_special(v, -1));
 	assert_false(vocab_is_special(v, 32000));
 	assert_int_equal(vocab_tokenize_flags_after(v, VOCAB_TOKEN_NULL), 0);

@@ -90,20 +90,10 @@ static struct vocab *open_synth(const char *model, const struct tok *t, int n, b
 		gguf_writer_set_bool(w, "tokenizer.ggml.add_eos_token", false);
 		gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", add_space_prefix);
 	}
-	char path[] = "/tmp/lt-vocab-synth-XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	close(fd);
+	struct vocab *v;
 	char err[256];
-	assert_int_equal(gguf_writer_write(w, path, err, sizeof(err)), 0);
-	gguf_writer_free(w);
-	struct gguf *g = NULL;
-	assert_int_equal(gguf_open(&g, path, 0, err, sizeof(err)), 0);
-	struct vocab *v = NULL;
-	if (vocab_open(&v, g, err, sizeof(err)) != 0)
+	if (tu_vocab_from_writer(w, "vocab-synth", &v, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
-	gguf_free(g);
-	unlink(path);
 	return v;
 }
 

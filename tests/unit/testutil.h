@@ -1,7 +1,8 @@
 /* Helpers shared by the cmocka tests: finding the shared test data (and
  * skipping visibly when it is absent), temporary directories (also as the
  * XDG data home), reading whole files, running a writer under a file size
- * limit, and printing what a tokenizer test saw. Include it after
+ * limit, capturing what a printer writes, opening a tokenizer written by
+ * hand, and printing what a tokenizer test saw. Include it after
  * <cmocka.h>. */
 #ifndef LT_TESTUTIL_H
 #define LT_TESTUTIL_H
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "gguf.h"
+#include "gguf_write.h"
 #include "vocab.h"
 
 /* The shared data directory: $LLAMATERM_SHARED, else "../shared" (relative
@@ -70,6 +72,53 @@ static inline struct vocab *tu_open_vocab(const char *rel)
 	if (rc)
 		fail_msg("vocab_open %s: %s", path, err);
 	return v;
+}
+
+/* What print(f, arg) writes, as a malloc'd string. */
+static inline char *tu_capture(void (*print)(FILE *f, unsigned arg), unsigned arg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	print(f, arg);
+	fclose(f);
+	return buf;
+}
+
+/* Writes w to a temporary file "/tmp/lt-<tag>-XXXXXX" (freeing w), opens
+ * that as a tokenizer and removes the file, for the tests that build a
+ * vocabulary's metadata by hand: vocab_open's result, with *out and err as
+ * it left them. */
+static inline int tu_vocab_from_writer(struct gguf_writer *w, const char *tag, struct vocab **out,
+				       char *err, size_t errlen)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/tmp/lt-%s-XXXXXX", tag);
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	char werr[256];
+	assert_int_equal(gguf_writer_write(w, path, werr, sizeof(werr)), 0);
+	gguf_writer_free(w);
+	struct gguf *g = NULL;
+	assert_int_equal(gguf_open(&g, path, 0, werr, sizeof(werr)), 0);
+	*out = NULL;
+	int rc = vocab_open(out, g, err, errlen);
+	gguf_free(g);
+	unlink(path);
+	return rc;
+}
+
+/* The id of an SPM vocabulary's byte token <0xXX> for byte b; fails the
+ * test when there is none. */
+static inline int32_t tu_byte_token(const struct vocab *v, unsigned b)
+{
+	char name[8];
+	snprintf(name, sizeof(name), "<0x%02X>", b);
+	int32_t id = vocab_find(v, name, 6);
+	assert_true(id >= 0);
+	return id;
 }
 
 /* Creates a fresh directory "/tmp/lt-<tag>-XXXXXX" and writes its name into
