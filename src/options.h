@@ -65,6 +65,7 @@ struct options {
 	int bench_prompt;           /* bench -p N */
 	int bench_gen;              /* bench -n N */
 	int bench_reps;             /* bench -r N */
+	int bench_depth;            /* bench -d N: tokens already in the cache */
 	bool json;
 	bool info_kv;               /* info --kv */
 	bool info_tensors;          /* info --tensors */

@@ -3,7 +3,10 @@
  * warm-up run, "ppP" evaluates P tokens as one batch from an empty cache and
  * "tgN" generates N tokens one at a time from an empty cache, each repeated
  * -r times; the mean and standard deviation of tokens per second are
- * printed. Token ids are pseudo-random: speed does not depend on them. */
+ * printed. With -d D both start after D tokens already in the cache (filled
+ * once, untimed; each run cuts the cache back to them), which is what a
+ * long conversation costs attention. Token ids are pseudo-random: speed
+ * does not depend on them. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +22,7 @@
 
 static void bench_usage(FILE *out)
 {
-	fprintf(out, "usage: llamaterm bench -m MODEL [-p 128] [-n 64] [-t N] [-r 5] [--json]\n\n"
+	fprintf(out, "usage: llamaterm bench -m MODEL [-p 128] [-n 64] [-d 0] [-t N] [-r 5] [--json]\n\n"
 		     "Measures prompt processing (ppP) and generation (tgN) in tokens per second,\n"
 		     "with the load time, resident memory and kernel variant (the best this CPU\n"
 		     "runs; LLAMATERM_KERNELS=NAME picks another, LLAMATERM_FORCE_SCALAR=1 the\n"
@@ -44,17 +47,33 @@ static void bench_stats(const double *x, int n, double *mean, double *sd)
 	*sd = n > 1 ? sqrt(s2 / (n - 1)) : 0;
 }
 
-/* One timed run; returns tokens per second, or a negative value on error. */
-static double bench_once(struct ctx *c, const int32_t *tokens, int n, bool batch)
+/* Brings the cache to exactly depth tokens: cut back when it holds more
+ * (a sliding-window cache may have to start over), filled when less. */
+static int bench_depth(struct ctx *c, const int32_t *tokens, int depth)
 {
-	ctx_truncate(c, 0);
+	ctx_truncate(c, depth);
+	int past = ctx_n_past(c);
+	if (past > depth) {
+		ctx_truncate(c, 0);
+		past = ctx_n_past(c);
+	}
+	return past < depth ? ctx_eval(c, tokens + past, depth - past, past, false) : 0;
+}
+
+/* One timed run after depth tokens; returns tokens per second, or a
+ * negative value on error. */
+static double bench_once(struct ctx *c, const int32_t *tokens, int n, bool batch, int depth)
+{
+	if (bench_depth(c, tokens, depth))
+		return -1;
+	const int32_t *t = tokens + depth;
 	double t0 = cli_now();
 	if (batch) {
-		if (ctx_eval(c, tokens, n, 0, false))
+		if (ctx_eval(c, t, n, depth, false))
 			return -1;
 	} else {
 		for (int i = 0; i < n; i++)
-			if (ctx_eval(c, &tokens[i], 1, i, false))
+			if (ctx_eval(c, &t[i], 1, depth + i, false))
 				return -1;
 	}
 	double dt = cli_now() - t0;
@@ -83,9 +102,10 @@ int cmd_bench(int argc, char **argv)
 	int rc = cli_parse(&o, argc, argv, OPTC_BENCH, "bench", bench_usage, CLI_NEED_MODEL);
 	if (rc >= 0)
 		return rc;
-	if (o.bench_prompt < 0 || o.bench_gen < 0 || o.bench_reps < 1 ||
+	if (o.bench_prompt < 0 || o.bench_gen < 0 || o.bench_reps < 1 || o.bench_depth < 0 ||
 	    (o.bench_prompt == 0 && o.bench_gen == 0)) {
-		fprintf(stderr, "llamaterm bench: -p and -n must be >= 0 (not both 0), -r >= 1\n");
+		fprintf(stderr, "llamaterm bench: -p, -n and -d must be >= 0 (-p and -n not both 0), "
+				"-r >= 1\n");
 		return 2;
 	}
 	char err[512];
@@ -98,14 +118,16 @@ int cmd_bench(int argc, char **argv)
 	}
 	double t_load = cli_now() - t0;
 	int n_threads = o.n_threads > 0 ? o.n_threads : cli_physical_cores();
-	int n_need = o.bench_prompt > o.bench_gen ? o.bench_prompt : o.bench_gen;
+	int depth = o.bench_depth;
+	int n_need = depth + (o.bench_prompt > o.bench_gen ? o.bench_prompt : o.bench_gen);
 	struct ctx_params cp = ctx_params_default();
 	cp.n_ctx = n_need;
 	cp.n_batch = o.bench_prompt > 0 ? o.bench_prompt : 1;
 	cp.n_threads = n_threads;
 	cp.kv_type = dtype_from_name(o.kv_type);
-	if (cp.kv_type != GGML_TYPE_F16 && cp.kv_type != GGML_TYPE_F32) {
-		fprintf(stderr, "llamaterm bench: --kv-type must be f16 or f32\n");
+	if (cp.kv_type != GGML_TYPE_F16 && cp.kv_type != GGML_TYPE_F32 &&
+	    cp.kv_type != GGML_TYPE_Q8_0 && cp.kv_type != GGML_TYPE_Q4_0) {
+		fprintf(stderr, "llamaterm bench: --kv-type must be f16, f32, q8_0 or q4_0\n");
 		model_free(m);
 		return 2;
 	}
@@ -136,10 +158,10 @@ int cmd_bench(int argc, char **argv)
 		if (n == 0)
 			continue;
 		/* A warm-up run pages the weights in and starts the threads. */
-		if (bench_once(c, tokens, batch ? n : (n < 4 ? n : 4), batch) < 0)
+		if (bench_once(c, tokens, batch ? n : (n < 4 ? n : 4), batch, depth) < 0)
 			goto eval_failed;
 		for (int r = 0; r < o.bench_reps; r++)
-			if ((runs[r] = bench_once(c, tokens, n, batch)) < 0)
+			if ((runs[r] = bench_once(c, tokens, n, batch, depth)) < 0)
 				goto eval_failed;
 		struct bench_result *res = &results[n_results++];
 		res->name = batch ? "pp" : "tg";
@@ -170,8 +192,9 @@ int cmd_bench(int argc, char **argv)
 		       n_threads, kernels, t_load * 1e3,
 		       (unsigned long long)rss, (unsigned long long)hwm);
 		for (int i = 0; i < n_results; i++)
-			printf("%s{\"test\": \"%s%d\", \"mean\": %.3f, \"sd\": %.3f}", i ? ", " : "",
-			       results[i].name, results[i].n_tokens, results[i].mean, results[i].sd);
+			printf("%s{\"test\": \"%s%d\", \"depth\": %d, \"mean\": %.3f, \"sd\": %.3f}",
+			       i ? ", " : "", results[i].name, results[i].n_tokens, depth,
+			       results[i].mean, results[i].sd);
 		printf("]}\n");
 	} else {
 		printf("model: %s (%s, %.2f M params, %.1f MiB)\n", o.model, bench_main_type(g),
@@ -181,8 +204,8 @@ int cmd_bench(int argc, char **argv)
 		       n_threads, kernels, t_load * 1e3, rss / 1048576.0, hwm / 1048576.0,
 		       decode_bytes / 1048576.0);
 		for (int i = 0; i < n_results; i++)
-			printf("%s%d: %.2f ± %.2f tok/s\n", results[i].name, results[i].n_tokens,
-			       results[i].mean, results[i].sd);
+			printf("%s%d%s%.0d: %.2f ± %.2f tok/s\n", results[i].name, results[i].n_tokens,
+			       depth ? " @ d" : "", depth, results[i].mean, results[i].sd);
 	}
 	rc = 0;
 	goto out;

@@ -111,6 +111,15 @@ if command -v python3 >/dev/null; then
 	expect_status "bench --json" 0 "$LT" bench -m "$STORIES" -p 16 -n 8 -r 2 --json
 	python3 -m json.tool "$TMP/out" >/dev/null && pass "bench --json is valid JSON" || fail "bench --json is valid JSON"
 fi
+# At a depth: the cache holds D tokens first; the lines and JSON say so.
+expect_status "bench --depth" 0 "$LT" bench -m "$STORIES" -p 16 -n 8 -r 2 -d 300
+grep -qE '^pp16 @ d300: [0-9.]+ ± [0-9.]+ tok/s$' "$TMP/out" &&
+	grep -qE '^tg8 @ d300: [0-9.]+ ± [0-9.]+ tok/s$' "$TMP/out" &&
+	pass "bench --depth names the depth" || fail "bench --depth names the depth" "$(cat "$TMP/out")"
+expect_status "bench --depth --json" 0 "$LT" bench -m "$STORIES" -p 4 -n 2 -r 1 -d 8 --json
+grep -q '"depth": 8' "$TMP/out" && pass "bench --json has the depth" ||
+	fail "bench --json has the depth" "$(cat "$TMP/out")"
+expect_status "bench --depth -1" 2 "$LT" bench -m "$STORIES" -d -1
 # The kernel set is named, and the switch to the scalar kernels shows.
 expect_status "bench, scalar kernels" 0 env LLAMATERM_FORCE_SCALAR=1 "$LT" bench -m "$STORIES" -p 4 -n 2 -r 1
 grep -q '^threads: [0-9]*, kernels: scalar,' "$TMP/out" &&
