@@ -111,7 +111,7 @@ static const struct opt_def opt_table[] = {
 	{ .long_name = "--no-autosave", .kind = OPT_FLAG, .offset = OFF(no_autosave),
 	  .commands = OPTC_CHAT, .help = "save the session only on /save" },
 	{ .long_name = "--export", .arg = "FILE", .kind = OPT_STR, .offset = OFF(export_path),
-	  .commands = OPTC_SESSIONS, .help = "with 'show NAME': write the transcript as Markdown to FILE" },
+	  .commands = OPTC_SESSIONS, .help = "with 'show NAME': write the transcript as Markdown to FILE (-: stdout)" },
 	{ .short_name = "-p", .long_name = "--n-prompt", .arg = "N", .kind = OPT_INT, .offset = OFF(bench_prompt),
 	  .commands = OPTC_BENCH, .help = "prompt tokens to process per repetition" },
 	{ .short_name = "-n", .long_name = "--n-gen", .arg = "N", .kind = OPT_INT, .offset = OFF(bench_gen),
