@@ -1,5 +1,6 @@
 #include "options.h"
 
+#include "escape.h"
 #include "roff.h"
 
 #include <errno.h>
@@ -27,6 +28,7 @@ struct opt_def {
 	size_t offset;           /* into struct options */
 	unsigned commands;       /* enum opt_command mask */
 	const char *help;
+	bool escapes;            /* the argument takes escape.h's escapes and quotes */
 };
 
 #define OFF(field) offsetof(struct options, field)
@@ -49,7 +51,8 @@ static const struct opt_def opt_table[] = {
 	  .commands = EVAL | OPTC_QUANTIZE, .help = "threads (0: number of physical cores)" },
 	{ .kind = OPT_PARAMS, .long_name = "", .commands = ~0u },
 	{ .short_name = "-r", .long_name = "--reverse-prompt", .arg = "STR", .kind = OPT_STOP, .offset = OFF(stops),
-	  .commands = GEN, .help = "stop generating at STR (repeatable)" },
+	  .commands = GEN, .help = "stop generating at STR (repeatable; escapes such as \\n)",
+	  .escapes = true },
 	{ .long_name = "--special", .kind = OPT_FLAG, .offset = OFF(special),
 	  .commands = OPTC_RUN | OPTC_TOKENIZE | OPTC_LOGITS, .help = "parse special tokens written in the prompt" },
 	{ .long_name = "--no-bos", .kind = OPT_FLAG, .offset = OFF(no_bos),
@@ -98,9 +101,12 @@ static const struct opt_def opt_table[] = {
 	{ .long_name = "--session", .arg = "NAME", .kind = OPT_STR, .offset = OFF(session),
 	  .commands = OPTC_CHAT, .help = "resume or create the named session" },
 	{ .long_name = "--in-prefix", .arg = "STR", .kind = OPT_STR, .offset = OFF(in_prefix),
-	  .commands = OPTC_CHAT, .help = "text put before each user turn" },
+	  .commands = OPTC_CHAT, .help = "text put before each user turn (escapes such as \\n)",
+	  .escapes = true },
 	{ .long_name = "--in-suffix", .arg = "STR", .kind = OPT_STR, .offset = OFF(in_suffix),
-	  .commands = OPTC_CHAT, .help = "text appended after each user turn (prompt postfix)" },
+	  .commands = OPTC_CHAT,
+	  .help = "text appended after each user turn (prompt postfix; escapes such as \\n)",
+	  .escapes = true },
 	{ .long_name = "--plain", .kind = OPT_FLAG, .offset = OFF(plain),
 	  .commands = OPTC_CHAT, .help = "line-mode chat without the full-screen interface" },
 	{ .long_name = "--reasoning", .arg = "show|hide", .kind = OPT_STR, .offset = OFF(reasoning),
@@ -159,6 +165,15 @@ static int opt_store(struct options *o, const struct opt_def *d, const char *arg
 	void *field = (char *)o + d->offset;
 	char *end;
 	errno = 0;
+	if (d->escapes) {
+		/* argv's strings are writable (as getopt's permuting relies on), and
+		 * decoding never makes one longer. */
+		char msg[256];
+		if (escape_decode((char *)arg, msg, sizeof(msg))) {
+			fprintf(stderr, "llamaterm %s: %s: %s\n", cmdname, d->long_name, msg);
+			return 2;
+		}
+	}
 	switch (d->kind) {
 	case OPT_FLAG:
 		*(bool *)field = true;

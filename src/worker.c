@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "escape.h"
 #include "paths.h"
 #include "params.h"
 #include "session.h"
@@ -103,6 +104,15 @@ static void emit_info(struct worker *w, int warning, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	emit(w, WORKER_EV_INFO, warning, 0, 0, line);
+}
+
+/* what, then s quoted with its escapes as they are typed (escape.h), so a
+ * newline or a leading space in a stop string or postfix shows. */
+static void emit_quoted(struct worker *w, const char *what, const char *s)
+{
+	char *q = escape_quote(s);
+	emit_info(w, 0, "%s%s", what, q ? q : "(out of memory)");
+	free(q);
 }
 
 static void emit_error(struct worker *w, int code, const char *msg)
@@ -415,12 +425,15 @@ static void do_show(struct worker *w)
 	} else {
 		emit_info(w, 0, "system: %s", sys[0] ? sys : "(none)");
 	}
-	emit_info(w, 0, "in-prefix: \"%s\"  postfix: \"%s\"", conv_in_prefix(c), conv_postfix(c));
+	char *pre = escape_quote(conv_in_prefix(c)), *post = escape_quote(conv_postfix(c));
+	emit_info(w, 0, "in-prefix: %s  postfix: %s", pre ? pre : "?", post ? post : "?");
+	free(pre);
+	free(post);
 	const char *const *stops;
 	int n = conv_stops(c, &stops);
 	emit_info(w, 0, "stop strings: %d", n);
 	for (int i = 0; i < n; i++)
-		emit_info(w, 0, "  \"%s\"", stops[i]);
+		emit_quoted(w, "  ", stops[i]);
 	emit_info(w, 0, "sampling:");
 	struct gen_params gp = gen_of(c);
 	params_describe(&gp, describe_line, w);
@@ -531,14 +544,14 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 		if ((rc = conv_stop_add(c, cmd->a1)) != 0)
 			emit_error(w, rc, conv_error(c));
 		else
-			emit_info(w, 0, "stop string added: \"%s\"", cmd->a1);
+			emit_quoted(w, "stop string added: ", cmd->a1);
 		w->dirty = true;
 		break;
 	case WORKER_CMD_STOP_RM:
 		if ((rc = conv_stop_remove(c, cmd->a1)) != 0)
 			emit_error(w, rc, conv_error(c));
 		else
-			emit_info(w, 0, "stop string removed: \"%s\"", cmd->a1);
+			emit_quoted(w, "stop string removed: ", cmd->a1);
 		w->dirty = true;
 		break;
 	case WORKER_CMD_STOP_LIST: {
@@ -546,13 +559,13 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 		int n = conv_stops(c, &stops);
 		emit_info(w, 0, "%d stop string%s", n, n == 1 ? "" : "s");
 		for (int i = 0; i < n; i++)
-			emit_info(w, 0, "  \"%s\"", stops[i]);
+			emit_quoted(w, "  ", stops[i]);
 		break;
 	}
 	case WORKER_CMD_POSTFIX:
 		conv_set_postfix(c, cmd->a1);
 		w->dirty = true;
-		emit_info(w, 0, "postfix: \"%s\"", cmd->a1);
+		emit_quoted(w, "postfix: ", cmd->a1);
 		break;
 	case WORKER_CMD_SHOW:
 		do_show(w);
