@@ -20,6 +20,10 @@
 
 struct ctx;
 
+/* The largest n_ctx (and n_batch) a context takes: far above any real
+ * context; keeps cache size products from overflowing. */
+#define CTX_MAX_N_CTX (1 << 24)
+
 struct ctx_params {
 	int n_ctx;                /* positions in the KV cache; 0: min(model's context_length, 4096) */
 	int n_batch;              /* most tokens computed at once; longer evals are split; 0: 512 */

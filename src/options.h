@@ -27,6 +27,8 @@ enum opt_command {
 };
 
 #define OPT_MAX_STOPS 64
+/* -t: more threads than any machine this runs on has cores. */
+#define OPT_MAX_THREADS 1024
 #define OPT_MAX_POSITIONAL 8
 
 /* Every setting any subcommand reads; options_defaults() fills it. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "context.h"
 #include "options.h"
 
 #define SP(f) offsetof(struct gen_params, sampling.f)
@@ -25,7 +26,7 @@ static const struct param_def param_defs[] = {
 	  .offset = GP(n_predict), .def = -1, .min = -1, .max = NO_MAX_INT, .commands = GEN,
 	  .help = "tokens to generate (-1: until end of text or context)" },
 	{ .name = "n_ctx", .aliases = { "num_ctx" }, .short_flag = "-c", .long_flag = "--ctx-size",
-	  .arg = "N", .kind = PARAM_INT, .offset = GP(n_ctx), .def = 0, .min = 0, .max = NO_MAX_INT,
+	  .arg = "N", .kind = PARAM_INT, .offset = GP(n_ctx), .def = 0, .min = 0, .max = CTX_MAX_N_CTX,
 	  .fixed = true, .commands = EVAL,
 	  .help = "context size in tokens (0: min(model's, 4096))" },
 	{ .name = "seed", .short_flag = "-s", .long_flag = "--seed", .arg = "N", .kind = PARAM_SEED,
