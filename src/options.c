@@ -106,7 +106,8 @@ static const struct opt_def opt_table[] = {
 	{ .long_name = "--system", .arg = "TEXT", .kind = OPT_STR, .offset = OFF(system),
 	  .commands = OPTC_CHAT, .help = "system prompt" },
 	{ .long_name = "--session", .arg = "NAME", .kind = OPT_STR, .offset = OFF(session),
-	  .commands = OPTC_CHAT, .help = "resume or create the named session" },
+	  .commands = OPTC_CHAT, .help = "resume or create the named session (its saved settings apply, but options given "
+		  "here win and are saved with it)" },
 	{ .long_name = "--in-prefix", .arg = "STR", .kind = OPT_STR, .offset = OFF(in_prefix),
 	  .commands = OPTC_CHAT, .help = "text put before each user turn (escapes such as \\n)",
 	  .escapes = true },
@@ -280,6 +281,8 @@ int options_parse(struct options *o, int argc, char **argv, unsigned cmd)
 				fprintf(stderr, "llamaterm %s: %.*s: %s\n", cmdname, (int)len, a, err);
 				return 2;
 			}
+			size_t np;
+			o->gen_given |= 1u << (p - params_table(&np));
 			continue;
 		}
 		if (!d) {

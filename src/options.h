@@ -37,6 +37,7 @@ struct options {
 	const char *prompt;         /* -p */
 	const char *prompt_file;    /* -f */
 	struct gen_params gen;      /* -n, -c, -s, --temp...: the rows of params.c */
+	uint32_t gen_given;         /* bit i: params_table() row i was on the command line */
 	int n_batch;                /* -b */
 	int n_threads;              /* -t: 0 = physical cores */
 	const char *stops[OPT_MAX_STOPS]; /* -r, repeatable */

@@ -68,6 +68,7 @@ static const struct param_def param_defs[] = {
 };
 
 #define N_PARAMS (sizeof(param_defs) / sizeof(param_defs[0]))
+_Static_assert(N_PARAMS <= 32, "options.gen_given has one bit per row");
 
 const struct param_def *params_table(size_t *n)
 {
@@ -190,6 +191,17 @@ void params_value(const struct param_def *d, const struct gen_params *gp, char *
 void params_default_text(const struct param_def *d, char *buf, size_t len)
 {
 	value_text(d, d->def, buf, len);
+}
+
+bool params_same(const struct param_def *d, const struct gen_params *a, const struct gen_params *b)
+{
+	/* Every kind is a 4-byte field (float, int32_t, uint32_t). */
+	return !memcmp(cfield(d, a), cfield(d, b), 4);
+}
+
+void params_copy(const struct param_def *d, struct gen_params *dst, const struct gen_params *src)
+{
+	memcpy(field(d, dst), cfield(d, src), 4);
 }
 
 int params_parse(const struct param_def *d, struct gen_params *gp, const char *value, char *err,

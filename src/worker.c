@@ -312,6 +312,76 @@ static int do_load(struct worker *w, const char *name)
 	return rc;
 }
 
+/* A resumed session's settings are the defaults; what the command line
+ * gave wins, is saved with the session, and one line lists what changed. */
+static void apply_overrides(struct worker *w)
+{
+	const struct worker_config *cfg = &w->cfg;
+	struct conv *c = w->conv;
+	char *list = NULL, err[512];
+	size_t len = 0, np;
+	FILE *f = open_memstream(&list, &len);
+	if (!f)
+		return;
+	int n = 0;
+	struct template *t;
+	if (cfg->template_name && load_template(w, cfg->template_name, &t, err, sizeof(err)) == 0) {
+		char *name = strdup(template_name(t));
+		if (name && strcmp(name, template_name(conv_template(c)))) {
+			if (conv_set_template(c, t) == 0)
+				fprintf(f, "%stemplate %s", n++ ? ", " : "", name);
+			else
+				emit_error(w, LT_E_INVAL, conv_error(c));
+		} else {
+			template_free(t);
+		}
+		free(name);
+	}
+	if (cfg->system && strcmp(cfg->system, conv_system(c))) {
+		if (conv_set_system(c, cfg->system) == 0)
+			fprintf(f, "%ssystem prompt", n++ ? ", " : "");
+		else
+			emit_error(w, LT_E_INVAL, conv_error(c));
+	}
+	if (cfg->in_prefix && strcmp(cfg->in_prefix, conv_in_prefix(c)) &&
+	    conv_set_in_prefix(c, cfg->in_prefix) == 0)
+		fprintf(f, "%sin-prefix", n++ ? ", " : "");
+	if (cfg->postfix && strcmp(cfg->postfix, conv_postfix(c)) &&
+	    conv_set_postfix(c, cfg->postfix) == 0)
+		fprintf(f, "%spostfix", n++ ? ", " : "");
+	for (int i = 0; i < cfg->n_stops; i++) {
+		const char *const *stops;
+		int k = conv_stops(c, &stops);
+		while (k > 0 && strcmp(stops[k - 1], cfg->stops[i]))
+			k--;
+		if (k == 0 && conv_stop_add(c, cfg->stops[i]) == 0) {
+			char *q = escape_quote(cfg->stops[i]);
+			fprintf(f, "%sstop string %s", n++ ? ", " : "", q ? q : "");
+			free(q);
+		}
+	}
+	const struct param_def *pt = params_table(&np);
+	struct gen_params gp = gen_of(c);
+	for (size_t i = 0; i < np; i++) {
+		char val[64];
+		/* The context size is the command line's whatever the session had. */
+		if (!(cfg->gen_given & (1u << i)) || pt[i].fixed || params_same(&pt[i], &gp, &cfg->gen))
+			continue;
+		params_copy(&pt[i], &gp, &cfg->gen);
+		params_value(&pt[i], &gp, val, sizeof(val));
+		fprintf(f, "%s%s %s", n++ ? ", " : "", pt[i].name, val);
+	}
+	if (conv_set_sampling(c, &gp.sampling) != 0)
+		emit_error(w, LT_E_INVAL, conv_error(c));
+	conv_set_n_predict(c, gp.n_predict);
+	fclose(f);
+	if (n) {
+		emit_info(w, 0, "overriding saved: %s", list);
+		w->dirty = true;
+	}
+	free(list);
+}
+
 /* ---- the session store ---- */
 
 static void emit_session(struct worker *w, int rc, const char *fmt, ...)
@@ -642,7 +712,8 @@ static int worker_open(struct worker *w, char *err, size_t errlen)
 	}
 	if (rc)
 		return rc;
-	if (note[0])
+	/* A resumed session brings its own template unless --template is given. */
+	if (note[0] && !(cfg->session && !cfg->template_name && session_exists(cfg->session)))
 		emit_info(w, 0, "%s", note);
 	struct conv_params cp = {
 		.system = cfg->system, .in_prefix = cfg->in_prefix, .postfix = cfg->postfix,
@@ -663,6 +734,7 @@ static int worker_open(struct worker *w, char *err, size_t errlen)
 				snprintf(err, errlen, "cannot resume session '%s'", cfg->session);
 				return rc;
 			}
+			apply_overrides(w);
 		} else {
 			snprintf(w->session, sizeof(w->session), "%s", cfg->session);
 		}

@@ -405,6 +405,7 @@ static void chat_config(const struct options *o, struct worker_config *cfg)
 	cfg->model_path = o->model;
 	cfg->model = cli_model_params(o);
 	cfg->gen = o->gen;
+	cfg->gen_given = o->gen_given;
 	cfg->template_name = o->template_name;
 	cfg->system = o->system;
 	cfg->in_prefix = o->in_prefix;
