@@ -65,6 +65,13 @@ struct worker {
 	bool dirty;        /* changed since the last save */
 	bool reply_open;   /* WORKER_EV_REPLY_START sent, WORKER_EV_DONE not yet */
 	int reply_index;   /* the turn index of the open reply */
+	/* Context shifts during a reply, told after it ends: a notice in the
+	 * middle would split the reply's text around it. */
+	struct held_shift {
+		int64_t dropped, kept;
+		char *what;
+	} *held;
+	int n_held;
 };
 
 const char *worker_state_name(enum worker_state s)
@@ -206,7 +213,29 @@ static void cb_reasoning(void *ud, const char *text, size_t len, int n_tokens)
 static void cb_shift(void *ud, int n_dropped, int n_kept, const char *what)
 {
 	struct worker *w = ud;
+	if (w->reply_open) {
+		struct held_shift *g = realloc(w->held, (size_t)(w->n_held + 1) * sizeof(*g));
+		char *copy = strdup(what);
+		if (g)
+			w->held = g;
+		if (g && copy) {
+			w->held[w->n_held++] = (struct held_shift){ n_dropped, n_kept, copy };
+			return;
+		}
+		free(copy);
+	}
 	emit(w, WORKER_EV_CTX_SHIFTED, n_dropped, n_kept, 0, what);
+}
+
+/* The shifts held back during the reply that just ended. */
+static void emit_held_shifts(struct worker *w)
+{
+	for (int i = 0; i < w->n_held; i++) {
+		emit(w, WORKER_EV_CTX_SHIFTED, w->held[i].dropped, w->held[i].kept, 0,
+		     w->held[i].what);
+		free(w->held[i].what);
+	}
+	w->n_held = 0;
 }
 
 /* ---- saving and loading ---- */
@@ -466,6 +495,7 @@ static void do_reply(struct worker *w, const char *text)
 		pthread_mutex_unlock(&w->mu);
 		w->reply_open = false;
 	}
+	emit_held_shifts(w);
 	w->dirty = true;
 	set_state(w, WORKER_STATE_IDLE);
 	autosave(w);
@@ -932,6 +962,9 @@ void worker_free(struct worker *w)
 	model_free(w->model);
 	paths_list_free(w->tdirs, w->n_tdirs);
 	ring_free(w->ring);
+	for (int i = 0; i < w->n_held; i++)
+		free(w->held[i].what);
+	free(w->held);
 	for (int i = 0; i < w->n_strs; i++)
 		free(w->strs[i]);
 	free(w->strs);
