@@ -15,6 +15,7 @@
 #include "params.h"
 #include "session.h"
 #include "template.h"
+#include "utf8.h"
 #include "vocab.h"
 
 /* Used when no template file can be found at all (not installed, not
@@ -31,6 +32,7 @@ static const char worker_builtin_template[] =
 struct wcmd {
 	enum worker_cmd kind;
 	char *a1, *a2;
+	size_t n_bad; /* invalid UTF-8 sequences replaced in a1 and a2 */
 	struct wcmd *next;
 };
 
@@ -39,6 +41,7 @@ struct worker {
 	struct worker_config cfg;
 	char **strs; /* copies of every string in cfg, to free */
 	int n_strs;
+	size_t cfg_bad; /* invalid UTF-8 sequences replaced in them */
 	struct ring *ring;
 	pthread_t thread;
 	bool started;
@@ -564,6 +567,9 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 	/* After worker_free began, only the final QUIT runs. */
 	if (atomic_load(&w->quit) && cmd->kind != WORKER_CMD_QUIT)
 		return true;
+	if (cmd->n_bad)
+		emit_info(w, 1, "the input was not valid UTF-8: %zu invalid byte sequence%s replaced "
+			  "with U+FFFD", cmd->n_bad, cmd->n_bad == 1 ? "" : "s");
 	atomic_store(&w->stop, false);
 	switch (cmd->kind) {
 	case WORKER_CMD_SEND:
@@ -729,6 +735,9 @@ static int worker_open(struct worker *w, char *err, size_t errlen)
 	}
 	pthread_mutex_unlock(&w->mu);
 
+	if (w->cfg_bad)
+		emit_info(w, 1, "the options were not valid UTF-8: %zu invalid byte sequence%s replaced "
+			  "with U+FFFD", w->cfg_bad, w->cfg_bad == 1 ? "" : "s");
 	emit(w, WORKER_EV_LOAD_PROGRESS, 0, 0, 0.9, "template");
 	paths_template_dirs(&w->tdirs, &w->n_tdirs);
 	struct template *t = NULL;
@@ -829,11 +838,23 @@ static void *worker_main(void *arg)
 
 /* ---- API ---- */
 
-static const char *keep_str(struct worker *w, const char *s)
+/* A copy of s, made valid UTF-8 (what is typed must be, before it is
+ * tokenized or stored). */
+static char *valid_dup(const char *s, size_t *n_bad)
+{
+	size_t bad = 0;
+	char *c = utf8_sanitize(s, strlen(s), NULL, &bad);
+	*n_bad += bad;
+	return c;
+}
+
+/* Keeps a copy of s for w's lifetime: text made valid UTF-8, while a file
+ * or session name is kept byte for byte. */
+static const char *keep_str(struct worker *w, const char *s, bool text)
 {
 	if (!s)
 		return NULL;
-	char *c = strdup(s);
+	char *c = text ? valid_dup(s, &w->cfg_bad) : strdup(s);
 	char **g = c ? realloc(w->strs, (size_t)(w->n_strs + 1) * sizeof(char *)) : NULL;
 	if (!g) {
 		free(c);
@@ -853,15 +874,15 @@ int worker_start(struct worker **out, const struct worker_config *cfg, char *err
 	if (!w)
 		return lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
 	w->cfg = *cfg;
-	w->cfg.model_path = keep_str(w, cfg->model_path);
-	w->cfg.template_name = keep_str(w, cfg->template_name);
-	w->cfg.system = keep_str(w, cfg->system);
-	w->cfg.in_prefix = keep_str(w, cfg->in_prefix);
-	w->cfg.postfix = keep_str(w, cfg->postfix);
-	w->cfg.session = keep_str(w, cfg->session);
+	w->cfg.model_path = keep_str(w, cfg->model_path, false);
+	w->cfg.template_name = keep_str(w, cfg->template_name, false);
+	w->cfg.system = keep_str(w, cfg->system, true);
+	w->cfg.in_prefix = keep_str(w, cfg->in_prefix, true);
+	w->cfg.postfix = keep_str(w, cfg->postfix, true);
+	w->cfg.session = keep_str(w, cfg->session, false);
 	const char **stops = calloc((size_t)cfg->n_stops + 1, sizeof(char *));
 	for (int i = 0; stops && i < cfg->n_stops; i++)
-		stops[i] = keep_str(w, cfg->stops[i]);
+		stops[i] = keep_str(w, cfg->stops[i], true);
 	w->cfg.stops = stops;
 	int rc = ring_new(&w->ring, cfg->ring_capacity ? cfg->ring_capacity : (1u << 20), err,
 			  errlen);
@@ -901,8 +922,13 @@ int worker_post(struct worker *w, enum worker_cmd cmd, const char *arg1, const c
 	if (!c)
 		return LT_E_NOMEM;
 	c->kind = cmd;
-	c->a1 = arg1 ? strdup(arg1) : NULL;
-	c->a2 = arg2 ? strdup(arg2) : NULL;
+	/* Text the conversation tokenizes and stores is made valid UTF-8;
+	 * names (of files, sessions, parameters) travel as typed. */
+	bool text = cmd == WORKER_CMD_SEND || cmd == WORKER_CMD_SET_SYSTEM ||
+		    cmd == WORKER_CMD_POSTFIX || cmd == WORKER_CMD_STOP_ADD ||
+		    cmd == WORKER_CMD_STOP_RM;
+	c->a1 = !arg1 ? NULL : text ? valid_dup(arg1, &c->n_bad) : strdup(arg1);
+	c->a2 = !arg2 ? NULL : text ? valid_dup(arg2, &c->n_bad) : strdup(arg2);
 	if ((arg1 && !c->a1) || (arg2 && !c->a2)) {
 		cmd_free(c);
 		return LT_E_NOMEM;
