@@ -13,8 +13,6 @@
 #endif
 
 #define CTX_DEFAULT_N_BATCH 512
-/* Far above any real context; keeps cache size products from overflowing. */
-#define CTX_MAX_N_CTX (1 << 24)
 /* Largest Hadamard rotation of a quantized cache's rows: heads up to 512. */
 #define CTX_MAX_ROT 512
 

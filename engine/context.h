@@ -23,6 +23,9 @@ struct ctx;
 /* The context n_ctx = 0 gives, when the model's own is longer (`models`
  * sizes the KV cache of its memory check with it too). */
 #define CTX_DEFAULT_N_CTX 4096
+/* The largest n_ctx (and n_batch) a context takes: far above any real
+ * context; keeps cache size products from overflowing. */
+#define CTX_MAX_N_CTX (1 << 24)
 
 struct ctx_params {
 	int n_ctx;                /* positions in the KV cache; 0: min(model's context_length, 4096) */

@@ -1,6 +1,9 @@
 /* Strict UTF-8 (see utf8.h). */
 #include "utf8.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 size_t utf8_lead_len(unsigned char c)
 {
 	if (c < 0x80)
@@ -44,4 +47,37 @@ bool utf8_valid(const char *s, size_t n)
 		i += k;
 	}
 	return true;
+}
+
+char *utf8_sanitize(const char *s, size_t n, size_t *out_len, size_t *n_bad)
+{
+	*n_bad = 0;
+	/* U+FFFD takes three bytes, an invalid sequence at least one. */
+	char *out = malloc(n * 3 + 1);
+	if (!out)
+		return NULL;
+	size_t o = 0;
+	uint32_t cp;
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_decode(s + i, n - i, &cp);
+		if (k) {
+			memcpy(out + o, s + i, k);
+			o += k;
+			i += k;
+			continue;
+		}
+		/* One U+FFFD for a lead byte and the continuation bytes it
+		 * claims (a truncated or malformed sequence), or for a stray byte. */
+		size_t want = utf8_lead_len((unsigned char)s[i]), j = i + 1;
+		while (j < n && j < i + (want ? want : 1) && ((unsigned char)s[j] & 0xC0) == 0x80)
+			j++;
+		memcpy(out + o, "\xEF\xBF\xBD", 3);
+		o += 3;
+		i = j;
+		++*n_bad;
+	}
+	out[o] = '\0';
+	if (out_len)
+		*out_len = o;
+	return out;
 }

@@ -24,4 +24,12 @@ size_t utf8_decode(const char *s, size_t n, uint32_t *cp);
 /* True when all n bytes at s are valid UTF-8. */
 bool utf8_valid(const char *s, size_t n);
 
+/* A malloc'd, NUL-terminated copy of the n bytes at s (which may hold
+ * NULs) in which every invalid sequence (a stray byte, or a lead byte with
+ * the continuation bytes it claims) is one U+FFFD; what the user types
+ * goes through this before it is tokenized or stored. *out_len (may be
+ * NULL) gets its length, *n_bad the number of replacements. NULL when out
+ * of memory. */
+char *utf8_sanitize(const char *s, size_t n, size_t *out_len, size_t *n_bad);
+
 #endif

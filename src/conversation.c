@@ -192,6 +192,7 @@ int conv_new(struct conv **out, struct ctx *ctx, const struct vocab *v, struct t
 	c->n_predict = p->n_predict;
 	c->thinking = true;
 	c->system = conv_strdup(p->system ? p->system : template_default_system(tmpl));
+	c->system_set = p->system != NULL;
 	c->in_prefix = conv_strdup(p->in_prefix);
 	c->postfix = conv_strdup(p->postfix ? p->postfix : template_part(tmpl, TEMPLATE_POSTFIX));
 	int rc = (!c->system || !c->in_prefix || !c->postfix) ? LT_E_NOMEM : 0;
@@ -645,6 +646,7 @@ int conv_set_system(struct conv *c, const char *system)
 		return rc;
 	}
 	free(old);
+	c->system_set = system != NULL;
 	if (rc == 0)
 		rc = conv_rerender_first_user(c);
 	if (rc == 0)
@@ -661,6 +663,15 @@ int conv_set_template(struct conv *c, struct template *tmpl)
 	bool default_postfix = !strcmp(c->postfix, template_part(c->tmpl, TEMPLATE_POSTFIX));
 	template_free(c->tmpl);
 	c->tmpl = tmpl;
+	/* The old template's default system prompt was written for its model;
+	 * only one the user chose carries over. */
+	if (!c->system_set) {
+		char *s = conv_strdup(template_default_system(tmpl));
+		if (!s)
+			return conv_fail(c, LT_E_NOMEM, "%s", "out of memory");
+		free(c->system);
+		c->system = s;
+	}
 	if (default_postfix) {
 		char *p = conv_strdup(template_part(tmpl, TEMPLATE_POSTFIX));
 		if (p) {
@@ -879,6 +890,9 @@ int conv_restore(struct conv *c, const struct session_data *d, bool use_kv, bool
 	c->postfix = conv_strdup(d->postfix);
 	if (!c->system || !c->in_prefix || !c->postfix)
 		return conv_fail(c, LT_E_NOMEM, "%s", "out of memory");
+	/* The file keeps the text, not who chose it: a prompt other than the
+	 * template's default was the user's. */
+	c->system_set = strcmp(c->system, template_default_system(c->tmpl)) != 0;
 	sampler_set_params(c->smp, &d->sampling, NULL, 0);
 	c->n_predict = d->n_predict;
 	list_free(c->ustops, c->n_ustops);

@@ -169,7 +169,9 @@ int conv_set_system(struct conv *c, const char *system);
 
 /* Switches to another template (taking ownership; freed on failure) and
  * rebuilds the context from the transcript. Stop strings of the old
- * template are replaced by the new one's; the user's stay. */
+ * template are replaced by the new one's; the user's stay. So is the
+ * system prompt, unless the user chose one (conv_params.system or
+ * conv_set_system with text, "" included). */
 int conv_set_template(struct conv *c, struct template *tmpl);
 
 /* Changes the text put after (postfix) or before (in_prefix) later user

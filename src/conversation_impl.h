@@ -39,6 +39,7 @@ struct conv {
 	const atomic_bool *abort;
 
 	char *system;
+	bool system_set; /* chosen by the user (--system, /system), not the template's default */
 	char *in_prefix;
 	char *postfix;
 	int n_predict;

@@ -1,5 +1,7 @@
 #include "options.h"
 
+#include "context.h"
+#include "escape.h"
 #include "roff.h"
 
 #include <errno.h>
@@ -27,6 +29,8 @@ struct opt_def {
 	size_t offset;           /* into struct options */
 	unsigned commands;       /* enum opt_command mask */
 	const char *help;
+	bool escapes;            /* the argument takes escape.h's escapes and quotes */
+	long min, max;           /* OPT_INT: the valid range (every OPT_INT row has one) */
 };
 
 #define OFF(field) offsetof(struct options, field)
@@ -45,12 +49,15 @@ static const struct opt_def opt_table[] = {
 	{ .short_name = "-f", .long_name = "--file", .arg = "FILE", .kind = OPT_STR, .offset = OFF(prompt_file),
 	  .commands = OPTC_RUN | OPTC_TOKENIZE | OPTC_PERPLEXITY, .help = "read the prompt (or text) from FILE" },
 	{ .short_name = "-b", .long_name = "--batch-size", .arg = "N", .kind = OPT_INT, .offset = OFF(n_batch),
-	  .commands = EVAL, .help = "tokens evaluated per batch during prompt processing" },
+	  .commands = EVAL, .help = "tokens evaluated per batch during prompt processing (0: 512)",
+	  .min = 0, .max = CTX_MAX_N_CTX },
 	{ .short_name = "-t", .long_name = "--threads", .arg = "N", .kind = OPT_INT, .offset = OFF(n_threads),
-	  .commands = EVAL | OPTC_QUANTIZE, .help = "threads (0: number of physical cores)" },
+	  .commands = EVAL | OPTC_QUANTIZE, .help = "threads (0: number of physical cores)",
+	  .min = 0, .max = OPT_MAX_THREADS },
 	{ .kind = OPT_PARAMS, .long_name = "", .commands = ~0u },
 	{ .short_name = "-r", .long_name = "--reverse-prompt", .arg = "STR", .kind = OPT_STOP, .offset = OFF(stops),
-	  .commands = GEN, .help = "stop generating at STR (repeatable)" },
+	  .commands = GEN, .help = "stop generating at STR (repeatable; escapes such as \\n)",
+	  .escapes = true },
 	{ .long_name = "--special", .kind = OPT_FLAG, .offset = OFF(special),
 	  .commands = OPTC_RUN | OPTC_TOKENIZE | OPTC_LOGITS, .help = "parse special tokens written in the prompt" },
 	{ .long_name = "--no-bos", .kind = OPT_FLAG, .offset = OFF(no_bos),
@@ -60,12 +67,15 @@ static const struct opt_def opt_table[] = {
 	{ .long_name = "--ids", .arg = "LIST", .kind = OPT_STR, .offset = OFF(ids),
 	  .commands = OPTC_LOGITS, .help = "evaluate these comma-separated token ids" },
 	{ .long_name = "--top", .arg = "K", .kind = OPT_INT, .offset = OFF(top),
-	  .commands = OPTC_LOGITS, .help = "print the K largest logits per position" },
+	  .commands = OPTC_LOGITS, .help = "print the K largest logits per position",
+	  .min = 1, .max = INT_MAX },
 	{ .long_name = "--greedy", .arg = "N", .kind = OPT_INT, .offset = OFF(greedy),
-	  .commands = OPTC_LOGITS, .help = "then pick N tokens greedily and print 'greedy: IDS'" },
+	  .commands = OPTC_LOGITS, .help = "then pick N tokens greedily and print 'greedy: IDS'",
+	  .min = 0, .max = CTX_MAX_N_CTX },
 	{ .long_name = "--resume-at", .arg = "K", .kind = OPT_INT, .offset = OFF(resume_at),
 	  .commands = OPTC_LOGITS,
-	  .help = "evaluate K ids, save the state, go on in a new context from it" },
+	  .help = "evaluate K ids, save the state, go on in a new context from it",
+	  .min = 0, .max = CTX_MAX_N_CTX },
 	{ .short_name = "-o", .long_name = "--output", .arg = "FILE", .kind = OPT_STR, .offset = OFF(output),
 	  .commands = OPTC_LOGITS, .help = "also write raw little-endian float32 logits to FILE" },
 	{ .long_name = "--pieces", .kind = OPT_FLAG, .offset = OFF(pieces),
@@ -97,11 +107,15 @@ static const struct opt_def opt_table[] = {
 	{ .long_name = "--system", .arg = "TEXT", .kind = OPT_STR, .offset = OFF(system),
 	  .commands = OPTC_CHAT, .help = "system prompt" },
 	{ .long_name = "--session", .arg = "NAME", .kind = OPT_STR, .offset = OFF(session),
-	  .commands = OPTC_CHAT, .help = "resume or create the named session" },
+	  .commands = OPTC_CHAT, .help = "resume or create the named session (its saved settings apply, but options given "
+		  "here win and are saved with it)" },
 	{ .long_name = "--in-prefix", .arg = "STR", .kind = OPT_STR, .offset = OFF(in_prefix),
-	  .commands = OPTC_CHAT, .help = "text put before each user turn" },
+	  .commands = OPTC_CHAT, .help = "text put before each user turn (escapes such as \\n)",
+	  .escapes = true },
 	{ .long_name = "--in-suffix", .arg = "STR", .kind = OPT_STR, .offset = OFF(in_suffix),
-	  .commands = OPTC_CHAT, .help = "text appended after each user turn (prompt postfix)" },
+	  .commands = OPTC_CHAT,
+	  .help = "text appended after each user turn (prompt postfix; escapes such as \\n)",
+	  .escapes = true },
 	{ .long_name = "--plain", .kind = OPT_FLAG, .offset = OFF(plain),
 	  .commands = OPTC_CHAT, .help = "line-mode chat without the full-screen interface" },
 	{ .long_name = "--reasoning", .arg = "show|hide", .kind = OPT_STR, .offset = OFF(reasoning),
@@ -111,17 +125,22 @@ static const struct opt_def opt_table[] = {
 	  .commands = OPTC_CHAT, .help = "start with a reasoning model's thinking on or off (as /think)" },
 	{ .long_name = "--no-autosave", .kind = OPT_FLAG, .offset = OFF(no_autosave),
 	  .commands = OPTC_CHAT, .help = "save the session only on /save" },
+	{ .long_name = "--verbose", .kind = OPT_FLAG, .offset = OFF(verbose),
+	  .commands = OPTC_CHAT,
+	  .help = "full-screen chat: also write what is typed into the log file (by default it gets only sizes)" },
 	{ .long_name = "--export", .arg = "FILE", .kind = OPT_STR, .offset = OFF(export_path),
-	  .commands = OPTC_SESSIONS, .help = "with 'show NAME': write the transcript as Markdown to FILE" },
+	  .commands = OPTC_SESSIONS, .help = "with 'show NAME': write the transcript as Markdown to FILE (-: stdout)" },
 	{ .short_name = "-p", .long_name = "--n-prompt", .arg = "N", .kind = OPT_INT, .offset = OFF(bench_prompt),
-	  .commands = OPTC_BENCH, .help = "prompt tokens to process per repetition" },
+	  .commands = OPTC_BENCH, .help = "prompt tokens to process per repetition",
+	  .min = 0, .max = CTX_MAX_N_CTX },
 	{ .short_name = "-n", .long_name = "--n-gen", .arg = "N", .kind = OPT_INT, .offset = OFF(bench_gen),
-	  .commands = OPTC_BENCH, .help = "tokens to generate per repetition" },
+	  .commands = OPTC_BENCH, .help = "tokens to generate per repetition",
+	  .min = 0, .max = CTX_MAX_N_CTX },
 	{ .short_name = "-d", .long_name = "--depth", .arg = "N", .kind = OPT_INT, .offset = OFF(bench_depth),
-	  .commands = OPTC_BENCH,
-	  .help = "measure after N tokens already in the cache (llama-bench's -d)" },
+	  .commands = OPTC_BENCH, .help = "measure after N tokens already in the cache (llama-bench's -d)",
+	  .min = 0, .max = CTX_MAX_N_CTX },
 	{ .short_name = "-r", .long_name = "--repetitions", .arg = "N", .kind = OPT_INT, .offset = OFF(bench_reps),
-	  .commands = OPTC_BENCH, .help = "repetitions of each test" },
+	  .commands = OPTC_BENCH, .help = "repetitions of each test", .min = 1, .max = 1000000 },
 	{ .long_name = "--json", .kind = OPT_FLAG, .offset = OFF(json),
 	  .commands = OPTC_BENCH, .help = "print the results as JSON" },
 	{ .long_name = "--json", .kind = OPT_FLAG, .offset = OFF(json),
@@ -157,11 +176,29 @@ static const struct opt_def *opt_find(const char *name, size_t len, unsigned cmd
 	return NULL;
 }
 
+/* An OPT_INT row's range in words, as params_range words a parameter's. */
+static void opt_range(const struct opt_def *d, char *buf, size_t len)
+{
+	if (d->max >= INT_MAX)
+		snprintf(buf, len, "%ld or more", d->min);
+	else
+		snprintf(buf, len, "%ld to %ld", d->min, d->max);
+}
+
 static int opt_store(struct options *o, const struct opt_def *d, const char *arg, const char *cmdname)
 {
 	void *field = (char *)o + d->offset;
 	char *end;
 	errno = 0;
+	if (d->escapes) {
+		/* argv's strings are writable (as getopt's permuting relies on), and
+		 * decoding never makes one longer. */
+		char msg[256];
+		if (escape_decode((char *)arg, msg, sizeof(msg))) {
+			fprintf(stderr, "llamaterm %s: %s: %s\n", cmdname, d->long_name, msg);
+			return 2;
+		}
+	}
 	switch (d->kind) {
 	case OPT_FLAG:
 		*(bool *)field = true;
@@ -184,6 +221,13 @@ static int opt_store(struct options *o, const struct opt_def *d, const char *arg
 		long v = strtol(arg, &end, 10);
 		if (errno || end == arg || *end || v < INT_MIN || v > INT_MAX)
 			break;
+		if (v < d->min || v > d->max) {
+			char range[64];
+			opt_range(d, range, sizeof(range));
+			fprintf(stderr, "llamaterm %s: %s: %s is out of range (%s)\n", cmdname,
+				d->long_name, arg, range);
+			return 2;
+		}
 		*(int *)field = (int)v;
 		return 0;
 	}
@@ -243,6 +287,8 @@ int options_parse(struct options *o, int argc, char **argv, unsigned cmd)
 				fprintf(stderr, "llamaterm %s: %.*s: %s\n", cmdname, (int)len, a, err);
 				return 2;
 			}
+			size_t np;
+			o->gen_given |= 1u << (p - params_table(&np));
 			continue;
 		}
 		if (!d) {
@@ -294,6 +340,15 @@ static void param_help(const struct param_def *p, char *buf, size_t len)
 		n += snprintf(buf + n, len - (size_t)n, ", %s", p->aliases[k]);
 }
 
+/* An option's help, with its range for a number. */
+static void opt_help(const struct opt_def *d, char *buf, size_t len)
+{
+	char range[64] = "";
+	if (d->kind == OPT_INT)
+		opt_range(d, range, sizeof(range));
+	snprintf(buf, len, "%s%s%s", d->help, range[0] ? "; range " : "", range);
+}
+
 static void help_line(FILE *out, const char *flags, const char *help)
 {
 	int n = fprintf(out, "  %s%s", flags[0] == '-' && flags[1] == '-' ? "    " : "", flags);
@@ -322,7 +377,8 @@ void options_print_help(FILE *out, unsigned cmd)
 		snprintf(flags, sizeof(flags), "%s%s%s%s%s", d->short_name ? d->short_name : "",
 			 d->short_name ? ", " : "", d->long_name, d->arg ? " " : "",
 			 d->arg ? d->arg : "");
-		help_line(out, flags, d->help);
+		opt_help(d, help, sizeof(help));
+		help_line(out, flags, help);
 	}
 }
 
@@ -391,7 +447,8 @@ void options_print_man(FILE *out)
 			roff_text(out, d->arg);
 		}
 		fputs("\"\n", out);
-		roff_text(out, d->help);
+		opt_help(d, buf, sizeof(buf));
+		roff_text(out, buf);
 		man_commands(out, d->commands);
 	}
 }

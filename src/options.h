@@ -28,6 +28,8 @@ enum opt_command {
 };
 
 #define OPT_MAX_STOPS 64
+/* -t: more threads than any machine this runs on has cores. */
+#define OPT_MAX_THREADS 1024
 #define OPT_MAX_POSITIONAL 8
 
 /* Every setting any subcommand reads; options_defaults() fills it. */
@@ -36,6 +38,7 @@ struct options {
 	const char *prompt;         /* -p */
 	const char *prompt_file;    /* -f */
 	struct gen_params gen;      /* -n, -c, -s, --temp...: the rows of params.c */
+	uint32_t gen_given;         /* bit i: params_table() row i was on the command line */
 	int n_batch;                /* -b */
 	int n_threads;              /* -t: 0 = physical cores */
 	const char *stops[OPT_MAX_STOPS]; /* -r, repeatable */
@@ -61,6 +64,7 @@ struct options {
 	const char *reasoning;      /* --reasoning show|hide (NULL: show) */
 	const char *think;          /* chat --think on|off (NULL: on) */
 	bool no_autosave;           /* chat --no-autosave */
+	bool verbose;               /* chat --verbose: message text in the log file */
 	const char *export_path;    /* sessions --export FILE */
 	int bench_prompt;           /* bench -p N */
 	int bench_gen;              /* bench -n N */

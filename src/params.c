@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "context.h"
 #include "options.h"
 
 #define SP(f) offsetof(struct gen_params, sampling.f)
@@ -25,7 +26,7 @@ static const struct param_def param_defs[] = {
 	  .offset = GP(n_predict), .def = -1, .min = -1, .max = NO_MAX_INT, .commands = GEN,
 	  .help = "tokens to generate (-1: until end of text or context)" },
 	{ .name = "n_ctx", .aliases = { "num_ctx" }, .short_flag = "-c", .long_flag = "--ctx-size",
-	  .arg = "N", .kind = PARAM_INT, .offset = GP(n_ctx), .def = 0, .min = 0, .max = NO_MAX_INT,
+	  .arg = "N", .kind = PARAM_INT, .offset = GP(n_ctx), .def = 0, .min = 0, .max = CTX_MAX_N_CTX,
 	  .fixed = true, .commands = EVAL,
 	  .help = "context size in tokens (0: min(model's, 4096))" },
 	{ .name = "seed", .short_flag = "-s", .long_flag = "--seed", .arg = "N", .kind = PARAM_SEED,
@@ -73,6 +74,7 @@ static const struct param_def param_defs[] = {
 };
 
 #define N_PARAMS (sizeof(param_defs) / sizeof(param_defs[0]))
+_Static_assert(N_PARAMS <= 32, "options.gen_given has one bit per row");
 
 const struct param_def *params_table(size_t *n)
 {
@@ -195,6 +197,17 @@ void params_value(const struct param_def *d, const struct gen_params *gp, char *
 void params_default_text(const struct param_def *d, char *buf, size_t len)
 {
 	value_text(d, d->def, buf, len);
+}
+
+bool params_same(const struct param_def *d, const struct gen_params *a, const struct gen_params *b)
+{
+	/* Every kind is a 4-byte field (float, int32_t, uint32_t). */
+	return !memcmp(cfield(d, a), cfield(d, b), 4);
+}
+
+void params_copy(const struct param_def *d, struct gen_params *dst, const struct gen_params *src)
+{
+	memcpy(field(d, dst), cfield(d, src), 4);
 }
 
 int params_parse(const struct param_def *d, struct gen_params *gp, const char *value, char *err,

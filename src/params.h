@@ -73,6 +73,10 @@ void params_value(const struct param_def *d, const struct gen_params *gp, char *
 /* The default as text. */
 void params_default_text(const struct param_def *d, char *buf, size_t len);
 
+/* Whether d's field is the same in a and b; copying it from src to dst. */
+bool params_same(const struct param_def *d, const struct gen_params *a, const struct gen_params *b);
+void params_copy(const struct param_def *d, struct gen_params *dst, const struct gen_params *src);
+
 /* The i-th name /set accepts (names, then aliases) and its help line, or
  * NULL past the last; fixed rows are left out. */
 const char *params_name(size_t i, const char **help);

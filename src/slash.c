@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "escape.h"
 #include "params.h"
 #include "roff.h"
 
@@ -29,9 +30,12 @@ static const struct slash_def slash_defs[] = {
 	{ .id = SLASH_TEMPLATE, .name = "template", .args = SLASH_ARGS_WORD, .usage = "NAME",
 	  .help = "switch the prompt template (the context is rebuilt)" },
 	{ .id = SLASH_STOP, .name = "stop", .args = SLASH_ARGS_SUB, .usage = "add TEXT | rm TEXT | list",
-	  .help = "manage the stop strings" },
+	  .help = "manage the stop strings (TEXT: escapes such as \\n and \"quotes\" as for -r)",
+	  .escapes = true },
 	{ .id = SLASH_POSTFIX, .name = "postfix", .args = SLASH_ARGS_TEXT, .usage = "TEXT",
-	  .help = "text appended to each of your messages (empty: none)" },
+	  .help = "text appended to each of your messages (empty: none; \" AI:\" keeps the space, "
+		  "\\n is a newline)",
+	  .escapes = true },
 	{ .id = SLASH_INFO, .name = "info", .args = SLASH_ARGS_NONE, .usage = "",
 	  .help = "model, context use, session and speed" },
 	{ .id = SLASH_THINK, .name = "think", .args = SLASH_ARGS_OPT_WORD, .usage = "[on|off]",
@@ -149,6 +153,14 @@ int slash_parse(char *line, struct slash_call *call, char *err, size_t errlen)
 		}
 		break;
 	}
+	}
+	/* The text of /postfix and of /stop add|rm points into line, so it
+	 * decodes in place. */
+	char *text = (char *)(d->args == SLASH_ARGS_SUB ? call->arg2 : call->arg1);
+	if (d->escapes && text) {
+		char msg[256];
+		if (escape_decode(text, msg, sizeof(msg)))
+			return lt_seterr(err, errlen, LT_E_INVAL, "/%s: %s", d->name, msg);
 	}
 	return 0;
 }

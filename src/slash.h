@@ -45,6 +45,7 @@ struct slash_def {
 	enum slash_args args;
 	const char *usage;  /* argument synopsis, "" when none */
 	const char *help;   /* one line */
+	bool escapes;       /* its text takes escape.h's escapes and quotes, as -r does */
 };
 
 /* The table, n entries. */

@@ -10,10 +10,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "escape.h"
 #include "paths.h"
 #include "params.h"
 #include "session.h"
 #include "template.h"
+#include "utf8.h"
 #include "vocab.h"
 
 /* Used when no template file can be found at all (not installed, not
@@ -30,6 +32,7 @@ static const char worker_builtin_template[] =
 struct wcmd {
 	enum worker_cmd kind;
 	char *a1, *a2;
+	size_t n_bad; /* invalid UTF-8 sequences replaced in a1 and a2 */
 	struct wcmd *next;
 };
 
@@ -38,6 +41,7 @@ struct worker {
 	struct worker_config cfg;
 	char **strs; /* copies of every string in cfg, to free */
 	int n_strs;
+	size_t cfg_bad; /* invalid UTF-8 sequences replaced in them */
 	struct ring *ring;
 	pthread_t thread;
 	bool started;
@@ -64,6 +68,13 @@ struct worker {
 	bool dirty;        /* changed since the last save */
 	bool reply_open;   /* WORKER_EV_REPLY_START sent, WORKER_EV_DONE not yet */
 	int reply_index;   /* the turn index of the open reply */
+	/* Context shifts during a reply, told after it ends: a notice in the
+	 * middle would split the reply's text around it. */
+	struct held_shift {
+		int64_t dropped, kept;
+		char *what;
+	} *held;
+	int n_held;
 };
 
 const char *worker_state_name(enum worker_state s)
@@ -103,6 +114,15 @@ static void emit_info(struct worker *w, int warning, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	emit(w, WORKER_EV_INFO, warning, 0, 0, line);
+}
+
+/* what, then s quoted with its escapes as they are typed (escape.h), so a
+ * newline or a leading space in a stop string or postfix shows. */
+static void emit_quoted(struct worker *w, const char *what, const char *s)
+{
+	char *q = escape_quote(s);
+	emit_info(w, 0, "%s%s", what, q ? q : "(out of memory)");
+	free(q);
 }
 
 static void emit_error(struct worker *w, int code, const char *msg)
@@ -196,7 +216,29 @@ static void cb_reasoning(void *ud, const char *text, size_t len, int n_tokens)
 static void cb_shift(void *ud, int n_dropped, int n_kept, const char *what)
 {
 	struct worker *w = ud;
+	if (w->reply_open) {
+		struct held_shift *g = realloc(w->held, (size_t)(w->n_held + 1) * sizeof(*g));
+		char *copy = strdup(what);
+		if (g)
+			w->held = g;
+		if (g && copy) {
+			w->held[w->n_held++] = (struct held_shift){ n_dropped, n_kept, copy };
+			return;
+		}
+		free(copy);
+	}
 	emit(w, WORKER_EV_CTX_SHIFTED, n_dropped, n_kept, 0, what);
+}
+
+/* The shifts held back during the reply that just ended. */
+static void emit_held_shifts(struct worker *w)
+{
+	for (int i = 0; i < w->n_held; i++) {
+		emit(w, WORKER_EV_CTX_SHIFTED, w->held[i].dropped, w->held[i].kept, 0,
+		     w->held[i].what);
+		free(w->held[i].what);
+	}
+	w->n_held = 0;
 }
 
 /* ---- saving and loading ---- */
@@ -302,6 +344,76 @@ static int do_load(struct worker *w, const char *name)
 	return rc;
 }
 
+/* A resumed session's settings are the defaults; what the command line
+ * gave wins, is saved with the session, and one line lists what changed. */
+static void apply_overrides(struct worker *w)
+{
+	const struct worker_config *cfg = &w->cfg;
+	struct conv *c = w->conv;
+	char *list = NULL, err[512];
+	size_t len = 0, np;
+	FILE *f = open_memstream(&list, &len);
+	if (!f)
+		return;
+	int n = 0;
+	struct template *t;
+	if (cfg->template_name && load_template(w, cfg->template_name, &t, err, sizeof(err)) == 0) {
+		char *name = strdup(template_name(t));
+		if (name && strcmp(name, template_name(conv_template(c)))) {
+			if (conv_set_template(c, t) == 0)
+				fprintf(f, "%stemplate %s", n++ ? ", " : "", name);
+			else
+				emit_error(w, LT_E_INVAL, conv_error(c));
+		} else {
+			template_free(t);
+		}
+		free(name);
+	}
+	if (cfg->system && strcmp(cfg->system, conv_system(c))) {
+		if (conv_set_system(c, cfg->system) == 0)
+			fprintf(f, "%ssystem prompt", n++ ? ", " : "");
+		else
+			emit_error(w, LT_E_INVAL, conv_error(c));
+	}
+	if (cfg->in_prefix && strcmp(cfg->in_prefix, conv_in_prefix(c)) &&
+	    conv_set_in_prefix(c, cfg->in_prefix) == 0)
+		fprintf(f, "%sin-prefix", n++ ? ", " : "");
+	if (cfg->postfix && strcmp(cfg->postfix, conv_postfix(c)) &&
+	    conv_set_postfix(c, cfg->postfix) == 0)
+		fprintf(f, "%spostfix", n++ ? ", " : "");
+	for (int i = 0; i < cfg->n_stops; i++) {
+		const char *const *stops;
+		int k = conv_stops(c, &stops);
+		while (k > 0 && strcmp(stops[k - 1], cfg->stops[i]))
+			k--;
+		if (k == 0 && conv_stop_add(c, cfg->stops[i]) == 0) {
+			char *q = escape_quote(cfg->stops[i]);
+			fprintf(f, "%sstop string %s", n++ ? ", " : "", q ? q : "");
+			free(q);
+		}
+	}
+	const struct param_def *pt = params_table(&np);
+	struct gen_params gp = gen_of(c);
+	for (size_t i = 0; i < np; i++) {
+		char val[64];
+		/* The context size is the command line's whatever the session had. */
+		if (!(cfg->gen_given & (1u << i)) || pt[i].fixed || params_same(&pt[i], &gp, &cfg->gen))
+			continue;
+		params_copy(&pt[i], &gp, &cfg->gen);
+		params_value(&pt[i], &gp, val, sizeof(val));
+		fprintf(f, "%s%s %s", n++ ? ", " : "", pt[i].name, val);
+	}
+	if (conv_set_sampling(c, &gp.sampling) != 0)
+		emit_error(w, LT_E_INVAL, conv_error(c));
+	conv_set_n_predict(c, gp.n_predict);
+	fclose(f);
+	if (n) {
+		emit_info(w, 0, "overriding saved: %s", list);
+		w->dirty = true;
+	}
+	free(list);
+}
+
 /* ---- the session store ---- */
 
 static void emit_session(struct worker *w, int rc, const char *fmt, ...)
@@ -386,6 +498,7 @@ static void do_reply(struct worker *w, const char *text)
 		pthread_mutex_unlock(&w->mu);
 		w->reply_open = false;
 	}
+	emit_held_shifts(w);
 	w->dirty = true;
 	set_state(w, WORKER_STATE_IDLE);
 	autosave(w);
@@ -415,12 +528,15 @@ static void do_show(struct worker *w)
 	} else {
 		emit_info(w, 0, "system: %s", sys[0] ? sys : "(none)");
 	}
-	emit_info(w, 0, "in-prefix: \"%s\"  postfix: \"%s\"", conv_in_prefix(c), conv_postfix(c));
+	char *pre = escape_quote(conv_in_prefix(c)), *post = escape_quote(conv_postfix(c));
+	emit_info(w, 0, "in-prefix: %s  postfix: %s", pre ? pre : "?", post ? post : "?");
+	free(pre);
+	free(post);
 	const char *const *stops;
 	int n = conv_stops(c, &stops);
 	emit_info(w, 0, "stop strings: %d", n);
 	for (int i = 0; i < n; i++)
-		emit_info(w, 0, "  \"%s\"", stops[i]);
+		emit_quoted(w, "  ", stops[i]);
 	emit_info(w, 0, "sampling:");
 	struct gen_params gp = gen_of(c);
 	params_describe(&gp, describe_line, w);
@@ -451,6 +567,9 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 	/* After worker_free began, only the final QUIT runs. */
 	if (atomic_load(&w->quit) && cmd->kind != WORKER_CMD_QUIT)
 		return true;
+	if (cmd->n_bad)
+		emit_info(w, 1, "the input was not valid UTF-8: %zu invalid byte sequence%s replaced "
+			  "with U+FFFD", cmd->n_bad, cmd->n_bad == 1 ? "" : "s");
 	atomic_store(&w->stop, false);
 	switch (cmd->kind) {
 	case WORKER_CMD_SEND:
@@ -531,14 +650,14 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 		if ((rc = conv_stop_add(c, cmd->a1)) != 0)
 			emit_error(w, rc, conv_error(c));
 		else
-			emit_info(w, 0, "stop string added: \"%s\"", cmd->a1);
+			emit_quoted(w, "stop string added: ", cmd->a1);
 		w->dirty = true;
 		break;
 	case WORKER_CMD_STOP_RM:
 		if ((rc = conv_stop_remove(c, cmd->a1)) != 0)
 			emit_error(w, rc, conv_error(c));
 		else
-			emit_info(w, 0, "stop string removed: \"%s\"", cmd->a1);
+			emit_quoted(w, "stop string removed: ", cmd->a1);
 		w->dirty = true;
 		break;
 	case WORKER_CMD_STOP_LIST: {
@@ -546,13 +665,13 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 		int n = conv_stops(c, &stops);
 		emit_info(w, 0, "%d stop string%s", n, n == 1 ? "" : "s");
 		for (int i = 0; i < n; i++)
-			emit_info(w, 0, "  \"%s\"", stops[i]);
+			emit_quoted(w, "  ", stops[i]);
 		break;
 	}
 	case WORKER_CMD_POSTFIX:
 		conv_set_postfix(c, cmd->a1);
 		w->dirty = true;
-		emit_info(w, 0, "postfix: \"%s\"", cmd->a1);
+		emit_quoted(w, "postfix: ", cmd->a1);
 		break;
 	case WORKER_CMD_SHOW:
 		do_show(w);
@@ -616,6 +735,9 @@ static int worker_open(struct worker *w, char *err, size_t errlen)
 	}
 	pthread_mutex_unlock(&w->mu);
 
+	if (w->cfg_bad)
+		emit_info(w, 1, "the options were not valid UTF-8: %zu invalid byte sequence%s replaced "
+			  "with U+FFFD", w->cfg_bad, w->cfg_bad == 1 ? "" : "s");
 	emit(w, WORKER_EV_LOAD_PROGRESS, 0, 0, 0.9, "template");
 	paths_template_dirs(&w->tdirs, &w->n_tdirs);
 	struct template *t = NULL;
@@ -629,7 +751,8 @@ static int worker_open(struct worker *w, char *err, size_t errlen)
 	}
 	if (rc)
 		return rc;
-	if (note[0])
+	/* A resumed session brings its own template unless --template is given. */
+	if (note[0] && !(cfg->session && !cfg->template_name && session_exists(cfg->session)))
 		emit_info(w, 0, "%s", note);
 	struct conv_params cp = {
 		.system = cfg->system, .in_prefix = cfg->in_prefix, .postfix = cfg->postfix,
@@ -650,6 +773,7 @@ static int worker_open(struct worker *w, char *err, size_t errlen)
 				snprintf(err, errlen, "cannot resume session '%s'", cfg->session);
 				return rc;
 			}
+			apply_overrides(w);
 		} else {
 			snprintf(w->session, sizeof(w->session), "%s", cfg->session);
 		}
@@ -714,11 +838,23 @@ static void *worker_main(void *arg)
 
 /* ---- API ---- */
 
-static const char *keep_str(struct worker *w, const char *s)
+/* A copy of s, made valid UTF-8 (what is typed must be, before it is
+ * tokenized or stored). */
+static char *valid_dup(const char *s, size_t *n_bad)
+{
+	size_t bad = 0;
+	char *c = utf8_sanitize(s, strlen(s), NULL, &bad);
+	*n_bad += bad;
+	return c;
+}
+
+/* Keeps a copy of s for w's lifetime: text made valid UTF-8, while a file
+ * or session name is kept byte for byte. */
+static const char *keep_str(struct worker *w, const char *s, bool text)
 {
 	if (!s)
 		return NULL;
-	char *c = strdup(s);
+	char *c = text ? valid_dup(s, &w->cfg_bad) : strdup(s);
 	char **g = c ? realloc(w->strs, (size_t)(w->n_strs + 1) * sizeof(char *)) : NULL;
 	if (!g) {
 		free(c);
@@ -738,15 +874,15 @@ int worker_start(struct worker **out, const struct worker_config *cfg, char *err
 	if (!w)
 		return lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
 	w->cfg = *cfg;
-	w->cfg.model_path = keep_str(w, cfg->model_path);
-	w->cfg.template_name = keep_str(w, cfg->template_name);
-	w->cfg.system = keep_str(w, cfg->system);
-	w->cfg.in_prefix = keep_str(w, cfg->in_prefix);
-	w->cfg.postfix = keep_str(w, cfg->postfix);
-	w->cfg.session = keep_str(w, cfg->session);
+	w->cfg.model_path = keep_str(w, cfg->model_path, false);
+	w->cfg.template_name = keep_str(w, cfg->template_name, false);
+	w->cfg.system = keep_str(w, cfg->system, true);
+	w->cfg.in_prefix = keep_str(w, cfg->in_prefix, true);
+	w->cfg.postfix = keep_str(w, cfg->postfix, true);
+	w->cfg.session = keep_str(w, cfg->session, false);
 	const char **stops = calloc((size_t)cfg->n_stops + 1, sizeof(char *));
 	for (int i = 0; stops && i < cfg->n_stops; i++)
-		stops[i] = keep_str(w, cfg->stops[i]);
+		stops[i] = keep_str(w, cfg->stops[i], true);
 	w->cfg.stops = stops;
 	int rc = ring_new(&w->ring, cfg->ring_capacity ? cfg->ring_capacity : (1u << 20), err,
 			  errlen);
@@ -786,8 +922,13 @@ int worker_post(struct worker *w, enum worker_cmd cmd, const char *arg1, const c
 	if (!c)
 		return LT_E_NOMEM;
 	c->kind = cmd;
-	c->a1 = arg1 ? strdup(arg1) : NULL;
-	c->a2 = arg2 ? strdup(arg2) : NULL;
+	/* Text the conversation tokenizes and stores is made valid UTF-8;
+	 * names (of files, sessions, parameters) travel as typed. */
+	bool text = cmd == WORKER_CMD_SEND || cmd == WORKER_CMD_SET_SYSTEM ||
+		    cmd == WORKER_CMD_POSTFIX || cmd == WORKER_CMD_STOP_ADD ||
+		    cmd == WORKER_CMD_STOP_RM;
+	c->a1 = !arg1 ? NULL : text ? valid_dup(arg1, &c->n_bad) : strdup(arg1);
+	c->a2 = !arg2 ? NULL : text ? valid_dup(arg2, &c->n_bad) : strdup(arg2);
 	if ((arg1 && !c->a1) || (arg2 && !c->a2)) {
 		cmd_free(c);
 		return LT_E_NOMEM;
@@ -853,6 +994,9 @@ void worker_free(struct worker *w)
 	model_free(w->model);
 	paths_list_free(w->tdirs, w->n_tdirs);
 	ring_free(w->ring);
+	for (int i = 0; i < w->n_held; i++)
+		free(w->held[i].what);
+	free(w->held);
 	for (int i = 0; i < w->n_strs; i++)
 		free(w->strs[i]);
 	free(w->strs);

@@ -116,6 +116,9 @@ struct worker_config {
 	struct model_params model;
 	struct ctx_params ctx;
 	struct gen_params gen;       /* sampling and reply length (gen.n_ctx is unused: see ctx) */
+	uint32_t gen_given;          /* bit i: params_table() row i was given, and wins over a
+				      * resumed session's value (as template_name, system,
+				      * in_prefix and postfix do when not NULL; stops are added) */
 	const char *template_name;   /* NAME or FILE; NULL: from the model, else dialogue */
 	const char *system;          /* NULL: the template's default system prompt */
 	const char *in_prefix;       /* NULL or text put before each user message */

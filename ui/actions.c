@@ -5,6 +5,7 @@
  * the loop in tui.c acts on them. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "slash.h"
 #include "tui_impl.h"
@@ -98,7 +99,14 @@ static unsigned act_submit(struct tui *t, char *line)
 	char err[512];
 	if (!line[0])
 		return TUI_REDRAW;
-	uilog_printf(&t->log, "input: %.80s", line);
+	/* Without --verbose the log says what kind of input, not what it said. */
+	if (t->log.verbose)
+		uilog_printf(&t->log, "input: %.80s", line);
+	else if (slash_is_command(line))
+		uilog_printf(&t->log, "input: /%.*s (%zu bytes)", (int)strcspn(line + 1, " \t"),
+			     line + 1, strlen(line));
+	else
+		uilog_printf(&t->log, "input: a message (%zu bytes)", strlen(line));
 	if (slash_is_command(line)) {
 		struct slash_call call;
 		if (slash_parse(line, &call, err, sizeof(err)) < 0) {

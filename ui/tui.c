@@ -220,7 +220,7 @@ static int tui_start(struct tui *t)
 	/* Installed before initscr so curses leaves SIGWINCH to us. */
 	tui_signals(true);
 	setlocale(LC_ALL, "");
-	uilog_open(&t->log);
+	uilog_open(&t->log, t->args->opts->verbose);
 	set_escdelay(TUI_ESCDELAY);
 	if (!initscr())
 		return -1;

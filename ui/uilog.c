@@ -1,8 +1,10 @@
 /* The UI's log file. See uilog.h. */
 #include "uilog.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,9 +29,10 @@ void uilog_printf(struct uilog *l, const char *fmt, ...)
 	fflush(l->f);
 }
 
-void uilog_open(struct uilog *l)
+void uilog_open(struct uilog *l, bool verbose)
 {
 	l->saved_stderr = -1;
+	l->verbose = verbose;
 	char err[256];
 	char *dir = NULL;
 	if (paths_ensure_dir(PATHS_STATE, &dir, err, sizeof(err)) < 0)
@@ -38,10 +41,20 @@ void uilog_open(struct uilog *l)
 	free(dir);
 	if (!path)
 		return;
-	l->f = fopen(path, "a");
+	/* What the user typed is nobody else's business: 0600, as sessions and
+	 * the history are, also for a log an older version left readable. */
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	free(path);
-	if (!l->f)
+	if (fd < 0)
 		return;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && (st.st_mode & 077))
+		fchmod(fd, st.st_mode & 0700);
+	l->f = fdopen(fd, "a");
+	if (!l->f) {
+		close(fd);
+		return;
+	}
 	l->saved_stderr = dup(STDERR_FILENO);
 	if (l->saved_stderr >= 0)
 		dup2(fileno(l->f), STDERR_FILENO);

@@ -13,6 +13,7 @@
 #include "errors.h"
 #include "gguf.h"
 #include "modelstore.h"
+#include "utf8.h"
 #include "vocab.h"
 
 int cli_read_file(const char *path, char **text, size_t *len, char *err, size_t errlen)
@@ -150,7 +151,7 @@ int cli_read_prompt(const struct options *o, const char *cmd, char **text, size_
 			fprintf(stderr, "llamaterm %s: out of memory\n", cmd);
 			return 1;
 		}
-		return 0;
+		return cli_valid_text(cmd, "-p", text, len);
 	}
 	if (!o->prompt_file) {
 		fprintf(stderr, "llamaterm %s: a prompt is required (-p TEXT or -f FILE)\n", cmd);
@@ -161,6 +162,22 @@ int cli_read_prompt(const struct options *o, const char *cmd, char **text, size_
 		fprintf(stderr, "llamaterm %s: %s\n", cmd, err);
 		return 1;
 	}
+	return cli_valid_text(cmd, o->prompt_file, text, len);
+}
+
+int cli_valid_text(const char *cmd, const char *what, char **text, size_t *len)
+{
+	size_t bad;
+	char *v = utf8_sanitize(*text, *len, len, &bad);
+	if (!v) {
+		fprintf(stderr, "llamaterm %s: out of memory\n", cmd);
+		return 1;
+	}
+	if (bad)
+		fprintf(stderr, "llamaterm %s: %s: not valid UTF-8: %zu invalid byte sequence%s replaced "
+			"with U+FFFD\n", cmd, what, bad, bad == 1 ? "" : "s");
+	free(*text);
+	*text = v;
 	return 0;
 }
 

@@ -41,10 +41,15 @@ int cli_parse(struct options *o, int argc, char **argv, unsigned mask, const cha
 int cli_model_path(const char *ref, const char *cmd, char **path);
 
 /* The prompt text of -p, or the contents of -f (which must not both be
- * given). Returns 0 with a malloc'd, NUL-terminated *text, or prints a
- * one-line error naming the command and returns its exit status (1 for a
- * read error, 2 for a usage error). */
+ * given), made valid UTF-8 (cli_valid_text). Returns 0 with a malloc'd,
+ * NUL-terminated *text, or prints a one-line error naming the command and
+ * returns its exit status (1 for a read error, 2 for a usage error). */
 int cli_read_prompt(const struct options *o, const char *cmd, char **text, size_t *len);
+
+/* Replaces the malloc'd *text (*len bytes) by a copy in which every invalid
+ * UTF-8 sequence is U+FFFD, saying on stderr, in one line naming what
+ * (an option or file), how many were replaced. 0, or 1 when out of memory. */
+int cli_valid_text(const char *cmd, const char *what, char **text, size_t *len);
 
 /* Reads a whole file into a malloc'd, NUL-terminated buffer. Returns 0 or a
  * negative lt_error with a message in err naming the file. */

@@ -35,7 +35,8 @@ static void chat_usage(FILE *out)
 		     "                      [sampling and stop options] [--plain]\n\n"
 		     "Chats with a model. Without a terminal (or with --plain) it reads one\n"
 		     "message per line from stdin (a line holding only " CHAT_MULTILINE " starts and\n"
-		     "ends a multi-line message) and prints each reply on stdout.\n\n");
+		     "ends a multi-line message) and prints each reply on stdout; everything\n"
+		     "else (a resumed transcript, notices, /help, /show) goes to stderr.\n\n");
 	options_print_help(out, OPTC_CHAT);
 	fprintf(out, "\nCommands at the prompt:\n");
 	slash_print_help(out);
@@ -116,12 +117,13 @@ static void chat_event(struct chat *c, const struct ring_event *ev)
 		c->replaying = true;
 		break;
 	case WORKER_EV_TURN:
+		/* A resumed transcript is a recap, not this run's reply: stderr,
+		 * so stdout holds only the replies of this run. */
 		if (c->replaying && c->print_replay) {
 			const char *t = ev->data;
 			if (ev->a == 1 && t[0] == ' ')
 				t++;
-			printf(ev->a == 0 ? "> %s\n" : "%s\n", t);
-			fflush(stdout);
+			fprintf(stderr, ev->a == 0 ? "> %s\n" : "%s\n", t);
 		}
 		break;
 	case WORKER_EV_REPLY_START:
@@ -374,7 +376,7 @@ static int chat_plain(struct chat *c)
 				free(line);
 				break;
 			} else if (call.def->id == SLASH_HELP) {
-				slash_print_help(stdout);
+				slash_print_help(stderr);
 			} else {
 				c->print_replay = call.def->id == SLASH_LOAD;
 				struct worker_call wc;
@@ -404,6 +406,7 @@ static void chat_config(const struct options *o, struct worker_config *cfg)
 	cfg->model_path = o->model;
 	cfg->model = cli_model_params(o);
 	cfg->gen = o->gen;
+	cfg->gen_given = o->gen_given;
 	cfg->template_name = o->template_name;
 	cfg->system = o->system;
 	cfg->in_prefix = o->in_prefix;

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -697,6 +698,18 @@ int cmd_quantize(int argc, char **argv)
 #ifdef _OPENMP
 	omp_set_num_threads(q.n_threads);
 #endif
+
+	/* The output replaces its path only once complete (gguf_writer_write
+	 * renames a temporary file into place), so writing over the input
+	 * would silently swap the original for its quantized copy; the same
+	 * file may hide behind a symlink, a hard link or another spelling. */
+	struct stat st_in, st_out;
+	if (stat(in, &st_in) == 0 && stat(out, &st_out) == 0 && st_in.st_dev == st_out.st_dev &&
+	    st_in.st_ino == st_out.st_ino) {
+		fprintf(stderr, "llamaterm quantize: %s: is the input file %s; write to another file\n",
+			out, in);
+		return 2;
+	}
 
 	char err[512];
 	struct gguf *g = NULL;

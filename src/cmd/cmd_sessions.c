@@ -1,5 +1,6 @@
 /* llamaterm sessions: list, show, export and remove saved conversations. */
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +12,7 @@
 static void sessions_usage(FILE *out)
 {
 	fprintf(out, "usage: llamaterm sessions [list]\n"
-		     "       llamaterm sessions show NAME [--export FILE]\n"
+		     "       llamaterm sessions show NAME [--export FILE|-]\n"
 		     "       llamaterm sessions rm NAME\n\n"
 		     "Lists the saved conversations (name, model, turns, tokens, last used),\n"
 		     "prints one's transcript or writes it as Markdown, or deletes one.\n\n");
@@ -50,6 +51,42 @@ static int sessions_list(void)
 	return 0;
 }
 
+/* --export -: the Markdown on stdout. session_export_markdown writes to a
+ * path, and reopening /dev/stdout would truncate a file opened for append,
+ * so the export goes to a temporary file that is then copied out. */
+static int sessions_export_stdout(const struct session_data *d, const char *name, char *err,
+				  size_t errlen)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	char *path = NULL;
+	if (asprintf(&path, "%s/llamaterm-export-XXXXXX", tmpdir && tmpdir[0] ? tmpdir : "/tmp") < 0)
+		return lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		int rc = lt_seterr(err, errlen, LT_E_IO, "%s: cannot create a temporary file", path);
+		free(path);
+		return rc;
+	}
+	int rc = session_export_markdown(d, name, path, err, errlen);
+	FILE *f = rc ? NULL : fdopen(fd, "r");
+	if (!rc && !f)
+		rc = lt_seterr(err, errlen, LT_E_IO, "%s: cannot read it back", path);
+	char buf[8192];
+	size_t n;
+	while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		if (fwrite(buf, 1, n, stdout) != n)
+			break;
+	if (!rc && (fflush(stdout) != 0 || ferror(stdout)))
+		rc = lt_seterr(err, errlen, LT_E_IO, "stdout: write failed");
+	if (f)
+		fclose(f);
+	else
+		close(fd);
+	unlink(path);
+	free(path);
+	return rc;
+}
+
 static int sessions_show(const char *name, const char *export_path)
 {
 	char err[512], warn[512];
@@ -68,7 +105,9 @@ static int sessions_show(const char *name, const char *export_path)
 	if (warn[0])
 		fprintf(stderr, "warning: %s\n", warn);
 	if (export_path) {
-		rc = session_export_markdown(&d, name, export_path, err, sizeof(err));
+		rc = !strcmp(export_path, "-")
+			     ? sessions_export_stdout(&d, name, err, sizeof(err))
+			     : session_export_markdown(&d, name, export_path, err, sizeof(err));
 		if (rc)
 			fprintf(stderr, "llamaterm sessions: %s\n", err);
 		session_data_free(&d);

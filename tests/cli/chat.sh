@@ -60,7 +60,7 @@ cp "$f" "$TMP/kv.lts"
 printf 'XXXX' | dd of="$TMP/kv.lts" bs=1 seek=$((size - 8)) conv=notrunc 2>/dev/null
 cp "$TMP/kv.lts" "$XDG_DATA_HOME/llamaterm/sessions/kv.lts"
 out=$(printf 'The end\n' | chat $opts --session kv --no-autosave 2>"$TMP/kv.err")
-if grep -q "kv.lts" "$TMP/kv.err" && printf '%s\n' "$out" | grep -q '^> Once upon a time$' && [ "$(printf '%s\n' "$out" | wc -l)" -ge 5 ]; then
+if grep -q "kv.lts" "$TMP/kv.err" && grep -q '^> Once upon a time$' "$TMP/kv.err" && [ -n "$out" ] && ! printf '%s\n' "$out" | grep -q '^> '; then
 	pass chat_damaged_kv
 else
 	fail chat_damaged_kv "$(cat "$TMP/kv.err") / $out"

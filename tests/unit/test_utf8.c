@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "utf8.h"
@@ -77,12 +78,39 @@ static void test_lead_len_and_valid(void **state)
 	assert_false(utf8_valid(ok, strlen(ok) - 1));
 }
 
+static void sanitized(const char *in, size_t n, const char *want, size_t want_bad)
+{
+	size_t len, bad;
+	char *out = utf8_sanitize(in, n, &len, &bad);
+	assert_non_null(out);
+	assert_string_equal(out, want);
+	assert_int_equal(len, strlen(want));
+	assert_int_equal(bad, want_bad);
+	assert_true(utf8_valid(out, len));
+	free(out);
+}
+
+/* Each invalid sequence becomes one U+FFFD; valid text is left alone. */
+static void test_sanitize(void **state)
+{
+	(void)state;
+	sanitized("caf\xC3\xA9", 5, "caf\xC3\xA9", 0);
+	sanitized("caf\xE9", 4, "caf\xEF\xBF\xBD", 1);
+	sanitized("a\xE2\x82" "b", 4, "a\xEF\xBF\xBD" "b", 1);
+	sanitized("\x80\x80", 2, "\xEF\xBF\xBD\xEF\xBF\xBD", 2);
+	sanitized("\xC0\xAF", 2, "\xEF\xBF\xBD\xEF\xBF\xBD", 2);
+	sanitized("\xED\xA0\x80x", 4, "\xEF\xBF\xBDx", 1);
+	sanitized("\xF0\x9F\x98", 3, "\xEF\xBF\xBD", 1);
+	sanitized("", 0, "", 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_lead_len_and_valid),
+		cmocka_unit_test(test_sanitize),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
