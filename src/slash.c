@@ -9,13 +9,13 @@
 
 static const struct slash_def slash_defs[] = {
 	{ .id = SLASH_HELP, .name = "help", .args = SLASH_ARGS_NONE, .usage = "",
-	  .help = "list the commands" },
+	  .help = "list the commands", .aliases = { "?" } },
 	{ .id = SLASH_SAVE, .name = "save", .args = SLASH_ARGS_OPT_WORD, .usage = "[NAME]",
 	  .help = "save the conversation (as NAME, else under its current or a dated name)" },
 	{ .id = SLASH_LOAD, .name = "load", .args = SLASH_ARGS_WORD, .usage = "NAME",
 	  .help = "resume a saved conversation" },
 	{ .id = SLASH_NEW, .name = "new", .args = SLASH_ARGS_NONE, .usage = "",
-	  .help = "start a new conversation (the current one is saved)" },
+	  .help = "start a new conversation (the current one is saved)", .aliases = { "clear" } },
 	{ .id = SLASH_REGEN, .name = "regen", .args = SLASH_ARGS_NONE, .usage = "",
 	  .help = "replace the last reply with a new one" },
 	{ .id = SLASH_UNDO, .name = "undo", .args = SLASH_ARGS_NONE, .usage = "",
@@ -24,9 +24,12 @@ static const struct slash_def slash_defs[] = {
 	  .help = "set the system prompt (empty: none)" },
 	{ .id = SLASH_SET, .name = "set", .args = SLASH_ARGS_PAIR, .usage = "PARAM VALUE",
 	  .help = "change a generation parameter by its name or an alias (temperature or temp, top_k, "
-		  "num_predict...; see OPTIONS)" },
-	{ .id = SLASH_SHOW, .name = "show", .args = SLASH_ARGS_NONE, .usage = "",
-	  .help = "show the template, system prompt, stop strings and sampling settings" },
+		  "num_predict...; see OPTIONS); ollama's /set parameter NAME VALUE (stop too) and "
+		  "/set system TEXT work as well" },
+	{ .id = SLASH_SHOW, .name = "show", .args = SLASH_ARGS_OPT_WORD,
+	  .usage = "[info|parameters|system|template]",
+	  .help = "show the template, system prompt, stop strings and sampling settings (or one "
+		  "part; info is /info)" },
 	{ .id = SLASH_TEMPLATE, .name = "template", .args = SLASH_ARGS_WORD, .usage = "NAME",
 	  .help = "switch the prompt template (the context is rebuilt)" },
 	{ .id = SLASH_STOP, .name = "stop", .args = SLASH_ARGS_SUB, .usage = "add TEXT | rm TEXT | list",
@@ -40,8 +43,10 @@ static const struct slash_def slash_defs[] = {
 	  .help = "model, context use, session and speed" },
 	{ .id = SLASH_THINK, .name = "think", .args = SLASH_ARGS_OPT_WORD, .usage = "[on|off]",
 	  .help = "switch a reasoning model's thinking on or off (no word: say which it is)" },
+	{ .id = SLASH_READ, .name = "read", .args = SLASH_ARGS_TEXT, .usage = "FILE",
+	  .help = "attach a text file's contents, with its name, to your next message" },
 	{ .id = SLASH_QUIT, .name = "quit", .args = SLASH_ARGS_NONE, .usage = "",
-	  .help = "save and leave" },
+	  .help = "save and leave", .aliases = { "bye", "exit" } },
 };
 
 #define N_SLASH (sizeof(slash_defs) / sizeof(slash_defs[0]))
@@ -57,11 +62,15 @@ bool slash_is_command(const char *line)
 	return line[0] == '/' && line[1] != '/';
 }
 
-/* Finds a command by exact name or unambiguous prefix. */
+/* Finds a command by exact name or alias, or unambiguous prefix of a name. */
 static const struct slash_def *slash_find(const char *name, size_t len, bool *ambiguous)
 {
 	const struct slash_def *found = NULL;
 	*ambiguous = false;
+	for (size_t i = 0; i < N_SLASH; i++)
+		for (const char *const *a = slash_defs[i].aliases; *a; a++)
+			if (strlen(*a) == len && strncmp(*a, name, len) == 0)
+				return &slash_defs[i];
 	for (size_t i = 0; i < N_SLASH; i++) {
 		const struct slash_def *d = &slash_defs[i];
 		if (strncmp(d->name, name, len) != 0)
@@ -135,7 +144,13 @@ int slash_parse(char *line, struct slash_call *call, char *err, size_t errlen)
 		if (!*rest)
 			return slash_usage(d, err, errlen);
 		char *value = split_word(rest);
-		if (!*value)
+		/* ollama's spelling: /set parameter NAME VALUE. */
+		if (d->id == SLASH_SET && !strcmp(rest, "parameter") && *value) {
+			rest = value;
+			value = split_word(rest);
+		}
+		/* /set system takes the rest of the line, which may be empty. */
+		if (!*value && !(d->id == SLASH_SET && !strcmp(rest, "system")))
 			return slash_usage(d, err, errlen);
 		call->arg1 = rest;
 		call->arg2 = value;
@@ -154,10 +169,11 @@ int slash_parse(char *line, struct slash_call *call, char *err, size_t errlen)
 		break;
 	}
 	}
-	/* The text of /postfix and of /stop add|rm points into line, so it
-	 * decodes in place. */
-	char *text = (char *)(d->args == SLASH_ARGS_SUB ? call->arg2 : call->arg1);
-	if (d->escapes && text) {
+	/* The text of /postfix, of /stop add|rm and of /set parameter stop
+	 * points into line, so it decodes in place. */
+	bool set_stop = d->id == SLASH_SET && !strcmp(call->arg1, "stop");
+	char *text = (char *)(d->args == SLASH_ARGS_SUB || set_stop ? call->arg2 : call->arg1);
+	if ((d->escapes || set_stop) && text) {
 		char msg[256];
 		if (escape_decode(text, msg, sizeof(msg)))
 			return lt_seterr(err, errlen, LT_E_INVAL, "/%s: %s", d->name, msg);
@@ -177,8 +193,31 @@ int slash_command(const struct slash_call *call, struct worker_call *out, char *
 	case SLASH_REGEN: cmd = WORKER_CMD_REGEN; break;
 	case SLASH_UNDO: cmd = WORKER_CMD_UNDO; break;
 	case SLASH_SYSTEM: cmd = WORKER_CMD_SET_SYSTEM; break;
-	case SLASH_SET: cmd = WORKER_CMD_SET_PARAM; break;
-	case SLASH_SHOW: cmd = WORKER_CMD_SHOW; break;
+	case SLASH_SET:
+		cmd = WORKER_CMD_SET_PARAM;
+		/* ollama's /set system and /set parameter stop. */
+		if (!strcmp(a1, "system") || !strcmp(a1, "stop")) {
+			cmd = !strcmp(a1, "system") ? WORKER_CMD_SET_SYSTEM : WORKER_CMD_STOP_ADD;
+			a1 = a2;
+			a2 = NULL;
+		}
+		break;
+	case SLASH_SHOW:
+		cmd = WORKER_CMD_SHOW;
+		if (a1 && !strcmp(a1, "info")) {
+			cmd = WORKER_CMD_INFO;
+			a1 = NULL;
+		} else if (a1 && strcmp(a1, "parameters") && strcmp(a1, "system") &&
+			   strcmp(a1, "template")) {
+			return lt_seterr(err, errlen, LT_E_INVAL,
+					 "/show: say info, parameters, system or template, not '%s'", a1);
+		}
+		break;
+	case SLASH_READ:
+		if (!a1 || !a1[0])
+			return lt_seterr(err, errlen, LT_E_INVAL, "usage: /read FILE");
+		cmd = WORKER_CMD_ATTACH;
+		break;
 	case SLASH_TEMPLATE: cmd = WORKER_CMD_SET_TEMPLATE; break;
 	case SLASH_POSTFIX: cmd = WORKER_CMD_POSTFIX; break;
 	case SLASH_INFO: cmd = WORKER_CMD_INFO; break;
@@ -207,7 +246,10 @@ void slash_print_help(FILE *out)
 		const struct slash_def *d = &slash_defs[i];
 		char left[64];
 		snprintf(left, sizeof(left), "/%s%s%s", d->name, d->usage[0] ? " " : "", d->usage);
-		fprintf(out, "  %-32s %s\n", left, d->help);
+		fprintf(out, "  %-32s %s", left, d->help);
+		for (const char *const *a = d->aliases; *a; a++)
+			fprintf(out, "%s/%s", a == d->aliases ? " (also " : ", ", *a);
+		fputs(d->aliases[0] ? ")\n" : "\n", out);
 	}
 	fprintf(out, "  %-32s %s\n", "//TEXT", "send TEXT starting with a slash");
 }
@@ -224,7 +266,11 @@ void slash_print_man(FILE *out)
 		}
 		fputc('\n', out);
 		roff_text(out, d->help);
-		fputs(".\n", out);
+		for (const char *const *a = d->aliases; *a; a++) {
+			fputs(a == d->aliases ? " (also /" : ", /", out);
+			roff_text(out, *a);
+		}
+		fputs(d->aliases[0] ? ").\n" : ".\n", out);
 	}
 }
 
@@ -232,14 +278,33 @@ const char *slash_complete(const char *prefix, size_t i)
 {
 	if (!strncmp(prefix, "set ", 4)) {
 		const char *p = prefix + 4;
+		/* After ollama's "parameter" the names follow as after /set. */
+		if (!strncmp(p, "parameter ", 10))
+			p += 10;
+		else
+			for (const char *const *w = (const char *const[]){ "parameter", "system", NULL };
+			     *w; w++)
+				if (!strncmp(*w, p, strlen(p)) && i-- == 0)
+					return *w;
 		const char *name;
 		for (size_t k = 0; (name = params_name(k, NULL)) != NULL; k++)
 			if (!strncmp(name, p, strlen(p)) && i-- == 0)
 				return name;
 		return NULL;
 	}
-	for (size_t k = 0; k < N_SLASH; k++)
+	if (!strncmp(prefix, "show ", 5)) {
+		static const char *const parts[] = { "info", "parameters", "system", "template" };
+		for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]); k++)
+			if (!strncmp(parts[k], prefix + 5, strlen(prefix + 5)) && i-- == 0)
+				return parts[k];
+		return NULL;
+	}
+	for (size_t k = 0; k < N_SLASH; k++) {
 		if (!strncmp(slash_defs[k].name, prefix, strlen(prefix)) && i-- == 0)
 			return slash_defs[k].name;
+		for (const char *const *a = slash_defs[k].aliases; *a; a++)
+			if (!strncmp(*a, prefix, strlen(prefix)) && i-- == 0)
+				return *a;
+	}
 	return NULL;
 }

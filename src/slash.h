@@ -26,6 +26,7 @@ enum slash_id {
 	SLASH_POSTFIX,
 	SLASH_INFO,
 	SLASH_THINK,
+	SLASH_READ,
 	SLASH_QUIT,
 };
 
@@ -39,6 +40,8 @@ enum slash_args {
 	SLASH_ARGS_SUB,      /* /stop add TEXT | rm TEXT | list */
 };
 
+#define SLASH_MAX_ALIASES 2
+
 struct slash_def {
 	enum slash_id id;
 	const char *name;   /* without the slash */
@@ -46,6 +49,9 @@ struct slash_def {
 	const char *usage;  /* argument synopsis, "" when none */
 	const char *help;   /* one line */
 	bool escapes;       /* its text takes escape.h's escapes and quotes, as -r does */
+	/* Other names typed in full (ollama's and llama-cli's: /bye, /?),
+	 * NULL-terminated. */
+	const char *aliases[SLASH_MAX_ALIASES + 1];
 };
 
 /* The table, n entries. */

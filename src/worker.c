@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "attach.h"
 #include "escape.h"
 #include "paths.h"
 #include "params.h"
@@ -75,6 +76,7 @@ struct worker {
 		char *what;
 	} *held;
 	int n_held;
+	char *attach;      /* /read files waiting for the next message, or NULL */
 };
 
 const char *worker_state_name(enum worker_state s)
@@ -509,11 +511,48 @@ static void describe_line(void *ud, const char *text)
 	emit_info(ud, 0, "  %s", text);
 }
 
-static void do_show(struct worker *w)
+/* /read FILE: kept until the next message, which it goes before. */
+static void do_attach(struct worker *w, const char *path)
+{
+	char err[512], *block;
+	size_t n_bytes, n_bad;
+	int rc = attach_read(path, &block, &n_bytes, &n_bad, err, sizeof(err));
+	if (rc) {
+		emit_error(w, rc, err);
+		return;
+	}
+	char *all = block;
+	if (w->attach && asprintf(&all, "%s\n%s", w->attach, block) < 0) {
+		free(block);
+		emit_error(w, LT_E_NOMEM, "out of memory");
+		return;
+	}
+	if (all != block)
+		free(block);
+	free(w->attach);
+	w->attach = all;
+	emit_info(w, 0, "attached %s (%zu bytes%s); it goes with your next message", path, n_bytes,
+		  n_bad ? ", invalid UTF-8 replaced" : "");
+}
+
+/* /show, or one part of it (section: "parameters", "system", "template"). */
+static void do_show(struct worker *w, const char *section)
 {
 	struct conv *c = w->conv;
-	emit_info(w, 0, "template: %s", template_name(conv_template(c)));
-	if (template_reasoning_start(conv_template(c))[0])
+	bool all = !section;
+	if (section && !strcmp(section, "parameters")) {
+		struct gen_params gp = gen_of(c);
+		params_describe(&gp, describe_line, w);
+		return;
+	}
+	if (all || !strcmp(section, "template"))
+		emit_info(w, 0, "template: %s", template_name(conv_template(c)));
+	if (all && w->attach)
+		emit_info(w, 0, "attached files wait for your next message (%zu bytes)",
+			  strlen(w->attach));
+	if (!all && strcmp(section, "system") != 0)
+		return;
+	if (all && template_reasoning_start(conv_template(c))[0])
 		emit_info(w, 0, "thinking: %s (past replies %s their reasoning)",
 			  conv_thinking(c) ? "on" : "off",
 			  template_strip_reasoning(conv_template(c)) ? "lose" : "keep");
@@ -528,6 +567,8 @@ static void do_show(struct worker *w)
 	} else {
 		emit_info(w, 0, "system: %s", sys[0] ? sys : "(none)");
 	}
+	if (!all)
+		return;
 	char *pre = escape_quote(conv_in_prefix(c)), *post = escape_quote(conv_postfix(c));
 	emit_info(w, 0, "in-prefix: %s  postfix: %s", pre ? pre : "?", post ? post : "?");
 	free(pre);
@@ -573,7 +614,23 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 	atomic_store(&w->stop, false);
 	switch (cmd->kind) {
 	case WORKER_CMD_SEND:
+		if (w->attach) {
+			/* The files go first, so the message can refer to them. */
+			char *both = NULL;
+			if (asprintf(&both, "%s\n%s", w->attach, cmd->a1) < 0) {
+				emit_error(w, LT_E_NOMEM, "out of memory");
+				break;
+			}
+			free(w->attach);
+			w->attach = NULL;
+			do_reply(w, both);
+			free(both);
+			break;
+		}
 		do_reply(w, cmd->a1);
+		break;
+	case WORKER_CMD_ATTACH:
+		do_attach(w, cmd->a1);
 		break;
 	case WORKER_CMD_REGEN: {
 		int n = conv_n_turns(c);
@@ -601,6 +658,8 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 	case WORKER_CMD_NEW:
 		autosave(w);
 		conv_clear(c);
+		free(w->attach);
+		w->attach = NULL;
 		w->session[0] = '\0';
 		w->created = 0;
 		w->dirty = false;
@@ -674,7 +733,7 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 		emit_quoted(w, "postfix: ", cmd->a1);
 		break;
 	case WORKER_CMD_SHOW:
-		do_show(w);
+		do_show(w, cmd->a1);
 		break;
 	case WORKER_CMD_THINK:
 		if (cmd->a1 && (rc = conv_set_thinking(c, !strcmp(cmd->a1, "on"))) != 0) {
@@ -911,6 +970,7 @@ struct ring *worker_ring(struct worker *w) { return w->ring; }
 int worker_post(struct worker *w, enum worker_cmd cmd, const char *arg1, const char *arg2)
 {
 	bool need1 = cmd == WORKER_CMD_SEND || cmd == WORKER_CMD_LOAD || cmd == WORKER_CMD_SET_PARAM ||
+		     cmd == WORKER_CMD_ATTACH ||
 		     cmd == WORKER_CMD_SET_SYSTEM || cmd == WORKER_CMD_SET_TEMPLATE ||
 		     cmd == WORKER_CMD_STOP_ADD || cmd == WORKER_CMD_STOP_RM ||
 		     cmd == WORKER_CMD_POSTFIX || cmd == WORKER_CMD_SESSION_RENAME ||
@@ -1000,6 +1060,7 @@ void worker_free(struct worker *w)
 	for (int i = 0; i < w->n_strs; i++)
 		free(w->strs[i]);
 	free(w->strs);
+	free(w->attach);
 	free((void *)w->cfg.stops);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);

@@ -19,7 +19,9 @@ enum worker_cmd {
 	WORKER_CMD_STOP_RM,       /* arg1: stop string */
 	WORKER_CMD_STOP_LIST,     /* answered with WORKER_EV_INFO lines */
 	WORKER_CMD_POSTFIX,       /* arg1: text appended to each user turn ("" for none) */
-	WORKER_CMD_SHOW,          /* settings as WORKER_EV_INFO lines */
+	WORKER_CMD_SHOW,          /* arg1: NULL (all), "parameters", "system" or "template";
+				   * settings as WORKER_EV_INFO lines */
+	WORKER_CMD_ATTACH,        /* arg1: a text file whose contents go with the next SEND */
 	WORKER_CMD_INFO,          /* model and context as WORKER_EV_INFO lines */
 	WORKER_CMD_THINK,         /* arg1: "on", "off", or NULL to report it */
 	WORKER_CMD_SESSION_RENAME, /* arg1: a saved session, arg2: its new name */

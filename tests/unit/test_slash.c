@@ -123,7 +123,7 @@ static void test_table(void **state)
 	size_t n;
 	const struct slash_def *t = slash_table(&n);
 	const char *want[] = { "help", "save", "load", "new", "regen", "undo", "system", "set",
-			       "show", "template", "stop", "postfix", "info", "think", "quit" };
+			       "show", "template", "stop", "postfix", "info", "think", "read", "quit" };
 	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < n; i++) {
 		assert_string_equal(t[i].name, want[i]);
@@ -179,6 +179,56 @@ static void test_command(void **state)
 	assert_int_equal(slash_command(parse_ok("/quit"), &wc, err, sizeof(err)), LT_E_INVAL);
 }
 
+/* ollama's and llama-cli's spellings: /bye, /exit, /?, /clear, /set
+ * parameter NAME VALUE, /set parameter stop TEXT, /set system TEXT, /show
+ * PART; and /read FILE. */
+static void test_ollama_forms(void **state)
+{
+	(void)state;
+	struct worker_call wc;
+	char err[256];
+	assert_int_equal(parse_ok("/bye")->def->id, SLASH_QUIT);
+	assert_int_equal(parse_ok("/exit")->def->id, SLASH_QUIT);
+	assert_int_equal(parse_ok("/?")->def->id, SLASH_HELP);
+	assert_int_equal(parse_ok("/clear")->def->id, SLASH_NEW);
+	/* Aliases are whole words: /cl is not /clear. */
+	parse_fails("/cl", LT_E_NOTFOUND, "unknown");
+	assert_int_equal(slash_command(parse_ok("/set parameter temperature 0.5"), &wc, err,
+				       sizeof(err)), 0);
+	assert_int_equal(wc.cmd, WORKER_CMD_SET_PARAM);
+	assert_string_equal(wc.arg1, "temperature");
+	assert_string_equal(wc.arg2, "0.5");
+	assert_int_equal(slash_command(parse_ok("/set parameter stop \"\\nUser:\""), &wc, err,
+				       sizeof(err)), 0);
+	assert_int_equal(wc.cmd, WORKER_CMD_STOP_ADD);
+	assert_string_equal(wc.arg1, "\nUser:");
+	assert_int_equal(slash_command(parse_ok("/set system Be brief."), &wc, err, sizeof(err)), 0);
+	assert_int_equal(wc.cmd, WORKER_CMD_SET_SYSTEM);
+	assert_string_equal(wc.arg1, "Be brief.");
+	assert_int_equal(slash_command(parse_ok("/set system"), &wc, err, sizeof(err)), 0);
+	assert_int_equal(wc.cmd, WORKER_CMD_SET_SYSTEM);
+	assert_string_equal(wc.arg1, "");
+	assert_int_equal(slash_command(parse_ok("/show info"), &wc, err, sizeof(err)), 0);
+	assert_int_equal(wc.cmd, WORKER_CMD_INFO);
+	assert_int_equal(slash_command(parse_ok("/show parameters"), &wc, err, sizeof(err)), 0);
+	assert_int_equal(wc.cmd, WORKER_CMD_SHOW);
+	assert_string_equal(wc.arg1, "parameters");
+	assert_int_equal(slash_command(parse_ok("/show"), &wc, err, sizeof(err)), 0);
+	assert_null(wc.arg1);
+	assert_int_equal(slash_command(parse_ok("/show nope"), &wc, err, sizeof(err)), LT_E_INVAL);
+	assert_non_null(strstr(err, "nope"));
+	assert_int_equal(slash_command(parse_ok("/read notes/a b.txt"), &wc, err, sizeof(err)), 0);
+	assert_int_equal(wc.cmd, WORKER_CMD_ATTACH);
+	assert_string_equal(wc.arg1, "notes/a b.txt");
+	assert_int_equal(slash_command(parse_ok("/read"), &wc, err, sizeof(err)), LT_E_INVAL);
+	/* Completion knows them. */
+	assert_string_equal(slash_complete("by", 0), "bye");
+	assert_string_equal(slash_complete("set par", 0), "parameter");
+	assert_string_equal(slash_complete("set parameter tem", 0), "temperature");
+	assert_string_equal(slash_complete("show pa", 0), "parameters");
+	assert_string_equal(slash_complete("re", 1), "read");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -187,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_complete),
 		cmocka_unit_test(test_command),
+		cmocka_unit_test(test_ollama_forms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
