@@ -466,12 +466,19 @@ static void do_session_delete(struct worker *w, const char *name)
 {
 	char err[512];
 	int rc = session_remove(name, err, sizeof(err));
-	if (rc)
+	if (rc) {
 		emit_session(w, rc, "%s", err);
-	else
-		emit_session(w, 0, "deleted session %s%s", name,
-			     strcmp(w->session, name) ? ""
-			     : " (it is open: the next save writes it again)");
+		return;
+	}
+	bool open = strcmp(w->session, name) == 0;
+	/* The open conversation is no longer on disk: unsaved, so the next
+	 * save (quitting is one) writes it again, as the message says. */
+	if (open) {
+		w->dirty = true;
+		status_update(w);
+	}
+	emit_session(w, 0, "deleted session %s%s", name,
+		     open ? " (it is open: the next save writes it again)" : "");
 }
 
 /* ---- commands ---- */

@@ -88,7 +88,8 @@ static void wait_for(struct worker *w, struct log *l, int kind, int n, bool slow
 	}
 }
 
-static struct worker *start(size_t ring_cap, int n_predict, const char *path)
+static struct worker *start_saving(size_t ring_cap, int n_predict, const char *path,
+				   bool autosave)
 {
 	struct worker_config cfg = worker_config_default();
 	cfg.model_path = path ? path : model_path;
@@ -97,13 +98,18 @@ static struct worker *start(size_t ring_cap, int n_predict, const char *path)
 	cfg.gen.n_predict = n_predict;
 	cfg.ctx.n_ctx = 512;
 	cfg.ctx.n_threads = 1;
-	cfg.autosave = false;
+	cfg.autosave = autosave;
 	cfg.ring_capacity = ring_cap;
 	struct worker *w;
 	char err[256];
 	if (worker_start(&w, &cfg, err, sizeof(err)))
 		fail_msg("%s", err);
 	return w;
+}
+
+static struct worker *start(size_t ring_cap, int n_predict, const char *path)
+{
+	return start_saving(ring_cap, n_predict, path, false);
 }
 
 static void test_reply_events(void **state)
@@ -239,6 +245,27 @@ static void test_session_store(void **state)
 	worker_free(w);
 }
 
+/* Deleting the open session says the next save writes it again; quitting
+ * is such a save (autosave), so the conversation is not lost. */
+static void test_delete_open_then_quit(void **state)
+{
+	(void)state;
+	TU_NEED_MODEL(model_path, "stories260K.gguf");
+	struct worker *w = start_saving(0, 8, NULL, true);
+	struct log l = { .len = 0 };
+	worker_post(w, WORKER_CMD_SEND, "Once upon a time", NULL);
+	wait_for(w, &l, WORKER_EV_DONE, 1, false);
+	worker_post(w, WORKER_CMD_SAVE, "kept", NULL);
+	session_cmd(w, &l, WORKER_CMD_SESSION_DELETE, "kept", NULL, 0);
+	assert_non_null(strstr(l.session_msg, "the next save writes it again"));
+	assert_false(session_exists("kept"));
+	struct worker_status st;
+	worker_status(w, &st);
+	assert_false(st.saved);
+	worker_free(w);
+	assert_true(session_exists("kept"));
+}
+
 /* With a 256-byte ring and a slow reader every byte still arrives. */
 static void test_tiny_ring(void **state)
 {
@@ -274,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_save_new_load),
 		cmocka_unit_test(test_session_store),
+		cmocka_unit_test(test_delete_open_then_quit),
 		cmocka_unit_test(test_tiny_ring),
 		cmocka_unit_test(test_bad_model),
 	};
