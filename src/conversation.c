@@ -409,6 +409,10 @@ static int generate(struct conv *c, const struct conv_callbacks *cb, struct conv
 		      reasoning_opens(template_prefill(c->tmpl, u->prefill == CONV_PREFILL_ON),
 				      template_reasoning_start(c->tmpl),
 				      template_reasoning_end(c->tmpl));
+	if (cb && cb->on_prompt) {
+		int common = conv_kv_common(c);
+		cb->on_prompt(cb->ud, c->ids.v + common, c->ids.n - common);
+	}
 	rc = conv_sync_kv(c, true, &n_eval);
 	r->n_prompt = n_eval;
 	r->t_prompt = conv_mono() - t0;

@@ -124,6 +124,9 @@ struct conv_callbacks {
 	void (*on_reasoning)(void *ud, const char *text, size_t len, int n_tokens);
 	/* Turns left the context: tokens dropped and kept, and one line saying which. */
 	void (*on_shift)(void *ud, int n_dropped, int n_kept, const char *what);
+	/* Optional: the ids about to be evaluated for a reply (what the KV
+	 * cache does not hold yet), for --verbose-prompt. */
+	void (*on_prompt)(void *ud, const int32_t *ids, int n);
 };
 
 /* Creates a conversation on ctx (which it uses exclusively while it

@@ -328,11 +328,17 @@ int conv_settle_last(struct conv *c)
 
 /* ---- keeping the KV cache in line ---- */
 
-int conv_sync_kv(struct conv *c, bool need_logits, int *n_eval)
+int conv_kv_common(const struct conv *c)
 {
 	int common = 0;
 	while (common < c->kv.n && common < c->ids.n && c->kv.v[common] == c->ids.v[common])
 		common++;
+	return common;
+}
+
+int conv_sync_kv(struct conv *c, bool need_logits, int *n_eval)
+{
+	int common = conv_kv_common(c);
 	if (need_logits && common == c->ids.n && common > 0)
 		common--;
 	if (n_eval)

@@ -94,6 +94,8 @@ int conv_rerender_first_user(struct conv *c);
  * need_logits the last token is evaluated even when cached, so sampling
  * can start. *n_eval (may be NULL) receives how many were evaluated. */
 int conv_sync_kv(struct conv *c, bool need_logits, int *n_eval);
+/* How many leading ids the KV cache already holds. */
+int conv_kv_common(const struct conv *c);
 /* The same, not stopped by the abort flag (closing a reply, undo). */
 int conv_sync_kv_final(struct conv *c);
 

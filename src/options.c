@@ -18,6 +18,8 @@ enum opt_kind {
 	OPT_UINT32,
 	OPT_FLOAT,
 	OPT_STOP,   /* appends to stops[] */
+	OPT_NOTE,   /* a llama.cpp option that means nothing here: accepted, with
+		     * one line saying why it is ignored (takes arg if .arg is set) */
 	OPT_PARAMS, /* where params.c's rows go in --help and the man page */
 };
 
@@ -31,6 +33,8 @@ struct opt_def {
 	const char *help;
 	bool escapes;            /* the argument takes escape.h's escapes and quotes */
 	long min, max;           /* OPT_INT: the valid range (every OPT_INT row has one) */
+	const char *note;        /* OPT_NOTE: the line printed when it is given */
+	bool optional_arg;       /* OPT_NOTE: the argument may be left out (-fa [on|off]) */
 };
 
 #define OFF(field) offsetof(struct options, field)
@@ -45,9 +49,11 @@ static const struct opt_def opt_table[] = {
 	  .commands = EVAL | OPTC_TOKENIZE,
 	  .help = "the GGUF model: a file, or a name 'llamaterm models' lists (llama3.2:1b, ORG/REPO[:QUANT])" },
 	{ .short_name = "-p", .long_name = "--prompt", .arg = "TEXT", .kind = OPT_STR, .offset = OFF(prompt),
-	  .commands = OPTC_RUN | OPTC_TOKENIZE | OPTC_LOGITS, .help = "the prompt text" },
+	  .commands = OPTC_RUN | OPTC_TOKENIZE | OPTC_LOGITS | OPTC_CHAT,
+	  .help = "the prompt text (chat: the first message)" },
 	{ .short_name = "-f", .long_name = "--file", .arg = "FILE", .kind = OPT_STR, .offset = OFF(prompt_file),
-	  .commands = OPTC_RUN | OPTC_TOKENIZE | OPTC_PERPLEXITY, .help = "read the prompt (or text) from FILE" },
+	  .commands = OPTC_RUN | OPTC_TOKENIZE | OPTC_PERPLEXITY | OPTC_CHAT,
+	  .help = "read the prompt (or text; chat: the first message) from FILE" },
 	{ .short_name = "-b", .long_name = "--batch-size", .arg = "N", .kind = OPT_INT, .offset = OFF(n_batch),
 	  .commands = EVAL, .help = "tokens evaluated per batch during prompt processing (0: 512)",
 	  .min = 0, .max = CTX_MAX_N_CTX },
@@ -102,6 +108,38 @@ static const struct opt_def opt_table[] = {
 	  .commands = EVAL | OPTC_TOKENIZE | OPTC_INFO | OPTC_QUANTIZE, .help = "read the model into memory instead of mapping it" },
 	{ .long_name = "--mlock", .kind = OPT_FLAG, .offset = OFF(mlock),
 	  .commands = EVAL, .help = "lock the model in memory" },
+	{ .long_name = "--chat-template", .arg = "NAME|FILE", .kind = OPT_STR,
+	  .offset = OFF(template_name), .commands = OPTC_CHAT, .help = "llama.cpp's name for --template" },
+	{ .short_name = "-sys", .long_name = "--system-prompt", .arg = "TEXT", .kind = OPT_STR,
+	  .offset = OFF(system), .commands = OPTC_CHAT, .help = "llama.cpp's name for --system" },
+	{ .short_name = "-cnv", .long_name = "--conversation", .kind = OPT_FLAG,
+	  .offset = OFF(conversation), .commands = OPTC_CHAT | OPTC_RUN,
+	  .help = "without a command: chat (the default; llama.cpp's flag)" },
+	{ .short_name = "-no-cnv", .long_name = "--no-conversation", .kind = OPT_FLAG,
+	  .offset = OFF(no_conversation), .commands = OPTC_CHAT | OPTC_RUN,
+	  .help = "without a command: continue -p/-f like 'run' instead of chatting" },
+	{ .short_name = "-i", .long_name = "--interactive", .kind = OPT_FLAG, .offset = OFF(interactive),
+	  .commands = OPTC_CHAT, .help = "accepted from llama.cpp (the chat is interactive)" },
+	{ .long_name = "--interactive-first", .kind = OPT_FLAG, .offset = OFF(interactive),
+	  .commands = OPTC_CHAT, .help = "accepted from llama.cpp (the chat waits for you first)" },
+	{ .long_name = "--color", .kind = OPT_FLAG, .offset = OFF(color), .commands = OPTC_CHAT | OPTC_RUN,
+	  .help = "accepted from llama.cpp (the full-screen chat has colours)" },
+	{ .long_name = "--verbose-prompt", .kind = OPT_FLAG, .offset = OFF(verbose_prompt),
+	  .commands = OPTC_CHAT | OPTC_RUN,
+	  .help = "print the exact prompt, special tokens included, before it is evaluated (stderr)" },
+	{ .short_name = "-ngl", .long_name = "--n-gpu-layers", .arg = "N", .kind = OPT_NOTE,
+	  .commands = EVAL, .help = "accepted from llama.cpp; ignored: llamaterm runs on the CPU",
+	  .note = "llamaterm runs on the CPU; GPU layers are ignored" },
+	{ .long_name = "--gpu-layers", .arg = "N", .kind = OPT_NOTE, .commands = EVAL,
+	  .help = "the same as -ngl", .note = "llamaterm runs on the CPU; GPU layers are ignored" },
+	{ .short_name = "-fa", .long_name = "--flash-attn", .arg = "[on|off|auto]", .kind = OPT_NOTE,
+	  .optional_arg = true, .commands = EVAL,
+	  .help = "accepted from llama.cpp; ignored: attention is always one fused pass here",
+	  .note = "attention is always computed in one fused pass here; flash attention is ignored" },
+	{ .long_name = "--prompt-cache", .arg = "FILE", .kind = OPT_NOTE, .commands = OPTC_CHAT | OPTC_RUN,
+	  .help = "accepted from llama.cpp; ignored: conversations are kept as sessions (--session)",
+	  .note = "conversations and their KV cache are kept as sessions (--session NAME); "
+		  "the prompt cache file is ignored" },
 	{ .long_name = "--template", .arg = "NAME|FILE", .kind = OPT_STR, .offset = OFF(template_name),
 	  .commands = OPTC_CHAT, .help = "prompt template (default: from the model, else dialogue)" },
 	{ .long_name = "--system", .arg = "TEXT", .kind = OPT_STR, .offset = OFF(system),
@@ -245,6 +283,10 @@ static int opt_store(struct options *o, const struct opt_def *d, const char *arg
 		*(float *)field = v;
 		return 0;
 	}
+	case OPT_NOTE:
+		fprintf(stderr, "llamaterm %s: %s: %s\n", cmdname, d->short_name ? d->short_name
+									: d->long_name, d->note);
+		return 0;
 	case OPT_PARAMS:
 		break;
 	}
@@ -297,7 +339,15 @@ int options_parse(struct options *o, int argc, char **argv, unsigned cmd)
 			return 2;
 		}
 		const char *arg = NULL;
-		if (d->kind != OPT_FLAG) {
+		if (d->optional_arg) {
+			/* -fa alone, or -fa on|off|auto as newer llama.cpp takes it. */
+			static const char *const words[] = { "on", "off", "auto", "1", "0", "true", "false" };
+			for (size_t w = 0; !eq && i + 1 < argc && w < sizeof(words) / sizeof(words[0]); w++)
+				if (strcmp(argv[i + 1], words[w]) == 0)
+					arg = argv[++i];
+			if (eq)
+				arg = eq + 1;
+		} else if (d->kind != OPT_FLAG && !(d->kind == OPT_NOTE && !d->arg)) {
 			if (eq)
 				arg = eq + 1;
 			else if (i + 1 < argc)

@@ -65,6 +65,11 @@ struct options {
 	const char *think;          /* chat --think on|off (NULL: on) */
 	bool no_autosave;           /* chat --no-autosave */
 	bool verbose;               /* chat --verbose: message text in the log file */
+	bool verbose_prompt;        /* --verbose-prompt: print the prompt with its special tokens */
+	bool conversation;          /* -cnv (chat is the default anyway) */
+	bool no_conversation;       /* -no-cnv: without a command, complete like run */
+	bool interactive;           /* -i, --interactive-first: accepted, nothing to do */
+	bool color;                 /* --color: accepted, nothing to do */
 	const char *export_path;    /* sessions --export FILE */
 	int bench_prompt;           /* bench -p N */
 	int bench_gen;              /* bench -n N */

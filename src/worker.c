@@ -200,6 +200,27 @@ static void cb_turn(void *ud, int index, const struct conv_turn *t)
 	}
 }
 
+/* --verbose-prompt shows at most this many bytes of a prompt. */
+#define PROMPT_SHOWN_MAX (64 << 10)
+
+/* --verbose-prompt: what is about to be evaluated, as the model sees it. */
+static void cb_prompt(void *ud, const int32_t *ids, int n)
+{
+	struct worker *w = ud;
+	if (!w->cfg.verbose_prompt || n <= 0)
+		return;
+	int len = vocab_detokenize(w->vocab, ids, n, NULL, 0, false, true);
+	char *text = len >= 0 ? malloc((size_t)len + 1) : NULL, *line = NULL;
+	/* One event must fit the ring: a huge prompt shows its start. */
+	int shown = len > PROMPT_SHOWN_MAX ? PROMPT_SHOWN_MAX : len;
+	if (text && vocab_detokenize(w->vocab, ids, n, text, (size_t)len + 1, false, true) >= 0 &&
+	    asprintf(&line, "prompt (%d tokens): %.*s%s", n, shown, text,
+		     shown < len ? "... (cut)" : "") >= 0)
+		emit(w, WORKER_EV_INFO, 0, 0, 0, line);
+	free(line);
+	free(text);
+}
+
 static void cb_text(void *ud, const char *text, size_t len)
 {
 	struct worker *w = ud;
@@ -486,7 +507,8 @@ static void do_session_delete(struct worker *w, const char *name)
 static void do_reply(struct worker *w, const char *text)
 {
 	struct conv_callbacks cb = { .ud = w, .on_turn = cb_turn, .on_text = cb_text,
-				     .on_reasoning = cb_reasoning, .on_shift = cb_shift };
+				     .on_reasoning = cb_reasoning, .on_shift = cb_shift,
+				     .on_prompt = cb_prompt };
 	struct conv_reply r;
 	set_state(w, WORKER_STATE_GENERATING);
 	w->reply_open = false;

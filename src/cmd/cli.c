@@ -12,6 +12,7 @@
 
 #include "errors.h"
 #include "gguf.h"
+#include "modelinfo.h"
 #include "modelstore.h"
 #include "utf8.h"
 #include "vocab.h"
@@ -262,6 +263,19 @@ int cli_tokenize(const struct vocab *v, const char *text, size_t len, int add_sp
 	*ids = buf;
 	*n = got;
 	return 0;
+}
+
+void cli_print_prompt(FILE *out, const struct vocab *v, const int32_t *ids, int n)
+{
+	fprintf(out, "prompt: %d tokens\n", n);
+	for (int i = 0; i < n; i++) {
+		char piece[256];
+		int len = vocab_token_to_piece(v, ids[i], piece, sizeof(piece), true);
+		fprintf(out, "%8d -> '", (int)ids[i]);
+		modelinfo_escape(out, piece, len > 0 && (size_t)len <= sizeof(piece) ? (size_t)len : 0,
+				 sizeof(piece), false);
+		fputs("'\n", out);
+	}
 }
 
 int cli_physical_cores(void)

@@ -83,6 +83,11 @@ int cli_tokenize(const struct vocab *v, const char *text, size_t len, int add_sp
 /* The number of physical cores (hyper-threads share one), at least 1. */
 int cli_physical_cores(void);
 
+/* --verbose-prompt: the ids about to be evaluated, one "ID -> 'piece'" line
+ * each (special tokens shown, control characters escaped), as llama.cpp
+ * prints them. */
+void cli_print_prompt(FILE *out, const struct vocab *v, const int32_t *ids, int n);
+
 /* Writes s as a JSON string literal (quotes included) to out. */
 void cli_json_string(FILE *out, const char *s);
 

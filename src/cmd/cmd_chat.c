@@ -107,6 +107,7 @@ struct chat {
 	struct ring_event stats;
 	int n_errors;
 	char *history;
+	char *first;        /* -p TEXT or -f FILE: the first message, sent once loaded */
 };
 
 /* Prints one event. */
@@ -343,6 +344,10 @@ static int chat_plain(struct chat *c)
 	chat_wait(c);
 	if (c->fatal)
 		return 1;
+	if (c->first) {
+		worker_post(c->w, WORKER_CMD_SEND, c->first, NULL);
+		chat_wait(c);
+	}
 	if (c->tty)
 		fprintf(stderr, "Type a message, /help for commands, /quit to leave "
 				"(Ctrl-C stops a reply).\n");
@@ -415,6 +420,7 @@ static void chat_config(const struct options *o, struct worker_config *cfg)
 	cfg->n_stops = o->n_stops;
 	cfg->session = o->session;
 	cfg->autosave = !o->no_autosave;
+	cfg->verbose_prompt = o->verbose_prompt;
 	cfg->thinking_off = o->think && !strcmp(o->think, "off");
 }
 
@@ -485,6 +491,12 @@ int cmd_chat(int argc, char **argv)
 	}
 	c.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	bool use_tui = c.tty && !c.o.plain;
+	/* llama-cli's -p and -f: the first message of the chat. */
+	if (c.o.prompt || c.o.prompt_file) {
+		size_t len;
+		if ((rc = cli_read_prompt(&c.o, "chat", &c.first, &len)) != 0)
+			return rc;
+	}
 	char *state_dir = NULL;
 	if (paths_ensure_dir(PATHS_STATE, &state_dir, err, sizeof(err)) == 0) {
 		c.history = paths_join(state_dir, "history");
@@ -494,6 +506,7 @@ int cmd_chat(int argc, char **argv)
 	if (worker_start(&c.w, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "llamaterm chat: %s\n", err);
 		free(c.history);
+		free(c.first);
 		return 1;
 	}
 	if (pipe2(chat_sigpipe, O_CLOEXEC | O_NONBLOCK) != 0)
@@ -505,6 +518,8 @@ int cmd_chat(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	if (use_tui) {
 		struct tui_args ta = { .opts = &c.o, .history_path = c.history };
+		if (c.first)
+			worker_post(c.w, WORKER_CMD_SEND, c.first, NULL);
 		rc = tui_run(c.w, &ta);
 	} else {
 		if (c.tty) {
@@ -536,5 +551,6 @@ int cmd_chat(int argc, char **argv)
 		chat_say_resume(c.w, c.o.model);
 	worker_free(c.w);
 	free(c.history);
+	free(c.first);
 	return rc;
 }

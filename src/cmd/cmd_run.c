@@ -229,6 +229,8 @@ int cmd_run(int argc, char **argv)
 	ctx_set_abort(r.ctx, &run_interrupted);
 	for (int i = 0; i < r.n_prompt; i++)
 		sampler_accept(r.sampler, r.prompt[i]);
+	if (r.o.verbose_prompt)
+		cli_print_prompt(stderr, r.vocab, r.prompt, r.n_prompt);
 	double t0 = cli_now();
 	rc = ctx_eval(r.ctx, r.prompt, r.n_prompt, 0, false);
 	double t_prompt = cli_now() - t0;

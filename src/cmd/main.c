@@ -1,5 +1,6 @@
 /* llamaterm: a terminal chat program for LLaMA-family GGUF models.
  * This file only dispatches to the subcommands in the table below. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,25 @@ static void main_print_archs_man(FILE *out)
 		fprintf(out, ".TP\n.B %s\n%s\n", a[i].name, a[i].family);
 }
 
+/* Whether options without a command ask for a plain completion. */
+static bool main_completes(int argc, char **argv)
+{
+	bool prompt = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-no-cnv") || !strcmp(a, "--no-conversation"))
+			return true;
+		if (!strcmp(a, "-cnv") || !strcmp(a, "--conversation"))
+			return false;
+		if (!strcmp(a, "-p") || !strcmp(a, "-f") || !strncmp(a, "--prompt", 8) ||
+		    !strncmp(a, "--file", 6))
+			prompt = true;
+		if (!strcmp(a, "--"))
+			break;
+	}
+	return prompt && !(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -97,10 +117,13 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (strcmp(name, commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);
-	/* 'llamaterm -m MODEL ...' is short for 'llamaterm chat -m MODEL ...'. */
+	/* 'llamaterm -m MODEL ...' is short for 'llamaterm chat -m MODEL ...',
+	 * or for 'llamaterm run' as llama-cli's habits have it: with -no-cnv,
+	 * or with a prompt when this is not a terminal. */
 	if (name[0] == '-' && name[1]) {
-		argv[0] = "chat";
-		return cmd_chat(argc, argv);
+		bool run = main_completes(argc, argv);
+		argv[0] = run ? "run" : "chat";
+		return run ? cmd_run(argc, argv) : cmd_chat(argc, argv);
 	}
 	fprintf(stderr, "llamaterm: unknown command '%s' (try 'llamaterm --help')\n", name);
 	return 2;
