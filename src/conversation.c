@@ -509,6 +509,8 @@ static int generate(struct conv *c, const struct conv_callbacks *cb, struct conv
 		}
 		if (rc)
 			break;
+		if (cb && cb->on_token)
+			cb->on_token(cb->ud, n_gen, conv_mono() - t0, c->ids.n);
 	}
 	r->t_gen = conv_mono() - t0;
 	r->n_gen = n_gen;

@@ -127,6 +127,9 @@ struct conv_callbacks {
 	/* Optional: the ids about to be evaluated for a reply (what the KV
 	 * cache does not hold yet), for --verbose-prompt. */
 	void (*on_prompt)(void *ud, const int32_t *ids, int n);
+	/* Optional: after each generated token, the tokens so far, the
+	 * seconds they took and the context's tokens (a live speed). */
+	void (*on_token)(void *ud, int n_gen, double t_gen, int n_ctx_used);
 };
 
 /* Creates a conversation on ctx (which it uses exclusively while it

@@ -77,6 +77,7 @@ struct worker {
 	} *held;
 	int n_held;
 	char *attach;      /* /read files waiting for the next message, or NULL */
+	double live_t;     /* the reply's seconds at the last live status update */
 };
 
 const char *worker_state_name(enum worker_state s)
@@ -198,6 +199,25 @@ static void cb_turn(void *ud, int index, const struct conv_turn *t)
 		w->reply_index = index;
 		emit(w, WORKER_EV_REPLY_START, 0, index, 0, NULL);
 	}
+}
+
+/* The status's live speed and context use are refreshed this often while
+ * a reply streams (the status bar asks at every frame). */
+#define LIVE_STATUS_SECONDS 0.1
+
+/* After each token: the speed so far and the context use, for the status
+ * bar, at most every LIVE_STATUS_SECONDS (the lock is not free). */
+static void cb_token(void *ud, int n_gen, double t_gen, int n_ctx_used)
+{
+	struct worker *w = ud;
+	if (t_gen - w->live_t < LIVE_STATUS_SECONDS && n_gen > 1)
+		return;
+	w->live_t = t_gen;
+	pthread_mutex_lock(&w->mu);
+	if (t_gen > 0)
+		w->st.tg_tps = n_gen / t_gen;
+	w->st.n_ctx_used = n_ctx_used;
+	pthread_mutex_unlock(&w->mu);
 }
 
 /* --verbose-prompt shows at most this many bytes of a prompt. */
@@ -508,10 +528,11 @@ static void do_reply(struct worker *w, const char *text)
 {
 	struct conv_callbacks cb = { .ud = w, .on_turn = cb_turn, .on_text = cb_text,
 				     .on_reasoning = cb_reasoning, .on_shift = cb_shift,
-				     .on_prompt = cb_prompt };
+				     .on_prompt = cb_prompt, .on_token = cb_token };
 	struct conv_reply r;
 	set_state(w, WORKER_STATE_GENERATING);
 	w->reply_open = false;
+	w->live_t = 0;
 	int rc = text ? conv_send(w->conv, text, &cb, &r) : conv_regenerate(w->conv, &cb, &r);
 	if (rc && !(rc == LT_E_ABORTED && !w->reply_open))
 		emit_error(w, rc, conv_error(w->conv));

@@ -266,6 +266,29 @@ static void test_delete_open_then_quit(void **state)
 	assert_true(session_exists("kept"));
 }
 
+/* While a reply streams, the status has its speed and context use so far
+ * (the status bar redraws from it): with a tiny ring and a slow reader the
+ * worker is still generating when the reader looks. */
+static void test_live_status(void **state)
+{
+	(void)state;
+	TU_NEED_MODEL(model_path, "stories260K.gguf");
+	struct worker *w = start(RING_MIN_CAPACITY, 64, NULL);
+	struct log l = { .len = 0 };
+	wait_for(w, &l, WORKER_EV_STATE, 1, false);
+	struct worker_status st;
+	worker_status(w, &st);
+	int ctx_before = st.n_ctx_used;
+	worker_post(w, WORKER_CMD_SEND, "Once upon a time", NULL);
+	wait_for(w, &l, WORKER_EV_TEXT, 8, true);
+	worker_status(w, &st);
+	assert_int_equal(st.state, WORKER_STATE_GENERATING);
+	assert_true(st.tg_tps > 0);
+	assert_true(st.n_ctx_used > ctx_before);
+	wait_for(w, &l, WORKER_EV_DONE, 1, false);
+	worker_free(w);
+}
+
 /* With a 256-byte ring and a slow reader every byte still arrives. */
 static void test_tiny_ring(void **state)
 {
@@ -302,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_save_new_load),
 		cmocka_unit_test(test_session_store),
 		cmocka_unit_test(test_delete_open_then_quit),
+		cmocka_unit_test(test_live_status),
 		cmocka_unit_test(test_tiny_ring),
 		cmocka_unit_test(test_bad_model),
 	};
