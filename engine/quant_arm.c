@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 
+#include "ops_arm.h"
 #include "quant_impl.h"
 
 /* The dot product feature bit of AT_HWCAP, from the kernel's uapi
@@ -414,9 +415,10 @@ static bool arm_dotprod_probe(void)
 
 const struct kernel_variant kernel_variant_neon_dotprod = {
 	.name = "neon-dotprod",
-	.needs = "NEON and the Armv8.2 dot product instructions (asimddp)",
+	.needs = "the Armv8.2 dot product instructions (asimddp)",
 	.probe = arm_dotprod_probe,
 	.quant = quant_arm_dotprod,
+	.rows = ops_arm_rows,
 };
 
 const struct kernel_variant kernel_variant_neon = {
@@ -424,6 +426,7 @@ const struct kernel_variant kernel_variant_neon = {
 	.needs = "NEON (every AArch64 CPU)",
 	.probe = arm_neon_probe,
 	.quant = quant_arm,
+	.rows = ops_arm_rows,
 };
 
 #endif
