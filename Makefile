@@ -174,6 +174,11 @@ fuzz: $(FUZZ_BIN)
 # needed. Plain Armv8-A is the baseline; only the dot product kernels carry
 # a target attribute, so a core without them runs the binary too.
 ARM_CC ?= aarch64-linux-gnu-gcc
+ifneq ($(filter arm-test,$(MAKECMDGOALS)),)
+ifeq ($(shell command -v $(ARM_CC) 2>/dev/null),)
+$(error make arm-test needs $(ARM_CC), qemu-user and the arm64 cmocka and pcre2 (README, Dependencies))
+endif
+endif
 ARM_BUILD := build/arm
 ARM_CFLAGS := -std=gnu11 -O2 -g -march=armv8-a -ffp-contract=off -Wall -Wextra -Wshadow \
 	-Wno-unused-parameter -D_GNU_SOURCE -MMD -MP $(if $(filter 1,$(WERROR)),-Werror)

@@ -2,10 +2,11 @@
  * (see quant_arm.h).
  *
  * The base variant uses only Armv8.0 Advanced SIMD, which every AArch64 CPU
- * has, so the file is built without -march flags and the binary runs on a
- * plain Armv8-A core. The dot product instructions are Armv8.2 (optional
- * there): only the functions that use them carry a target attribute, and
- * kernels.c hands them out after the probe asked the kernel. GCC 12's
+ * has, so the file is built for the baseline (-march=armv8-a, as make
+ * arm-test does) and the binary runs on a plain Armv8-A core. The dot
+ * product instructions are Armv8.2 (optional there): only the functions
+ * that use them carry a target attribute, and kernels.c hands them out
+ * after the probe found them in Linux's AT_HWCAP. GCC 12's
  * arm_neon.h declares vdotq_s32 for "arch=armv8.2-a+dotprod", and a caller
  * with only "+dotprod" fails to inline it, so that is the attribute.
  *
@@ -130,24 +131,106 @@ ARM_DOTPROD_TARGET static inline int32x4_t arm_dot_sdot(int32x4_t acc, int8x16_t
 /* ---------------------------------------------------------------- F32, F16, BF16 */
 
 /* Sixteen float lanes in four accumulators: independent chains, and fewer
- * terms per lane than one accumulator would sum. */
+ * terms per lane than one accumulator would sum. The prefill tile and the
+ * decode kernel below run the same steps per dot, interleaved, so each of
+ * their outputs equals this function's bit for bit. */
+struct arm_f32_acc {
+	float32x4_t a0, a1, a2, a3;
+};
+
+static inline void arm_f32_acc_zero(struct arm_f32_acc *c)
+{
+	c->a0 = c->a1 = c->a2 = c->a3 = vdupq_n_f32(0);
+}
+
+/* The sixteen products of x[i..i+16) with the four vectors of y there. */
+static inline void arm_f32_acc16(struct arm_f32_acc *c, const float *x, float32x4_t y0,
+				 float32x4_t y1, float32x4_t y2, float32x4_t y3)
+{
+	c->a0 = vfmaq_f32(c->a0, vld1q_f32(x), y0);
+	c->a1 = vfmaq_f32(c->a1, vld1q_f32(x + 4), y1);
+	c->a2 = vfmaq_f32(c->a2, vld1q_f32(x + 8), y2);
+	c->a3 = vfmaq_f32(c->a3, vld1q_f32(x + 12), y3);
+}
+
+/* The dot's remaining elements from i on (fewer than 16), then its sum. */
+static inline float arm_f32_finish(struct arm_f32_acc *c, const float *x, const float *y,
+				   int64_t i, int64_t n)
+{
+	for (; i + 4 <= n; i += 4)
+		c->a0 = vfmaq_f32(c->a0, vld1q_f32(x + i), vld1q_f32(y + i));
+	float sum = vaddvq_f32(vaddq_f32(vaddq_f32(c->a0, c->a1), vaddq_f32(c->a2, c->a3)));
+	for (; i < n; i++)
+		sum += x[i] * y[i];
+	return sum;
+}
+
 static void arm_f32_vec_dot(int64_t n, float *s, const void *vx, const void *vy)
 {
 	const float *x = vx, *y = vy;
-	float32x4_t a0 = vdupq_n_f32(0), a1 = a0, a2 = a0, a3 = a0;
+	struct arm_f32_acc c;
+	arm_f32_acc_zero(&c);
+	int64_t i = 0;
+	for (; i + 16 <= n; i += 16)
+		arm_f32_acc16(&c, x + i, vld1q_f32(y + i), vld1q_f32(y + i + 4), vld1q_f32(y + i + 8),
+			      vld1q_f32(y + i + 12));
+	*s = arm_f32_finish(&c, x, y, i, n);
+}
+
+/* Prefill: one weight row by four tokens, each weight vector loaded once
+ * for the four; sixteen accumulators, four weight vectors and one
+ * activation vector fit the 32 registers. */
+#define ARM_F32_TILE_TOKENS 4
+
+static void arm_f32_tile(int64_t n, const void *vw, size_t w_stride, const void *va,
+			 size_t a_stride, float *y, size_t ldy)
+{
+	(void)w_stride;
+	const float *w = vw;
+	const float *a[ARM_F32_TILE_TOKENS];
+	struct arm_f32_acc c[ARM_F32_TILE_TOKENS];
+	for (int t = 0; t < ARM_F32_TILE_TOKENS; t++) {
+		a[t] = (const float *)((const uint8_t *)va + t * a_stride);
+		arm_f32_acc_zero(&c[t]);
+	}
 	int64_t i = 0;
 	for (; i + 16 <= n; i += 16) {
-		a0 = vfmaq_f32(a0, vld1q_f32(x + i), vld1q_f32(y + i));
-		a1 = vfmaq_f32(a1, vld1q_f32(x + i + 4), vld1q_f32(y + i + 4));
-		a2 = vfmaq_f32(a2, vld1q_f32(x + i + 8), vld1q_f32(y + i + 8));
-		a3 = vfmaq_f32(a3, vld1q_f32(x + i + 12), vld1q_f32(y + i + 12));
+		const float32x4_t w0 = vld1q_f32(w + i), w1 = vld1q_f32(w + i + 4);
+		const float32x4_t w2 = vld1q_f32(w + i + 8), w3 = vld1q_f32(w + i + 12);
+		/* The product is symmetric: the tokens' vectors play x. */
+#pragma GCC unroll 4
+		for (int t = 0; t < ARM_F32_TILE_TOKENS; t++)
+			arm_f32_acc16(&c[t], a[t] + i, w0, w1, w2, w3);
 	}
-	for (; i + 4 <= n; i += 4)
-		a0 = vfmaq_f32(a0, vld1q_f32(x + i), vld1q_f32(y + i));
-	float sum = vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3)));
-	for (; i < n; i++)
-		sum += x[i] * y[i];
-	*s = sum;
+	for (int t = 0; t < ARM_F32_TILE_TOKENS; t++)
+		y[t * ldy] = arm_f32_finish(&c[t], w, a[t], i, n);
+}
+
+/* Decode: four weight rows against one token, four independent dots where a
+ * lone vec_dot has one, each activation vector loaded once for the four. */
+#define ARM_F32_GEMV_ROWS 4
+
+static void arm_f32_gemv(int64_t n, const void *vw, size_t w_stride, const void *va,
+			 size_t a_stride, float *y, size_t ldy)
+{
+	(void)a_stride, (void)ldy;
+	const float *a = va;
+	const float *w[ARM_F32_GEMV_ROWS];
+	struct arm_f32_acc c[ARM_F32_GEMV_ROWS];
+	for (int r = 0; r < ARM_F32_GEMV_ROWS; r++) {
+		w[r] = (const float *)((const uint8_t *)vw + r * w_stride);
+		arm_f32_acc_zero(&c[r]);
+	}
+	int64_t i = 0;
+	for (; i + 16 <= n; i += 16) {
+		const float32x4_t a0 = vld1q_f32(a + i), a1 = vld1q_f32(a + i + 4);
+		const float32x4_t a2 = vld1q_f32(a + i + 8), a3 = vld1q_f32(a + i + 12);
+#pragma GCC unroll 4
+		for (int r = 0; r < ARM_F32_GEMV_ROWS; r++)
+			arm_f32_acc16(&c[r], w[r] + i, a0, a1, a2, a3);
+	}
+	for (int r = 0; r < ARM_F32_GEMV_ROWS; r++)
+		y[r] = arm_f32_finish(&c[r], w[r], a, i, n);
 }
 
 /* Eight halves as two float vectors. */
@@ -345,6 +428,10 @@ static void arm_q8_K_from_float(const float *x, void *vy, int64_t n)
 static struct quant_kernels neon_table[GGML_TYPE_COUNT];
 static struct quant_kernels dotprod_table[GGML_TYPE_COUNT];
 static pthread_once_t arm_once = PTHREAD_ONCE_INIT;
+/* Float weights only: both variants have them (no integer dots inside). */
+static const struct quant_tile arm_tiles[GGML_TYPE_COUNT] = {
+	[GGML_TYPE_F32] = { arm_f32_tile, 1, ARM_F32_TILE_TOKENS, arm_f32_gemv, ARM_F32_GEMV_ROWS },
+};
 
 #define ARM_SET_DOTS(table, prefix)                                   \
 	do {                                                          \
@@ -402,6 +489,13 @@ const struct quant_kernels *quant_arm_dotprod(enum ggml_type type)
 	return arm_lookup(dotprod_table, type);
 }
 
+static const struct quant_tile *arm_tile(enum ggml_type type)
+{
+	if ((unsigned)type >= GGML_TYPE_COUNT || !arm_tiles[type].fn)
+		return NULL;
+	return &arm_tiles[type];
+}
+
 /* Advanced SIMD is mandatory in AArch64: every CPU this code runs on has it. */
 static bool arm_neon_probe(void)
 {
@@ -418,6 +512,7 @@ const struct kernel_variant kernel_variant_neon_dotprod = {
 	.needs = "the Armv8.2 dot product instructions (asimddp)",
 	.probe = arm_dotprod_probe,
 	.quant = quant_arm_dotprod,
+	.tile = arm_tile,
 	.rows = ops_arm_rows,
 };
 
@@ -426,6 +521,7 @@ const struct kernel_variant kernel_variant_neon = {
 	.needs = "NEON (every AArch64 CPU)",
 	.probe = arm_neon_probe,
 	.quant = quant_arm,
+	.tile = arm_tile,
 	.rows = ops_arm_rows,
 };
 

@@ -5,8 +5,9 @@
  * reports them (HWCAP_ASIMDDP). Both carry the activation quantizers, the
  * float, half and bfloat16 dots and conversions, and the legacy and
  * K-quant dot products, and share the row kernels of ops_arm.c; types
- * without a NEON kernel keep the scalar reference ones, and there are no
- * prefill tiles or panels yet (ops_matmul then calls vec_dot per pair).
+ * without a NEON kernel keep the scalar reference ones. Of the prefill
+ * kernels there is only the F32 tile and its decode kernel (no panels yet:
+ * ops_matmul then calls vec_dot per pair).
  * Only built on AArch64.
  *
  * Accuracy against the scalar reference (quant_ref), as tests/unit/

@@ -6,7 +6,8 @@
 #   -cpu max         has the dot product instructions: neon-dotprod and neon
 #   -cpu cortex-a53  Armv8.0 without them: neon only, and a dot product
 #                    instruction reached by mistake would trap (SIGILL)
-# plus the scalar reference (LLAMATERM_FORCE_SCALAR=1) on each. Speed under
+# plus the scalar reference (LLAMATERM_FORCE_SCALAR=1) on each, and a look
+# at the object code: SDOT only in the dotprod kernels. Speed under
 # emulation means nothing; correctness is the point. Prints one PASS:, FAIL:
 # or SKIP: line per check and ends with "N passed, N failed, N skipped".
 set -u
@@ -123,6 +124,25 @@ greedy() {
 		pass "$what ($got_v)"
 	fi
 }
+
+# The dot product instructions only inside the dotprod variant's kernels:
+# every other function must run on a plain Armv8.0 core.
+OBJDUMP=${OBJDUMP:-aarch64-linux-gnu-objdump}
+obj=$ARM_BUILD/engine/quant_arm.o
+if ! command -v "$OBJDUMP" >/dev/null 2>&1 || [ ! -f "$obj" ]; then
+	skip "SDOT only in the dotprod kernels" "$OBJDUMP or $obj not found"
+else
+	where=$("$OBJDUMP" -d "$obj" | awk '/^[0-9a-f]+ <.*>:$/ { fn = $2 } /\tsdot\t/ { print fn }' |
+		sort -u)
+	others=$(echo "$where" | grep -v '^<dotprod_' | tr '\n' ' ')
+	if [ -z "$where" ]; then
+		fail "SDOT only in the dotprod kernels" "no SDOT at all in $obj"
+	elif [ -n "$others" ]; then
+		fail "SDOT only in the dotprod kernels" "also in $others"
+	else
+		pass "SDOT only in the dotprod kernels ($(echo "$where" | wc -l) functions)"
+	fi
+fi
 
 for c in "${CPUS[@]}"; do
 	set -- $c
