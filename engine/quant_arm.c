@@ -92,6 +92,46 @@ static inline void arm_k4_scales(const uint8_t *s, uint8_t sc[8], uint8_t mn[8])
 	memcpy(mn, out + 2, 8);
 }
 
+/* The 256 quants (0..15) of a q4_K block as 16 vectors in element order:
+ * per 64-element chunk, its 32 low nibbles (one group), then its 32 high
+ * ones (the next). */
+static inline void arm_q4_K_quants(const uint8_t *qs, int8x16_t q[16])
+{
+	const uint8x16_t m4 = vdupq_n_u8(0x0f);
+	for (int j = 0; j < 4; j++, qs += 32) {
+		const uint8x16_t b0 = vld1q_u8(qs), b1 = vld1q_u8(qs + 16);
+		q[4 * j] = vreinterpretq_s8_u8(vandq_u8(b0, m4));
+		q[4 * j + 1] = vreinterpretq_s8_u8(vandq_u8(b1, m4));
+		q[4 * j + 2] = vreinterpretq_s8_u8(vshrq_n_u8(b0, 4));
+		q[4 * j + 3] = vreinterpretq_s8_u8(vshrq_n_u8(b1, 4));
+	}
+}
+
+/* The 256 quants (-32..31) of a q6_K block as 16 vectors, one per group of
+ * 16 in element order. Per 128 elements, 64 bytes of low nibbles and 32 of
+ * high bit pairs; bytes 16k..16k+15 of each hold groups k, k+2, k+4, k+6. */
+static inline void arm_q6_K_quants(const struct block_q6_K *b, int8x16_t q[16])
+{
+	const uint8x16_t m4 = vdupq_n_u8(0x0f), m2 = vdupq_n_u8(0x30);
+	const int8x16_t bias = vdupq_n_s8(32);
+	for (int half = 0; half < 2; half++) {
+		const uint8_t *ql = b->ql + 64 * half, *qh = b->qh + 32 * half;
+		int8x16_t *g = q + 8 * half;
+		for (int k = 0; k < 2; k++) {
+			const uint8x16_t l0 = vld1q_u8(ql + 16 * k), l1 = vld1q_u8(ql + 32 + 16 * k);
+			const uint8x16_t h = vld1q_u8(qh + 16 * k);
+			const uint8x16_t q0 = vorrq_u8(vandq_u8(l0, m4), vandq_u8(vshlq_n_u8(h, 4), m2));
+			const uint8x16_t q1 = vorrq_u8(vandq_u8(l1, m4), vandq_u8(vshlq_n_u8(h, 2), m2));
+			const uint8x16_t q2 = vorrq_u8(vshrq_n_u8(l0, 4), vandq_u8(h, m2));
+			const uint8x16_t q3 = vorrq_u8(vshrq_n_u8(l1, 4), vandq_u8(vshrq_n_u8(h, 2), m2));
+			g[k] = vsubq_s8(vreinterpretq_s8_u8(q0), bias);
+			g[2 + k] = vsubq_s8(vreinterpretq_s8_u8(q1), bias);
+			g[4 + k] = vsubq_s8(vreinterpretq_s8_u8(q2), bias);
+			g[6 + k] = vsubq_s8(vreinterpretq_s8_u8(q3), bias);
+		}
+	}
+}
+
 /* sum over the eight groups of 32 of min * (sum of the group's activation
  * quants), from the q8_K block's sums of 16: a pair of them is at most
  * 2 * 16 * 128, inside 16 bits. */
@@ -428,10 +468,16 @@ static void arm_q8_K_from_float(const float *x, void *vy, int64_t n)
 static struct quant_kernels neon_table[GGML_TYPE_COUNT];
 static struct quant_kernels dotprod_table[GGML_TYPE_COUNT];
 static pthread_once_t arm_once = PTHREAD_ONCE_INIT;
-/* Float weights only: both variants have them (no integer dots inside). */
-static const struct quant_tile arm_tiles[GGML_TYPE_COUNT] = {
-	[GGML_TYPE_F32] = { arm_f32_tile, 1, ARM_F32_TILE_TOKENS, arm_f32_gemv, ARM_F32_GEMV_ROWS },
-};
+/* Each variant's tiles go with its own vec_dots. */
+#define ARM_TILES(prefix)                                                                     \
+	{                                                                                     \
+		[GGML_TYPE_F32] = { arm_f32_tile, 1, ARM_F32_TILE_TOKENS, arm_f32_gemv,       \
+				    ARM_F32_GEMV_ROWS },                                      \
+		[GGML_TYPE_Q4_K] = { prefix##_q4_K_tile, 1, 4, NULL, 0 },                     \
+		[GGML_TYPE_Q6_K] = { prefix##_q6_K_tile, 1, 4, NULL, 0 },                     \
+	}
+static const struct quant_tile neon_tiles[GGML_TYPE_COUNT] = ARM_TILES(neon);
+static const struct quant_tile dotprod_tiles[GGML_TYPE_COUNT] = ARM_TILES(dotprod);
 
 #define ARM_SET_DOTS(table, prefix)                                   \
 	do {                                                          \
@@ -489,11 +535,21 @@ const struct quant_kernels *quant_arm_dotprod(enum ggml_type type)
 	return arm_lookup(dotprod_table, type);
 }
 
-static const struct quant_tile *arm_tile(enum ggml_type type)
+static const struct quant_tile *arm_tile_of(const struct quant_tile *tiles, enum ggml_type type)
 {
-	if ((unsigned)type >= GGML_TYPE_COUNT || !arm_tiles[type].fn)
+	if ((unsigned)type >= GGML_TYPE_COUNT || !tiles[type].fn)
 		return NULL;
-	return &arm_tiles[type];
+	return &tiles[type];
+}
+
+static const struct quant_tile *neon_tile(enum ggml_type type)
+{
+	return arm_tile_of(neon_tiles, type);
+}
+
+static const struct quant_tile *dotprod_tile(enum ggml_type type)
+{
+	return arm_tile_of(dotprod_tiles, type);
 }
 
 /* Advanced SIMD is mandatory in AArch64: every CPU this code runs on has it. */
@@ -512,7 +568,7 @@ const struct kernel_variant kernel_variant_neon_dotprod = {
 	.needs = "the Armv8.2 dot product instructions (asimddp)",
 	.probe = arm_dotprod_probe,
 	.quant = quant_arm_dotprod,
-	.tile = arm_tile,
+	.tile = dotprod_tile,
 	.rows = ops_arm_rows,
 };
 
@@ -521,7 +577,7 @@ const struct kernel_variant kernel_variant_neon = {
 	.needs = "NEON (every AArch64 CPU)",
 	.probe = arm_neon_probe,
 	.quant = quant_arm,
-	.tile = arm_tile,
+	.tile = neon_tile,
 	.rows = ops_arm_rows,
 };
 

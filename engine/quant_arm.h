@@ -6,8 +6,8 @@
  * float, half and bfloat16 dots and conversions, and the legacy and
  * K-quant dot products, and share the row kernels of ops_arm.c; types
  * without a NEON kernel keep the scalar reference ones. Of the prefill
- * kernels there is only the F32 tile and its decode kernel (no panels yet:
- * ops_matmul then calls vec_dot per pair).
+ * kernels there are the F32 (with its decode kernel), q4_K and q6_K tiles
+ * but no panels yet (ops_matmul then calls vec_dot per row for the rest).
  * Only built on AArch64.
  *
  * Accuracy against the scalar reference (quant_ref), as tests/unit/

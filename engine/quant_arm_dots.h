@@ -98,34 +98,77 @@ ARM_TARGET static void ARM_FN(q5_1_vec_dot)(int64_t n, float *s, const void *vx,
 /* The same over 16. */
 #define ARM_SUM16(a, b) vaddvq_s32(ARM_DOT(vdupq_n_s32(0), a, b))
 
+/* sum over the eight groups of 32 of scale * sum(q * y), from a q4_K
+ * block's quants in group order (arm_q4_K_quants). */
+ARM_TARGET static inline int ARM_FN(k_isum32)(const int8x16_t q[16], const uint8_t sc[8],
+					       const int8_t *q8)
+{
+	int isum = 0;
+	for (int g = 0; g < 8; g++)
+		isum += sc[g] * ARM_SUM32(q[2 * g], q[2 * g + 1], vld1q_s8(q8 + 32 * g),
+					  vld1q_s8(q8 + 32 * g + 16));
+	return isum;
+}
+
+/* The same over sixteen groups of 16 with signed scales (q6_K). */
+ARM_TARGET static inline int ARM_FN(k_isum16)(const int8x16_t q[16], const int8_t sc[16],
+					       const int8_t *q8)
+{
+	int isum = 0;
+	for (int g = 0; g < 16; g++)
+		isum += sc[g] * ARM_SUM16(q[g], vld1q_s8(q8 + 16 * g));
+	return isum;
+}
+
 /* q4_K and q5_K: eight groups of 32 with 6-bit scales and mins. The quants
  * of 64-element chunk j are the low nibbles (group 2j) and high nibbles
- * (group 2j+1) of 32 bytes, plus for q5_K a fifth bit from qh. */
+ * (group 2j+1) of 32 bytes, plus for q5_K a fifth bit from qh. The float
+ * steps are the reference's, in its order. */
 ARM_TARGET static void ARM_FN(q4_K_vec_dot)(int64_t n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q4_K *x = vx;
 	const struct block_q8_K *y = vy;
-	const uint8x16_t m4 = vdupq_n_u8(0x0f);
 	float sum = 0;
 	for (int64_t i = 0; i < n / QK_K; i++) {
 		uint8_t sc[8], mn[8];
+		int8x16_t q[16];
 		arm_k4_scales(x[i].scales, sc, mn);
+		arm_q4_K_quants(x[i].qs, q);
+		const int isum = ARM_FN(k_isum32)(q, sc, y[i].qs);
 		const int msum = arm_k4_min_sum(mn, y[i].bsums);
-		const uint8_t *q4 = x[i].qs;
-		const int8_t *q8 = y[i].qs;
-		int isum = 0;
-		for (int j = 0; j < 4; j++, q4 += 32, q8 += 64) {
-			const uint8x16_t b0 = vld1q_u8(q4), b1 = vld1q_u8(q4 + 16);
-			const int8x16_t l0 = vreinterpretq_s8_u8(vandq_u8(b0, m4));
-			const int8x16_t l1 = vreinterpretq_s8_u8(vandq_u8(b1, m4));
-			const int8x16_t h0 = vreinterpretq_s8_u8(vshrq_n_u8(b0, 4));
-			const int8x16_t h1 = vreinterpretq_s8_u8(vshrq_n_u8(b1, 4));
-			isum += sc[2 * j] * ARM_SUM32(l0, l1, vld1q_s8(q8), vld1q_s8(q8 + 16));
-			isum += sc[2 * j + 1] * ARM_SUM32(h0, h1, vld1q_s8(q8 + 32), vld1q_s8(q8 + 48));
-		}
 		sum += arm_h2f(x[i].d) * y[i].d * isum - arm_h2f(x[i].dmin) * y[i].d * msum;
 	}
 	*s = sum;
+}
+
+/* Prefill tiles of q4_K and q6_K: one weight row by four tokens, so the
+ * unpacked quants and scales of each super-block serve four activation
+ * rows; the steps per token are the vec_dots', so each output equals the
+ * vec_dot of its pair bit for bit. */
+#define ARM_K_TILE_TOKENS 4
+
+ARM_TARGET static void ARM_FN(q4_K_tile)(int64_t n, const void *vw, size_t w_stride,
+					  const void *va, size_t a_stride, float *y, size_t ldy)
+{
+	(void)w_stride;
+	const struct block_q4_K *x = vw;
+	float sum[ARM_K_TILE_TOKENS] = { 0 };
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		uint8_t sc[8], mn[8];
+		int8x16_t q[16];
+		arm_k4_scales(x[i].scales, sc, mn);
+		arm_q4_K_quants(x[i].qs, q);
+		const float dx = arm_h2f(x[i].d), dmx = arm_h2f(x[i].dmin);
+		for (int t = 0; t < ARM_K_TILE_TOKENS; t++) {
+			const struct block_q8_K *a =
+				(const struct block_q8_K *)((const uint8_t *)va + t * a_stride) + i;
+			const int isum = ARM_FN(k_isum32)(q, sc, a->qs);
+			const int msum = arm_k4_min_sum(mn, a->bsums);
+			sum[t] += dx * a->d * isum - dmx * a->d * msum;
+		}
+	}
+	for (int t = 0; t < ARM_K_TILE_TOKENS; t++)
+		y[t * ldy] = sum[t];
 }
 
 ARM_TARGET static void ARM_FN(q5_K_vec_dot)(int64_t n, float *s, const void *vx, const void *vy)
@@ -163,42 +206,40 @@ ARM_TARGET static void ARM_FN(q5_K_vec_dot)(int64_t n, float *s, const void *vx,
 	*s = sum;
 }
 
-/* q6_K: sixteen groups of 16 with signed 8-bit scales; per 128 elements,
- * 64 bytes of low nibbles and 32 of high bit pairs, stored with +32. */
+/* q6_K: sixteen groups of 16 with signed 8-bit scales (arm_q6_K_quants
+ * unpacks them). */
 ARM_TARGET static void ARM_FN(q6_K_vec_dot)(int64_t n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q6_K *x = vx;
 	const struct block_q8_K *y = vy;
-	const uint8x16_t m4 = vdupq_n_u8(0x0f), m2 = vdupq_n_u8(0x30);
-	const int8x16_t bias = vdupq_n_s8(32);
 	float sum = 0;
 	for (int64_t i = 0; i < n / QK_K; i++) {
-		const int8_t *sc = x[i].scales;
-		const uint8_t *ql = x[i].ql, *qh = x[i].qh;
-		const int8_t *q8 = y[i].qs;
-		int isum = 0;
-		for (int half = 0; half < 2; half++, ql += 64, qh += 32, q8 += 128, sc += 8) {
-			for (int k = 0; k < 2; k++) {
-				/* Bytes 16k..16k+15 of each run: groups k, k+2, k+4, k+6. */
-				const uint8x16_t l0 = vld1q_u8(ql + 16 * k), l1 = vld1q_u8(ql + 32 + 16 * k);
-				const uint8x16_t h = vld1q_u8(qh + 16 * k);
-				const uint8x16_t q0 = vorrq_u8(vandq_u8(l0, m4), vandq_u8(vshlq_n_u8(h, 4), m2));
-				const uint8x16_t q1 = vorrq_u8(vandq_u8(l1, m4), vandq_u8(vshlq_n_u8(h, 2), m2));
-				const uint8x16_t q2 = vorrq_u8(vshrq_n_u8(l0, 4), vandq_u8(h, m2));
-				const uint8x16_t q3 = vorrq_u8(vshrq_n_u8(l1, 4), vandq_u8(vshrq_n_u8(h, 2), m2));
-				isum += sc[k] * ARM_SUM16(vsubq_s8(vreinterpretq_s8_u8(q0), bias),
-							  vld1q_s8(q8 + 16 * k));
-				isum += sc[2 + k] * ARM_SUM16(vsubq_s8(vreinterpretq_s8_u8(q1), bias),
-							      vld1q_s8(q8 + 32 + 16 * k));
-				isum += sc[4 + k] * ARM_SUM16(vsubq_s8(vreinterpretq_s8_u8(q2), bias),
-							      vld1q_s8(q8 + 64 + 16 * k));
-				isum += sc[6 + k] * ARM_SUM16(vsubq_s8(vreinterpretq_s8_u8(q3), bias),
-							      vld1q_s8(q8 + 96 + 16 * k));
-			}
-		}
+		int8x16_t q[16];
+		arm_q6_K_quants(&x[i], q);
+		const int isum = ARM_FN(k_isum16)(q, x[i].scales, y[i].qs);
 		sum += (arm_h2f(x[i].d) * y[i].d) * isum;
 	}
 	*s = sum;
+}
+
+ARM_TARGET static void ARM_FN(q6_K_tile)(int64_t n, const void *vw, size_t w_stride,
+					  const void *va, size_t a_stride, float *y, size_t ldy)
+{
+	(void)w_stride;
+	const struct block_q6_K *x = vw;
+	float sum[ARM_K_TILE_TOKENS] = { 0 };
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		int8x16_t q[16];
+		arm_q6_K_quants(&x[i], q);
+		const float dx = arm_h2f(x[i].d);
+		for (int t = 0; t < ARM_K_TILE_TOKENS; t++) {
+			const struct block_q8_K *a =
+				(const struct block_q8_K *)((const uint8_t *)va + t * a_stride) + i;
+			sum[t] += (dx * a->d) * ARM_FN(k_isum16)(q, x[i].scales, a->qs);
+		}
+	}
+	for (int t = 0; t < ARM_K_TILE_TOKENS; t++)
+		y[t * ldy] = sum[t];
 }
 
 /* q2_K: sixteen groups of 16, four 2-bit quants per byte (the four
@@ -271,3 +312,4 @@ ARM_TARGET static void ARM_FN(q3_K_vec_dot)(int64_t n, float *s, const void *vx,
 #undef ARM_BLOCK_DOT
 #undef ARM_SUM32
 #undef ARM_SUM16
+#undef ARM_K_TILE_TOKENS
