@@ -2,7 +2,8 @@
 # ends with one line "N passed, N failed"; `make sanitize` does the same under
 # AddressSanitizer + UBSan in build/san; `make tsan` runs the tests of the
 # worker thread under ThreadSanitizer in build/tsan; `make fuzz` runs the
-# parser fuzzers.
+# parser fuzzers; `make arm-test` cross-builds the engine for AArch64 and runs
+# its kernel tests and a greedy decode under qemu-user.
 #
 # Knobs: OPENMP=0 builds without libgomp, WERROR=1 turns warnings into
 # errors, SANITIZE=1 builds into build/san with ASan + UBSan, TSAN=1 builds
@@ -52,6 +53,13 @@ CFLAGS_ALL += -fopenmp
 LDLIBS_ALL += -fopenmp
 endif
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
+# AArch64 compilers fuse a * b + c into one multiply-add by default (x86-64
+# has no baseline FMA). The scalar reference must round every step as on
+# x86, so that the NEON q8 quantizers can match it byte for byte and the
+# goldens hold on both; the SIMD kernels fuse where they say so.
+ifneq ($(filter aarch64%,$(shell $(CC) -dumpmachine 2>/dev/null)),)
+CFLAGS_ALL += -ffp-contract=off
+endif
 
 # The layers: ui/ -> src/ -> engine/, and src/cmd/ (main and the
 # subcommands) above both. Each folder is compiled with only the include
@@ -80,7 +88,7 @@ BIN := $(BUILD)/llamaterm
 .SECONDARY:
 
 # Override BUILD=build/NAME to keep separate object trees side by side.
-.PHONY: all test sanitize tsan tsan-test fuzz bench clean install man
+.PHONY: all test sanitize tsan tsan-test fuzz bench clean install man arm-test
 all: $(BIN)
 ifeq ($(BUILD),build/rel)
 all: llamaterm
@@ -157,6 +165,43 @@ build/fuzz/%: tests/fuzz/%.c build/fuzz/libfuzz.a
 fuzz: $(FUZZ_BIN)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) LLAMATERM_SHARED=$(SHARED) bash tests/fuzz/run.sh $(FUZZ_BIN)
 
+# The ARM kernels (engine/quant_arm.c), cross-compiled for AArch64 and run
+# under qemu-user: the kernel tests and an engine-only greedy decode of the
+# stories model, once on a CPU with the dot product instructions and once
+# on one without (tests/arm/run.sh). Needs gcc-aarch64-linux-gnu, qemu-user
+# and the arm64 builds of cmocka and pcre2 (multiarch: libcmocka-dev:arm64
+# libpcre2-dev:arm64). Only the engine is built: the UI's libraries are not
+# needed. Plain Armv8-A is the baseline; only the dot product kernels carry
+# a target attribute, so a core without them runs the binary too.
+ARM_CC ?= aarch64-linux-gnu-gcc
+ifneq ($(filter arm-test,$(MAKECMDGOALS)),)
+ifeq ($(shell command -v $(ARM_CC) 2>/dev/null),)
+$(error make arm-test needs $(ARM_CC), qemu-user and the arm64 cmocka and pcre2 (README, Dependencies))
+endif
+endif
+ARM_BUILD := build/arm
+ARM_CFLAGS := -std=gnu11 -O2 -g -march=armv8-a -ffp-contract=off -Wall -Wextra -Wshadow \
+	-Wno-unused-parameter -D_GNU_SOURCE -MMD -MP $(if $(filter 1,$(WERROR)),-Werror)
+ARM_LIBS := -lpcre2-8 -lpthread -lm
+ARM_ENGINE_OBJ := $(patsubst %.c,$(ARM_BUILD)/%.o,$(wildcard engine/*.c))
+ARM_TESTS := test_simd test_ops_simd
+ARM_BIN := $(ARM_TESTS:%=$(ARM_BUILD)/tests/%) $(ARM_BUILD)/greedy
+$(ARM_BUILD)/engine/%.o: engine/%.c
+	@mkdir -p $(dir $@)
+	$(ARM_CC) $(ARM_CFLAGS) $(INC_ENGINE) -c -o $@ $<
+$(ARM_BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(ARM_CC) $(ARM_CFLAGS) $(INC_ENGINE) -c -o $@ $<
+$(ARM_BUILD)/libengine.a: $(ARM_ENGINE_OBJ)
+	@rm -f $@
+	aarch64-linux-gnu-ar rcs $@ $^
+$(ARM_BUILD)/tests/test_%: $(ARM_BUILD)/tests/unit/test_%.o $(ARM_BUILD)/libengine.a
+	$(ARM_CC) -o $@ $^ -lcmocka $(ARM_LIBS)
+$(ARM_BUILD)/greedy: $(ARM_BUILD)/tests/arm/greedy.o $(ARM_BUILD)/libengine.a
+	$(ARM_CC) -o $@ $^ $(ARM_LIBS)
+arm-test: $(ARM_BIN)
+	@ARM_BUILD=$(abspath $(ARM_BUILD)) LLAMATERM_SHARED=$(SHARED) bash tests/arm/run.sh
+
 # Memory-bandwidth probe for the percent-of-limit column of `make bench`.
 $(BUILD)/bwprobe: tests/bench/bwprobe.c
 	@mkdir -p $(dir $@)
@@ -183,3 +228,5 @@ clean:
 -include $(LIB_OBJ:.o=.d) $(BUILD)/src/cmd/main.d $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d) \
 	$(SYNTH_SRC:%.c=$(BUILD)/%.d)
 -include $(FUZZ_OBJ:.o=.d)
+-include $(ARM_ENGINE_OBJ:.o=.d) $(ARM_BUILD)/tests/unit/test_simd.d \
+	$(ARM_BUILD)/tests/unit/test_ops_simd.d $(ARM_BUILD)/tests/arm/greedy.d

@@ -13,6 +13,10 @@ static const struct kernel_variant *const variants[] = {
 #if defined(__x86_64__) || defined(__i386__)
 	&kernel_variant_avx2,
 #endif
+#if defined(__aarch64__)
+	&kernel_variant_neon_dotprod,
+	&kernel_variant_neon,
+#endif
 	&kernel_variant_scalar,
 };
 

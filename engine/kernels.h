@@ -12,9 +12,10 @@
  *
  * Adding a variant: its kernels in engine/quant_<isa>.c (and ops_<isa>.c
  * for rows), one `const struct kernel_variant kernel_variant_<isa>` filled
- * with them, and one entry in kernels.c's list. tests/unit/test_simd.c and
- * test_ops_simd.c run every variant this CPU can run against the scalar
- * reference and name the ones it cannot. */
+ * with them, its extern at the end of this file, and one entry in
+ * kernels.c's list under the #if of its architecture.
+ * tests/unit/test_simd.c and test_ops_simd.c run every variant this CPU can
+ * run against the scalar reference and name the ones it cannot. */
 #ifndef LT_KERNELS_H
 #define LT_KERNELS_H
 
@@ -112,5 +113,7 @@ const struct quant_kernels *kernels_quant(const struct kernel_variant *v, enum g
 /* The variants of this build (kernels.c lists them). */
 extern const struct kernel_variant kernel_variant_scalar;
 extern const struct kernel_variant kernel_variant_avx2;
+extern const struct kernel_variant kernel_variant_neon_dotprod;
+extern const struct kernel_variant kernel_variant_neon;
 
 #endif

@@ -55,10 +55,11 @@ san_show() {
 
 count_cmocka() { # binary log status reports
 	local p f s
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$2" | tail -n 1)
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$2" | tail -n 1)
-	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$2" | tail -n 1)
-	p=${p:-0} f=${f:-0} s=${s:-0}
+	# A kernel test runs its cmocka group once per kernel variant: the
+	# summaries of all groups add up.
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' "$2" | awk '{ n += $1 } END { print n + 0 }')
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p' "$2" | awk '{ n += $1 } END { print n + 0 }')
+	s=$(sed -n 's/^\[  SKIPPED \] \([0-9][0-9]*\) test.*/\1/p' "$2" | awk '{ n += $1 } END { print n + 0 }')
 	if [ "$3" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1 # crashed or died before its summary
 	fi
