@@ -85,6 +85,11 @@ struct gguf {
 
 	struct arena_chunk *arena;
 	size_t arena_next_cap;  /* size of the next arena chunk */
+
+	/* The other files of a split model whose tensors this one lists
+	 * (gguf_merge); freed with it. */
+	struct gguf **parts;
+	int n_parts;
 };
 
 /* The parsing cursor; err/errlen receive the first error. */
@@ -731,10 +736,55 @@ int gguf_open(struct gguf **out, const char *path, int flags, char *err, size_t 
 	return 0;
 }
 
+/* Indexes g's first n tensors by name; returns as hash_build does. */
+static int64_t tensor_index(struct gguf *g, int64_t n, int64_t *second)
+{
+	uint32_t *old = g->tensor_hash;
+	int64_t dup = hash_build(&g->tensor_hash, &g->tensor_hash_cap, n, tensor_name_of, g, second);
+	if (g->tensor_hash != old)
+		free(old);
+	return dup;
+}
+
+int gguf_merge(struct gguf *g, struct gguf *part, char *err, size_t errlen)
+{
+	struct gguf **parts = realloc(g->parts, (size_t)(g->n_parts + 1) * sizeof(*parts));
+	if (!parts) {
+		int rc = lt_seterr(err, errlen, LT_E_NOMEM, "%s: out of memory", part->path);
+		gguf_free(part);
+		return rc;
+	}
+	g->parts = parts;
+	g->parts[g->n_parts++] = part;
+	struct gguf_tensor *t = realloc(g->tensors,
+					(size_t)(g->n_tensors + part->n_tensors) * sizeof(*t));
+	if (!t)
+		return lt_seterr(err, errlen, LT_E_NOMEM, "%s: out of memory", part->path);
+	g->tensors = t;
+	/* The names live in part's arena and the data in its mapping, both
+	 * kept as long as g. */
+	memcpy(g->tensors + g->n_tensors, part->tensors, (size_t)part->n_tensors * sizeof(*t));
+	int64_t n_before = g->n_tensors, second = 0;
+	int64_t dup = tensor_index(g, n_before + part->n_tensors, &second);
+	if (dup == -2)
+		return lt_seterr(err, errlen, LT_E_NOMEM, "%s: out of memory", part->path);
+	if (dup >= 0) {
+		int rc = lt_seterr(err, errlen, LT_E_FORMAT, "%s: tensor '%s' is also in %s", part->path,
+				   g->tensors[second].name, g->path);
+		tensor_index(g, n_before, &second); /* g lists what it did before */
+		return rc;
+	}
+	g->n_tensors = n_before + part->n_tensors;
+	return LT_OK;
+}
+
 void gguf_free(struct gguf *g)
 {
 	if (!g)
 		return;
+	for (int i = 0; i < g->n_parts; i++)
+		gguf_free(g->parts[i]);
+	free(g->parts);
 	if (g->mapped)
 		munmap((void *)g->base, g->size);
 	else if (g->owned)

@@ -71,6 +71,12 @@ int gguf_open_buffer(struct gguf **out, const void *buf, size_t size, const char
 
 void gguf_free(struct gguf *g);
 
+/* Makes part's tensors g's too (the files of a split model, see
+ * gguf_split.h); g owns part from then on, and frees it, even on failure.
+ * Returns 0, LT_E_FORMAT with a message when a tensor name is in both, or
+ * LT_E_NOMEM. */
+int gguf_merge(struct gguf *g, struct gguf *part, char *err, size_t errlen);
+
 const char *gguf_path(const struct gguf *g);
 uint32_t gguf_version(const struct gguf *g);
 uint64_t gguf_file_size(const struct gguf *g);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gguf_split.h"
+
 /* Upper bounds on hyperparameters; far beyond any real model, they keep
  * products such as n_ctx * n_layer * n_embd inside size_t on bad input. */
 #define MODEL_MAX_DIM (1 << 20)
@@ -654,7 +656,7 @@ int model_open(struct model **out, const char *path, const struct model_params *
 		p = &defaults;
 	int flags = (p->use_mmap ? 0 : GGUF_OPEN_NO_MMAP) | (p->use_mlock ? GGUF_OPEN_MLOCK : 0);
 	struct gguf *g;
-	int rc = gguf_open(&g, path, flags, err, errlen);
+	int rc = gguf_open_split(&g, path, flags, err, errlen);
 	if (rc)
 		return rc;
 	return model_from_gguf(out, g, err, errlen);

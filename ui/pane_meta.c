@@ -14,6 +14,7 @@
 #include "dtype.h"
 #include "errors.h"
 #include "gguf.h"
+#include "gguf_split.h"
 #include "miniline.h"
 #include "modelinfo.h"
 #include "options.h"
@@ -219,7 +220,7 @@ static int meta_new(struct meta_pane **out, const char *path, char *err, size_t 
 	struct meta_pane *m = calloc(1, sizeof(*m));
 	if (!m)
 		return lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
-	int rc = gguf_open(&m->g, path, 0, err, errlen);
+	int rc = gguf_open_split(&m->g, path, 0, err, errlen);
 	if (rc < 0) {
 		free(m);
 		return rc;

@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "dtype.h"
 #include "gguf.h"
+#include "gguf_split.h"
 #include "kernels.h"
 #include "modelinfo.h"
 #include "options.h"
@@ -461,7 +462,7 @@ int cmd_info(int argc, char **argv)
 
 	char err[1024];
 	struct gguf *g;
-	rc = gguf_open(&g, path, o.no_mmap ? GGUF_OPEN_NO_MMAP : 0, err, sizeof(err));
+	rc = gguf_open_split(&g, path, o.no_mmap ? GGUF_OPEN_NO_MMAP : 0, err, sizeof(err));
 	free(resolved);
 	if (rc) {
 		fprintf(stderr, "llamaterm info: %s\n", err);
