@@ -10,7 +10,8 @@ CHAT_ARGS=
 WAIT=${TUI_WAIT:-20}
 . tests/tmux_lib.sh
 
-# A home with two models: stories260K as an ollama blob named by a manifest,
+# A home with three models: stories260K as an ollama blob named by a
+# manifest, in the Hugging Face hub cache (a snapshot's symlink into blobs),
 # and a copy in llamaterm's folder.
 H=$TMP/home
 mkdir -p "$H/.ollama/models/blobs" "$H/.ollama/models/manifests/registry.ollama.ai/library/tiny" \
@@ -22,6 +23,11 @@ cat >"$H/.ollama/models/manifests/registry.ollama.ai/library/tiny/story" <<EOF
  "digest":"sha256:$DIGEST","size":$(stat -c %s "$MODEL")}]}
 EOF
 cp "$MODEL" "$H/.local/share/llamaterm/models/local-stories.gguf"
+HUB=$H/.cache/huggingface/hub/models--testorg--tiny-GGUF
+mkdir -p "$HUB/blobs" "$HUB/snapshots/abc123" "$HUB/refs"
+cp "$MODEL" "$HUB/blobs/$DIGEST"
+ln -s "../../blobs/$DIGEST" "$HUB/snapshots/abc123/tiny-F32.gguf"
+echo abc123 >"$HUB/refs/main"
 
 # picker NAME HOME: runs llamaterm alone, from an empty directory.
 picker() {
@@ -32,10 +38,10 @@ picker() {
 
 picker k1 "$H"
 if wait_for k1 'pick a model' && wait_for k1 '^ tiny:story +ollama +llama 292.8K F32 .*fits: yes' &&
-	wait_for k1 '^ local-stories.gguf +llamaterm'; then
+	wait_for k1 '^ local-stories.gguf +llamaterm' && wait_for k1 '^ testorg/tiny-GGUF:F32 +hf'; then
 	pass picker_lists_stores
 else
-	fail picker_lists_stores "the two models were not listed with their figures"
+	fail picker_lists_stores "the three models were not listed with their figures"
 fi
 tm send-keys -t k1 / && tm send-keys -t k1 'local'
 if wait_for k1 'filter: local_' && ! screen k1 | grep -q '^ tiny:story'; then
