@@ -60,6 +60,7 @@ struct options {
 	const char *reasoning;      /* --reasoning show|hide (NULL: show) */
 	const char *think;          /* chat --think on|off (NULL: on) */
 	bool no_autosave;           /* chat --no-autosave */
+	const char *session_kv;     /* chat --session-kv full|none (NULL: full) */
 	const char *export_path;    /* sessions --export FILE */
 	int bench_prompt;           /* bench -p N */
 	int bench_gen;              /* bench -n N */
