@@ -123,6 +123,9 @@ static const struct opt_def opt_table[] = {
 	  .commands = OPTC_BENCH, .help = "repetitions of each test" },
 	{ .long_name = "--json", .kind = OPT_FLAG, .offset = OFF(json),
 	  .commands = OPTC_BENCH, .help = "print the results as JSON" },
+	{ .long_name = "--session", .kind = OPT_FLAG, .offset = OFF(bench_session),
+	  .commands = OPTC_BENCH,
+	  .help = "measure session saves instead: bytes and ms per turn at 256, 2048 and 8192 tokens" },
 	{ .short_name = "-h", .long_name = "--help", .kind = OPT_FLAG, .offset = OFF(help),
 	  .commands = ~0u, .help = "show this help" },
 };

@@ -65,6 +65,7 @@ struct options {
 	int bench_prompt;           /* bench -p N */
 	int bench_gen;              /* bench -n N */
 	int bench_reps;             /* bench -r N */
+	bool bench_session;         /* bench --session */
 	bool json;
 	bool info_kv;               /* info --kv */
 	bool info_tensors;          /* info --tensors */

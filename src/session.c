@@ -40,7 +40,22 @@ uint32_t session_crc32(uint32_t crc, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 	crc = ~crc;
-	for (size_t i = 0; i < len; i++) {
+	size_t i = 0;
+	/* Long runs (KV rows) go a byte at a time through a 256-entry table
+	 * built here from the nibble one: a few hundred operations, repaid
+	 * many times over by a save's megabytes. */
+	if (len >= 4096) {
+		uint32_t t[256];
+		for (int b = 0; b < 256; b++) {
+			uint32_t c = (uint32_t)b;
+			c = (c >> 4) ^ crc_nibble[c & 15];
+			c = (c >> 4) ^ crc_nibble[c & 15];
+			t[b] = c;
+		}
+		for (; i < len; i++)
+			crc = (crc >> 8) ^ t[(crc ^ p[i]) & 0xff];
+	}
+	for (; i < len; i++) {
 		crc ^= p[i];
 		crc = (crc >> 4) ^ crc_nibble[crc & 15];
 		crc = (crc >> 4) ^ crc_nibble[crc & 15];
@@ -404,7 +419,13 @@ static int session_decode_src(const struct src *s, bool light, const char *path,
 	uint32_t version = rd_u32(&r), n_sec = rd_u32(&r);
 	rd_u32(&r);
 	uint32_t crc = rd_u32(&r);
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+	/* Fuzzing: mutations reach the parsers behind the checksums. */
+	(void)crc;
+	bool crc_ok = true;
+#else
 	bool crc_ok = crc == session_crc32(0, h, 20);
+#endif
 	free(owned);
 	if (memcmp(magic, session_magic, 8) != 0)
 		return lt_seterr(err, errlen, LT_E_FORMAT, "%s: not a llamaterm session file (bad magic)",
@@ -463,7 +484,12 @@ static int session_decode_src(const struct src *s, bool light, const char *path,
 			break;
 		}
 		off += len;
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+		(void)sec_crc;
+		bool ok = true;
+#else
 		bool ok = session_crc32(0, p, (size_t)len) == sec_crc;
+#endif
 		struct rd pr = { .p = p, .len = (size_t)len };
 		if (ok && !strcmp(tag, "META") && !have_meta)
 			ok = have_meta = session_parse_meta(&pr, d);

@@ -192,6 +192,14 @@ static void test_crc(void **state)
 	/* The standard check value of CRC-32. */
 	assert_int_equal(session_crc32(0, "123456789", 9), 0xcbf43926u);
 	assert_int_equal(session_crc32(session_crc32(0, "1234", 4), "56789", 5), 0xcbf43926u);
+	/* The table path of long runs agrees with the nibble path of short ones. */
+	uint8_t big[10000];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 31 + (i >> 7));
+	uint32_t c = 0;
+	for (size_t i = 0; i < sizeof(big); i += 1000)
+		c = session_crc32(c, big + i, 1000);
+	assert_int_equal(session_crc32(0, big, sizeof(big)), c);
 }
 
 static void test_round_trip(void **state)

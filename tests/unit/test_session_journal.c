@@ -236,6 +236,26 @@ static void check_restores(const struct model *m, enum ggml_type t, struct ctx *
 	session_data_free(&e);
 }
 
+/* With LT_SEED_DIR set, keeps a copy of the file (or of its first len
+ * bytes, 0: all) there as a fuzzing seed (tests/fuzz/seeds/session/). */
+static void keep_seed(const char *path, const char *name, size_t len)
+{
+	const char *dir = getenv("LT_SEED_DIR");
+	if (!dir || !dir[0])
+		return;
+	size_t n;
+	char *img = tu_read_file(path, &n);
+	assert_non_null(img);
+	char *out;
+	assert_true(asprintf(&out, "%s/%s.lts", dir, name) > 0);
+	FILE *f = fopen(out, "wb");
+	assert_non_null(f);
+	fwrite(img, 1, len && len < n ? len : n, f);
+	fclose(f);
+	free(out);
+	free(img);
+}
+
 static uint64_t file_size(const char *path)
 {
 	struct stat st;
@@ -286,6 +306,8 @@ static void run_append(enum ggml_type t, const char *name)
 	assert_false(st3.compacted);
 	assert_true(st3.bytes_written < 100);
 	check_restores(m, t, c, path, &d);
+	if (t == GGML_TYPE_F16)
+		keep_seed(path, "undo", 0);
 
 	/* A different exchange where the undone one was. */
 	add_turn(c, &d, "Tell me more.", 9);
@@ -298,6 +320,8 @@ static void run_append(enum ggml_type t, const char *name)
 	add_turn(c, &d, " Something else.", 6);
 	save(j, &d, c, &st3);
 	check_restores(m, t, c, path, &d);
+	if (t == GGML_TYPE_F16)
+		keep_seed(path, "regenerate", 0);
 
 	/* A context shift: the first exchange leaves the context, the rest is
 	 * evaluated again after the head. */
@@ -316,6 +340,7 @@ static void run_append(enum ggml_type t, const char *name)
 	d.updated++;
 	save(j, &d, c, &st3);
 	check_restores(m, t, c, path, &d);
+	keep_seed(path, name, 0);
 
 	/* A writer made from the file as read appends where the last save ended. */
 	session_journal_free(j);
@@ -385,6 +410,8 @@ static void test_torn_tail(void **state)
 	size_t len;
 	uint8_t *img = slurp(path, &len);
 	char warn[512], err[512];
+	keep_seed(path, "two-saves", 0);
+	keep_seed(path, "torn", (size_t)first_end + (len - (size_t)first_end) / 2);
 	for (size_t cut = (size_t)first_end; cut < len; cut++) {
 		struct session_data e;
 		assert_int_equal(session_decode(img, cut, "t.lts", &e, warn, sizeof(warn), err,
@@ -562,6 +589,7 @@ static void test_v1_convert(void **state)
 	d.has_kv = false;
 
 	struct session_data e;
+	keep_seed(path, "version1", 0);
 	read_ok(path, &e, warn, sizeof(warn));
 	assert_int_equal(e.version, 1);
 	struct ctx *r = restore(m, GGML_TYPE_F16, &e);
@@ -613,6 +641,8 @@ static void test_compaction(void **state)
 		add_turn(c, &d, round & 1 ? " Odd answer." : " Even answer.", 30);
 		save(j, &d, c, &st);
 		compactions += st.compacted;
+		if (round == 2)
+			keep_seed(path, "dead-records", 0);
 		assert_true(st.file_size <= 2 * st.live_bytes + 64);
 		assert_int_equal(st.file_size, file_size(path));
 	}
@@ -669,6 +699,7 @@ static void test_sliding_window(void **state)
 	add_turn(c, &d, "D.", 10);
 	save(j, &d, c, NULL);
 	check_restores(m, GGML_TYPE_F16, c, path, &d);
+	keep_seed(path, "sliding-window", 0);
 	session_journal_free(j);
 
 	/* One span for everything (a compaction), then undo into it: the
@@ -715,6 +746,7 @@ static void test_kv_none(void **state)
 	assert_null(memmem(img, len, "KVSP", 4));
 	assert_null(memmem(img, len, "CIDS", 4));
 	assert_true(len < 1024);
+	keep_seed(path, "kv-none", 0);
 	free(img);
 	struct session_data e;
 	read_ok(path, &e, warn, sizeof(warn));
