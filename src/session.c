@@ -343,7 +343,16 @@ static bool session_parse_reasoning(struct rd *r, struct session_data *d)
 			r->bad = true;
 		t->n_reasoning = (int)nr;
 	}
-	return !r->bad && r->off == r->len;
+	if (!r->bad && r->off == r->len)
+		return true;
+	/* A damaged section loses all of the reasoning, not half of it. */
+	d->thinking_off = false;
+	for (uint32_t i = 0; i < n; i++) {
+		free(d->turns[i].reasoning);
+		d->turns[i].reasoning = NULL;
+		d->turns[i].n_reasoning = 0;
+	}
+	return false;
 }
 
 /* The context ids, checked against the turns they must add up to. */

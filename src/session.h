@@ -1,8 +1,9 @@
 /* Session files: one file per conversation, holding everything needed to
  * show its transcript and to resume it exactly where it stopped.
  *
- * This header is the format of one file (session.c reads and converts
- * version 1, session_journal.c writes and replays journals, version 2);
+ * This header is the format of one file (session.c reads version 1 and
+ * dispatches; session_journal.c encodes and replays journals, version 2;
+ * session_append.c, session_journal.h, appends to them);
  * session_store.h is the sessions directory: files by name, listing,
  * renaming, export, compaction (session_store.c).
  *

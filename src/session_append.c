@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@ struct jkv {
 
 struct session_journal {
 	char *path;
+	int lock_fd;             /* holds the flock on the file, or -1 */
 	bool fresh;              /* the next save writes the file whole */
 	uint64_t file_size;      /* where the next append goes */
 	uint64_t meta_hash, samp_hash, smps_hash;
@@ -171,6 +173,40 @@ static uint64_t journal_live(const struct session_journal *j, const struct sessi
 	return live;
 }
 
+/* Takes an exclusive flock on the file, so a second llamaterm cannot
+ * append to a session this one has open (its appends would land on ours).
+ * Taken again on the new file after each compaction, which replaces the
+ * inode. A file system without locks goes without. */
+static int journal_lock(struct session_journal *j, char *err, size_t errlen)
+{
+	int fd = open(j->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : lt_seterr(err, errlen, LT_E_IO, "%s: %s", j->path,
+						       strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return lt_seterr(err, errlen, LT_E_IO,
+					 "%s: the session is open in another llamaterm", j->path);
+		return 0;
+	}
+	if (j->lock_fd >= 0)
+		close(j->lock_fd);
+	j->lock_fd = fd;
+	return 0;
+}
+
+int session_journal_reset(struct session_journal *j, const struct session_data *on_disk)
+{
+	j->fresh = !on_disk || on_disk->version != SESSION_VERSION;
+	if (!j->fresh && journal_take(j, on_disk) != 0) {
+		j->fresh = true;
+		return LT_E_NOMEM;
+	}
+	return 0;
+}
+
 int session_journal_new(struct session_journal **out, const char *path,
 			const struct session_data *on_disk, char *err, size_t errlen)
 {
@@ -180,10 +216,13 @@ int session_journal_new(struct session_journal **out, const char *path,
 		free(j);
 		return lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
 	}
-	j->fresh = !on_disk || on_disk->version != SESSION_VERSION;
-	if (!j->fresh && journal_take(j, on_disk) != 0) {
+	j->lock_fd = -1;
+	int rc = journal_lock(j, err, errlen);
+	if (rc == 0 && session_journal_reset(j, on_disk) != 0)
+		rc = lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
+	if (rc) {
 		session_journal_free(j);
-		return lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
+		return rc;
 	}
 	*out = j;
 	return 0;
@@ -193,6 +232,8 @@ void session_journal_free(struct session_journal *j)
 {
 	if (!j)
 		return;
+	if (j->lock_fd >= 0)
+		close(j->lock_fd);
 	free(j->path);
 	free(j->turns);
 	free(j->ids);
@@ -259,6 +300,9 @@ static int journal_compact(struct session_journal *j, const struct session_data 
 		free(buf);
 	}
 	if (rc == 0) {
+		char lerr[8];
+		/* The new file: nobody else can have opened it yet. */
+		(void)journal_lock(j, lerr, sizeof(lerr));
 		w.valid_end = len;
 		w.version = SESSION_VERSION;
 		rc = journal_take(j, &w);

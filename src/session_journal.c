@@ -159,6 +159,10 @@ uint64_t journal_span_live(int p0, int p1, int p_end, uint64_t rec_bytes)
 int session_encode(const struct session_data *d, uint8_t **buf, size_t *len, char *err,
 		   size_t errlen)
 {
+	for (int i = 0; d->has_kv && i < d->n_spans; i++)
+		if (!d->spans[i].blob)
+			return lt_seterr(err, errlen, LT_E_INVAL,
+					 "a transcript-only read cannot be written back");
 	struct bytebuf b = { 0 };
 	journal_header(&b);
 	jenc_meta(&b, d);
@@ -599,7 +603,9 @@ int session_journal_decode(const uint8_t *buf, size_t len, bool light, const cha
 			/* A damaged record in the middle is skipped when an intact one
 			 * follows it; otherwise this is the torn end of the file. */
 			size_t q = off + 1;
-			while (q < len && !journal_record_ok(buf, len, q, light, true))
+			/* Candidates are checked in full even in light reads: KV
+			 * rows could hold a record type's four bytes. */
+			while (q < len && !journal_record_ok(buf, len, q, false, true))
 				q++;
 			if (q >= len)
 				break;

@@ -35,9 +35,14 @@ struct session_save_stats {
 /* A writer for path. on_disk is what reading path gave (session_read_file
  * or session_read_transcript; its valid_end is where appends go, and a torn
  * tail after it is cut off at the first save), or NULL when the first save
- * is to write the file whole. */
+ * is to write the file whole. The writer holds an exclusive flock on the
+ * file while it exists: when another llamaterm holds it, LT_E_IO with
+ * "the session is open in another llamaterm". */
 int session_journal_new(struct session_journal **out, const char *path,
 			const struct session_data *on_disk, char *err, size_t errlen);
+/* Takes on_disk (as for session_journal_new) as what the file holds now
+ * (after the writer was made, with the lock, before the file was read). */
+int session_journal_reset(struct session_journal *j, const struct session_data *on_disk);
 void session_journal_free(struct session_journal *j);
 const char *session_journal_path(const struct session_journal *j);
 

@@ -284,8 +284,23 @@ static int do_load(struct worker *w, const char *name)
 	char err[512], warn[512];
 	struct session_data d;
 	set_state(w, WORKER_STATE_LOADING);
-	int rc = session_load(name, &d, warn, sizeof(warn), err, sizeof(err));
+	/* The writer first: it locks the file, so a session open in another
+	 * llamaterm is refused before anything changes here. */
+	char *path = NULL;
+	struct session_journal *jn = NULL;
+	int rc = session_path(&path, name, err, sizeof(err));
+	/* Our own lock on it would refuse us (/load of the open session). */
+	if (rc == 0 && w->jn && !strcmp(session_journal_path(w->jn), path)) {
+		session_journal_free(w->jn);
+		w->jn = NULL;
+	}
+	if (rc == 0)
+		rc = session_journal_new(&jn, path, NULL, err, sizeof(err));
+	free(path);
+	if (rc == 0)
+		rc = session_load(name, &d, warn, sizeof(warn), err, sizeof(err));
 	if (rc) {
+		session_journal_free(jn);
 		emit_error(w, rc, err);
 		set_state(w, WORKER_STATE_IDLE);
 		return rc;
@@ -320,13 +335,9 @@ static int do_load(struct worker *w, const char *name)
 	/* Later saves append to the file as read, unless the cache was rebuilt
 	 * (its rows then need not match the file's): then it is written whole. */
 	session_journal_free(w->jn);
-	w->jn = NULL;
-	char *path;
-	if (session_path(&path, name, err, sizeof(err)) == 0) {
-		if (session_journal_new(&w->jn, path, restored ? &d : NULL, err, sizeof(err)) != 0)
-			w->jn = NULL;
-		free(path);
-	}
+	w->jn = jn;
+	if (restored)
+		session_journal_reset(w->jn, &d);
 	session_data_free(&d);
 	replay(w, conv_n_turns(w->conv));
 	set_state(w, WORKER_STATE_IDLE);

@@ -92,3 +92,19 @@ else
 fi
 out=$(chat --session-kv some </dev/null 2>&1)
 case $out in *"neither full nor none"*) pass journal_kv_bad ;; *) fail journal_kv_bad "$out" ;; esac
+
+# A session open in one llamaterm is refused by another (its appends would
+# land on the first one's).
+printf 'Once upon a time\n' | chat --temp 0 -n 4 --session locked >/dev/null 2>&1
+sleep 3 | "$LLAMATERM" chat -m "$M" --template raw -t 1 --plain --session locked >/dev/null 2>&1 &
+holder=$!
+sleep 1
+out=$(printf 'The dog\n' | chat --temp 0 -n 4 --session locked 2>&1 >/dev/null)
+rc=$?
+wait "$holder"
+case $out in
+*"open in another llamaterm"*) [ $rc -ne 0 ] && pass journal_lock || fail journal_lock "exit $rc" ;;
+*) fail journal_lock "$out" ;;
+esac
+out=$(printf 'The dog\n' | chat --temp 0 -n 4 --session locked 2>&1 >/dev/null)
+[ $? -eq 0 ] && pass journal_lock_released || fail journal_lock_released "$out"

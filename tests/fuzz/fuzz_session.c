@@ -10,6 +10,7 @@
  * torn tails, a version-1 file. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,9 +36,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *buf;
 	size_t len;
 	if (session_encode(&d, &buf, &len, err, sizeof(err)) == 0) {
-		if (session_decode(buf, len, "again.lts", &e, warn, sizeof(warn), err, sizeof(err)) != 0 ||
-		    e.n_turns != d.n_turns || warn[0])
+		int rc = session_decode(buf, len, "again.lts", &e, warn, sizeof(warn), err, sizeof(err));
+		if (rc != 0 || e.n_turns != d.n_turns || warn[0]) {
+			fprintf(stderr, "re-encoded: rc %d, %d turns (was %d), warning '%s', error '%s'\n",
+				rc, rc ? -1 : e.n_turns, d.n_turns, warn, rc ? err : "");
 			abort();
+		}
 		for (int i = 0; i < d.n_turns; i++)
 			if (strcmp(e.turns[i].text, d.turns[i].text))
 				abort();

@@ -144,6 +144,24 @@ static void test_reasoning_section(void **state)
 	session_data_free(&back);
 	free(buf);
 
+	/* An RSNG whose checksum holds but whose contents do not (a token
+	 * count past INT32_MAX): none of its reasoning is taken, not half. */
+	d.turns[0].reasoning = xstrdup("First thoughts.");
+	d.turns[0].n_reasoning = 3;
+	d.turns[1].n_reasoning = -1;
+	assert_int_equal(session_encode_v1(&d, &buf, &len, err, sizeof(err)), 0);
+	assert_int_equal(session_decode(buf, len, "half.lts", &back, warn, sizeof(warn), err,
+					sizeof(err)), 0);
+	assert_non_null(strstr(warn, "section RSNG is damaged"));
+	for (int i = 0; i < back.n_turns; i++) {
+		assert_true(!back.turns[i].reasoning || !back.turns[i].reasoning[0]);
+		assert_int_equal(back.turns[i].n_reasoning, 0);
+	}
+	assert_false(back.thinking_off);
+	session_data_free(&back);
+	free(buf);
+	d.turns[1].n_reasoning = 7;
+
 	/* A damaged RSNG: a warning, the rest intact. */
 	assert_int_equal(session_encode_v1(&d, &buf, &len, err, sizeof(err)), 0);
 	sec = memmem(buf, len, "RSNG", 4);
