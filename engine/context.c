@@ -1030,18 +1030,35 @@ static void ctx_span_header(const struct ctx *c, int p0, int p1, uint32_t h[CTX_
 	h[9] = (uint32_t)p1;
 }
 
-size_t ctx_kv_span_size(const struct ctx *c, int p0)
+/* Whether the cache still holds every row a span [p0, p1) stores: a ring
+ * keeps only its last ring_rows positions, from swa_lo on. */
+static bool ctx_span_held(const struct ctx *c, int p0, int p1)
 {
-	if (p0 < 0 || p0 > c->n_past)
-		return 0;
-	return ctx_span_bytes(c, p0, c->n_past);
+	if (p0 < 0 || p0 > p1 || p1 > c->n_past)
+		return false;
+	if (!c->ring_rows || p1 == p0)
+		return true;
+	int oldest = c->swa_hi - c->ring_rows + 1;
+	if (oldest < c->swa_lo)
+		oldest = c->swa_lo;
+	for (int il = 0; il < c->hp->n_layer; il++)
+		if (ctx_layer_ring(c, il) && ctx_span_first(c, il, p0, p1) < p1 &&
+		    ctx_span_first(c, il, p0, p1) < oldest)
+			return false;
+	return true;
 }
 
-int ctx_kv_span_save(const struct ctx *c, int p0, void *buf, size_t size)
+size_t ctx_kv_span_size(const struct ctx *c, int p0, int p1)
 {
-	if (p0 < 0 || p0 > c->n_past)
+	if (!ctx_span_held(c, p0, p1))
+		return 0;
+	return ctx_span_bytes(c, p0, p1);
+}
+
+int ctx_kv_span_save(const struct ctx *c, int p0, int p1, void *buf, size_t size)
+{
+	if (!ctx_span_held(c, p0, p1))
 		return LT_E_RANGE;
-	const int p1 = c->n_past;
 	if (size < ctx_span_bytes(c, p0, p1))
 		return LT_E_FULL;
 	uint32_t h[CTX_SPAN_WORDS];

@@ -50,7 +50,9 @@
  *         first keep ids followed by these n
  *   KVSP  p0 u32, p1 u32, a KV span (ctx_kv_span_save, engine/context.h:
  *         the cache shape and the K and V rows of positions p0..p1-1); the
- *         cache from p0 on is replaced by it
+ *         cache from p0 on is replaced by it. A save writes consecutive
+ *         spans of at most 256 MiB each (one when a sliding window's ring
+ *         cannot give earlier rows alone)
  *   KVTR  n u32: the cache keeps only its first n positions
  *   KIMG  n u32, a whole-cache image of n positions (ctx_state_save), as
  *         version-1 files hold it; written when one is compacted without a

@@ -12,6 +12,11 @@
 #include "atomic_file.h"
 #include "session_impl.h"
 
+/* Most bytes of KV rows one KVSP record holds: a turn or a compaction with
+ * more goes in several (a record's length is a u32), and a compaction holds
+ * no more than one in memory at a time. */
+#define SESSION_SPAN_CHUNK ((size_t)256 << 20)
+
 /* What the file holds of a turn: its immutable part as a hash, and the
  * two fields a context shift changes in place (TSET). */
 struct jturn {
@@ -41,6 +46,7 @@ struct session_journal {
 	struct jkv *kv;          /* its KV records, in order */
 	int n_kv_items, cap_kv;
 	int n_kv;                /* the positions they cover */
+	size_t chunk;            /* most bytes of KV rows per KVSP record */
 };
 
 /* ---- hashes of what was written ---- */
@@ -217,6 +223,7 @@ int session_journal_new(struct session_journal **out, const char *path,
 		return lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
 	}
 	j->lock_fd = -1;
+	j->chunk = SESSION_SPAN_CHUNK;
 	int rc = journal_lock(j, err, errlen);
 	if (rc == 0 && session_journal_reset(j, on_disk) != 0)
 		rc = lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
@@ -241,6 +248,11 @@ void session_journal_free(struct session_journal *j)
 	free(j);
 }
 
+void session_journal_set_chunk(struct session_journal *j, size_t bytes)
+{
+	j->chunk = bytes ? bytes : SESSION_SPAN_CHUNK;
+}
+
 const char *session_journal_path(const struct session_journal *j)
 {
 	return j->path;
@@ -248,18 +260,55 @@ const char *session_journal_path(const struct session_journal *j)
 
 /* ---- writing ---- */
 
-/* The KV rows of positions p0.. of ctx as a KVSP record. */
-static int put_span(struct bytebuf *b, const struct ctx *ctx, int p0)
+/* Takes the span of positions [q0, q1) (the engine's blob, len bytes). */
+typedef int (*span_sink)(void *ud, int q0, int q1, const void *blob, size_t len);
+
+/* Hands the KV rows of [p0, n_past) of ctx to sink, cut into spans of at
+ * most chunk bytes; in one span when the cache cannot give earlier rows
+ * alone (the ring of a sliding-window layer). */
+static int each_span(const struct ctx *ctx, int p0, size_t chunk, span_sink sink, void *ud)
 {
-	size_t n = ctx_kv_span_size(ctx, p0);
-	void *blob = malloc(n ? n : 1);
-	if (!blob)
-		return LT_E_NOMEM;
-	int rc = ctx_kv_span_save(ctx, p0, blob, n);
-	if (rc == 0)
-		jenc_span(b, p0, ctx_n_past(ctx), blob, n);
+	const int n = ctx_n_past(ctx);
+	int step = n - p0;
+	size_t all = ctx_kv_span_size(ctx, p0, n);
+	if (all > chunk) {
+		step = (int)(chunk / (all / (size_t)(n - p0) + 1));
+		if (step < 1)
+			step = 1;
+		if (ctx_kv_span_size(ctx, p0, p0 + step) == 0)
+			step = n - p0;
+	}
+	void *blob = NULL;
+	size_t cap = 0;
+	int rc = 0;
+	for (int q = p0; rc == 0 && q < n; q += step) {
+		int q1 = n - q > step ? q + step : n;
+		size_t len = ctx_kv_span_size(ctx, q, q1);
+		if (len == 0 || len > SESSION_MAX_RECORD - 8) {
+			rc = LT_E_RANGE;
+			break;
+		}
+		if (len > cap) {
+			free(blob);
+			cap = len;
+			if (!(blob = malloc(cap))) {
+				rc = LT_E_NOMEM;
+				break;
+			}
+		}
+		rc = ctx_kv_span_save(ctx, q, q1, blob, len);
+		if (rc == 0)
+			rc = sink(ud, q, q1, blob, len);
+	}
 	free(blob);
 	return rc;
+}
+
+static int sink_buf(void *ud, int q0, int q1, const void *blob, size_t len)
+{
+	struct bytebuf *b = ud;
+	jenc_span(b, q0, q1, blob, len);
+	return b->oom ? LT_E_NOMEM : 0;
 }
 
 static bool want_kv(const struct session_data *d, const struct ctx *ctx, enum session_kv_mode kv)
@@ -267,42 +316,89 @@ static bool want_kv(const struct session_data *d, const struct ctx *ctx, enum se
 	return kv == SESSION_KV_FULL && d->has_ctx && ctx && ctx_n_past(ctx) == d->n_ids;
 }
 
-/* Writes the whole state into a fresh file that replaces path. */
+/* A compaction streams into the temporary file and remembers its spans. */
+struct compact_out {
+	struct atomic_file *af;
+	struct session_kv_span *spans;
+	int n_spans, cap_spans;
+};
+
+static int sink_file(void *ud, int q0, int q1, const void *blob, size_t len)
+{
+	struct compact_out *o = ud;
+	struct bytebuf h = { 0 };
+	bytebuf_put(&h, "KVSP", 4);
+	bytebuf_u32(&h, (uint32_t)(len + 8));
+	bytebuf_u32(&h, (uint32_t)q0);
+	bytebuf_u32(&h, (uint32_t)q1);
+	if (h.oom || !grow((void **)&o->spans, &o->cap_spans, o->n_spans + 1, sizeof(*o->spans))) {
+		free(h.p);
+		return LT_E_NOMEM;
+	}
+	uint32_t crc = session_crc32(session_crc32(0, h.p, h.len), blob, len);
+	uint8_t c[4] = { (uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16),
+			 (uint8_t)(crc >> 24) };
+	atomic_file_write(o->af, h.p, h.len);
+	atomic_file_write(o->af, blob, len);
+	atomic_file_write(o->af, c, 4);
+	free(h.p);
+	/* No blob: len counts the whole record (journal_take's convention). */
+	o->spans[o->n_spans++] = (struct session_kv_span){ .p0 = q0, .p1 = q1, .p_end = q1,
+							   .len = len + 8 + SESSION_REC_OVERHEAD };
+	return 0;
+}
+
+/* Writes the whole state into a fresh file that replaces path, streaming
+ * the KV rows a span at a time. */
 static int journal_compact(struct session_journal *j, const struct session_data *d,
 			   const struct ctx *ctx, enum session_kv_mode kv,
 			   struct session_save_stats *st, char *err, size_t errlen)
 {
 	struct session_data w = *d;
-	struct session_kv_span span = { 0 };
 	w.kv = NULL;
 	w.kv_n = 0;
 	w.spans = NULL;
 	w.n_spans = 0;
 	w.has_ctx = kv == SESSION_KV_FULL && d->has_ctx;
-	w.has_kv = want_kv(d, ctx, kv);
-	if (w.has_kv) {
-		span.p1 = span.p_end = ctx_n_past(ctx);
-		span.len = ctx_kv_span_size(ctx, 0);
-		span.blob = malloc(span.len ? span.len : 1);
-		if (!span.blob || ctx_kv_span_save(ctx, 0, span.blob, span.len) != 0) {
-			free(span.blob);
-			return lt_seterr(err, errlen, LT_E_NOMEM, "%s: out of memory saving the KV cache",
-					 j->path);
-		}
-		w.spans = &span;
-		w.n_spans = 1;
+	w.has_kv = want_kv(d, ctx, kv) && d->n_ids > 0;
+	struct compact_out o = { 0 };
+	int rc = atomic_file_begin(&o.af, j->path, 0600, err, errlen);
+	if (rc)
+		return rc;
+	struct bytebuf b = { 0 };
+	journal_header(&b);
+	jenc_meta(&b, &w);
+	jenc_samp(&b, &w);
+	for (int i = 0; i < w.n_turns; i++)
+		jenc_turn(&b, &w, i);
+	if (w.has_ctx)
+		jenc_ids(&b, 0, w.n_head, w.ids, w.n_ids);
+	atomic_file_write(o.af, b.p, b.len);
+	rc = b.oom ? LT_E_NOMEM : 0;
+	b.len = 0;
+	if (rc == 0 && w.has_kv)
+		rc = each_span(ctx, 0, j->chunk, sink_file, &o);
+	if (w.has_sampler && w.sampler_state)
+		jenc_blob(&b, "SMPS", w.sampler_state, w.sampler_state_len);
+	jenc_commit(&b, &w);
+	atomic_file_write(o.af, b.p, b.len);
+	if (rc == 0 && b.oom)
+		rc = LT_E_NOMEM;
+	free(b.p);
+	uint64_t len = atomic_file_pos(o.af);
+	if (rc) {
+		atomic_file_abort(o.af);
+		free(o.spans);
+		return lt_seterr(err, errlen, rc, "%s: cannot write the KV cache (%s)", j->path,
+				 lt_strerror(rc));
 	}
-	uint8_t *buf;
-	size_t len;
-	int rc = session_encode(&w, &buf, &len, err, errlen);
-	if (rc == 0) {
-		rc = atomic_file_save(j->path, 0600, buf, len, err, errlen);
-		free(buf);
-	}
+	rc = atomic_file_commit(o.af, err, errlen);
 	if (rc == 0) {
 		char lerr[8];
 		/* The new file: nobody else can have opened it yet. */
 		(void)journal_lock(j, lerr, sizeof(lerr));
+		w.spans = o.spans;
+		w.n_spans = o.n_spans;
 		w.valid_end = len;
 		w.version = SESSION_VERSION;
 		rc = journal_take(j, &w);
@@ -312,7 +408,7 @@ static int journal_compact(struct session_journal *j, const struct session_data 
 							   .file_size = len,
 							   .live_bytes = journal_live(j, d) };
 	}
-	free(span.blob);
+	free(o.spans);
 	return rc;
 }
 
@@ -434,13 +530,12 @@ int session_journal_save(struct session_journal *j, const struct session_data *d
 		jenc_ids(&b, lcp, d->n_head, d->ids + lcp, d->n_ids - lcp);
 	else if (!ids && j->has_ids)
 		jenc_ids(&b, 0, 0, NULL, 0);
-	int p0 = 0;
+	int p0 = 0, krc = 0;
 	bool with_kv = want_kv(d, ctx, kv);
 	if (with_kv) {
 		p0 = lcp < j->n_kv ? lcp : j->n_kv;
 		if (p0 < d->n_ids) {
-			if (put_span(&b, ctx, p0) != 0)
-				b.oom = true;
+			krc = each_span(ctx, p0, j->chunk, sink_buf, &b);
 		} else if (p0 < j->n_kv) {
 			jenc_u32(&b, "KVTR", (uint32_t)p0);
 		}
@@ -452,7 +547,12 @@ int session_journal_save(struct session_journal *j, const struct session_data *d
 	if (smps && (!j->has_smps || smps_hash != j->smps_hash))
 		jenc_blob(&b, "SMPS", d->sampler_state, d->sampler_state_len);
 	jenc_commit(&b, d);
-	if (b.oom) {
+	if (krc && krc != LT_E_NOMEM) {
+		free(b.p);
+		return lt_seterr(err, errlen, krc, "%s: cannot save the KV cache rows (%s)", j->path,
+				 lt_strerror(krc));
+	}
+	if (b.oom || krc) {
 		free(b.p);
 		return lt_seterr(err, errlen, LT_E_NOMEM, "%s: out of memory encoding the save",
 				 j->path);
@@ -476,9 +576,11 @@ int session_journal_save(struct session_journal *j, const struct session_data *d
 	}
 	bool ok = set_turns(j, d) && set_ids(j, d, ids);
 	if (with_kv) {
+		/* One item for the spans of this save: the live count only needs
+		 * their bytes per position. */
 		if (p0 < d->n_ids)
 			ok = ok && kv_push(j, p0, d->n_ids,
-					   ctx_kv_span_size(ctx, p0) + 8 + SESSION_REC_OVERHEAD);
+					   ctx_kv_span_size(ctx, p0, d->n_ids) + 8 + SESSION_REC_OVERHEAD);
 		else
 			kv_truncate(j, p0);
 	} else {
@@ -509,26 +611,34 @@ int session_journal_save(struct session_journal *j, const struct session_data *d
 int session_journal_compact_file(const char *path, uint64_t *before, uint64_t *after, char *err,
 				 size_t errlen)
 {
+	/* Not under a chat that has the session open (our rename would
+	 * take its file away); the lock holds until the new file is in place. */
+	struct session_journal lock = { .path = (char *)path, .lock_fd = -1 };
+	int rc = journal_lock(&lock, err, errlen);
+	if (rc)
+		return rc;
 	struct session_data d;
 	char warn[512];
-	int rc = session_read_file(path, &d, warn, sizeof(warn), err, errlen);
-	if (rc)
+	rc = session_read_file(path, &d, warn, sizeof(warn), err, errlen);
+	if (rc) {
+		if (lock.lock_fd >= 0)
+			close(lock.lock_fd);
 		return rc;
-	*before = *after = d.file_size;
-	if (d.version == SESSION_VERSION && d.valid_end == d.file_size &&
-	    d.file_size - d.live_bytes <= d.live_bytes / 64 && !warn[0]) {
-		session_data_free(&d);
-		return 0;
 	}
-	uint8_t *buf;
-	size_t len;
-	rc = session_encode(&d, &buf, &len, err, errlen);
+	*before = *after = d.file_size;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	if (d.version != SESSION_VERSION || d.valid_end != d.file_size ||
+	    d.file_size - d.live_bytes > d.live_bytes / 64 || warn[0]) {
+		rc = session_encode(&d, &buf, &len, err, errlen);
+		if (rc == 0)
+			rc = atomic_file_save(path, 0600, buf, len, err, errlen);
+		if (rc == 0)
+			*after = len;
+		free(buf);
+	}
 	session_data_free(&d);
-	if (rc)
-		return rc;
-	rc = atomic_file_save(path, 0600, buf, len, err, errlen);
-	free(buf);
-	if (rc == 0)
-		*after = len;
+	if (lock.lock_fd >= 0)
+		close(lock.lock_fd);
 	return rc;
 }

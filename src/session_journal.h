@@ -55,6 +55,11 @@ int session_journal_save(struct session_journal *j, const struct session_data *d
 			 const struct ctx *ctx, enum session_kv_mode kv,
 			 struct session_save_stats *st, char *err, size_t errlen);
 
+/* KV rows go in KVSP records of at most this many bytes (default, and 0:
+ * 256 MiB), so a long turn or a compaction of a large cache never needs a
+ * record past SESSION_MAX_RECORD nor more than one in memory. For tests. */
+void session_journal_set_chunk(struct session_journal *j, size_t bytes);
+
 /* Compacts the file at path without a model (`sessions gc`): its live
  * records are written into a fresh file that replaces it. *before and
  * *after receive the sizes (equal when nothing was dead). */

@@ -101,7 +101,12 @@ holder=$!
 sleep 1
 out=$(printf 'The dog\n' | chat --temp 0 -n 4 --session locked 2>&1 >/dev/null)
 rc=$?
+gc=$("$LLAMATERM" sessions gc 2>&1)
 wait "$holder"
+case $gc in
+*"locked.lts: the session is open in another llamaterm"*) pass journal_gc_skips_open ;;
+*) fail journal_gc_skips_open "$gc" ;;
+esac
 case $out in
 *"open in another llamaterm"*) [ $rc -ne 0 ] && pass journal_lock || fail journal_lock "exit $rc" ;;
 *) fail journal_lock "$out" ;;
