@@ -9,7 +9,8 @@
 # every run from tests/fuzz/seeds/NAME/ and tests/fuzz/seeds/X/ for fuzz_X
 # (if present: session journals written by the tests, the shipped prompt
 # templates) and, for GGUF fuzzers, from the heads of the shared model files
-# and a few tiny valid images.
+# and a few tiny valid images. The session seeds are written again by
+#   LT_SEED_DIR=tests/fuzz/seeds/session BUILD=build/rel build/rel/tests/test_session_journal
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
