@@ -988,3 +988,156 @@ int ctx_state_load(struct ctx *c, const void *buf, size_t size)
 	c->err[0] = '\0';
 	return 0;
 }
+
+/* ---- KV spans ------------------------------------------------------------ */
+
+#define CTX_SPAN_MAGIC 0x534b544cu /* "LTKS" read as little-endian */
+#define CTX_SPAN_VERSION 1u
+#define CTX_SPAN_WORDS 10
+
+/* The first position of [p0, p1) a span holds for layer il: all of them,
+ * except that a sliding-window layer keeps only the window that position
+ * p1 looks back on (older rows could have left its ring already). */
+static int ctx_span_first(const struct ctx *c, int il, int p0, int p1)
+{
+	int f = ctx_state_first(c, il, p1);
+	return f > p0 ? f : p0;
+}
+
+static size_t ctx_span_bytes(const struct ctx *c, int p0, int p1)
+{
+	size_t rows = 0;
+	for (int il = 0; il < c->hp->n_layer; il++)
+		rows += (size_t)(p1 - ctx_span_first(c, il, p0, p1));
+	return (CTX_SPAN_WORDS + (size_t)c->hp->n_layer) * sizeof(uint32_t) +
+	       2 * rows * c->attn.kv_row_bytes;
+}
+
+static void ctx_span_header(const struct ctx *c, int p0, int p1, uint32_t h[CTX_SPAN_WORDS])
+{
+	h[0] = CTX_SPAN_MAGIC;
+	h[1] = CTX_SPAN_VERSION;
+	h[2] = (uint32_t)c->hp->n_layer;
+	h[3] = (uint32_t)c->hp->n_head_kv;
+	h[4] = (uint32_t)c->hp->head_dim;
+	h[5] = (uint32_t)c->attn.kv_type;
+	h[6] = (uint32_t)c->hp->n_embd;
+	h[7] = c->hp->n_swa_layers ? (uint32_t)c->hp->n_swa : 0u;
+	h[8] = (uint32_t)p0;
+	h[9] = (uint32_t)p1;
+}
+
+/* Whether the cache still holds every row a span [p0, p1) stores: a ring
+ * keeps only its last ring_rows positions, from swa_lo on. */
+static bool ctx_span_held(const struct ctx *c, int p0, int p1)
+{
+	if (p0 < 0 || p0 > p1 || p1 > c->n_past)
+		return false;
+	if (!c->ring_rows || p1 == p0)
+		return true;
+	int oldest = c->swa_hi - c->ring_rows + 1;
+	if (oldest < c->swa_lo)
+		oldest = c->swa_lo;
+	for (int il = 0; il < c->hp->n_layer; il++)
+		if (ctx_layer_ring(c, il) && ctx_span_first(c, il, p0, p1) < p1 &&
+		    ctx_span_first(c, il, p0, p1) < oldest)
+			return false;
+	return true;
+}
+
+size_t ctx_kv_span_size(const struct ctx *c, int p0, int p1)
+{
+	if (!ctx_span_held(c, p0, p1))
+		return 0;
+	return ctx_span_bytes(c, p0, p1);
+}
+
+int ctx_kv_span_save(const struct ctx *c, int p0, int p1, void *buf, size_t size)
+{
+	if (!ctx_span_held(c, p0, p1))
+		return LT_E_RANGE;
+	if (size < ctx_span_bytes(c, p0, p1))
+		return LT_E_FULL;
+	uint32_t h[CTX_SPAN_WORDS];
+	ctx_span_header(c, p0, p1, h);
+	uint8_t *p = buf;
+	memcpy(p, h, sizeof(h));
+	p += sizeof(h);
+	for (int il = 0; il < c->hp->n_layer; il++) {
+		uint32_t f = (uint32_t)ctx_span_first(c, il, p0, p1);
+		memcpy(p, &f, sizeof(f));
+		p += sizeof(f);
+	}
+	for (int il = 0; il < c->hp->n_layer; il++) {
+		int first = ctx_span_first(c, il, p0, p1);
+		p = ctx_state_rows(c, c->k_cache, il, first, p1, p, true);
+		p = ctx_state_rows(c, c->v_cache, il, first, p1, p, true);
+	}
+	return 0;
+}
+
+int ctx_kv_span_load(struct ctx *c, const void *buf, size_t size, int p_end)
+{
+	static const char *const fields[CTX_SPAN_WORDS] = {
+		"magic", "version", "layer count", "KV head count", "head size", "KV type",
+		"embedding size", "sliding window", "start", "end",
+	};
+	uint32_t h[CTX_SPAN_WORDS], want[CTX_SPAN_WORDS];
+	if (size < sizeof(h))
+		return lt_seterr(c->err, sizeof(c->err), LT_E_FORMAT,
+				 "KV span too short (%zu bytes) for its header", size);
+	memcpy(h, buf, sizeof(h));
+	if (h[8] != (uint32_t)c->n_past && h[8] != 0)
+		return lt_seterr(c->err, sizeof(c->err), LT_E_FORMAT,
+				 "KV span starts at %" PRIu32 ", the cache holds %d positions", h[8],
+				 c->n_past);
+	if (h[9] > (uint32_t)c->n_ctx || h[8] > h[9] || p_end < (int)h[8] || (uint32_t)p_end > h[9])
+		return lt_seterr(c->err, sizeof(c->err), LT_E_FORMAT,
+				 "KV span %" PRIu32 "..%" PRIu32 " (up to %d) does not fit n_ctx %d",
+				 h[8], h[9], p_end, c->n_ctx);
+	const int p0 = (int)h[8], p1 = (int)h[9];
+	ctx_span_header(c, p0, p1, want);
+	for (int i = 0; i < CTX_SPAN_WORDS; i++)
+		if (h[i] != want[i])
+			return lt_seterr(c->err, sizeof(c->err), LT_E_FORMAT,
+					 "KV span %s is %" PRIu32 ", this context has %" PRIu32,
+					 fields[i], h[i], want[i]);
+	const size_t expect = ctx_span_bytes(c, p0, p1);
+	if (size != expect)
+		return lt_seterr(c->err, sizeof(c->err), LT_E_FORMAT,
+				 "KV span is %zu bytes, its header implies %zu", size, expect);
+	const uint8_t *firsts = (const uint8_t *)buf + sizeof(h);
+	for (int il = 0; il < c->hp->n_layer; il++) {
+		uint32_t f;
+		memcpy(&f, firsts + (size_t)il * sizeof(f), sizeof(f));
+		if (f != (uint32_t)ctx_span_first(c, il, p0, p1))
+			return lt_seterr(c->err, sizeof(c->err), LT_E_FORMAT,
+					 "KV span layer %d starts at %" PRIu32 ", not %d", il, f,
+					 ctx_span_first(c, il, p0, p1));
+	}
+	uint8_t *p = (uint8_t *)buf + sizeof(h) + (size_t)c->hp->n_layer * sizeof(uint32_t);
+	int swa_first = p0;
+	for (int il = 0; il < c->hp->n_layer; il++) {
+		int first = ctx_span_first(c, il, p0, p1);
+		size_t rows = (size_t)(p1 - first) * c->attn.kv_row_bytes;
+		if (c->w->layers[il].swa && first > swa_first)
+			swa_first = first;
+		if (first < p_end) {
+			ctx_state_rows(c, c->k_cache, il, first, p_end, p, false);
+			ctx_state_rows(c, c->v_cache, il, first, p_end, p + rows, false);
+		}
+		p += 2 * rows;
+	}
+	/* The rings hold an unbroken run of positions from swa_lo on; a span
+	 * that stored only its window starts a new run (ctx_truncate and
+	 * ctx_eval refuse to go on when the run misses part of a window). */
+	if (p0 == 0)
+		c->swa_lo = 0;
+	if (swa_first > p0)
+		c->swa_lo = swa_first < p_end ? swa_first : p_end;
+	c->swa_hi = p_end - 1;
+	c->n_past = p_end;
+	c->n_logits = 0;
+	c->err[0] = '\0';
+	return 0;
+}

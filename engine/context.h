@@ -96,4 +96,27 @@ int ctx_state_save(const struct ctx *c, void *buf, size_t size);
  * or was saved from another shape. The context is unchanged on failure. */
 int ctx_state_load(struct ctx *c, const void *buf, size_t size);
 
+/* KV spans: the rows of positions [p0, p1), so a session can append only
+ * what a turn added. A span is a header (the cache shape, p0, p1, then the
+ * first position stored per layer) and, layer by layer, the K and then the
+ * V rows. Global layers store every position of the span; sliding-window
+ * layers only those of the window position p1 looks back on
+ * (max(p0, p1 - n_swa + 1)), which is all their next position needs. No
+ * logits are stored: a loaded span leaves none.
+ *
+ * ctx_kv_span_size is 0, and ctx_kv_span_save LT_E_RANGE, unless
+ * 0 <= p0 <= p1 <= n_past and the cache still holds those rows (a ring of
+ * a sliding-window layer keeps its last positions only: p1 = n_past always
+ * works). */
+size_t ctx_kv_span_size(const struct ctx *c, int p0, int p1);
+/* Writes ctx_kv_span_size(c, p0, p1) bytes; LT_E_FULL when size is smaller. */
+int ctx_kv_span_save(const struct ctx *c, int p0, int p1, void *buf, size_t size);
+/* Loads the positions [p0, p_end) of a span (p0 <= p_end <= its p1) after the
+ * cache's n_past positions (p0 must be n_past, or 0 to start over); n_past
+ * becomes p_end. LT_E_FORMAT (message in ctx_error, context unchanged) for a
+ * damaged span or another shape. Spans that leave a sliding-window layer
+ * without the window of p_end load, but ctx_truncate(c, p_end) then starts
+ * the cache over, which is how a caller finds out. */
+int ctx_kv_span_load(struct ctx *c, const void *buf, size_t size, int p_end);
+
 #endif

@@ -786,7 +786,7 @@ static void *memdup(const void *p, size_t n)
 	return q;
 }
 
-int conv_snapshot(const struct conv *c, struct session_data *d)
+static int snapshot(const struct conv *c, struct session_data *d, bool with_kv)
 {
 	memset(d, 0, sizeof(*d));
 	d->template_name = conv_strdup(template_name(c->tmpl));
@@ -820,18 +820,32 @@ int conv_snapshot(const struct conv *c, struct session_data *d)
 		d->ids = memdup(c->ids.v, (size_t)c->ids.n * sizeof(int32_t));
 		d->sampler_state_len = sampler_state_size(c->smp);
 		d->sampler_state = malloc(d->sampler_state_len);
-		d->kv_len = ctx_state_size(c->ctx);
-		d->kv = malloc(d->kv_len ? d->kv_len : 1);
-		ok = d->ids && d->sampler_state && d->kv &&
-		     sampler_state_save(c->smp, d->sampler_state, d->sampler_state_len) == 0 &&
-		     ctx_state_save(c->ctx, d->kv, d->kv_len) == 0;
-		d->has_ctx = d->has_sampler = d->has_kv = ok;
+		ok = d->ids && d->sampler_state &&
+		     sampler_state_save(c->smp, d->sampler_state, d->sampler_state_len) == 0;
+		if (ok && with_kv) {
+			d->kv_len = ctx_state_size(c->ctx);
+			d->kv = malloc(d->kv_len ? d->kv_len : 1);
+			d->kv_n = c->ids.n;
+			ok = d->kv && ctx_state_save(c->ctx, d->kv, d->kv_len) == 0;
+		}
+		d->has_ctx = d->has_sampler = ok;
+		d->has_kv = ok && with_kv;
 	}
 	if (!ok) {
 		session_data_free(d);
 		return LT_E_NOMEM;
 	}
 	return 0;
+}
+
+int conv_snapshot(const struct conv *c, struct session_data *d)
+{
+	return snapshot(c, d, true);
+}
+
+int conv_snapshot_ids(const struct conv *c, struct session_data *d)
+{
+	return snapshot(c, d, false);
 }
 
 /* Takes the saved ids and KV cache as they are. */
@@ -842,7 +856,18 @@ static int restore_kv(struct conv *c, const struct session_data *d)
 	for (int i = 0; i < d->n_ids; i++)
 		if (d->ids[i] >= ctx_n_vocab(c->ctx))
 			return LT_E_FORMAT;
-	if (ctx_state_load(c->ctx, d->kv, d->kv_len) != 0 || ctx_n_past(c->ctx) != d->n_ids) {
+	/* A whole-cache image (version 1), then the spans a journal appended;
+	 * the last truncate also finds a sliding window the spans left short. */
+	bool ok = true;
+	if (d->kv)
+		ok = ctx_state_load(c->ctx, d->kv, d->kv_len) == 0 && d->kv_n <= ctx_n_past(c->ctx) &&
+		     ctx_truncate(c->ctx, d->kv_n) == 0;
+	else
+		ctx_truncate(c->ctx, 0);
+	for (int i = 0; ok && i < d->n_spans; i++)
+		ok = d->spans[i].blob && ctx_kv_span_load(c->ctx, d->spans[i].blob, d->spans[i].len,
+							   d->spans[i].p_end) == 0;
+	if (!ok || ctx_truncate(c->ctx, d->n_ids) != 0 || ctx_n_past(c->ctx) != d->n_ids) {
 		ctx_truncate(c->ctx, 0);
 		return LT_E_FORMAT;
 	}

@@ -224,9 +224,13 @@ const char *conv_error(const struct conv *c);
 /* Everything a session file stores, as session_data (the strings and
  * buffers are malloc'd copies; free with session_data_free). */
 int conv_snapshot(const struct conv *c, struct session_data *out);
+/* The same without the KV image (a journal reads the rows it appends from
+ * the context itself): has_ctx says the cache holds exactly the ids. */
+int conv_snapshot_ids(const struct conv *c, struct session_data *out);
 
 /* Replaces the conversation with a saved one. With restore_kv (same model,
- * intact sections) the KV cache, the ids and the sampler state are loaded
+ * intact sections) the KV cache (d->kv, then d->spans), the ids and the
+ * sampler state are loaded
  * as saved, with nothing evaluated; otherwise the context is rebuilt from
  * the transcript, keeping as many recent turns as fit (*kv_restored says
  * which happened; a damaged KV image also leads to a rebuild). The template is not

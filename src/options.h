@@ -70,11 +70,13 @@ struct options {
 	bool no_conversation;       /* -no-cnv: without a command, complete like run */
 	bool interactive;           /* -i, --interactive-first: accepted, nothing to do */
 	bool color;                 /* --color: accepted, nothing to do */
+	const char *session_kv;     /* chat --session-kv full|none (NULL: full) */
 	const char *export_path;    /* sessions --export FILE */
 	int bench_prompt;           /* bench -p N */
 	int bench_gen;              /* bench -n N */
 	int bench_reps;             /* bench -r N */
 	int bench_depth;            /* bench -d N: tokens already in the cache */
+	bool bench_session;         /* bench --session */
 	bool json;
 	bool info_kv;               /* info --kv */
 	bool info_tensors;          /* info --tensors */

@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "atomic_file.h"
 #include "bytebuf.h"
+#include "session_impl.h"
 #include "utf8.h"
 
 static const uint8_t session_magic[8] = { 'L', 'T', 'S', 'E', 'S', 'S', '\r', '\n' };
@@ -38,7 +40,22 @@ uint32_t session_crc32(uint32_t crc, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 	crc = ~crc;
-	for (size_t i = 0; i < len; i++) {
+	size_t i = 0;
+	/* Long runs (KV rows) go a byte at a time through a 256-entry table
+	 * built here from the nibble one: a few hundred operations, repaid
+	 * many times over by a save's megabytes. */
+	if (len >= 4096) {
+		uint32_t t[256];
+		for (int b = 0; b < 256; b++) {
+			uint32_t c = (uint32_t)b;
+			c = (c >> 4) ^ crc_nibble[c & 15];
+			c = (c >> 4) ^ crc_nibble[c & 15];
+			t[b] = c;
+		}
+		for (; i < len; i++)
+			crc = (crc >> 8) ^ t[(crc ^ p[i]) & 0xff];
+	}
+	for (; i < len; i++) {
 		crc ^= p[i];
 		crc = (crc >> 4) ^ crc_nibble[crc & 15];
 		crc = (crc >> 4) ^ crc_nibble[crc & 15];
@@ -47,20 +64,6 @@ uint32_t session_crc32(uint32_t crc, const void *data, size_t len)
 }
 
 /* ---- encoding ---- */
-
-static void wb_f32(struct bytebuf *b, float f)
-{
-	uint32_t v;
-	memcpy(&v, &f, 4);
-	bytebuf_u32(b, v);
-}
-
-static void wb_str(struct bytebuf *b, const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	bytebuf_u32(b, (uint32_t)n);
-	bytebuf_put(b, s, n);
-}
 
 /* Starts a section; returns where its header begins. */
 static size_t wb_section_begin(struct bytebuf *b, const char tag[4])
@@ -86,12 +89,32 @@ static void wb_section_end(struct bytebuf *b, size_t at)
 	bytebuf_patch_u32(b, at + 16, session_crc32(0, b->p + start, (size_t)len));
 }
 
-int session_encode(const struct session_data *d, uint8_t **buf, size_t *len, char *err,
+void session_encode_samp(struct bytebuf *b, const struct session_data *d)
+{
+	const struct sampler_params *sp = &d->sampling;
+	wb_f32(b, sp->temperature);
+	bytebuf_u32(b, (uint32_t)sp->top_k);
+	wb_f32(b, sp->top_p);
+	wb_f32(b, sp->min_p);
+	wb_f32(b, sp->typical_p);
+	wb_f32(b, sp->repeat_penalty);
+	wb_f32(b, sp->frequency_penalty);
+	wb_f32(b, sp->presence_penalty);
+	bytebuf_u32(b, (uint32_t)sp->repeat_last_n);
+	bytebuf_u32(b, sp->seed);
+	wb_str(b, sp->order);
+	bytebuf_u32(b, (uint32_t)d->n_predict);
+	bytebuf_u32(b, (uint32_t)d->n_stops);
+	for (int i = 0; i < d->n_stops; i++)
+		wb_str(b, d->stops[i]);
+}
+
+int session_encode_v1(const struct session_data *d, uint8_t **buf, size_t *len, char *err,
 		   size_t errlen)
 {
 	struct bytebuf b = { 0 };
 	bytebuf_put(&b, session_magic, 8);
-	bytebuf_u32(&b, SESSION_VERSION);
+	bytebuf_u32(&b, 1);
 	bytebuf_u32(&b, 7);
 	bytebuf_u32(&b, 0);
 	bytebuf_u32(&b, 0);
@@ -111,23 +134,8 @@ int session_encode(const struct session_data *d, uint8_t **buf, size_t *len, cha
 	bytebuf_u32(&b, d->n_ctx);
 	wb_section_end(&b, s);
 
-	const struct sampler_params *sp = &d->sampling;
 	s = wb_section_begin(&b, "SAMP");
-	wb_f32(&b, sp->temperature);
-	bytebuf_u32(&b, (uint32_t)sp->top_k);
-	wb_f32(&b, sp->top_p);
-	wb_f32(&b, sp->min_p);
-	wb_f32(&b, sp->typical_p);
-	wb_f32(&b, sp->repeat_penalty);
-	wb_f32(&b, sp->frequency_penalty);
-	wb_f32(&b, sp->presence_penalty);
-	bytebuf_u32(&b, (uint32_t)sp->repeat_last_n);
-	bytebuf_u32(&b, sp->seed);
-	wb_str(&b, sp->order);
-	bytebuf_u32(&b, (uint32_t)d->n_predict);
-	bytebuf_u32(&b, (uint32_t)d->n_stops);
-	for (int i = 0; i < d->n_stops; i++)
-		wb_str(&b, d->stops[i]);
+	session_encode_samp(&b, d);
 	wb_section_end(&b, s);
 
 	s = wb_section_begin(&b, "TURN");
@@ -215,81 +223,6 @@ static const uint8_t *src_get(const struct src *s, uint64_t off, size_t n, uint8
 	return p;
 }
 
-struct rd {
-	const uint8_t *p;
-	size_t len, off;
-	bool bad;
-};
-
-static bool rd_take(struct rd *r, void *dst, size_t n)
-{
-	if (r->bad || r->len - r->off < n) {
-		r->bad = true;
-		if (dst)
-			memset(dst, 0, n);
-		return false;
-	}
-	if (dst)
-		memcpy(dst, r->p + r->off, n);
-	r->off += n;
-	return true;
-}
-
-static uint8_t rd_u8(struct rd *r)
-{
-	uint8_t v = 0;
-	rd_take(r, &v, 1);
-	return v;
-}
-
-static uint16_t rd_u16(struct rd *r)
-{
-	uint8_t x[2];
-	rd_take(r, x, 2);
-	return (uint16_t)(x[0] | x[1] << 8);
-}
-
-static uint32_t rd_u32(struct rd *r)
-{
-	uint8_t x[4];
-	rd_take(r, x, 4);
-	return (uint32_t)x[0] | (uint32_t)x[1] << 8 | (uint32_t)x[2] << 16 | (uint32_t)x[3] << 24;
-}
-
-static uint64_t rd_u64(struct rd *r)
-{
-	uint64_t lo = rd_u32(r);
-	return lo | (uint64_t)rd_u32(r) << 32;
-}
-
-static float rd_f32(struct rd *r)
-{
-	uint32_t v = rd_u32(r);
-	float f;
-	memcpy(&f, &v, 4);
-	return f;
-}
-
-/* A malloc'd NUL-terminated string; sets bad on short or non-UTF-8 data. */
-static char *rd_str(struct rd *r)
-{
-	uint32_t n = rd_u32(r);
-	if (r->bad || r->len - r->off < n || !utf8_valid((const char *)r->p + r->off, n) ||
-	    memchr(r->p + r->off, 0, n)) {
-		r->bad = true;
-		return NULL;
-	}
-	char *s = malloc((size_t)n + 1);
-	if (!s) {
-		r->bad = true;
-		return NULL;
-	}
-	memcpy(s, r->p + r->off, n);
-	s[n] = '\0';
-	r->off += n;
-	return s;
-}
-
 void session_data_free(struct session_data *d)
 {
 	if (!d)
@@ -310,6 +243,9 @@ void session_data_free(struct session_data *d)
 	free(d->ids);
 	free(d->sampler_state);
 	free(d->kv);
+	for (int i = 0; i < d->n_spans; i++)
+		free(d->spans[i].blob);
+	free(d->spans);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -328,7 +264,7 @@ static bool session_parse_meta(struct rd *r, struct session_data *d)
 	return !r->bad && r->off == r->len;
 }
 
-static bool session_parse_samp(struct rd *r, struct session_data *d)
+bool session_parse_samp(struct rd *r, struct session_data *d)
 {
 	struct sampler_params *sp = &d->sampling;
 	*sp = sampler_params_default();
@@ -407,7 +343,16 @@ static bool session_parse_reasoning(struct rd *r, struct session_data *d)
 			r->bad = true;
 		t->n_reasoning = (int)nr;
 	}
-	return !r->bad && r->off == r->len;
+	if (!r->bad && r->off == r->len)
+		return true;
+	/* A damaged section loses all of the reasoning, not half of it. */
+	d->thinking_off = false;
+	for (uint32_t i = 0; i < n; i++) {
+		free(d->turns[i].reasoning);
+		d->turns[i].reasoning = NULL;
+		d->turns[i].n_reasoning = 0;
+	}
+	return false;
 }
 
 /* The context ids, checked against the turns they must add up to. */
@@ -450,7 +395,7 @@ static bool session_copy_blob(const uint8_t *p, size_t n, void **out, size_t *ou
 	return true;
 }
 
-static void session_append_warn(char *warn, size_t warnlen, const char *path, const char *what)
+void session_append_warn(char *warn, size_t warnlen, const char *path, const char *what)
 {
 	if (!warn || !warnlen)
 		return;
@@ -467,6 +412,10 @@ static int session_decode_src(const struct src *s, bool light, const char *path,
 	if (warn && warnlen)
 		warn[0] = '\0';
 	uint8_t *owned;
+	if (s->buf && s->size >= 12 && !memcmp(s->buf, session_magic, 8) &&
+	    s->buf[8] == SESSION_VERSION && !s->buf[9] && !s->buf[10] && !s->buf[11])
+		return session_journal_decode(s->buf, (size_t)s->size, light, path, d, warn, warnlen,
+					      err, errlen);
 	if (s->size < SESSION_HDR)
 		return lt_seterr(err, errlen, LT_E_FORMAT,
 				 "%s: not a session file (only %" PRIu64 " bytes)", path, s->size);
@@ -479,16 +428,22 @@ static int session_decode_src(const struct src *s, bool light, const char *path,
 	uint32_t version = rd_u32(&r), n_sec = rd_u32(&r);
 	rd_u32(&r);
 	uint32_t crc = rd_u32(&r);
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+	/* Fuzzing: mutations reach the parsers behind the checksums. */
+	(void)crc;
+	bool crc_ok = true;
+#else
 	bool crc_ok = crc == session_crc32(0, h, 20);
+#endif
 	free(owned);
 	if (memcmp(magic, session_magic, 8) != 0)
 		return lt_seterr(err, errlen, LT_E_FORMAT, "%s: not a llamaterm session file (bad magic)",
 				 path);
 	if (!crc_ok)
 		return lt_seterr(err, errlen, LT_E_FORMAT, "%s: header checksum mismatch", path);
-	if (version != SESSION_VERSION)
+	if (version != 1)
 		return lt_seterr(err, errlen, LT_E_UNSUPPORTED,
-				 "%s: session format version %u (this llamaterm reads %u)", path,
+				 "%s: session format version %u (this llamaterm reads 1 and %u)", path,
 				 version, SESSION_VERSION);
 	if (n_sec > SESSION_MAX_SECTIONS)
 		return lt_seterr(err, errlen, LT_E_FORMAT, "%s: %u sections is not plausible", path,
@@ -538,7 +493,12 @@ static int session_decode_src(const struct src *s, bool light, const char *path,
 			break;
 		}
 		off += len;
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+		(void)sec_crc;
+		bool ok = true;
+#else
 		bool ok = session_crc32(0, p, (size_t)len) == sec_crc;
+#endif
 		struct rd pr = { .p = p, .len = (size_t)len };
 		if (ok && !strcmp(tag, "META") && !have_meta)
 			ok = have_meta = session_parse_meta(&pr, d);
@@ -577,6 +537,11 @@ static int session_decode_src(const struct src *s, bool light, const char *path,
 		d->ids = NULL;
 		d->n_ids = d->n_head = 0;
 	}
+	d->version = 1;
+	d->kv_n = d->n_ids;
+	/* Nothing of a version-1 file counts as live: its next save converts it. */
+	d->valid_end = s->size;
+	d->live_bytes = 0;
 	return 0;
 }
 
@@ -604,9 +569,20 @@ static int session_read_impl(const char *path, bool light, struct session_data *
 		close(fd);
 		return lt_seterr(err, errlen, LT_E_FORMAT, "%s: too large for a session file", path);
 	}
+	/* Journals are replayed from a mapping (light reads never touch the KV
+	 * records' pages); version-1 files are read section by section. */
 	struct src s = { .buf = NULL, .fd = fd, .size = (uint64_t)st.st_size };
+	void *map = MAP_FAILED;
+	if (st.st_size > 0)
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map != MAP_FAILED)
+		s.buf = map;
 	int rc = session_decode_src(&s, light, path, d, warn, warnlen, err, errlen);
+	if (map != MAP_FAILED)
+		munmap(map, (size_t)st.st_size);
 	close(fd);
+	if (rc == 0)
+		d->file_size = (uint64_t)st.st_size;
 	return rc;
 }
 

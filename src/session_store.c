@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,11 +232,15 @@ int session_list(struct session_info **out, size_t *n, char *err, size_t errlen)
 		cnt++;
 		struct session_data d;
 		char msg[512];
+		struct stat fst;
+		if (stat(path, &fst) == 0)
+			si->size = si->live = (uint64_t)fst.st_size;
 		if (session_read_transcript(path, &d, NULL, 0, msg, sizeof(msg)) == 0) {
 			si->model_name = strdup(d.model_name ? d.model_name : "?");
 			si->n_turns = d.n_turns;
 			si->n_tokens = d.n_ids;
 			si->updated = d.updated;
+			si->live = d.live_bytes;
 			session_data_free(&d);
 		} else {
 			struct stat st;
@@ -269,6 +274,22 @@ void session_list_free(struct session_info *list, size_t n)
 		free(list[i].error);
 	}
 	free(list);
+}
+
+void session_size_text(uint64_t bytes, char *buf, size_t size)
+{
+	static const char units[] = "KMGT";
+	if (bytes < 1024) {
+		snprintf(buf, size, "%" PRIu64, bytes);
+		return;
+	}
+	double v = (double)bytes / 1024;
+	int u = 0;
+	while (v >= 1024 && u < 3) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, size, "%.1f%c", v, units[u]);
 }
 
 int session_export_markdown(const struct session_data *d, const char *name, const char *path,

@@ -47,6 +47,8 @@ struct session_info {
 	int n_turns;
 	int n_tokens;
 	int64_t updated;    /* ms since the epoch (the file's mtime when unreadable) */
+	uint64_t size;      /* bytes on disk */
+	uint64_t live;      /* of which the state read takes (the rest compaction drops) */
 	char *error;        /* NULL, or why the file cannot be read */
 };
 
@@ -56,6 +58,9 @@ void session_list_free(struct session_info *list, size_t n);
 /* A list's "last used" column: local "YYYY-MM-DD HH:MM" of ms since the
  * epoch, "?" when it cannot be shown. */
 void session_when(int64_t ms, char *buf, size_t size);
+
+/* "17.1K", "2.0M", "512": a file size for a listing. */
+void session_size_text(uint64_t bytes, char *buf, size_t size);
 
 /* Writes the transcript as Markdown. */
 int session_export_markdown(const struct session_data *d, const char *name, const char *path,

@@ -15,6 +15,7 @@
 #include "paths.h"
 #include "params.h"
 #include "session.h"
+#include "session_journal.h"
 #include "template.h"
 #include "utf8.h"
 #include "vocab.h"
@@ -65,6 +66,7 @@ struct worker {
 	size_t n_tdirs;
 	uint64_t fingerprint, model_size;
 	char session[WORKER_NAME_MAX + 1];
+	struct session_journal *jn; /* the open session's file, or NULL before its first save */
 	int64_t created;
 	bool dirty;        /* changed since the last save */
 	bool reply_open;   /* WORKER_EV_REPLY_START sent, WORKER_EV_DONE not yet */
@@ -299,7 +301,8 @@ static int do_save(struct worker *w, const char *name, bool autosave)
 	else if (!w->session[0])
 		session_name_now(w->session, sizeof(w->session));
 	struct session_data d;
-	int rc = conv_snapshot(w->conv, &d);
+	int rc = conv_snapshot_ids(w->conv, &d);
+	char *path = NULL;
 	if (rc == 0) {
 		const struct gguf *g = model_gguf(w->model);
 		const char *mname = NULL;
@@ -316,7 +319,24 @@ static int do_save(struct worker *w, const char *name, bool autosave)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		d.updated = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 		w->created = d.created;
-		rc = session_save(w->session, &d, err, sizeof(err));
+		char *dir = NULL;
+		rc = session_dir(&dir, true, err, sizeof(err));
+		free(dir);
+		if (rc == 0)
+			rc = session_path(&path, w->session, err, sizeof(err));
+		/* Another file than the journal's (a new name): written whole. */
+		if (rc == 0 && w->jn && strcmp(session_journal_path(w->jn), path)) {
+			session_journal_free(w->jn);
+			w->jn = NULL;
+		}
+		if (rc == 0 && !w->jn)
+			rc = session_journal_new(&w->jn, path, NULL, err, sizeof(err));
+		if (rc == 0)
+			rc = session_journal_save(w->jn, &d, w->ctx,
+						  w->cfg.session_kv_none ? SESSION_KV_NONE
+									 : SESSION_KV_FULL,
+						  NULL, err, sizeof(err));
+		free(path);
 		session_data_free(&d);
 	} else {
 		snprintf(err, sizeof(err), "cannot snapshot the conversation: %s", lt_strerror(rc));
@@ -349,14 +369,30 @@ static int do_load(struct worker *w, const char *name)
 	char err[512], warn[512];
 	struct session_data d;
 	set_state(w, WORKER_STATE_LOADING);
-	int rc = session_load(name, &d, warn, sizeof(warn), err, sizeof(err));
+	/* The writer first: it locks the file, so a session open in another
+	 * llamaterm is refused before anything changes here. */
+	char *path = NULL;
+	struct session_journal *jn = NULL;
+	int rc = session_path(&path, name, err, sizeof(err));
+	/* Our own lock on it would refuse us (/load of the open session). */
+	if (rc == 0 && w->jn && !strcmp(session_journal_path(w->jn), path)) {
+		session_journal_free(w->jn);
+		w->jn = NULL;
+	}
+	if (rc == 0)
+		rc = session_journal_new(&jn, path, NULL, err, sizeof(err));
+	free(path);
+	if (rc == 0)
+		rc = session_load(name, &d, warn, sizeof(warn), err, sizeof(err));
 	if (rc) {
+		session_journal_free(jn);
 		emit_error(w, rc, err);
 		set_state(w, WORKER_STATE_IDLE);
 		return rc;
 	}
 	if (warn[0])
-		emit_info(w, 1, "%s; rebuilding the context from the transcript", warn);
+		emit_info(w, 1, "%s%s", warn,
+			  d.has_kv ? "" : "; rebuilding the context from the transcript");
 	if (d.template_name && d.template_name[0] &&
 	    strcmp(d.template_name, template_name(conv_template(w->conv)))) {
 		struct template *t;
@@ -375,12 +411,18 @@ static int do_load(struct worker *w, const char *name)
 	rc = conv_restore(w->conv, &d, same_model, &restored);
 	if (rc)
 		emit_error(w, rc, conv_error(w->conv));
-	else if (same_model && !restored && !warn[0])
+	else if (same_model && !restored && !warn[0] && d.has_kv)
 		emit_info(w, 1, "session '%s': the saved context did not fit this context; rebuilt it "
 			  "from the transcript", name);
 	snprintf(w->session, sizeof(w->session), "%s", name);
 	w->created = d.created;
 	w->dirty = !restored;
+	/* Later saves append to the file as read, unless the cache was rebuilt
+	 * (its rows then need not match the file's): then it is written whole. */
+	session_journal_free(w->jn);
+	w->jn = jn;
+	if (restored)
+		session_journal_reset(w->jn, &d);
 	session_data_free(&d);
 	replay(w, conv_n_turns(w->conv));
 	set_state(w, WORKER_STATE_IDLE);
@@ -711,6 +753,8 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 		free(w->attach);
 		w->attach = NULL;
 		w->session[0] = '\0';
+		session_journal_free(w->jn);
+		w->jn = NULL;
 		w->created = 0;
 		w->dirty = false;
 		replay(w, 0);
@@ -1098,6 +1142,7 @@ void worker_free(struct worker *w)
 		w->q_head = c->next;
 		cmd_free(c);
 	}
+	session_journal_free(w->jn);
 	conv_free(w->conv);
 	ctx_free(w->ctx);
 	vocab_free(w->vocab);

@@ -128,6 +128,7 @@ struct worker_config {
 	const char *session;         /* resume this session, or create it; NULL: dated name */
 	bool autosave;               /* save after every reply and on quit */
 	bool verbose_prompt;         /* tell each prompt's text, special tokens shown */
+	bool session_kv_none;        /* sessions keep the transcript only (--session-kv none) */
 	bool thinking_off;           /* start with /think off (after a resumed session) */
 	size_t ring_capacity;        /* 0: 1 MiB */
 };

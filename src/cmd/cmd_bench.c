@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "atomic_file.h"
 #include "cli.h"
 #include "commands.h"
 #include "context.h"
@@ -19,14 +21,22 @@
 #include "kernels.h"
 #include "model.h"
 #include "options.h"
+#include "session.h"
+#include "session_journal.h"
 
 static void bench_usage(FILE *out)
 {
-	fprintf(out, "usage: llamaterm bench -m MODEL [-p 128] [-n 64] [-d 0] [-t N] [-r 5] [--json]\n\n"
+	fprintf(out, "usage: llamaterm bench -m MODEL [-p 128] [-n 64] [-d 0] [-t N] [-r 5] [--json]\n"
+		     "       llamaterm bench -m MODEL --session [--kv-type T] [-r 5]\n\n"
 		     "Measures prompt processing (ppP) and generation (tgN) in tokens per second,\n"
 		     "with the load time, resident memory and kernel variant (the best this CPU\n"
 		     "runs; LLAMATERM_KERNELS=NAME picks another, LLAMATERM_FORCE_SCALAR=1 the\n"
-		     "scalar reference).\n\n");
+		     "scalar reference).\n\n"
+		     "With --session: the cost of saving a session after a turn (16 user and 48\n"
+		     "reply tokens) at conversation lengths of 256, 2048 and 8192 tokens, in bytes\n"
+		     "written and milliseconds (median of -r turns, fdatasync included), against\n"
+		     "rewriting the whole file (the format before journals) at the same length.\n"
+		     "Files go to $TMPDIR (default /tmp).\n\n");
 	options_print_help(out, OPTC_BENCH);
 }
 
@@ -95,6 +105,181 @@ static const char *bench_main_type(const struct gguf *g)
 	return dtype_name(best);
 }
 
+/* ---- bench --session ---- */
+
+static int bench_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Appends a turn of n evaluated tokens to the conversation d. */
+static int bench_turn(struct ctx *c, struct session_data *d, const int32_t *tokens, int n)
+{
+	if (ctx_eval(c, tokens + d->n_ids, n, d->n_ids, false))
+		return -1;
+	memcpy(d->ids + d->n_ids, tokens + d->n_ids, (size_t)n * sizeof(int32_t));
+	d->n_ids += n;
+	struct session_turn *t = &d->turns[d->n_turns];
+	*t = (struct session_turn){ .role = (uint8_t)(d->n_turns & 1), .flags = 2, .n_tokens = n,
+				    .t_start = d->n_turns, .t_end = d->n_turns,
+				    .text = strdup("a turn of the benchmark"), .reasoning = strdup("") };
+	d->n_turns++;
+	d->updated++;
+	return t->text && t->reasoning ? 0 : -1;
+}
+
+/* Saves after each of reps turns at conversation length len; *bytes and
+ * *ms receive the medians, *whole_bytes and *whole_ms what rewriting the
+ * whole file (version 1, KV image included) costs there. */
+static int bench_session_at(struct ctx *c, struct session_data *d, const int32_t *tokens,
+			    const char *dir, int len, int reps, double *bytes, double *ms,
+			    double *whole_bytes, double *whole_ms, char *err, size_t errlen)
+{
+	/* Up to len in turns of at most 512 tokens. */
+	while (d->n_ids < len) {
+		int n = len - d->n_ids < 512 ? len - d->n_ids : 512;
+		if (bench_turn(c, d, tokens, n))
+			return lt_seterr(err, errlen, LT_E_IO, "%s", ctx_error(c));
+	}
+	char *path = NULL, *v1path = NULL;
+	if (asprintf(&path, "%s/bench-%d.lts", dir, len) < 0 ||
+	    asprintf(&v1path, "%s/bench-%d.v1.lts", dir, len) < 0) {
+		free(path);
+		return lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
+	}
+	struct session_journal *j;
+	int rc = session_journal_new(&j, path, NULL, err, errlen);
+	if (rc) {
+		free(path);
+		free(v1path);
+		return rc;
+	}
+	/* The first save writes the file whole; then the writeback settles so
+	 * the turns measure their own appends. */
+	rc = session_journal_save(j, d, c, SESSION_KV_FULL, NULL, err, errlen);
+	sync();
+	if (rc == 0) {
+		/* The whole file at this length, as every save wrote it before
+		 * journals. */
+		double t0 = cli_now();
+		struct session_data v1 = *d;
+		v1.kv_len = ctx_state_size(c);
+		v1.kv = malloc(v1.kv_len);
+		v1.kv_n = d->n_ids;
+		v1.has_kv = v1.kv && ctx_state_save(c, v1.kv, v1.kv_len) == 0;
+		uint8_t *img = NULL;
+		size_t img_len = 0;
+		int rc1 = v1.has_kv ? session_encode_v1(&v1, &img, &img_len, err, errlen) : LT_E_NOMEM;
+		if (rc1 == 0)
+			rc1 = atomic_file_save(v1path, 0600, img, img_len, err, errlen);
+		*whole_ms = (cli_now() - t0) * 1e3;
+		*whole_bytes = (double)img_len;
+		free(img);
+		free(v1.kv);
+		unlink(v1path);
+		rc = rc1;
+		sync();
+	}
+	double *b = calloc((size_t)reps, sizeof(double)), *t = calloc((size_t)reps, sizeof(double));
+	for (int r = 0; rc == 0 && r < reps; r++) {
+		if (!b || !t || bench_turn(c, d, tokens, 16) || bench_turn(c, d, tokens, 48)) {
+			rc = lt_seterr(err, errlen, LT_E_NOMEM, "cannot evaluate a turn");
+			break;
+		}
+		struct session_save_stats st;
+		double s0 = cli_now();
+		rc = session_journal_save(j, d, c, SESSION_KV_FULL, &st, err, errlen);
+		t[r] = (cli_now() - s0) * 1e3;
+		b[r] = (double)st.bytes_written;
+	}
+	if (rc == 0) {
+		qsort(b, (size_t)reps, sizeof(double), bench_cmp_double);
+		qsort(t, (size_t)reps, sizeof(double), bench_cmp_double);
+		*bytes = b[reps / 2];
+		*ms = t[reps / 2];
+	}
+	free(b);
+	free(t);
+	session_journal_free(j);
+	unlink(path);
+	free(path);
+	free(v1path);
+	return rc;
+}
+
+static int bench_session(const struct options *o, struct model *m, int n_threads)
+{
+	static const int lengths[] = { 256, 2048, 8192 };
+	const int reps = o->bench_reps, max_len = 8192;
+	char err[512];
+	struct ctx_params cp = ctx_params_default();
+	cp.n_ctx = max_len + reps * 64 + 64;
+	cp.n_threads = n_threads;
+	cp.kv_type = dtype_from_name(o->kv_type);
+	struct ctx *c;
+	if (ctx_new(&c, m, &cp, err, sizeof(err))) {
+		fprintf(stderr, "llamaterm bench: %s\n", err);
+		return 1;
+	}
+	const char *tmp = getenv("TMPDIR");
+	char *dir = NULL;
+	if (asprintf(&dir, "%s/llamaterm-bench-XXXXXX", tmp && tmp[0] ? tmp : "/tmp") < 0)
+		dir = NULL;
+	int32_t *tokens = malloc((size_t)cp.n_ctx * sizeof(int32_t));
+	struct session_data d;
+	memset(&d, 0, sizeof(d));
+	d.model_name = strdup("bench");
+	d.template_name = strdup("raw");
+	d.system = strdup("");
+	d.in_prefix = strdup("");
+	d.postfix = strdup("");
+	d.sampling = sampler_params_default();
+	d.n_ctx = (uint32_t)cp.n_ctx;
+	d.ids = malloc((size_t)cp.n_ctx * sizeof(int32_t));
+	d.turns = calloc((size_t)cp.n_ctx, sizeof(*d.turns));
+	d.sampler_state_len = 256;
+	d.sampler_state = calloc(1, d.sampler_state_len);
+	d.has_ctx = d.has_sampler = true;
+	int rc = 0;
+	if (!tokens || !d.ids || !d.turns || !d.sampler_state || !dir || !mkdtemp(dir)) {
+		fprintf(stderr, "llamaterm bench: out of memory or no temporary directory (%s)\n",
+			dir ? dir : "?");
+		rc = 1;
+		goto out;
+	}
+	uint64_t state = 0x9E3779B97F4A7C15ull;
+	for (int i = 0; i < cp.n_ctx; i++) {
+		state = state * 6364136223846793005ull + 1442695040888963407ull;
+		tokens[i] = (int32_t)((state >> 33) % (uint64_t)ctx_n_vocab(c));
+	}
+	const struct model_hparams *hp = model_hparams(m);
+	printf("model: %s (%d layers, dim %d, %d KV heads of %d), KV %s, %d threads, files in %s\n",
+	       o->model, hp->n_layer, hp->n_embd, hp->n_head_kv, hp->head_dim,
+	       dtype_name(cp.kv_type), n_threads, dir);
+	printf("| tokens | journal bytes/turn | journal ms/turn | whole-file bytes | whole-file ms |\n");
+	printf("|---|---|---|---|---|\n");
+	fflush(stdout);
+	for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
+		double bytes = 0, ms = 0, wbytes = 0, wms = 0;
+		if (bench_session_at(c, &d, tokens, dir, lengths[i], reps, &bytes, &ms, &wbytes, &wms,
+				     err, sizeof(err))) {
+			fprintf(stderr, "llamaterm bench: %s\n", err);
+			rc = 1;
+			break;
+		}
+		printf("| %d | %.0f | %.1f | %.0f | %.1f |\n", lengths[i], bytes, ms, wbytes, wms);
+		fflush(stdout);
+	}
+	rmdir(dir);
+out:
+	free(dir);
+	free(tokens);
+	session_data_free(&d);
+	ctx_free(c);
+	return rc;
+}
+
 int cmd_bench(int argc, char **argv)
 {
 	struct options o;
@@ -102,6 +287,18 @@ int cmd_bench(int argc, char **argv)
 	int rc = cli_parse(&o, argc, argv, OPTC_BENCH, "bench", bench_usage, CLI_NEED_MODEL);
 	if (rc >= 0)
 		return rc;
+	if (o.bench_session) {
+		struct model_params smp = cli_model_params(&o);
+		struct model *sm;
+		char serr[512];
+		if (model_open(&sm, o.model, &smp, serr, sizeof(serr))) {
+			fprintf(stderr, "llamaterm bench: %s\n", serr);
+			return 1;
+		}
+		rc = bench_session(&o, sm, o.n_threads > 0 ? o.n_threads : cli_physical_cores());
+		model_free(sm);
+		return rc;
+	}
 	if (o.bench_prompt < 0 || o.bench_gen < 0 || o.bench_reps < 1 || o.bench_depth < 0 ||
 	    (o.bench_prompt == 0 && o.bench_gen == 0)) {
 		fprintf(stderr, "llamaterm bench: -p, -n and -d must be >= 0 (-p and -n not both 0), "

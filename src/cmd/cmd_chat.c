@@ -421,6 +421,7 @@ static void chat_config(const struct options *o, struct worker_config *cfg)
 	cfg->session = o->session;
 	cfg->autosave = !o->no_autosave;
 	cfg->verbose_prompt = o->verbose_prompt;
+	cfg->session_kv_none = o->session_kv && !strcmp(o->session_kv, "none");
 	cfg->thinking_off = o->think && !strcmp(o->think, "off");
 }
 
@@ -489,6 +490,11 @@ int cmd_chat(int argc, char **argv)
 		fprintf(stderr, "llamaterm chat: --session: %s\n", err);
 		return 2;
 	}
+	if (c.o.session_kv && strcmp(c.o.session_kv, "full") && strcmp(c.o.session_kv, "none")) {
+		fprintf(stderr, "llamaterm chat: --session-kv: '%s' is neither full nor none\n",
+			c.o.session_kv);
+		return 2;
+	}
 	c.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	bool use_tui = c.tty && !c.o.plain;
 	/* llama-cli's -p and -f: the first message of the chat. */
@@ -503,6 +509,9 @@ int cmd_chat(int argc, char **argv)
 		free(state_dir);
 	}
 	chat_config(&c.o, &cfg);
+	/* A pipe leaves a session file behind only when asked to (--session). */
+	if (!c.tty && !c.o.session)
+		cfg.autosave = false;
 	if (worker_start(&c.w, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "llamaterm chat: %s\n", err);
 		free(c.history);

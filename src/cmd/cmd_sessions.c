@@ -8,14 +8,18 @@
 #include "commands.h"
 #include "options.h"
 #include "session.h"
+#include "session_journal.h"
 
 static void sessions_usage(FILE *out)
 {
 	fprintf(out, "usage: llamaterm sessions [list]\n"
 		     "       llamaterm sessions show NAME [--export FILE|-]\n"
-		     "       llamaterm sessions rm NAME\n\n"
-		     "Lists the saved conversations (name, model, turns, tokens, last used),\n"
-		     "prints one's transcript or writes it as Markdown, or deletes one.\n\n");
+		     "       llamaterm sessions rm NAME\n"
+		     "       llamaterm sessions gc\n\n"
+		     "Lists the saved conversations (name, model, turns, tokens, size on disk,\n"
+		     "last used), prints one's transcript or writes it as Markdown, deletes one,\n"
+		     "or compacts every session file (drops what undo, regenerate and context\n"
+		     "shifts left dead; converts version-1 files).\n\n");
 	options_print_help(out, OPTC_SESSIONS);
 }
 
@@ -36,16 +40,18 @@ static int sessions_list(void)
 		}
 		return 0;
 	}
-	printf("%-24s %-24s %6s %7s  %s\n", "NAME", "MODEL", "TURNS", "TOKENS", "LAST USED");
+	printf("%-24s %-24s %6s %7s %8s  %s\n", "NAME", "MODEL", "TURNS", "TOKENS", "SIZE",
+	       "LAST USED");
 	for (size_t i = 0; i < n; i++) {
-		char when[32];
+		char when[32], size[32];
 		session_when(list[i].updated, when, sizeof(when));
+		session_size_text(list[i].size, size, sizeof(size));
 		if (list[i].error)
-			printf("%-24s %-24s %6s %7s  %s  (unreadable: %s)\n", list[i].name, "?", "-", "-",
-			       when, list[i].error);
+			printf("%-24s %-24s %6s %7s %8s  %s  (unreadable: %s)\n", list[i].name, "?", "-",
+			       "-", size, when, list[i].error);
 		else
-			printf("%-24s %-24s %6d %7d  %s\n", list[i].name, list[i].model_name,
-			       list[i].n_turns, list[i].n_tokens, when);
+			printf("%-24s %-24s %6d %7d %8s  %s\n", list[i].name, list[i].model_name,
+			       list[i].n_turns, list[i].n_tokens, size, when);
 	}
 	session_list_free(list, n);
 	return 0;
@@ -85,6 +91,46 @@ static int sessions_export_stdout(const struct session_data *d, const char *name
 	unlink(path);
 	free(path);
 	return rc;
+}
+
+/* Compacts every session file; unreadable ones are named and left alone. */
+static int sessions_gc(void)
+{
+	struct session_info *list;
+	size_t n;
+	char err[512];
+	if (session_list(&list, &n, err, sizeof(err)) != 0) {
+		fprintf(stderr, "llamaterm sessions: %s\n", err);
+		return 1;
+	}
+	int status = 0;
+	uint64_t total_before = 0, total_after = 0;
+	for (size_t i = 0; i < n; i++) {
+		char *path;
+		uint64_t before = list[i].size, after = list[i].size;
+		int rc = session_path(&path, list[i].name, err, sizeof(err));
+		if (rc == 0) {
+			rc = session_journal_compact_file(path, &before, &after, err, sizeof(err));
+			free(path);
+		}
+		if (rc) {
+			fprintf(stderr, "llamaterm sessions gc: %s\n", err);
+			status = 1;
+			continue;
+		}
+		char b[32], a[32];
+		session_size_text(before, b, sizeof(b));
+		session_size_text(after, a, sizeof(a));
+		printf("%-24s %8s -> %8s\n", list[i].name, b, a);
+		total_before += before;
+		total_after += after;
+	}
+	char b[32], a[32];
+	session_size_text(total_before, b, sizeof(b));
+	session_size_text(total_after, a, sizeof(a));
+	printf("%zu session%s: %s -> %s\n", n, n == 1 ? "" : "s", b, a);
+	session_list_free(list, n);
+	return status;
 }
 
 static int sessions_show(const char *name, const char *export_path)
@@ -140,6 +186,8 @@ int cmd_sessions(int argc, char **argv)
 	const char *verb = o.n_positional ? o.positional[0] : "list";
 	if (!strcmp(verb, "list") && o.n_positional <= 1 && !o.export_path)
 		return sessions_list();
+	if (!strcmp(verb, "gc") && o.n_positional == 1 && !o.export_path)
+		return sessions_gc();
 	if (!strcmp(verb, "show") && o.n_positional == 2)
 		return sessions_show(o.positional[1], o.export_path);
 	if (!strcmp(verb, "rm") && o.n_positional == 2 && !o.export_path) {
@@ -150,6 +198,6 @@ int cmd_sessions(int argc, char **argv)
 		}
 		return 0;
 	}
-	fprintf(stderr, "llamaterm sessions: usage: sessions [list] | show NAME [--export FILE] | rm NAME\n");
+	fprintf(stderr, "llamaterm sessions: usage: sessions [list] | show NAME [--export FILE] | rm NAME | gc\n");
 	return 2;
 }

@@ -54,10 +54,11 @@ case $msg in *cut.lts*)
 *) fail chat_truncated_session "got '$msg'" ;;
 esac
 
-# A damaged KV section: warning, transcript kept, the chat goes on.
-size=$(stat -c %s "$f")
+# A damaged KV record (the last one the journal appended): warning,
+# transcript kept, the context rebuilt, the chat goes on.
+kvsp=$(grep -obUa KVSP "$f" | tail -n 1 | cut -d: -f1)
 cp "$f" "$TMP/kv.lts"
-printf 'XXXX' | dd of="$TMP/kv.lts" bs=1 seek=$((size - 8)) conv=notrunc 2>/dev/null
+printf 'XXXX' | dd of="$TMP/kv.lts" bs=1 seek=$((kvsp + 40)) conv=notrunc 2>/dev/null
 cp "$TMP/kv.lts" "$XDG_DATA_HOME/llamaterm/sessions/kv.lts"
 out=$(printf 'The end\n' | chat $opts --session kv --no-autosave 2>"$TMP/kv.err")
 if grep -q "kv.lts" "$TMP/kv.err" && grep -q '^> Once upon a time$' "$TMP/kv.err" && [ -n "$out" ] && ! printf '%s\n' "$out" | grep -q '^> '; then

@@ -6,8 +6,11 @@
 # usage: tests/fuzz/run.sh [build/fuzz/fuzz_X ...]   (default: all built)
 #
 # Each fuzzer keeps a writable corpus in build/fuzz/corpus/NAME, seeded on
-# every run from tests/fuzz/seeds/NAME/ (if present) and, for GGUF fuzzers,
-# from the heads of the shared model files and a few tiny valid images.
+# every run from tests/fuzz/seeds/NAME/ and tests/fuzz/seeds/X/ for fuzz_X
+# (if present: session journals written by the tests, the shipped prompt
+# templates) and, for GGUF fuzzers, from the heads of the shared model files
+# and a few tiny valid images. The session seeds are written again by
+#   LT_SEED_DIR=tests/fuzz/seeds/session BUILD=build/rel build/rel/tests/test_session_journal
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -50,9 +53,12 @@ tiny_images() {
 # seed NAME DIR: fills the corpus directory DIR of fuzzer NAME.
 seed() {
 	local name=$1 dir=$2 f
-	if [ -d "$here/seeds/$name" ]; then
-		cp -f "$here/seeds/$name"/* "$dir"/ 2>/dev/null
-	fi
+	local sd
+	for sd in "$here/seeds/$name" "$here/seeds/${name#fuzz_}"; do
+		if [ -d "$sd" ]; then
+			cp -f "$sd"/* "$dir"/ 2>/dev/null
+		fi
+	done
 	case $name in
 	*gguf*)
 		tiny_images "$dir"

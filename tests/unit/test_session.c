@@ -70,6 +70,7 @@ static void make_data(struct session_data *d, size_t kv_len)
 	d->sampler_state = calloc(1, 16);
 	memset(d->sampler_state, 0x5a, 16);
 	d->kv_len = kv_len;
+	d->kv_n = 6;
 	d->kv = malloc(kv_len);
 	for (size_t i = 0; i < kv_len; i++)
 		((uint8_t *)d->kv)[i] = (uint8_t)(i * 7);
@@ -93,7 +94,7 @@ static void check_transcript(const struct session_data *d)
 	assert_int_equal(d->n_predict, 64);
 }
 
-/* Reasoning lives in its own RSNG section: it round-trips, a file
+/* (Version 1.) Reasoning lives in its own RSNG section: it round-trips, a file
  * written before the section existed (none, six sections) still reads as
  * having no reasoning, and a damaged RSNG loses only the reasoning. */
 static void test_reasoning_section(void **state)
@@ -107,7 +108,7 @@ static void test_reasoning_section(void **state)
 	uint8_t *buf;
 	size_t len;
 	char err[256], warn[256];
-	assert_int_equal(session_encode(&d, &buf, &len, err, sizeof(err)), 0);
+	assert_int_equal(session_encode_v1(&d, &buf, &len, err, sizeof(err)), 0);
 	struct session_data back;
 	assert_int_equal(session_decode(buf, len, "r.lts", &back, warn, sizeof(warn), err,
 					sizeof(err)), 0);
@@ -143,8 +144,26 @@ static void test_reasoning_section(void **state)
 	session_data_free(&back);
 	free(buf);
 
+	/* An RSNG whose checksum holds but whose contents do not (a token
+	 * count past INT32_MAX): none of its reasoning is taken, not half. */
+	d.turns[0].reasoning = xstrdup("First thoughts.");
+	d.turns[0].n_reasoning = 3;
+	d.turns[1].n_reasoning = -1;
+	assert_int_equal(session_encode_v1(&d, &buf, &len, err, sizeof(err)), 0);
+	assert_int_equal(session_decode(buf, len, "half.lts", &back, warn, sizeof(warn), err,
+					sizeof(err)), 0);
+	assert_non_null(strstr(warn, "section RSNG is damaged"));
+	for (int i = 0; i < back.n_turns; i++) {
+		assert_true(!back.turns[i].reasoning || !back.turns[i].reasoning[0]);
+		assert_int_equal(back.turns[i].n_reasoning, 0);
+	}
+	assert_false(back.thinking_off);
+	session_data_free(&back);
+	free(buf);
+	d.turns[1].n_reasoning = 7;
+
 	/* A damaged RSNG: a warning, the rest intact. */
-	assert_int_equal(session_encode(&d, &buf, &len, err, sizeof(err)), 0);
+	assert_int_equal(session_encode_v1(&d, &buf, &len, err, sizeof(err)), 0);
 	sec = memmem(buf, len, "RSNG", 4);
 	sec[24 + 10] ^= 0x55;
 	assert_int_equal(session_decode(buf, len, "bad.lts", &back, warn, sizeof(warn), err,
@@ -191,6 +210,14 @@ static void test_crc(void **state)
 	/* The standard check value of CRC-32. */
 	assert_int_equal(session_crc32(0, "123456789", 9), 0xcbf43926u);
 	assert_int_equal(session_crc32(session_crc32(0, "1234", 4), "56789", 5), 0xcbf43926u);
+	/* The table path of long runs agrees with the nibble path of short ones. */
+	uint8_t big[10000];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 31 + (i >> 7));
+	uint32_t c = 0;
+	for (size_t i = 0; i < sizeof(big); i += 1000)
+		c = session_crc32(c, big + i, 1000);
+	assert_int_equal(session_crc32(0, big, sizeof(big)), c);
 }
 
 static void test_round_trip(void **state)
@@ -241,7 +268,7 @@ static void test_damaged(void **state)
 	uint8_t *buf;
 	size_t len;
 	char err[256], warn[256];
-	assert_int_equal(session_encode(&d, &buf, &len, err, sizeof(err)), 0);
+	assert_int_equal(session_encode_v1(&d, &buf, &len, err, sizeof(err)), 0);
 
 	/* A flipped byte in the KV cache: the transcript still loads. */
 	size_t kv = section_payload(buf, len, "KVST");
@@ -293,14 +320,14 @@ static void test_damaged(void **state)
 	assert_int_equal(session_decode(buf, len, "m.lts", &e, warn, sizeof(warn), err, sizeof(err)), LT_E_FORMAT);
 	assert_non_null(strstr(err, "magic"));
 	buf[0] = 'L';
-	buf[8] = 2;
+	buf[8] = 3;
 	assert_int_equal(session_decode(buf, len, "v.lts", &e, warn, sizeof(warn), err, sizeof(err)), LT_E_FORMAT);
 	assert_non_null(strstr(err, "checksum"));
 	uint32_t crc = session_crc32(0, buf, 20);
 	memcpy(buf + 20, &crc, 4);
 	assert_int_equal(session_decode(buf, len, "v.lts", &e, warn, sizeof(warn), err, sizeof(err)),
 			 LT_E_UNSUPPORTED);
-	assert_non_null(strstr(err, "version 2"));
+	assert_non_null(strstr(err, "version 3"));
 	free(buf);
 	session_data_free(&d);
 }
