@@ -107,6 +107,9 @@ void session_encode_samp(struct bytebuf *b, const struct session_data *d)
 	bytebuf_u32(b, (uint32_t)d->n_stops);
 	for (int i = 0; i < d->n_stops; i++)
 		wb_str(b, d->stops[i]);
+	/* Later fields go at the end: readers that predate them stop before. */
+	wb_f32(b, sp->xtc_probability);
+	wb_f32(b, sp->xtc_threshold);
 }
 
 int session_encode_v1(const struct session_data *d, uint8_t **buf, size_t *len, char *err,
@@ -296,6 +299,11 @@ bool session_parse_samp(struct rd *r, struct session_data *d)
 		if (d->stops[i] && !d->stops[i][0])
 			r->bad = true;
 		d->n_stops = (int)i + 1;
+	}
+	/* XTC came later: a record without it keeps the defaults. */
+	if (!r->bad && r->off < r->len) {
+		sp->xtc_probability = rd_f32(r);
+		sp->xtc_threshold = rd_f32(r);
 	}
 	char msg[8];
 	return !r->bad && r->off == r->len && sampler_params_check(sp, msg, sizeof(msg)) == 0;

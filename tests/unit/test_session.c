@@ -50,6 +50,7 @@ static void make_data(struct session_data *d, size_t kv_len)
 	d->n_ctx = 256;
 	d->sampling = sampler_params_default();
 	d->sampling.temperature = 0.7f;
+	d->sampling.xtc_probability = 0.25f;
 	d->sampling.seed = 42;
 	d->n_predict = 64;
 	d->n_stops = 1;
@@ -90,6 +91,7 @@ static void check_transcript(const struct session_data *d)
 	assert_int_equal(d->n_stops, 1);
 	assert_string_equal(d->stops[0], "User:");
 	assert_true(d->sampling.temperature == 0.7f);
+	assert_true(d->sampling.xtc_probability == 0.25f);
 	assert_int_equal(d->sampling.seed, 42);
 	assert_int_equal(d->n_predict, 64);
 }
