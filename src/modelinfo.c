@@ -237,6 +237,21 @@ static const char *get_str(const struct gguf *g, const char *key, size_t *len)
 	return s;
 }
 
+const char *modelinfo_main_type(const struct gguf *g)
+{
+	uint64_t bytes[GGML_TYPE_COUNT] = { 0 };
+	for (int64_t i = 0; i < gguf_n_tensors(g); i++) {
+		const struct gguf_tensor *t = gguf_tensor(g, i);
+		if ((unsigned)t->type < GGML_TYPE_COUNT)
+			bytes[t->type] += t->size;
+	}
+	int best = 0;
+	for (int t = 1; t < GGML_TYPE_COUNT; t++)
+		if (bytes[t] > bytes[best])
+			best = t;
+	return dtype_name(best);
+}
+
 const char *modelinfo_ftype_name(int64_t ft)
 {
 	static const char *const names[] = {

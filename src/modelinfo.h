@@ -83,6 +83,10 @@ void modelinfo_fill(struct modelinfo *mi, const struct gguf *g);
 /* llama.cpp's name for a general.file_type value ("MOSTLY_Q4_0"), or NULL. */
 const char *modelinfo_ftype_name(int64_t file_type);
 
+/* The tensor type holding the most bytes ("q4_K", "f32"): what the
+ * quantization is called when general.file_type is absent or a mix. */
+const char *modelinfo_main_type(const struct gguf *g);
+
 /* The text of token id, or NULL when the file has no token list or id is
  * out of its range. */
 const char *modelinfo_token_text(const struct modelinfo *mi, int64_t id, size_t *len);

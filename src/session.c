@@ -238,6 +238,8 @@ void session_data_free(struct session_data *d)
 	for (int i = 0; i < d->n_stops; i++)
 		free(d->stops[i]);
 	free(d->stops);
+	free(d->model_file);
+	free(d->model_type);
 	for (int i = 0; i < d->n_turns; i++) {
 		free(d->turns[i].text);
 		free(d->turns[i].reasoning);

@@ -142,6 +142,8 @@ struct session_data {
 	uint64_t fingerprint;     /* session_fingerprint of the model */
 	uint64_t model_size;
 	char *model_name;
+	char *model_file;         /* the model file's base name, or NULL (older files) */
+	char *model_type;         /* its weights' main type ("q8_0"), or NULL */
 	char *template_name;
 	char *system;
 	char *in_prefix;

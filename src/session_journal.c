@@ -49,6 +49,9 @@ void jenc_meta(struct bytebuf *b, const struct session_data *d)
 	bytebuf_u64(b, (uint64_t)d->created);
 	bytebuf_u32(b, d->n_ctx);
 	bytebuf_u32(b, d->thinking_off ? 1u : 0u);
+	/* Later fields go at the end: readers that predate them stop before. */
+	wb_str(b, d->model_file);
+	wb_str(b, d->model_type);
 	jrec_end(b, at);
 }
 
@@ -324,6 +327,12 @@ static bool replay_meta(struct replay *r, struct rd *p)
 	t.created = (int64_t)rd_u64(p);
 	t.n_ctx = rd_u32(p);
 	uint32_t flags = rd_u32(p);
+	/* The model file's name and type came later; records without them
+	 * end here. */
+	if (!p->bad && p->off < p->len) {
+		t.model_file = rd_str(p);
+		t.model_type = rd_str(p);
+	}
 	if (p->bad || p->off != p->len || flags > 1) {
 		session_data_free(&t);
 		return false;
@@ -337,6 +346,10 @@ static bool replay_meta(struct replay *r, struct rd *p)
 	d->fingerprint = t.fingerprint;
 	d->model_size = t.model_size;
 	d->model_name = t.model_name;
+	free(d->model_file);
+	free(d->model_type);
+	d->model_file = t.model_file;
+	d->model_type = t.model_type;
 	d->template_name = t.template_name;
 	d->system = t.system;
 	d->in_prefix = t.in_prefix;

@@ -12,6 +12,7 @@
 
 #include "attach.h"
 #include "escape.h"
+#include "modelinfo.h"
 #include "paths.h"
 #include "params.h"
 #include "session.h"
@@ -311,6 +312,8 @@ static int do_save(struct worker *w, const char *name, bool autosave)
 			mname = NULL;
 		char *base = strdup(w->cfg.model_path);
 		d.model_name = mname ? strndup(mname, len) : strdup(base ? basename(base) : "?");
+		d.model_file = base ? strdup(basename(base)) : NULL;
+		d.model_type = strdup(modelinfo_main_type(g));
 		free(base);
 		d.fingerprint = w->fingerprint;
 		d.model_size = w->model_size;
@@ -364,6 +367,33 @@ static int load_template(struct worker *w, const char *name, struct template **t
 	return template_load(t, name, w->tdirs, w->n_tdirs, err, errlen);
 }
 
+/* A session from another model file: what differs, and that its KV
+ * cache cannot serve this one (the weights differ, so would the keys). */
+static void say_other_model(struct worker *w, const char *name, const struct session_data *d)
+{
+	const struct gguf *g = model_gguf(w->model);
+	char *path = strdup(w->cfg.model_path);
+	const char *file = path ? basename(path) : "?";
+	const char *type = modelinfo_main_type(g);
+	bool known = d->model_file && d->model_file[0];
+	char then[512];
+	if (known)
+		snprintf(then, sizeof(then), "%s (%s, %s)", d->model_file,
+			 modelinfo_bytes(d->model_size).s, d->model_type ? d->model_type : "?");
+	else
+		snprintf(then, sizeof(then), "%s (%s)", d->model_name ? d->model_name : "?",
+			 modelinfo_bytes(d->model_size).s);
+	const char *what = !known ? "another model file"
+			   : strcmp(d->model_file, file) != 0 ? "another model file"
+			   : "another version of this file";
+	bool same_type = known && d->model_type && !strcmp(d->model_type, type);
+	emit_info(w, 1, "session '%s' was made with %s: %s; this is %s (%s, %s)%s; its KV cache "
+		  "does not fit these weights, so the context is rebuilt from the transcript", name,
+		  what, then, file, modelinfo_bytes(w->model_size).s, type,
+		  known && !same_type ? " (another quantization)" : "");
+	free(path);
+}
+
 static int do_load(struct worker *w, const char *name)
 {
 	char err[512], warn[512];
@@ -404,8 +434,7 @@ static int do_load(struct worker *w, const char *name)
 	}
 	bool same_model = d.fingerprint == w->fingerprint;
 	if (!same_model)
-		emit_info(w, 1, "session '%s' was made with another model (%s); rebuilding the context "
-			  "from the transcript", name, d.model_name ? d.model_name : "?");
+		say_other_model(w, name, &d);
 	set_state(w, WORKER_STATE_GENERATING);
 	bool restored = false;
 	rc = conv_restore(w->conv, &d, same_model, &restored);
@@ -416,7 +445,8 @@ static int do_load(struct worker *w, const char *name)
 			  "from the transcript", name);
 	snprintf(w->session, sizeof(w->session), "%s", name);
 	w->created = d.created;
-	w->dirty = !restored;
+	/* An empty conversation has nothing the file lacks. */
+	w->dirty = !restored && conv_n_turns(w->conv) > 0;
 	/* Later saves append to the file as read, unless the cache was rebuilt
 	 * (its rows then need not match the file's): then it is written whole. */
 	session_journal_free(w->jn);

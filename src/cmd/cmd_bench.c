@@ -20,6 +20,7 @@
 #include "gguf.h"
 #include "kernels.h"
 #include "model.h"
+#include "modelinfo.h"
 #include "options.h"
 #include "session.h"
 #include "session_journal.h"
@@ -90,20 +91,6 @@ static double bench_once(struct ctx *c, const int32_t *tokens, int n, bool batch
 	return n / (dt > 0 ? dt : 1e-9);
 }
 
-static const char *bench_main_type(const struct gguf *g)
-{
-	/* The type holding the most bytes names the quantization. */
-	uint64_t bytes[GGML_TYPE_COUNT] = { 0 };
-	for (int64_t i = 0; i < gguf_n_tensors(g); i++) {
-		const struct gguf_tensor *t = gguf_tensor(g, i);
-		bytes[t->type] += t->size;
-	}
-	int best = 0;
-	for (int t = 1; t < GGML_TYPE_COUNT; t++)
-		if (bytes[t] > bytes[best])
-			best = t;
-	return dtype_name(best);
-}
 
 /* ---- bench --session ---- */
 
@@ -384,7 +371,7 @@ int cmd_bench(int argc, char **argv)
 		       "\"decode_bytes\": %llu, \"threads\": %d, \"kernels\": \"%s\", "
 		       "\"load_ms\": %.3f, \"rss_bytes\": %llu, \"peak_rss_bytes\": %llu, "
 		       "\"results\": [",
-		       bench_main_type(g), (long long)model_n_params(m),
+		       modelinfo_main_type(g), (long long)model_n_params(m),
 		       (unsigned long long)model_weight_bytes(m), (unsigned long long)decode_bytes,
 		       n_threads, kernels, t_load * 1e3,
 		       (unsigned long long)rss, (unsigned long long)hwm);
@@ -394,7 +381,7 @@ int cmd_bench(int argc, char **argv)
 			       results[i].mean, results[i].sd);
 		printf("]}\n");
 	} else {
-		printf("model: %s (%s, %.2f M params, %.1f MiB)\n", o.model, bench_main_type(g),
+		printf("model: %s (%s, %.2f M params, %.1f MiB)\n", o.model, modelinfo_main_type(g),
 		       model_n_params(m) / 1e6, model_weight_bytes(m) / 1048576.0);
 		printf("threads: %d, kernels: %s, load: %.1f ms, RSS: %.1f MiB (peak %.1f MiB), "
 		       "decode reads %.1f MiB/token\n",
