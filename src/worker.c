@@ -2,17 +2,14 @@
 #include "worker.h"
 
 #include <inttypes.h>
-#include <libgen.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "attach.h"
 #include "escape.h"
-#include "modelinfo.h"
 #include "paths.h"
 #include "params.h"
 #include "session.h"
@@ -20,6 +17,7 @@
 #include "template.h"
 #include "utf8.h"
 #include "vocab.h"
+#include "worker_impl.h"
 
 /* Used when no template file can be found at all (not installed, not
  * run from the source tree): the classic human/AI dialogue. */
@@ -31,57 +29,6 @@ static const char worker_builtin_template[] =
 	"assistant_prefix = AI:\\s\n"
 	"assistant_suffix = \\n\n"
 	"stop = \\nUser:\n";
-
-struct wcmd {
-	enum worker_cmd kind;
-	char *a1, *a2;
-	size_t n_bad; /* invalid UTF-8 sequences replaced in a1 and a2 */
-	struct wcmd *next;
-};
-
-struct worker {
-	/* Set once before the thread starts. */
-	struct worker_config cfg;
-	char **strs; /* copies of every string in cfg, to free */
-	int n_strs;
-	size_t cfg_bad; /* invalid UTF-8 sequences replaced in them */
-	struct ring *ring;
-	pthread_t thread;
-	bool started;
-
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct wcmd *q_head, *q_tail; /* under mu */
-	bool running;                 /* under mu: a command is being run */
-	struct worker_status st;      /* under mu */
-
-	atomic_bool stop;   /* ends the reply in progress */
-	atomic_int quit;    /* lets ring waits give up when nobody reads any more */
-
-	/* Owned by the engine thread. */
-	struct model *model;
-	struct vocab *vocab;
-	struct ctx *ctx;
-	struct conv *conv;
-	char **tdirs;
-	size_t n_tdirs;
-	uint64_t fingerprint, model_size;
-	char session[WORKER_NAME_MAX + 1];
-	struct session_journal *jn; /* the open session's file, or NULL before its first save */
-	int64_t created;
-	bool dirty;        /* changed since the last save */
-	bool reply_open;   /* WORKER_EV_REPLY_START sent, WORKER_EV_DONE not yet */
-	int reply_index;   /* the turn index of the open reply */
-	/* Context shifts during a reply, told after it ends: a notice in the
-	 * middle would split the reply's text around it. */
-	struct held_shift {
-		int64_t dropped, kept;
-		char *what;
-	} *held;
-	int n_held;
-	char *attach;      /* /read files waiting for the next message, or NULL */
-	double live_t;     /* the reply's seconds at the last live status update */
-};
 
 const char *worker_state_name(enum worker_state s)
 {
@@ -102,7 +49,7 @@ struct worker_config worker_config_default(void)
 
 /* ---- events ---- */
 
-static void emit(struct worker *w, enum worker_event kind, int64_t a, int64_t b, double x,
+void worker_emit(struct worker *w, enum worker_event kind, int64_t a, int64_t b, double x,
 		 const char *text)
 {
 	struct ring_event ev = { .kind = (uint16_t)kind, .a = a, .b = b, .x = x,
@@ -110,49 +57,49 @@ static void emit(struct worker *w, enum worker_event kind, int64_t a, int64_t b,
 	ring_push_wait(w->ring, &ev, -1, &w->quit);
 }
 
-static void emit_info(struct worker *w, int warning, const char *fmt, ...)
+void worker_info(struct worker *w, int warning, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static void emit_info(struct worker *w, int warning, const char *fmt, ...)
+void worker_info(struct worker *w, int warning, const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	emit(w, WORKER_EV_INFO, warning, 0, 0, line);
+	worker_emit(w, WORKER_EV_INFO, warning, 0, 0, line);
 }
 
 /* what, then s quoted with its escapes as they are typed (escape.h), so a
  * newline or a leading space in a stop string or postfix shows. */
-static void emit_quoted(struct worker *w, const char *what, const char *s)
+void worker_quoted(struct worker *w, const char *what, const char *s)
 {
 	char *q = escape_quote(s);
-	emit_info(w, 0, "%s%s", what, q ? q : "(out of memory)");
+	worker_info(w, 0, "%s%s", what, q ? q : "(out of memory)");
 	free(q);
 }
 
-static void emit_error(struct worker *w, int code, const char *msg)
+void worker_error(struct worker *w, int code, const char *msg)
 {
-	emit(w, WORKER_EV_ERROR, code, 0, 0, msg && msg[0] ? msg : lt_strerror(code));
+	worker_emit(w, WORKER_EV_ERROR, code, 0, 0, msg && msg[0] ? msg : lt_strerror(code));
 }
 
 /* Copies what the status bar shows (engine thread only). */
 /* The conversation's generation parameters as the table sees them. */
-static struct gen_params gen_of(const struct conv *c)
+struct gen_params worker_gen(const struct conv *c)
 {
 	struct gen_params gp = { .sampling = *conv_sampling(c), .n_predict = conv_n_predict(c),
 				 .n_ctx = conv_n_ctx(c) };
 	return gp;
 }
 
-static void status_update(struct worker *w)
+void worker_status_update(struct worker *w)
 {
 	pthread_mutex_lock(&w->mu);
 	if (w->conv) {
 		w->st.n_ctx_used = conv_n_ids(w->conv);
 		w->st.n_ctx_max = conv_n_ctx(w->conv);
 		w->st.n_turns = conv_n_turns(w->conv);
-		w->st.gen = gen_of(w->conv);
+		w->st.gen = worker_gen(w->conv);
 		snprintf(w->st.template_name, sizeof(w->st.template_name), "%s",
 			 template_name(conv_template(w->conv)));
 		w->st.thinking = conv_thinking(w->conv);
@@ -163,24 +110,24 @@ static void status_update(struct worker *w)
 	pthread_mutex_unlock(&w->mu);
 }
 
-static void set_state(struct worker *w, enum worker_state s)
+void worker_set_state(struct worker *w, enum worker_state s)
 {
 	pthread_mutex_lock(&w->mu);
 	bool changed = w->st.state != s;
 	w->st.state = s;
 	pthread_mutex_unlock(&w->mu);
-	status_update(w);
+	worker_status_update(w);
 	if (changed)
-		emit(w, WORKER_EV_STATE, s, 0, 0, NULL);
+		worker_emit(w, WORKER_EV_STATE, s, 0, 0, NULL);
 }
 
 /* The whole transcript again, after anything that rewrote it. */
-static void replay(struct worker *w, int upto)
+void worker_replay(struct worker *w, int upto)
 {
-	emit(w, WORKER_EV_CLEAR, 0, 0, 0, NULL);
+	worker_emit(w, WORKER_EV_CLEAR, 0, 0, 0, NULL);
 	for (int i = 0; i < upto; i++) {
 		const struct conv_turn *t = conv_turn(w->conv, i);
-		emit(w, WORKER_EV_TURN, t->role, i, (t->flags & CONV_TURN_PARTIAL) ? 1 : 0, t->text);
+		worker_emit(w, WORKER_EV_TURN, t->role, i, (t->flags & CONV_TURN_PARTIAL) ? 1 : 0, t->text);
 		if (t->reasoning[0]) {
 			struct ring_event ev = { .kind = WORKER_EV_REASONING, .a = t->n_reasoning, .b = i,
 						 .x = 1, .data = t->reasoning,
@@ -196,11 +143,11 @@ static void cb_turn(void *ud, int index, const struct conv_turn *t)
 {
 	struct worker *w = ud;
 	if (t->role == CONV_ROLE_USER) {
-		emit(w, WORKER_EV_TURN, t->role, index, 0, t->text);
+		worker_emit(w, WORKER_EV_TURN, t->role, index, 0, t->text);
 	} else {
 		w->reply_open = true;
 		w->reply_index = index;
-		emit(w, WORKER_EV_REPLY_START, 0, index, 0, NULL);
+		worker_emit(w, WORKER_EV_REPLY_START, 0, index, 0, NULL);
 	}
 }
 
@@ -239,7 +186,7 @@ static void cb_prompt(void *ud, const int32_t *ids, int n)
 	if (text && vocab_detokenize(w->vocab, ids, n, text, (size_t)len + 1, false, true) >= 0 &&
 	    asprintf(&line, "prompt (%d tokens): %.*s%s", n, shown, text,
 		     shown < len ? "... (cut)" : "") >= 0)
-		emit(w, WORKER_EV_INFO, 0, 0, 0, line);
+		worker_emit(w, WORKER_EV_INFO, 0, 0, 0, line);
 	free(line);
 	free(text);
 }
@@ -273,325 +220,18 @@ static void cb_shift(void *ud, int n_dropped, int n_kept, const char *what)
 		}
 		free(copy);
 	}
-	emit(w, WORKER_EV_CTX_SHIFTED, n_dropped, n_kept, 0, what);
+	worker_emit(w, WORKER_EV_CTX_SHIFTED, n_dropped, n_kept, 0, what);
 }
 
 /* The shifts held back during the reply that just ended. */
 static void emit_held_shifts(struct worker *w)
 {
 	for (int i = 0; i < w->n_held; i++) {
-		emit(w, WORKER_EV_CTX_SHIFTED, w->held[i].dropped, w->held[i].kept, 0,
+		worker_emit(w, WORKER_EV_CTX_SHIFTED, w->held[i].dropped, w->held[i].kept, 0,
 		     w->held[i].what);
 		free(w->held[i].what);
 	}
 	w->n_held = 0;
-}
-
-/* ---- saving and loading ---- */
-
-static int do_save(struct worker *w, const char *name, bool autosave)
-{
-	char err[512];
-	if (name && session_name_check(name, err, sizeof(err))) {
-		emit_error(w, LT_E_INVAL, err);
-		return LT_E_INVAL;
-	}
-	set_state(w, WORKER_STATE_SAVING);
-	if (name)
-		snprintf(w->session, sizeof(w->session), "%s", name);
-	else if (!w->session[0])
-		session_name_now(w->session, sizeof(w->session));
-	struct session_data d;
-	int rc = conv_snapshot_ids(w->conv, &d);
-	char *path = NULL;
-	if (rc == 0) {
-		const struct gguf *g = model_gguf(w->model);
-		const char *mname = NULL;
-		size_t len;
-		if (gguf_get_str(g, "general.name", &mname, &len) != 0 || !mname)
-			mname = NULL;
-		char *base = strdup(w->cfg.model_path);
-		d.model_name = mname ? strndup(mname, len) : strdup(base ? basename(base) : "?");
-		d.model_file = base ? strdup(basename(base)) : NULL;
-		d.model_type = strdup(modelinfo_main_type(g));
-		free(base);
-		d.fingerprint = w->fingerprint;
-		d.model_size = w->model_size;
-		d.created = w->created ? w->created : (int64_t)time(NULL) * 1000;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		d.updated = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-		w->created = d.created;
-		char *dir = NULL;
-		rc = session_dir(&dir, true, err, sizeof(err));
-		free(dir);
-		if (rc == 0)
-			rc = session_path(&path, w->session, err, sizeof(err));
-		/* Another file than the journal's (a new name): written whole. */
-		if (rc == 0 && w->jn && strcmp(session_journal_path(w->jn), path)) {
-			session_journal_free(w->jn);
-			w->jn = NULL;
-		}
-		if (rc == 0 && !w->jn)
-			rc = session_journal_new(&w->jn, path, NULL, err, sizeof(err));
-		if (rc == 0)
-			rc = session_journal_save(w->jn, &d, w->ctx,
-						  w->cfg.session_kv_none ? SESSION_KV_NONE
-									 : SESSION_KV_FULL,
-						  NULL, err, sizeof(err));
-		free(path);
-		session_data_free(&d);
-	} else {
-		snprintf(err, sizeof(err), "cannot snapshot the conversation: %s", lt_strerror(rc));
-	}
-	if (rc) {
-		emit_error(w, rc, err);
-	} else {
-		w->dirty = false;
-		emit(w, WORKER_EV_SAVED, autosave, 0, 0, w->session);
-	}
-	set_state(w, WORKER_STATE_IDLE);
-	return rc;
-}
-
-static void autosave(struct worker *w)
-{
-	if (w->cfg.autosave && w->dirty && conv_n_turns(w->conv) > 0)
-		do_save(w, NULL, true);
-}
-
-/* Loads a template by name or file from the template directories. */
-static int load_template(struct worker *w, const char *name, struct template **t, char *err,
-			 size_t errlen)
-{
-	return template_load(t, name, w->tdirs, w->n_tdirs, err, errlen);
-}
-
-/* A session from another model file: what differs, and that its KV
- * cache cannot serve this one (the weights differ, so would the keys). */
-static void say_other_model(struct worker *w, const char *name, const struct session_data *d)
-{
-	const struct gguf *g = model_gguf(w->model);
-	char *path = strdup(w->cfg.model_path);
-	const char *file = path ? basename(path) : "?";
-	const char *type = modelinfo_main_type(g);
-	bool known = d->model_file && d->model_file[0];
-	char then[512];
-	if (known)
-		snprintf(then, sizeof(then), "%s (%s, %s)", d->model_file,
-			 modelinfo_bytes(d->model_size).s, d->model_type ? d->model_type : "?");
-	else
-		snprintf(then, sizeof(then), "%s (%s)", d->model_name ? d->model_name : "?",
-			 modelinfo_bytes(d->model_size).s);
-	const char *what = !known ? "another model file"
-			   : strcmp(d->model_file, file) != 0 ? "another model file"
-			   : "another version of this file";
-	bool same_type = known && d->model_type && !strcmp(d->model_type, type);
-	emit_info(w, 1, "session '%s' was made with %s: %s; this is %s (%s, %s)%s; its KV cache "
-		  "does not fit these weights, so the context is rebuilt from the transcript", name,
-		  what, then, file, modelinfo_bytes(w->model_size).s, type,
-		  known && !same_type ? " (another quantization)" : "");
-	free(path);
-}
-
-static int do_load(struct worker *w, const char *name)
-{
-	char err[512], warn[512];
-	struct session_data d;
-	set_state(w, WORKER_STATE_LOADING);
-	/* The writer first: it locks the file, so a session open in another
-	 * llamaterm is refused before anything changes here. */
-	char *path = NULL;
-	struct session_journal *jn = NULL;
-	int rc = session_path(&path, name, err, sizeof(err));
-	/* Our own lock on it would refuse us (/load of the open session). */
-	if (rc == 0 && w->jn && !strcmp(session_journal_path(w->jn), path)) {
-		session_journal_free(w->jn);
-		w->jn = NULL;
-	}
-	if (rc == 0)
-		rc = session_journal_new(&jn, path, NULL, err, sizeof(err));
-	free(path);
-	if (rc == 0)
-		rc = session_load(name, &d, warn, sizeof(warn), err, sizeof(err));
-	if (rc) {
-		session_journal_free(jn);
-		emit_error(w, rc, err);
-		set_state(w, WORKER_STATE_IDLE);
-		return rc;
-	}
-	if (warn[0])
-		emit_info(w, 1, "%s%s", warn,
-			  d.has_kv ? "" : "; rebuilding the context from the transcript");
-	if (d.template_name && d.template_name[0] &&
-	    strcmp(d.template_name, template_name(conv_template(w->conv)))) {
-		struct template *t;
-		if (load_template(w, d.template_name, &t, err, sizeof(err)) == 0)
-			conv_set_template(w->conv, t);
-		else
-			emit_info(w, 1, "session template '%s' not found (%s); keeping '%s'",
-				  d.template_name, err, template_name(conv_template(w->conv)));
-	}
-	bool same_model = d.fingerprint == w->fingerprint;
-	if (!same_model)
-		say_other_model(w, name, &d);
-	set_state(w, WORKER_STATE_GENERATING);
-	bool restored = false;
-	rc = conv_restore(w->conv, &d, same_model, &restored);
-	if (rc)
-		emit_error(w, rc, conv_error(w->conv));
-	else if (same_model && !restored && !warn[0] && d.has_kv)
-		emit_info(w, 1, "session '%s': the saved context did not fit this context; rebuilt it "
-			  "from the transcript", name);
-	snprintf(w->session, sizeof(w->session), "%s", name);
-	w->created = d.created;
-	/* An empty conversation has nothing the file lacks. */
-	w->dirty = !restored && conv_n_turns(w->conv) > 0;
-	/* Later saves append to the file as read, unless the cache was rebuilt
-	 * (its rows then need not match the file's): then it is written whole. */
-	session_journal_free(w->jn);
-	w->jn = jn;
-	if (restored)
-		session_journal_reset(w->jn, &d);
-	session_data_free(&d);
-	replay(w, conv_n_turns(w->conv));
-	set_state(w, WORKER_STATE_IDLE);
-	return rc;
-}
-
-/* A resumed session's settings are the defaults; what the command line
- * gave wins, is saved with the session, and one line lists what changed. */
-static void apply_overrides(struct worker *w)
-{
-	const struct worker_config *cfg = &w->cfg;
-	struct conv *c = w->conv;
-	char *list = NULL, err[512];
-	size_t len = 0, np;
-	FILE *f = open_memstream(&list, &len);
-	if (!f)
-		return;
-	int n = 0;
-	struct template *t;
-	if (cfg->template_name && load_template(w, cfg->template_name, &t, err, sizeof(err)) == 0) {
-		char *name = strdup(template_name(t));
-		if (name && strcmp(name, template_name(conv_template(c)))) {
-			if (conv_set_template(c, t) == 0)
-				fprintf(f, "%stemplate %s", n++ ? ", " : "", name);
-			else
-				emit_error(w, LT_E_INVAL, conv_error(c));
-		} else {
-			template_free(t);
-		}
-		free(name);
-	}
-	if (cfg->system && strcmp(cfg->system, conv_system(c))) {
-		if (conv_set_system(c, cfg->system) == 0)
-			fprintf(f, "%ssystem prompt", n++ ? ", " : "");
-		else
-			emit_error(w, LT_E_INVAL, conv_error(c));
-	}
-	if (cfg->in_prefix && strcmp(cfg->in_prefix, conv_in_prefix(c)) &&
-	    conv_set_in_prefix(c, cfg->in_prefix) == 0)
-		fprintf(f, "%sin-prefix", n++ ? ", " : "");
-	if (cfg->postfix && strcmp(cfg->postfix, conv_postfix(c)) &&
-	    conv_set_postfix(c, cfg->postfix) == 0)
-		fprintf(f, "%spostfix", n++ ? ", " : "");
-	for (int i = 0; i < cfg->n_stops; i++) {
-		const char *const *stops;
-		int k = conv_stops(c, &stops);
-		while (k > 0 && strcmp(stops[k - 1], cfg->stops[i]))
-			k--;
-		if (k == 0 && conv_stop_add(c, cfg->stops[i]) == 0) {
-			char *q = escape_quote(cfg->stops[i]);
-			fprintf(f, "%sstop string %s", n++ ? ", " : "", q ? q : "");
-			free(q);
-		}
-	}
-	const struct param_def *pt = params_table(&np);
-	struct gen_params gp = gen_of(c);
-	for (size_t i = 0; i < np; i++) {
-		char val[64];
-		/* The context size is the command line's whatever the session had. */
-		if (!(cfg->gen_given & (1u << i)) || pt[i].fixed || params_same(&pt[i], &gp, &cfg->gen))
-			continue;
-		params_copy(&pt[i], &gp, &cfg->gen);
-		params_value(&pt[i], &gp, val, sizeof(val));
-		fprintf(f, "%s%s %s", n++ ? ", " : "", pt[i].name, val);
-	}
-	if (conv_set_sampling(c, &gp.sampling) != 0)
-		emit_error(w, LT_E_INVAL, conv_error(c));
-	conv_set_n_predict(c, gp.n_predict);
-	fclose(f);
-	if (n) {
-		emit_info(w, 0, "overriding saved: %s", list);
-		w->dirty = true;
-	}
-	free(list);
-}
-
-/* ---- the session store ---- */
-
-static void emit_session(struct worker *w, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void emit_session(struct worker *w, int rc, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	emit(w, WORKER_EV_SESSION, rc, 0, 0, line);
-}
-
-static void do_session_rename(struct worker *w, const char *from, const char *to)
-{
-	char err[512];
-	int rc = session_name_check(to, err, sizeof(err));
-	if (rc == 0 && session_exists(to))
-		rc = lt_seterr(err, sizeof(err), LT_E_INVAL, "a session called '%s' exists", to);
-	if (rc) {
-		emit_session(w, rc, "%s", err);
-		return;
-	}
-	if (strcmp(from, w->session) != 0) {
-		if ((rc = session_rename(from, to, err, sizeof(err))) != 0)
-			emit_session(w, rc, "%s", err);
-		else
-			emit_session(w, 0, "renamed %s to %s", from, to);
-		return;
-	}
-	/* The open session: saved under the new name, which it keeps, so
-	 * later saves go there; the old file goes only once that is written. */
-	if ((rc = do_save(w, to, false)) != 0) {
-		/* Still the old file's conversation: later saves go there. */
-		snprintf(w->session, sizeof(w->session), "%s", from);
-		status_update(w);
-		emit_session(w, rc, "cannot save '%s' as '%s'", from, to);
-		return;
-	}
-	if ((rc = session_remove(from, err, sizeof(err))) != 0 && rc != LT_E_NOTFOUND)
-		emit_session(w, rc, "saved as %s, but %s", to, err);
-	else
-		emit_session(w, 0, "renamed %s to %s", from, to);
-}
-
-static void do_session_delete(struct worker *w, const char *name)
-{
-	char err[512];
-	int rc = session_remove(name, err, sizeof(err));
-	if (rc) {
-		emit_session(w, rc, "%s", err);
-		return;
-	}
-	bool open = strcmp(w->session, name) == 0;
-	/* The open conversation is no longer on disk: unsaved, so the next
-	 * save (quitting is one) writes it again, as the message says. */
-	if (open) {
-		w->dirty = true;
-		status_update(w);
-	}
-	emit_session(w, 0, "deleted session %s%s", name,
-		     open ? " (it is open: the next save writes it again)" : "");
 }
 
 /* ---- commands ---- */
@@ -602,20 +242,20 @@ static void do_reply(struct worker *w, const char *text)
 				     .on_reasoning = cb_reasoning, .on_shift = cb_shift,
 				     .on_prompt = cb_prompt, .on_token = cb_token };
 	struct conv_reply r;
-	set_state(w, WORKER_STATE_GENERATING);
+	worker_set_state(w, WORKER_STATE_GENERATING);
 	w->reply_open = false;
 	w->live_t = 0;
 	int rc = text ? conv_send(w->conv, text, &cb, &r) : conv_regenerate(w->conv, &cb, &r);
 	if (rc && !(rc == LT_E_ABORTED && !w->reply_open))
-		emit_error(w, rc, conv_error(w->conv));
+		worker_error(w, rc, conv_error(w->conv));
 	else if (rc)
-		emit_info(w, 0, "stopped before the reply started");
+		worker_info(w, 0, "stopped before the reply started");
 	if (w->reply_open) {
 		double pp = r.t_prompt > 0 ? r.n_prompt / r.t_prompt : 0;
 		double tg = r.t_gen > 0 ? r.n_gen / r.t_gen : 0;
 		struct ring_event ev = { .kind = WORKER_EV_STATS, .a = r.n_prompt, .b = r.n_gen, .x = pp, .y = tg };
 		ring_push_wait(w->ring, &ev, -1, &w->quit);
-		emit(w, WORKER_EV_DONE, r.n_gen, r.reason, r.n_reasoning, NULL);
+		worker_emit(w, WORKER_EV_DONE, r.n_gen, r.reason, r.n_reasoning, NULL);
 		pthread_mutex_lock(&w->mu);
 		w->st.pp_tps = pp;
 		w->st.tg_tps = tg;
@@ -624,13 +264,13 @@ static void do_reply(struct worker *w, const char *text)
 	}
 	emit_held_shifts(w);
 	w->dirty = true;
-	set_state(w, WORKER_STATE_IDLE);
-	autosave(w);
+	worker_set_state(w, WORKER_STATE_IDLE);
+	worker_autosave(w);
 }
 
 static void describe_line(void *ud, const char *text)
 {
-	emit_info(ud, 0, "  %s", text);
+	worker_info(ud, 0, "  %s", text);
 }
 
 /* /read FILE: kept until the next message, which it goes before. */
@@ -640,20 +280,20 @@ static void do_attach(struct worker *w, const char *path)
 	size_t n_bytes, n_bad;
 	int rc = attach_read(path, &block, &n_bytes, &n_bad, err, sizeof(err));
 	if (rc) {
-		emit_error(w, rc, err);
+		worker_error(w, rc, err);
 		return;
 	}
 	char *all = block;
 	if (w->attach && asprintf(&all, "%s\n%s", w->attach, block) < 0) {
 		free(block);
-		emit_error(w, LT_E_NOMEM, "out of memory");
+		worker_error(w, LT_E_NOMEM, "out of memory");
 		return;
 	}
 	if (all != block)
 		free(block);
 	free(w->attach);
 	w->attach = all;
-	emit_info(w, 0, "attached %s (%zu bytes%s); it goes with your next message", path, n_bytes,
+	worker_info(w, 0, "attached %s (%zu bytes%s); it goes with your next message", path, n_bytes,
 		  n_bad ? ", invalid UTF-8 replaced" : "");
 }
 
@@ -663,19 +303,19 @@ static void do_show(struct worker *w, const char *section)
 	struct conv *c = w->conv;
 	bool all = !section;
 	if (section && !strcmp(section, "parameters")) {
-		struct gen_params gp = gen_of(c);
+		struct gen_params gp = worker_gen(c);
 		params_describe(&gp, describe_line, w);
 		return;
 	}
 	if (all || !strcmp(section, "template"))
-		emit_info(w, 0, "template: %s", template_name(conv_template(c)));
+		worker_info(w, 0, "template: %s", template_name(conv_template(c)));
 	if (all && w->attach)
-		emit_info(w, 0, "attached files wait for your next message (%zu bytes)",
+		worker_info(w, 0, "attached files wait for your next message (%zu bytes)",
 			  strlen(w->attach));
 	if (!all && strcmp(section, "system") != 0)
 		return;
 	if (all && template_reasoning_start(conv_template(c))[0])
-		emit_info(w, 0, "thinking: %s (past replies %s their reasoning)",
+		worker_info(w, 0, "thinking: %s (past replies %s their reasoning)",
 			  conv_thinking(c) ? "on" : "off",
 			  template_strip_reasoning(conv_template(c)) ? "lose" : "keep");
 	const char *sys = conv_system(c);
@@ -685,23 +325,23 @@ static void do_show(struct worker *w, const char *section)
 		int cut = 200;
 		while (cut > 0 && ((unsigned char)sys[cut] & 0xc0) == 0x80)
 			cut--;
-		emit_info(w, 0, "system: %.*s... (%zu bytes)", cut, sys, sys_len);
+		worker_info(w, 0, "system: %.*s... (%zu bytes)", cut, sys, sys_len);
 	} else {
-		emit_info(w, 0, "system: %s", sys[0] ? sys : "(none)");
+		worker_info(w, 0, "system: %s", sys[0] ? sys : "(none)");
 	}
 	if (!all)
 		return;
 	char *pre = escape_quote(conv_in_prefix(c)), *post = escape_quote(conv_postfix(c));
-	emit_info(w, 0, "in-prefix: %s  postfix: %s", pre ? pre : "?", post ? post : "?");
+	worker_info(w, 0, "in-prefix: %s  postfix: %s", pre ? pre : "?", post ? post : "?");
 	free(pre);
 	free(post);
 	const char *const *stops;
 	int n = conv_stops(c, &stops);
-	emit_info(w, 0, "stop strings: %d", n);
+	worker_info(w, 0, "stop strings: %d", n);
 	for (int i = 0; i < n; i++)
-		emit_quoted(w, "  ", stops[i]);
-	emit_info(w, 0, "sampling:");
-	struct gen_params gp = gen_of(c);
+		worker_quoted(w, "  ", stops[i]);
+	worker_info(w, 0, "sampling:");
+	struct gen_params gp = worker_gen(c);
 	params_describe(&gp, describe_line, w);
 }
 
@@ -710,15 +350,15 @@ static void do_info(struct worker *w)
 	const struct model_hparams *hp = model_hparams(w->model);
 	struct worker_status st;
 	worker_status(w, &st);
-	emit_info(w, 0, "model: %s (%s, %.2fM parameters, %d layers, embedding %d)", st.model,
+	worker_info(w, 0, "model: %s (%s, %.2fM parameters, %d layers, embedding %d)", st.model,
 		  hp->arch_name, model_n_params(w->model) / 1e6, hp->n_layer, hp->n_embd);
-	emit_info(w, 0, "vocabulary: %s, %d tokens", vocab_type_name(w->vocab),
+	worker_info(w, 0, "vocabulary: %s, %d tokens", vocab_type_name(w->vocab),
 		  (int)vocab_n_tokens(w->vocab));
-	emit_info(w, 0, "context: %d / %d tokens, %d turns", conv_n_ids(w->conv),
+	worker_info(w, 0, "context: %d / %d tokens, %d turns", conv_n_ids(w->conv),
 		  conv_n_ctx(w->conv), conv_n_turns(w->conv));
-	emit_info(w, 0, "session: %s%s", w->session[0] ? w->session : "(not saved yet)",
+	worker_info(w, 0, "session: %s%s", w->session[0] ? w->session : "(not saved yet)",
 		  w->dirty ? " (unsaved changes)" : "");
-	emit_info(w, 0, "last speed: prompt %.1f tok/s, generation %.1f tok/s", st.pp_tps, st.tg_tps);
+	worker_info(w, 0, "last speed: prompt %.1f tok/s, generation %.1f tok/s", st.pp_tps, st.tg_tps);
 }
 
 /* Runs one command; returns false for QUIT. */
@@ -731,7 +371,7 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 	if (atomic_load(&w->quit) && cmd->kind != WORKER_CMD_QUIT)
 		return true;
 	if (cmd->n_bad)
-		emit_info(w, 1, "the input was not valid UTF-8: %zu invalid byte sequence%s replaced "
+		worker_info(w, 1, "the input was not valid UTF-8: %zu invalid byte sequence%s replaced "
 			  "with U+FFFD", cmd->n_bad, cmd->n_bad == 1 ? "" : "s");
 	atomic_store(&w->stop, false);
 	switch (cmd->kind) {
@@ -740,7 +380,7 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 			/* The files go first, so the message can refer to them. */
 			char *both = NULL;
 			if (asprintf(&both, "%s\n%s", w->attach, cmd->a1) < 0) {
-				emit_error(w, LT_E_NOMEM, "out of memory");
+				worker_error(w, LT_E_NOMEM, "out of memory");
 				break;
 			}
 			free(w->attach);
@@ -758,27 +398,27 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 		int n = conv_n_turns(c);
 		if (n && conv_turn(c, n - 1)->role == CONV_ROLE_ASSISTANT)
 			n--;
-		replay(w, n);
+		worker_replay(w, n);
 		do_reply(w, NULL);
 		break;
 	}
 	case WORKER_CMD_UNDO:
 		if ((rc = conv_undo(c)) != 0) {
-			emit_error(w, rc, conv_error(c));
+			worker_error(w, rc, conv_error(c));
 		} else {
 			w->dirty = true;
-			replay(w, conv_n_turns(c));
+			worker_replay(w, conv_n_turns(c));
 		}
 		break;
 	case WORKER_CMD_SAVE:
-		do_save(w, cmd->a1, false);
+		worker_save(w, cmd->a1, false);
 		break;
 	case WORKER_CMD_LOAD:
-		autosave(w);
-		do_load(w, cmd->a1);
+		worker_autosave(w);
+		worker_load(w, cmd->a1);
 		break;
 	case WORKER_CMD_NEW:
-		autosave(w);
+		worker_autosave(w);
 		conv_clear(c);
 		free(w->attach);
 		w->attach = NULL;
@@ -787,86 +427,86 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 		w->jn = NULL;
 		w->created = 0;
 		w->dirty = false;
-		replay(w, 0);
-		emit_info(w, 0, "new conversation");
+		worker_replay(w, 0);
+		worker_info(w, 0, "new conversation");
 		break;
 	case WORKER_CMD_SET_PARAM: {
-		struct gen_params gp = gen_of(c);
+		struct gen_params gp = worker_gen(c);
 		rc = params_apply(&gp, cmd->a1, cmd->a2, err, sizeof(err));
 		if (rc == 0 && (rc = conv_set_sampling(c, &gp.sampling)) != 0)
 			snprintf(err, sizeof(err), "%s", conv_error(c));
 		if (rc) {
-			emit_error(w, rc, err);
+			worker_error(w, rc, err);
 		} else {
 			const struct param_def *d = params_find(cmd->a1);
 			char val[64];
 			conv_set_n_predict(c, gp.n_predict);
 			w->dirty = true;
 			params_value(d, &gp, val, sizeof(val));
-			emit_info(w, 0, "%s = %s", d->name, val);
+			worker_info(w, 0, "%s = %s", d->name, val);
 		}
 		break;
 	}
 	case WORKER_CMD_SET_SYSTEM:
-		set_state(w, WORKER_STATE_GENERATING);
+		worker_set_state(w, WORKER_STATE_GENERATING);
 		if ((rc = conv_set_system(c, cmd->a1)) != 0)
-			emit_error(w, rc, conv_error(c));
+			worker_error(w, rc, conv_error(c));
 		else
-			emit_info(w, 0, "system prompt %s", cmd->a1[0] ? "set" : "cleared");
+			worker_info(w, 0, "system prompt %s", cmd->a1[0] ? "set" : "cleared");
 		w->dirty = true;
 		break;
 	case WORKER_CMD_SET_TEMPLATE: {
 		struct template *t;
-		if ((rc = load_template(w, cmd->a1, &t, err, sizeof(err))) != 0) {
-			emit_error(w, rc, err);
+		if ((rc = worker_load_template(w, cmd->a1, &t, err, sizeof(err))) != 0) {
+			worker_error(w, rc, err);
 			break;
 		}
-		set_state(w, WORKER_STATE_GENERATING);
+		worker_set_state(w, WORKER_STATE_GENERATING);
 		if ((rc = conv_set_template(c, t)) != 0)
-			emit_error(w, rc, conv_error(c));
+			worker_error(w, rc, conv_error(c));
 		else
-			emit_info(w, 0, "template: %s", template_name(conv_template(c)));
+			worker_info(w, 0, "template: %s", template_name(conv_template(c)));
 		w->dirty = true;
 		break;
 	}
 	case WORKER_CMD_STOP_ADD:
 		if ((rc = conv_stop_add(c, cmd->a1)) != 0)
-			emit_error(w, rc, conv_error(c));
+			worker_error(w, rc, conv_error(c));
 		else
-			emit_quoted(w, "stop string added: ", cmd->a1);
+			worker_quoted(w, "stop string added: ", cmd->a1);
 		w->dirty = true;
 		break;
 	case WORKER_CMD_STOP_RM:
 		if ((rc = conv_stop_remove(c, cmd->a1)) != 0)
-			emit_error(w, rc, conv_error(c));
+			worker_error(w, rc, conv_error(c));
 		else
-			emit_quoted(w, "stop string removed: ", cmd->a1);
+			worker_quoted(w, "stop string removed: ", cmd->a1);
 		w->dirty = true;
 		break;
 	case WORKER_CMD_STOP_LIST: {
 		const char *const *stops;
 		int n = conv_stops(c, &stops);
-		emit_info(w, 0, "%d stop string%s", n, n == 1 ? "" : "s");
+		worker_info(w, 0, "%d stop string%s", n, n == 1 ? "" : "s");
 		for (int i = 0; i < n; i++)
-			emit_quoted(w, "  ", stops[i]);
+			worker_quoted(w, "  ", stops[i]);
 		break;
 	}
 	case WORKER_CMD_POSTFIX:
 		conv_set_postfix(c, cmd->a1);
 		w->dirty = true;
-		emit_quoted(w, "postfix: ", cmd->a1);
+		worker_quoted(w, "postfix: ", cmd->a1);
 		break;
 	case WORKER_CMD_SHOW:
 		do_show(w, cmd->a1);
 		break;
 	case WORKER_CMD_THINK:
 		if (cmd->a1 && (rc = conv_set_thinking(c, !strcmp(cmd->a1, "on"))) != 0) {
-			emit_error(w, rc, conv_error(c));
+			worker_error(w, rc, conv_error(c));
 			break;
 		}
 		if (cmd->a1)
 			w->dirty = true;
-		emit_info(w, 0, "thinking: %s%s", conv_thinking(c) ? "on" : "off",
+		worker_info(w, 0, "thinking: %s%s", conv_thinking(c) ? "on" : "off",
 			  template_reasoning_start(conv_template(c))[0]
 				  ? ""
 				  : " (this template's model does not reason)");
@@ -875,16 +515,16 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 		do_info(w);
 		break;
 	case WORKER_CMD_SESSION_RENAME:
-		do_session_rename(w, cmd->a1, cmd->a2);
+		worker_session_rename(w, cmd->a1, cmd->a2);
 		break;
 	case WORKER_CMD_SESSION_DELETE:
-		do_session_delete(w, cmd->a1);
+		worker_session_delete(w, cmd->a1);
 		break;
 	case WORKER_CMD_QUIT:
-		autosave(w);
+		worker_autosave(w);
 		return false;
 	}
-	set_state(w, WORKER_STATE_IDLE);
+	worker_set_state(w, WORKER_STATE_IDLE);
 	return true;
 }
 
@@ -893,13 +533,13 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 static int worker_open(struct worker *w, char *err, size_t errlen)
 {
 	const struct worker_config *cfg = &w->cfg;
-	emit(w, WORKER_EV_LOAD_PROGRESS, 0, 0, 0.0, cfg->model_path);
+	worker_emit(w, WORKER_EV_LOAD_PROGRESS, 0, 0, 0.0, cfg->model_path);
 	int rc = model_open(&w->model, cfg->model_path, &cfg->model, err, errlen);
 	if (rc == 0)
 		rc = vocab_open(&w->vocab, model_gguf(w->model), err, errlen);
 	if (rc)
 		return rc;
-	emit(w, WORKER_EV_LOAD_PROGRESS, 0, 0, 0.7, "context");
+	worker_emit(w, WORKER_EV_LOAD_PROGRESS, 0, 0, 0.7, "context");
 	const struct gguf *g = model_gguf(w->model);
 	w->model_size = gguf_file_size(g);
 	rc = session_fingerprint(cfg->model_path, gguf_data_offset(g), &w->fingerprint, err, errlen);
@@ -919,9 +559,9 @@ static int worker_open(struct worker *w, char *err, size_t errlen)
 	pthread_mutex_unlock(&w->mu);
 
 	if (w->cfg_bad)
-		emit_info(w, 1, "the options were not valid UTF-8: %zu invalid byte sequence%s replaced "
+		worker_info(w, 1, "the options were not valid UTF-8: %zu invalid byte sequence%s replaced "
 			  "with U+FFFD", w->cfg_bad, w->cfg_bad == 1 ? "" : "s");
-	emit(w, WORKER_EV_LOAD_PROGRESS, 0, 0, 0.9, "template");
+	worker_emit(w, WORKER_EV_LOAD_PROGRESS, 0, 0, 0.9, "template");
 	paths_template_dirs(&w->tdirs, &w->n_tdirs);
 	struct template *t = NULL;
 	char note[512] = "";
@@ -936,7 +576,7 @@ static int worker_open(struct worker *w, char *err, size_t errlen)
 		return rc;
 	/* A resumed session brings its own template unless --template is given. */
 	if (note[0] && !(cfg->session && !cfg->template_name && session_exists(cfg->session)))
-		emit_info(w, 0, "%s", note);
+		worker_info(w, 0, "%s", note);
 	struct conv_params cp = {
 		.system = cfg->system, .in_prefix = cfg->in_prefix, .postfix = cfg->postfix,
 		.sampling = cfg->gen.sampling, .n_predict = cfg->gen.n_predict,
@@ -951,19 +591,19 @@ static int worker_open(struct worker *w, char *err, size_t errlen)
 		if ((rc = session_name_check(cfg->session, err, errlen)) != 0)
 			return rc;
 		if (session_exists(cfg->session)) {
-			if ((rc = do_load(w, cfg->session)) != 0) {
+			if ((rc = worker_load(w, cfg->session)) != 0) {
 				/* Never overwrite a file we could not read. */
 				snprintf(err, errlen, "cannot resume session '%s'", cfg->session);
 				return rc;
 			}
-			apply_overrides(w);
+			worker_apply_overrides(w);
 		} else {
 			snprintf(w->session, sizeof(w->session), "%s", cfg->session);
 		}
 	}
 	if (cfg->thinking_off && conv_set_thinking(w->conv, false) != 0)
-		emit_info(w, 1, "--think off: %s", conv_error(w->conv));
-	emit(w, WORKER_EV_LOAD_PROGRESS, 0, 0, 1.0, "ready");
+		worker_info(w, 1, "--think off: %s", conv_error(w->conv));
+	worker_emit(w, WORKER_EV_LOAD_PROGRESS, 0, 0, 1.0, "ready");
 	return 0;
 }
 
@@ -992,13 +632,13 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	char err[512] = "";
-	set_state(w, WORKER_STATE_LOADING);
+	worker_set_state(w, WORKER_STATE_LOADING);
 	int rc = worker_open(w, err, sizeof(err));
 	if (rc) {
-		emit(w, WORKER_EV_ERROR, rc, 1, 0, err[0] ? err : lt_strerror(rc));
-		set_state(w, WORKER_STATE_FAILED);
+		worker_emit(w, WORKER_EV_ERROR, rc, 1, 0, err[0] ? err : lt_strerror(rc));
+		worker_set_state(w, WORKER_STATE_FAILED);
 	} else {
-		set_state(w, WORKER_STATE_IDLE);
+		worker_set_state(w, WORKER_STATE_IDLE);
 	}
 	for (;;) {
 		struct wcmd *c = queue_pop(w);
@@ -1006,7 +646,7 @@ static void *worker_main(void *arg)
 		if (rc == 0)
 			go_on = run_cmd(w, c);
 		else if (go_on)
-			emit(w, WORKER_EV_ERROR, rc, 1, 0, "the model failed to load; only /quit works");
+			worker_emit(w, WORKER_EV_ERROR, rc, 1, 0, "the model failed to load; only /quit works");
 		cmd_free(c);
 		/* Every event of the command is in the ring before we look idle. */
 		pthread_mutex_lock(&w->mu);
@@ -1015,7 +655,7 @@ static void *worker_main(void *arg)
 		if (!go_on)
 			break;
 	}
-	set_state(w, WORKER_STATE_QUIT);
+	worker_set_state(w, WORKER_STATE_QUIT);
 	return NULL;
 }
 
