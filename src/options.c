@@ -148,7 +148,7 @@ static const struct opt_def opt_table[] = {
 	  .note = "conversations and their KV cache are kept as sessions (--session NAME); "
 		  "the prompt cache file is ignored" },
 	{ .long_name = "--template", .arg = "NAME|FILE", .kind = OPT_STR, .offset = OFF(template_name),
-	  .commands = OPTC_CHAT, .help = "prompt template (default: from the model, else dialogue)" },
+	  .commands = OPTC_CHAT | OPTC_SERVE, .help = "prompt template (default: from the model, else dialogue)" },
 	{ .long_name = "--system", .arg = "TEXT", .kind = OPT_STR, .offset = OFF(system),
 	  .commands = OPTC_CHAT, .help = "system prompt" },
 	{ .long_name = "--session", .arg = "NAME", .kind = OPT_STR, .offset = OFF(session),

@@ -39,6 +39,7 @@ struct serve {
 	size_t n_tdirs;
 	pthread_mutex_t mu;  /* one generation at a time */
 	atomic_bool abort;   /* raised when a streaming client goes away */
+	atomic_bool stopping; /* serve_stop was called */
 	unsigned long n_requests;
 };
 
@@ -68,7 +69,7 @@ struct out {
 
 char *serve_error_body(int status, const char *message)
 {
-	const char *type = status == 401 ? "authentication_error" :
+	const char *type = status == 503 ? "unavailable_error" : status == 401 ? "authentication_error" :
 			   status == 404 ? "not_found_error" :
 			   status >= 500 ? "server_error" : "invalid_request_error";
 	json_t *j = json_pack("{s:{s:s,s:s,s:i}}", "error", "message", message, "type", type,
@@ -136,6 +137,12 @@ void serve_free(struct serve *s)
 	free(s->template_name);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
+}
+
+void serve_stop(struct serve *s)
+{
+	atomic_store(&s->stopping, true);
+	atomic_store(&s->abort, true);
 }
 
 bool serve_wants_stream(const char *body, size_t len)
@@ -367,6 +374,11 @@ static void complete_raw(struct serve *s, const char *prompt, const struct req *
 		return;
 	}
 	int n = vocab_tokenize(s->vocab, prompt, len, true, false, ids, (int)len + 2);
+	if (n > (int)len + 2) { /* more ids than bytes: never, but never overrun */
+		fail(res, 500, "the prompt's tokenization failed");
+		free(ids);
+		return;
+	}
 	if (n <= 0 || n >= n_ctx) {
 		snprintf(err, sizeof(err), n <= 0 ? "the prompt has no tokens" :
 			 "the prompt has %d tokens, the context only %d", n, n_ctx);
@@ -603,7 +615,10 @@ static void completion(struct serve *s, bool chat, const char *body, size_t len,
 	snprintf(o.id, sizeof(o.id), "%s-%lx%lu", chat ? "chatcmpl" : "cmpl",
 		 (unsigned long)o.created, ++s->n_requests);
 	atomic_store(&s->abort, false);
-	if (chat)
+	/* Checked after clearing the flag: a stop that came before stays. */
+	if (atomic_load(&s->stopping))
+		fail(res, 503, "the server is shutting down");
+	else if (chat)
 		complete_chat(s, input, &q, &o, res);
 	else
 		complete_raw(s, json_string_value(input), &q, &o, res);

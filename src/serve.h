@@ -43,6 +43,11 @@ typedef int (*serve_write_fn)(void *ud, const char *data, size_t len);
 int serve_new(struct serve **out, const struct serve_config *cfg, char *err, size_t errlen);
 void serve_free(struct serve *s);
 
+/* Stops the generation in progress and makes later completion requests
+ * fail with 503, so a server that is shutting down need not wait for a
+ * long reply. Safe from any thread. */
+void serve_stop(struct serve *s);
+
 /* Whether a request asks for a stream (a JSON body with "stream": true),
  * so the caller can choose its kind of response before serve_handle. */
 bool serve_wants_stream(const char *body, size_t len);

@@ -48,7 +48,7 @@ struct request {
 	size_t len;
 	bool too_big;
 	double t0;
-	const char *method, *path;
+	char *method, *path; /* copies: MHD's are not ours to keep */
 	/* streaming */
 	int fds[2];
 	pthread_t thread;
@@ -129,6 +129,8 @@ static void request_free(struct request *r)
 		close(r->fds[1]);
 	free(r->res.body);
 	free(r->body);
+	free(r->method);
+	free(r->path);
 	free(r);
 }
 
@@ -137,7 +139,18 @@ static void stream_done(void *cls)
 	(void)cls; /* freed with the request (request_completed) */
 }
 
-static enum MHD_Result queue_json(struct MHD_Connection *conn, int status, char *body)
+/* The methods a known path takes, for a 405's Allow header. */
+static const char *allowed_methods(const char *path)
+{
+	if (!strcmp(path, "/health") || !strcmp(path, "/v1/models"))
+		return "GET";
+	if (!strcmp(path, "/v1/chat/completions") || !strcmp(path, "/v1/completions"))
+		return "POST";
+	return NULL;
+}
+
+static enum MHD_Result queue_json(struct MHD_Connection *conn, const char *path, int status,
+				  char *body)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer(
 		body ? strlen(body) : 0, body ? body : "", body ? MHD_RESPMEM_MUST_FREE :
@@ -147,6 +160,8 @@ static enum MHD_Result queue_json(struct MHD_Connection *conn, int status, char 
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, "Content-Type", "application/json");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED && allowed_methods(path))
+		MHD_add_response_header(resp, "Allow", allowed_methods(path));
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -157,7 +172,7 @@ static enum MHD_Result reply_error(struct MHD_Connection *conn, struct request *
 				   const char *message)
 {
 	access_log(r->method, r->path, status, 0, 0, r->t0);
-	return queue_json(conn, status, serve_error_body(status, message));
+	return queue_json(conn, r->path, status, serve_error_body(status, message));
 }
 
 static bool authorized(struct MHD_Connection *conn, const char *key)
@@ -190,7 +205,7 @@ static enum MHD_Result start_stream(struct MHD_Connection *conn, struct request 
 	if (!started) {
 		char *body = r->res.body;
 		r->res.body = NULL;
-		return queue_json(conn, r->res.status, body);
+		return queue_json(conn, r->path, r->res.status, body);
 	}
 	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
 								     stream_read, r, stream_done);
@@ -216,9 +231,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->srv = srv;
 		r->fds[0] = r->fds[1] = -1;
 		r->t0 = cli_now();
-		r->method = method;
-		r->path = url;
+		r->method = strdup(method);
+		r->path = strdup(url);
 		*con_cls = r;
+		if (!r->method || !r->path)
+			return MHD_NO;
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -245,7 +262,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct serve_result res;
 	serve_handle(srv->serve, method, url, r->body, r->len, NULL, NULL, &res);
 	access_log(method, url, res.status, res.n_prompt, res.n_gen, r->t0);
-	return queue_json(conn, res.status, res.body);
+	return queue_json(conn, url, res.status, res.body);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -327,6 +344,9 @@ int cmd_serve(int argc, char **argv)
 	fprintf(stderr, "llamaterm serve: stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	rc = 0;
 out:
+	/* A reply in progress would hold MHD_stop_daemon until it ends. */
+	if (serve)
+		serve_stop(serve);
 	if (d)
 		MHD_stop_daemon(d);
 	serve_free(serve);

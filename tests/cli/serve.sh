@@ -13,6 +13,7 @@ has "serve --help shows usage" '^usage: llamaterm serve' "$TMP/out"
 expect_status "serve without -m exits 2" 2 "$LT" serve
 expect_status "serve --host that is no address exits 2" 2 "$LT" serve -m "$TMP/x.gguf" --host nowhere
 has "the bad --host is named" "--host 'nowhere'" "$TMP/err"
+expect_status "serve --template that does not exist exits 1" 1 "$LT" serve -m "$STORIES" --template no-such-template --port 1
 expect_status "serve --port 0 exits 2" 2 "$LT" serve -m "$TMP/x.gguf" --port 0
 
 if ! command -v curl >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1; then
@@ -211,6 +212,11 @@ req "a stream refused before it starts is a JSON 400" 400 POST /v1/completions '
 req "an unknown path is 404" 404 GET /v2/nothing
 req "GET on a completion endpoint is 405" 405 GET /v1/completions
 req "POST on /health is 405" 405 POST /health '{}'
+if curl -s -m 10 -o /dev/null -D - -X GET "$URL/v1/chat/completions" | grep -qi '^allow: POST'; then
+	pass "a 405 says which method (Allow)"
+else
+	fail "a 405 says which method (Allow)"
+fi
 head -c 1100000 /dev/zero | tr '\0' x >"$TMP/big"
 req "a body over 1 MiB is 413" 413 POST /v1/completions "@$TMP/big"
 if grep -qE '^POST /v1/completions 413 ' "$TMP/log" && grep -qE '^GET /health 200 prompt=0 gen=0 [0-9]+ms$' "$TMP/log"; then
@@ -224,6 +230,26 @@ else
 	pass "the access log holds no message text"
 fi
 
+# Two requests at once: the second waits for the first, both are right.
+pids=()
+for k in 1 2; do
+	curl -s -m 30 -o "$TMP/par$k" -H 'Content-Type: application/json' --data-binary \
+		'{"prompt":"Once upon a time","temperature":0,"max_tokens":16}' "$URL/v1/completions" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+if python3 -c 'import json,sys; sys.exit(not all(json.load(open(f))["choices"][0]["text"] == sys.argv[1] for f in sys.argv[2:]))' \
+	"$want" "$TMP/par1" "$TMP/par2"; then
+	pass "two concurrent requests both get run's text"
+else
+	fail "two concurrent requests both get run's text" "$(head -c 200 "$TMP/par1") / $(head -c 200 "$TMP/par2")"
+fi
+
+# SIGTERM while a long reply is being generated: the server does not wait for it.
+curl -s -m 30 -o /dev/null -H 'Content-Type: application/json' --data-binary \
+	'{"prompt":"Once upon a time","temperature":1,"seed":1,"max_tokens":3000}' "$URL/v1/completions" &
+CURL=$!
+sleep 0.5
 kill -TERM "$PID"
 for i in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$PID" 2>/dev/null; then
@@ -233,8 +259,9 @@ else
 	wait "$PID"
 	rc=$?
 	PID=
-	if [ "$rc" -eq 0 ]; then pass "SIGTERM stops the server (exit 0)"; else fail "SIGTERM stops the server" "exit $rc"; fi
+	if [ "$rc" -eq 0 ]; then pass "SIGTERM stops the server mid-reply (exit 0)"; else fail "SIGTERM stops the server" "exit $rc"; fi
 fi
+wait "$CURL" 2>/dev/null
 
 KEY=s3cret
 if start_server "$TMP/log2" --api-key "$KEY"; then
