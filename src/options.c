@@ -42,7 +42,7 @@ struct opt_def {
 /* Generation settings shared by run and chat. */
 #define GEN (OPTC_RUN | OPTC_CHAT)
 /* Commands that load a model for evaluation. */
-#define EVAL (OPTC_RUN | OPTC_LOGITS | OPTC_PERPLEXITY | OPTC_BENCH | OPTC_CHAT)
+#define EVAL (OPTC_RUN | OPTC_LOGITS | OPTC_PERPLEXITY | OPTC_BENCH | OPTC_CHAT | OPTC_SERVE)
 
 static const struct opt_def opt_table[] = {
 	{ .short_name = "-m", .long_name = "--model", .arg = "FILE|NAME", .kind = OPT_STR, .offset = OFF(model),
@@ -96,6 +96,13 @@ static const struct opt_def opt_table[] = {
 	  .commands = OPTC_INFO, .help = "with --kv, show long strings and arrays in full" },
 	{ .long_name = "--pure", .kind = OPT_FLAG, .offset = OFF(pure),
 	  .commands = OPTC_QUANTIZE, .help = "no mix: every converted tensor gets the base type" },
+	{ .long_name = "--host", .arg = "ADDR", .kind = OPT_STR, .offset = OFF(host),
+	  .commands = OPTC_SERVE, .help = "the IPv4 address to listen on (default 127.0.0.1: this machine only)" },
+	{ .long_name = "--port", .arg = "N", .kind = OPT_INT, .offset = OFF(port),
+	  .commands = OPTC_SERVE, .help = "the TCP port to listen on (default 8080)", .min = 1, .max = 65535 },
+	{ .long_name = "--api-key", .arg = "KEY", .kind = OPT_STR, .offset = OFF(api_key),
+	  .commands = OPTC_SERVE,
+	  .help = "answer only requests with the header 'Authorization: Bearer KEY' (else 401)" },
 	{ .long_name = "--kv-type", .arg = "TYPE", .kind = OPT_STR, .offset = OFF(kv_type),
 	  .commands = EVAL,
 	  .help = "KV cache element type: f16 (default), f32, q8_0 (half the memory) or q4_0" },
@@ -141,7 +148,7 @@ static const struct opt_def opt_table[] = {
 	  .note = "conversations and their KV cache are kept as sessions (--session NAME); "
 		  "the prompt cache file is ignored" },
 	{ .long_name = "--template", .arg = "NAME|FILE", .kind = OPT_STR, .offset = OFF(template_name),
-	  .commands = OPTC_CHAT, .help = "prompt template (default: from the model, else dialogue)" },
+	  .commands = OPTC_CHAT | OPTC_SERVE, .help = "prompt template (default: from the model, else dialogue)" },
 	{ .long_name = "--system", .arg = "TEXT", .kind = OPT_STR, .offset = OFF(system),
 	  .commands = OPTC_CHAT, .help = "system prompt" },
 	{ .long_name = "--session", .arg = "NAME", .kind = OPT_STR, .offset = OFF(session),
@@ -205,6 +212,8 @@ void options_defaults(struct options *o)
 	o->bench_prompt = 128;
 	o->bench_gen = 64;
 	o->bench_reps = 5;
+	o->host = "127.0.0.1";
+	o->port = 8080;
 }
 
 static const struct opt_def *opt_find(const char *name, size_t len, unsigned cmd)
@@ -446,6 +455,7 @@ static const struct {
 	{ OPTC_TOKENIZE, "tokenize" }, { OPTC_LOGITS, "logits" },
 	{ OPTC_PERPLEXITY, "perplexity" }, { OPTC_BENCH, "bench" },
 	{ OPTC_QUANTIZE, "quantize" }, { OPTC_SESSIONS, "sessions" }, { OPTC_MODELS, "models" },
+	{ OPTC_SERVE, "serve" },
 };
 
 /* " (chat, run)." for a command mask. */

@@ -25,6 +25,7 @@ enum opt_command {
 	OPTC_QUANTIZE = 1 << 7,
 	OPTC_SESSIONS = 1 << 8,
 	OPTC_MODELS = 1 << 9,
+	OPTC_SERVE = 1 << 10,
 };
 
 #define OPT_MAX_STOPS 64
@@ -82,6 +83,9 @@ struct options {
 	bool info_tensors;          /* info --tensors */
 	bool info_full;             /* info --full */
 	bool pure;                  /* quantize --pure */
+	const char *host;           /* serve --host */
+	int port;                   /* serve --port */
+	const char *api_key;        /* serve --api-key */
 	bool help;
 
 	const char *positional[OPT_MAX_POSITIONAL];

@@ -14,9 +14,9 @@
 #define GP(f) offsetof(struct gen_params, f)
 
 /* Generation settings shared by run and chat. */
-#define GEN (OPTC_RUN | OPTC_CHAT)
+#define GEN (OPTC_RUN | OPTC_CHAT | OPTC_SERVE)
 /* Commands that load a model for evaluation. */
-#define EVAL (OPTC_RUN | OPTC_LOGITS | OPTC_PERPLEXITY | OPTC_BENCH | OPTC_CHAT)
+#define EVAL (OPTC_RUN | OPTC_LOGITS | OPTC_PERPLEXITY | OPTC_BENCH | OPTC_CHAT | OPTC_SERVE)
 
 #define NO_MAX_INT ((double)INT32_MAX)
 

@@ -16,6 +16,7 @@ int cmd_templates(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_sessions(int argc, char **argv);
 int cmd_models(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* `llamaterm` alone on a terminal: the models found (cmd_models.c) in a
  * full-screen picker. Returns 1 with *path (to free) when one was picked,

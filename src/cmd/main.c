@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{ .name = "models", .run = cmd_models, .summary = "list the GGUF models of ollama, the Hugging Face cache, LM Studio..." },
 	{ .name = "sessions", .run = cmd_sessions, .summary = "list, show, export or remove saved conversations" },
 	{ .name = "info", .run = cmd_info, .summary = "print a GGUF model's summary, metadata and tensors" },
+	{ .name = "serve", .run = cmd_serve, .summary = "serve an OpenAI-compatible HTTP API (chat and text completions)" },
 	{ .name = "run", .run = cmd_run, .summary = "continue a prompt, streaming the generated text" },
 	{ .name = "tokenize", .run = cmd_tokenize, .summary = "print the token ids of a text" },
 	{ .name = "logits", .run = cmd_logits, .summary = "print the top logits at every position of a sequence" },

@@ -1,0 +1,278 @@
+# Shell tests of `llamaterm serve`: every endpoint over HTTP with curl, the
+# greedy text equal to `llamaterm run`'s, Server-Sent Events read by curl
+# and by Python's http.client, the error statuses, --api-key, a client that
+# disconnects mid-stream, and SIGTERM. Every curl has a timeout.
+# shellcheck source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
+
+LT=$LLAMATERM
+STORIES=$MODELS/stories260K.gguf
+
+expect_status "serve --help" 0 "$LT" serve --help
+has "serve --help shows usage" '^usage: llamaterm serve' "$TMP/out"
+expect_status "serve without -m exits 2" 2 "$LT" serve
+expect_status "serve --host that is no address exits 2" 2 "$LT" serve -m "$TMP/x.gguf" --host nowhere
+has "the bad --host is named" "--host 'nowhere'" "$TMP/err"
+expect_status "serve --template that does not exist exits 1" 1 "$LT" serve -m "$STORIES" --template no-such-template --port 1
+expect_status "serve --port 0 exits 2" 2 "$LT" serve -m "$TMP/x.gguf" --port 0
+
+if ! command -v curl >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1; then
+	skip "serve over HTTP" "needs curl and python3"
+	exit 0
+fi
+need_shared "serve over HTTP" || exit 0
+
+PID=
+stop_server() {
+	[ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+	PID=
+}
+trap 'stop_server; rm -rf "$TMP"' EXIT
+
+# start_server LOG ARGS...: starts serve on a free loopback port (a few
+# tries: another process may take the port first) and waits for /health.
+start_server() {
+	local log=$1 try i
+	shift
+	for try in 1 2 3 4 5; do
+		PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+		"$LT" serve -m "$STORIES" --port "$PORT" "$@" 2>"$log" &
+		PID=$!
+		for i in $(seq 50); do
+			kill -0 "$PID" 2>/dev/null || break
+			if curl -s -m 2 -o /dev/null "http://127.0.0.1:$PORT/health" -H "Authorization: Bearer ${KEY:-}"; then
+				URL=http://127.0.0.1:$PORT
+				return 0
+			fi
+			sleep 0.2
+		done
+		stop_server
+	done
+	return 1
+}
+
+# req NAME STATUS METHOD PATH [BODY] [CURL ARGS...]: the response in $TMP/body.
+req() {
+	local name=$1 want=$2 method=$3 path=$4 body=${5:-} got
+	shift 4
+	[ $# -gt 0 ] && shift
+	if [ -n "$body" ]; then
+		got=$(curl -s -m 20 -o "$TMP/body" -w '%{http_code}' -X "$method" "$@" \
+			-H 'Content-Type: application/json' --data-binary "$body" "$URL$path")
+	else
+		got=$(curl -s -m 20 -o "$TMP/body" -w '%{http_code}' -X "$method" "$@" "$URL$path")
+	fi
+	if [ "$got" = "$want" ]; then pass "$name"; else fail "$name" "status $got, wanted $want: $(head -c 200 "$TMP/body")"; fi
+}
+
+# jq_check NAME PYTHON-EXPR: the expression over j (the parsed $TMP/body) is true.
+jq_check() {
+	if python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' \
+		"$TMP/body" "$2" 2>/dev/null; then pass "$1"; else fail "$1" "$(head -c 300 "$TMP/body")"; fi
+}
+
+if ! start_server "$TMP/log" -c 4096; then
+	fail "serve starts and answers /health" "$(head -c 300 "$TMP/log")"
+	exit 0
+fi
+pass "serve starts and answers /health"
+
+req "GET /health" 200 GET /health
+jq_check "/health says ok" 'j == {"status": "ok"}'
+req "GET /v1/models" 200 GET /v1/models
+jq_check "/v1/models lists the model" 'j["object"] == "list" and j["data"][0]["id"] == "stories260K"'
+
+want=$("$LT" run -m "$STORIES" --temp 0 -n 16 -p "Once upon a time" 2>/dev/null)
+req "POST /v1/completions" 200 POST /v1/completions \
+	'{"prompt":"Once upon a time","temperature":0,"max_tokens":16}'
+got=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["choices"][0]["text"])' "$TMP/body")
+if [ -n "$want" ] && [ "$got" = "$want" ]; then
+	pass "greedy /v1/completions equals llamaterm run"
+else
+	fail "greedy /v1/completions equals llamaterm run" "got '$got', run gave '$want'"
+fi
+jq_check "completion: length, usage, object" 'j["choices"][0]["finish_reason"] == "length" and j["usage"] == {"prompt_tokens": 5, "completion_tokens": 16, "total_tokens": 21} and j["object"] == "text_completion" and j["id"] and j["created"] > 0 and j["model"] == "stories260K"'
+req "completion with a stop string" 200 POST /v1/completions \
+	'{"prompt":"Once upon a time","temperature":0,"max_tokens":16,"stop":"Lily"}'
+jq_check "stop string: cut before it, finish_reason stop" 'j["choices"][0]["text"] == ", there was a little girl named " and j["choices"][0]["finish_reason"] == "stop"'
+req "completion with a list of stops" 200 POST /v1/completions \
+	'{"prompt":"Once upon a time","temperature":0,"max_tokens":16,"stop":["zzz","girl"]}'
+jq_check "stop list: cut at the one that appears" 'j["choices"][0]["text"] == ", there was a little "'
+req "seeded sampling" 200 POST /v1/completions \
+	'{"prompt":"Once upon a time","temperature":1,"top_k":20,"top_p":0.9,"min_p":0.01,"seed":7,"max_tokens":12}'
+cp "$TMP/body" "$TMP/seed1"
+req "the same seed again" 200 POST /v1/completions \
+	'{"prompt":"Once upon a time","temperature":1,"top_k":20,"top_p":0.9,"min_p":0.01,"seed":7,"max_tokens":12}'
+check "the same seed gives the same text" python3 -c 'import json,sys; a,b=(json.load(open(f))["choices"][0]["text"] for f in sys.argv[1:]); sys.exit(a!=b)' "$TMP/seed1" "$TMP/body"
+
+chat='{"messages":[{"role":"system","content":"You tell stories."},{"role":"user","content":"Hello"},{"role":"assistant","content":"Hi there"},{"role":"user","content":"Tell me a story"}],"temperature":0,"max_tokens":8}'
+req "POST /v1/chat/completions" 200 POST /v1/chat/completions "$chat"
+jq_check "chat: message, usage, object" 'j["object"] == "chat.completion" and j["choices"][0]["message"]["role"] == "assistant" and isinstance(j["choices"][0]["message"]["content"], str) and j["choices"][0]["finish_reason"] == "length" and j["usage"]["completion_tokens"] == 8 and j["usage"]["prompt_tokens"] > 10 and j["usage"]["total_tokens"] == j["usage"]["prompt_tokens"] + 8'
+cp "$TMP/body" "$TMP/chat1"
+req "the same chat again" 200 POST /v1/chat/completions "$chat"
+check "a fresh conversation per request: greedy chat repeats" python3 -c 'import json,sys; a,b=(json.load(open(f))["choices"][0]["message"]["content"] for f in sys.argv[1:]); sys.exit(a!=b)' "$TMP/chat1" "$TMP/body"
+
+# Streams, read by curl: data: frames of JSON chunks, a last one with the
+# finish_reason, then [DONE]; the pieces add up to the whole reply.
+sse_check() { # NAME FILE KIND(text|chat) WANT-TEXT
+	python3 - "$2" "$3" "$4" <<'PY'
+import json, sys
+raw = open(sys.argv[1]).read()
+frames = raw.split("\n\n")
+assert frames[-1] == "" and frames[-2] == "data: [DONE]", "no [DONE] at the end"
+chunks = [json.loads(f[len("data: "):]) for f in frames[:-2]]
+assert all(f.startswith("data: ") for f in frames[:-2])
+if sys.argv[2] == "chat":
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+else:
+    text = "".join(c["choices"][0]["text"] for c in chunks)
+assert chunks[-1]["choices"][0]["finish_reason"] in ("stop", "length")
+assert all(c["choices"][0]["finish_reason"] is None for c in chunks[:-1])
+assert len(chunks) > 2, "one chunk per piece"
+if sys.argv[3]:
+    assert text == sys.argv[3], repr(text)
+PY
+}
+curl -s -N -m 20 -D "$TMP/sse_head" -o "$TMP/sse" -H 'Content-Type: application/json' --data-binary \
+	'{"prompt":"Once upon a time","temperature":0,"max_tokens":16,"stream":true}' "$URL/v1/completions"
+if grep -qi '^content-type: text/event-stream' "$TMP/sse_head" && sse_check x "$TMP/sse" text "$want" 2>"$TMP/py"; then
+	pass "stream /v1/completions (curl): SSE chunks add up to run's text, then [DONE]"
+else
+	fail "stream /v1/completions (curl)" "$(head -c 300 "$TMP/py") $(head -c 300 "$TMP/sse")"
+fi
+curl -s -N -m 20 -o "$TMP/sse" -H 'Content-Type: application/json' --data-binary \
+	"${chat%\}},\"stream\":true}" "$URL/v1/chat/completions"
+wantchat=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["choices"][0]["message"]["content"], end="")' "$TMP/chat1")
+if sse_check x "$TMP/sse" chat "$wantchat" 2>"$TMP/py"; then
+	pass "stream /v1/chat/completions (curl): deltas add up to the reply, then [DONE]"
+else
+	fail "stream /v1/chat/completions (curl)" "$(head -c 300 "$TMP/py") $(head -c 300 "$TMP/sse")"
+fi
+
+# The same read by Python's http.client line by line, as a client library would.
+if python3 - "$PORT" "$want" <<'PY' 2>"$TMP/py"
+import http.client, json, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=20)
+c.request("POST", "/v1/completions", json.dumps({"prompt": "Once upon a time", "temperature": 0,
+          "max_tokens": 16, "stream": True}), {"Content-Type": "application/json"})
+r = c.getresponse()
+assert r.status == 200 and r.getheader("Content-Type").startswith("text/event-stream")
+text, done, last = "", False, None
+for line in r:
+    line = line.decode().rstrip("\n")
+    if not line:
+        continue
+    assert line.startswith("data: "), line
+    if line == "data: [DONE]":
+        done = True
+        break
+    last = json.loads(line[6:])
+    text += last["choices"][0]["text"]
+assert done and last["choices"][0]["finish_reason"] == "length"
+assert text == sys.argv[2], repr(text)
+PY
+then
+	pass "stream read by http.client: JSON chunks, run's text, [DONE]"
+else
+	fail "stream read by http.client" "$(tail -c 300 "$TMP/py")"
+fi
+
+# A client that goes away after the first chunk stops the generation.
+python3 - "$PORT" <<'PY' 2>/dev/null
+import http.client, json, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=20)
+c.request("POST", "/v1/completions", json.dumps({"prompt": "Once upon a time", "temperature": 1,
+          "seed": 1, "max_tokens": 3000, "stream": True}))
+r = c.getresponse()
+r.fp.readline()
+c.close()
+PY
+req "a request after a client left" 200 POST /v1/completions '{"prompt":"Once","max_tokens":2}'
+if python3 -c 'import re,sys
+for l in open(sys.argv[1]):
+    m = re.match(r"POST /v1/completions 200 prompt=5 gen=(\d+) ", l)
+    if m and int(m.group(1)) < 1000 and "3000" not in l: sys.exit(0)
+sys.exit(1)' "$TMP/log"; then
+	pass "a disconnected stream stops generating"
+else
+	fail "a disconnected stream stops generating" "$(tail -n 5 "$TMP/log")"
+fi
+
+req "bad JSON is 400" 400 POST /v1/completions '{"prompt":'
+jq_check "errors are OpenAI-style" 'j["error"]["code"] == 400 and j["error"]["type"] == "invalid_request_error" and j["error"]["message"]'
+req "a wrong field type is 400" 400 POST /v1/completions '{"prompt":"x","temperature":"hot"}'
+req "a fractional max_tokens is 400" 400 POST /v1/completions '{"prompt":"x","max_tokens":1.5}'
+req "stop of numbers is 400" 400 POST /v1/completions '{"prompt":"x","stop":[1]}'
+req "missing messages is 400" 400 POST /v1/chat/completions '{"model":"x"}'
+req "a message without content is 400" 400 POST /v1/chat/completions '{"messages":[{"role":"user"}]}'
+req "messages ending with the assistant is 400" 400 POST /v1/chat/completions \
+	'{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"}]}'
+req "a stream refused before it starts is a JSON 400" 400 POST /v1/completions '{"prompt":7,"stream":true}'
+req "an unknown path is 404" 404 GET /v2/nothing
+req "GET on a completion endpoint is 405" 405 GET /v1/completions
+req "POST on /health is 405" 405 POST /health '{}'
+if curl -s -m 10 -o /dev/null -D - -X GET "$URL/v1/chat/completions" | grep -qi '^allow: POST'; then
+	pass "a 405 says which method (Allow)"
+else
+	fail "a 405 says which method (Allow)"
+fi
+head -c 1100000 /dev/zero | tr '\0' x >"$TMP/big"
+req "a body over 1 MiB is 413" 413 POST /v1/completions "@$TMP/big"
+if grep -qE '^POST /v1/completions 413 ' "$TMP/log" && grep -qE '^GET /health 200 prompt=0 gen=0 [0-9]+ms$' "$TMP/log"; then
+	pass "one access-log line per request"
+else
+	fail "one access-log line per request" "$(head -n 5 "$TMP/log")"
+fi
+if grep -q 'Tell me a story\|You tell stories\|Once upon' "$TMP/log"; then
+	fail "the access log holds no message text"
+else
+	pass "the access log holds no message text"
+fi
+
+# Two requests at once: the second waits for the first, both are right.
+pids=()
+for k in 1 2; do
+	curl -s -m 30 -o "$TMP/par$k" -H 'Content-Type: application/json' --data-binary \
+		'{"prompt":"Once upon a time","temperature":0,"max_tokens":16}' "$URL/v1/completions" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+if python3 -c 'import json,sys; sys.exit(not all(json.load(open(f))["choices"][0]["text"] == sys.argv[1] for f in sys.argv[2:]))' \
+	"$want" "$TMP/par1" "$TMP/par2"; then
+	pass "two concurrent requests both get run's text"
+else
+	fail "two concurrent requests both get run's text" "$(head -c 200 "$TMP/par1") / $(head -c 200 "$TMP/par2")"
+fi
+
+# SIGTERM while a long reply is being generated: the server does not wait for it.
+curl -s -m 30 -o /dev/null -H 'Content-Type: application/json' --data-binary \
+	'{"prompt":"Once upon a time","temperature":1,"seed":1,"max_tokens":3000}' "$URL/v1/completions" &
+CURL=$!
+sleep 0.5
+kill -TERM "$PID"
+for i in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$PID" 2>/dev/null; then
+	fail "SIGTERM stops the server"
+	stop_server
+else
+	wait "$PID"
+	rc=$?
+	PID=
+	if [ "$rc" -eq 0 ]; then pass "SIGTERM stops the server mid-reply (exit 0)"; else fail "SIGTERM stops the server" "exit $rc"; fi
+fi
+wait "$CURL" 2>/dev/null
+
+KEY=s3cret
+if start_server "$TMP/log2" --api-key "$KEY"; then
+	req "--api-key: no key is 401" 401 GET /v1/models
+	jq_check "401 is OpenAI-style" 'j["error"]["code"] == 401'
+	req "--api-key: a wrong key is 401" 401 GET /v1/models "" -H "Authorization: Bearer nope"
+	req "--api-key: the key is accepted" 200 POST /v1/completions '{"prompt":"Once","max_tokens":2}' \
+		-H "Authorization: Bearer $KEY"
+	kill -INT "$PID"
+	for i in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$PID" 2>/dev/null; then fail "SIGINT stops the server"; stop_server; else pass "SIGINT stops the server"; PID=; fi
+else
+	fail "serve --api-key starts" "$(head -c 300 "$TMP/log2")"
+fi
