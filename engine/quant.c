@@ -547,6 +547,11 @@ const struct quant_kernels *quant_ref(enum ggml_type type)
 	return &ref_kernels[type];
 }
 
+void quant_ref_table(struct quant_kernels table[GGML_TYPE_COUNT])
+{
+	memcpy(table, ref_kernels, sizeof(ref_kernels));
+}
+
 const struct quant_kernels *quant_best(enum ggml_type type)
 {
 	return kernels_quant(kernels_active(), type);

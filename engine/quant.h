@@ -151,6 +151,10 @@ struct quant_kernels {
 	enum ggml_type vec_dot_type;
 };
 
+/* Fills table with the reference kernels (zeros where a type is not
+ * computed): where a variant's table starts before it puts in its own. */
+void quant_ref_table(struct quant_kernels table[GGML_TYPE_COUNT]);
+
 /* The kernels for type, or NULL when the type is not computed. */
 const struct quant_kernels *quant_ref(enum ggml_type type);
 const struct quant_kernels *quant_best(enum ggml_type type);

@@ -496,11 +496,7 @@ static const struct quant_tile dotprod_tiles[GGML_TYPE_COUNT] = ARM_TILES(dotpro
 static void arm_init(void)
 {
 	/* Start from the reference kernels and replace the ones we have. */
-	for (int t = 0; t < GGML_TYPE_COUNT; t++) {
-		const struct quant_kernels *r = quant_ref((enum ggml_type)t);
-		if (r)
-			neon_table[t] = *r;
-	}
+	quant_ref_table(neon_table);
 	neon_table[GGML_TYPE_F32].vec_dot = arm_f32_vec_dot;
 	neon_table[GGML_TYPE_F16].vec_dot = arm_f16_vec_dot;
 	neon_table[GGML_TYPE_F16].to_float = arm_f16_to_float;

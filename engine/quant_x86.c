@@ -751,11 +751,7 @@ bool quant_x86_probe(void)
 static void x86_init(void)
 {
 	/* Start from the reference kernels and replace the ones we have. */
-	for (int t = 0; t < GGML_TYPE_COUNT; t++) {
-		const struct quant_kernels *r = quant_ref((enum ggml_type)t);
-		if (r)
-			x86_table[t] = *r;
-	}
+	quant_ref_table(x86_table);
 	x86_table[GGML_TYPE_F32].vec_dot = x86_f32_vec_dot;
 	x86_table[GGML_TYPE_F16].vec_dot = x86_f16_vec_dot;
 	x86_table[GGML_TYPE_F16].to_float = x86_f16_to_float;

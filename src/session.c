@@ -269,6 +269,21 @@ static bool session_parse_meta(struct rd *r, struct session_data *d)
 	return !r->bad && r->off == r->len;
 }
 
+bool session_ctx_consistent(const struct session_data *d)
+{
+	uint64_t sum = (uint64_t)d->n_head;
+	bool seen_in = false;
+	for (int i = 0; i < d->n_turns; i++) {
+		bool in = d->turns[i].flags & 2;
+		if (seen_in && !in)
+			return false;
+		seen_in |= in;
+		if (in)
+			sum += (uint64_t)d->turns[i].n_tokens;
+	}
+	return sum == (uint64_t)d->n_ids;
+}
+
 bool session_parse_samp(struct rd *r, struct session_data *d)
 {
 	struct sampler_params *sp = &d->sampling;
@@ -381,17 +396,7 @@ static bool session_parse_ctx(struct rd *r, struct session_data *d)
 	}
 	d->n_ids = (int)n;
 	d->n_head = (int)n_head;
-	uint64_t sum = n_head;
-	bool seen_in = false;
-	for (int i = 0; i < d->n_turns; i++) {
-		bool in = d->turns[i].flags & 2;
-		if (seen_in && !in)
-			return false;
-		seen_in |= in;
-		if (in)
-			sum += (uint64_t)d->turns[i].n_tokens;
-	}
-	return sum == n;
+	return session_ctx_consistent(d);
 }
 
 /* Copies a payload into a malloc'd buffer. */

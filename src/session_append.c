@@ -84,26 +84,11 @@ static uint64_t turn_hash(const struct session_turn *t)
 	return fnv(h, t->reasoning ? t->reasoning : "", t->reasoning ? strlen(t->reasoning) + 1 : 1);
 }
 
-static bool grow(void **p, int *cap, int need, size_t size)
-{
-	if (need <= *cap)
-		return true;
-	int nc = *cap ? *cap : 16;
-	while (nc < need)
-		nc *= 2;
-	void *g = realloc(*p, (size_t)nc * size);
-	if (!g)
-		return false;
-	*p = g;
-	*cap = nc;
-	return true;
-}
-
 /* ---- what the file holds ---- */
 
 static bool set_turns(struct session_journal *j, const struct session_data *d)
 {
-	if (!grow((void **)&j->turns, &j->cap_turns, d->n_turns, sizeof(*j->turns)))
+	if (!session_grow((void **)&j->turns, &j->cap_turns, d->n_turns, sizeof(*j->turns)))
 		return false;
 	for (int i = 0; i < d->n_turns; i++)
 		j->turns[i] = (struct jturn){ turn_hash(&d->turns[i]), d->turns[i].flags,
@@ -119,7 +104,7 @@ static bool set_ids(struct session_journal *j, const struct session_data *d, boo
 	j->n_head = has ? d->n_head : 0;
 	if (!has)
 		return true;
-	if (!grow((void **)&j->ids, &j->cap_ids, d->n_ids, sizeof(int32_t)))
+	if (!session_grow((void **)&j->ids, &j->cap_ids, d->n_ids, sizeof(int32_t)))
 		return false;
 	memcpy(j->ids, d->ids, (size_t)d->n_ids * sizeof(int32_t));
 	return true;
@@ -138,7 +123,7 @@ static void kv_truncate(struct session_journal *j, int n)
 static bool kv_push(struct session_journal *j, int p0, int p1, uint64_t bytes)
 {
 	kv_truncate(j, p0);
-	if (!grow((void **)&j->kv, &j->cap_kv, j->n_kv_items + 1, sizeof(*j->kv)))
+	if (!session_grow((void **)&j->kv, &j->cap_kv, j->n_kv_items + 1, sizeof(*j->kv)))
 		return false;
 	j->kv[j->n_kv_items++] = (struct jkv){ p0, p1, p1, bytes };
 	j->n_kv = p1;
@@ -331,7 +316,7 @@ static int sink_file(void *ud, int q0, int q1, const void *blob, size_t len)
 	bytebuf_u32(&h, (uint32_t)(len + 8));
 	bytebuf_u32(&h, (uint32_t)q0);
 	bytebuf_u32(&h, (uint32_t)q1);
-	if (h.oom || !grow((void **)&o->spans, &o->cap_spans, o->n_spans + 1, sizeof(*o->spans))) {
+	if (h.oom || !session_grow((void **)&o->spans, &o->cap_spans, o->n_spans + 1, sizeof(*o->spans))) {
 		free(h.p);
 		return LT_E_NOMEM;
 	}

@@ -98,12 +98,33 @@ static inline void wb_f32(struct bytebuf *b, float f)
 	bytebuf_u32(b, v);
 }
 
+/* Grows *p (cap elements of size bytes) to hold need, doubling; false when
+ * out of memory (*p is then unchanged). */
+static inline bool session_grow(void **p, int *cap, int need, size_t size)
+{
+	if (need <= *cap)
+		return true;
+	int nc = *cap ? *cap : 16;
+	while (nc < need)
+		nc *= 2;
+	void *g = realloc(*p, (size_t)nc * size);
+	if (!g)
+		return false;
+	*p = g;
+	*cap = nc;
+	return true;
+}
+
 static inline void wb_str(struct bytebuf *b, const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 	bytebuf_u32(b, (uint32_t)n);
 	bytebuf_put(b, s, n);
 }
+
+/* Whether the context ids add up to the head and the turns in the context
+ * (which follow every turn that is not), as version 1's CTXT check has it. */
+bool session_ctx_consistent(const struct session_data *d);
 
 /* The sampling settings (v1's SAMP section, the journal's SAMP record). */
 void session_encode_samp(struct bytebuf *b, const struct session_data *d);

@@ -253,22 +253,6 @@ static bool journal_record_ok(const uint8_t *buf, size_t len, size_t off, bool l
 #endif
 }
 
-/* Growable arrays of the replay. */
-static bool grow(void **p, int *cap, int need, size_t size)
-{
-	if (need <= *cap)
-		return true;
-	int nc = *cap ? *cap : 8;
-	while (nc < need)
-		nc *= 2;
-	void *g = realloc(*p, (size_t)nc * size);
-	if (!g)
-		return false;
-	*p = g;
-	*cap = nc;
-	return true;
-}
-
 struct replay {
 	struct session_data *d;
 	bool light;
@@ -394,7 +378,7 @@ static bool replay_turn(struct replay *r, struct rd *p)
 	t.text = rd_str(p);
 	t.reasoning = rd_str(p);
 	if (p->bad || p->off != p->len || t.role > 1 || t.flags > 3 || nt > INT32_MAX ||
-	    nr > INT32_MAX || !grow((void **)&d->turns, &r->cap_turns, d->n_turns + 1, sizeof(t))) {
+	    nr > INT32_MAX || !session_grow((void **)&d->turns, &r->cap_turns, d->n_turns + 1, sizeof(t))) {
 		free(t.text);
 		free(t.reasoning);
 		return false;
@@ -442,7 +426,7 @@ static bool replay_ids(struct replay *r, struct rd *p)
 		r->ids_bad = true;
 		return true;
 	}
-	if (!grow((void **)&d->ids, &r->cap_ids, (int)(keep + n), sizeof(int32_t)))
+	if (!session_grow((void **)&d->ids, &r->cap_ids, (int)(keep + n), sizeof(int32_t)))
 		return false;
 	for (uint32_t i = 0; i < n; i++) {
 		int32_t id = (int32_t)rd_u32(p);
@@ -467,7 +451,7 @@ static bool replay_span(struct replay *r, struct rd *p, uint64_t rec_bytes)
 		return true;
 	}
 	replay_kv_truncate(r, (int)p0);
-	if (!grow((void **)&d->spans, &r->cap_spans, d->n_spans + 1, sizeof(*d->spans)))
+	if (!session_grow((void **)&d->spans, &r->cap_spans, d->n_spans + 1, sizeof(*d->spans)))
 		return false;
 	struct session_kv_span s = { .p0 = (int)p0, .p1 = (int)p1, .p_end = (int)p1,
 				     .len = (size_t)rec_bytes };
@@ -575,23 +559,6 @@ static bool replay_record(struct replay *r, const uint8_t *type, const uint8_t *
 	return true; /* a newer record type: skipped */
 }
 
-/* Whether the ids add up to the head and the turns in the context, as
- * version 1's CTXT check has it. */
-static bool replay_ctx_consistent(const struct session_data *d)
-{
-	uint64_t sum = (uint64_t)d->n_head;
-	bool seen_in = false;
-	for (int i = 0; i < d->n_turns; i++) {
-		bool in = d->turns[i].flags & 2;
-		if (seen_in && !in)
-			return false;
-		seen_in |= in;
-		if (in)
-			sum += (uint64_t)d->turns[i].n_tokens;
-	}
-	return d->n_ids > 0 && sum == (uint64_t)d->n_ids;
-}
-
 int session_journal_decode(const uint8_t *buf, size_t len, bool light, const char *path,
 			   struct session_data *d, char *warn, size_t warnlen, char *err,
 			   size_t errlen)
@@ -627,7 +594,7 @@ int session_journal_decode(const uint8_t *buf, size_t len, bool light, const cha
 			off = q;
 			continue;
 		}
-		if (!grow((void **)&offs, &cap_recs, n_recs + 1, sizeof(*offs))) {
+		if (!session_grow((void **)&offs, &cap_recs, n_recs + 1, sizeof(*offs))) {
 			free(offs);
 			return lt_seterr(err, errlen, LT_E_NOMEM, "%s: out of memory", path);
 		}
@@ -683,7 +650,7 @@ int session_journal_decode(const uint8_t *buf, size_t len, bool light, const cha
 			 len - valid_end);
 		session_append_warn(warn, warnlen, path, what);
 	}
-	d->has_ctx = !r.ids_bad && replay_ctx_consistent(d);
+	d->has_ctx = !r.ids_bad && d->n_ids > 0 && session_ctx_consistent(d);
 	if (!d->has_ctx) {
 		free(d->ids);
 		d->ids = NULL;
