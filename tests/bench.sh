@@ -1,31 +1,52 @@
 #!/usr/bin/env bash
-# make bench: speed of the synthetic 110m and 1b shapes as F32, Q8_0, Q4_0
-# and Q4_K_M, quantized by llamaterm itself and cached outside the tree, with
-# each decode figure shown as a percent of its memory-bandwidth limit
-# (weight bytes per token / measured read bandwidth).
+# make bench: speed of synthetic 110m, 1b and 3b (Llama-3.2-3B) shapes,
+# quantized by llamaterm itself and cached outside the tree: pp64, pp512 and
+# tg64 at each depth (tokens already in the KV cache), each decode figure as
+# a percent of its memory-bandwidth limit (weight bytes per token / measured
+# read bandwidth), and the peak resident memory of each engine.
 #
 # Environment: LLAMATERM, SYNTH (lt-synth), BWPROBE (bandwidth probe),
-# LLAMATERM_SHARED; optional BENCH_THREADS (2), BENCH_REPS (3), BENCH_ROUNDS
-# (3), BENCH_SHAPES ("110m 1b"), BENCH_TYPES ("F32 Q8_0 Q4_0 Q4_K_M"), and
-# LLAMA_BENCH, the path of llama.cpp's llama-bench, for side-by-side figures.
+# LLAMATERM_SHARED, and optionally:
+#   BENCH_THREADS (2), BENCH_REPS (3), BENCH_ROUNDS (3)
+#   BENCH_SHAPES ("110m 1b 3b"), BENCH_TYPES ("F32 Q8_0 Q4_0 Q4_K_M"),
+#   BENCH_TYPES_3B ("Q4_0 Q4_K_M": the 3b shape is written as F16 and
+#     quantized from it, never as a 13 GB F32 file)
+#   BENCH_DEPTHS ("0 4096"), BENCH_TESTS ("pp64 pp512 tg64")
+#   BENCH_LOAD=1   run one competing CPU-bound process during every run
+#   LLAMA_BENCH, IK_LLAMA_BENCH: paths of llama.cpp's and ik_llama.cpp's
+#     llama-bench, for their figures side by side.
+# A full run with both references takes hours on 2 cores; BENCH_SHAPES=110m
+# BENCH_DEPTHS=0 takes minutes.
 set -u
 : "${LLAMATERM:?LLAMATERM must name the llamaterm binary}"
 : "${SYNTH:?SYNTH must name lt-synth}"
 SHARED=${LLAMATERM_SHARED:-../shared}
 THREADS=${BENCH_THREADS:-2}
 REPS=${BENCH_REPS:-3}
-SHAPES=${BENCH_SHAPES:-110m 1b}
+ROUNDS=${BENCH_ROUNDS:-3}
+SHAPES=${BENCH_SHAPES:-110m 1b 3b}
 TYPES=${BENCH_TYPES:-F32 Q8_0 Q4_0 Q4_K_M}
+TYPES_3B=${BENCH_TYPES_3B:-Q4_0 Q4_K_M}
+DEPTHS=${BENCH_DEPTHS:-0 4096}
+TESTS=${BENCH_TESTS:-pp64 pp512 tg64}
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/llamaterm/bench
 LLAMA_BENCH=${LLAMA_BENCH:-}
+IK_LLAMA_BENCH=${IK_LLAMA_BENCH:-}
+TIME=/usr/bin/time
+[ -x "$TIME" ] || TIME=
 
 mkdir -p "$CACHE" || { echo "bench: cannot create $CACHE" >&2; exit 1; }
+
+# The file each shape is quantized from, and the types measured for it.
+base_type() { [ "$1" = 3b ] && echo F16 || echo F32; }
+shape_types() { [ "$1" = 3b ] && echo "$TYPES_3B" || echo "$TYPES"; }
 
 # Approximate file sizes in MB, to check the disk before writing anything.
 size_mb() {
 	case "$1-$2" in
 	110m-F32) echo 530 ;; 110m-Q8_0) echo 150 ;; 110m-Q4_0) echo 80 ;; 110m-Q4_K_M) echo 85 ;;
 	1b-F32) echo 4400 ;; 1b-Q8_0) echo 1170 ;; 1b-Q4_0) echo 620 ;; 1b-Q4_K_M) echo 670 ;;
+	3b-F16) echo 6450 ;; 3b-Q8_0) echo 3430 ;; 3b-Q4_0) echo 1820 ;; 3b-Q4_K_M) echo 1950 ;;
 	*) echo 0 ;;
 	esac
 }
@@ -37,7 +58,7 @@ vocab_args=()
 
 need=0
 for shape in $SHAPES; do
-	for type in F32 $TYPES; do
+	for type in $(base_type "$shape") $(shape_types "$shape"); do
 		f=$CACHE/$shape-$type.gguf
 		[ -f "$f" ] || need=$((need + $(size_mb "$shape" "$type")))
 	done
@@ -53,15 +74,16 @@ if [ "$need" -gt 0 ]; then
 fi
 
 for shape in $SHAPES; do
-	base=$CACHE/$shape-F32.gguf
+	bt=$(base_type "$shape")
+	base=$CACHE/$shape-$bt.gguf
 	if [ ! -f "$base" ]; then
 		echo "bench: generating $base"
-		"$SYNTH" --shape "$shape" "${vocab_args[@]}" -o "$base.tmp" >/dev/null &&
+		"$SYNTH" --shape "$shape" --type "$bt" "${vocab_args[@]}" -o "$base.tmp" >/dev/null &&
 			mv "$base.tmp" "$base" || { echo "bench: lt-synth failed" >&2; exit 1; }
 	fi
-	for type in $TYPES; do
+	for type in $(shape_types "$shape"); do
 		f=$CACHE/$shape-$type.gguf
-		[ "$type" = F32 ] || [ -f "$f" ] && continue
+		[ "$type" = "$bt" ] || [ -f "$f" ] && continue
 		echo "bench: quantizing $f"
 		"$LLAMATERM" quantize "$base" "$f.tmp" "$type" >/dev/null &&
 			mv "$f.tmp" "$f" || { echo "bench: quantize to $type failed" >&2; exit 1; }
@@ -74,20 +96,32 @@ if [ -n "${BWPROBE:-}" ] && [ -x "$BWPROBE" ]; then
 	echo "bench: read bandwidth with $THREADS threads: $bw GB/s"
 fi
 
+load_pid=
+stop_load() { [ -n "$load_pid" ] && kill "$load_pid" 2>/dev/null; load_pid=; }
+trap stop_load EXIT
+if [ "${BENCH_LOAD:-0}" = 1 ]; then
+	# One busy loop, as a compile or a second program would be.
+	bash -c 'while :; do :; done' &
+	load_pid=$!
+	echo "bench: BENCH_LOAD=1: one competing CPU-bound process (pid $load_pid)"
+fi
+
 # json_mean JSON TEST: the mean of test TEST ("pp64") in llamaterm's JSON.
 json_mean() {
-	echo "$1" | sed -n "s/.*\"test\": \"$2\", \"mean\": \([0-9.]*\).*/\1/p"
+	echo "$1" | sed -n "s/.*\"test\": \"$2\", \"depth\": [0-9]*, \"mean\": \([0-9.]*\).*/\1/p"
 }
 
-# llama-bench's markdown rows end "| pp64 | 123.45 ± 6.78 |".
-llama_mean() {
-	echo "$1" | awk -F'|' -v t="$2" 'NF >= 4 && $(NF-2) ~ t { split($(NF-1), a, " "); print a[1] }'
+# csv_avg CSV: avg_ts of the only result row of llama-bench -o csv (both
+# forks name the column the same; their markdown differs).
+csv_avg() {
+	echo "$1" | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) { h = $i; gsub(/"/, "", h);
+		if (h == "avg_ts") c = i } } NR > 1 && c { v = $c; gsub(/"/, "", v); print v }' | tail -1
 }
 
-# median X...: the middle value (mean of the two middle ones), "err" if none.
+# median X...: the middle value (mean of the two middle ones), "-" if none.
 median() {
 	printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g |
-		awk '{ v[NR] = $1 } END { if (!NR) print "err"; else if (NR % 2) print v[(NR + 1) / 2];
+		awk '{ v[NR] = $1 } END { if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
 			else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
@@ -95,46 +129,106 @@ ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'
 }
 
-# The machine may be shared: each round runs llamaterm, then llama-bench,
-# and the table shows the median over the rounds of each tool's mean.
-ROUNDS=${BENCH_ROUNDS:-3}
-echo "bench: $ROUNDS rounds of $REPS repetitions, $THREADS threads, medians shown"
-printf '\n%-12s %10s %10s %10s %8s' model "pp64 t/s" "tg64 t/s" "limit t/s" "% limit"
-[ -n "$LLAMA_BENCH" ] && printf ' %11s %11s %8s %8s' "llama pp64" "llama tg64" "pp ratio" "tg ratio"
-printf '\n'
-# The rows: stories260K from the shared models when present, then the cache.
+max_of() { printf '%s\n' "$@" | grep -E '^[0-9]+$' | sort -g | tail -1; }
+
+# timed OUTVAR CMD...: runs CMD, its stdout into OUTVAR's file, and its peak
+# RSS (KiB, from GNU time) into $rss_kib.
+rss_kib=
+run_measured() {
+	local out=$1
+	shift
+	if [ -n "$TIME" ]; then
+		"$TIME" -f '%M' -o "$out.rss" "$@" >"$out" 2>/dev/null
+		rss_kib=$(tail -1 "$out.rss")
+	else
+		"$@" >"$out" 2>/dev/null
+		rss_kib=
+	fi
+}
+
+# One test of one engine: prints tokens/s; sets rss_kib.
+tmp=$(mktemp -d) || exit 1
+trap 'stop_load; rm -rf "$tmp"' EXIT
+lt_run() { # FILE DEPTH TEST
+	local p=0 n=0
+	case "$3" in pp*) p=${3#pp} ;; tg*) n=${3#tg} ;; esac
+	run_measured "$tmp/out" "$LLAMATERM" bench -m "$1" -p "$p" -n "$n" -d "$2" \
+		-c $(($2 + p + n)) -t "$THREADS" -r "$REPS" --json
+	json_mean "$(cat "$tmp/out")" "$3"
+}
+ref_run() { # BINARY FILE DEPTH TEST
+	local p=0 n=0
+	case "$4" in pp*) p=${4#pp} ;; tg*) n=${4#tg} ;; esac
+	local depth=()
+	[ "$3" -gt 0 ] && depth=(-d "$3")
+	run_measured "$tmp/out" "$1" -m "$2" -p "$p" -n "$n" "${depth[@]}" -t "$THREADS" \
+		-r "$REPS" -o csv
+	csv_avg "$(cat "$tmp/out")"
+}
+
+engines=(lt)
+[ -n "$LLAMA_BENCH" ] && engines+=(lc)
+[ -n "$IK_LLAMA_BENCH" ] && engines+=(ik)
+
+echo "bench: $ROUNDS rounds of $REPS repetitions, $THREADS threads, engines alternate" \
+	"within a round, medians shown; RSS is the peak of the process in MiB"
+printf '\n%-13s %5s %-6s %10s' model depth test llamaterm
+[ -n "$LLAMA_BENCH" ] && printf ' %10s %6s' llama.cpp "x lc"
+[ -n "$IK_LLAMA_BENCH" ] && printf ' %10s %6s' ik_llama "x ik"
+printf ' %8s\n' "% limit"
+
 rows=()
 [ -f "$SHARED/models/stories260K.gguf" ] && rows+=("stories-F32=$SHARED/models/stories260K.gguf")
 for shape in $SHAPES; do
-	for type in $TYPES; do
+	for type in $(shape_types "$shape"); do
 		rows+=("$shape-$type=$CACHE/$shape-$type.gguf")
 	done
 done
 
 for row in "${rows[@]}"; do
 	name=${row%%=*} f=${row#*=}
-	pps=() tgs=() lpps=() ltgs=() bytes=0
-	for ((round = 0; round < ROUNDS; round++)); do
-		out=$("$LLAMATERM" bench -m "$f" -p 64 -n 64 -t "$THREADS" -r "$REPS" --json 2>/dev/null)
-		pps+=("$(json_mean "$out" pp64)")
-		tgs+=("$(json_mean "$out" tg64)")
-		b=$(echo "$out" | sed -n 's/.*"decode_bytes": \([0-9]*\).*/\1/p')
-		[ -n "$b" ] && bytes=$b
-		if [ -n "$LLAMA_BENCH" ]; then
-			lb=$("$LLAMA_BENCH" -m "$f" -p 64 -n 64 -t "$THREADS" -r "$REPS" 2>/dev/null)
-			lpps+=("$(llama_mean "$lb" pp64)")
-			ltgs+=("$(llama_mean "$lb" tg64)")
+	bytes=$("$LLAMATERM" bench -m "$f" -p 0 -n 1 -r 1 -c 64 --json 2>/dev/null |
+		sed -n 's/.*"decode_bytes": \([0-9]*\).*/\1/p')
+	limit=$(awk -v bw="$bw" -v b="${bytes:-0}" 'BEGIN { printf "%.1f", (b > 0 ? bw * 1e9 / b : 0) }')
+	for depth in $DEPTHS; do
+		# stories260K's context is 512 tokens.
+		[ "$name" = stories-F32 ] && [ "$depth" -gt 0 ] && continue
+		declare -A rss=()
+		for test in $TESTS; do
+			declare -A vals=()
+			for ((round = 0; round < ROUNDS; round++)); do
+				for e in "${engines[@]}"; do
+					case $e in
+					lt) v=$(lt_run "$f" "$depth" "$test") ;;
+					lc) v=$(ref_run "$LLAMA_BENCH" "$f" "$depth" "$test") ;;
+					ik) v=$(ref_run "$IK_LLAMA_BENCH" "$f" "$depth" "$test") ;;
+					esac
+					vals[$e]="${vals[$e]:-} $v"
+					rss[$e]="${rss[$e]:-} $(tail -1 "$tmp/out.rss" 2>/dev/null)"
+				done
+			done
+			lt=$(median ${vals[lt]})
+			printf '%-13s %5s %-6s %10s' "$name" "$depth" "$test" "$lt"
+			for e in lc ik; do
+				[ -n "${vals[$e]:-}" ] || continue
+				m=$(median ${vals[$e]})
+				printf ' %10s %6s' "$m" "$(ratio "$lt" "$m")"
+			done
+			pct=
+			case $test in tg*) pct=$(awk -v l="$limit" -v t="$lt" \
+				'BEGIN { if (l > 0 && t + 0 > 0) printf "%.0f%%", 100 * t / l }') ;;
+			esac
+			printf ' %8s\n' "$pct"
+		done
+		if [ -n "$TIME" ]; then
+			printf '%-13s %5s %-6s %10s' "$name" "$depth" "RSS" \
+				"$(($(max_of ${rss[lt]}) / 1024))"
+			for e in lc ik; do
+				[ -n "${rss[$e]:-}" ] || continue
+				printf ' %10s %6s' "$(($(max_of ${rss[$e]}) / 1024))" ""
+			done
+			printf '\n'
 		fi
+		unset rss
 	done
-	pp=$(median "${pps[@]}")
-	tg=$(median "${tgs[@]}")
-	limit=$(awk -v bw="$bw" -v b="$bytes" 'BEGIN { printf "%.1f", (b > 0 ? bw * 1e9 / b : 0) }')
-	pct=$(awk -v l="$limit" -v t="$tg" 'BEGIN { printf "%.0f%%", (l > 0 ? 100 * t / l : 0) }')
-	printf '%-12s %10s %10s %10s %8s' "$name" "$pp" "$tg" "$limit" "$pct"
-	if [ -n "$LLAMA_BENCH" ]; then
-		lpp=$(median "${lpps[@]}")
-		ltg=$(median "${ltgs[@]}")
-		printf ' %11s %11s %8s %8s' "$lpp" "$ltg" "$(ratio "$pp" "$lpp")" "$(ratio "$tg" "$ltg")"
-	fi
-	printf '\n'
 done

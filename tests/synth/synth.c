@@ -352,10 +352,11 @@ static void synth_usage(FILE *out)
 		"Writes a deterministic synthetic model with random weights, with the tensors\n"
 		"and keys llama.cpp's converter writes for the architecture.\n\n"
 		"  --arch NAME            architecture (default llama): %s\n"
-		"  --shape tiny|110m|1b   preset sizes (default tiny):\n"
+		"  --shape tiny|110m|1b|3b preset sizes (default tiny):\n"
 		"                           tiny  dim 64, ffn 192, 2 layers, 4 heads, 2 KV heads, vocab 512\n"
 		"                           110m  dim 768, ffn 2048, 12 layers, 12 heads, 12 KV heads, vocab 32000\n"
 		"                           1b    dim 2048, ffn 5632, 22 layers, 32 heads, 4 KV heads, vocab 32000\n"
+		"                           3b    dim 3072, ffn 8192, 28 layers, 24 heads, 8 KV heads, vocab 32000\n"
 		"  --dim N --ffn N --layers N --heads N --kv-heads N --head-dim N --vocab N --ctx N\n"
 		"                         override single sizes of the preset\n"
 		"  --rope-base F          RoPE frequency base (qwen2/qwen3 1000000, others 10000)\n"
@@ -423,8 +424,12 @@ static int apply_shape(struct synth_opts *o, const char *shape)
 	} else if (strcmp(shape, "1b") == 0) {
 		o->dim = 2048, o->ffn = 5632, o->layers = 22, o->heads = 32, o->kv_heads = 4;
 		o->vocab = 32000, o->ctx = 2048;
+	} else if (strcmp(shape, "3b") == 0) {
+		/* Llama-3.2-3B's sizes (its own vocab is 128256; --vocab-from sets it). */
+		o->dim = 3072, o->ffn = 8192, o->layers = 28, o->heads = 24, o->kv_heads = 8;
+		o->vocab = 32000, o->ctx = 8192;
 	} else {
-		fprintf(stderr, "lt-synth: --shape: unknown shape '%s' (tiny, 110m, 1b)\n", shape);
+		fprintf(stderr, "lt-synth: --shape: unknown shape '%s' (tiny, 110m, 1b, 3b)\n", shape);
 		return -1;
 	}
 	return 0;
