@@ -1,0 +1,607 @@
+/* K-quant panels (struct quant_panel): prefill panels (pack + gemm) for
+ * q2_K, q3_K, q4_K, q5_K and q6_K weights, and the q4_K decode kernel.
+ *
+ * The prefill tiles of quant_x86.c unpack one row's super-block for four
+ * tokens and spend, per 32 products, a maddubs, a widening madd with the
+ * group scale and an add, then fold eight lanes of one row at the end. A
+ * panel, as for q4_0 (quant_x86_panel.c), makes the lanes eight rows: the
+ * pack unpacks a super-block of eight rows to one byte per quant, laid out
+ * so that each 32-byte vector holds four positions of all eight rows, and
+ * the token's four activations are broadcast against it. Per 32 products
+ * that leaves one maddubs and one 16-bit add; the scale's madd comes once
+ * per sub-block, as many 16-bit sums as fit without overflow at a time.
+ * The unpacked vectors of a 32-position run stay in registers for up to
+ * X86_PANEL_TOKENS tokens.
+ *
+ * Three activation formats, each q8_K's quants byte for byte, so the
+ * integer sums of every sub-block equal vec_dot's:
+ * - q4_K and q5_K (unsigned quants with mins per 32): signed activations
+ *   with their eight 32-element sums for the mins (x86_kpanel_act, shared
+ *   with the q4_K decode kernel);
+ * - q6_K and q3_K (signed quants, q - 32 and q - 4): the weights stay
+ *   signed and the activations move to unsigned, a + 128, the operand
+ *   maddubs wants unsigned. The shift adds 128 * sum(scale * sum(q)) per
+ *   row, which depends on the weights alone: the pack computes it once and
+ *   the sums start from minus it, with no term per token;
+ * - q2_K (unsigned quants with mins per 16): signed activations with the
+ *   sixteen 16-element sums. */
+#include "quant_x86.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include "quant_x86_impl.h"
+
+/* ---------------------------------------------------------------- q4_K decode
+ *
+ * The idea of the q4_0 / q8_0 decode kernels (quant_x86_panel.c) for
+ * q4_K: eight rows of a super-block at once, lanes are rows. Each row's
+ * 16-byte head (d, dmin, twelve bytes of scales and mins) and each 32-byte
+ * run of nibbles is read as two 16-byte halves, row r in the low 128 bits
+ * and row r+4 in the high ones, so a 4 x 4 transpose that
+ * stays inside the 128-bit lanes (no lane crossing, two thirds of the full
+ * transpose's shuffles) already leaves dword c of rows 0..7 in lanes 0..7.
+ * The scale and min decoding of x86_k4_scales then runs word-wide on all
+ * eight rows, and each group's scales become a madd operand with one byte
+ * shuffle.
+ *
+ * Sums stay exact: one 16-bit lane takes 16 products of a nibble and an
+ * activation, 16 * 15 * 128 < 32767, before madd widens it with the
+ * group's 6-bit scale. The mins term needs the activation's group sums,
+ * which the activation format keeps. */
+
+/* One super-block of 256 activations, quantized byte for byte as the q8_K
+ * activation quantizer does, with the eight 32-element group sums in the
+ * order the mins term reads them: groups (0, 2), (1, 3), (4, 6), (5, 7) as
+ * 16-bit pairs. */
+struct x86_kpanel_act {
+	float d;
+	int16_t gsum[8];
+	int32_t unused[3]; /* pads the block to 36 bytes per 32 elements */
+	int8_t qs[QK_K];
+};
+_Static_assert(sizeof(struct x86_kpanel_act) == 36 * (QK_K / 32), "x86_kpanel_act size");
+
+/* The q8_K activation quantizer; the reference one if the SIMD kernels
+ * were turned off meanwhile (both write the same bytes). */
+static const struct quant_kernels *x86_kpanel_q8_K(void)
+{
+	const struct quant_kernels *k = quant_x86(GGML_TYPE_Q8_K);
+	return k ? k : quant_ref(GGML_TYPE_Q8_K);
+}
+
+static void x86_kpanel_act_from_float(const float *x, void *dst, int64_t n)
+{
+	static const int order[8] = { 0, 2, 1, 3, 4, 6, 5, 7 };
+	const struct quant_kernels *k = x86_kpanel_q8_K();
+	struct x86_kpanel_act *a = dst;
+	for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+		struct block_q8_K q;
+		k->from_float(x, &q, QK_K);
+		a[i].d = q.d;
+		for (int g = 0; g < 8; g++)
+			a[i].gsum[g] = (int16_t)(q.bsums[2 * order[g]] + q.bsums[2 * order[g] + 1]);
+		memset(a[i].unused, 0, sizeof(a[i].unused));
+		memcpy(a[i].qs, q.qs, sizeof(q.qs));
+	}
+}
+
+/* Four vectors each holding 16 bytes of row r and of row r+4 become four
+ * holding dword c of the eight rows (a 4 x 4 transpose per 128-bit lane). */
+LT_AVX2 static inline void x86_transpose4_lanes(__m256i r[4])
+{
+	const __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]);
+	const __m256i t1 = _mm256_unpackhi_epi32(r[0], r[1]);
+	const __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]);
+	const __m256i t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+	r[0] = _mm256_unpacklo_epi64(t0, t2);
+	r[1] = _mm256_unpackhi_epi64(t0, t2);
+	r[2] = _mm256_unpacklo_epi64(t1, t3);
+	r[3] = _mm256_unpackhi_epi64(t1, t3);
+}
+
+/* Bytes at offset off of rows 0..7 as four dword-of-row vectors: dword c
+ * of the 16 bytes at row[i] + off in lane i. */
+LT_AVX2 static inline void x86_gather16_rows(const uint8_t *const row[8], size_t off,
+					     __m256i r[4])
+{
+#pragma GCC unroll 4
+	for (int i = 0; i < 4; i++)
+		r[i] = _mm256_inserti128_si256(
+			_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(row[i] + off))),
+			_mm_loadu_si128((const __m128i *)(row[i + 4] + off)), 1);
+	x86_transpose4_lanes(r);
+}
+
+/* Byte b of each lane of v as a 16-bit pair (the same value twice), the
+ * madd operand that scales both halves of a row's lane. */
+LT_AVX2 static inline __m256i x86_lane_byte_pair(__m256i v, int b)
+{
+#define X86_SEL(k) ((int)(0x80008000u | (unsigned)(k) * 0x10001u))
+	const __m256i sel = _mm256_setr_epi32(X86_SEL(b), X86_SEL(b + 4), X86_SEL(b + 8),
+					      X86_SEL(b + 12), X86_SEL(b), X86_SEL(b + 4),
+					      X86_SEL(b + 8), X86_SEL(b + 12));
+#undef X86_SEL
+	return _mm256_shuffle_epi8(v, sel);
+}
+
+/* The integer sums of one super-block of eight rows: *isum the scaled
+ * quant sums, *msum the mins against the group sums. */
+LT_AVX2 static inline void x86_q4_K_panel_isum(const uint8_t *const row[8], size_t off,
+					       const struct x86_kpanel_act *a, __m256i *isum,
+					       __m256i *msum, __m256i *dd)
+{
+	const __m256i low4 = _mm256_set1_epi8(0x0f), low2 = _mm256_set1_epi8(0x03);
+	const __m256i low6 = _mm256_set1_epi8(0x3f);
+	__m256i h[4];
+	x86_gather16_rows(row, off, h);
+	/* h[0] holds d and dmin, h[1..3] the scale bytes 0-3, 4-7, 8-11. */
+	*dd = h[0];
+	const __m256i sc03 = _mm256_and_si256(h[1], low6);
+	const __m256i mn03 = _mm256_and_si256(h[2], low6);
+	const __m256i sc47 = _mm256_or_si256(
+		_mm256_and_si256(h[3], low4),
+		_mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h[1], 6), low2), 4));
+	const __m256i mn47 = _mm256_or_si256(
+		_mm256_and_si256(_mm256_srli_epi32(h[3], 4), low4),
+		_mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h[2], 6), low2), 4));
+
+	/* Mins as 16-bit pairs: even bytes (groups 0, 2 / 4, 6), odd bytes. */
+	const __m256i even = _mm256_set1_epi16(0x00ff);
+	__m256i m = _mm256_madd_epi16(_mm256_and_si256(mn03, even), x86_bcast4((const int8_t *)a->gsum));
+	m = _mm256_add_epi32(m, _mm256_madd_epi16(_mm256_srli_epi16(mn03, 8),
+						  x86_bcast4((const int8_t *)(a->gsum + 2))));
+	m = _mm256_add_epi32(m, _mm256_madd_epi16(_mm256_and_si256(mn47, even),
+						  x86_bcast4((const int8_t *)(a->gsum + 4))));
+	*msum = _mm256_add_epi32(m, _mm256_madd_epi16(_mm256_srli_epi16(mn47, 8),
+						      x86_bcast4((const int8_t *)(a->gsum + 6))));
+
+	__m256i s = _mm256_setzero_si256();
+#pragma GCC unroll 4
+	for (int j = 0; j < 4; j++) {
+		/* 32 bytes per row: low nibbles group 2j, high nibbles 2j+1. */
+		__m256i q[8];
+		x86_gather16_rows(row, off + 16 + 32 * j, q);
+		x86_gather16_rows(row, off + 32 + 32 * j, q + 4);
+		const int8_t *y = a->qs + 64 * j;
+		__m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
+#pragma GCC unroll 8
+		for (int c = 0; c < 8; c++) {
+			lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(_mm256_and_si256(q[c], low4),
+								       x86_bcast4(y + 4 * c)));
+			hi = _mm256_add_epi16(
+				hi, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q[c], 4), low4),
+							 x86_bcast4(y + 32 + 4 * c)));
+		}
+		const __m256i sc = j < 2 ? sc03 : sc47;
+		s = _mm256_add_epi32(s, _mm256_madd_epi16(lo, x86_lane_byte_pair(sc, (2 * j) % 4)));
+		s = _mm256_add_epi32(s, _mm256_madd_epi16(hi, x86_lane_byte_pair(sc, (2 * j + 1) % 4)));
+	}
+	*isum = s;
+}
+
+LT_AVX2 static void x86_q4_K_panel_gemv(int64_t n, const void *w, size_t w_stride, int n_rows,
+					const void *act, float *y)
+{
+	const uint8_t *row[X86_PANEL_ROWS];
+	for (int i = 0; i < X86_PANEL_ROWS; i++)
+		row[i] = (const uint8_t *)w + (size_t)(i < n_rows ? i : n_rows - 1) * w_stride;
+	const struct x86_kpanel_act *a = act;
+	__m256 acc = _mm256_setzero_ps();
+	for (int64_t b = 0; b < n / QK_K; b++) {
+		x86_prefetch_next_group(w, w_stride, b, sizeof(struct block_q4_K));
+		__m256i isum, msum, dd;
+		x86_q4_K_panel_isum(row, (size_t)b * sizeof(struct block_q4_K), a + b, &isum, &msum,
+				    &dd);
+		/* d in the low half of each lane, dmin in the high: packed to
+		 * eight d then eight dmin, then widened. */
+		const __m256i h = _mm256_permute4x64_epi64(
+			_mm256_packus_epi32(_mm256_and_si256(dd, _mm256_set1_epi32(0xffff)),
+					    _mm256_srli_epi32(dd, 16)),
+			0xd8);
+		const __m256 ad = _mm256_set1_ps(a[b].d);
+		const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), ad);
+		const __m256 dmin = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h, 1)), ad);
+		acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), d, acc);
+		acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum), dmin, acc);
+	}
+	x86_panel_store8(y, acc, n_rows);
+}
+/* ---------------------------------------------------------------- prefill */
+
+/* q6_K and q3_K: the quants of q8_K plus 128. */
+struct x86_kpanel_actu {
+	float d;
+	int32_t unused[7]; /* pads the block to 36 bytes per 32 elements */
+	uint8_t qs[QK_K];
+};
+_Static_assert(sizeof(struct x86_kpanel_actu) == 36 * (QK_K / 32), "x86_kpanel_actu size");
+
+/* q2_K: q8_K's quants and its sixteen 16-element sums. */
+struct x86_kpanel_act16 {
+	float d;
+	int16_t bsums[QK_K / 16];
+	int32_t unused; /* pads the block to 37 bytes per 32 elements */
+	int8_t qs[QK_K];
+};
+_Static_assert(sizeof(struct x86_kpanel_act16) == 37 * (QK_K / 32), "x86_kpanel_act16 size");
+
+static void x86_kpanel_actu_from_float(const float *x, void *dst, int64_t n)
+{
+	const struct quant_kernels *k = x86_kpanel_q8_K();
+	struct x86_kpanel_actu *a = dst;
+	for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+		struct block_q8_K q;
+		k->from_float(x, &q, QK_K);
+		a[i].d = q.d;
+		memset(a[i].unused, 0, sizeof(a[i].unused));
+		for (int j = 0; j < QK_K; j++)
+			a[i].qs[j] = (uint8_t)(q.qs[j] + 128);
+	}
+}
+
+static void x86_kpanel_act16_from_float(const float *x, void *dst, int64_t n)
+{
+	const struct quant_kernels *k = x86_kpanel_q8_K();
+	struct x86_kpanel_act16 *a = dst;
+	for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+		struct block_q8_K q;
+		k->from_float(x, &q, QK_K);
+		a[i].d = q.d;
+		memcpy(a[i].bsums, q.bsums, sizeof(a[i].bsums));
+		a[i].unused = 0;
+		memcpy(a[i].qs, q.qs, sizeof(q.qs));
+	}
+}
+
+/* One super-block of eight rows: 11.4 bits per weight. Each of the eight
+ * 32-position runs u is eight groups g of four positions, group 8 * u + g
+ * holding the four bytes of row 0, then row 1, ... row 7. */
+struct x86_kpanel_block {
+	uint8_t qs[64 * 32];     /* row r, position 4 * g + j at 32 * g + 4 * r + j */
+	int32_t sc[16][8];       /* scale of sub-block s of row r, in both 16-bit halves */
+	int32_t mn[8][8];        /* two mins of row r as a 16-bit pair, in the order of the
+				  * activation's sums (q4_K, q5_K, q2_K) */
+	int32_t bias[8];         /* 128 * sum over sub-blocks of scale * sum(q) (q6_K, q3_K) */
+	float d[8], dmin[8];
+};
+_Static_assert(sizeof(struct x86_kpanel_block) % (QK_K / 32) == 0, "x86_kpanel_block size");
+
+/* The kinds of k-quant, as the generic pack and gemm below take them. */
+enum { X86_K2, X86_K3, X86_K4, X86_K5, X86_K6 };
+
+/* One super-block of one row unpacked, before the eight rows are
+ * interleaved. */
+struct x86_krow {
+	int8_t q[QK_K]; /* quants in element order, signed for q6_K and q3_K */
+	int sc[16];     /* scale of each sub-block: eight of 32 or sixteen of 16 elements */
+	int mn[16];     /* min of each sub-block (q4_K, q5_K, q2_K) */
+	float d, dmin;
+};
+
+/* q4_K and q5_K: qh holds q5_K's fifth bits, NULL for q4_K. */
+LT_AVX2 static inline void x86_k45_krow(const uint8_t *s, uint16_t d, uint16_t dmin,
+					const uint8_t *qs, const uint8_t *qh, struct x86_krow *k)
+{
+	for (int j = 0; j < 4; j++) {
+		k->sc[j] = s[j] & 63;
+		k->mn[j] = s[j + 4] & 63;
+		k->sc[j + 4] = (s[j + 8] & 0x0f) | (s[j] >> 6) << 4;
+		k->mn[j + 4] = (s[j + 8] >> 4) | (s[j + 4] >> 6) << 4;
+	}
+	k->d = x86_h2f(d);
+	k->dmin = x86_h2f(dmin);
+	const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
+	const __m256i hb = qh ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
+	for (int j = 0; j < 4; j++) {
+		const __m256i bits = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
+		__m256i lo = _mm256_and_si256(bits, m4);
+		__m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+		if (qh) {
+			/* Run 2j takes bit 2j of qh, run 2j+1 bit 2j+1. */
+			lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(
+				_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j)), one), 4));
+			hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(
+				_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j + 1)), one), 4));
+		}
+		_mm256_storeu_si256((__m256i *)(k->q + 64 * j), lo);
+		_mm256_storeu_si256((__m256i *)(k->q + 64 * j + 32), hi);
+	}
+}
+
+LT_AVX2 static inline void x86_q6_K_krow(const struct block_q6_K *x, struct x86_krow *k)
+{
+	const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3);
+	const __m256i off = _mm256_set1_epi8(32);
+	for (int h = 0; h < 2; h++) {
+		const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h));
+		const __m256i l1 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h + 32));
+		const __m256i hq = _mm256_loadu_si256((const __m256i *)(x->qh + 32 * h));
+		__m256i q[4];
+		q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
+				       _mm256_slli_epi16(_mm256_and_si256(hq, m2), 4));
+		q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+				       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hq, 2), m2), 4));
+		q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+				       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hq, 4), m2), 4));
+		q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+				       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hq, 6), m2), 4));
+		for (int j = 0; j < 4; j++)
+			_mm256_storeu_si256((__m256i *)(k->q + 128 * h + 32 * j),
+					    _mm256_sub_epi8(q[j], off));
+	}
+	for (int s = 0; s < 16; s++) {
+		k->sc[s] = x->scales[s];
+		k->mn[s] = 0;
+	}
+	k->d = x86_h2f(x->d);
+	k->dmin = 0;
+}
+
+LT_AVX2 static inline void x86_q3_K_krow(const struct block_q3_K *x, struct x86_krow *k)
+{
+	const __m256i m2 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+	const __m256i hm = _mm256_loadu_si256((const __m256i *)x->hmask);
+	for (int h = 0; h < 2; h++) {
+		const __m256i bits = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * h));
+		for (int j = 0; j < 4; j++) {
+			const __m128i sh = _mm_cvtsi32_si128(2 * j);
+			const __m256i q = _mm256_and_si256(_mm256_srl_epi16(bits, sh), m2);
+			/* A clear high bit means the quant is 4 lower. */
+			const __m256i hb = _mm256_and_si256(
+				_mm256_srl_epi16(hm, _mm_cvtsi32_si128(4 * h + j)), one);
+			_mm256_storeu_si256((__m256i *)(k->q + 128 * h + 32 * j),
+					    _mm256_sub_epi8(q, _mm256_slli_epi16(_mm256_xor_si256(hb, one), 2)));
+		}
+	}
+	q3_K_scales(x->scales, k->sc);
+	memset(k->mn, 0, sizeof(k->mn));
+	k->d = x86_h2f(x->d);
+	k->dmin = 0;
+}
+
+LT_AVX2 static inline void x86_q2_K_krow(const struct block_q2_K *x, struct x86_krow *k)
+{
+	const __m256i m2 = _mm256_set1_epi8(3);
+	for (int h = 0; h < 2; h++) {
+		const __m256i bits = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * h));
+		for (int j = 0; j < 4; j++)
+			_mm256_storeu_si256((__m256i *)(k->q + 128 * h + 32 * j),
+					    _mm256_and_si256(_mm256_srl_epi16(bits, _mm_cvtsi32_si128(2 * j)),
+							     m2));
+	}
+	for (int s = 0; s < 16; s++) {
+		k->sc[s] = x->scales[s] & 0x0f;
+		k->mn[s] = x->scales[s] >> 4;
+	}
+	k->d = x86_h2f(x->d);
+	k->dmin = x86_h2f(x->dmin);
+}
+
+/* v in both 16-bit halves of a dword: the madd operand of a scale. */
+static inline int32_t x86_pair16(int lo, int hi)
+{
+	return (int32_t)((uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16);
+}
+
+LT_AVX2 static inline __attribute__((always_inline)) void
+x86_kpanel_pack(int64_t n, const void *w, size_t w_stride, int n_rows, void *panel, int kind,
+		size_t blk_bytes)
+{
+	/* The order in which x86_kpanel_act keeps its group sums. */
+	static const int order[8] = { 0, 2, 1, 3, 4, 6, 5, 7 };
+	const int subs = kind == X86_K4 || kind == X86_K5 ? 8 : 16;
+	struct x86_kpanel_block *p = panel;
+	for (int64_t b = 0; b < n / QK_K; b++) {
+		struct x86_kpanel_block *pb = p + b;
+		struct x86_krow k[X86_PANEL_ROWS];
+		for (int i = 0; i < X86_PANEL_ROWS; i++) {
+			if (i >= n_rows) {
+				memset(&k[i], 0, sizeof(k[i]));
+				continue;
+			}
+			const void *x = (const uint8_t *)w + (size_t)i * w_stride + (size_t)b * blk_bytes;
+			switch (kind) {
+			case X86_K2: x86_q2_K_krow(x, &k[i]); break;
+			case X86_K3: x86_q3_K_krow(x, &k[i]); break;
+			case X86_K4: {
+				const struct block_q4_K *q = x;
+				x86_k45_krow(q->scales, q->d, q->dmin, q->qs, NULL, &k[i]);
+				break;
+			}
+			case X86_K5: {
+				const struct block_q5_K *q = x;
+				x86_k45_krow(q->scales, q->d, q->dmin, q->qs, q->qh, &k[i]);
+				break;
+			}
+			default: x86_q6_K_krow(x, &k[i]); break;
+			}
+		}
+		for (int u = 0; u < 8; u++) {
+			__m256i r[X86_PANEL_ROWS];
+			for (int i = 0; i < X86_PANEL_ROWS; i++)
+				r[i] = _mm256_loadu_si256((const __m256i *)(k[i].q + 32 * u));
+			x86_transpose8_epi32(r);
+			for (int g = 0; g < 8; g++)
+				_mm256_storeu_si256((__m256i *)(pb->qs + 32 * (8 * u + g)), r[g]);
+		}
+		for (int i = 0; i < X86_PANEL_ROWS; i++) {
+			for (int s = 0; s < 16; s++)
+				pb->sc[s][i] = s < subs ? x86_pair16(k[i].sc[s], k[i].sc[s]) : 0;
+			for (int j = 0; j < 8; j++) {
+				if (kind == X86_K4 || kind == X86_K5)
+					pb->mn[j][i] = j < 4 ? x86_pair16(k[i].mn[order[2 * j]],
+									  k[i].mn[order[2 * j + 1]])
+							     : 0;
+				else
+					pb->mn[j][i] = x86_pair16(k[i].mn[2 * j], k[i].mn[2 * j + 1]);
+			}
+			int32_t bias = 0;
+			if (kind == X86_K6 || kind == X86_K3)
+				for (int s = 0; s < 16; s++) {
+					int sum = 0;
+					for (int j = 0; j < 16; j++)
+						sum += k[i].q[16 * s + j];
+					bias += k[i].sc[s] * sum;
+				}
+			pb->bias[i] = 128 * bias;
+			pb->d[i] = k[i].d;
+			pb->dmin[i] = k[i].dmin;
+		}
+	}
+}
+
+/* The integer sum of one 32-position run of eight rows against one token's
+ * 32 activations at aq, each sub-block weighted by its scale: sc0 for the
+ * first 16 positions, sc1 for the last (the same vector for 32-element
+ * sub-blocks). 16-bit lanes add as many maddubs as stay below 32768:
+ * q4_K eight (16 * 15 * 127), q5_K four (8 * 31 * 127), q3_K and q2_K a
+ * sub-block's four (8 * 4 * 255, 8 * 3 * 127), q6_K two (4 * 32 * 255). */
+LT_AVX2 static inline __attribute__((always_inline)) __m256i
+x86_kpanel_run(const __m256i w[8], const uint8_t *aq, __m256i sc0, __m256i sc1, int kind)
+{
+	__m256i p[8];
+#pragma GCC unroll 8
+	for (int g = 0; g < 8; g++) {
+		const __m256i a = x86_bcast4((const int8_t *)aq + 4 * g);
+		p[g] = kind == X86_K6 || kind == X86_K3 ? _mm256_maddubs_epi16(a, w[g])
+							: _mm256_maddubs_epi16(w[g], a);
+	}
+	if (kind == X86_K4) {
+		const __m256i s = _mm256_add_epi16(
+			_mm256_add_epi16(_mm256_add_epi16(p[0], p[1]), _mm256_add_epi16(p[2], p[3])),
+			_mm256_add_epi16(_mm256_add_epi16(p[4], p[5]), _mm256_add_epi16(p[6], p[7])));
+		return _mm256_madd_epi16(s, sc0);
+	}
+	if (kind == X86_K6)
+		return _mm256_add_epi32(
+			_mm256_add_epi32(_mm256_madd_epi16(_mm256_add_epi16(p[0], p[1]), sc0),
+					 _mm256_madd_epi16(_mm256_add_epi16(p[2], p[3]), sc0)),
+			_mm256_add_epi32(_mm256_madd_epi16(_mm256_add_epi16(p[4], p[5]), sc1),
+					 _mm256_madd_epi16(_mm256_add_epi16(p[6], p[7]), sc1)));
+	const __m256i lo = _mm256_add_epi16(_mm256_add_epi16(p[0], p[1]), _mm256_add_epi16(p[2], p[3]));
+	const __m256i hi = _mm256_add_epi16(_mm256_add_epi16(p[4], p[5]), _mm256_add_epi16(p[6], p[7]));
+	return _mm256_add_epi32(_mm256_madd_epi16(lo, sc0), _mm256_madd_epi16(hi, sc1));
+}
+
+/* Tokens go in passes of X86_PANEL_TOKENS; within a pass, each run of a
+ * super-block is loaded once for all of them, their integer sums wait on
+ * the stack, and the float steps come once per super-block and token. */
+LT_AVX2 static inline __attribute__((always_inline)) void
+x86_kpanel_gemm(int64_t n, const void *panel, const void *act, size_t a_stride, int n_tok,
+		float *y, size_t ldy, int n_rows, int kind)
+{
+	const bool k16 = kind != X86_K4 && kind != X86_K5; /* 16-element sub-blocks */
+	const bool unsigned_act = kind == X86_K6 || kind == X86_K3;
+	const size_t a_bytes = kind == X86_K2 ? sizeof(struct x86_kpanel_act16)
+			       : unsigned_act ? sizeof(struct x86_kpanel_actu)
+					      : sizeof(struct x86_kpanel_act);
+	const size_t qs_off = kind == X86_K2 ? offsetof(struct x86_kpanel_act16, qs)
+			      : unsigned_act ? offsetof(struct x86_kpanel_actu, qs)
+					     : offsetof(struct x86_kpanel_act, qs);
+	const struct x86_kpanel_block *p = panel;
+	for (int t0 = 0; t0 < n_tok; t0 += X86_PANEL_TOKENS) {
+		const int nt = n_tok - t0 < X86_PANEL_TOKENS ? n_tok - t0 : X86_PANEL_TOKENS;
+		__m256 acc[X86_PANEL_TOKENS];
+		__m256i isum[X86_PANEL_TOKENS];
+		for (int t = 0; t < nt; t++)
+			acc[t] = _mm256_setzero_ps();
+		const uint8_t *a0 = (const uint8_t *)act + (size_t)t0 * a_stride;
+		for (int64_t b = 0; b < n / QK_K; b++) {
+			const struct x86_kpanel_block *pb = p + b;
+			const uint8_t *ab = a0 + (size_t)b * a_bytes;
+			const __m256i start =
+				unsigned_act ? _mm256_sub_epi32(_mm256_setzero_si256(),
+								_mm256_loadu_si256((const __m256i *)pb->bias))
+					     : _mm256_setzero_si256();
+			for (int t = 0; t < nt; t++)
+				isum[t] = start;
+			for (int u = 0; u < 8; u++) {
+				__m256i w[8];
+#pragma GCC unroll 8
+				for (int g = 0; g < 8; g++)
+					w[g] = _mm256_loadu_si256((const __m256i *)(pb->qs + 32 * (8 * u + g)));
+				const __m256i sc0 = _mm256_loadu_si256(
+					(const __m256i *)pb->sc[k16 ? 2 * u : u]);
+				const __m256i sc1 = k16 ? _mm256_loadu_si256((const __m256i *)pb->sc[2 * u + 1])
+							: sc0;
+				const uint8_t *aq = ab + qs_off + 32 * u;
+				for (int t = 0; t < nt; t++, aq += a_stride)
+					isum[t] = _mm256_add_epi32(isum[t], x86_kpanel_run(w, aq, sc0, sc1, kind));
+			}
+			const __m256 d = _mm256_loadu_ps(pb->d), dmin = _mm256_loadu_ps(pb->dmin);
+			const uint8_t *at = ab;
+			for (int t = 0; t < nt; t++, at += a_stride) {
+				float ad;
+				memcpy(&ad, at, sizeof(ad)); /* every format starts with d */
+				const __m256 vad = _mm256_set1_ps(ad);
+				acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(d, vad),
+							 acc[t]);
+				if (unsigned_act)
+					continue;
+				/* The mins against the activation's sums, two per madd. */
+				const int8_t *sums = (const int8_t *)at +
+						     (kind == X86_K2 ? offsetof(struct x86_kpanel_act16, bsums)
+								     : offsetof(struct x86_kpanel_act, gsum));
+				__m256i m = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)pb->mn[0]),
+							      x86_bcast4(sums));
+				for (int j = 1; j < (kind == X86_K2 ? 8 : 4); j++)
+					m = _mm256_add_epi32(m, _mm256_madd_epi16(
+						_mm256_loadu_si256((const __m256i *)pb->mn[j]),
+						x86_bcast4(sums + 4 * j)));
+				acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(dmin, vad),
+							  acc[t]);
+			}
+		}
+		for (int t = 0; t < nt; t++)
+			x86_panel_store8(y + (size_t)(t0 + t) * ldy, acc[t], n_rows);
+	}
+}
+
+#define X86_DEFINE_KPANEL(pack_name, gemm_name, BTYPE, KIND)                                  \
+	LT_AVX2 static void pack_name(int64_t n, const void *w, size_t w_stride, int n_rows,   \
+				      void *panel)                                              \
+	{                                                                                       \
+		x86_kpanel_pack(n, w, w_stride, n_rows, panel, KIND, sizeof(BTYPE));            \
+	}                                                                                       \
+	LT_AVX2 static void gemm_name(int64_t n, const void *panel, const void *act,            \
+				      size_t a_stride, int n_tok, float *y, size_t ldy, int n_rows) \
+	{                                                                                       \
+		x86_kpanel_gemm(n, panel, act, a_stride, n_tok, y, ldy, n_rows, KIND);          \
+	}
+
+X86_DEFINE_KPANEL(x86_q2_K_panel_pack, x86_q2_K_panel_gemm, struct block_q2_K, X86_K2)
+X86_DEFINE_KPANEL(x86_q3_K_panel_pack, x86_q3_K_panel_gemm, struct block_q3_K, X86_K3)
+X86_DEFINE_KPANEL(x86_q4_K_panel_pack, x86_q4_K_panel_gemm, struct block_q4_K, X86_K4)
+X86_DEFINE_KPANEL(x86_q5_K_panel_pack, x86_q5_K_panel_gemm, struct block_q5_K, X86_K5)
+X86_DEFINE_KPANEL(x86_q6_K_panel_pack, x86_q6_K_panel_gemm, struct block_q6_K, X86_K6)
+
+#define X86_KPANEL_ACT(ACT) (sizeof(ACT) / (QK_K / 32))
+#define X86_KPANEL_BLOCK (sizeof(struct x86_kpanel_block) / (QK_K / 32))
+
+static const struct quant_panel x86_kpanels[GGML_TYPE_COUNT] = {
+	[GGML_TYPE_Q2_K] = { X86_PANEL_ROWS, X86_KPANEL_ACT(struct x86_kpanel_act16), X86_KPANEL_BLOCK,
+			     x86_kpanel_act16_from_float, x86_q2_K_panel_pack, x86_q2_K_panel_gemm,
+			     NULL },
+	[GGML_TYPE_Q3_K] = { X86_PANEL_ROWS, X86_KPANEL_ACT(struct x86_kpanel_actu), X86_KPANEL_BLOCK,
+			     x86_kpanel_actu_from_float, x86_q3_K_panel_pack, x86_q3_K_panel_gemm,
+			     NULL },
+	[GGML_TYPE_Q4_K] = { X86_PANEL_ROWS, X86_KPANEL_ACT(struct x86_kpanel_act), X86_KPANEL_BLOCK,
+			     x86_kpanel_act_from_float, x86_q4_K_panel_pack, x86_q4_K_panel_gemm,
+			     x86_q4_K_panel_gemv },
+	[GGML_TYPE_Q5_K] = { X86_PANEL_ROWS, X86_KPANEL_ACT(struct x86_kpanel_act), X86_KPANEL_BLOCK,
+			     x86_kpanel_act_from_float, x86_q5_K_panel_pack, x86_q5_K_panel_gemm,
+			     NULL },
+	[GGML_TYPE_Q6_K] = { X86_PANEL_ROWS, X86_KPANEL_ACT(struct x86_kpanel_actu), X86_KPANEL_BLOCK,
+			     x86_kpanel_actu_from_float, x86_q6_K_panel_pack, x86_q6_K_panel_gemm,
+			     NULL },
+};
+
+const struct quant_panel *quant_x86_kpanel(enum ggml_type type)
+{
+	if ((unsigned)type >= GGML_TYPE_COUNT || !quant_x86(type) ||
+	    (!x86_kpanels[type].gemm && !x86_kpanels[type].gemv))
+		return NULL;
+	return &x86_kpanels[type];
+}
+
+#endif
