@@ -392,6 +392,12 @@ x86_kpanel_pack(int64_t n, const void *w, size_t w_stride, int n_rows, void *pan
 	const int subs = kind == X86_K4 || kind == X86_K5 ? 8 : 16;
 	struct x86_kpanel_block *p = panel;
 	for (int64_t b = 0; b < n / QK_K; b++) {
+		/* The rows come from memory once per batch, and eight row
+		 * streams defeat the hardware prefetcher: the next group of
+		 * rows (which ops_matmul runs next on one thread, on another
+		 * on two) is asked for into L2 while this one packs, and has
+		 * arrived by the time its pack starts after this gemm. */
+		x86_prefetch_next_group_l2(w, w_stride, b, blk_bytes);
 		struct x86_kpanel_block *pb = p + b;
 		struct x86_krow k[X86_PANEL_ROWS];
 		for (int i = 0; i < X86_PANEL_ROWS; i++) {
