@@ -196,16 +196,6 @@ LT_AVX2 static inline void x86_prefetch_next_group(const void *w, size_t w_strid
 		_mm_prefetch((const char *)(next + off), _MM_HINT_T0);
 }
 
-/* The same into L2 only, for packs whose data is used a whole gemm later. */
-LT_AVX2 static inline void x86_prefetch_next_group_l2(const void *w, size_t w_stride, int64_t b,
-						      size_t block_bytes)
-{
-	const uintptr_t next = (uintptr_t)w + X86_PANEL_ROWS * w_stride +
-			       (uintptr_t)b * X86_PANEL_ROWS * block_bytes;
-	for (size_t off = 0; off < X86_PANEL_ROWS * block_bytes; off += 64)
-		_mm_prefetch((const char *)(next + off), _MM_HINT_T1);
-}
-
 /* Stores the first n_rows lanes of one token's result. */
 LT_AVX2 static inline void x86_panel_store8(float *y, __m256 v, int n_rows)
 {

@@ -269,190 +269,225 @@ _Static_assert(sizeof(struct x86_kpanel_block) % (QK_K / 32) == 0, "x86_kpanel_b
 /* The kinds of k-quant, as the generic pack and gemm below take them. */
 enum { X86_K2, X86_K3, X86_K4, X86_K5, X86_K6 };
 
-/* One super-block of one row unpacked, before the eight rows are
- * interleaved. */
-struct x86_krow {
-	int8_t q[QK_K]; /* quants in element order, signed for q6_K and q3_K */
-	int sc[16];     /* scale of each sub-block: eight of 32 or sixteen of 16 elements */
-	int mn[16];     /* min of each sub-block (q4_K, q5_K, q2_K) */
-	float d, dmin;
-};
-
-/* q4_K and q5_K: qh holds q5_K's fifth bits, NULL for q4_K. */
-LT_AVX2 static inline void x86_k45_krow(const uint8_t *s, uint16_t d, uint16_t dmin,
-					const uint8_t *qs, const uint8_t *qh, struct x86_krow *k)
-{
-	for (int j = 0; j < 4; j++) {
-		k->sc[j] = s[j] & 63;
-		k->mn[j] = s[j + 4] & 63;
-		k->sc[j + 4] = (s[j + 8] & 0x0f) | (s[j] >> 6) << 4;
-		k->mn[j + 4] = (s[j + 8] >> 4) | (s[j + 4] >> 6) << 4;
-	}
-	k->d = x86_h2f(d);
-	k->dmin = x86_h2f(dmin);
-	const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
-	const __m256i hb = qh ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
-	for (int j = 0; j < 4; j++) {
-		const __m256i bits = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
-		__m256i lo = _mm256_and_si256(bits, m4);
-		__m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
-		if (qh) {
-			/* Run 2j takes bit 2j of qh, run 2j+1 bit 2j+1. */
-			lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(
-				_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j)), one), 4));
-			hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(
-				_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j + 1)), one), 4));
-		}
-		_mm256_storeu_si256((__m256i *)(k->q + 64 * j), lo);
-		_mm256_storeu_si256((__m256i *)(k->q + 64 * j + 32), hi);
-	}
-}
-
-LT_AVX2 static inline void x86_q6_K_krow(const struct block_q6_K *x, struct x86_krow *k)
-{
-	const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3);
-	const __m256i off = _mm256_set1_epi8(32);
-	for (int h = 0; h < 2; h++) {
-		const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h));
-		const __m256i l1 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h + 32));
-		const __m256i hq = _mm256_loadu_si256((const __m256i *)(x->qh + 32 * h));
-		__m256i q[4];
-		q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
-				       _mm256_slli_epi16(_mm256_and_si256(hq, m2), 4));
-		q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-				       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hq, 2), m2), 4));
-		q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-				       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hq, 4), m2), 4));
-		q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-				       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hq, 6), m2), 4));
-		for (int j = 0; j < 4; j++)
-			_mm256_storeu_si256((__m256i *)(k->q + 128 * h + 32 * j),
-					    _mm256_sub_epi8(q[j], off));
-	}
-	for (int s = 0; s < 16; s++) {
-		k->sc[s] = x->scales[s];
-		k->mn[s] = 0;
-	}
-	k->d = x86_h2f(x->d);
-	k->dmin = 0;
-}
-
-LT_AVX2 static inline void x86_q3_K_krow(const struct block_q3_K *x, struct x86_krow *k)
-{
-	const __m256i m2 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
-	const __m256i hm = _mm256_loadu_si256((const __m256i *)x->hmask);
-	for (int h = 0; h < 2; h++) {
-		const __m256i bits = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * h));
-		for (int j = 0; j < 4; j++) {
-			const __m128i sh = _mm_cvtsi32_si128(2 * j);
-			const __m256i q = _mm256_and_si256(_mm256_srl_epi16(bits, sh), m2);
-			/* A clear high bit means the quant is 4 lower. */
-			const __m256i hb = _mm256_and_si256(
-				_mm256_srl_epi16(hm, _mm_cvtsi32_si128(4 * h + j)), one);
-			_mm256_storeu_si256((__m256i *)(k->q + 128 * h + 32 * j),
-					    _mm256_sub_epi8(q, _mm256_slli_epi16(_mm256_xor_si256(hb, one), 2)));
-		}
-	}
-	q3_K_scales(x->scales, k->sc);
-	memset(k->mn, 0, sizeof(k->mn));
-	k->d = x86_h2f(x->d);
-	k->dmin = 0;
-}
-
-LT_AVX2 static inline void x86_q2_K_krow(const struct block_q2_K *x, struct x86_krow *k)
-{
-	const __m256i m2 = _mm256_set1_epi8(3);
-	for (int h = 0; h < 2; h++) {
-		const __m256i bits = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * h));
-		for (int j = 0; j < 4; j++)
-			_mm256_storeu_si256((__m256i *)(k->q + 128 * h + 32 * j),
-					    _mm256_and_si256(_mm256_srl_epi16(bits, _mm_cvtsi32_si128(2 * j)),
-							     m2));
-	}
-	for (int s = 0; s < 16; s++) {
-		k->sc[s] = x->scales[s] & 0x0f;
-		k->mn[s] = x->scales[s] >> 4;
-	}
-	k->d = x86_h2f(x->d);
-	k->dmin = x86_h2f(x->dmin);
-}
-
 /* v in both 16-bit halves of a dword: the madd operand of a scale. */
 static inline int32_t x86_pair16(int lo, int hi)
 {
 	return (int32_t)((uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16);
 }
 
+/* The scales, mins and factors of one row's super-block x into lane i of
+ * the panel block. */
+LT_AVX2 static inline __attribute__((always_inline)) void
+x86_kpanel_meta(struct x86_kpanel_block *pb, int i, const void *x, int kind)
+{
+	/* The order in which x86_kpanel_act keeps its group sums. */
+	static const int order[8] = { 0, 2, 1, 3, 4, 6, 5, 7 };
+	if (kind == X86_K4 || kind == X86_K5) {
+		const struct block_q4_K *q4 = x;
+		const struct block_q5_K *q5 = x;
+		const uint8_t *s = kind == X86_K4 ? q4->scales : q5->scales;
+		int mn[8];
+		for (int j = 0; j < 4; j++) {
+			pb->sc[j][i] = x86_pair16(s[j] & 63, s[j] & 63);
+			const int hi = (s[j + 8] & 0x0f) | (s[j] >> 6) << 4;
+			pb->sc[j + 4][i] = x86_pair16(hi, hi);
+			mn[j] = s[j + 4] & 63;
+			mn[j + 4] = (s[j + 8] >> 4) | (s[j + 4] >> 6) << 4;
+		}
+		for (int j = 0; j < 4; j++)
+			pb->mn[j][i] = x86_pair16(mn[order[2 * j]], mn[order[2 * j + 1]]);
+		pb->d[i] = x86_h2f(kind == X86_K4 ? q4->d : q5->d);
+		pb->dmin[i] = x86_h2f(kind == X86_K4 ? q4->dmin : q5->dmin);
+	} else if (kind == X86_K6) {
+		const struct block_q6_K *q6 = x;
+		for (int s = 0; s < 16; s++)
+			pb->sc[s][i] = x86_pair16(q6->scales[s], q6->scales[s]);
+		pb->d[i] = x86_h2f(q6->d);
+	} else if (kind == X86_K3) {
+		const struct block_q3_K *q3 = x;
+		int sc[16];
+		q3_K_scales(q3->scales, sc);
+		for (int s = 0; s < 16; s++)
+			pb->sc[s][i] = x86_pair16(sc[s], sc[s]);
+		pb->d[i] = x86_h2f(q3->d);
+	} else {
+		const struct block_q2_K *q2 = x;
+		for (int s = 0; s < 16; s++)
+			pb->sc[s][i] = x86_pair16(q2->scales[s] & 0x0f, q2->scales[s] & 0x0f);
+		for (int j = 0; j < 8; j++)
+			pb->mn[j][i] = x86_pair16(q2->scales[2 * j] >> 4, q2->scales[2 * j + 1] >> 4);
+		pb->d[i] = x86_h2f(q2->d);
+		pb->dmin[i] = x86_h2f(q2->dmin);
+	}
+}
+
+/* The 32 bytes at offset off of the eight rows' blocks, transposed: r[g]
+ * holds bytes 4g..4g+3 of rows 0..7. Every unpacking step below works on
+ * bytes alone, so it gives the same on these as on the rows in place. */
+LT_AVX2 static inline void x86_gather32_rows(const uint8_t *const row[8], size_t off,
+					     __m256i r[8])
+{
+#pragma GCC unroll 8
+	for (int i = 0; i < X86_PANEL_ROWS; i++)
+		r[i] = _mm256_loadu_si256((const __m256i *)(row[i] + off));
+	x86_transpose8_epi32(r);
+}
+
+/* Bits sh.. of each byte, masked by m. */
+LT_AVX2 static inline __m256i x86_bits(__m256i v, int sh, __m256i m)
+{
+	return _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(sh)), m);
+}
+
+/* Stores run u (eight groups) and, for the types whose activations are
+ * shifted (bias not NULL, signed quants), adds its share of the shift's
+ * term to *bias: scale times the sum of each 16-element sub-block, per
+ * row. */
+LT_AVX2 static inline __attribute__((always_inline)) void
+x86_kpanel_put_run(struct x86_kpanel_block *pb, int u, const __m256i q[8], __m256i *bias)
+{
+#pragma GCC unroll 8
+	for (int g = 0; g < 8; g++)
+		_mm256_storeu_si256((__m256i *)(pb->qs + 32 * (8 * u + g)), q[g]);
+	if (!bias)
+		return;
+	const __m256i ones = _mm256_set1_epi8(1);
+	__m256i s[2];
+#pragma GCC unroll 2
+	for (int h = 0; h < 2; h++)
+		s[h] = _mm256_add_epi16(
+			_mm256_add_epi16(_mm256_maddubs_epi16(ones, q[4 * h]),
+					 _mm256_maddubs_epi16(ones, q[4 * h + 1])),
+			_mm256_add_epi16(_mm256_maddubs_epi16(ones, q[4 * h + 2]),
+					 _mm256_maddubs_epi16(ones, q[4 * h + 3])));
+	*bias = _mm256_add_epi32(
+		*bias, _mm256_add_epi32(
+			       _mm256_madd_epi16(s[0], _mm256_loadu_si256((const __m256i *)pb->sc[2 * u])),
+			       _mm256_madd_epi16(s[1], _mm256_loadu_si256((const __m256i *)pb->sc[2 * u + 1]))));
+}
+
+/* The quants of q4_K (q5 NULL) or q5_K (q5 the offset of qh). */
+LT_AVX2 static inline __attribute__((always_inline)) void
+x86_k45_runs(struct x86_kpanel_block *pb, const uint8_t *const row[8], size_t qs, const size_t *q5)
+{
+	const __m256i m4 = _mm256_set1_epi8(0x0f), m1 = _mm256_set1_epi8(1);
+	__m256i q[8], lo[8], hi[8], h[8];
+	if (q5)
+		x86_gather32_rows(row, *q5, h);
+	for (int j = 0; j < 4; j++) {
+		x86_gather32_rows(row, qs + 32 * j, q);
+		for (int g = 0; g < 8; g++) {
+			lo[g] = _mm256_and_si256(q[g], m4);
+			hi[g] = x86_bits(q[g], 4, m4);
+			if (q5) {
+				/* Run 2j takes bit 2j of qh, run 2j+1 bit 2j+1. */
+				lo[g] = _mm256_or_si256(lo[g],
+							_mm256_slli_epi16(x86_bits(h[g], 2 * j, m1), 4));
+				hi[g] = _mm256_or_si256(hi[g],
+							_mm256_slli_epi16(x86_bits(h[g], 2 * j + 1, m1), 4));
+			}
+		}
+		x86_kpanel_put_run(pb, 2 * j, lo, NULL);
+		x86_kpanel_put_run(pb, 2 * j + 1, hi, NULL);
+	}
+}
+
+/* Run 4 half + k of q6_K: a nibble of ql (k = 0, 2 from its first 32
+ * bytes, 1, 3 from the next) and bits 2k of qh, less 32. */
+LT_AVX2 static inline void x86_q6_K_runs(struct x86_kpanel_block *pb,
+					 const uint8_t *const row[8], __m256i *bias)
+{
+	const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3);
+	const __m256i off = _mm256_set1_epi8(32);
+	for (int half = 0; half < 2; half++) {
+		__m256i l[2][8], h[8], q[8];
+		x86_gather32_rows(row, offsetof(struct block_q6_K, qh) + 32 * half, h);
+		x86_gather32_rows(row, offsetof(struct block_q6_K, ql) + 64 * half, l[0]);
+		x86_gather32_rows(row, offsetof(struct block_q6_K, ql) + 64 * half + 32, l[1]);
+		for (int k = 0; k < 4; k++) {
+			for (int g = 0; g < 8; g++) {
+				const __m256i nib = x86_bits(l[k % 2][g], k < 2 ? 0 : 4, m4);
+				const __m256i top = _mm256_slli_epi16(x86_bits(h[g], 2 * k, m2), 4);
+				q[g] = _mm256_sub_epi8(_mm256_or_si256(nib, top), off);
+			}
+			x86_kpanel_put_run(pb, 4 * half + k, q, bias);
+		}
+	}
+}
+
+/* Run 4 half + k of q3_K: bits 2k of qs, less 4 where bit 4 half + k of
+ * hmask is clear. */
+LT_AVX2 static inline void x86_q3_K_runs(struct x86_kpanel_block *pb,
+					 const uint8_t *const row[8], __m256i *bias)
+{
+	const __m256i m2 = _mm256_set1_epi8(3), m1 = _mm256_set1_epi8(1);
+	__m256i h[8], l[8], q[8];
+	x86_gather32_rows(row, offsetof(struct block_q3_K, hmask), h);
+	for (int half = 0; half < 2; half++) {
+		x86_gather32_rows(row, offsetof(struct block_q3_K, qs) + 32 * half, l);
+		for (int k = 0; k < 4; k++) {
+			for (int g = 0; g < 8; g++) {
+				const __m256i clear = _mm256_xor_si256(x86_bits(h[g], 4 * half + k, m1), m1);
+				q[g] = _mm256_sub_epi8(x86_bits(l[g], 2 * k, m2),
+						       _mm256_slli_epi16(clear, 2));
+			}
+			x86_kpanel_put_run(pb, 4 * half + k, q, bias);
+		}
+	}
+}
+
+/* Run 4 half + k of q2_K: bits 2k of qs. */
+LT_AVX2 static inline void x86_q2_K_runs(struct x86_kpanel_block *pb,
+					 const uint8_t *const row[8])
+{
+	const __m256i m2 = _mm256_set1_epi8(3);
+	__m256i l[8], q[8];
+	for (int half = 0; half < 2; half++) {
+		x86_gather32_rows(row, offsetof(struct block_q2_K, qs) + 32 * half, l);
+		for (int k = 0; k < 4; k++) {
+			for (int g = 0; g < 8; g++)
+				q[g] = x86_bits(l[g], 2 * k, m2);
+			x86_kpanel_put_run(pb, 4 * half + k, q, NULL);
+		}
+	}
+}
+
+/* Packs eight rows: the scales and mins row by row, then the quants of all
+ * rows at once, transposed as they are stored and unpacked after. */
 LT_AVX2 static inline __attribute__((always_inline)) void
 x86_kpanel_pack(int64_t n, const void *w, size_t w_stride, int n_rows, void *panel, int kind,
 		size_t blk_bytes)
 {
-	/* The order in which x86_kpanel_act keeps its group sums. */
-	static const int order[8] = { 0, 2, 1, 3, 4, 6, 5, 7 };
-	const int subs = kind == X86_K4 || kind == X86_K5 ? 8 : 16;
+	/* Missing rows read a block of zeros; their lanes are never stored. */
+	static const uint8_t zero[sizeof(struct block_q6_K)];
+	_Static_assert(sizeof(struct block_q6_K) >= sizeof(struct block_q5_K), "zero block size");
+	static const size_t q5_qh = offsetof(struct block_q5_K, qh);
 	struct x86_kpanel_block *p = panel;
 	for (int64_t b = 0; b < n / QK_K; b++) {
 		/* The rows come from memory once per batch, and eight row
 		 * streams defeat the hardware prefetcher: the next group of
 		 * rows (which ops_matmul runs next on one thread, on another
-		 * on two) is asked for into L2 while this one packs, and has
-		 * arrived by the time its pack starts after this gemm. */
-		x86_prefetch_next_group_l2(w, w_stride, b, blk_bytes);
+		 * on two) is asked for while this one packs, and has arrived
+		 * by the time its pack starts after this gemm. (Into L2 only,
+		 * the pack of a 110M model took a third longer.) */
+		x86_prefetch_next_group(w, w_stride, b, blk_bytes);
 		struct x86_kpanel_block *pb = p + b;
-		struct x86_krow k[X86_PANEL_ROWS];
+		const uint8_t *row[X86_PANEL_ROWS];
 		for (int i = 0; i < X86_PANEL_ROWS; i++) {
-			if (i >= n_rows) {
-				memset(&k[i], 0, sizeof(k[i]));
-				continue;
-			}
-			const void *x = (const uint8_t *)w + (size_t)i * w_stride + (size_t)b * blk_bytes;
-			switch (kind) {
-			case X86_K2: x86_q2_K_krow(x, &k[i]); break;
-			case X86_K3: x86_q3_K_krow(x, &k[i]); break;
-			case X86_K4: {
-				const struct block_q4_K *q = x;
-				x86_k45_krow(q->scales, q->d, q->dmin, q->qs, NULL, &k[i]);
-				break;
-			}
-			case X86_K5: {
-				const struct block_q5_K *q = x;
-				x86_k45_krow(q->scales, q->d, q->dmin, q->qs, q->qh, &k[i]);
-				break;
-			}
-			default: x86_q6_K_krow(x, &k[i]); break;
-			}
+			row[i] = i < n_rows ? (const uint8_t *)w + (size_t)i * w_stride +
+						      (size_t)b * blk_bytes
+					    : zero;
+			x86_kpanel_meta(pb, i, row[i], kind);
 		}
-		for (int u = 0; u < 8; u++) {
-			__m256i r[X86_PANEL_ROWS];
-			for (int i = 0; i < X86_PANEL_ROWS; i++)
-				r[i] = _mm256_loadu_si256((const __m256i *)(k[i].q + 32 * u));
-			x86_transpose8_epi32(r);
-			for (int g = 0; g < 8; g++)
-				_mm256_storeu_si256((__m256i *)(pb->qs + 32 * (8 * u + g)), r[g]);
+		__m256i bias = _mm256_setzero_si256();
+		switch (kind) {
+		case X86_K4: x86_k45_runs(pb, row, offsetof(struct block_q4_K, qs), NULL); break;
+		case X86_K5: x86_k45_runs(pb, row, offsetof(struct block_q5_K, qs), &q5_qh); break;
+		case X86_K6: x86_q6_K_runs(pb, row, &bias); break;
+		case X86_K3: x86_q3_K_runs(pb, row, &bias); break;
+		default: x86_q2_K_runs(pb, row); break;
 		}
-		for (int i = 0; i < X86_PANEL_ROWS; i++) {
-			for (int s = 0; s < 16; s++)
-				pb->sc[s][i] = s < subs ? x86_pair16(k[i].sc[s], k[i].sc[s]) : 0;
-			for (int j = 0; j < 8; j++) {
-				if (kind == X86_K4 || kind == X86_K5)
-					pb->mn[j][i] = j < 4 ? x86_pair16(k[i].mn[order[2 * j]],
-									  k[i].mn[order[2 * j + 1]])
-							     : 0;
-				else
-					pb->mn[j][i] = x86_pair16(k[i].mn[2 * j], k[i].mn[2 * j + 1]);
-			}
-			int32_t bias = 0;
-			if (kind == X86_K6 || kind == X86_K3)
-				for (int s = 0; s < 16; s++) {
-					int sum = 0;
-					for (int j = 0; j < 16; j++)
-						sum += k[i].q[16 * s + j];
-					bias += k[i].sc[s] * sum;
-				}
-			pb->bias[i] = 128 * bias;
-			pb->d[i] = k[i].d;
-			pb->dmin[i] = k[i].dmin;
-		}
+		_mm256_storeu_si256((__m256i *)pb->bias, _mm256_slli_epi32(bias, 7));
 	}
 }
 
