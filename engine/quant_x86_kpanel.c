@@ -269,7 +269,13 @@ _Static_assert(sizeof(struct x86_kpanel_block) % (QK_K / 32) == 0, "x86_kpanel_b
 /* The kinds of k-quant, as the generic pack and gemm below take them. */
 enum { X86_K2, X86_K3, X86_K4, X86_K5, X86_K6 };
 
-/* v in both 16-bit halves of a dword: the madd operand of a scale. */
+LT_AVX2 static inline __m256i x86_load(const void *p)
+{
+	return _mm256_loadu_si256((const __m256i *)p);
+}
+
+/* lo and hi as the 16-bit halves of a dword: a madd operand, of a scale
+ * (the same twice) or of two mins. */
 static inline int32_t x86_pair16(int lo, int hi)
 {
 	return (int32_t)((uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16);
@@ -315,7 +321,8 @@ x86_kpanel_meta(struct x86_kpanel_block *pb, int i, const void *x, int kind)
 		for (int s = 0; s < 16; s++)
 			pb->sc[s][i] = x86_pair16(q2->scales[s] & 0x0f, q2->scales[s] & 0x0f);
 		for (int j = 0; j < 8; j++)
-			pb->mn[j][i] = x86_pair16(q2->scales[2 * j] >> 4, q2->scales[2 * j + 1] >> 4);
+			pb->mn[j][i] = x86_pair16(q2->scales[2 * j] >> 4,
+						  q2->scales[2 * j + 1] >> 4);
 		pb->d[i] = x86_h2f(q2->d);
 		pb->dmin[i] = x86_h2f(q2->dmin);
 	}
@@ -362,8 +369,8 @@ x86_kpanel_put_run(struct x86_kpanel_block *pb, int u, const __m256i q[8], __m25
 					 _mm256_maddubs_epi16(ones, q[4 * h + 3])));
 	*bias = _mm256_add_epi32(
 		*bias, _mm256_add_epi32(
-			       _mm256_madd_epi16(s[0], _mm256_loadu_si256((const __m256i *)pb->sc[2 * u])),
-			       _mm256_madd_epi16(s[1], _mm256_loadu_si256((const __m256i *)pb->sc[2 * u + 1]))));
+			       _mm256_madd_epi16(s[0], x86_load(pb->sc[2 * u])),
+			       _mm256_madd_epi16(s[1], x86_load(pb->sc[2 * u + 1]))));
 }
 
 /* The quants of q4_K (q5 NULL) or q5_K (q5 the offset of qh). */
@@ -381,10 +388,10 @@ x86_k45_runs(struct x86_kpanel_block *pb, const uint8_t *const row[8], size_t qs
 			hi[g] = x86_bits(q[g], 4, m4);
 			if (q5) {
 				/* Run 2j takes bit 2j of qh, run 2j+1 bit 2j+1. */
-				lo[g] = _mm256_or_si256(lo[g],
-							_mm256_slli_epi16(x86_bits(h[g], 2 * j, m1), 4));
-				hi[g] = _mm256_or_si256(hi[g],
-							_mm256_slli_epi16(x86_bits(h[g], 2 * j + 1, m1), 4));
+				const __m256i b0 = x86_bits(h[g], 2 * j, m1);
+				const __m256i b1 = x86_bits(h[g], 2 * j + 1, m1);
+				lo[g] = _mm256_or_si256(lo[g], _mm256_slli_epi16(b0, 4));
+				hi[g] = _mm256_or_si256(hi[g], _mm256_slli_epi16(b1, 4));
 			}
 		}
 		x86_kpanel_put_run(pb, 2 * j, lo, NULL);
@@ -427,7 +434,8 @@ LT_AVX2 static inline void x86_q3_K_runs(struct x86_kpanel_block *pb,
 		x86_gather32_rows(row, offsetof(struct block_q3_K, qs) + 32 * half, l);
 		for (int k = 0; k < 4; k++) {
 			for (int g = 0; g < 8; g++) {
-				const __m256i clear = _mm256_xor_si256(x86_bits(h[g], 4 * half + k, m1), m1);
+				const __m256i set = x86_bits(h[g], 4 * half + k, m1);
+				const __m256i clear = _mm256_xor_si256(set, m1);
 				q[g] = _mm256_sub_epi8(x86_bits(l[g], 2 * k, m2),
 						       _mm256_slli_epi16(clear, 2));
 			}
@@ -507,21 +515,31 @@ x86_kpanel_run(const __m256i w[8], const uint8_t *aq, __m256i sc0, __m256i sc1, 
 		p[g] = kind == X86_K6 || kind == X86_K3 ? _mm256_maddubs_epi16(a, w[g])
 							: _mm256_maddubs_epi16(w[g], a);
 	}
-	if (kind == X86_K4) {
-		const __m256i s = _mm256_add_epi16(
-			_mm256_add_epi16(_mm256_add_epi16(p[0], p[1]), _mm256_add_epi16(p[2], p[3])),
-			_mm256_add_epi16(_mm256_add_epi16(p[4], p[5]), _mm256_add_epi16(p[6], p[7])));
-		return _mm256_madd_epi16(s, sc0);
-	}
+	__m256i s2[4];
+#pragma GCC unroll 4
+	for (int i = 0; i < 4; i++)
+		s2[i] = _mm256_add_epi16(p[2 * i], p[2 * i + 1]);
 	if (kind == X86_K6)
-		return _mm256_add_epi32(
-			_mm256_add_epi32(_mm256_madd_epi16(_mm256_add_epi16(p[0], p[1]), sc0),
-					 _mm256_madd_epi16(_mm256_add_epi16(p[2], p[3]), sc0)),
-			_mm256_add_epi32(_mm256_madd_epi16(_mm256_add_epi16(p[4], p[5]), sc1),
-					 _mm256_madd_epi16(_mm256_add_epi16(p[6], p[7]), sc1)));
-	const __m256i lo = _mm256_add_epi16(_mm256_add_epi16(p[0], p[1]), _mm256_add_epi16(p[2], p[3]));
-	const __m256i hi = _mm256_add_epi16(_mm256_add_epi16(p[4], p[5]), _mm256_add_epi16(p[6], p[7]));
+		return _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(s2[0], sc0),
+							 _mm256_madd_epi16(s2[1], sc0)),
+					_mm256_add_epi32(_mm256_madd_epi16(s2[2], sc1),
+							 _mm256_madd_epi16(s2[3], sc1)));
+	const __m256i lo = _mm256_add_epi16(s2[0], s2[1]), hi = _mm256_add_epi16(s2[2], s2[3]);
+	if (kind == X86_K4)
+		return _mm256_madd_epi16(_mm256_add_epi16(lo, hi), sc0);
 	return _mm256_add_epi32(_mm256_madd_epi16(lo, sc0), _mm256_madd_epi16(hi, sc1));
+}
+
+/* The mins of a super-block against one token's sums (count pairs of
+ * them), per row. */
+LT_AVX2 static inline __m256i x86_kpanel_mins(const struct x86_kpanel_block *pb,
+					      const int8_t *sums, int count)
+{
+	__m256i m = _mm256_madd_epi16(x86_load(pb->mn[0]), x86_bcast4(sums));
+	for (int j = 1; j < count; j++)
+		m = _mm256_add_epi32(m, _mm256_madd_epi16(x86_load(pb->mn[j]),
+							  x86_bcast4(sums + 4 * j)));
+	return m;
 }
 
 /* Tokens go in passes of X86_PANEL_TOKENS; within a pass, each run of a
@@ -532,13 +550,15 @@ x86_kpanel_gemm(int64_t n, const void *panel, const void *act, size_t a_stride, 
 		float *y, size_t ldy, int n_rows, int kind)
 {
 	const bool k16 = kind != X86_K4 && kind != X86_K5; /* 16-element sub-blocks */
-	const bool unsigned_act = kind == X86_K6 || kind == X86_K3;
+	const bool shifted = kind == X86_K6 || kind == X86_K3; /* activations + 128 */
 	const size_t a_bytes = kind == X86_K2 ? sizeof(struct x86_kpanel_act16)
-			       : unsigned_act ? sizeof(struct x86_kpanel_actu)
+			       : shifted      ? sizeof(struct x86_kpanel_actu)
 					      : sizeof(struct x86_kpanel_act);
 	const size_t qs_off = kind == X86_K2 ? offsetof(struct x86_kpanel_act16, qs)
-			      : unsigned_act ? offsetof(struct x86_kpanel_actu, qs)
+			      : shifted      ? offsetof(struct x86_kpanel_actu, qs)
 					     : offsetof(struct x86_kpanel_act, qs);
+	const size_t sums_off = kind == X86_K2 ? offsetof(struct x86_kpanel_act16, bsums)
+					       : offsetof(struct x86_kpanel_act, gsum);
 	const struct x86_kpanel_block *p = panel;
 	for (int t0 = 0; t0 < n_tok; t0 += X86_PANEL_TOKENS) {
 		const int nt = n_tok - t0 < X86_PANEL_TOKENS ? n_tok - t0 : X86_PANEL_TOKENS;
@@ -550,24 +570,22 @@ x86_kpanel_gemm(int64_t n, const void *panel, const void *act, size_t a_stride, 
 		for (int64_t b = 0; b < n / QK_K; b++) {
 			const struct x86_kpanel_block *pb = p + b;
 			const uint8_t *ab = a0 + (size_t)b * a_bytes;
-			const __m256i start =
-				unsigned_act ? _mm256_sub_epi32(_mm256_setzero_si256(),
-								_mm256_loadu_si256((const __m256i *)pb->bias))
-					     : _mm256_setzero_si256();
+			const __m256i start = shifted ? _mm256_sub_epi32(_mm256_setzero_si256(),
+									 x86_load(pb->bias))
+						      : _mm256_setzero_si256();
 			for (int t = 0; t < nt; t++)
 				isum[t] = start;
 			for (int u = 0; u < 8; u++) {
 				__m256i w[8];
 #pragma GCC unroll 8
 				for (int g = 0; g < 8; g++)
-					w[g] = _mm256_loadu_si256((const __m256i *)(pb->qs + 32 * (8 * u + g)));
-				const __m256i sc0 = _mm256_loadu_si256(
-					(const __m256i *)pb->sc[k16 ? 2 * u : u]);
-				const __m256i sc1 = k16 ? _mm256_loadu_si256((const __m256i *)pb->sc[2 * u + 1])
-							: sc0;
+					w[g] = x86_load(pb->qs + 32 * (8 * u + g));
+				const __m256i sc0 = x86_load(pb->sc[k16 ? 2 * u : u]);
+				const __m256i sc1 = k16 ? x86_load(pb->sc[2 * u + 1]) : sc0;
 				const uint8_t *aq = ab + qs_off + 32 * u;
 				for (int t = 0; t < nt; t++, aq += a_stride)
-					isum[t] = _mm256_add_epi32(isum[t], x86_kpanel_run(w, aq, sc0, sc1, kind));
+					isum[t] = _mm256_add_epi32(
+						isum[t], x86_kpanel_run(w, aq, sc0, sc1, kind));
 			}
 			const __m256 d = _mm256_loadu_ps(pb->d), dmin = _mm256_loadu_ps(pb->dmin);
 			const uint8_t *at = ab;
@@ -575,22 +593,14 @@ x86_kpanel_gemm(int64_t n, const void *panel, const void *act, size_t a_stride, 
 				float ad;
 				memcpy(&ad, at, sizeof(ad)); /* every format starts with d */
 				const __m256 vad = _mm256_set1_ps(ad);
-				acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(d, vad),
-							 acc[t]);
-				if (unsigned_act)
+				acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]),
+							 _mm256_mul_ps(d, vad), acc[t]);
+				if (shifted)
 					continue;
-				/* The mins against the activation's sums, two per madd. */
-				const int8_t *sums = (const int8_t *)at +
-						     (kind == X86_K2 ? offsetof(struct x86_kpanel_act16, bsums)
-								     : offsetof(struct x86_kpanel_act, gsum));
-				__m256i m = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)pb->mn[0]),
-							      x86_bcast4(sums));
-				for (int j = 1; j < (kind == X86_K2 ? 8 : 4); j++)
-					m = _mm256_add_epi32(m, _mm256_madd_epi16(
-						_mm256_loadu_si256((const __m256i *)pb->mn[j]),
-						x86_bcast4(sums + 4 * j)));
-				acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(dmin, vad),
-							  acc[t]);
+				const __m256i m = x86_kpanel_mins(pb, (const int8_t *)at + sums_off,
+								  kind == X86_K2 ? 8 : 4);
+				acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(m),
+							  _mm256_mul_ps(dmin, vad), acc[t]);
 			}
 		}
 		for (int t = 0; t < nt; t++)
@@ -598,16 +608,17 @@ x86_kpanel_gemm(int64_t n, const void *panel, const void *act, size_t a_stride, 
 	}
 }
 
-#define X86_DEFINE_KPANEL(pack_name, gemm_name, BTYPE, KIND)                                  \
-	LT_AVX2 static void pack_name(int64_t n, const void *w, size_t w_stride, int n_rows,   \
-				      void *panel)                                              \
-	{                                                                                       \
-		x86_kpanel_pack(n, w, w_stride, n_rows, panel, KIND, sizeof(BTYPE));            \
-	}                                                                                       \
-	LT_AVX2 static void gemm_name(int64_t n, const void *panel, const void *act,            \
-				      size_t a_stride, int n_tok, float *y, size_t ldy, int n_rows) \
-	{                                                                                       \
-		x86_kpanel_gemm(n, panel, act, a_stride, n_tok, y, ldy, n_rows, KIND);          \
+#define X86_DEFINE_KPANEL(pack_name, gemm_name, BTYPE, KIND)                                 \
+	LT_AVX2 static void pack_name(int64_t n, const void *w, size_t w_stride, int n_rows,  \
+				      void *panel)                                             \
+	{                                                                                      \
+		x86_kpanel_pack(n, w, w_stride, n_rows, panel, KIND, sizeof(BTYPE));           \
+	}                                                                                      \
+	LT_AVX2 static void gemm_name(int64_t n, const void *panel, const void *act,           \
+				      size_t a_stride, int n_tok, float *y, size_t ldy,        \
+				      int n_rows)                                              \
+	{                                                                                      \
+		x86_kpanel_gemm(n, panel, act, a_stride, n_tok, y, ldy, n_rows, KIND);         \
 	}
 
 X86_DEFINE_KPANEL(x86_q2_K_panel_pack, x86_q2_K_panel_gemm, struct block_q2_K, X86_K2)
@@ -616,25 +627,26 @@ X86_DEFINE_KPANEL(x86_q4_K_panel_pack, x86_q4_K_panel_gemm, struct block_q4_K, X
 X86_DEFINE_KPANEL(x86_q5_K_panel_pack, x86_q5_K_panel_gemm, struct block_q5_K, X86_K5)
 X86_DEFINE_KPANEL(x86_q6_K_panel_pack, x86_q6_K_panel_gemm, struct block_q6_K, X86_K6)
 
-#define X86_KPANEL_ACT(ACT) (sizeof(ACT) / (QK_K / 32))
-#define X86_KPANEL_BLOCK (sizeof(struct x86_kpanel_block) / (QK_K / 32))
+/* Activation and panel bytes per 32 elements. */
+#define X86_KACT(ACT) (sizeof(struct ACT) / (QK_K / 32))
+#define X86_KBLOCK (sizeof(struct x86_kpanel_block) / (QK_K / 32))
 
 static const struct quant_panel x86_kpanels[GGML_TYPE_COUNT] = {
-	[GGML_TYPE_Q2_K] = { X86_PANEL_ROWS, X86_KPANEL_ACT(struct x86_kpanel_act16), X86_KPANEL_BLOCK,
-			     x86_kpanel_act16_from_float, x86_q2_K_panel_pack, x86_q2_K_panel_gemm,
-			     NULL },
-	[GGML_TYPE_Q3_K] = { X86_PANEL_ROWS, X86_KPANEL_ACT(struct x86_kpanel_actu), X86_KPANEL_BLOCK,
-			     x86_kpanel_actu_from_float, x86_q3_K_panel_pack, x86_q3_K_panel_gemm,
-			     NULL },
-	[GGML_TYPE_Q4_K] = { X86_PANEL_ROWS, X86_KPANEL_ACT(struct x86_kpanel_act), X86_KPANEL_BLOCK,
-			     x86_kpanel_act_from_float, x86_q4_K_panel_pack, x86_q4_K_panel_gemm,
-			     x86_q4_K_panel_gemv },
-	[GGML_TYPE_Q5_K] = { X86_PANEL_ROWS, X86_KPANEL_ACT(struct x86_kpanel_act), X86_KPANEL_BLOCK,
-			     x86_kpanel_act_from_float, x86_q5_K_panel_pack, x86_q5_K_panel_gemm,
-			     NULL },
-	[GGML_TYPE_Q6_K] = { X86_PANEL_ROWS, X86_KPANEL_ACT(struct x86_kpanel_actu), X86_KPANEL_BLOCK,
-			     x86_kpanel_actu_from_float, x86_q6_K_panel_pack, x86_q6_K_panel_gemm,
-			     NULL },
+	[GGML_TYPE_Q2_K] = { X86_PANEL_ROWS, X86_KACT(x86_kpanel_act16), X86_KBLOCK,
+			     x86_kpanel_act16_from_float, x86_q2_K_panel_pack,
+			     x86_q2_K_panel_gemm, NULL },
+	[GGML_TYPE_Q3_K] = { X86_PANEL_ROWS, X86_KACT(x86_kpanel_actu), X86_KBLOCK,
+			     x86_kpanel_actu_from_float, x86_q3_K_panel_pack,
+			     x86_q3_K_panel_gemm, NULL },
+	[GGML_TYPE_Q4_K] = { X86_PANEL_ROWS, X86_KACT(x86_kpanel_act), X86_KBLOCK,
+			     x86_kpanel_act_from_float, x86_q4_K_panel_pack,
+			     x86_q4_K_panel_gemm, x86_q4_K_panel_gemv },
+	[GGML_TYPE_Q5_K] = { X86_PANEL_ROWS, X86_KACT(x86_kpanel_act), X86_KBLOCK,
+			     x86_kpanel_act_from_float, x86_q5_K_panel_pack,
+			     x86_q5_K_panel_gemm, NULL },
+	[GGML_TYPE_Q6_K] = { X86_PANEL_ROWS, X86_KACT(x86_kpanel_actu), X86_KBLOCK,
+			     x86_kpanel_actu_from_float, x86_q6_K_panel_pack,
+			     x86_q6_K_panel_gemm, NULL },
 };
 
 const struct quant_panel *quant_x86_kpanel(enum ggml_type type)
