@@ -467,7 +467,7 @@ x86_kpanel_pack(int64_t n, const void *w, size_t w_stride, int n_rows, void *pan
 		size_t blk_bytes)
 {
 	/* Missing rows read a block of zeros; their lanes are never stored. */
-	static const uint8_t zero[sizeof(struct block_q6_K)];
+	static const _Alignas(32) uint8_t zero[sizeof(struct block_q6_K)];
 	_Static_assert(sizeof(struct block_q6_K) >= sizeof(struct block_q5_K), "zero block size");
 	static const size_t q5_qh = offsetof(struct block_q5_K, qh);
 	struct x86_kpanel_block *p = panel;
@@ -542,6 +542,15 @@ LT_AVX2 static inline __m256i x86_kpanel_mins(const struct x86_kpanel_block *pb,
 	return m;
 }
 
+/* v as it is: GCC fuses a multiply and an add of intrinsics into one FMA
+ * (-ffp-contract=fast is its default), which an empty asm that takes and
+ * gives back the product prevents. */
+LT_AVX2 static inline __m256 x86_rounded(__m256 v)
+{
+	__asm__("" : "+x"(v));
+	return v;
+}
+
 /* Tokens go in passes of X86_PANEL_TOKENS; within a pass, each run of a
  * super-block is loaded once for all of them, their integer sums wait on
  * the stack, and the float steps come once per super-block and token. */
@@ -593,14 +602,19 @@ x86_kpanel_gemm(int64_t n, const void *panel, const void *act, size_t a_stride, 
 				float ad;
 				memcpy(&ad, at, sizeof(ad)); /* every format starts with d */
 				const __m256 vad = _mm256_set1_ps(ad);
-				acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]),
-							 _mm256_mul_ps(d, vad), acc[t]);
-				if (shifted)
-					continue;
-				const __m256i m = x86_kpanel_mins(pb, (const int8_t *)at + sums_off,
-								  kind == X86_K2 ? 8 : 4);
-				acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(m),
-							  _mm256_mul_ps(dmin, vad), acc[t]);
+				/* The reference vec_dot's steps, each rounded (no
+				 * fused multiply-add): the same sums in the same
+				 * order give the same bits, so an f16 KV cache or
+				 * the next 8-bit activation rounds as it does. */
+				__m256 part = x86_rounded(_mm256_mul_ps(_mm256_mul_ps(d, vad),
+									_mm256_cvtepi32_ps(isum[t])));
+				if (!shifted) {
+					const __m256i m = x86_kpanel_mins(pb, (const int8_t *)at + sums_off,
+									  kind == X86_K2 ? 8 : 4);
+					part = _mm256_sub_ps(part, x86_rounded(_mm256_mul_ps(
+						_mm256_mul_ps(dmin, vad), _mm256_cvtepi32_ps(m))));
+				}
+				acc[t] = _mm256_add_ps(acc[t], part);
 			}
 		}
 		for (int t = 0; t < nt; t++)
