@@ -26,4 +26,8 @@ const struct quant_tile *quant_x86_tile(enum ggml_type type);
 /* The panel kernels for type, or NULL when type has none. */
 const struct quant_panel *quant_x86_panel(enum ggml_type type);
 
+/* The same for the k-quants (quant_x86_kpanel.c), which quant_x86_panel
+ * asks; NULL for every other type. */
+const struct quant_panel *quant_x86_kpanel(enum ggml_type type);
+
 #endif

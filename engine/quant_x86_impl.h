@@ -1,5 +1,5 @@
-/* Inline helpers shared by the AVX2 kernel files (quant_x86.c and
- * quant_x86_panel.c). Included only on x86; every function carries the
+/* Inline helpers shared by the AVX2 kernel files (quant_x86.c,
+ * quant_x86_panel.c and quant_x86_kpanel.c). Included only on x86; every function carries the
  * target attribute, so callers must run only after quant_x86 said yes. */
 #ifndef LT_QUANT_X86_IMPL_H
 #define LT_QUANT_X86_IMPL_H
@@ -139,6 +139,73 @@ LT_AVX2 static inline float x86_q8_block(const float *x, int8_t *out, int *qsum)
 							_mm256_add_epi32(q[2], q[3])));
 	_mm256_storeu_si256((__m256i *)out, x86_pack_i32x4(q[0], q[1], q[2], q[3]));
 	return d;
+}
+
+/* ---------------------------------------------------------------- panels
+ *
+ * Shared by the panel kernels of quant_x86_panel.c and quant_x86_kpanel.c
+ * (struct quant_panel): eight weight rows are the eight lanes. */
+
+#define X86_PANEL_ROWS 8
+/* Tokens whose accumulators live on the stack while a panel block is in
+ * registers: enough to reuse each block, few enough to stay in L1. */
+#define X86_PANEL_TOKENS 32
+
+
+/* Column c of the result is dword c of each of the eight inputs: an 8 x 8
+ * transpose of 32-bit elements, in place. */
+LT_AVX2 static inline void x86_transpose8_epi32(__m256i r[8])
+{
+	__m256i t[8], u[8];
+#pragma GCC unroll 4
+	for (int i = 0; i < 4; i++) {
+		t[2 * i] = _mm256_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+		t[2 * i + 1] = _mm256_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+	}
+#pragma GCC unroll 2
+	for (int h = 0; h < 2; h++) {
+		const __m256i *q = t + 4 * h;
+		u[4 * h + 0] = _mm256_unpacklo_epi64(q[0], q[2]);
+		u[4 * h + 1] = _mm256_unpackhi_epi64(q[0], q[2]);
+		u[4 * h + 2] = _mm256_unpacklo_epi64(q[1], q[3]);
+		u[4 * h + 3] = _mm256_unpackhi_epi64(q[1], q[3]);
+	}
+#pragma GCC unroll 4
+	for (int i = 0; i < 4; i++) {
+		r[i] = _mm256_permute2x128_si256(u[i], u[4 + i], 0x20);
+		r[4 + i] = _mm256_permute2x128_si256(u[i], u[4 + i], 0x31);
+	}
+}
+
+
+LT_AVX2 static inline __m256i x86_bcast4(const int8_t *p)
+{
+	int32_t v;
+	memcpy(&v, p, sizeof(v));
+	return _mm256_set1_epi32(v);
+}
+
+/* Asks for the next group of rows, which follows this one in memory, a
+ * block of all eight rows per step (past the matrix it is merely wasted). */
+LT_AVX2 static inline void x86_prefetch_next_group(const void *w, size_t w_stride, int64_t b,
+						   size_t block_bytes)
+{
+	const uintptr_t next = (uintptr_t)w + X86_PANEL_ROWS * w_stride +
+			       (uintptr_t)b * X86_PANEL_ROWS * block_bytes;
+	for (size_t off = 0; off < X86_PANEL_ROWS * block_bytes; off += 64)
+		_mm_prefetch((const char *)(next + off), _MM_HINT_T0);
+}
+
+/* Stores the first n_rows lanes of one token's result. */
+LT_AVX2 static inline void x86_panel_store8(float *y, __m256 v, int n_rows)
+{
+	if (n_rows == X86_PANEL_ROWS) {
+		_mm256_storeu_ps(y, v);
+		return;
+	}
+	_Alignas(32) float t[X86_PANEL_ROWS];
+	_mm256_store_ps(t, v);
+	memcpy(y, t, sizeof(float) * (size_t)n_rows);
 }
 
 #endif

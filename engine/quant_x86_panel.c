@@ -1,6 +1,6 @@
 /* Kernels whose vector lanes are weight rows (see struct quant_panel):
- * prefill panels for q4_0, q8_0 and f32 weights, decode kernels for q4_0,
- * q8_0 and q4_K.
+ * prefill panels for q4_0, q8_0 and f32 weights, decode kernels for q4_0
+ * and q8_0. The k-quants have theirs in quant_x86_kpanel.c.
  *
  * A row-by-token block kernel spends, per pair and per block of 32, one
  * maddubs, one widening madd, one conversion and one multiply-add, and the
@@ -21,11 +21,6 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #include "quant_x86_impl.h"
-
-#define X86_PANEL_ROWS 8
-/* Tokens whose accumulators live on the stack while a panel block is in
- * registers: enough to reuse each block, few enough to stay in L1. */
-#define X86_PANEL_TOKENS 32
 
 /* One block of 32 activations. */
 struct x86_panel_act {
@@ -74,31 +69,6 @@ LT_AVX2 static void x86_panel_act8_from_float(const float *x, void *dst, int64_t
 	}
 }
 
-/* Column c of the result is dword c of each of the eight inputs: an 8 x 8
- * transpose of 32-bit elements, in place. */
-LT_AVX2 static inline void x86_transpose8_epi32(__m256i r[8])
-{
-	__m256i t[8], u[8];
-#pragma GCC unroll 4
-	for (int i = 0; i < 4; i++) {
-		t[2 * i] = _mm256_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-		t[2 * i + 1] = _mm256_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-	}
-#pragma GCC unroll 2
-	for (int h = 0; h < 2; h++) {
-		const __m256i *q = t + 4 * h;
-		u[4 * h + 0] = _mm256_unpacklo_epi64(q[0], q[2]);
-		u[4 * h + 1] = _mm256_unpackhi_epi64(q[0], q[2]);
-		u[4 * h + 2] = _mm256_unpacklo_epi64(q[1], q[3]);
-		u[4 * h + 3] = _mm256_unpackhi_epi64(q[1], q[3]);
-	}
-#pragma GCC unroll 4
-	for (int i = 0; i < 4; i++) {
-		r[i] = _mm256_permute2x128_si256(u[i], u[4 + i], 0x20);
-		r[4 + i] = _mm256_permute2x128_si256(u[i], u[4 + i], 0x31);
-	}
-}
-
 /* The weights of one row block as 32 bytes in element order. */
 typedef __m256i (*x86_panel_row_fn)(const void *row, int64_t b, float *d);
 
@@ -140,12 +110,6 @@ LT_AVX2 static inline __m256i x86_q8_0_row(const void *row, int64_t b, float *d)
 X86_DEFINE_PANEL_PACK(x86_q4_0_panel_pack, x86_q4_0_row)
 X86_DEFINE_PANEL_PACK(x86_q8_0_panel_pack, x86_q8_0_row)
 
-LT_AVX2 static inline __m256i x86_bcast4(const int8_t *p)
-{
-	int32_t v;
-	memcpy(&v, p, sizeof(v));
-	return _mm256_set1_epi32(v);
-}
 
 /* The integer block sum of the panel's eight rows against one token. */
 LT_AVX2 static inline __m256i x86_q4_0_panel_isum(const __m256i w[8],
@@ -174,28 +138,6 @@ LT_AVX2 static inline __m256i x86_q8_0_panel_isum(const __m256i w[8],
 	return s;
 }
 
-/* Asks for the next group of rows, which follows this one in memory, a
- * block of all eight rows per step (past the matrix it is merely wasted). */
-LT_AVX2 static inline void x86_prefetch_next_group(const void *w, size_t w_stride, int64_t b,
-						   size_t block_bytes)
-{
-	const uintptr_t next = (uintptr_t)w + X86_PANEL_ROWS * w_stride +
-			       (uintptr_t)b * X86_PANEL_ROWS * block_bytes;
-	for (size_t off = 0; off < X86_PANEL_ROWS * block_bytes; off += 64)
-		_mm_prefetch((const char *)(next + off), _MM_HINT_T0);
-}
-
-/* Stores the first n_rows lanes of one token's result. */
-LT_AVX2 static inline void x86_panel_store8(float *y, __m256 v, int n_rows)
-{
-	if (n_rows == X86_PANEL_ROWS) {
-		_mm256_storeu_ps(y, v);
-		return;
-	}
-	_Alignas(32) float t[X86_PANEL_ROWS];
-	_mm256_store_ps(t, v);
-	memcpy(y, t, sizeof(float) * (size_t)n_rows);
-}
 
 #define X86_DEFINE_PANEL_GEMM(name, ACT, ISUM)                                                   \
 	LT_AVX2 static void name(int64_t n, const void *panel, const void *act, size_t a_stride, \
@@ -291,180 +233,6 @@ X86_DEFINE_PANEL_GEMV(x86_q4_0_panel_gemv, struct block_q4_0, x86_q4_0_rowq, str
 X86_DEFINE_PANEL_GEMV(x86_q8_0_panel_gemv, struct block_q8_0, x86_q8_0_rowq, struct x86_panel_act8,
 		      x86_q8_0_panel_isum)
 
-/* ---------------------------------------------------------------- q4_K decode
- *
- * The same idea for q4_K: eight rows of a super-block at once, lanes are
- * rows. Each row's 16-byte head (d, dmin, twelve bytes of scales and mins)
- * and each 32-byte run of nibbles is read as two 16-byte halves, row r in
- * the low 128 bits and row r+4 in the high ones, so a 4 x 4 transpose that
- * stays inside the 128-bit lanes (no lane crossing, two thirds of the full
- * transpose's shuffles) already leaves dword c of rows 0..7 in lanes 0..7.
- * The scale and min decoding of x86_k4_scales then runs word-wide on all
- * eight rows, and each group's scales become a madd operand with one byte
- * shuffle.
- *
- * Sums stay exact: one 16-bit lane takes 16 products of a nibble and an
- * activation, 16 * 15 * 128 < 32767, before madd widens it with the
- * group's 6-bit scale. The mins term needs the activation's group sums,
- * which the activation format keeps. */
-
-/* One super-block of 256 activations, quantized byte for byte as the q8_K
- * activation quantizer does, with the eight 32-element group sums in the
- * order the mins term reads them: groups (0, 2), (1, 3), (4, 6), (5, 7) as
- * 16-bit pairs. */
-struct x86_kpanel_act {
-	float d;
-	int16_t gsum[8];
-	int32_t unused[3]; /* pads the block to 36 bytes per 32 elements */
-	int8_t qs[QK_K];
-};
-_Static_assert(sizeof(struct x86_kpanel_act) == 36 * (QK_K / 32), "x86_kpanel_act size");
-
-/* The q8_K activation quantizer; the reference one if the SIMD kernels
- * were turned off meanwhile (both write the same bytes). */
-static const struct quant_kernels *x86_kpanel_q8_K(void)
-{
-	const struct quant_kernels *k = quant_x86(GGML_TYPE_Q8_K);
-	return k ? k : quant_ref(GGML_TYPE_Q8_K);
-}
-
-static void x86_kpanel_act_from_float(const float *x, void *dst, int64_t n)
-{
-	static const int order[8] = { 0, 2, 1, 3, 4, 6, 5, 7 };
-	const struct quant_kernels *k = x86_kpanel_q8_K();
-	struct x86_kpanel_act *a = dst;
-	for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
-		struct block_q8_K q;
-		k->from_float(x, &q, QK_K);
-		a[i].d = q.d;
-		for (int g = 0; g < 8; g++)
-			a[i].gsum[g] = (int16_t)(q.bsums[2 * order[g]] + q.bsums[2 * order[g] + 1]);
-		memset(a[i].unused, 0, sizeof(a[i].unused));
-		memcpy(a[i].qs, q.qs, sizeof(q.qs));
-	}
-}
-
-/* Four vectors each holding 16 bytes of row r and of row r+4 become four
- * holding dword c of the eight rows (a 4 x 4 transpose per 128-bit lane). */
-LT_AVX2 static inline void x86_transpose4_lanes(__m256i r[4])
-{
-	const __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]);
-	const __m256i t1 = _mm256_unpackhi_epi32(r[0], r[1]);
-	const __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]);
-	const __m256i t3 = _mm256_unpackhi_epi32(r[2], r[3]);
-	r[0] = _mm256_unpacklo_epi64(t0, t2);
-	r[1] = _mm256_unpackhi_epi64(t0, t2);
-	r[2] = _mm256_unpacklo_epi64(t1, t3);
-	r[3] = _mm256_unpackhi_epi64(t1, t3);
-}
-
-/* Bytes at offset off of rows 0..7 as four dword-of-row vectors: dword c
- * of the 16 bytes at row[i] + off in lane i. */
-LT_AVX2 static inline void x86_gather16_rows(const uint8_t *const row[8], size_t off,
-					     __m256i r[4])
-{
-#pragma GCC unroll 4
-	for (int i = 0; i < 4; i++)
-		r[i] = _mm256_inserti128_si256(
-			_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(row[i] + off))),
-			_mm_loadu_si128((const __m128i *)(row[i + 4] + off)), 1);
-	x86_transpose4_lanes(r);
-}
-
-/* Byte b of each lane of v as a 16-bit pair (the same value twice), the
- * madd operand that scales both halves of a row's lane. */
-LT_AVX2 static inline __m256i x86_lane_byte_pair(__m256i v, int b)
-{
-#define X86_SEL(k) ((int)(0x80008000u | (unsigned)(k) * 0x10001u))
-	const __m256i sel = _mm256_setr_epi32(X86_SEL(b), X86_SEL(b + 4), X86_SEL(b + 8),
-					      X86_SEL(b + 12), X86_SEL(b), X86_SEL(b + 4),
-					      X86_SEL(b + 8), X86_SEL(b + 12));
-#undef X86_SEL
-	return _mm256_shuffle_epi8(v, sel);
-}
-
-/* The integer sums of one super-block of eight rows: *isum the scaled
- * quant sums, *msum the mins against the group sums. */
-LT_AVX2 static inline void x86_q4_K_panel_isum(const uint8_t *const row[8], size_t off,
-					       const struct x86_kpanel_act *a, __m256i *isum,
-					       __m256i *msum, __m256i *dd)
-{
-	const __m256i low4 = _mm256_set1_epi8(0x0f), low2 = _mm256_set1_epi8(0x03);
-	const __m256i low6 = _mm256_set1_epi8(0x3f);
-	__m256i h[4];
-	x86_gather16_rows(row, off, h);
-	/* h[0] holds d and dmin, h[1..3] the scale bytes 0-3, 4-7, 8-11. */
-	*dd = h[0];
-	const __m256i sc03 = _mm256_and_si256(h[1], low6);
-	const __m256i mn03 = _mm256_and_si256(h[2], low6);
-	const __m256i sc47 = _mm256_or_si256(
-		_mm256_and_si256(h[3], low4),
-		_mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h[1], 6), low2), 4));
-	const __m256i mn47 = _mm256_or_si256(
-		_mm256_and_si256(_mm256_srli_epi32(h[3], 4), low4),
-		_mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h[2], 6), low2), 4));
-
-	/* Mins as 16-bit pairs: even bytes (groups 0, 2 / 4, 6), odd bytes. */
-	const __m256i even = _mm256_set1_epi16(0x00ff);
-	__m256i m = _mm256_madd_epi16(_mm256_and_si256(mn03, even), x86_bcast4((const int8_t *)a->gsum));
-	m = _mm256_add_epi32(m, _mm256_madd_epi16(_mm256_srli_epi16(mn03, 8),
-						  x86_bcast4((const int8_t *)(a->gsum + 2))));
-	m = _mm256_add_epi32(m, _mm256_madd_epi16(_mm256_and_si256(mn47, even),
-						  x86_bcast4((const int8_t *)(a->gsum + 4))));
-	*msum = _mm256_add_epi32(m, _mm256_madd_epi16(_mm256_srli_epi16(mn47, 8),
-						      x86_bcast4((const int8_t *)(a->gsum + 6))));
-
-	__m256i s = _mm256_setzero_si256();
-#pragma GCC unroll 4
-	for (int j = 0; j < 4; j++) {
-		/* 32 bytes per row: low nibbles group 2j, high nibbles 2j+1. */
-		__m256i q[8];
-		x86_gather16_rows(row, off + 16 + 32 * j, q);
-		x86_gather16_rows(row, off + 32 + 32 * j, q + 4);
-		const int8_t *y = a->qs + 64 * j;
-		__m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
-#pragma GCC unroll 8
-		for (int c = 0; c < 8; c++) {
-			lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(_mm256_and_si256(q[c], low4),
-								       x86_bcast4(y + 4 * c)));
-			hi = _mm256_add_epi16(
-				hi, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q[c], 4), low4),
-							 x86_bcast4(y + 32 + 4 * c)));
-		}
-		const __m256i sc = j < 2 ? sc03 : sc47;
-		s = _mm256_add_epi32(s, _mm256_madd_epi16(lo, x86_lane_byte_pair(sc, (2 * j) % 4)));
-		s = _mm256_add_epi32(s, _mm256_madd_epi16(hi, x86_lane_byte_pair(sc, (2 * j + 1) % 4)));
-	}
-	*isum = s;
-}
-
-LT_AVX2 static void x86_q4_K_panel_gemv(int64_t n, const void *w, size_t w_stride, int n_rows,
-					const void *act, float *y)
-{
-	const uint8_t *row[X86_PANEL_ROWS];
-	for (int i = 0; i < X86_PANEL_ROWS; i++)
-		row[i] = (const uint8_t *)w + (size_t)(i < n_rows ? i : n_rows - 1) * w_stride;
-	const struct x86_kpanel_act *a = act;
-	__m256 acc = _mm256_setzero_ps();
-	for (int64_t b = 0; b < n / QK_K; b++) {
-		x86_prefetch_next_group(w, w_stride, b, sizeof(struct block_q4_K));
-		__m256i isum, msum, dd;
-		x86_q4_K_panel_isum(row, (size_t)b * sizeof(struct block_q4_K), a + b, &isum, &msum,
-				    &dd);
-		/* d in the low half of each lane, dmin in the high: packed to
-		 * eight d then eight dmin, then widened. */
-		const __m256i h = _mm256_permute4x64_epi64(
-			_mm256_packus_epi32(_mm256_and_si256(dd, _mm256_set1_epi32(0xffff)),
-					    _mm256_srli_epi32(dd, 16)),
-			0xd8);
-		const __m256 ad = _mm256_set1_ps(a[b].d);
-		const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), ad);
-		const __m256 dmin = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h, 1)), ad);
-		acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), d, acc);
-		acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum), dmin, acc);
-	}
-	x86_panel_store8(y, acc, n_rows);
-}
 
 /* Float weights: sixteen rows by six tokens, twelve accumulators. The
  * panel holds, for each position k, the sixteen rows' weights side by side,
@@ -571,15 +339,14 @@ static const struct quant_panel x86_panels[GGML_TYPE_COUNT] = {
 	[GGML_TYPE_Q8_0] = { X86_PANEL_ROWS, sizeof(struct x86_panel_act8),
 			     sizeof(struct x86_panel_block), x86_panel_act8_from_float,
 			     x86_q8_0_panel_pack, x86_q8_0_panel_gemm, x86_q8_0_panel_gemv },
-	/* Decode only: prefill keeps the q4_K tiles. */
-	[GGML_TYPE_Q4_K] = { X86_PANEL_ROWS, sizeof(struct x86_kpanel_act) / (QK_K / 32), 0,
-			     x86_kpanel_act_from_float, NULL, NULL, x86_q4_K_panel_gemv },
 };
 
 const struct quant_panel *quant_x86_panel(enum ggml_type type)
 {
-	if (!quant_x86(type) || (!x86_panels[type].gemm && !x86_panels[type].gemv))
+	if (!quant_x86(type))
 		return NULL;
+	if (!x86_panels[type].gemm && !x86_panels[type].gemv)
+		return quant_x86_kpanel(type);
 	return &x86_panels[type];
 }
 

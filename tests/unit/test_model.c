@@ -202,8 +202,9 @@ static void test_matmul_f16_rounds_activations(void **state)
 static void test_matmul_quantized(void **state)
 {
 	(void)state;
-	const enum ggml_type types[] = { GGML_TYPE_F32, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_Q4_K,
-					 GGML_TYPE_Q6_K };
+	const enum ggml_type types[] = { GGML_TYPE_F32,  GGML_TYPE_Q8_0, GGML_TYPE_Q4_0,
+					 GGML_TYPE_Q2_K, GGML_TYPE_Q3_K, GGML_TYPE_Q4_K,
+					 GGML_TYPE_Q5_K, GGML_TYPE_Q6_K };
 	enum { N_IN = 256, N_OUT = 43, N_TOK = 35 };
 	uint32_t seed = 7;
 	float *wf = malloc(sizeof(float) * N_IN * N_OUT), *x = malloc(sizeof(float) * N_IN * N_TOK);

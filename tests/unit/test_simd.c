@@ -294,16 +294,29 @@ static void check_panel(enum ggml_type type, int n, int n_rows, int n_tok)
 			if (round == 3) /* q4_0: one -1 per block sets d, the rest quantize to 15 */
 				for (int i = 0; i < n; i++)
 					f[i] = type == GGML_TYPE_Q4_0 && i % 32 == 0 ? -1.0f : 1.0f;
-			if (round == 3 && type == GGML_TYPE_Q4_K) /* one 0 per group: min 0, the rest 15 */
+			/* k-quants with mins: one 0 per group sets the min to 0 and
+			 * the rest to the top quant (q4_K 15, q5_K 31, q2_K 3). */
+			if (round == 3 && (type == GGML_TYPE_Q4_K || type == GGML_TYPE_Q5_K ||
+					   type == GGML_TYPE_Q2_K))
 				for (int i = 0; i < n; i++)
-					f[i] = i % 32 == 0 ? 0.0f : 1.0f;
+					f[i] = i % 16 == 0 ? 0.0f : 1.0f;
+			/* q6_K and q3_K: all -1 quantize to their lowest quants, -32
+			 * and -4, with the most negative scales. */
+			if (round == 3 && (type == GGML_TYPE_Q6_K || type == GGML_TYPE_Q3_K))
+				for (int i = 0; i < n; i++)
+					f[i] = -1.0f;
 			ref->from_float(f, w + r * wb, n);
 		}
 		for (int t = 0; t < n_tok; t++) {
 			fill(f, n, round == 1 ? 0.01f : 2.0f);
+			/* All 1 quantize to -127; one -1 per super-block takes that
+			 * and the rest become 127, whose shift to unsigned (q6_K and
+			 * q3_K panels) is 255. */
 			if (round == 3)
 				for (int i = 0; i < n; i++)
-					f[i] = 1.0f;
+					f[i] = (type == GGML_TYPE_Q6_K || type == GGML_TYPE_Q3_K) && i % 256 == 0
+						       ? -1.0f
+						       : 1.0f;
 			if (pn->act_from_float)
 				pn->act_from_float(f, a + t * ab, n);
 			else
@@ -361,24 +374,29 @@ static void test_panels_match_reference(void **state)
 	}
 }
 
-/* Panels with decode kernels only (k-quants): every partial group of rows
- * and several row lengths, against the reference vec_dot. */
-static void test_gemv_panels_match_reference(void **state)
+/* The k-quant panels (prefill, and decode where a type has it): every
+ * partial panel of rows, token counts from 1 to more than one pass of
+ * accumulators, rows of one to sixteen super-blocks, against the reference
+ * vec_dot. */
+static void test_kpanels_match_reference(void **state)
 {
 	(void)state;
-	const enum ggml_type types[] = { GGML_TYPE_Q4_K };
+	const enum ggml_type types[] = { GGML_TYPE_Q2_K, GGML_TYPE_Q3_K, GGML_TYPE_Q4_K,
+					 GGML_TYPE_Q5_K, GGML_TYPE_Q6_K };
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		const struct quant_panel *pn = variant_panel(types[i]);
-		if (!pn || !pn->gemv) {
-			printf("SKIP: %s has no %s gemv panel\n", variant_under_test->name,
+		if (!pn) {
+			printf("SKIP: %s has no %s panel\n", variant_under_test->name,
 			       dtype_name(types[i]));
 			continue;
 		}
 		for (int rows = 1; rows <= pn->rows; rows++)
-			check_panel(types[i], 512, rows, 2);
+			check_panel(types[i], 512, rows, 4 * rows - 2);
+		check_panel(types[i], 256, pn->rows, 1);
 		check_panel(types[i], 256, pn->rows, 3);
-		check_panel(types[i], N_ROW, pn->rows, 3);
-		check_panel(types[i], 11 * 256, 5, 2);
+		check_panel(types[i], N_ROW, pn->rows, 33);
+		check_panel(types[i], 11 * 256, 5, 37);
+		check_panel(types[i], 16 * 256, pn->rows, 2);
 	}
 }
 
@@ -447,7 +465,7 @@ int main(void)
 		cmocka_unit_test(test_dot_kquants),
 		cmocka_unit_test(test_tiles_match_vec_dot),
 		cmocka_unit_test(test_panels_match_reference),
-		cmocka_unit_test(test_gemv_panels_match_reference),
+		cmocka_unit_test(test_kpanels_match_reference),
 		cmocka_unit_test(test_attention_f16_cache_matches_f32),
 		cmocka_unit_test(test_select),
 	};

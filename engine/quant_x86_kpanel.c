@@ -1,0 +1,674 @@
+/* K-quant panels (struct quant_panel): prefill panels (pack + gemm) for
+ * q2_K, q3_K, q4_K, q5_K and q6_K weights, and the q4_K decode kernel.
+ *
+ * The prefill tiles of quant_x86.c unpack one row's super-block for four
+ * tokens and spend, per 32 products, a maddubs, a widening madd with the
+ * group scale and an add, then fold eight lanes of one row at the end. A
+ * panel, as for q4_0 (quant_x86_panel.c), makes the lanes eight rows: the
+ * pack unpacks a super-block of eight rows to one byte per quant, laid out
+ * so that each 32-byte vector holds four positions of all eight rows, and
+ * the token's four activations are broadcast against it. Per 32 products
+ * that leaves one maddubs and one 16-bit add; the scale's madd comes once
+ * per sub-block, as many 16-bit sums as fit without overflow at a time.
+ * The unpacked vectors of a 32-position run stay in registers for up to
+ * X86_PANEL_TOKENS tokens.
+ *
+ * Three activation formats, each q8_K's quants byte for byte, so the
+ * integer sums of every sub-block equal vec_dot's:
+ * - q4_K and q5_K (unsigned quants with mins per 32): signed activations
+ *   with their eight 32-element sums for the mins (x86_kpanel_act, shared
+ *   with the q4_K decode kernel);
+ * - q6_K and q3_K (signed quants, q - 32 and q - 4): the weights stay
+ *   signed and the activations move to unsigned, a + 128, the operand
+ *   maddubs wants unsigned. The shift adds 128 * sum(scale * sum(q)) per
+ *   row, which depends on the weights alone: the pack computes it once and
+ *   the sums start from minus it, with no term per token;
+ * - q2_K (unsigned quants with mins per 16): signed activations with the
+ *   sixteen 16-element sums. */
+#include "quant_x86.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include "quant_x86_impl.h"
+
+/* ---------------------------------------------------------------- q4_K decode
+ *
+ * The idea of the q4_0 / q8_0 decode kernels (quant_x86_panel.c) for
+ * q4_K: eight rows of a super-block at once, lanes are rows. Each row's
+ * 16-byte head (d, dmin, twelve bytes of scales and mins) and each 32-byte
+ * run of nibbles is read as two 16-byte halves, row r in the low 128 bits
+ * and row r+4 in the high ones, so a 4 x 4 transpose that
+ * stays inside the 128-bit lanes (no lane crossing, two thirds of the full
+ * transpose's shuffles) already leaves dword c of rows 0..7 in lanes 0..7.
+ * The scale and min decoding of x86_k4_scales then runs word-wide on all
+ * eight rows, and each group's scales become a madd operand with one byte
+ * shuffle.
+ *
+ * Sums stay exact: one 16-bit lane takes 16 products of a nibble and an
+ * activation, 16 * 15 * 128 < 32767, before madd widens it with the
+ * group's 6-bit scale. The mins term needs the activation's group sums,
+ * which the activation format keeps. */
+
+/* One super-block of 256 activations, quantized byte for byte as the q8_K
+ * activation quantizer does, with the eight 32-element group sums in the
+ * order the mins term reads them: groups (0, 2), (1, 3), (4, 6), (5, 7) as
+ * 16-bit pairs. */
+struct x86_kpanel_act {
+	float d;
+	int16_t gsum[8];
+	int32_t unused[3]; /* pads the block to 36 bytes per 32 elements */
+	int8_t qs[QK_K];
+};
+_Static_assert(sizeof(struct x86_kpanel_act) == 36 * (QK_K / 32), "x86_kpanel_act size");
+
+/* The q8_K activation quantizer; the reference one if the SIMD kernels
+ * were turned off meanwhile (both write the same bytes). */
+static const struct quant_kernels *x86_kpanel_q8_K(void)
+{
+	const struct quant_kernels *k = quant_x86(GGML_TYPE_Q8_K);
+	return k ? k : quant_ref(GGML_TYPE_Q8_K);
+}
+
+static void x86_kpanel_act_from_float(const float *x, void *dst, int64_t n)
+{
+	static const int order[8] = { 0, 2, 1, 3, 4, 6, 5, 7 };
+	const struct quant_kernels *k = x86_kpanel_q8_K();
+	struct x86_kpanel_act *a = dst;
+	for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+		struct block_q8_K q;
+		k->from_float(x, &q, QK_K);
+		a[i].d = q.d;
+		for (int g = 0; g < 8; g++)
+			a[i].gsum[g] = (int16_t)(q.bsums[2 * order[g]] + q.bsums[2 * order[g] + 1]);
+		memset(a[i].unused, 0, sizeof(a[i].unused));
+		memcpy(a[i].qs, q.qs, sizeof(q.qs));
+	}
+}
+
+/* Four vectors each holding 16 bytes of row r and of row r+4 become four
+ * holding dword c of the eight rows (a 4 x 4 transpose per 128-bit lane). */
+LT_AVX2 static inline void x86_transpose4_lanes(__m256i r[4])
+{
+	const __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]);
+	const __m256i t1 = _mm256_unpackhi_epi32(r[0], r[1]);
+	const __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]);
+	const __m256i t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+	r[0] = _mm256_unpacklo_epi64(t0, t2);
+	r[1] = _mm256_unpackhi_epi64(t0, t2);
+	r[2] = _mm256_unpacklo_epi64(t1, t3);
+	r[3] = _mm256_unpackhi_epi64(t1, t3);
+}
+
+/* Bytes at offset off of rows 0..7 as four dword-of-row vectors: dword c
+ * of the 16 bytes at row[i] + off in lane i. */
+LT_AVX2 static inline void x86_gather16_rows(const uint8_t *const row[8], size_t off,
+					     __m256i r[4])
+{
+#pragma GCC unroll 4
+	for (int i = 0; i < 4; i++)
+		r[i] = _mm256_inserti128_si256(
+			_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(row[i] + off))),
+			_mm_loadu_si128((const __m128i *)(row[i + 4] + off)), 1);
+	x86_transpose4_lanes(r);
+}
+
+/* Byte b of each lane of v as a 16-bit pair (the same value twice), the
+ * madd operand that scales both halves of a row's lane. */
+LT_AVX2 static inline __m256i x86_lane_byte_pair(__m256i v, int b)
+{
+#define X86_SEL(k) ((int)(0x80008000u | (unsigned)(k) * 0x10001u))
+	const __m256i sel = _mm256_setr_epi32(X86_SEL(b), X86_SEL(b + 4), X86_SEL(b + 8),
+					      X86_SEL(b + 12), X86_SEL(b), X86_SEL(b + 4),
+					      X86_SEL(b + 8), X86_SEL(b + 12));
+#undef X86_SEL
+	return _mm256_shuffle_epi8(v, sel);
+}
+
+/* The integer sums of one super-block of eight rows: *isum the scaled
+ * quant sums, *msum the mins against the group sums. */
+LT_AVX2 static inline void x86_q4_K_panel_isum(const uint8_t *const row[8], size_t off,
+					       const struct x86_kpanel_act *a, __m256i *isum,
+					       __m256i *msum, __m256i *dd)
+{
+	const __m256i low4 = _mm256_set1_epi8(0x0f), low2 = _mm256_set1_epi8(0x03);
+	const __m256i low6 = _mm256_set1_epi8(0x3f);
+	__m256i h[4];
+	x86_gather16_rows(row, off, h);
+	/* h[0] holds d and dmin, h[1..3] the scale bytes 0-3, 4-7, 8-11. */
+	*dd = h[0];
+	const __m256i sc03 = _mm256_and_si256(h[1], low6);
+	const __m256i mn03 = _mm256_and_si256(h[2], low6);
+	const __m256i sc47 = _mm256_or_si256(
+		_mm256_and_si256(h[3], low4),
+		_mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h[1], 6), low2), 4));
+	const __m256i mn47 = _mm256_or_si256(
+		_mm256_and_si256(_mm256_srli_epi32(h[3], 4), low4),
+		_mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h[2], 6), low2), 4));
+
+	/* Mins as 16-bit pairs: even bytes (groups 0, 2 / 4, 6), odd bytes. */
+	const __m256i even = _mm256_set1_epi16(0x00ff);
+	__m256i m = _mm256_madd_epi16(_mm256_and_si256(mn03, even), x86_bcast4((const int8_t *)a->gsum));
+	m = _mm256_add_epi32(m, _mm256_madd_epi16(_mm256_srli_epi16(mn03, 8),
+						  x86_bcast4((const int8_t *)(a->gsum + 2))));
+	m = _mm256_add_epi32(m, _mm256_madd_epi16(_mm256_and_si256(mn47, even),
+						  x86_bcast4((const int8_t *)(a->gsum + 4))));
+	*msum = _mm256_add_epi32(m, _mm256_madd_epi16(_mm256_srli_epi16(mn47, 8),
+						      x86_bcast4((const int8_t *)(a->gsum + 6))));
+
+	__m256i s = _mm256_setzero_si256();
+#pragma GCC unroll 4
+	for (int j = 0; j < 4; j++) {
+		/* 32 bytes per row: low nibbles group 2j, high nibbles 2j+1. */
+		__m256i q[8];
+		x86_gather16_rows(row, off + 16 + 32 * j, q);
+		x86_gather16_rows(row, off + 32 + 32 * j, q + 4);
+		const int8_t *y = a->qs + 64 * j;
+		__m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
+#pragma GCC unroll 8
+		for (int c = 0; c < 8; c++) {
+			lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(_mm256_and_si256(q[c], low4),
+								       x86_bcast4(y + 4 * c)));
+			hi = _mm256_add_epi16(
+				hi, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q[c], 4), low4),
+							 x86_bcast4(y + 32 + 4 * c)));
+		}
+		const __m256i sc = j < 2 ? sc03 : sc47;
+		s = _mm256_add_epi32(s, _mm256_madd_epi16(lo, x86_lane_byte_pair(sc, (2 * j) % 4)));
+		s = _mm256_add_epi32(s, _mm256_madd_epi16(hi, x86_lane_byte_pair(sc, (2 * j + 1) % 4)));
+	}
+	*isum = s;
+}
+
+LT_AVX2 static void x86_q4_K_panel_gemv(int64_t n, const void *w, size_t w_stride, int n_rows,
+					const void *act, float *y)
+{
+	const uint8_t *row[X86_PANEL_ROWS];
+	for (int i = 0; i < X86_PANEL_ROWS; i++)
+		row[i] = (const uint8_t *)w + (size_t)(i < n_rows ? i : n_rows - 1) * w_stride;
+	const struct x86_kpanel_act *a = act;
+	__m256 acc = _mm256_setzero_ps();
+	for (int64_t b = 0; b < n / QK_K; b++) {
+		x86_prefetch_next_group(w, w_stride, b, sizeof(struct block_q4_K));
+		__m256i isum, msum, dd;
+		x86_q4_K_panel_isum(row, (size_t)b * sizeof(struct block_q4_K), a + b, &isum, &msum,
+				    &dd);
+		/* d in the low half of each lane, dmin in the high: packed to
+		 * eight d then eight dmin, then widened. */
+		const __m256i h = _mm256_permute4x64_epi64(
+			_mm256_packus_epi32(_mm256_and_si256(dd, _mm256_set1_epi32(0xffff)),
+					    _mm256_srli_epi32(dd, 16)),
+			0xd8);
+		const __m256 ad = _mm256_set1_ps(a[b].d);
+		const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), ad);
+		const __m256 dmin = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h, 1)), ad);
+		acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), d, acc);
+		acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum), dmin, acc);
+	}
+	x86_panel_store8(y, acc, n_rows);
+}
+/* ---------------------------------------------------------------- prefill */
+
+/* q6_K and q3_K: the quants of q8_K plus 128. */
+struct x86_kpanel_actu {
+	float d;
+	int32_t unused[7]; /* pads the block to 36 bytes per 32 elements */
+	uint8_t qs[QK_K];
+};
+_Static_assert(sizeof(struct x86_kpanel_actu) == 36 * (QK_K / 32), "x86_kpanel_actu size");
+
+/* q2_K: q8_K's quants and its sixteen 16-element sums. */
+struct x86_kpanel_act16 {
+	float d;
+	int16_t bsums[QK_K / 16];
+	int32_t unused; /* pads the block to 37 bytes per 32 elements */
+	int8_t qs[QK_K];
+};
+_Static_assert(sizeof(struct x86_kpanel_act16) == 37 * (QK_K / 32), "x86_kpanel_act16 size");
+
+static void x86_kpanel_actu_from_float(const float *x, void *dst, int64_t n)
+{
+	const struct quant_kernels *k = x86_kpanel_q8_K();
+	struct x86_kpanel_actu *a = dst;
+	for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+		struct block_q8_K q;
+		k->from_float(x, &q, QK_K);
+		a[i].d = q.d;
+		memset(a[i].unused, 0, sizeof(a[i].unused));
+		for (int j = 0; j < QK_K; j++)
+			a[i].qs[j] = (uint8_t)(q.qs[j] + 128);
+	}
+}
+
+static void x86_kpanel_act16_from_float(const float *x, void *dst, int64_t n)
+{
+	const struct quant_kernels *k = x86_kpanel_q8_K();
+	struct x86_kpanel_act16 *a = dst;
+	for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+		struct block_q8_K q;
+		k->from_float(x, &q, QK_K);
+		a[i].d = q.d;
+		memcpy(a[i].bsums, q.bsums, sizeof(a[i].bsums));
+		a[i].unused = 0;
+		memcpy(a[i].qs, q.qs, sizeof(q.qs));
+	}
+}
+
+/* One super-block of eight rows: 11.4 bits per weight. Each of the eight
+ * 32-position runs u is eight groups g of four positions, group 8 * u + g
+ * holding the four bytes of row 0, then row 1, ... row 7. */
+struct x86_kpanel_block {
+	uint8_t qs[64 * 32];     /* row r, position 4 * g + j at 32 * g + 4 * r + j */
+	int32_t sc[16][8];       /* scale of sub-block s of row r, in both 16-bit halves */
+	int32_t mn[8][8];        /* two mins of row r as a 16-bit pair, in the order of the
+				  * activation's sums (q4_K, q5_K, q2_K) */
+	int32_t bias[8];         /* 128 * sum over sub-blocks of scale * sum(q) (q6_K, q3_K) */
+	float d[8], dmin[8];
+};
+_Static_assert(sizeof(struct x86_kpanel_block) % (QK_K / 32) == 0, "x86_kpanel_block size");
+
+/* The kinds of k-quant, as the generic pack and gemm below take them. */
+enum { X86_K2, X86_K3, X86_K4, X86_K5, X86_K6 };
+
+LT_AVX2 static inline __m256i x86_load(const void *p)
+{
+	return _mm256_loadu_si256((const __m256i *)p);
+}
+
+/* lo and hi as the 16-bit halves of a dword: a madd operand, of a scale
+ * (the same twice) or of two mins. */
+static inline int32_t x86_pair16(int lo, int hi)
+{
+	return (int32_t)((uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16);
+}
+
+/* The scales, mins and factors of one row's super-block x into lane i of
+ * the panel block. */
+LT_AVX2 static inline __attribute__((always_inline)) void
+x86_kpanel_meta(struct x86_kpanel_block *pb, int i, const void *x, int kind)
+{
+	/* The order in which x86_kpanel_act keeps its group sums. */
+	static const int order[8] = { 0, 2, 1, 3, 4, 6, 5, 7 };
+	if (kind == X86_K4 || kind == X86_K5) {
+		const struct block_q4_K *q4 = x;
+		const struct block_q5_K *q5 = x;
+		const uint8_t *s = kind == X86_K4 ? q4->scales : q5->scales;
+		int mn[8];
+		for (int j = 0; j < 4; j++) {
+			pb->sc[j][i] = x86_pair16(s[j] & 63, s[j] & 63);
+			const int hi = (s[j + 8] & 0x0f) | (s[j] >> 6) << 4;
+			pb->sc[j + 4][i] = x86_pair16(hi, hi);
+			mn[j] = s[j + 4] & 63;
+			mn[j + 4] = (s[j + 8] >> 4) | (s[j + 4] >> 6) << 4;
+		}
+		for (int j = 0; j < 4; j++)
+			pb->mn[j][i] = x86_pair16(mn[order[2 * j]], mn[order[2 * j + 1]]);
+		pb->d[i] = x86_h2f(kind == X86_K4 ? q4->d : q5->d);
+		pb->dmin[i] = x86_h2f(kind == X86_K4 ? q4->dmin : q5->dmin);
+	} else if (kind == X86_K6) {
+		const struct block_q6_K *q6 = x;
+		for (int s = 0; s < 16; s++)
+			pb->sc[s][i] = x86_pair16(q6->scales[s], q6->scales[s]);
+		pb->d[i] = x86_h2f(q6->d);
+	} else if (kind == X86_K3) {
+		const struct block_q3_K *q3 = x;
+		int sc[16];
+		q3_K_scales(q3->scales, sc);
+		for (int s = 0; s < 16; s++)
+			pb->sc[s][i] = x86_pair16(sc[s], sc[s]);
+		pb->d[i] = x86_h2f(q3->d);
+	} else {
+		const struct block_q2_K *q2 = x;
+		for (int s = 0; s < 16; s++)
+			pb->sc[s][i] = x86_pair16(q2->scales[s] & 0x0f, q2->scales[s] & 0x0f);
+		for (int j = 0; j < 8; j++)
+			pb->mn[j][i] = x86_pair16(q2->scales[2 * j] >> 4,
+						  q2->scales[2 * j + 1] >> 4);
+		pb->d[i] = x86_h2f(q2->d);
+		pb->dmin[i] = x86_h2f(q2->dmin);
+	}
+}
+
+/* The 32 bytes at offset off of the eight rows' blocks, transposed: r[g]
+ * holds bytes 4g..4g+3 of rows 0..7. Every unpacking step below works on
+ * bytes alone, so it gives the same on these as on the rows in place. */
+LT_AVX2 static inline void x86_gather32_rows(const uint8_t *const row[8], size_t off,
+					     __m256i r[8])
+{
+#pragma GCC unroll 8
+	for (int i = 0; i < X86_PANEL_ROWS; i++)
+		r[i] = _mm256_loadu_si256((const __m256i *)(row[i] + off));
+	x86_transpose8_epi32(r);
+}
+
+/* Bits sh.. of each byte, masked by m. */
+LT_AVX2 static inline __m256i x86_bits(__m256i v, int sh, __m256i m)
+{
+	return _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(sh)), m);
+}
+
+/* Stores run u (eight groups) and, for the types whose activations are
+ * shifted (bias not NULL, signed quants), adds its share of the shift's
+ * term to *bias: scale times the sum of each 16-element sub-block, per
+ * row. */
+LT_AVX2 static inline __attribute__((always_inline)) void
+x86_kpanel_put_run(struct x86_kpanel_block *pb, int u, const __m256i q[8], __m256i *bias)
+{
+#pragma GCC unroll 8
+	for (int g = 0; g < 8; g++)
+		_mm256_storeu_si256((__m256i *)(pb->qs + 32 * (8 * u + g)), q[g]);
+	if (!bias)
+		return;
+	const __m256i ones = _mm256_set1_epi8(1);
+	__m256i s[2];
+#pragma GCC unroll 2
+	for (int h = 0; h < 2; h++)
+		s[h] = _mm256_add_epi16(
+			_mm256_add_epi16(_mm256_maddubs_epi16(ones, q[4 * h]),
+					 _mm256_maddubs_epi16(ones, q[4 * h + 1])),
+			_mm256_add_epi16(_mm256_maddubs_epi16(ones, q[4 * h + 2]),
+					 _mm256_maddubs_epi16(ones, q[4 * h + 3])));
+	*bias = _mm256_add_epi32(
+		*bias, _mm256_add_epi32(
+			       _mm256_madd_epi16(s[0], x86_load(pb->sc[2 * u])),
+			       _mm256_madd_epi16(s[1], x86_load(pb->sc[2 * u + 1]))));
+}
+
+/* The quants of q4_K (q5 NULL) or q5_K (q5 the offset of qh). */
+LT_AVX2 static inline __attribute__((always_inline)) void
+x86_k45_runs(struct x86_kpanel_block *pb, const uint8_t *const row[8], size_t qs, const size_t *q5)
+{
+	const __m256i m4 = _mm256_set1_epi8(0x0f), m1 = _mm256_set1_epi8(1);
+	__m256i q[8], lo[8], hi[8], h[8];
+	if (q5)
+		x86_gather32_rows(row, *q5, h);
+	for (int j = 0; j < 4; j++) {
+		x86_gather32_rows(row, qs + 32 * j, q);
+		for (int g = 0; g < 8; g++) {
+			lo[g] = _mm256_and_si256(q[g], m4);
+			hi[g] = x86_bits(q[g], 4, m4);
+			if (q5) {
+				/* Run 2j takes bit 2j of qh, run 2j+1 bit 2j+1. */
+				const __m256i b0 = x86_bits(h[g], 2 * j, m1);
+				const __m256i b1 = x86_bits(h[g], 2 * j + 1, m1);
+				lo[g] = _mm256_or_si256(lo[g], _mm256_slli_epi16(b0, 4));
+				hi[g] = _mm256_or_si256(hi[g], _mm256_slli_epi16(b1, 4));
+			}
+		}
+		x86_kpanel_put_run(pb, 2 * j, lo, NULL);
+		x86_kpanel_put_run(pb, 2 * j + 1, hi, NULL);
+	}
+}
+
+/* Run 4 half + k of q6_K: a nibble of ql (k = 0, 2 from its first 32
+ * bytes, 1, 3 from the next) and bits 2k of qh, less 32. */
+LT_AVX2 static inline void x86_q6_K_runs(struct x86_kpanel_block *pb,
+					 const uint8_t *const row[8], __m256i *bias)
+{
+	const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3);
+	const __m256i off = _mm256_set1_epi8(32);
+	for (int half = 0; half < 2; half++) {
+		__m256i l[2][8], h[8], q[8];
+		x86_gather32_rows(row, offsetof(struct block_q6_K, qh) + 32 * half, h);
+		x86_gather32_rows(row, offsetof(struct block_q6_K, ql) + 64 * half, l[0]);
+		x86_gather32_rows(row, offsetof(struct block_q6_K, ql) + 64 * half + 32, l[1]);
+		for (int k = 0; k < 4; k++) {
+			for (int g = 0; g < 8; g++) {
+				const __m256i nib = x86_bits(l[k % 2][g], k < 2 ? 0 : 4, m4);
+				const __m256i top = _mm256_slli_epi16(x86_bits(h[g], 2 * k, m2), 4);
+				q[g] = _mm256_sub_epi8(_mm256_or_si256(nib, top), off);
+			}
+			x86_kpanel_put_run(pb, 4 * half + k, q, bias);
+		}
+	}
+}
+
+/* Run 4 half + k of q3_K: bits 2k of qs, less 4 where bit 4 half + k of
+ * hmask is clear. */
+LT_AVX2 static inline void x86_q3_K_runs(struct x86_kpanel_block *pb,
+					 const uint8_t *const row[8], __m256i *bias)
+{
+	const __m256i m2 = _mm256_set1_epi8(3), m1 = _mm256_set1_epi8(1);
+	__m256i h[8], l[8], q[8];
+	x86_gather32_rows(row, offsetof(struct block_q3_K, hmask), h);
+	for (int half = 0; half < 2; half++) {
+		x86_gather32_rows(row, offsetof(struct block_q3_K, qs) + 32 * half, l);
+		for (int k = 0; k < 4; k++) {
+			for (int g = 0; g < 8; g++) {
+				const __m256i set = x86_bits(h[g], 4 * half + k, m1);
+				const __m256i clear = _mm256_xor_si256(set, m1);
+				q[g] = _mm256_sub_epi8(x86_bits(l[g], 2 * k, m2),
+						       _mm256_slli_epi16(clear, 2));
+			}
+			x86_kpanel_put_run(pb, 4 * half + k, q, bias);
+		}
+	}
+}
+
+/* Run 4 half + k of q2_K: bits 2k of qs. */
+LT_AVX2 static inline void x86_q2_K_runs(struct x86_kpanel_block *pb,
+					 const uint8_t *const row[8])
+{
+	const __m256i m2 = _mm256_set1_epi8(3);
+	__m256i l[8], q[8];
+	for (int half = 0; half < 2; half++) {
+		x86_gather32_rows(row, offsetof(struct block_q2_K, qs) + 32 * half, l);
+		for (int k = 0; k < 4; k++) {
+			for (int g = 0; g < 8; g++)
+				q[g] = x86_bits(l[g], 2 * k, m2);
+			x86_kpanel_put_run(pb, 4 * half + k, q, NULL);
+		}
+	}
+}
+
+/* Packs eight rows: the scales and mins row by row, then the quants of all
+ * rows at once, transposed as they are stored and unpacked after. */
+LT_AVX2 static inline __attribute__((always_inline)) void
+x86_kpanel_pack(int64_t n, const void *w, size_t w_stride, int n_rows, void *panel, int kind,
+		size_t blk_bytes)
+{
+	/* Missing rows read a block of zeros; their lanes are never stored. */
+	static const _Alignas(32) uint8_t zero[sizeof(struct block_q6_K)];
+	_Static_assert(sizeof(struct block_q6_K) >= sizeof(struct block_q5_K), "zero block size");
+	static const size_t q5_qh = offsetof(struct block_q5_K, qh);
+	struct x86_kpanel_block *p = panel;
+	for (int64_t b = 0; b < n / QK_K; b++) {
+		/* The rows come from memory once per batch, and eight row
+		 * streams defeat the hardware prefetcher: the next group of
+		 * rows (which ops_matmul runs next on one thread, on another
+		 * on two) is asked for while this one packs, and has arrived
+		 * by the time its pack starts after this gemm. (Into L2 only,
+		 * the pack of a 110M model took a third longer.) */
+		x86_prefetch_next_group(w, w_stride, b, blk_bytes);
+		struct x86_kpanel_block *pb = p + b;
+		const uint8_t *row[X86_PANEL_ROWS];
+		for (int i = 0; i < X86_PANEL_ROWS; i++) {
+			row[i] = i < n_rows ? (const uint8_t *)w + (size_t)i * w_stride +
+						      (size_t)b * blk_bytes
+					    : zero;
+			x86_kpanel_meta(pb, i, row[i], kind);
+		}
+		__m256i bias = _mm256_setzero_si256();
+		switch (kind) {
+		case X86_K4: x86_k45_runs(pb, row, offsetof(struct block_q4_K, qs), NULL); break;
+		case X86_K5: x86_k45_runs(pb, row, offsetof(struct block_q5_K, qs), &q5_qh); break;
+		case X86_K6: x86_q6_K_runs(pb, row, &bias); break;
+		case X86_K3: x86_q3_K_runs(pb, row, &bias); break;
+		default: x86_q2_K_runs(pb, row); break;
+		}
+		_mm256_storeu_si256((__m256i *)pb->bias, _mm256_slli_epi32(bias, 7));
+	}
+}
+
+/* The integer sum of one 32-position run of eight rows against one token's
+ * 32 activations at aq, each sub-block weighted by its scale: sc0 for the
+ * first 16 positions, sc1 for the last (the same vector for 32-element
+ * sub-blocks). 16-bit lanes add as many maddubs as stay below 32768:
+ * q4_K eight (16 * 15 * 127), q5_K four (8 * 31 * 127), q3_K and q2_K a
+ * sub-block's four (8 * 4 * 255, 8 * 3 * 127), q6_K two (4 * 32 * 255). */
+LT_AVX2 static inline __attribute__((always_inline)) __m256i
+x86_kpanel_run(const __m256i w[8], const uint8_t *aq, __m256i sc0, __m256i sc1, int kind)
+{
+	__m256i p[8];
+#pragma GCC unroll 8
+	for (int g = 0; g < 8; g++) {
+		const __m256i a = x86_bcast4((const int8_t *)aq + 4 * g);
+		p[g] = kind == X86_K6 || kind == X86_K3 ? _mm256_maddubs_epi16(a, w[g])
+							: _mm256_maddubs_epi16(w[g], a);
+	}
+	__m256i s2[4];
+#pragma GCC unroll 4
+	for (int i = 0; i < 4; i++)
+		s2[i] = _mm256_add_epi16(p[2 * i], p[2 * i + 1]);
+	if (kind == X86_K6)
+		return _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(s2[0], sc0),
+							 _mm256_madd_epi16(s2[1], sc0)),
+					_mm256_add_epi32(_mm256_madd_epi16(s2[2], sc1),
+							 _mm256_madd_epi16(s2[3], sc1)));
+	const __m256i lo = _mm256_add_epi16(s2[0], s2[1]), hi = _mm256_add_epi16(s2[2], s2[3]);
+	if (kind == X86_K4)
+		return _mm256_madd_epi16(_mm256_add_epi16(lo, hi), sc0);
+	return _mm256_add_epi32(_mm256_madd_epi16(lo, sc0), _mm256_madd_epi16(hi, sc1));
+}
+
+/* The mins of a super-block against one token's sums (count pairs of
+ * them), per row. */
+LT_AVX2 static inline __m256i x86_kpanel_mins(const struct x86_kpanel_block *pb,
+					      const int8_t *sums, int count)
+{
+	__m256i m = _mm256_madd_epi16(x86_load(pb->mn[0]), x86_bcast4(sums));
+	for (int j = 1; j < count; j++)
+		m = _mm256_add_epi32(m, _mm256_madd_epi16(x86_load(pb->mn[j]),
+							  x86_bcast4(sums + 4 * j)));
+	return m;
+}
+
+/* v as it is: GCC fuses a multiply and an add of intrinsics into one FMA
+ * (-ffp-contract=fast is its default), which an empty asm that takes and
+ * gives back the product prevents. */
+LT_AVX2 static inline __m256 x86_rounded(__m256 v)
+{
+	__asm__("" : "+x"(v));
+	return v;
+}
+
+/* Tokens go in passes of X86_PANEL_TOKENS; within a pass, each run of a
+ * super-block is loaded once for all of them, their integer sums wait on
+ * the stack, and the float steps come once per super-block and token. */
+LT_AVX2 static inline __attribute__((always_inline)) void
+x86_kpanel_gemm(int64_t n, const void *panel, const void *act, size_t a_stride, int n_tok,
+		float *y, size_t ldy, int n_rows, int kind)
+{
+	const bool k16 = kind != X86_K4 && kind != X86_K5; /* 16-element sub-blocks */
+	const bool shifted = kind == X86_K6 || kind == X86_K3; /* activations + 128 */
+	const size_t a_bytes = kind == X86_K2 ? sizeof(struct x86_kpanel_act16)
+			       : shifted      ? sizeof(struct x86_kpanel_actu)
+					      : sizeof(struct x86_kpanel_act);
+	const size_t qs_off = kind == X86_K2 ? offsetof(struct x86_kpanel_act16, qs)
+			      : shifted      ? offsetof(struct x86_kpanel_actu, qs)
+					     : offsetof(struct x86_kpanel_act, qs);
+	const size_t sums_off = kind == X86_K2 ? offsetof(struct x86_kpanel_act16, bsums)
+					       : offsetof(struct x86_kpanel_act, gsum);
+	const struct x86_kpanel_block *p = panel;
+	for (int t0 = 0; t0 < n_tok; t0 += X86_PANEL_TOKENS) {
+		const int nt = n_tok - t0 < X86_PANEL_TOKENS ? n_tok - t0 : X86_PANEL_TOKENS;
+		__m256 acc[X86_PANEL_TOKENS];
+		__m256i isum[X86_PANEL_TOKENS];
+		for (int t = 0; t < nt; t++)
+			acc[t] = _mm256_setzero_ps();
+		const uint8_t *a0 = (const uint8_t *)act + (size_t)t0 * a_stride;
+		for (int64_t b = 0; b < n / QK_K; b++) {
+			const struct x86_kpanel_block *pb = p + b;
+			const uint8_t *ab = a0 + (size_t)b * a_bytes;
+			const __m256i start = shifted ? _mm256_sub_epi32(_mm256_setzero_si256(),
+									 x86_load(pb->bias))
+						      : _mm256_setzero_si256();
+			for (int t = 0; t < nt; t++)
+				isum[t] = start;
+			for (int u = 0; u < 8; u++) {
+				__m256i w[8];
+#pragma GCC unroll 8
+				for (int g = 0; g < 8; g++)
+					w[g] = x86_load(pb->qs + 32 * (8 * u + g));
+				const __m256i sc0 = x86_load(pb->sc[k16 ? 2 * u : u]);
+				const __m256i sc1 = k16 ? x86_load(pb->sc[2 * u + 1]) : sc0;
+				const uint8_t *aq = ab + qs_off + 32 * u;
+				for (int t = 0; t < nt; t++, aq += a_stride)
+					isum[t] = _mm256_add_epi32(
+						isum[t], x86_kpanel_run(w, aq, sc0, sc1, kind));
+			}
+			const __m256 d = _mm256_loadu_ps(pb->d), dmin = _mm256_loadu_ps(pb->dmin);
+			const uint8_t *at = ab;
+			for (int t = 0; t < nt; t++, at += a_stride) {
+				float ad;
+				memcpy(&ad, at, sizeof(ad)); /* every format starts with d */
+				const __m256 vad = _mm256_set1_ps(ad);
+				/* The reference vec_dot's steps, each rounded (no
+				 * fused multiply-add): the same sums in the same
+				 * order give the same bits, so an f16 KV cache or
+				 * the next 8-bit activation rounds as it does. */
+				__m256 part = x86_rounded(_mm256_mul_ps(_mm256_mul_ps(d, vad),
+									_mm256_cvtepi32_ps(isum[t])));
+				if (!shifted) {
+					const __m256i m = x86_kpanel_mins(pb, (const int8_t *)at + sums_off,
+									  kind == X86_K2 ? 8 : 4);
+					part = _mm256_sub_ps(part, x86_rounded(_mm256_mul_ps(
+						_mm256_mul_ps(dmin, vad), _mm256_cvtepi32_ps(m))));
+				}
+				acc[t] = _mm256_add_ps(acc[t], part);
+			}
+		}
+		for (int t = 0; t < nt; t++)
+			x86_panel_store8(y + (size_t)(t0 + t) * ldy, acc[t], n_rows);
+	}
+}
+
+#define X86_DEFINE_KPANEL(pack_name, gemm_name, BTYPE, KIND)                                 \
+	LT_AVX2 static void pack_name(int64_t n, const void *w, size_t w_stride, int n_rows,  \
+				      void *panel)                                             \
+	{                                                                                      \
+		x86_kpanel_pack(n, w, w_stride, n_rows, panel, KIND, sizeof(BTYPE));           \
+	}                                                                                      \
+	LT_AVX2 static void gemm_name(int64_t n, const void *panel, const void *act,           \
+				      size_t a_stride, int n_tok, float *y, size_t ldy,        \
+				      int n_rows)                                              \
+	{                                                                                      \
+		x86_kpanel_gemm(n, panel, act, a_stride, n_tok, y, ldy, n_rows, KIND);         \
+	}
+
+X86_DEFINE_KPANEL(x86_q2_K_panel_pack, x86_q2_K_panel_gemm, struct block_q2_K, X86_K2)
+X86_DEFINE_KPANEL(x86_q3_K_panel_pack, x86_q3_K_panel_gemm, struct block_q3_K, X86_K3)
+X86_DEFINE_KPANEL(x86_q4_K_panel_pack, x86_q4_K_panel_gemm, struct block_q4_K, X86_K4)
+X86_DEFINE_KPANEL(x86_q5_K_panel_pack, x86_q5_K_panel_gemm, struct block_q5_K, X86_K5)
+X86_DEFINE_KPANEL(x86_q6_K_panel_pack, x86_q6_K_panel_gemm, struct block_q6_K, X86_K6)
+
+/* Activation and panel bytes per 32 elements. */
+#define X86_KACT(ACT) (sizeof(struct ACT) / (QK_K / 32))
+#define X86_KBLOCK (sizeof(struct x86_kpanel_block) / (QK_K / 32))
+
+static const struct quant_panel x86_kpanels[GGML_TYPE_COUNT] = {
+	[GGML_TYPE_Q2_K] = { X86_PANEL_ROWS, X86_KACT(x86_kpanel_act16), X86_KBLOCK,
+			     x86_kpanel_act16_from_float, x86_q2_K_panel_pack,
+			     x86_q2_K_panel_gemm, NULL },
+	[GGML_TYPE_Q3_K] = { X86_PANEL_ROWS, X86_KACT(x86_kpanel_actu), X86_KBLOCK,
+			     x86_kpanel_actu_from_float, x86_q3_K_panel_pack,
+			     x86_q3_K_panel_gemm, NULL },
+	[GGML_TYPE_Q4_K] = { X86_PANEL_ROWS, X86_KACT(x86_kpanel_act), X86_KBLOCK,
+			     x86_kpanel_act_from_float, x86_q4_K_panel_pack,
+			     x86_q4_K_panel_gemm, x86_q4_K_panel_gemv },
+	[GGML_TYPE_Q5_K] = { X86_PANEL_ROWS, X86_KACT(x86_kpanel_act), X86_KBLOCK,
+			     x86_kpanel_act_from_float, x86_q5_K_panel_pack,
+			     x86_q5_K_panel_gemm, NULL },
+	[GGML_TYPE_Q6_K] = { X86_PANEL_ROWS, X86_KACT(x86_kpanel_actu), X86_KBLOCK,
+			     x86_kpanel_actu_from_float, x86_q6_K_panel_pack,
+			     x86_q6_K_panel_gemm, NULL },
+};
+
+const struct quant_panel *quant_x86_kpanel(enum ggml_type type)
+{
+	if ((unsigned)type >= GGML_TYPE_COUNT || !quant_x86(type) ||
+	    (!x86_kpanels[type].gemm && !x86_kpanels[type].gemv))
+		return NULL;
+	return &x86_kpanels[type];
+}
+
+#endif
