@@ -1,0 +1,227 @@
+/* The layout and loops of the x86 panel kernels for q4_0 and q8_0 weights
+ * (struct quant_panel), shared by the variants: quant_x86_panel.c (avx2)
+ * and quant_x86_vnni.c (avx-vnni, avx512-vnni) instantiate the pack, gemm
+ * and gemv macros with their own target attribute and integer block sum
+ * ISUM(w, act), which takes the eight transposed 4-byte groups of a block
+ * of eight rows and returns the eight rows' exact sums. Internal to those
+ * files. */
+#ifndef LT_QUANT_X86_PANEL_IMPL_H
+#define LT_QUANT_X86_PANEL_IMPL_H
+
+#include "quant_x86_impl.h"
+
+#define X86_PANEL_ROWS 8
+/* Tokens whose accumulators live on the stack while a panel block is in
+ * registers: enough to reuse each block, few enough to stay in L1. */
+#define X86_PANEL_TOKENS 32
+
+/* One block of 32 activations. */
+struct x86_panel_act {
+	float d;        /* scale */
+	int32_t bsum;   /* bias * sum(qs), for weights stored with an offset */
+	int8_t qs[32];  /* quants, as the q8_0 activation quantizer rounds them */
+};
+_Static_assert(sizeof(struct x86_panel_act) == 40, "x86_panel_act size");
+
+/* One block of 32 positions of eight weight rows: 8.0 bits per weight plus
+ * a float scale per row, 9 bits per weight in all. */
+struct x86_panel_block {
+	int8_t qs[8 * 32]; /* group g, row r, byte j at 32 * g + 4 * r + j */
+	float d[X86_PANEL_ROWS];
+};
+_Static_assert(sizeof(struct x86_panel_block) == 288, "x86_panel_block size");
+
+/* Quantizes n floats into activation blocks whose bsum is bias * sum(qs),
+ * the term that takes a weight offset of bias back off the block's sum. */
+LT_AVX2 static inline void x86_panel_act_fill(const float *x, void *dst, int64_t n, int bias)
+{
+	struct x86_panel_act *a = dst;
+	for (int64_t i = 0; i < n / 32; i++, x += 32) {
+		int sum;
+		a[i].d = fp16_to_f32(f32_to_fp16(x86_q8_block(x, a[i].qs, &sum)));
+		a[i].bsum = bias * sum;
+	}
+}
+
+/* Column c of the result is dword c of each of the eight inputs: an 8 x 8
+ * transpose of 32-bit elements, in place. */
+LT_AVX2 static inline void x86_transpose8_epi32(__m256i r[8])
+{
+	__m256i t[8], u[8];
+#pragma GCC unroll 4
+	for (int i = 0; i < 4; i++) {
+		t[2 * i] = _mm256_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+		t[2 * i + 1] = _mm256_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+	}
+#pragma GCC unroll 2
+	for (int h = 0; h < 2; h++) {
+		const __m256i *q = t + 4 * h;
+		u[4 * h + 0] = _mm256_unpacklo_epi64(q[0], q[2]);
+		u[4 * h + 1] = _mm256_unpackhi_epi64(q[0], q[2]);
+		u[4 * h + 2] = _mm256_unpacklo_epi64(q[1], q[3]);
+		u[4 * h + 3] = _mm256_unpackhi_epi64(q[1], q[3]);
+	}
+#pragma GCC unroll 4
+	for (int i = 0; i < 4; i++) {
+		r[i] = _mm256_permute2x128_si256(u[i], u[4 + i], 0x20);
+		r[4 + i] = _mm256_permute2x128_si256(u[i], u[4 + i], 0x31);
+	}
+}
+
+/* The weights of one row block as 32 bytes in element order. */
+typedef __m256i (*x86_panel_row_fn)(const void *row, int64_t b, float *d);
+
+LT_AVX2 static inline __m256i x86_q4_0_row(const void *row, int64_t b, float *d)
+{
+	const struct block_q4_0 *x = (const struct block_q4_0 *)row + b;
+	*d = x86_h2f(x->d);
+	return x86_nibbles(x->qs);
+}
+
+LT_AVX2 static inline __m256i x86_q8_0_row(const void *row, int64_t b, float *d)
+{
+	const struct block_q8_0 *x = (const struct block_q8_0 *)row + b;
+	*d = x86_h2f(x->d);
+	return _mm256_loadu_si256((const __m256i *)x->qs);
+}
+
+#define X86_DEFINE_PANEL_PACK(name, TARGET, ROW)                                           \
+	TARGET static void name(int64_t n, const void *w, size_t w_stride, int n_rows,   \
+				 void *panel)                                            \
+	{                                                                                \
+		struct x86_panel_block *p = panel;                                       \
+		for (int64_t b = 0; b < n / 32; b++) {                                   \
+			__m256i r[X86_PANEL_ROWS];                                       \
+			_Pragma("GCC unroll 8")                                          \
+			for (int i = 0; i < X86_PANEL_ROWS; i++) {                       \
+				p[b].d[i] = 0;                                           \
+				r[i] = i < n_rows ? ROW((const uint8_t *)w + i * w_stride, \
+							b, &p[b].d[i])                   \
+						  : _mm256_setzero_si256();              \
+			}                                                                \
+			x86_transpose8_epi32(r);                                         \
+			_Pragma("GCC unroll 8")                                          \
+			for (int g = 0; g < 8; g++)                                      \
+				_mm256_storeu_si256((__m256i *)(p[b].qs + 32 * g), r[g]);  \
+		}                                                                        \
+	}
+
+
+LT_AVX2 static inline __m256i x86_bcast4(const int8_t *p)
+{
+	int32_t v;
+	memcpy(&v, p, sizeof(v));
+	return _mm256_set1_epi32(v);
+}
+
+/* Asks for the next group of rows, which follows this one in memory, a
+ * block of all eight rows per step (past the matrix it is merely wasted). */
+LT_AVX2 static inline void x86_prefetch_next_group(const void *w, size_t w_stride, int64_t b,
+						   size_t block_bytes)
+{
+	const uintptr_t next = (uintptr_t)w + X86_PANEL_ROWS * w_stride +
+			       (uintptr_t)b * X86_PANEL_ROWS * block_bytes;
+	for (size_t off = 0; off < X86_PANEL_ROWS * block_bytes; off += 64)
+		_mm_prefetch((const char *)(next + off), _MM_HINT_T0);
+}
+
+/* Stores the first n_rows lanes of one token's result. */
+LT_AVX2 static inline void x86_panel_store8(float *y, __m256 v, int n_rows)
+{
+	if (n_rows == X86_PANEL_ROWS) {
+		_mm256_storeu_ps(y, v);
+		return;
+	}
+	_Alignas(32) float t[X86_PANEL_ROWS];
+	_mm256_store_ps(t, v);
+	memcpy(y, t, sizeof(float) * (size_t)n_rows);
+}
+
+#define X86_DEFINE_PANEL_GEMM(name, TARGET, ACT, ISUM)                                             \
+	TARGET static void name(int64_t n, const void *panel, const void *act, size_t a_stride,  \
+				 int n_tok, float *y, size_t ldy, int n_rows)                   \
+	{                                                                                   \
+		const struct x86_panel_block *p = panel;                                    \
+		for (int t0 = 0; t0 < n_tok; t0 += X86_PANEL_TOKENS) {                       \
+			const int nt = n_tok - t0 < X86_PANEL_TOKENS ? n_tok - t0               \
+								     : X86_PANEL_TOKENS;        \
+			__m256 acc[X86_PANEL_TOKENS];                                       \
+			for (int t = 0; t < nt; t++)                                        \
+				acc[t] = _mm256_setzero_ps();                               \
+			const uint8_t *a0 = (const uint8_t *)act + (size_t)t0 * a_stride;   \
+			for (int64_t b = 0; b < n / 32; b++) {                              \
+				__m256i w[8];                                               \
+				_Pragma("GCC unroll 8")                                     \
+				for (int g = 0; g < 8; g++)                                 \
+					w[g] = _mm256_loadu_si256(                          \
+						(const __m256i *)(p[b].qs + 32 * g));       \
+				const __m256 dw = _mm256_loadu_ps(p[b].d);                  \
+				const uint8_t *ab = a0 + b * sizeof(ACT);                   \
+				for (int t = 0; t < nt; t++, ab += a_stride) {              \
+					const ACT *a = (const ACT *)ab;                     \
+					                                            \
+					const __m256i i = ISUM(w, a);                       \
+					acc[t] = _mm256_fmadd_ps(                           \
+						_mm256_cvtepi32_ps(i),                      \
+						_mm256_mul_ps(dw, _mm256_set1_ps(a->d)),    \
+						acc[t]);                                    \
+				}                                                           \
+			}                                                                   \
+			for (int t = 0; t < nt; t++)                                        \
+				x86_panel_store8(y + (size_t)(t0 + t) * ldy, acc[t], n_rows); \
+		}                                                                           \
+	}
+
+/* Decode: one token against eight rows read in place, the same transpose
+ * done in registers per block instead of into a panel. The scales of the
+ * eight rows go into one vector with inserts; the rows past n_rows repeat
+ * the last one and their lanes are not stored.
+ *
+ * Eight row streams defeat the hardware prefetcher, so the next group's
+ * rows, one run in memory, are prefetched a block of all rows per step (a
+ * prefetch past the matrix is harmless). */
+#define X86_DEFINE_PANEL_GEMV(name, TARGET, BTYPE, ROWQ, ACT, ISUM)                             \
+	TARGET static void name(int64_t n, const void *w, size_t w_stride, int n_rows,          \
+				 const void *act, float *y)                                     \
+	{                                                                                       \
+		const BTYPE *row[X86_PANEL_ROWS];                                               \
+		for (int i = 0; i < X86_PANEL_ROWS; i++)                                        \
+			row[i] = (const BTYPE *)((const uint8_t *)w +                           \
+						 (size_t)(i < n_rows ? i : n_rows - 1) * w_stride); \
+		const ACT *a = act;                                                             \
+		__m256 acc = _mm256_setzero_ps();                                               \
+		for (int64_t b = 0; b < n / 32; b++) {                                          \
+			x86_prefetch_next_group(w, w_stride, b, sizeof(BTYPE));                 \
+			__m256i r[X86_PANEL_ROWS];                                              \
+			_Pragma("GCC unroll 8")                                                 \
+			for (int i = 0; i < X86_PANEL_ROWS; i++)                                \
+				r[i] = ROWQ(row[i] + b);                                        \
+			__m128i h = _mm_cvtsi32_si128(row[0][b].d);                             \
+			h = _mm_insert_epi16(h, row[1][b].d, 1);                                \
+			h = _mm_insert_epi16(h, row[2][b].d, 2);                                \
+			h = _mm_insert_epi16(h, row[3][b].d, 3);                                \
+			h = _mm_insert_epi16(h, row[4][b].d, 4);                                \
+			h = _mm_insert_epi16(h, row[5][b].d, 5);                                \
+			h = _mm_insert_epi16(h, row[6][b].d, 6);                                \
+			h = _mm_insert_epi16(h, row[7][b].d, 7);                                \
+			x86_transpose8_epi32(r);                                                \
+			const __m256i i32 = ISUM(r, a + b);                                     \
+			acc = _mm256_fmadd_ps(                                                  \
+				_mm256_cvtepi32_ps(i32),                                        \
+				_mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_set1_ps(a[b].d)), acc); \
+		}                                                                               \
+		x86_panel_store8(y, acc, n_rows);                                               \
+	}
+
+LT_AVX2 static inline __m256i x86_q4_0_rowq(const struct block_q4_0 *x)
+{
+	return x86_nibbles(x->qs);
+}
+
+LT_AVX2 static inline __m256i x86_q8_0_rowq(const struct block_q8_0 *x)
+{
+	return _mm256_loadu_si256((const __m256i *)x->qs);
+}
+
+
+#endif
