@@ -48,8 +48,8 @@ LT_AVX2 static void x86_panel_act8_from_float(const float *x, void *dst, int64_t
 	}
 }
 
-X86_DEFINE_PANEL_PACK(x86_q4_0_panel_pack, LT_AVX2, x86_q4_0_row)
-X86_DEFINE_PANEL_PACK(x86_q8_0_panel_pack, LT_AVX2, x86_q8_0_row)
+X86_DEFINE_PANEL_PACK(x86_q4_0_panel_pack, LT_AVX2, struct x86_panel_block, x86_q4_0_row)
+X86_DEFINE_PANEL_PACK(x86_q8_0_panel_pack, LT_AVX2, struct x86_panel_block, x86_q8_0_row)
 
 /* The integer block sum of the panel's eight rows against one token. */
 LT_AVX2 static inline __m256i x86_q4_0_panel_isum(const __m256i w[8],

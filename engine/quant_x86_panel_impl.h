@@ -85,27 +85,35 @@ LT_AVX2 static inline __m256i x86_q8_0_row(const void *row, int64_t b, float *d)
 	return _mm256_loadu_si256((const __m256i *)x->qs);
 }
 
-#define X86_DEFINE_PANEL_PACK(name, TARGET, ROW)                                           \
-	TARGET static void name(int64_t n, const void *w, size_t w_stride, int n_rows,   \
-				 void *panel)                                            \
-	{                                                                                \
-		struct x86_panel_block *p = panel;                                       \
-		for (int64_t b = 0; b < n / 32; b++) {                                   \
-			__m256i r[X86_PANEL_ROWS];                                       \
-			_Pragma("GCC unroll 8")                                          \
-			for (int i = 0; i < X86_PANEL_ROWS; i++) {                       \
-				p[b].d[i] = 0;                                           \
-				r[i] = i < n_rows ? ROW((const uint8_t *)w + i * w_stride, \
-							b, &p[b].d[i])                   \
-						  : _mm256_setzero_si256();              \
-			}                                                                \
-			x86_transpose8_epi32(r);                                         \
-			_Pragma("GCC unroll 8")                                          \
-			for (int g = 0; g < 8; g++)                                      \
-				_mm256_storeu_si256((__m256i *)(p[b].qs + 32 * g), r[g]);  \
-		}                                                                        \
+/* Packs rows into blocks of type BLOCK (qs and d, the rows per panel the
+ * length of d: a multiple of 8), eight rows at a time: group g of row r at
+ * qs[4 * ROWS * g + 4 * r]. */
+#define X86_DEFINE_PANEL_PACK(name, TARGET, BLOCK, ROW)                                    \
+	TARGET static void name(int64_t n, const void *w, size_t w_stride, int n_rows,     \
+				void *panel)                                               \
+	{                                                                                  \
+		BLOCK *p = panel;                                                          \
+		enum { ROWS_ = sizeof(p->d) / sizeof(p->d[0]) };                           \
+		for (int64_t b = 0; b < n / 32; b++)                                       \
+			for (int h = 0; h < ROWS_; h += 8) {                               \
+				__m256i r[8];                                              \
+				_Pragma("GCC unroll 8")                                    \
+				for (int i = 0; i < 8; i++) {                              \
+					p[b].d[h + i] = 0;                                 \
+					r[i] = h + i < n_rows                              \
+						       ? ROW((const uint8_t *)w +          \
+								     (h + i) * w_stride,   \
+							     b, &p[b].d[h + i])            \
+						       : _mm256_setzero_si256();           \
+				}                                                          \
+				x86_transpose8_epi32(r);                                   \
+				_Pragma("GCC unroll 8")                                    \
+				for (int g = 0; g < 8; g++)                                \
+					_mm256_storeu_si256(                               \
+						(__m256i *)(p[b].qs + 4 * ROWS_ * g + 4 * h), \
+						r[g]);                                     \
+			}                                                                  \
 	}
-
 
 LT_AVX2 static inline __m256i x86_bcast4(const int8_t *p)
 {

@@ -41,11 +41,12 @@ X86_DEFINE_PAIRED_DOT(X86_FN(q4_0_vec_dot), X86_TARGET, struct block_q4_0, X86_F
 X86_TARGET static inline __m256i X86_FN(panel_isum)(const __m256i w[8],
 						    const struct x86_panel_act *a)
 {
-	__m256i s = _mm256_set1_epi32(-a->bsum);
+	/* Two chains: one would wait out eight latencies per token. */
+	__m256i s[2] = { _mm256_set1_epi32(-a->bsum), _mm256_setzero_si256() };
 #pragma GCC unroll 8
 	for (int g = 0; g < 8; g++)
-		s = X86_DPBUSD(s, w[g], x86_bcast4(a->qs + 4 * g));
-	return s;
+		s[g & 1] = X86_DPBUSD(s[g & 1], w[g], x86_bcast4(a->qs + 4 * g));
+	return _mm256_add_epi32(s[0], s[1]);
 }
 
 X86_DEFINE_PANEL_GEMM(X86_FN(panel_gemm), X86_TARGET, struct x86_panel_act, X86_FN(panel_isum))

@@ -358,6 +358,8 @@ static void test_panels_match_reference(void **state)
 		check_panel(types[i], 96, 3, 37); /* a partial panel, two passes of tokens */
 		check_panel(types[i], 32, rows, 1);
 		check_panel(types[i], 64, rows, 13);
+		/* Past the first eight rows of a wider panel, and short of its end. */
+		check_panel(types[i], 128, rows > 8 ? rows - 3 : rows - 1, 17);
 	}
 }
 
