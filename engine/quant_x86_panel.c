@@ -268,30 +268,14 @@ LT_AVX2 static void x86_q4_K_panel_gemv(int64_t n, const void *w, size_t w_strid
  * FMAs, where a row-by-token tile streams both operands as vectors and
  * runs out of cache bandwidth first. Sums run in position order per row,
  * not in eight lanes as vec_dot's, so results agree to rounding. */
-#define X86_F32_PANEL_ROWS 16
 #define X86_F32_PANEL_TOKENS 6
 
-LT_AVX2 static void x86_f32_panel_pack(int64_t n, const void *w, size_t w_stride, int n_rows,
-				       void *panel)
+LT_AVX2 static inline __m256i x86_f32_load8(const float *p)
 {
-	float *p = panel;
-	for (int64_t k = 0; k < n; k += 8)
-		for (int g = 0; g < X86_F32_PANEL_ROWS; g += 8) {
-			__m256i r[8];
-#pragma GCC unroll 8
-			for (int i = 0; i < 8; i++) {
-				const float *row = (const float *)((const uint8_t *)w +
-								   (size_t)(g + i) * w_stride);
-				r[i] = g + i < n_rows ? _mm256_loadu_si256((const __m256i *)(row + k))
-						      : _mm256_setzero_si256();
-			}
-			x86_transpose8_epi32(r);
-#pragma GCC unroll 8
-			for (int j = 0; j < 8; j++)
-				_mm256_storeu_si256((__m256i *)(p + (k + j) * X86_F32_PANEL_ROWS + g),
-						    r[j]);
-		}
+	return _mm256_loadu_si256((const __m256i *)p);
 }
+
+X86_DEFINE_FLOAT_PANEL_PACK(x86_f32_panel_pack, LT_AVX2, float, x86_f32_load8)
 
 /* Stores the sixteen rows of one token, or the first n_rows of them. */
 LT_AVX2 static inline void x86_f32_panel_store(float *y, __m256 lo, __m256 hi, int n_rows)

@@ -232,4 +232,34 @@ LT_AVX2 static inline __m256i x86_q8_0_rowq(const struct block_q8_0 *x)
 }
 
 
+/* Float panels (the layout of avx2's f32 panel): for each position k the
+ * sixteen rows' weights side by side as floats, packed eight rows by eight
+ * positions at a time from rows of ELEM, which LOAD8(p) widens eight at a
+ * time into the bits of eight floats. */
+#define X86_F32_PANEL_ROWS 16
+
+#define X86_DEFINE_FLOAT_PANEL_PACK(name, TARGET, ELEM, LOAD8)                                 \
+	TARGET static void name(int64_t n, const void *w, size_t w_stride, int n_rows,         \
+				void *panel)                                                   \
+	{                                                                                      \
+		float *p = panel;                                                              \
+		for (int64_t k = 0; k < n; k += 8)                                             \
+			for (int g = 0; g < X86_F32_PANEL_ROWS; g += 8) {                      \
+				__m256i r[8];                                                  \
+				_Pragma("GCC unroll 8")                                        \
+				for (int i = 0; i < 8; i++) {                                  \
+					const ELEM *row = (const ELEM *)((const uint8_t *)w +  \
+									 (size_t)(g + i) * w_stride); \
+					r[i] = g + i < n_rows ? LOAD8(row + k)                 \
+							      : _mm256_setzero_si256();        \
+				}                                                              \
+				x86_transpose8_epi32(r);                                       \
+				_Pragma("GCC unroll 8")                                        \
+				for (int j = 0; j < 8; j++)                                    \
+					_mm256_storeu_si256(                                   \
+						(__m256i *)(p + (k + j) * X86_F32_PANEL_ROWS + g), \
+						r[j]);                                         \
+			}                                                                      \
+	}
+
 #endif

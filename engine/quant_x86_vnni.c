@@ -157,7 +157,7 @@ LT_AVX512 static void avx512_f32_panel_gemm(int64_t n, const void *panel, const 
 			acc[i] = _mm512_setzero_ps();
 		}
 		for (int64_t k = 0; k < n; k++) {
-			const __m512 w = _mm512_loadu_ps(p + k * AVX512_PANEL_ROWS);
+			const __m512 w = _mm512_loadu_ps(p + k * X86_F32_PANEL_ROWS);
 #pragma GCC unroll 16
 			for (int i = 0; i < AVX512_F32_TOKENS; i++)
 				acc[i] = _mm512_fmadd_ps(w, _mm512_set1_ps(a[i][k]), acc[i]);
@@ -165,6 +165,39 @@ LT_AVX512 static void avx512_f32_panel_gemm(int64_t n, const void *panel, const 
 		for (int i = 0; i < count; i++)
 			_mm512_mask_storeu_ps(y + (size_t)(t + i) * ldy, keep, acc[i]);
 	}
+}
+
+/* f16 and bf16 weights in the same float panels: widened while packing,
+ * against activations rounded to the weights' format first, as vec_dot
+ * rounds them, so only the order of the sums differs from it. */
+LT_AVX2 static inline __m256i avx512_f16_load8(const uint16_t *p)
+{
+	return _mm256_castps_si256(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)));
+}
+
+/* A bfloat16 is the top half of a float. */
+LT_AVX2 static inline __m256i avx512_bf16_load8(const uint16_t *p)
+{
+	return _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16);
+}
+
+X86_DEFINE_FLOAT_PANEL_PACK(avx512_f16_panel_pack, LT_AVX2, uint16_t, avx512_f16_load8)
+X86_DEFINE_FLOAT_PANEL_PACK(avx512_bf16_panel_pack, LT_AVX2, uint16_t, avx512_bf16_load8)
+
+/* F16C rounds to nearest even, as f32_to_fp16 does. */
+LT_AVX2 static void avx512_f16_act_from_float(const float *x, void *dst, int64_t n)
+{
+	float *y = dst;
+	for (int64_t i = 0; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i),
+								       _MM_FROUND_TO_NEAREST_INT)));
+}
+
+static void avx512_bf16_act_from_float(const float *x, void *dst, int64_t n)
+{
+	float *y = dst;
+	for (int64_t i = 0; i < n; i++)
+		y[i] = bf16_to_f32(f32_to_bf16(x[i]));
 }
 
 /* f16 dots sixteen lanes wide, four chains. */
@@ -302,11 +335,21 @@ static void avx512_init(void)
 	p[GGML_TYPE_Q4_0].gemm = p[GGML_TYPE_Q8_0].gemm = avx512_panel16_gemm;
 	p[GGML_TYPE_Q4_0].gemv = avx512_q4_0_gemv16;
 	p[GGML_TYPE_Q8_0].gemv = avx512_q8_0_gemv16;
-	const struct quant_panel *f32 = quant_x86_panel(GGML_TYPE_F32);
-	if (f32 && f32->rows == AVX512_PANEL_ROWS) {
-		p[GGML_TYPE_F32] = *f32;
-		p[GGML_TYPE_F32].gemm = avx512_f32_panel_gemm;
+	const struct quant_panel f32 = {
+		X86_F32_PANEL_ROWS,	    32 * sizeof(float), 32 * X86_F32_PANEL_ROWS * sizeof(float),
+		NULL,			    NULL,		avx512_f32_panel_gemm,
+		NULL,
+	};
+	const struct quant_panel *base = quant_x86_panel(GGML_TYPE_F32);
+	if (base && base->rows == X86_F32_PANEL_ROWS) {
+		p[GGML_TYPE_F32] = f32;
+		p[GGML_TYPE_F32].pack = base->pack;
 	}
+	p[GGML_TYPE_F16] = p[GGML_TYPE_BF16] = f32;
+	p[GGML_TYPE_F16].act_from_float = avx512_f16_act_from_float;
+	p[GGML_TYPE_F16].pack = avx512_f16_panel_pack;
+	p[GGML_TYPE_BF16].act_from_float = avx512_bf16_act_from_float;
+	p[GGML_TYPE_BF16].pack = avx512_bf16_panel_pack;
 }
 
 static const struct quant_kernels *avx512_quant(enum ggml_type type)
