@@ -18,7 +18,8 @@ X86_TARGET static inline __m256i X86_FN(q8_0_isum)(const struct block_q8_0 *x,
 {
 	const __m256i qx = _mm256_loadu_si256((const __m256i *)x->qs);
 	const __m256i qy = _mm256_loadu_si256((const __m256i *)y->qs);
-	return X86_DPBUSD(_mm256_setzero_si256(), _mm256_sign_epi8(qx, qx), _mm256_sign_epi8(qy, qx));
+	return X86_DPBUSD(_mm256_setzero_si256(), _mm256_sign_epi8(qx, qx),
+			  _mm256_sign_epi8(qy, qx));
 }
 
 /* Unsigned nibbles against y, starting from -8 * y's sums. */
