@@ -11,6 +11,8 @@
 /* Best first; the scalar reference last, as it always runs. */
 static const struct kernel_variant *const variants[] = {
 #if defined(__x86_64__) || defined(__i386__)
+	&kernel_variant_avx512_vnni,
+	&kernel_variant_avx_vnni,
 	&kernel_variant_avx2,
 #endif
 #if defined(__aarch64__)

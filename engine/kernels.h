@@ -112,6 +112,8 @@ const struct quant_kernels *kernels_quant(const struct kernel_variant *v, enum g
 
 /* The variants of this build (kernels.c lists them). */
 extern const struct kernel_variant kernel_variant_scalar;
+extern const struct kernel_variant kernel_variant_avx512_vnni;
+extern const struct kernel_variant kernel_variant_avx_vnni;
 extern const struct kernel_variant kernel_variant_avx2;
 extern const struct kernel_variant kernel_variant_neon_dotprod;
 extern const struct kernel_variant kernel_variant_neon;

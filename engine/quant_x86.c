@@ -182,40 +182,6 @@ LT_AVX2 static void x86_q8_1_from_float(const float *x, void *vy, int64_t n)
 
 /* ---------------------------------------------------------------- legacy-quant dots */
 
-/* The scale products of blocks i and i + 1, each broadcast: one widening
- * for the four halves. */
-#define X86_PAIR_SCALES(x, y, i, d0, d1)                                                      \
-	const __m128 h_##d0 = _mm_cvtph_ps(_mm_cvtsi64_si128(                                  \
-		(long long)((uint64_t)(x)[i].d | (uint64_t)(y)[i].d << 16 |                     \
-			    (uint64_t)(x)[(i) + 1].d << 32 | (uint64_t)(y)[(i) + 1].d << 48)));  \
-	const __m128 p_##d0 = _mm_mul_ps(h_##d0, _mm_movehdup_ps(h_##d0));                     \
-	const __m256 d0 = _mm256_broadcastss_ps(p_##d0);                                        \
-	const __m256 d1 = _mm256_broadcastss_ps(_mm_movehl_ps(p_##d0, p_##d0))
-
-/* Two blocks per step on two accumulators, for the legacy types whose
- * blocks are d then qs: one chain of multiply-adds would hold decode to
- * one block per FMA latency. */
-#define X86_DEFINE_PAIRED_DOT(name, xtype, ISUM)                                          \
-	LT_AVX2 static void name(int64_t n, float *s, const void *vx, const void *vy)      \
-	{                                                                                  \
-		const xtype *x = vx;                                                       \
-		const struct block_q8_0 *y = vy;                                           \
-		const int64_t nb = n / QK8_0;                                              \
-		__m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;                            \
-		int64_t i = 0;                                                             \
-		for (; i + 2 <= nb; i += 2) {                                              \
-			X86_PAIR_SCALES(x, y, i, d0, d1);                                  \
-			acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(ISUM(x + i, y + i)), \
-					       acc0);                                      \
-			acc1 = _mm256_fmadd_ps(                                            \
-				d1, _mm256_cvtepi32_ps(ISUM(x + i + 1, y + i + 1)), acc1); \
-		}                                                                          \
-		if (i < nb)                                                                \
-			acc0 = _mm256_fmadd_ps(_mm256_set1_ps(x86_h2f_mul(x[i].d, y[i].d)), \
-					       _mm256_cvtepi32_ps(ISUM(x + i, y + i)), acc0); \
-		*s = x86_hsum_ps(_mm256_add_ps(acc0, acc1));                               \
-	}
-
 LT_AVX2 static inline __m256i x86_q8_0_isum(const struct block_q8_0 *x, const struct block_q8_0 *y)
 {
 	return x86_dot_i8(_mm256_loadu_si256((const __m256i *)x->qs),
@@ -233,8 +199,8 @@ LT_AVX2 static inline __m256i x86_q4_0_isum(const struct block_q4_0 *x, const st
 	return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 
-X86_DEFINE_PAIRED_DOT(x86_q8_0_vec_dot, struct block_q8_0, x86_q8_0_isum)
-X86_DEFINE_PAIRED_DOT(x86_q4_0_vec_dot, struct block_q4_0, x86_q4_0_isum)
+X86_DEFINE_PAIRED_DOT(x86_q8_0_vec_dot, LT_AVX2, struct block_q8_0, x86_q8_0_isum)
+X86_DEFINE_PAIRED_DOT(x86_q4_0_vec_dot, LT_AVX2, struct block_q4_0, x86_q4_0_isum)
 
 /* Decode of float weights: four rows against one token, four independent
  * chains where a lone vec_dot waits on one. The quantized types have no

@@ -20,15 +20,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 
-#include "quant_x86_impl.h"
-
-/* One block of 32 activations. */
-struct x86_panel_act {
-	float d;        /* scale */
-	int32_t sum8;   /* 8 * sum(qs), the q4_0 bias term */
-	int8_t qs[32];  /* quants, as the q8_0 activation quantizer rounds them */
-};
-_Static_assert(sizeof(struct x86_panel_act) == 40, "x86_panel_act size");
+#include "quant_x86_panel_impl.h"
 
 /* The same for q8_0 weights, with the magnitudes of the quants ready for
  * maddubs. */
@@ -40,22 +32,9 @@ struct x86_panel_act8 {
 };
 _Static_assert(sizeof(struct x86_panel_act8) == 72, "x86_panel_act8 size");
 
-/* One block of 32 positions of eight weight rows: 8.0 bits per weight plus
- * a float scale per row, 9 bits per weight in all. */
-struct x86_panel_block {
-	int8_t qs[8 * 32]; /* group g, row r, byte j at 32 * g + 4 * r + j */
-	float d[X86_PANEL_ROWS];
-};
-_Static_assert(sizeof(struct x86_panel_block) == 288, "x86_panel_block size");
-
 LT_AVX2 static void x86_panel_act_from_float(const float *x, void *dst, int64_t n)
 {
-	struct x86_panel_act *a = dst;
-	for (int64_t i = 0; i < n / 32; i++, x += 32) {
-		int sum;
-		a[i].d = fp16_to_f32(f32_to_fp16(x86_q8_block(x, a[i].qs, &sum)));
-		a[i].sum8 = 8 * sum;
-	}
+	x86_panel_act_fill(x, dst, n, 8);
 }
 
 LT_AVX2 static void x86_panel_act8_from_float(const float *x, void *dst, int64_t n)
@@ -69,47 +48,8 @@ LT_AVX2 static void x86_panel_act8_from_float(const float *x, void *dst, int64_t
 	}
 }
 
-/* The weights of one row block as 32 bytes in element order. */
-typedef __m256i (*x86_panel_row_fn)(const void *row, int64_t b, float *d);
-
-LT_AVX2 static inline __m256i x86_q4_0_row(const void *row, int64_t b, float *d)
-{
-	const struct block_q4_0 *x = (const struct block_q4_0 *)row + b;
-	*d = x86_h2f(x->d);
-	return x86_nibbles(x->qs);
-}
-
-LT_AVX2 static inline __m256i x86_q8_0_row(const void *row, int64_t b, float *d)
-{
-	const struct block_q8_0 *x = (const struct block_q8_0 *)row + b;
-	*d = x86_h2f(x->d);
-	return _mm256_loadu_si256((const __m256i *)x->qs);
-}
-
-#define X86_DEFINE_PANEL_PACK(name, ROW)                                                 \
-	LT_AVX2 static void name(int64_t n, const void *w, size_t w_stride, int n_rows,  \
-				 void *panel)                                            \
-	{                                                                                \
-		struct x86_panel_block *p = panel;                                       \
-		for (int64_t b = 0; b < n / 32; b++) {                                   \
-			__m256i r[X86_PANEL_ROWS];                                       \
-			_Pragma("GCC unroll 8")                                          \
-			for (int i = 0; i < X86_PANEL_ROWS; i++) {                       \
-				p[b].d[i] = 0;                                           \
-				r[i] = i < n_rows ? ROW((const uint8_t *)w + i * w_stride, \
-							b, &p[b].d[i])                   \
-						  : _mm256_setzero_si256();              \
-			}                                                                \
-			x86_transpose8_epi32(r);                                         \
-			_Pragma("GCC unroll 8")                                          \
-			for (int g = 0; g < 8; g++)                                      \
-				_mm256_storeu_si256((__m256i *)(p[b].qs + 32 * g), r[g]);  \
-		}                                                                        \
-	}
-
-X86_DEFINE_PANEL_PACK(x86_q4_0_panel_pack, x86_q4_0_row)
-X86_DEFINE_PANEL_PACK(x86_q8_0_panel_pack, x86_q8_0_row)
-
+X86_DEFINE_PANEL_PACK(x86_q4_0_panel_pack, LT_AVX2, struct x86_panel_block, x86_q4_0_row)
+X86_DEFINE_PANEL_PACK(x86_q8_0_panel_pack, LT_AVX2, struct x86_panel_block, x86_q8_0_row)
 
 /* The integer block sum of the panel's eight rows against one token. */
 LT_AVX2 static inline __m256i x86_q4_0_panel_isum(const __m256i w[8],
@@ -120,7 +60,7 @@ LT_AVX2 static inline __m256i x86_q4_0_panel_isum(const __m256i w[8],
 	for (int g = 1; g < 8; g++)
 		s = _mm256_add_epi16(s, _mm256_maddubs_epi16(w[g], x86_bcast4(a->qs + 4 * g)));
 	return _mm256_sub_epi32(_mm256_madd_epi16(s, _mm256_set1_epi16(1)),
-				_mm256_set1_epi32(a->sum8));
+				_mm256_set1_epi32(a->bsum));
 }
 
 LT_AVX2 static inline __m256i x86_q8_0_panel_isum(const __m256i w[8],
@@ -138,99 +78,12 @@ LT_AVX2 static inline __m256i x86_q8_0_panel_isum(const __m256i w[8],
 	return s;
 }
 
+X86_DEFINE_PANEL_GEMM(x86_q4_0_panel_gemm, LT_AVX2, struct x86_panel_act, x86_q4_0_panel_isum)
+X86_DEFINE_PANEL_GEMM(x86_q8_0_panel_gemm, LT_AVX2, struct x86_panel_act8, x86_q8_0_panel_isum)
 
-#define X86_DEFINE_PANEL_GEMM(name, ACT, ISUM)                                                   \
-	LT_AVX2 static void name(int64_t n, const void *panel, const void *act, size_t a_stride, \
-				 int n_tok, float *y, size_t ldy, int n_rows)                   \
-	{                                                                                   \
-		const struct x86_panel_block *p = panel;                                    \
-		for (int t0 = 0; t0 < n_tok; t0 += X86_PANEL_TOKENS) {                       \
-			const int nt = n_tok - t0 < X86_PANEL_TOKENS ? n_tok - t0               \
-								     : X86_PANEL_TOKENS;        \
-			__m256 acc[X86_PANEL_TOKENS];                                       \
-			for (int t = 0; t < nt; t++)                                        \
-				acc[t] = _mm256_setzero_ps();                               \
-			const uint8_t *a0 = (const uint8_t *)act + (size_t)t0 * a_stride;   \
-			for (int64_t b = 0; b < n / 32; b++) {                              \
-				__m256i w[8];                                               \
-				_Pragma("GCC unroll 8")                                     \
-				for (int g = 0; g < 8; g++)                                 \
-					w[g] = _mm256_loadu_si256(                          \
-						(const __m256i *)(p[b].qs + 32 * g));       \
-				const __m256 dw = _mm256_loadu_ps(p[b].d);                  \
-				const uint8_t *ab = a0 + b * sizeof(ACT);                   \
-				for (int t = 0; t < nt; t++, ab += a_stride) {              \
-					const ACT *a = (const ACT *)ab;                     \
-					                                            \
-					const __m256i i = ISUM(w, a);                       \
-					acc[t] = _mm256_fmadd_ps(                           \
-						_mm256_cvtepi32_ps(i),                      \
-						_mm256_mul_ps(dw, _mm256_set1_ps(a->d)),    \
-						acc[t]);                                    \
-				}                                                           \
-			}                                                                   \
-			for (int t = 0; t < nt; t++)                                        \
-				x86_panel_store8(y + (size_t)(t0 + t) * ldy, acc[t], n_rows); \
-		}                                                                           \
-	}
-
-X86_DEFINE_PANEL_GEMM(x86_q4_0_panel_gemm, struct x86_panel_act, x86_q4_0_panel_isum)
-X86_DEFINE_PANEL_GEMM(x86_q8_0_panel_gemm, struct x86_panel_act8, x86_q8_0_panel_isum)
-
-/* Decode: one token against eight rows read in place, the same transpose
- * done in registers per block instead of into a panel. The scales of the
- * eight rows go into one vector with inserts; the rows past n_rows repeat
- * the last one and their lanes are not stored.
- *
- * Eight row streams defeat the hardware prefetcher, so the next group's
- * rows, one run in memory, are prefetched a block of all rows per step (a
- * prefetch past the matrix is harmless). */
-#define X86_DEFINE_PANEL_GEMV(name, BTYPE, ROWQ, ACT, ISUM)                                   \
-	LT_AVX2 static void name(int64_t n, const void *w, size_t w_stride, int n_rows,         \
-				 const void *act, float *y)                                     \
-	{                                                                                       \
-		const BTYPE *row[X86_PANEL_ROWS];                                               \
-		for (int i = 0; i < X86_PANEL_ROWS; i++)                                        \
-			row[i] = (const BTYPE *)((const uint8_t *)w +                           \
-						 (size_t)(i < n_rows ? i : n_rows - 1) * w_stride); \
-		const ACT *a = act;                                                             \
-		__m256 acc = _mm256_setzero_ps();                                               \
-		for (int64_t b = 0; b < n / 32; b++) {                                          \
-			x86_prefetch_next_group(w, w_stride, b, sizeof(BTYPE));                 \
-			__m256i r[X86_PANEL_ROWS];                                              \
-			_Pragma("GCC unroll 8")                                                 \
-			for (int i = 0; i < X86_PANEL_ROWS; i++)                                \
-				r[i] = ROWQ(row[i] + b);                                        \
-			__m128i h = _mm_cvtsi32_si128(row[0][b].d);                             \
-			h = _mm_insert_epi16(h, row[1][b].d, 1);                                \
-			h = _mm_insert_epi16(h, row[2][b].d, 2);                                \
-			h = _mm_insert_epi16(h, row[3][b].d, 3);                                \
-			h = _mm_insert_epi16(h, row[4][b].d, 4);                                \
-			h = _mm_insert_epi16(h, row[5][b].d, 5);                                \
-			h = _mm_insert_epi16(h, row[6][b].d, 6);                                \
-			h = _mm_insert_epi16(h, row[7][b].d, 7);                                \
-			x86_transpose8_epi32(r);                                                \
-			const __m256i i32 = ISUM(r, a + b);                                     \
-			acc = _mm256_fmadd_ps(                                                  \
-				_mm256_cvtepi32_ps(i32),                                        \
-				_mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_set1_ps(a[b].d)), acc); \
-		}                                                                               \
-		x86_panel_store8(y, acc, n_rows);                                               \
-	}
-
-LT_AVX2 static inline __m256i x86_q4_0_rowq(const struct block_q4_0 *x)
-{
-	return x86_nibbles(x->qs);
-}
-
-LT_AVX2 static inline __m256i x86_q8_0_rowq(const struct block_q8_0 *x)
-{
-	return _mm256_loadu_si256((const __m256i *)x->qs);
-}
-
-X86_DEFINE_PANEL_GEMV(x86_q4_0_panel_gemv, struct block_q4_0, x86_q4_0_rowq, struct x86_panel_act,
+X86_DEFINE_PANEL_GEMV(x86_q4_0_panel_gemv, LT_AVX2, struct block_q4_0, x86_q4_0_rowq, struct x86_panel_act,
 		      x86_q4_0_panel_isum)
-X86_DEFINE_PANEL_GEMV(x86_q8_0_panel_gemv, struct block_q8_0, x86_q8_0_rowq, struct x86_panel_act8,
+X86_DEFINE_PANEL_GEMV(x86_q8_0_panel_gemv, LT_AVX2, struct block_q8_0, x86_q8_0_rowq, struct x86_panel_act8,
 		      x86_q8_0_panel_isum)
 
 
@@ -241,30 +94,14 @@ X86_DEFINE_PANEL_GEMV(x86_q8_0_panel_gemv, struct block_q8_0, x86_q8_0_rowq, str
  * FMAs, where a row-by-token tile streams both operands as vectors and
  * runs out of cache bandwidth first. Sums run in position order per row,
  * not in eight lanes as vec_dot's, so results agree to rounding. */
-#define X86_F32_PANEL_ROWS 16
 #define X86_F32_PANEL_TOKENS 6
 
-LT_AVX2 static void x86_f32_panel_pack(int64_t n, const void *w, size_t w_stride, int n_rows,
-				       void *panel)
+LT_AVX2 static inline __m256i x86_f32_load8(const float *p)
 {
-	float *p = panel;
-	for (int64_t k = 0; k < n; k += 8)
-		for (int g = 0; g < X86_F32_PANEL_ROWS; g += 8) {
-			__m256i r[8];
-#pragma GCC unroll 8
-			for (int i = 0; i < 8; i++) {
-				const float *row = (const float *)((const uint8_t *)w +
-								   (size_t)(g + i) * w_stride);
-				r[i] = g + i < n_rows ? _mm256_loadu_si256((const __m256i *)(row + k))
-						      : _mm256_setzero_si256();
-			}
-			x86_transpose8_epi32(r);
-#pragma GCC unroll 8
-			for (int j = 0; j < 8; j++)
-				_mm256_storeu_si256((__m256i *)(p + (k + j) * X86_F32_PANEL_ROWS + g),
-						    r[j]);
-		}
+	return _mm256_loadu_si256((const __m256i *)p);
 }
+
+X86_DEFINE_FLOAT_PANEL_PACK(x86_f32_panel_pack, LT_AVX2, float, x86_f32_load8)
 
 /* Stores the sixteen rows of one token, or the first n_rows of them. */
 LT_AVX2 static inline void x86_f32_panel_store(float *y, __m256 lo, __m256 hi, int n_rows)
