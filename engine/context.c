@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "pool.h"
 #include "quant.h"
 #include "context_impl.h"
 
@@ -28,9 +29,11 @@ struct ctx_params ctx_params_default(void)
 static int ctx_default_threads(void)
 {
 #ifdef _OPENMP
+	/* OMP_NUM_THREADS still sets the default, as it did when the engine
+	 * ran on OpenMP's threads. */
 	return omp_get_max_threads();
 #else
-	return 1;
+	return pool_default_threads();
 #endif
 }
 
@@ -342,16 +345,26 @@ static void ctx_store_rows(const struct ctx *c, uint8_t *cache, int il, const fl
 
 typedef void (*ctx_token_fn)(struct ctx *c, int t, const void *arg);
 
+struct ctx_token_job {
+	struct ctx *c;
+	int t0;
+	ctx_token_fn fn;
+	const void *arg;
+};
+
+static void ctx_token_chunk(void *arg, int64_t i, int thread)
+{
+	const struct ctx_token_job *j = arg;
+	j->fn(j->c, j->t0 + (int)i, j->arg);
+}
+
 static void ctx_each_token(struct ctx *c, int t0, int t1, ctx_token_fn fn, const void *arg)
 {
-#ifdef _OPENMP
 	if (c->n_threads > 1 && t1 - t0 >= CTX_PARALLEL_MIN_TOKENS) {
-#pragma omp parallel for num_threads(c->n_threads)
-		for (int t = t0; t < t1; t++)
-			fn(c, t, arg);
+		struct ctx_token_job j = { c, t0, fn, arg };
+		pool_run(c->n_threads, t1 - t0, ctx_token_chunk, &j);
 		return;
 	}
-#endif
 	for (int t = t0; t < t1; t++)
 		fn(c, t, arg);
 }
