@@ -6,8 +6,12 @@
 #
 # Environment: LLAMATERM, SYNTH (lt-synth), BWPROBE (bandwidth probe),
 # LLAMATERM_SHARED; optional BENCH_THREADS (2), BENCH_REPS (3), BENCH_ROUNDS
-# (3), BENCH_SHAPES ("110m 1b"), BENCH_TYPES ("F32 Q8_0 Q4_0 Q4_K_M"), and
-# LLAMA_BENCH, the path of llama.cpp's llama-bench, for side-by-side figures.
+# (3), BENCH_SHAPES ("110m 1b"), BENCH_TYPES ("F32 Q8_0 Q4_0 Q4_K_M"),
+# BENCH_DEPTH (0: tokens already in the cache, bench -d), BENCH_KV (the KV
+# cache type, default f16), BENCH_LOAD (0; 1 runs one competing CPU-bound
+# process during the runs, as on a busy machine, and adds rows on one
+# thread so the two counts compare within the same run), and LLAMA_BENCH,
+# the path of llama.cpp's llama-bench, for side-by-side figures.
 set -u
 : "${LLAMATERM:?LLAMATERM must name the llamaterm binary}"
 : "${SYNTH:?SYNTH must name lt-synth}"
@@ -18,6 +22,9 @@ SHAPES=${BENCH_SHAPES:-110m 1b}
 TYPES=${BENCH_TYPES:-F32 Q8_0 Q4_0 Q4_K_M}
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/llamaterm/bench
 LLAMA_BENCH=${LLAMA_BENCH:-}
+DEPTH=${BENCH_DEPTH:-0}
+KV=${BENCH_KV:-f16}
+LOAD=${BENCH_LOAD:-0}
 
 mkdir -p "$CACHE" || { echo "bench: cannot create $CACHE" >&2; exit 1; }
 
@@ -76,8 +83,17 @@ fi
 
 # json_mean JSON TEST: the mean of test TEST ("pp64") in llamaterm's JSON.
 json_mean() {
-	echo "$1" | sed -n "s/.*\"test\": \"$2\", \"mean\": \([0-9.]*\).*/\1/p"
+	echo "$1" | sed -n "s/.*\"test\": \"$2\", \"depth\": [0-9]*, \"mean\": \([0-9.]*\).*/\1/p"
 }
+
+# The competing process of BENCH_LOAD=1: a shell loop that never sleeps.
+spinner=
+if [ "$LOAD" = 1 ]; then
+	sh -c 'while :; do :; done' &
+	spinner=$!
+	trap 'kill "$spinner" 2>/dev/null' EXIT
+	echo "bench: one CPU-bound process (pid $spinner) runs beside every measurement"
+fi
 
 # llama-bench's markdown rows end "| pp64 | 123.45 ± 6.78 |".
 llama_mean() {
@@ -98,7 +114,7 @@ ratio() {
 # The machine may be shared: each round runs llamaterm, then llama-bench,
 # and the table shows the median over the rounds of each tool's mean.
 ROUNDS=${BENCH_ROUNDS:-3}
-echo "bench: $ROUNDS rounds of $REPS repetitions, $THREADS threads, medians shown"
+echo "bench: $ROUNDS rounds of $REPS repetitions, $THREADS threads, depth $DEPTH, KV $KV, medians shown"
 printf '\n%-12s %10s %10s %10s %8s' model "pp64 t/s" "tg64 t/s" "limit t/s" "% limit"
 [ -n "$LLAMA_BENCH" ] && printf ' %11s %11s %8s %8s' "llama pp64" "llama tg64" "pp ratio" "tg ratio"
 printf '\n'
@@ -110,18 +126,28 @@ for shape in $SHAPES; do
 		rows+=("$shape-$type=$CACHE/$shape-$type.gguf")
 	done
 done
+# Under load, each model again on one thread: the default count must not
+# lose to it.
+if [ "$LOAD" = 1 ] && [ "$THREADS" != 1 ]; then
+	for row in "${rows[@]}"; do
+		rows+=("${row%%=*}/t1=${row#*=}")
+	done
+fi
 
 for row in "${rows[@]}"; do
-	name=${row%%=*} f=${row#*=}
+	name=${row%%=*} f=${row#*=} nt=$THREADS
+	case $name in */t1) nt=1 ;; esac
 	pps=() tgs=() lpps=() ltgs=() bytes=0
 	for ((round = 0; round < ROUNDS; round++)); do
-		out=$("$LLAMATERM" bench -m "$f" -p 64 -n 64 -t "$THREADS" -r "$REPS" --json 2>/dev/null)
+		out=$("$LLAMATERM" bench -m "$f" -p 64 -n 64 -d "$DEPTH" --kv-type "$KV" -t "$nt" \
+			-r "$REPS" --json 2>/dev/null)
 		pps+=("$(json_mean "$out" pp64)")
 		tgs+=("$(json_mean "$out" tg64)")
 		b=$(echo "$out" | sed -n 's/.*"decode_bytes": \([0-9]*\).*/\1/p')
 		[ -n "$b" ] && bytes=$b
 		if [ -n "$LLAMA_BENCH" ]; then
-			lb=$("$LLAMA_BENCH" -m "$f" -p 64 -n 64 -t "$THREADS" -r "$REPS" 2>/dev/null)
+			lb=$("$LLAMA_BENCH" -m "$f" -p 64 -n 64 -d "$DEPTH" -ctk "$KV" -ctv "$KV" \
+				-t "$nt" -r "$REPS" 2>/dev/null)
 			lpps+=("$(llama_mean "$lb" pp64)")
 			ltgs+=("$(llama_mean "$lb" tg64)")
 		fi
