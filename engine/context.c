@@ -710,14 +710,16 @@ static double ctx_median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* The thread count of the next decode step. */
+/* The thread count of the next decode step. A round runs CTX_PROBES + 1
+ * steps on n_threads, then as many on one; the first of each block is not
+ * timed, as it pays for the switch (the workers may have gone to sleep). */
 static int ctx_adapt_pick(struct ctx *c)
 {
 	if (c->adapt.probe < 0 && ++c->adapt.since >= c->adapt.every)
 		c->adapt.probe = 0;
 	if (c->adapt.probe < 0)
 		return c->adapt.use;
-	return c->adapt.probe % 2 ? 1 : c->n_threads;
+	return c->adapt.probe <= CTX_PROBES ? c->n_threads : 1;
 }
 
 /* Records a decode step of ns nanoseconds; at the end of a round keeps the
@@ -727,12 +729,14 @@ static void ctx_adapt_record(struct ctx *c, double ns)
 {
 	if (c->adapt.probe < 0)
 		return;
-	const int i = c->adapt.probe / 2;
-	if (c->adapt.probe % 2)
-		c->adapt.ns_one[i] = ns;
-	else
-		c->adapt.ns_many[i] = ns;
-	if (++c->adapt.probe < 2 * CTX_PROBES)
+	const int block = CTX_PROBES + 1, i = c->adapt.probe % block - 1;
+	if (i >= 0) {
+		if (c->adapt.probe < block)
+			c->adapt.ns_many[i] = ns;
+		else
+			c->adapt.ns_one[i] = ns;
+	}
+	if (++c->adapt.probe < 2 * block)
 		return;
 	const double many = ctx_median(c->adapt.ns_many, CTX_PROBES);
 	const double one = ctx_median(c->adapt.ns_one, CTX_PROBES);

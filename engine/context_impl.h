@@ -19,7 +19,7 @@
 #define CTX_STATE_HEADER_WORDS 11
 
 /* Decode steps measured with each thread count per round. */
-#define CTX_PROBES 2
+#define CTX_PROBES 3
 
 struct ctx {
 	const struct model *m;
@@ -31,8 +31,8 @@ struct ctx {
 	int n_run;                 /* threads of the batch being evaluated */
 	/* Decode steps run on n_threads or on 1, whichever was faster when
 	 * last measured: when another program keeps a core busy, a second
-	 * thread can cost more than it brings. Rounds of CTX_PROBES steps on
-	 * each count, alternating, every `every` steps. */
+	 * thread can cost more than it brings. A round of measurement (timed
+	 * steps on each count, see ctx_adapt_pick) every `every` steps. */
 	struct {
 		int use;           /* threads of the next decode steps */
 		int probe;         /* steps measured in this round, -1 between rounds */
