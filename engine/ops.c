@@ -614,12 +614,13 @@ static int ops_attn_splits(const struct ops_attn *a, int n_kv)
 }
 
 /* Per-thread scratch of the split path: a tile of K or V widened, the
- * query heads of a group rounded like the cache, a row of sums and the
+ * query heads of a group in the cache's dot type, a row of sums and the
  * rounding of a row. */
 static size_t ops_split_slot_bytes(const struct ops_attn *a)
 {
 	const size_t group = (size_t)(a->n_head / a->n_head_kv), hd = (size_t)a->head_dim;
 	size_t floats = OPS_ATTN_TILE * hd + group * hd + 2 * hd + OPS_ATTN_TILE;
+	/* (The first pass needs group * hd + OPS_ATTN_TILE * hd + hd of it.) */
 	return ops_round_up(floats * sizeof(float), OPS_ROW_ALIGN);
 }
 
@@ -693,9 +694,22 @@ static void ops_split_range(const struct ops_split_job *j, int64_t item, int *g,
 	*p1 = *p0 + j->per_split < j->pos + 1 ? *p0 + j->per_split : j->pos + 1;
 }
 
+/* The query head in the type the cache's vec_dot takes: 8-bit blocks
+ * rounded as ggml's CPU backend does, or f16. */
+static void ops_attn_q_dot(const struct ops_attn *a, const struct quant_kernels *kk,
+			   const struct quant_kernels *qk, const float *qh, void *out)
+{
+	if (kk->vec_dot_type == GGML_TYPE_Q8_0)
+		quant_q8_0_like_ggml_cpu(qh, out, a->head_dim);
+	else
+		qk->from_float(qh, out, a->head_dim);
+}
+
 /* First pass, item = (KV head g, range s): the scores of g's query heads
- * over range s, a tile of K at a time, replaced by their exponentials
- * relative to the range's maximum, which is kept with their sum. */
+ * over range s, each the cache type's vec_dot of a K row read in place
+ * with the query in the matching type (the rows are not widened: they
+ * are read once, from memory), replaced by their exponentials relative to
+ * the range's maximum, which is kept with their sum. */
 static void ops_split_scores(void *arg, int64_t item, int thread)
 {
 	const struct ops_split_job *j = arg;
@@ -703,41 +717,60 @@ static void ops_split_scores(void *arg, int64_t item, int thread)
 	const int hd = a->head_dim, group = a->n_head / a->n_head_kv;
 	int g, sp, p0, p1;
 	ops_split_range(j, item, &g, &sp, &p0, &p1);
-	float *kt = (float *)(j->slots + j->slot * (size_t)thread);
-	float *qr = kt + OPS_ATTN_TILE * hd;   /* (group, hd) */
-	float *tmp = qr + (size_t)group * hd;
+	/* The group's queries, hd floats of room each (more than any dot type needs). */
+	uint8_t *qd = j->slots + j->slot * (size_t)thread;
+	const size_t q_room = (size_t)hd * sizeof(float);
+	const size_t head_bytes = dtype_row_bytes(a->kv_type, (int64_t)g * hd);
 	for (int i = 0; i < group; i++)
-		ops_attn_round_q(a, j->kk, j->qk, j->q + (size_t)(g * group + i) * hd, tmp,
-				 qr + (size_t)i * hd);
-	for (int t0 = p0; t0 < p1; t0 += OPS_ATTN_TILE) {
-		const int n = p1 - t0 < OPS_ATTN_TILE ? p1 - t0 : OPS_ATTN_TILE;
-		ops_split_tile(j, j->kc, g, t0, n, kt);
-		for (int i = 0; i < group; i++) {
-			const int h = g * group + i;
-			float *s = j->scores + (size_t)h * j->n_kv + (t0 - j->lo);
-			j->rows->scores(s, qr + (size_t)i * hd, kt, (size_t)hd, n, hd, a->scale);
-			if (a->softcap > 0.0f) {
-				const float inv = 1.0f / a->softcap;
-				for (int r = 0; r < n; r++)
-					s[r] = tanhf(s[r] * inv) * a->softcap;
+		ops_attn_q_dot(a, j->kk, j->qk, j->q + (size_t)(g * group + i) * hd,
+			       qd + q_room * (size_t)i);
+	if (a->kv_type == GGML_TYPE_F16) {
+		/* Widening a tile and the float score kernel beat f16 vec_dot
+		 * row by row; the queries become floats again. */
+		float *kt = (float *)(qd + q_room * (size_t)group);
+		float *qf = kt + OPS_ATTN_TILE * hd;
+		for (int t0 = p0; t0 < p1; t0 += OPS_ATTN_TILE) {
+			const int n = p1 - t0 < OPS_ATTN_TILE ? p1 - t0 : OPS_ATTN_TILE;
+			ops_split_tile(j, j->kc, g, t0, n, kt);
+			for (int i = 0; i < group; i++) {
+				float *s = j->scores + (size_t)(g * group + i) * j->n_kv + (t0 - j->lo);
+				j->qk->to_float(qd + q_room * (size_t)i, qf, hd);
+				j->rows->scores(s, qf, kt, (size_t)hd, n, hd, a->scale);
 			}
-			if (a->alibi_slopes)
-				for (int r = 0; r < n; r++)
-					s[r] += a->alibi_slopes[h] * (float)(t0 + r - j->pos);
+		}
+	} else {
+		for (int p = p0; p < p1; p++) {
+			const size_t row =
+				(size_t)(a->ring_rows > 0 ? p % a->ring_rows : p) * a->kv_row_bytes;
+			const uint8_t *kp = j->kc + row + head_bytes;
+			for (int i = 0; i < group; i++) {
+				float *s = j->scores + (size_t)(g * group + i) * j->n_kv + (p - j->lo);
+				j->kk->vec_dot(hd, s, kp, qd + q_room * (size_t)i);
+				*s *= a->scale;
+			}
 		}
 	}
 	for (int i = 0; i < group; i++) {
 		const int h = g * group + i;
 		float *s = j->scores + (size_t)h * j->n_kv + (p0 - j->lo);
 		float *pt = j->partial + ((size_t)h * j->n_split + sp) * (hd + 2);
+		const int n = p1 - p0;
+		if (a->softcap > 0.0f) {
+			const float inv = 1.0f / a->softcap;
+			for (int r = 0; r < n; r++)
+				s[r] = tanhf(s[r] * inv) * a->softcap;
+		}
+		if (a->alibi_slopes)
+			for (int r = 0; r < n; r++)
+				s[r] += a->alibi_slopes[h] * (float)(p0 + r - j->pos);
 		float m = -INFINITY;
-		for (int r = 0; r < p1 - p0; r++)
+		for (int r = 0; r < n; r++)
 			m = s[r] > m ? s[r] : m;
-		for (int r = 0; r < p1 - p0; r++)
+		for (int r = 0; r < n; r++)
 			s[r] -= m;
-		j->rows->vexp(s, s, p1 - p0);
+		j->rows->vexp(s, s, n);
 		double sum = 0.0;
-		for (int r = 0; r < p1 - p0; r++)
+		for (int r = 0; r < n; r++)
 			sum += s[r];
 		pt[0] = m;
 		pt[1] = (float)sum;
@@ -839,11 +872,14 @@ static void ops_attention_split(const struct ops_attn *a, const struct quant_ker
 	}
 }
 
-/* Whether a batch goes to the split path: single queries over a cache that
- * the reference path would first widen to floats (F16 or quantized). */
+/* Whether a batch goes to the split path: single queries over a cache
+ * that the batch path would first widen to floats; by default only the
+ * quantized ones (ops.h says why). */
 static bool ops_attn_use_split(const struct ops_attn *a, int n_tok)
 {
-	return n_tok == 1 && a->kv_type != GGML_TYPE_F32 && !a->reference;
+	if (n_tok != 1 || a->kv_type == GGML_TYPE_F32 || a->path == OPS_ATTN_BATCH)
+		return false;
+	return a->path == OPS_ATTN_SPLIT || a->kv_type != GGML_TYPE_F16;
 }
 
 size_t ops_attention_work_size(const struct ops_attn *a, int n_kv, int n_threads)

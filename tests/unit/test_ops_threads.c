@@ -191,7 +191,8 @@ static void run_attn(const struct attn_case *c, const float *q, const uint8_t *k
 		.kv_type = c->kv,
 		.kv_row_bytes = dtype_row_bytes(c->kv, (int64_t)c->n_head_kv * c->head_dim),
 		.scale = 1 / sqrtf((float)c->head_dim), .softcap = c->softcap,
-		.n_swa = c->n_swa, .ring_rows = c->ring, .reference = reference,
+		.n_swa = c->n_swa, .ring_rows = c->ring,
+		.path = reference ? OPS_ATTN_BATCH : OPS_ATTN_SPLIT,
 		.alibi_slopes = c->alibi ? slopes : NULL,
 	};
 	void *work = malloc(ops_attention_work_size(&a, n_rows, nth));
