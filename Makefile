@@ -131,10 +131,11 @@ sanitize:
 
 # ThreadSanitizer over the tests that run the worker thread beside its
 # consumer: the ring and worker unit tests, the line-mode chat through a
-# pipe and the tmux-driven chat and TUI tests. Any report fails its test
+# pipe and the tmux-driven chat and TUI tests, and the engine's own threads
+# (test_ops_threads). Any report fails its test
 # (tests/run.sh reads them from SAN_LOG_DIR); halt_on_error stops the
 # program at the first one.
-TSAN_UNIT := test_ring test_worker
+TSAN_UNIT := test_ring test_worker test_ops_threads
 TSAN_TESTS := $(TSAN_UNIT) cli/chat.sh cli/archs_chat.sh cli/reasoning.sh cli/sessions.sh e2e/*.sh
 tsan:
 	$(MAKE) TSAN=1 BUILD=build/tsan tsan-test

@@ -4,8 +4,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ops.h"
+#include "pool.h"
 #include "quant.h"
 #include "context_impl.h"
 
@@ -14,6 +16,13 @@
 #endif
 
 #define CTX_DEFAULT_N_BATCH 512
+/* Decode steps between two rounds of measurement; doubled (up to
+ * CTX_ADAPT_MAX) while the thread count in use wins by CTX_ADAPT_CLEAR, so
+ * that a quiet machine spends few steps on one thread. */
+#define CTX_ADAPT_EVERY 64
+#define CTX_ADAPT_MAX 1024
+#define CTX_ADAPT_CLEAR 1.25
+
 /* Largest Hadamard rotation of a quantized cache's rows: heads up to 512. */
 #define CTX_MAX_ROT 512
 
@@ -28,9 +37,11 @@ struct ctx_params ctx_params_default(void)
 static int ctx_default_threads(void)
 {
 #ifdef _OPENMP
+	/* OMP_NUM_THREADS still sets the default, as it did when the engine
+	 * ran on OpenMP's threads. */
 	return omp_get_max_threads();
 #else
-	return 1;
+	return pool_default_threads();
 #endif
 }
 
@@ -166,6 +177,9 @@ int ctx_new(struct ctx **out, const struct model *m, const struct ctx_params *p,
 	if (c->n_batch > c->n_ctx)
 		c->n_batch = c->n_ctx;
 	c->n_threads = p->n_threads ? p->n_threads : ctx_default_threads();
+	c->n_run = c->n_threads;
+	c->adapt.use = c->n_threads;
+	c->adapt.every = CTX_ADAPT_EVERY;
 	c->ring_rows = ctx_ring_rows(hp, c->n_ctx, c->n_batch);
 	c->swa_hi = -1;
 	c->rope = ctx_rope(hp, &hp->rope, c->n_ctx);
@@ -342,16 +356,26 @@ static void ctx_store_rows(const struct ctx *c, uint8_t *cache, int il, const fl
 
 typedef void (*ctx_token_fn)(struct ctx *c, int t, const void *arg);
 
+struct ctx_token_job {
+	struct ctx *c;
+	int t0;
+	ctx_token_fn fn;
+	const void *arg;
+};
+
+static void ctx_token_chunk(void *arg, int64_t i, int thread)
+{
+	const struct ctx_token_job *j = arg;
+	j->fn(j->c, j->t0 + (int)i, j->arg);
+}
+
 static void ctx_each_token(struct ctx *c, int t0, int t1, ctx_token_fn fn, const void *arg)
 {
-#ifdef _OPENMP
-	if (c->n_threads > 1 && t1 - t0 >= CTX_PARALLEL_MIN_TOKENS) {
-#pragma omp parallel for num_threads(c->n_threads)
-		for (int t = t0; t < t1; t++)
-			fn(c, t, arg);
+	if (c->n_run > 1 && t1 - t0 >= CTX_PARALLEL_MIN_TOKENS) {
+		struct ctx_token_job j = { c, t0, fn, arg };
+		pool_run(c->n_run, t1 - t0, ctx_token_chunk, &j);
 		return;
 	}
-#endif
 	for (int t = t0; t < t1; t++)
 		fn(c, t, arg);
 }
@@ -468,7 +492,7 @@ static void ctx_token_act(struct ctx *c, int t, const void *unused)
 static void ctx_linear(struct ctx *c, float *y, const struct ops_mat *m, const float *b,
 		       const float *x, int n)
 {
-	ops_matmul(y, m, x, n, c->work, c->n_threads);
+	ops_matmul(y, m, x, n, c->work, c->n_run);
 	if (b)
 		ops_add_bias(y, b, (int)m->n_out, n);
 }
@@ -533,7 +557,7 @@ static void ctx_attention(struct ctx *c, int il, const float *in, int n, int pos
 	/* The KV type was checked in ctx_new, so this cannot fail. */
 	(void)ops_attention(l->swa ? &c->attn_swa : &c->attn, c->att, c->q,
 			    c->k_cache + c->layer_off[il], c->v_cache + c->layer_off[il], n, pos,
-			    c->work, c->n_threads);
+			    c->work, c->n_run);
 	if (c->v_rot)
 		ctx_rotate(c->v_rot, c->rot_v, c->att, q_len, tmp);
 	ctx_linear(c, c->ao, &l->wo, l->bo, c->att, n);
@@ -644,7 +668,7 @@ static int ctx_forward(struct ctx *c, const int32_t *tokens, int n, int pos, int
 	const int n_out = n - first;
 	const size_t off = (size_t)first * n_embd;
 	ctx_norm(c, c->xb + off, c->x + off, c->w->output_norm, c->w->output_norm_b, n_out);
-	ops_matmul(logits, &c->w->output, c->xb + off, n_out, c->work, c->n_threads);
+	ops_matmul(logits, &c->w->output, c->xb + off, n_out, c->work, c->n_run);
 	const size_t n_logits = (size_t)n_out * hp->n_vocab;
 	if (hp->final_softcap > 0.0f)
 		ops_softcap(logits, (int)n_logits, hp->final_softcap);
@@ -666,6 +690,65 @@ static bool ctx_can_rewind(const struct ctx *c, int n)
 	if (oldest < c->swa_lo)
 		oldest = c->swa_lo;
 	return need >= oldest;
+}
+
+static double ctx_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static double ctx_median(double *v, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			double t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The thread count of the next decode step. A round runs CTX_PROBES + 1
+ * steps on n_threads, then as many on one; the first of each block is not
+ * timed, as it pays for the switch (the workers may have gone to sleep). */
+static int ctx_adapt_pick(struct ctx *c)
+{
+	if (c->adapt.probe < 0 && ++c->adapt.since >= c->adapt.every)
+		c->adapt.probe = 0;
+	if (c->adapt.probe < 0)
+		return c->adapt.use;
+	return c->adapt.probe <= CTX_PROBES ? c->n_threads : 1;
+}
+
+/* Records a decode step of ns nanoseconds; at the end of a round keeps the
+ * faster count. Results do not depend on it: every operation gives the
+ * same bits on any number of threads. */
+static void ctx_adapt_record(struct ctx *c, double ns)
+{
+	if (c->adapt.probe < 0)
+		return;
+	const int block = CTX_PROBES + 1, i = c->adapt.probe % block - 1;
+	if (i >= 0) {
+		if (c->adapt.probe < block)
+			c->adapt.ns_many[i] = ns;
+		else
+			c->adapt.ns_one[i] = ns;
+	}
+	if (++c->adapt.probe < 2 * block)
+		return;
+	const double many = ctx_median(c->adapt.ns_many, CTX_PROBES);
+	const double one = ctx_median(c->adapt.ns_one, CTX_PROBES);
+	const int use = one < many ? 1 : c->n_threads;
+	const double lead = use == 1 ? many / one : one / many;
+	if (use == c->adapt.use && lead > CTX_ADAPT_CLEAR)
+		c->adapt.every = c->adapt.every * 2 < CTX_ADAPT_MAX ? c->adapt.every * 2 : CTX_ADAPT_MAX;
+	else
+		c->adapt.every = CTX_ADAPT_EVERY;
+	c->adapt.use = use;
+	c->adapt.probe = -1;
+	c->adapt.since = 0;
 }
 
 int ctx_eval(struct ctx *c, const int32_t *tokens, int n, int pos0, bool all_logits)
@@ -711,9 +794,14 @@ int ctx_eval(struct ctx *c, const int32_t *tokens, int n, int pos0, bool all_log
 		/* Which tokens of this batch need logits, and where they go. */
 		int first = all_logits ? 0 : (last ? nb - 1 : nb);
 		float *dst = c->logits + (all_logits ? (size_t)done * c->hp->n_vocab : 0);
+		const bool adapt = nb == 1 && c->n_threads > 1;
+		c->n_run = adapt ? ctx_adapt_pick(c) : c->n_threads;
+		const double t0 = adapt ? ctx_now_ns() : 0;
 		int rc = ctx_forward(c, tokens + done, nb, pos0 + done, first, dst);
 		if (rc)
 			return rc;
+		if (adapt)
+			ctx_adapt_record(c, ctx_now_ns() - t0);
 		c->n_past = pos0 + done + nb;
 	}
 	c->n_logits = need;

@@ -14,6 +14,7 @@
 #ifndef LT_OPS_H
 #define LT_OPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -159,6 +160,13 @@ void ops_mat_row(const struct ops_mat *m, int64_t r, float *out);
 
 /* ---- attention ---------------------------------------------------------- */
 
+/* Which way ops_attention computes a single query (see there). */
+enum ops_attn_path {
+	OPS_ATTN_AUTO = 0, /* split over a quantized cache, batch otherwise */
+	OPS_ATTN_BATCH,
+	OPS_ATTN_SPLIT,    /* split whenever n_tok is 1 and the cache is not F32 */
+};
+
 /* Causal self-attention of a batch of queries against a KV cache whose row p
  * holds the n_head_kv heads of position p. Query head h reads KV head
  * h / (n_head / n_head_kv). */
@@ -173,6 +181,7 @@ struct ops_attn {
 	int n_swa;                 /* a query at p sees p-n_swa+1..p only (0: all of 0..p) */
 	int ring_rows;             /* the cache holds position p in row p % ring_rows (0: row p) */
 	const float *alibi_slopes; /* (n_head) score bias slope*(p_key - p_query), or NULL */
+	enum ops_attn_path path;   /* OPS_ATTN_AUTO (0) unless a test compares the two */
 };
 
 /* llama.cpp's ALiBi slopes for n_head heads and a maximum bias. */
@@ -188,7 +197,17 @@ size_t ops_attention_work_size(const struct ops_attn *a, int n_kv, int n_threads
  * whose token t sits at position pos0+t, over the cached positions 0..pos0+t
  * (or its window) of k_cache and v_cache. The rows of the batch must already
  * be stored, and a ring must hold the window of every token of the batch.
- * Returns 0 or LT_E_UNSUPPORTED for a KV type without kernels. */
+ * A batch widens the cached rows it reads to floats once, then splits by
+ * token and query head. A single query over a quantized cache (decode)
+ * reads the rows in place instead (K through the type's vec_dot, V a tile
+ * at a time) and splits by KV head and by ranges of positions whose
+ * partial softmax sums are merged at the end (flash decoding); its ranges
+ * depend on the depth and the heads, never on n_threads, so neither does
+ * the result, which equals the batch path's to float rounding. Over an F16
+ * cache the split measured slower than widening whole rows (F16C converts
+ * a 768-float row faster than twelve 64-float heads), so decode keeps the
+ * batch path there unless a->path asks for the split. Returns 0 or LT_E_UNSUPPORTED for a KV
+ * type without kernels. */
 int ops_attention(const struct ops_attn *a, float *out, const float *q, const void *k_cache,
 		  const void *v_cache, int n_tok, int pos0, void *work, int n_threads);
 

@@ -12,7 +12,10 @@
 #   BENCH_TYPES_3B ("Q4_0 Q4_K_M": the 3b shape is written as F16 and
 #     quantized from it, never as a 13 GB F32 file)
 #   BENCH_DEPTHS ("0 4096"), BENCH_TESTS ("pp64 pp512 tg64")
-#   BENCH_LOAD=1   run one competing CPU-bound process during every run
+#   BENCH_KV (f16): the KV cache type, for every engine
+#   BENCH_LOAD=1   run one competing CPU-bound process during every run, and
+#     every model again on one thread (rows NAME/t1): under load the default
+#     count must not lose to it
 #   LLAMA_BENCH, IK_LLAMA_BENCH: paths of llama.cpp's and ik_llama.cpp's
 #     llama-bench, for their figures side by side.
 # A full run with both references takes hours on 2 cores; BENCH_SHAPES=110m
@@ -29,6 +32,7 @@ TYPES=${BENCH_TYPES:-F32 Q8_0 Q4_0 Q4_K_M}
 TYPES_3B=${BENCH_TYPES_3B:-Q4_0 Q4_K_M}
 DEPTHS=${BENCH_DEPTHS:-0 4096}
 TESTS=${BENCH_TESTS:-pp64 pp512 tg64}
+KV=${BENCH_KV:-f16}
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/llamaterm/bench
 LLAMA_BENCH=${LLAMA_BENCH:-}
 IK_LLAMA_BENCH=${IK_LLAMA_BENCH:-}
@@ -153,7 +157,7 @@ lt_run() { # FILE DEPTH TEST
 	local p=0 n=0
 	case "$3" in pp*) p=${3#pp} ;; tg*) n=${3#tg} ;; esac
 	run_measured "$tmp/out" "$LLAMATERM" bench -m "$1" -p "$p" -n "$n" -d "$2" \
-		-c $(($2 + p + n)) -t "$THREADS" -r "$REPS" --json
+		-c $(($2 + p + n)) --kv-type "$KV" -t "$nt" -r "$REPS" --json
 	json_mean "$(cat "$tmp/out")" "$3"
 }
 ref_run() { # BINARY FILE DEPTH TEST
@@ -161,8 +165,8 @@ ref_run() { # BINARY FILE DEPTH TEST
 	case "$4" in pp*) p=${4#pp} ;; tg*) n=${4#tg} ;; esac
 	local depth=()
 	[ "$3" -gt 0 ] && depth=(-d "$3")
-	run_measured "$tmp/out" "$1" -m "$2" -p "$p" -n "$n" "${depth[@]}" -t "$THREADS" \
-		-r "$REPS" -o csv
+	run_measured "$tmp/out" "$1" -m "$2" -p "$p" -n "$n" "${depth[@]}" -ctk "$KV" -ctv "$KV" \
+		-t "$nt" -r "$REPS" -o csv
 	csv_avg "$(cat "$tmp/out")"
 }
 
@@ -170,7 +174,7 @@ engines=(lt)
 [ -n "$LLAMA_BENCH" ] && engines+=(lc)
 [ -n "$IK_LLAMA_BENCH" ] && engines+=(ik)
 
-echo "bench: $ROUNDS rounds of $REPS repetitions, $THREADS threads, engines alternate" \
+echo "bench: $ROUNDS rounds of $REPS repetitions, $THREADS threads, KV $KV, engines alternate" \
 	"within a round, medians shown; RSS is the peak of the process in MiB"
 printf '\n%-13s %5s %-6s %10s' model depth test llamaterm
 [ -n "$LLAMA_BENCH" ] && printf ' %10s %6s' llama.cpp "x lc"
@@ -185,14 +189,21 @@ for shape in $SHAPES; do
 	done
 done
 
+if [ "${BENCH_LOAD:-0}" = 1 ] && [ "$THREADS" != 1 ]; then
+	for row in "${rows[@]}"; do
+		rows+=("${row%%=*}/t1=${row#*=}")
+	done
+fi
+
 for row in "${rows[@]}"; do
-	name=${row%%=*} f=${row#*=}
+	name=${row%%=*} f=${row#*=} nt=$THREADS
+	case $name in */t1) nt=1 ;; esac
 	bytes=$("$LLAMATERM" bench -m "$f" -p 0 -n 1 -r 1 -c 64 --json 2>/dev/null |
 		sed -n 's/.*"decode_bytes": \([0-9]*\).*/\1/p')
 	limit=$(awk -v bw="$bw" -v b="${bytes:-0}" 'BEGIN { printf "%.1f", (b > 0 ? bw * 1e9 / b : 0) }')
 	for depth in $DEPTHS; do
 		# stories260K's context is 512 tokens.
-		[ "$name" = stories-F32 ] && [ "$depth" -gt 0 ] && continue
+		case $name in stories-F32*) [ "$depth" -gt 0 ] && continue ;; esac
 		declare -A rss=()
 		for test in $TESTS; do
 			declare -A vals=()

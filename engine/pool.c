@@ -1,0 +1,234 @@
+#include "pool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How long an idle worker spins before it sleeps: longer than the serial
+ * work between two loops of a decode step (norms, rope, sampling), so a
+ * token's loops find the workers awake, short enough that an idle program
+ * does not keep a core busy. */
+#define POOL_SPIN_NS 200000
+/* Spins of the caller waiting for a chunk another thread holds before it
+ * starts yielding its core (to the program that took the other thread's). */
+#define POOL_WAIT_SPINS 4000
+
+/* The ticket: one word that names the loop in progress and its next chunk,
+ * so that claiming a chunk is a single compare-and-swap and a thread that
+ * wakes late cannot take a chunk of a loop that has ended.
+ *   bits 0..19  next chunk    bits 20..39  chunks    bits 40..46  threads
+ *   bits 47..63 loop counter (only tells a new loop from the last one) */
+#define POOL_IDX_BITS 20
+#define POOL_MASK ((UINT64_C(1) << POOL_IDX_BITS) - 1)
+
+static uint64_t pool_ticket(uint64_t gen, uint64_t n, uint64_t nth)
+{
+	return gen << 47 | nth << 40 | n << POOL_IDX_BITS;
+}
+
+static int64_t pool_ticket_idx(uint64_t t)
+{
+	return (int64_t)(t & POOL_MASK);
+}
+
+static int64_t pool_ticket_n(uint64_t t)
+{
+	return (int64_t)(t >> POOL_IDX_BITS & POOL_MASK);
+}
+
+static int pool_ticket_nth(uint64_t t)
+{
+	return (int)(t >> 40 & 0x7f);
+}
+
+/* Whether thread id may claim a chunk of the loop in t. */
+static bool pool_claimable(uint64_t t, int id)
+{
+	return pool_ticket_idx(t) < pool_ticket_n(t) && id < pool_ticket_nth(t);
+}
+
+struct pool {
+	pthread_mutex_t run_lock; /* held by the caller of the loop in progress */
+	pthread_mutex_t lock;     /* with wake: sleeping workers */
+	pthread_cond_t wake;
+	atomic_int sleepers;
+	_Atomic uint64_t ticket;
+	atomic_llong done;        /* chunks finished of the loop in progress */
+	/* The loop's function, written before the ticket that announces it and
+	 * read only by a thread holding one of its chunks. */
+	pool_fn fn;
+	void *arg;
+	uint64_t gen;
+	int n_workers;            /* started so far; worker i has thread id i + 1 */
+	bool broken;              /* a thread could not be started: run serially */
+};
+
+static struct pool pool_g = {
+	.run_lock = PTHREAD_MUTEX_INITIALIZER,
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.wake = PTHREAD_COND_INITIALIZER,
+};
+
+static inline void pool_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+static int64_t pool_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Claims and runs chunks of the loop in progress while there are any;
+ * returns whether it ran one. */
+static bool pool_work(struct pool *p, int id)
+{
+	bool ran = false;
+	uint64_t t = atomic_load_explicit(&p->ticket, memory_order_acquire);
+	while (pool_claimable(t, id)) {
+		if (!atomic_compare_exchange_weak_explicit(&p->ticket, &t, t + 1, memory_order_acq_rel,
+							   memory_order_acquire))
+			continue;
+		p->fn(p->arg, pool_ticket_idx(t), id);
+		atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+		ran = true;
+		t = atomic_load_explicit(&p->ticket, memory_order_acquire);
+	}
+	return ran;
+}
+
+static void *pool_worker(void *arg)
+{
+	struct pool *p = &pool_g;
+	const int id = (int)(intptr_t)arg;
+	int64_t idle_since = pool_now_ns();
+	for (unsigned spins = 0;; spins++) {
+		if (pool_work(p, id)) {
+			idle_since = pool_now_ns();
+			spins = 0;
+			continue;
+		}
+		pool_pause();
+		if (spins % 64 || pool_now_ns() - idle_since < POOL_SPIN_NS)
+			continue;
+		/* Sleep until a loop this thread may join is announced. The
+		 * announcer stores the ticket, then looks for sleepers; this
+		 * thread counts itself a sleeper, then looks at the ticket: one
+		 * of the two sees the other (both sequentially consistent). */
+		pthread_mutex_lock(&p->lock);
+		atomic_fetch_add(&p->sleepers, 1);
+		while (!pool_claimable(atomic_load(&p->ticket), id))
+			pthread_cond_wait(&p->wake, &p->lock);
+		atomic_fetch_sub(&p->sleepers, 1);
+		pthread_mutex_unlock(&p->lock);
+		idle_since = pool_now_ns();
+	}
+	return NULL;
+}
+
+/* Starts workers until there are n (run_lock held). */
+static bool pool_grow(struct pool *p, int n)
+{
+	while (!p->broken && p->n_workers < n) {
+		pthread_t th;
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&th, &attr, pool_worker, (void *)(intptr_t)(p->n_workers + 1)))
+			p->broken = true;
+		else
+			p->n_workers++;
+		pthread_attr_destroy(&attr);
+	}
+	return p->n_workers >= n;
+}
+
+static void pool_serial(int64_t n_chunks, pool_fn fn, void *arg)
+{
+	for (int64_t i = 0; i < n_chunks; i++)
+		fn(arg, i, 0);
+}
+
+/* A loop longer than a ticket can count, run in pieces. */
+struct pool_piece {
+	pool_fn fn;
+	void *arg;
+	int64_t first;
+};
+
+static void pool_piece_fn(void *arg, int64_t chunk, int thread)
+{
+	const struct pool_piece *pc = arg;
+	pc->fn(pc->arg, pc->first + chunk, thread);
+}
+
+void pool_run(int nth, int64_t n_chunks, pool_fn fn, void *arg)
+{
+	struct pool *p = &pool_g;
+	if (nth > POOL_MAX_THREADS)
+		nth = POOL_MAX_THREADS;
+	if (nth > n_chunks)
+		nth = (int)n_chunks;
+	if (nth <= 1) {
+		pool_serial(n_chunks, fn, arg);
+		return;
+	}
+	if (n_chunks > POOL_MAX_CHUNKS) {
+		for (int64_t first = 0; first < n_chunks; first += POOL_MAX_CHUNKS) {
+			struct pool_piece pc = { fn, arg, first };
+			int64_t n = n_chunks - first < POOL_MAX_CHUNKS ? n_chunks - first : POOL_MAX_CHUNKS;
+			pool_run(nth, n, pool_piece_fn, &pc);
+		}
+		return;
+	}
+	if (pthread_mutex_trylock(&p->run_lock)) {
+		pool_serial(n_chunks, fn, arg);
+		return;
+	}
+	if (!pool_grow(p, nth - 1))
+		nth = p->n_workers + 1;
+	if (nth <= 1) {
+		pthread_mutex_unlock(&p->run_lock);
+		pool_serial(n_chunks, fn, arg);
+		return;
+	}
+	/* The previous loop is over: every chunk is done and no thread can
+	 * claim one of it, so its fields are free to change. */
+	p->fn = fn;
+	p->arg = arg;
+	atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+	p->gen = (p->gen + 1) & 0x1ffff;
+	atomic_store(&p->ticket, pool_ticket(p->gen, (uint64_t)n_chunks, (uint64_t)nth));
+	if (atomic_load(&p->sleepers) > 0) {
+		pthread_mutex_lock(&p->lock);
+		pthread_cond_broadcast(&p->wake);
+		pthread_mutex_unlock(&p->lock);
+	}
+	pool_work(p, 0);
+	/* Only chunks another thread has started are left: wait for those. */
+	for (unsigned spins = 0; atomic_load_explicit(&p->done, memory_order_acquire) < n_chunks;
+	     spins++) {
+		if (spins < POOL_WAIT_SPINS)
+			pool_pause();
+		else
+			sched_yield();
+	}
+	pthread_mutex_unlock(&p->run_lock);
+}
+
+int pool_default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		return 1;
+	return n > POOL_MAX_THREADS ? POOL_MAX_THREADS : (int)n;
+}
