@@ -91,10 +91,16 @@ char *serve_error_body(int status, const char *message)
 	const char *type = status == 503 ? "unavailable_error" : status == 401 ? "authentication_error" :
 			   status == 404 ? "not_found_error" : status == 429 ? "rate_limit_error" :
 			   status >= 500 ? "server_error" : "invalid_request_error";
-	json_t *j = json_pack("{s:{s:s,s:s,s:i}}", "error", "message", message, "type", type,
-			      "code", status);
+	/* A message quoting the request may hold a cut UTF-8 character. */
+	char *fixed = NULL;
+	size_t len, n_bad;
+	if (!utf8_valid(message, strlen(message)))
+		message = fixed = utf8_sanitize(message, strlen(message), &len, &n_bad);
+	json_t *j = message ? json_pack("{s:{s:s,s:s,s:i}}", "error", "message", message, "type",
+					type, "code", status) : NULL;
 	char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
+	free(fixed);
 	return body;
 }
 
