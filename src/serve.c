@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "paths.h"
 #include "sampler.h"
 #include "serve_parse.h"
+#include "serve_tokens.h"
 #include "session.h"
 #include "stopper.h"
 #include "template_store.h"
@@ -355,71 +355,12 @@ static void slot_set_keys(struct slot *sl, const uint64_t *keys, int n, uint64_t
 
 /* ---- the reply ---- */
 
-/* A JSON string of a token's piece (invalid UTF-8 of a partial character
- * replaced; the bytes field keeps the exact ones). */
-static json_t *piece_string(const char *p, size_t n)
-{
-	if (utf8_valid(p, n))
-		return json_stringn(p, n);
-	size_t len, bad;
-	char *fixed = utf8_sanitize(p, n, &len, &bad);
-	json_t *j = fixed ? json_stringn(fixed, len) : NULL;
-	free(fixed);
-	return j;
-}
-
-/* {"token", "logprob", "bytes"} of id. */
-static json_t *logprob_entry(const struct vocab *v, int32_t id, double logprob)
-{
-	char buf[256];
-	int n = vocab_token_to_piece(v, id, buf, sizeof(buf), false);
-	if (n < 0 || n > (int)sizeof(buf))
-		n = 0;
-	json_t *bytes = json_array();
-	for (int i = 0; i < n; i++)
-		json_array_append_new(bytes, json_integer((unsigned char)buf[i]));
-	return json_pack("{s:o,s:f,s:o}", "token", piece_string(buf, (size_t)n), "logprob", logprob,
-			 "bytes", bytes);
-}
-
-/* log(sum(exp(logits))) and the maximum, for log-probabilities. */
-static double log_norm(const float *logits, int n)
-{
-	float mx = -INFINITY;
-	for (int i = 0; i < n; i++)
-		if (logits[i] > mx)
-			mx = logits[i];
-	double sum = 0;
-	for (int i = 0; i < n; i++)
-		sum += exp((double)logits[i] - mx);
-	return mx + log(sum);
-}
-
 /* A sampled token's logprobs entry (with its top_logprobs) for the reply. */
 static void add_logprobs(struct out *o, int32_t tok, const float *logits)
 {
-	int n = ctx_n_vocab(o->slot->ctx), k = o->q->top_logprobs;
-	double norm = log_norm(logits, n);
-	json_t *e = logprob_entry(o->s->vocab, tok, (double)logits[tok] - norm);
-	json_t *top = json_array();
-	int best[SERVE_MAX_TOP_LOGPROBS];
-	int nb = 0;
-	/* The k largest by insertion: k is at most 20. */
-	for (int i = 0; i < n && k > 0; i++) {
-		if (nb == k && logits[i] <= logits[best[nb - 1]])
-			continue;
-		int j = nb < k ? nb++ : nb - 1;
-		while (j > 0 && logits[best[j - 1]] < logits[i]) {
-			best[j] = best[j - 1];
-			j--;
-		}
-		best[j] = i;
-	}
-	for (int i = 0; i < nb; i++)
-		json_array_append_new(top, logprob_entry(o->s->vocab, best[i],
-							 (double)logits[best[i]] - norm));
-	if (!e || json_object_set_new(e, "top_logprobs", top) ||
-	    json_array_append_new(o->lp, e))
+	json_t *e = serve_logprob_entry(o->s->vocab, logits, ctx_n_vocab(o->slot->ctx), tok,
+					o->q->top_logprobs);
+	if (!e || json_array_append_new(o->lp, e))
 		o->failed = true;
 }
 
@@ -575,34 +516,6 @@ static const char *finish_reason(enum conv_stop_reason r)
 
 /* ---- /v1/completions and rllama: the prompt as it is, like `llamaterm run` ---- */
 
-/* rllama's line for a token: {"piece": {"p": P, "is_end_token": true}}
- * (is_end_token only when true), keyed by the vocabulary's text. */
-static void rllama_add(const struct vocab *v, json_t *line, int32_t id, double p, bool end)
-{
-	size_t len;
-	const char *text = vocab_get_text(v, id, &len);
-	json_t *e = json_pack("{s:f}", "p", p);
-	if (end)
-		json_object_set_new(e, "is_end_token", json_true());
-	json_t *key = piece_string(text ? text : "", text ? len : 0);
-	if (key && e)
-		json_object_set_new(line, json_string_value(key), e);
-	else
-		json_decref(e);
-	json_decref(key);
-}
-
-/* rllama without its sampling: every token's probability (the softmax
- * of the model's logits) for the next position. */
-static json_t *rllama_all(const struct vocab *v, const float *logits, int n)
-{
-	double norm = log_norm(logits, n);
-	json_t *line = json_object();
-	for (int i = 0; line && i < n; i++)
-		rllama_add(v, line, i, exp((double)logits[i] - norm), vocab_is_eog(v, i));
-	return line;
-}
-
 /* The probability the sampler gave tok (1 when it was the only choice). */
 static double sampled_p(const struct sampler *smp, int32_t tok)
 {
@@ -667,10 +580,9 @@ static void complete_raw(struct serve *s, const int32_t *ids, int n, const struc
 		bool eog = vocab_is_eog(s->vocab, tok);
 		if (rl) {
 			bool end = eog && q->stop_at_end_token;
-			json_t *line = q->no_token_sampling ? rllama_all(s->vocab, logits, ctx_n_vocab(ctx)) :
-				       json_object();
-			if (!q->no_token_sampling)
-				rllama_add(s->vocab, line, tok, sampled_p(smp, tok), end);
+			json_t *line = q->no_token_sampling ?
+				serve_rllama_all(s->vocab, logits, ctx_n_vocab(ctx)) :
+				serve_rllama_line(s->vocab, tok, sampled_p(smp, tok), end);
 			send_json(o, line, false);
 			sampler_accept(smp, tok);
 			n_gen++;
