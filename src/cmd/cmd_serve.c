@@ -66,6 +66,7 @@ struct request {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool started, done; /* a frame was written; the generation ended */
+	int n_cached;       /* res.n_cached as the first frame went out */
 	struct serve_result res;
 };
 
@@ -90,6 +91,8 @@ static int pipe_write(void *ud, const char *data, size_t len)
 {
 	struct request *r = ud;
 	pthread_mutex_lock(&r->mu);
+	if (!r->started)
+		r->n_cached = r->res.n_cached; /* res is the generation's until it ends */
 	r->started = true;
 	pthread_cond_signal(&r->cv);
 	pthread_mutex_unlock(&r->mu);
@@ -224,6 +227,7 @@ static enum MHD_Result start_stream(struct MHD_Connection *conn, struct request 
 	while (!r->started && !r->done)
 		pthread_cond_wait(&r->cv, &r->mu);
 	bool started = r->started;
+	int n_cached = r->n_cached;
 	pthread_mutex_unlock(&r->mu);
 	if (!started) {
 		char *body = r->res.body;
@@ -238,7 +242,7 @@ static enum MHD_Result start_stream(struct MHD_Connection *conn, struct request 
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	/* Known before the first frame (the prompt was evaluated). */
 	char cached[16];
-	snprintf(cached, sizeof(cached), "%d", r->res.n_cached);
+	snprintf(cached, sizeof(cached), "%d", n_cached);
 	MHD_add_response_header(resp, "X-Cached-Tokens", cached);
 	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp);
