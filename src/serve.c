@@ -468,6 +468,16 @@ static void out_prompt(struct out *o, const int32_t *ids, int n)
 	}
 }
 
+/* A reply that is not streamed asks the writer, once a token, whether its
+ * client is still there (write with no data). */
+static void probe(struct out *o)
+{
+	if (!o->stream && o->write && !o->gone && o->write(o->ud, NULL, 0)) {
+		o->gone = true;
+		atomic_store(&o->slot->abort, true);
+	}
+}
+
 static void out_text(struct out *o, const char *text, size_t len)
 {
 	if (!len)
@@ -607,7 +617,8 @@ static void complete_raw(struct serve *s, const int32_t *ids, int n, const struc
 			reason = "length";
 			break;
 		}
-		if (n_gen < limit) {
+		probe(o);
+		if (n_gen < limit && !o->gone) {
 			rc = ctx_eval(ctx, &tok, 1, pos, false);
 			if (ctx_n_past(ctx) > pos) {
 				sl->ids[pos] = tok;
@@ -667,6 +678,7 @@ static void chat_on_sample(void *ud, int32_t tok, const float *logits)
 	struct out *o = ud;
 	if (o->q->logprobs)
 		add_logprobs(o, tok, logits);
+	probe(o);
 }
 
 /* Adds text to the malloc'd *sys ("\n" between system messages). */

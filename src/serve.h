@@ -70,7 +70,9 @@ bool serve_wants_stream(const char *path, const char *body, size_t len,
 
 /* Handles one request. With write non-NULL and a streaming request the
  * reply goes out as SSE frames and res->body stays NULL (unless the
- * request fails before the first frame: then body holds the error). */
+ * request fails before the first frame: then body holds the error). For a
+ * request that is not streamed, write(ud, NULL, 0) is called once a token
+ * instead: nonzero says the client is gone and stops the reply. */
 void serve_handle(struct serve *s, const char *method, const char *path, const char *body,
 		  size_t len, serve_write_fn write, void *ud, struct serve_result *res);
 

@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -119,6 +121,26 @@ static void *stream_thread(void *arg)
 	pthread_cond_signal(&r->cv);
 	pthread_mutex_unlock(&r->mu);
 	return NULL;
+}
+
+/* serve.c's probe of a reply that is not streamed: whether the client
+ * closed its connection (a hang-up, or end of file where a request
+ * would be read). */
+static int conn_probe(void *ud, const char *data, size_t len)
+{
+	(void)data;
+	(void)len;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(ud, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci)
+		return 0;
+	struct pollfd p = { .fd = ci->connect_fd, .events = POLLIN | POLLRDHUP };
+	if (poll(&p, 1, 0) <= 0)
+		return 0;
+	if (p.revents & (POLLRDHUP | POLLHUP | POLLERR))
+		return -1;
+	char c;
+	return recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0 ? -1 : 0;
 }
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -293,7 +315,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (!strcmp(method, "POST") && serve_wants_stream(url, r->body ? r->body : "", r->len, &type))
 		return start_stream(conn, r, type);
 	struct serve_result res;
-	serve_handle(srv->serve, method, url, r->body, r->len, NULL, NULL, &res);
+	serve_handle(srv->serve, method, url, r->body, r->len, conn_probe, conn, &res);
 	access_log_res(method, url, &res, r->t0);
 	return queue_json(conn, url, res.status, res.body);
 }

@@ -295,6 +295,27 @@ else
 	fail "a disconnected stream stops generating" "$(tail -n 5 "$TMP/log")"
 fi
 
+# A client that goes away before a reply that is not streamed stops it too
+# (seed 1 at temperature 1.5 runs to max_tokens 4000 otherwise).
+python3 - "$PORT" <<'PY' 2>/dev/null
+import json, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+body = json.dumps({"prompt": "Once upon a time", "temperature": 1.5, "seed": 1, "max_tokens": 4000})
+s.sendall(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           "Content-Length: %d\r\n\r\n%s" % (len(body), body)).encode())
+time.sleep(0.05)
+s.close()
+PY
+req "a request after a client left a reply" 200 POST /v1/completions '{"prompt":"Once","max_tokens":2}'
+if python3 -c 'import re,sys
+lines = [l for l in open(sys.argv[1]) if l.startswith("POST /v1/completions 200 ")]
+m = re.search(r" gen=(\d+) ", lines[-2])
+sys.exit(0 if m and int(m.group(1)) < 4000 and " gen=2 " in lines[-1] else 1)' "$TMP/log"; then
+	pass "a client that disconnects stops a reply that is not streamed"
+else
+	fail "a client that disconnects stops a reply that is not streamed" "$(tail -n 3 "$TMP/log")"
+fi
+
 req "bad JSON is 400" 400 POST /v1/completions '{"prompt":'
 jq_check "errors are OpenAI-style" 'j["error"]["code"] == 400 and j["error"]["type"] == "invalid_request_error" and j["error"]["message"]'
 req "a wrong field type is 400" 400 POST /v1/completions '{"prompt":"x","temperature":"hot"}'
