@@ -224,8 +224,16 @@ int conv_new(struct conv **out, struct ctx *ctx, const struct vocab *v, struct t
 		conv_free(c);
 		return rc;
 	}
-	/* Whatever the context held belongs to someone else. */
-	ctx_truncate(ctx, 0);
+	/* Whatever the context held belongs to someone else, unless the
+	 * caller says what it is. */
+	int keep = p->kv_ids && p->n_kv_ids > 0 && p->n_kv_ids <= ctx_n_past(ctx) ? p->n_kv_ids : 0;
+	ctx_truncate(ctx, keep);
+	keep = ctx_n_past(ctx); /* a sliding window may have started over */
+	if (keep > 0 && conv_idvec_push(&c->kv, p->kv_ids, keep)) {
+		ctx_truncate(ctx, 0);
+		conv_free(c);
+		return lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
+	}
 	*out = c;
 	return 0;
 }
@@ -456,6 +464,8 @@ static int generate(struct conv *c, const struct conv_callbacks *cb, struct conv
 		}
 		if (vocab_is_eog(c->v, tok))
 			break;
+		if (cb && cb->on_sample)
+			cb->on_sample(cb->ud, tok, logits);
 		sampler_accept(c->smp, tok);
 		if (n_gen == cap_gen) {
 			cap_gen = cap_gen ? cap_gen * 2 : 64;
@@ -773,6 +783,12 @@ const char *conv_postfix(const struct conv *c) { return c->postfix; }
 const struct template *conv_template(const struct conv *c) { return c->tmpl; }
 const int32_t *conv_ids(const struct conv *c) { return c->ids.v; }
 int conv_n_ids(const struct conv *c) { return c->ids.n; }
+
+int conv_kv_ids(const struct conv *c, const int32_t **out)
+{
+	*out = c->kv.v;
+	return c->kv.n;
+}
 int conv_n_ctx(const struct conv *c) { return ctx_n_ctx(c->ctx); }
 const char *conv_error(const struct conv *c) { return c->err; }
 

@@ -98,6 +98,11 @@ struct conv_params {
 	int n_predict;             /* most tokens per reply, -1 no limit */
 	const char *const *stops;  /* added to the template's stop strings */
 	int n_stops;
+	/* What the context already holds (its first n_kv_ids positions), so
+	 * a prompt that starts the same evaluates only the rest (serve's
+	 * prompt cache); NULL/0: the context starts over. */
+	const int32_t *kv_ids;
+	int n_kv_ids;
 };
 
 /* What happened during conv_send / conv_regenerate. */
@@ -130,6 +135,9 @@ struct conv_callbacks {
 	/* Optional: after each generated token, the tokens so far, the
 	 * seconds they took and the context's tokens (a live speed). */
 	void (*on_token)(void *ud, int n_gen, double t_gen, int n_ctx_used);
+	/* Optional: a token was sampled (not an end-of-generation one) from
+	 * these n_vocab logits, before penalties (serve's logprobs). */
+	void (*on_sample)(void *ud, int32_t token, const float *logits);
 };
 
 /* Creates a conversation on ctx (which it uses exclusively while it
@@ -216,6 +224,9 @@ const struct template *conv_template(const struct conv *c);
  * conv_n_ids / ctx_n_ctx. */
 const int32_t *conv_ids(const struct conv *c);
 int conv_n_ids(const struct conv *c);
+/* The ids the KV cache holds, position by position (a prefix of
+ * conv_ids, or less after a failed evaluation); returns their count. */
+int conv_kv_ids(const struct conv *c, const int32_t **out);
 int conv_n_ctx(const struct conv *c);
 
 /* The message of the last failed call. */

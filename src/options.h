@@ -86,6 +86,8 @@ struct options {
 	const char *host;           /* serve --host */
 	int port;                   /* serve --port */
 	const char *api_key;        /* serve --api-key */
+	int parallel;               /* serve --parallel (0: 1) */
+	const char *slot_timeout;   /* serve --slot-timeout SECONDS (NULL: 30) */
 	bool help;
 
 	const char *positional[OPT_MAX_POSITIONAL];

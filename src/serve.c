@@ -2,8 +2,10 @@
  * out goes through jansson; nothing here knows the HTTP library. */
 #include "serve.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +15,12 @@
 #include "errors.h"
 #include "paths.h"
 #include "sampler.h"
+#include "serve_parse.h"
+#include "serve_tokens.h"
 #include "session.h"
 #include "stopper.h"
 #include "template_store.h"
+#include "utf8.h"
 
 /* The template a model without a recognisable one gets (as the chat's). */
 static const char serve_builtin_template[] =
@@ -27,35 +32,41 @@ static const char serve_builtin_template[] =
 	"assistant_suffix = \\n\n"
 	"stop = \\nUser:\n";
 
-#define SERVE_MAX_STOPS 16
+/* One context and what its KV cache holds. */
+struct slot {
+	struct ctx *ctx;
+	atomic_bool abort;       /* the client went away, or the server stops */
+	bool busy;
+	unsigned long used;      /* when it was last taken: the oldest goes first */
+	int32_t *ids;            /* the tokens in the KV cache, n_ctx capacity */
+	int n_ids;
+	uint64_t *keys;          /* chat: the messages its conversation holds */
+	int n_keys, cap_keys;
+};
 
 struct serve {
-	struct ctx *ctx;
+	struct slot *slots;
+	int n_slots;
 	const struct vocab *vocab;
 	char *model_name;
 	char *template_name;
 	struct gen_params defaults;
+	double slot_timeout;
 	char **tdirs;
 	size_t n_tdirs;
-	pthread_mutex_t mu;  /* one generation at a time */
-	atomic_bool abort;   /* raised when a streaming client goes away */
+	pthread_mutex_t mu;   /* the slots' busy flags, keys and counters */
+	pthread_cond_t freed; /* a slot became free, or the server stops */
 	atomic_bool stopping; /* serve_stop was called */
+	int n_busy;
 	unsigned long n_requests;
 };
 
-/* The settings of one completion request. */
-struct req {
-	struct sampler_params sampling;
-	int n_predict;
-	const char *stops[SERVE_MAX_STOPS];
-	int n_stops;
-	bool stream;
-};
-
-/* One reply being produced: its text so far, or the stream it goes to. */
+/* One reply being produced: its text so far, and the stream it goes to. */
 struct out {
 	struct serve *s;
-	bool chat;
+	struct slot *slot;
+	const struct serve_req *q;
+	enum serve_kind kind;
 	bool stream;
 	serve_write_fn write;
 	void *ud;
@@ -63,6 +74,14 @@ struct out {
 	long long created;
 	char *text;
 	size_t len, cap;
+	json_t *lp;          /* logprobs entries not yet sent */
+	bool role_sent;      /* a chat stream's first chunk names the role */
+	int n_prompt;        /* the whole prompt, in tokens */
+	int n_cached;        /* of it, tokens the cache held */
+	const int32_t *old_ids; /* the slot's cache before this request */
+	int n_old;
+	struct conv *conv;
+	struct serve_result *res;
 	bool gone;   /* the client disconnected */
 	bool failed; /* out of memory */
 };
@@ -70,12 +89,18 @@ struct out {
 char *serve_error_body(int status, const char *message)
 {
 	const char *type = status == 503 ? "unavailable_error" : status == 401 ? "authentication_error" :
-			   status == 404 ? "not_found_error" :
+			   status == 404 ? "not_found_error" : status == 429 ? "rate_limit_error" :
 			   status >= 500 ? "server_error" : "invalid_request_error";
-	json_t *j = json_pack("{s:{s:s,s:s,s:i}}", "error", "message", message, "type", type,
-			      "code", status);
+	/* A message quoting the request may hold a cut UTF-8 character. */
+	char *fixed = NULL;
+	size_t len, n_bad;
+	if (!utf8_valid(message, strlen(message)))
+		message = fixed = utf8_sanitize(message, strlen(message), &len, &n_bad);
+	json_t *j = message ? json_pack("{s:{s:s,s:s,s:i}}", "error", "message", message, "type",
+					type, "code", status) : NULL;
 	char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
+	free(fixed);
 	return body;
 }
 
@@ -102,17 +127,31 @@ int serve_new(struct serve **out, const struct serve_config *cfg, char *err, siz
 	struct serve *s = calloc(1, sizeof(*s));
 	if (!s)
 		return lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
-	s->ctx = cfg->ctx;
+	struct ctx *const *ctxs = cfg->n_ctxs ? cfg->ctxs : &cfg->ctx;
+	s->n_slots = cfg->n_ctxs ? cfg->n_ctxs : 1;
 	s->vocab = cfg->vocab;
 	s->defaults = cfg->defaults;
+	s->slot_timeout = cfg->slot_timeout;
 	s->model_name = strdup(cfg->model_name);
 	s->template_name = cfg->template_name ? strdup(cfg->template_name) : NULL;
-	if (!s->model_name || (cfg->template_name && !s->template_name) ||
-	    paths_template_dirs(&s->tdirs, &s->n_tdirs)) {
+	s->slots = calloc((size_t)s->n_slots, sizeof(*s->slots));
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->freed, NULL);
+	bool ok = s->slots && s->model_name && (!cfg->template_name || s->template_name) &&
+		  !paths_template_dirs(&s->tdirs, &s->n_tdirs);
+	for (int i = 0; ok && i < s->n_slots; i++) {
+		struct slot *sl = &s->slots[i];
+		sl->ctx = ctxs[i];
+		sl->ids = malloc((size_t)ctx_n_ctx(sl->ctx) * sizeof(*sl->ids));
+		ok = sl->ids != NULL;
+		ctx_set_abort(sl->ctx, &sl->abort);
+		/* The slot's tokens are known from now on. */
+		ctx_truncate(sl->ctx, 0);
+	}
+	if (!ok) {
 		serve_free(s);
 		return lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
 	}
-	pthread_mutex_init(&s->mu, NULL);
 	/* Fail at start-up, not at the first request, on a bad --template. */
 	struct template *t;
 	char note[256];
@@ -132,182 +171,201 @@ void serve_free(struct serve *s)
 {
 	if (!s)
 		return;
+	for (int i = 0; s->slots && i < s->n_slots; i++) {
+		if (s->slots[i].ctx)
+			ctx_set_abort(s->slots[i].ctx, NULL);
+		free(s->slots[i].ids);
+		free(s->slots[i].keys);
+	}
+	free(s->slots);
 	paths_list_free(s->tdirs, s->n_tdirs);
 	free(s->model_name);
 	free(s->template_name);
 	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->freed);
 	free(s);
 }
 
 void serve_stop(struct serve *s)
 {
+	pthread_mutex_lock(&s->mu);
 	atomic_store(&s->stopping, true);
-	atomic_store(&s->abort, true);
+	pthread_cond_broadcast(&s->freed);
+	pthread_mutex_unlock(&s->mu);
 }
 
-bool serve_wants_stream(const char *body, size_t len)
+void serve_abort(struct serve *s)
 {
+	serve_stop(s);
+	for (int i = 0; i < s->n_slots; i++)
+		atomic_store(&s->slots[i].abort, true);
+}
+
+int serve_busy(struct serve *s)
+{
+	pthread_mutex_lock(&s->mu);
+	int n = s->n_busy;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+/* The route of a completion path; -1 for others. */
+static int route(const char *path)
+{
+	if (!strcmp(path, "/v1/chat/completions"))
+		return SERVE_CHAT;
+	if (!strcmp(path, "/v1/completions"))
+		return SERVE_COMPLETION;
+	if (!strcmp(path, "/rllama/v1/inference"))
+		return SERVE_RLLAMA;
+	return -1;
+}
+
+bool serve_wants_stream(const char *path, const char *body, size_t len,
+			const char **content_type)
+{
+	*content_type = "text/event-stream";
+	if (route(path) == SERVE_RLLAMA) {
+		*content_type = "application/jsonl";
+		return true;
+	}
 	json_t *j = json_loadb(body, len, 0, NULL);
 	bool stream = json_is_true(json_object_get(j, "stream"));
 	json_decref(j);
 	return stream;
 }
 
-/* ---- request fields ---- */
+/* ---- slots ---- */
 
-/* Reads a number field into *v; 0, or -1 with res set when of another type. */
-static int get_number(json_t *j, const char *key, double lo, double hi, double *v,
-		      struct serve_result *res)
+static int common_prefix(const int32_t *a, int na, const int32_t *b, int nb)
 {
-	json_t *f = json_object_get(j, key);
-	if (!f || json_is_null(f))
-		return 0;
-	char msg[160];
-	if (!json_is_number(f)) {
-		snprintf(msg, sizeof(msg), "'%s' must be a number", key);
-		fail(res, 400, msg);
-		return -1;
-	}
-	double x = json_number_value(f);
-	if (x < lo || x > hi) {
-		snprintf(msg, sizeof(msg), "'%s' must be between %g and %g", key, lo, hi);
-		fail(res, 400, msg);
-		return -1;
-	}
-	*v = x;
-	return 0;
+	int n = 0;
+	while (n < na && n < nb && a[n] == b[n])
+		n++;
+	return n;
 }
 
-static int get_int(json_t *j, const char *key, double lo, double hi, double *v,
-		   struct serve_result *res)
+static int common_keys(const uint64_t *a, int na, const uint64_t *b, int nb)
 {
-	json_t *f = json_object_get(j, key);
-	if (f && !json_is_null(f) && !json_is_integer(f)) {
-		char msg[160];
-		snprintf(msg, sizeof(msg), "'%s' must be an integer", key);
-		fail(res, 400, msg);
-		return -1;
-	}
-	return get_number(j, key, lo, hi, v, res);
+	int n = 0;
+	while (n < na && n < nb && a[n] == b[n])
+		n++;
+	return n;
 }
 
-/* The sampling fields, max_tokens, stop and stream of a request. The stop
- * strings point into j. */
-static int parse_req(struct serve *s, json_t *j, struct req *q, struct serve_result *res)
+/* FNV-1a of a message's role and content: which conversation a slot holds. */
+static uint64_t message_key(const char *role, const char *text, size_t len)
 {
-	memset(q, 0, sizeof(*q));
-	q->sampling = s->defaults.sampling;
-	q->sampling.n_ctx = ctx_n_ctx(s->ctx);
-	q->n_predict = s->defaults.n_predict;
-	double v;
-	v = q->sampling.temperature;
-	if (get_number(j, "temperature", 0, 100, &v, res))
-		return -1;
-	q->sampling.temperature = (float)v;
-	v = q->sampling.top_p;
-	if (get_number(j, "top_p", 0, 1, &v, res))
-		return -1;
-	q->sampling.top_p = (float)v;
-	v = q->sampling.min_p;
-	if (get_number(j, "min_p", 0, 1, &v, res))
-		return -1;
-	q->sampling.min_p = (float)v;
-	v = q->sampling.frequency_penalty;
-	if (get_number(j, "frequency_penalty", -2, 2, &v, res))
-		return -1;
-	q->sampling.frequency_penalty = (float)v;
-	v = q->sampling.presence_penalty;
-	if (get_number(j, "presence_penalty", -2, 2, &v, res))
-		return -1;
-	q->sampling.presence_penalty = (float)v;
-	v = q->sampling.top_k;
-	if (get_int(j, "top_k", 0, 1e9, &v, res))
-		return -1;
-	q->sampling.top_k = (int)v;
-	v = q->n_predict;
-	if (get_int(j, "max_tokens", -1, 1e9, &v, res))
-		return -1;
-	q->n_predict = (int)v;
-	v = q->sampling.seed;
-	if (get_int(j, "seed", 0, 4294967295.0, &v, res))
-		return -1;
-	q->sampling.seed = (uint32_t)v;
-	json_t *st = json_object_get(j, "stream");
-	if (st && !json_is_null(st) && !json_is_boolean(st)) {
-		fail(res, 400, "'stream' must be true or false");
-		return -1;
+	uint64_t h = 1469598103934665603ull;
+	for (const char *p = role; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	h = (h ^ 0xff) * 1099511628211ull;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)text[i]) * 1099511628211ull;
+	return h;
+}
+
+/* Takes the free slot that shares most with the request (its tokens, or
+ * for a chat its leading messages), the least recently used among equals;
+ * waits for one up to slot_timeout. 0, or 429 / 503. */
+static int slot_take(struct serve *s, const int32_t *ids, int n, const uint64_t *keys, int n_keys,
+		     struct slot **out, unsigned long *req_no)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	double t = s->slot_timeout > 0 ? s->slot_timeout : 0;
+	until.tv_sec += (time_t)t;
+	until.tv_nsec += (long)((t - (double)(time_t)t) * 1e9);
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
 	}
-	q->stream = json_is_true(st);
-	json_t *stop = json_object_get(j, "stop");
-	if (json_is_string(stop)) {
-		q->stops[q->n_stops++] = json_string_value(stop);
-	} else if (json_is_array(stop)) {
-		size_t i;
-		json_t *e;
-		json_array_foreach(stop, i, e) {
-			if (!json_is_string(e) || q->n_stops == SERVE_MAX_STOPS) {
-				fail(res, 400, "'stop' must be a string or a list of at most 16 strings");
-				return -1;
-			}
-			q->stops[q->n_stops++] = json_string_value(e);
+	int rc = 0;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		if (atomic_load(&s->stopping)) {
+			rc = 503;
+			break;
 		}
-	} else if (stop && !json_is_null(stop)) {
-		fail(res, 400, "'stop' must be a string or a list of strings");
-		return -1;
+		struct slot *best = NULL;
+		int best_score = -1;
+		for (int i = 0; i < s->n_slots; i++) {
+			struct slot *sl = &s->slots[i];
+			if (sl->busy)
+				continue;
+			int score = keys ? common_keys(sl->keys, sl->n_keys, keys, n_keys) :
+				    common_prefix(sl->ids, sl->n_ids, ids, n);
+			if (score > best_score || (score == best_score && sl->used < best->used)) {
+				best = sl;
+				best_score = score;
+			}
+		}
+		if (best) {
+			best->busy = true;
+			best->used = ++s->n_requests;
+			*req_no = best->used;
+			atomic_store(&best->abort, false);
+			s->n_busy++;
+			*out = best;
+			break;
+		}
+		if (pthread_cond_timedwait(&s->freed, &s->mu, &until) == ETIMEDOUT) {
+			rc = 429;
+			break;
+		}
 	}
-	return 0;
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static void slot_give(struct serve *s, struct slot *sl)
+{
+	/* Only rows the cache really holds count. */
+	if (sl->n_ids > ctx_n_past(sl->ctx))
+		sl->n_ids = ctx_n_past(sl->ctx);
+	pthread_mutex_lock(&s->mu);
+	sl->busy = false;
+	s->n_busy--;
+	pthread_cond_broadcast(&s->freed);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void slot_set_ids(struct slot *sl, const int32_t *ids, int n)
+{
+	memmove(sl->ids, ids, (size_t)n * sizeof(*ids));
+	sl->n_ids = n;
+}
+
+/* The keys of a chat (its messages, then the reply) for the next request. */
+static void slot_set_keys(struct slot *sl, const uint64_t *keys, int n, uint64_t reply)
+{
+	if (n + 1 > sl->cap_keys) {
+		uint64_t *k = realloc(sl->keys, (size_t)(n + 1) * sizeof(*k));
+		if (!k) {
+			sl->n_keys = 0;
+			return;
+		}
+		sl->keys = k;
+		sl->cap_keys = n + 1;
+	}
+	memcpy(sl->keys, keys, (size_t)n * sizeof(*keys));
+	sl->keys[n] = reply;
+	sl->n_keys = n + 1;
 }
 
 /* ---- the reply ---- */
 
-/* A chunk of a stream: delta content (chat) or text, with finish_reason
- * when finish is not NULL. */
-static void send_chunk(struct out *o, const char *text, size_t len, const char *finish)
+/* A sampled token's logprobs entry (with its top_logprobs) for the reply. */
+static void add_logprobs(struct out *o, int32_t tok, const float *logits)
 {
-	if (o->gone)
-		return;
-	json_t *choice = json_pack("{s:i,s:o}", "index", 0, "finish_reason",
-				   finish ? json_string(finish) : json_null());
-	json_t *piece = json_stringn(text, len);
-	if (!o->chat)
-		json_object_set_new(choice, "text", piece);
-	else if (finish) {
-		json_decref(piece);
-		json_object_set_new(choice, "delta", json_object());
-	} else
-		json_object_set_new(choice, "delta", json_pack("{s:o}", "content", piece));
-	json_t *j = json_pack("{s:s,s:s,s:I,s:s,s:[o]}", "id", o->id, "object",
-			      o->chat ? "chat.completion.chunk" : "text_completion", "created",
-			      (json_int_t)o->created, "model", o->s->model_name, "choices", choice);
-	char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	if (!body) {
+	json_t *e = serve_logprob_entry(o->s->vocab, logits, ctx_n_vocab(o->slot->ctx), tok,
+					o->q->top_logprobs);
+	if (!e || json_array_append_new(o->lp, e))
 		o->failed = true;
-		return;
-	}
-	size_t n = strlen(body);
-	char *frame = malloc(n + 9);
-	if (frame) {
-		memcpy(frame, "data: ", 6);
-		memcpy(frame + 6, body, n);
-		memcpy(frame + 6 + n, "\n\n", 3);
-		if (o->write(o->ud, frame, n + 8))
-			o->gone = true;
-	}
-	free(frame);
-	free(body);
-	if (o->gone)
-		atomic_store(&o->s->abort, true);
 }
 
-static void out_text(struct out *o, const char *text, size_t len)
+static void out_append(struct out *o, const char *text, size_t len)
 {
-	if (!len)
-		return;
-	if (o->stream) {
-		send_chunk(o, text, len, NULL);
-		return;
-	}
 	if (o->len + len + 1 > o->cap) {
 		size_t cap = (o->cap ? o->cap * 2 : 256) + len;
 		char *p = realloc(o->text, cap);
@@ -323,33 +381,142 @@ static void out_text(struct out *o, const char *text, size_t len)
 	o->text[o->len] = '\0';
 }
 
-/* The final response (or the stream's last chunk and [DONE]). */
-static void finish(struct out *o, const char *reason, int n_prompt, int n_gen,
-		   struct serve_result *res)
+/* Writes one SSE frame (or a JSONL line) of j; marks the client gone.
+ * Without a stream (rllama's lines only) the lines make the body. */
+static void send_json(struct out *o, json_t *j, bool sse)
 {
-	res->n_prompt = n_prompt;
+	char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!body) {
+		o->failed = true;
+		return;
+	}
+	size_t n = strlen(body);
+	char *frame = malloc(n + 9);
+	size_t len = 0;
+	if (frame) {
+		if (sse) {
+			memcpy(frame, "data: ", 6);
+			len = 6;
+		}
+		memcpy(frame + len, body, n);
+		len += n;
+		memcpy(frame + len, sse ? "\n\n" : "\n", sse ? 3 : 2);
+		len += sse ? 2 : 1;
+		if (!o->stream)
+			out_append(o, frame, len);
+		else if (o->write(o->ud, frame, len))
+			o->gone = true;
+	} else {
+		o->failed = true;
+	}
+	free(frame);
+	free(body);
+	if (o->gone)
+		atomic_store(&o->slot->abort, true);
+}
+
+/* The logprobs of a choice: {"content": [...]} taking the pending
+ * entries, or null without logprobs. */
+static json_t *take_logprobs(struct out *o)
+{
+	if (!o->q->logprobs)
+		return json_null();
+	json_t *j = json_pack("{s:o}", "content", o->lp);
+	o->lp = json_array();
+	return j;
+}
+
+/* A chunk of a stream: delta content (chat) or text, with finish_reason
+ * when finish is not NULL; role: the chat's first, role-only chunk. */
+static void send_chunk(struct out *o, const char *text, size_t len, const char *finish, bool role)
+{
+	if (o->gone)
+		return;
+	bool chat = o->kind == SERVE_CHAT;
+	json_t *choice = json_pack("{s:i,s:o}", "index", 0, "finish_reason",
+				   finish ? json_string(finish) : json_null());
+	if (!chat)
+		json_object_set_new(choice, "text", json_stringn(text, len));
+	else if (role)
+		json_object_set_new(choice, "delta", json_pack("{s:s}", "role", "assistant"));
+	else if (finish)
+		json_object_set_new(choice, "delta", json_object());
+	else
+		json_object_set_new(choice, "delta", json_pack("{s:o}", "content", json_stringn(text, len)));
+	if (chat)
+		json_object_set_new(choice, "logprobs", role ? json_null() : take_logprobs(o));
+	send_json(o, json_pack("{s:s,s:s,s:I,s:s,s:[o]}", "id", o->id, "object",
+			       chat ? "chat.completion.chunk" : "text_completion", "created",
+			       (json_int_t)o->created, "model", o->s->model_name, "choices", choice),
+		  true);
+}
+
+/* The prompt is known and about to be evaluated: record its size and what
+ * the slot's cache held of it; a chat stream names the role. */
+static void out_prompt(struct out *o, const int32_t *ids, int n)
+{
+	int common = common_prefix(o->old_ids, o->n_old, ids, n);
+	/* The last prompt token is evaluated again for its logits. */
+	o->n_cached = common < n ? common : n - 1;
+	o->n_prompt = n;
+	o->res->n_cached = o->n_cached;
+	o->res->n_prompt = n;
+	if (o->stream && o->kind == SERVE_CHAT && !o->role_sent) {
+		o->role_sent = true;
+		send_chunk(o, "", 0, NULL, true);
+	}
+}
+
+/* A reply that is not streamed asks the writer, once a token, whether its
+ * client is still there (write with no data). */
+static void probe(struct out *o)
+{
+	if (!o->stream && o->write && !o->gone && o->write(o->ud, NULL, 0)) {
+		o->gone = true;
+		atomic_store(&o->slot->abort, true);
+	}
+}
+
+static void out_text(struct out *o, const char *text, size_t len)
+{
+	if (!len)
+		return;
+	out_append(o, text, len);
+	if (o->stream)
+		send_chunk(o, text, len, NULL, false);
+}
+
+/* The final response (or the stream's last chunk and [DONE]). */
+static void finish(struct out *o, const char *reason, int n_gen, struct serve_result *res)
+{
+	res->n_prompt = o->n_prompt;
 	res->n_gen = n_gen;
+	res->n_cached = o->n_cached;
 	if (o->failed) {
 		fail(res, 500, "out of memory");
 		return;
 	}
 	if (o->stream) {
-		send_chunk(o, "", 0, reason);
+		send_chunk(o, "", 0, reason, false);
 		if (!o->gone && o->write(o->ud, "data: [DONE]\n\n", 14))
 			o->gone = true;
 		res->status = 200;
 		return;
 	}
+	bool chat = o->kind == SERVE_CHAT;
 	json_t *content = json_stringn(o->text ? o->text : "", o->len);
-	json_t *choice = o->chat ?
-		json_pack("{s:i,s:{s:s,s:o},s:s}", "index", 0, "message", "role", "assistant",
-			  "content", content, "finish_reason", reason) :
-		json_pack("{s:i,s:o,s:s}", "index", 0, "text", content, "finish_reason", reason);
-	ok_json(res, json_pack("{s:s,s:s,s:I,s:s,s:[o],s:{s:i,s:i,s:i}}", "id", o->id, "object",
-			       o->chat ? "chat.completion" : "text_completion", "created",
+	json_t *choice = chat ?
+		json_pack("{s:i,s:{s:s,s:o},s:o,s:s}", "index", 0, "message", "role", "assistant",
+			  "content", content, "logprobs", take_logprobs(o), "finish_reason", reason) :
+		json_pack("{s:i,s:o,s:n,s:s}", "index", 0, "text", content, "logprobs",
+			  "finish_reason", reason);
+	ok_json(res, json_pack("{s:s,s:s,s:I,s:s,s:[o],s:{s:i,s:i,s:i,s:{s:i}}}", "id", o->id,
+			       "object", chat ? "chat.completion" : "text_completion", "created",
 			       (json_int_t)o->created, "model", o->s->model_name, "choices", choice,
-			       "usage", "prompt_tokens", n_prompt, "completion_tokens", n_gen,
-			       "total_tokens", n_prompt + n_gen));
+			       "usage", "prompt_tokens", o->n_prompt, "completion_tokens", n_gen,
+			       "total_tokens", o->n_prompt + n_gen, "prompt_tokens_details",
+			       "cached_tokens", o->n_cached));
 }
 
 static const char *finish_reason(enum conv_stop_reason r)
@@ -357,36 +524,31 @@ static const char *finish_reason(enum conv_stop_reason r)
 	return r == CONV_STOP_LIMIT || r == CONV_STOP_CTX_FULL ? "length" : "stop";
 }
 
-/* ---- /v1/completions: the prompt as it is, like `llamaterm run` ---- */
+/* ---- /v1/completions and rllama: the prompt as it is, like `llamaterm run` ---- */
 
-static void complete_raw(struct serve *s, const char *prompt, const struct req *q, struct out *o,
-			 struct serve_result *res)
+/* The probability the sampler gave tok (1 when it was the only choice). */
+static double sampled_p(const struct sampler *smp, int32_t tok)
 {
-	int n_ctx = ctx_n_ctx(s->ctx);
-	size_t len = strlen(prompt);
-	int32_t *ids = malloc((len + 2) * sizeof(*ids));
+	const struct sampler_candidate *c;
+	int n = sampler_last_candidates(smp, &c);
+	for (int i = 0; i < n; i++)
+		if (c[i].id == tok)
+			return c[i].p;
+	return 1.0;
+}
+
+static void complete_raw(struct serve *s, const int32_t *ids, int n, const struct serve_req *q,
+			 struct out *o, struct serve_result *res)
+{
+	struct slot *sl = o->slot;
+	struct ctx *ctx = sl->ctx;
+	int n_ctx = ctx_n_ctx(ctx);
+	bool rl = o->kind == SERVE_RLLAMA;
 	struct sampler *smp = NULL;
 	struct stopper *stp = NULL;
 	struct vocab_stream *vs = NULL;
 	char err[256];
-	if (!ids) {
-		fail(res, 500, "out of memory");
-		return;
-	}
-	int n = vocab_tokenize(s->vocab, prompt, len, true, false, ids, (int)len + 2);
-	if (n > (int)len + 2) { /* more ids than bytes: never, but never overrun */
-		fail(res, 500, "the prompt's tokenization failed");
-		free(ids);
-		return;
-	}
-	if (n <= 0 || n >= n_ctx) {
-		snprintf(err, sizeof(err), n <= 0 ? "the prompt has no tokens" :
-			 "the prompt has %d tokens, the context only %d", n, n_ctx);
-		fail(res, 400, err);
-		free(ids);
-		return;
-	}
-	if (sampler_new(&smp, &q->sampling, ctx_n_vocab(s->ctx), err, sizeof(err)) < 0 ||
+	if (sampler_new(&smp, &q->sampling, ctx_n_vocab(ctx), err, sizeof(err)) < 0 ||
 	    stopper_new(&stp, q->stops, q->n_stops, err, sizeof(err)) < 0) {
 		fail(res, 400, err);
 		goto out;
@@ -397,46 +559,87 @@ static void complete_raw(struct serve *s, const char *prompt, const struct req *
 	}
 	for (int i = 0; i < n; i++)
 		sampler_accept(smp, ids[i]);
-	ctx_truncate(s->ctx, 0);
-	int rc = ctx_eval(s->ctx, ids, n, 0, false);
-	int limit = q->n_predict < 0 ? n_ctx : q->n_predict, n_gen = 0;
+	out_prompt(o, ids, n);
+	sl->n_keys = 0;
+	/* Keep what the cache shares with the prompt; evaluate the rest. */
+	int common = o->n_cached;
+	ctx_truncate(ctx, common <= ctx_n_past(ctx) ? common : 0);
+	common = ctx_n_past(ctx);
+	slot_set_ids(sl, ids, common);
+	int rc = ctx_eval(ctx, ids + common, n - common, common, false);
+	slot_set_ids(sl, ids, ctx_n_past(ctx) < n ? ctx_n_past(ctx) : n);
+	int limit = q->n_predict, n_gen = 0;
+	if (rl && q->max_seq_len - n < limit)
+		limit = q->max_seq_len - n > 0 ? q->max_seq_len - n : 0;
 	const char *reason = "stop";
 	const char *piece, *txt;
 	size_t plen, tlen;
 	bool hit = false;
-	while (rc == 0 && !o->gone) {
+	while (rc == 0 && !o->gone && !o->failed) {
 		if (n_gen >= limit) {
 			reason = "length";
 			break;
 		}
-		int pos = ctx_n_past(s->ctx);
-		int32_t tok = sampler_sample(smp, ctx_logits(s->ctx, -1));
+		int pos = ctx_n_past(ctx);
+		const float *logits = ctx_logits(ctx, -1);
+		int32_t tok = sampler_sample(smp, logits);
 		if (tok < 0) {
 			rc = tok;
 			break;
 		}
-		if (vocab_is_eog(s->vocab, tok))
-			break;
-		sampler_accept(smp, tok);
-		n_gen++;
-		if (vocab_stream_push(vs, tok, &piece, &plen)) {
-			rc = LT_E_FORMAT;
-			break;
+		bool eog = vocab_is_eog(s->vocab, tok);
+		if (rl) {
+			bool end = eog && q->stop_at_end_token;
+			json_t *line = q->no_token_sampling ?
+				serve_rllama_all(s->vocab, logits, ctx_n_vocab(ctx)) :
+				serve_rllama_line(s->vocab, tok, sampled_p(smp, tok), end);
+			send_json(o, line, false);
+			sampler_accept(smp, tok);
+			n_gen++;
+			if (end)
+				break;
+		} else {
+			if (eog)
+				break;
+			sampler_accept(smp, tok);
+			n_gen++;
+			if (vocab_stream_push(vs, tok, &piece, &plen)) {
+				rc = LT_E_FORMAT;
+				break;
+			}
+			if (stopper_feed(stp, piece, plen, &txt, &tlen) == STOPPER_HIT)
+				hit = true;
+			out_text(o, txt, tlen);
+			if (hit)
+				break;
 		}
-		if (stopper_feed(stp, piece, plen, &txt, &tlen) == STOPPER_HIT)
-			hit = true;
-		out_text(o, txt, tlen);
-		if (hit)
-			break;
 		if (pos + 1 >= n_ctx) {
 			reason = "length";
 			break;
 		}
-		if (n_gen < limit)
-			rc = ctx_eval(s->ctx, &tok, 1, pos, false);
+		probe(o);
+		if (n_gen < limit && !o->gone) {
+			rc = ctx_eval(ctx, &tok, 1, pos, false);
+			if (ctx_n_past(ctx) > pos) {
+				sl->ids[pos] = tok;
+				sl->n_ids = pos + 1;
+			}
+		}
 	}
 	if (rc && rc != LT_E_ABORTED) {
 		fail(res, 500, lt_strerror(rc));
+		goto out;
+	}
+	if (rl) {
+		res->status = 200;
+		res->n_prompt = n;
+		res->n_gen = n_gen;
+		if (o->failed) {
+			fail(res, 500, "out of memory");
+		} else if (!o->stream) {
+			res->body = o->text ? o->text : strdup("");
+			o->text = NULL;
+		}
 		goto out;
 	}
 	if (!hit) {
@@ -448,12 +651,11 @@ static void complete_raw(struct serve *s, const char *prompt, const struct req *
 			out_text(o, txt, tlen);
 		}
 	}
-	finish(o, reason, n, n_gen, res);
+	finish(o, reason, n_gen, res);
 out:
 	vocab_stream_free(vs);
 	stopper_free(stp);
 	sampler_free(smp);
-	free(ids);
 }
 
 /* ---- /v1/chat/completions: the template and a fresh conversation ---- */
@@ -461,6 +663,22 @@ out:
 static void chat_on_text(void *ud, const char *text, size_t len)
 {
 	out_text(ud, text, len);
+}
+
+static void chat_on_prompt(void *ud, const int32_t *ids, int n)
+{
+	(void)ids;
+	(void)n;
+	struct out *o = ud;
+	out_prompt(o, conv_ids(o->conv), conv_n_ids(o->conv));
+}
+
+static void chat_on_sample(void *ud, int32_t tok, const float *logits)
+{
+	struct out *o = ud;
+	if (o->q->logprobs)
+		add_logprobs(o, tok, logits);
+	probe(o);
 }
 
 /* Adds text to the malloc'd *sys ("\n" between system messages). */
@@ -477,12 +695,31 @@ static int append_system(char **sys, const char *text)
 	return 0;
 }
 
-static void complete_chat(struct serve *s, json_t *messages, const struct req *q, struct out *o,
-			  struct serve_result *res)
+/* The keys of a chat's messages (serve_parse checked them). */
+static uint64_t *chat_keys(json_t *messages, int *n)
 {
-	size_t n_msg = json_array_size(messages), i;
+	size_t i;
 	json_t *m;
+	uint64_t *k = malloc((json_array_size(messages) + 1) * sizeof(*k));
+	if (!k)
+		return NULL;
+	json_array_foreach(messages, i, m) {
+		json_t *c = json_object_get(m, "content");
+		k[i] = message_key(json_string_value(json_object_get(m, "role")),
+				   json_string_value(c), json_string_length(c));
+	}
+	*n = (int)json_array_size(messages);
+	return k;
+}
+
+static void complete_chat(struct serve *s, const struct serve_req *q, const uint64_t *keys,
+			  int n_keys, struct out *o, struct serve_result *res)
+{
+	json_t *messages = q->messages, *m;
+	struct slot *sl = o->slot;
+	size_t n_msg = json_array_size(messages), i;
 	char *sys = NULL, err[512];
+	int32_t *old = NULL;
 	const char *last = NULL;
 	struct session_data d;
 	memset(&d, 0, sizeof(d));
@@ -494,17 +731,12 @@ static void complete_chat(struct serve *s, json_t *messages, const struct req *q
 	json_array_foreach(messages, i, m) {
 		const char *role = json_string_value(json_object_get(m, "role"));
 		const char *content = json_string_value(json_object_get(m, "content"));
-		if (!role || !content) {
-			snprintf(err, sizeof(err), "messages[%zu] needs a string 'role' and 'content'", i);
-			fail(res, 400, err);
-			goto out;
-		}
 		if (!strcmp(role, "system") || !strcmp(role, "developer")) {
 			if (append_system(&sys, content)) {
 				fail(res, 500, "out of memory");
 				goto out;
 			}
-		} else if (!strcmp(role, "user") || !strcmp(role, "assistant")) {
+		} else {
 			/* The user turns so far; the last one is the one answered. */
 			if (last)
 				d.turns[d.n_turns++] = (struct session_turn){
@@ -515,15 +747,7 @@ static void complete_chat(struct serve *s, json_t *messages, const struct req *q
 			else
 				d.turns[d.n_turns++] = (struct session_turn){
 					.role = CONV_ROLE_ASSISTANT, .text = (char *)content };
-		} else {
-			snprintf(err, sizeof(err), "messages[%zu]: unknown role '%.40s'", i, role);
-			fail(res, 400, err);
-			goto out;
 		}
-	}
-	if (!last) {
-		fail(res, 400, "'messages' must end with a user message");
-		goto out;
 	}
 	struct template *t = NULL;
 	char note[256];
@@ -536,16 +760,29 @@ static void complete_chat(struct serve *s, json_t *messages, const struct req *q
 		fail(res, 500, err);
 		goto out;
 	}
+	/* The conversation keeps what the slot's cache shares with it. */
+	old = malloc(((size_t)sl->n_ids + 1) * sizeof(*old));
+	if (!old) {
+		template_free(t);
+		fail(res, 500, "out of memory");
+		goto out;
+	}
+	memcpy(old, sl->ids, (size_t)sl->n_ids * sizeof(*old));
+	o->old_ids = old;
+	o->n_old = sl->n_ids;
 	struct conv_params cp = { .sampling = q->sampling, .n_predict = q->n_predict,
-				  .stops = q->stops, .n_stops = q->n_stops, .system = sys };
+				  .stops = q->stops, .n_stops = q->n_stops, .system = sys,
+				  .kv_ids = old, .n_kv_ids = sl->n_ids };
 	struct conv *c;
-	ctx_truncate(s->ctx, 0);
-	rc = conv_new(&c, s->ctx, s->vocab, t, &cp, err, sizeof(err));
+	sl->n_keys = 0;
+	rc = conv_new(&c, sl->ctx, s->vocab, t, &cp, err, sizeof(err));
 	if (rc) {
+		sl->n_ids = 0;
 		fail(res, rc == LT_E_FULL || rc == LT_E_INVAL ? 400 : 500, err);
 		goto out;
 	}
-	conv_set_abort(c, &s->abort);
+	o->conv = c;
+	conv_set_abort(c, &sl->abort);
 	if (d.n_turns) {
 		d.system = (char *)conv_system(c);
 		d.in_prefix = (char *)conv_in_prefix(c);
@@ -563,69 +800,107 @@ static void complete_chat(struct serve *s, json_t *messages, const struct req *q
 		free(a);
 		free(b);
 		free(p);
-		if (rc) {
-			fail(res, rc == LT_E_FULL ? 400 : 500,
-			     rc == LT_E_NOMEM ? "out of memory" : conv_error(c));
-			conv_free(c);
-			goto out;
-		}
 	}
-	int n_before = conv_n_ids(c);
-	struct conv_callbacks cb = { .ud = o, .on_text = chat_on_text };
+	struct conv_callbacks cb = { .ud = o, .on_text = chat_on_text, .on_prompt = chat_on_prompt,
+				     .on_sample = chat_on_sample };
 	struct conv_reply r;
 	memset(&r, 0, sizeof(r));
-	rc = conv_send(c, last, &cb, &r);
-	if (rc && rc != LT_E_ABORTED)
-		fail(res, rc == LT_E_FULL ? 400 : 500, conv_error(c));
-	else
-		finish(o, finish_reason(r.reason), n_before + r.n_prompt, r.n_gen, res);
+	if (rc == 0)
+		rc = conv_send(c, last, &cb, &r);
+	const int32_t *kv;
+	int n_kv = conv_kv_ids(c, &kv);
+	slot_set_ids(sl, kv, n_kv <= ctx_n_past(sl->ctx) ? n_kv : ctx_n_past(sl->ctx));
+	if (rc == LT_E_FULL) {
+		snprintf(err, sizeof(err), "the prompt does not fit in the context of %d tokens: %s",
+			 ctx_n_ctx(sl->ctx), conv_error(c));
+		fail(res, 400, err);
+	} else if (rc && rc != LT_E_ABORTED) {
+		fail(res, 500, rc == LT_E_NOMEM ? "out of memory" : conv_error(c));
+	} else {
+		finish(o, finish_reason(r.reason), r.n_gen, res);
+		if (res->status == 200)
+			slot_set_keys(sl, keys, n_keys,
+				      message_key("assistant", o->text ? o->text : "", o->len));
+	}
 	conv_free(c);
 out:
+	free(old);
 	free(sys);
 	free(d.turns);
 }
 
 /* ---- routing ---- */
 
-static void completion(struct serve *s, bool chat, const char *body, size_t len,
+static void completion(struct serve *s, enum serve_kind kind, const char *body, size_t len,
 		       serve_write_fn write, void *ud, struct serve_result *res)
 {
-	json_error_t jerr;
-	json_t *j = json_loadb(body, len, 0, &jerr);
-	char msg[256];
-	if (!json_is_object(j)) {
-		snprintf(msg, sizeof(msg), j ? "the body must be a JSON object" :
-			 "the body is not valid JSON: %s", jerr.text);
-		fail(res, 400, msg);
-		json_decref(j);
-		return;
-	}
-	struct req q;
-	json_t *input = json_object_get(j, chat ? "messages" : "prompt");
-	if (parse_req(s, j, &q, res))
-		goto out;
-	if (chat ? !json_is_array(input) || !json_array_size(input) : !json_is_string(input)) {
-		fail(res, 400, chat ? "'messages' must be a non-empty list" :
-			 "'prompt' must be a string");
+	struct slot *sl0 = &s->slots[0];
+	struct serve_parse_env env = { .defaults = s->defaults, .n_ctx = ctx_n_ctx(sl0->ctx) };
+	struct serve_req q;
+	char msg[512];
+	int32_t *ids = NULL;
+	uint64_t *keys = NULL;
+	int n = 0, n_keys = 0, status = serve_parse(kind, body, len, &env, &q, msg, sizeof(msg));
+	if (status) {
+		fail(res, status, msg);
 		goto out;
 	}
-	struct out o = { .s = s, .chat = chat, .stream = q.stream && write, .write = write,
-			 .ud = ud, .created = (long long)time(NULL) };
-	pthread_mutex_lock(&s->mu);
-	snprintf(o.id, sizeof(o.id), "%s-%lx%lu", chat ? "chatcmpl" : "cmpl",
-		 (unsigned long)o.created, ++s->n_requests);
-	atomic_store(&s->abort, false);
-	/* Checked after clearing the flag: a stop that came before stays. */
-	if (atomic_load(&s->stopping))
-		fail(res, 503, "the server is shutting down");
-	else if (chat)
-		complete_chat(s, input, &q, &o, res);
+	if (kind == SERVE_CHAT) {
+		keys = chat_keys(q.messages, &n_keys);
+		if (!keys) {
+			fail(res, 500, "out of memory");
+			goto out;
+		}
+	} else {
+		/* Tokens first: the slot is chosen by them. */
+		size_t plen = strlen(q.prompt);
+		ids = malloc((plen + 2) * sizeof(*ids));
+		if (!ids) {
+			fail(res, 500, "out of memory");
+			goto out;
+		}
+		n = vocab_tokenize(s->vocab, q.prompt, plen, true, false, ids, (int)plen + 2);
+		if (n > (int)plen + 2) { /* more ids than bytes: never, but never overrun */
+			fail(res, 500, "the prompt's tokenization failed");
+			goto out;
+		}
+		if (n <= 0 || n >= env.n_ctx) {
+			snprintf(msg, sizeof(msg), n <= 0 ? "the prompt has no tokens" :
+				 "the prompt has %d tokens, the context only %d", n, env.n_ctx);
+			fail(res, 400, msg);
+			goto out;
+		}
+	}
+	struct out o = { .s = s, .q = &q, .kind = kind, .stream = q.stream && write,
+			 .write = write, .ud = ud, .created = (long long)time(NULL), .res = res,
+			 .lp = json_array() };
+	unsigned long no = 0;
+	status = slot_take(s, ids, n, keys, n_keys, &o.slot, &no);
+	if (status) {
+		snprintf(msg, sizeof(msg), status == 503 ? "the server is shutting down" :
+			 "all %d slots are busy (waited %g s); try again later", s->n_slots,
+			 s->slot_timeout);
+		fail(res, status, msg);
+		json_decref(o.lp);
+		goto out;
+	}
+	snprintf(o.id, sizeof(o.id), "%s-%lx%lu", kind == SERVE_CHAT ? "chatcmpl" : "cmpl",
+		 (unsigned long)o.created, no);
+	o.old_ids = o.slot->ids;
+	o.n_old = o.slot->n_ids;
+	if (!o.lp)
+		fail(res, 500, "out of memory");
+	else if (kind == SERVE_CHAT)
+		complete_chat(s, &q, keys, n_keys, &o, res);
 	else
-		complete_raw(s, json_string_value(input), &q, &o, res);
-	pthread_mutex_unlock(&s->mu);
+		complete_raw(s, ids, n, &q, &o, res);
+	slot_give(s, o.slot);
 	free(o.text);
+	json_decref(o.lp);
 out:
-	json_decref(j);
+	free(ids);
+	free(keys);
+	serve_req_free(&q);
 }
 
 void serve_handle(struct serve *s, const char *method, const char *path, const char *body,
@@ -633,6 +908,7 @@ void serve_handle(struct serve *s, const char *method, const char *path, const c
 {
 	memset(res, 0, sizeof(*res));
 	bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
+	int kind = route(path);
 	if (!strcmp(path, "/health")) {
 		if (get)
 			ok_json(res, json_pack("{s:s}", "status", "ok"));
@@ -645,10 +921,10 @@ void serve_handle(struct serve *s, const char *method, const char *path, const c
 					       "owned_by", "llamaterm"));
 		else
 			fail(res, 405, "use GET");
-	} else if (!strcmp(path, "/v1/chat/completions") || !strcmp(path, "/v1/completions")) {
+	} else if (kind >= 0) {
 		if (post)
-			completion(s, path[4] == 'c' && path[5] == 'h', body ? body : "",
-				   body ? len : 0, write, ud, res);
+			completion(s, (enum serve_kind)kind, body ? body : "", body ? len : 0, write,
+				   ud, res);
 		else
 			fail(res, 405, "use POST");
 	} else {

@@ -3,14 +3,21 @@
  * answers while a completion runs); src/serve.c turns requests into
  * replies. A streamed reply is generated on a thread of its own that writes
  * SSE frames into a pipe, which the response callback reads as they come;
- * a client that goes away closes the pipe, which stops the generation. */
+ * a client that goes away closes the pipe, which stops the generation.
+ * --parallel N gives N slots (contexts over the one model); SIGTERM lets
+ * the running requests finish (a second signal, or SERVE_DRAIN_SECONDS,
+ * cuts them short) while new ones get 503. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,19 +33,24 @@
 
 /* Bodies above this are refused with 413. */
 #define SERVE_MAX_BODY (1u << 20)
+/* How long a stopping server waits for the requests in progress. */
+#define SERVE_DRAIN_SECONDS 60
 
 static void serve_usage(FILE *out)
 {
 	fprintf(out, "usage: llamaterm serve -m MODEL [--host ADDR] [--port N] [--api-key KEY] [options]\n\n"
 		     "Serves an OpenAI-compatible API: GET /health, GET /v1/models,\n"
 		     "POST /v1/chat/completions and POST /v1/completions (\"stream\": true\n"
-		     "for Server-Sent Events). One request is generated at a time.\n\n");
+		     "for Server-Sent Events), and rllama's POST /rllama/v1/inference (JSONL).\n"
+		     "--parallel N requests are generated at once; more wait for a slot up to\n"
+		     "--slot-timeout seconds, then get 429. See llamaterm(1) for the fields.\n\n");
 	options_print_help(out, OPTC_SERVE);
 }
 
 struct server {
 	struct serve *serve;
 	const char *api_key;
+	atomic_int active; /* requests between their first call and their end */
 };
 
 /* One request: its body as it arrives, and for a stream the generation. */
@@ -56,6 +68,7 @@ struct request {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool started, done; /* a frame was written; the generation ended */
+	int n_cached;       /* res.n_cached as the first frame went out */
 	struct serve_result res;
 };
 
@@ -66,10 +79,22 @@ static void access_log(const char *method, const char *path, int status, int n_p
 		n_gen, (cli_now() - t0) * 1000);
 }
 
+static void access_log_res(const char *method, const char *path, const struct serve_result *res,
+			   double t0)
+{
+	if (res->n_cached)
+		fprintf(stderr, "%s %s %d prompt=%d cached=%d gen=%d %.0fms\n", method, path,
+			res->status, res->n_prompt, res->n_cached, res->n_gen, (cli_now() - t0) * 1000);
+	else
+		access_log(method, path, res->status, res->n_prompt, res->n_gen, t0);
+}
+
 static int pipe_write(void *ud, const char *data, size_t len)
 {
 	struct request *r = ud;
 	pthread_mutex_lock(&r->mu);
+	if (!r->started)
+		r->n_cached = r->res.n_cached; /* res is the generation's until it ends */
 	r->started = true;
 	pthread_cond_signal(&r->cv);
 	pthread_mutex_unlock(&r->mu);
@@ -98,6 +123,26 @@ static void *stream_thread(void *arg)
 	return NULL;
 }
 
+/* serve.c's probe of a reply that is not streamed: whether the client
+ * closed its connection (a hang-up, or end of file where a request
+ * would be read). */
+static int conn_probe(void *ud, const char *data, size_t len)
+{
+	(void)data;
+	(void)len;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(ud, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci)
+		return 0;
+	struct pollfd p = { .fd = ci->connect_fd, .events = POLLIN | POLLRDHUP };
+	if (poll(&p, 1, 0) <= 0)
+		return 0;
+	if (p.revents & (POLLRDHUP | POLLHUP | POLLERR))
+		return -1;
+	char c;
+	return recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0 ? -1 : 0;
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct request *r = cls;
@@ -119,7 +164,7 @@ static void request_free(struct request *r)
 			close(r->fds[0]);
 		r->fds[0] = -1;
 		pthread_join(r->thread, NULL);
-		access_log(r->method, r->path, r->res.status, r->res.n_prompt, r->res.n_gen, r->t0);
+		access_log_res(r->method, r->path, &r->res, r->t0);
 		pthread_mutex_destroy(&r->mu);
 		pthread_cond_destroy(&r->cv);
 	}
@@ -131,6 +176,7 @@ static void request_free(struct request *r)
 	free(r->body);
 	free(r->method);
 	free(r->path);
+	atomic_fetch_sub(&r->srv->active, 1);
 	free(r);
 }
 
@@ -144,7 +190,8 @@ static const char *allowed_methods(const char *path)
 {
 	if (!strcmp(path, "/health") || !strcmp(path, "/v1/models"))
 		return "GET";
-	if (!strcmp(path, "/v1/chat/completions") || !strcmp(path, "/v1/completions"))
+	if (!strcmp(path, "/v1/chat/completions") || !strcmp(path, "/v1/completions") ||
+	    !strcmp(path, "/rllama/v1/inference"))
 		return "POST";
 	return NULL;
 }
@@ -183,7 +230,8 @@ static bool authorized(struct MHD_Connection *conn, const char *key)
 	return h && !strncmp(h, "Bearer ", 7) && !strcmp(h + 7, key);
 }
 
-static enum MHD_Result start_stream(struct MHD_Connection *conn, struct request *r)
+static enum MHD_Result start_stream(struct MHD_Connection *conn, struct request *r,
+				    const char *content_type)
 {
 	if (pipe2(r->fds, O_CLOEXEC))
 		return reply_error(conn, r, 500, "cannot create a pipe");
@@ -201,6 +249,7 @@ static enum MHD_Result start_stream(struct MHD_Connection *conn, struct request 
 	while (!r->started && !r->done)
 		pthread_cond_wait(&r->cv, &r->mu);
 	bool started = r->started;
+	int n_cached = r->n_cached;
 	pthread_mutex_unlock(&r->mu);
 	if (!started) {
 		char *body = r->res.body;
@@ -211,8 +260,12 @@ static enum MHD_Result start_stream(struct MHD_Connection *conn, struct request 
 								     stream_read, r, stream_done);
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+	MHD_add_response_header(resp, "Content-Type", content_type);
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
+	/* Known before the first frame (the prompt was evaluated). */
+	char cached[16];
+	snprintf(cached, sizeof(cached), "%d", n_cached);
+	MHD_add_response_header(resp, "X-Cached-Tokens", cached);
 	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -229,6 +282,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!r)
 			return MHD_NO;
 		r->srv = srv;
+		atomic_fetch_add(&srv->active, 1);
 		r->fds[0] = r->fds[1] = -1;
 		r->t0 = cli_now();
 		r->method = strdup(method);
@@ -257,11 +311,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return reply_error(conn, r, 413, "the request body is larger than 1 MiB");
 	if (!authorized(conn, srv->api_key))
 		return reply_error(conn, r, 401, "a valid API key is needed (Authorization: Bearer KEY)");
-	if (!strcmp(method, "POST") && r->body && serve_wants_stream(r->body, r->len))
-		return start_stream(conn, r);
+	const char *type;
+	if (!strcmp(method, "POST") && serve_wants_stream(url, r->body ? r->body : "", r->len, &type))
+		return start_stream(conn, r, type);
 	struct serve_result res;
-	serve_handle(srv->serve, method, url, r->body, r->len, NULL, NULL, &res);
-	access_log(method, url, res.status, res.n_prompt, res.n_gen, r->t0);
+	serve_handle(srv->serve, method, url, r->body, r->len, conn_probe, conn, &res);
+	access_log_res(method, url, &res, r->t0);
 	return queue_json(conn, url, res.status, res.body);
 }
 
@@ -307,7 +362,18 @@ int cmd_serve(int argc, char **argv)
 
 	struct model *model = NULL;
 	struct vocab *vocab = NULL;
-	struct ctx *ctx = NULL;
+	struct ctx **ctxs = NULL;
+	int n_slots = o.parallel > 0 ? o.parallel : 1;
+	double slot_timeout = 30;
+	if (o.slot_timeout) {
+		char *end;
+		slot_timeout = strtod(o.slot_timeout, &end);
+		if (end == o.slot_timeout || *end || !(slot_timeout >= 0 && slot_timeout <= 86400)) {
+			fprintf(stderr, "llamaterm serve: --slot-timeout '%s' is not a number of seconds "
+				"from 0 to 86400\n", o.slot_timeout);
+			return 2;
+		}
+	}
 	struct serve *serve = NULL;
 	struct MHD_Daemon *d = NULL;
 	char err[512];
@@ -320,14 +386,28 @@ int cmd_serve(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	struct serve_config sc = { .vocab = vocab, .model_name = name,
-				   .template_name = o.template_name, .defaults = o.gen };
-	if (ctx_new(&ctx, model, &cp, err, sizeof(err)) ||
-	    (sc.ctx = ctx, serve_new(&serve, &sc, err, sizeof(err)))) {
+	struct serve_config sc = { .vocab = vocab, .model_name = name, .n_ctxs = n_slots,
+				   .slot_timeout = slot_timeout, .template_name = o.template_name,
+				   .defaults = o.gen };
+	ctxs = calloc((size_t)n_slots, sizeof(*ctxs));
+	if (!ctxs) {
+		fprintf(stderr, "llamaterm serve: out of memory\n");
+		goto out;
+	}
+	/* Every slot its own KV cache; the weights are mapped once. */
+	for (int i = 0; i < n_slots; i++) {
+		if (ctx_new(&ctxs[i], model, &cp, err, sizeof(err))) {
+			fprintf(stderr, "llamaterm serve: %s\n", err);
+			goto out;
+		}
+	}
+	sc.ctxs = ctxs;
+	if (serve_new(&serve, &sc, err, sizeof(err))) {
 		fprintf(stderr, "llamaterm serve: %s\n", err);
 		goto out;
 	}
 	struct server srv = { .serve = serve, .api_key = o.api_key };
+	atomic_init(&srv.active, 0);
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
 			     (uint16_t)o.port, NULL, NULL, on_request, &srv,
 			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
@@ -338,19 +418,31 @@ int cmd_serve(int argc, char **argv)
 			strerror(errno));
 		goto out;
 	}
-	fprintf(stderr, "llamaterm serve: %s on http://%s:%d\n", name, o.host, o.port);
+	fprintf(stderr, "llamaterm serve: %s on http://%s:%d (%d slot%s)\n", name, o.host, o.port,
+		n_slots, n_slots == 1 ? "" : "s");
 	int sig;
 	sigwait(&stop, &sig);
 	fprintf(stderr, "llamaterm serve: stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	/* Drain: new requests get 503; those running finish and are sent. */
+	serve_stop(serve);
+	struct timespec tick = { 0, 50 * 1000 * 1000 };
+	for (int i = 0; i < SERVE_DRAIN_SECONDS * 20 && atomic_load(&srv.active) > 0; i++) {
+		if (sigtimedwait(&stop, NULL, &tick) >= 0) {
+			fprintf(stderr, "llamaterm serve: stopping now\n");
+			break;
+		}
+	}
 	rc = 0;
 out:
 	/* A reply in progress would hold MHD_stop_daemon until it ends. */
 	if (serve)
-		serve_stop(serve);
+		serve_abort(serve);
 	if (d)
 		MHD_stop_daemon(d);
 	serve_free(serve);
-	ctx_free(ctx);
+	for (int i = 0; ctxs && i < n_slots; i++)
+		ctx_free(ctxs[i]);
+	free(ctxs);
 	vocab_free(vocab);
 	model_free(model);
 	free(name);

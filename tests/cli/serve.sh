@@ -68,7 +68,7 @@ req() {
 # jq_check NAME PYTHON-EXPR: the expression over j (the parsed $TMP/body) is true.
 jq_check() {
 	if python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' \
-		"$TMP/body" "$2" 2>/dev/null; then pass "$1"; else fail "$1" "$(head -c 300 "$TMP/body")"; fi
+		"$TMP/body" "$2" "${3:-}" 2>/dev/null; then pass "$1"; else fail "$1" "$(head -c 300 "$TMP/body")"; fi
 }
 
 if ! start_server "$TMP/log" -c 4096; then
@@ -91,7 +91,23 @@ if [ -n "$want" ] && [ "$got" = "$want" ]; then
 else
 	fail "greedy /v1/completions equals llamaterm run" "got '$got', run gave '$want'"
 fi
-jq_check "completion: length, usage, object" 'j["choices"][0]["finish_reason"] == "length" and j["usage"] == {"prompt_tokens": 5, "completion_tokens": 16, "total_tokens": 21} and j["object"] == "text_completion" and j["id"] and j["created"] > 0 and j["model"] == "stories260K"'
+jq_check "completion: length, usage, object" 'j["choices"][0]["finish_reason"] == "length" and j["usage"] == {"prompt_tokens": 5, "completion_tokens": 16, "total_tokens": 21, "prompt_tokens_details": {"cached_tokens": 0}} and j["object"] == "text_completion" and j["id"] and j["created"] > 0 and j["model"] == "stories260K"'
+# The prompt cache: the same prompt again reuses all but its last token,
+# a longer one what it shares; the greedy text is the same as without.
+req "the same completion again" 200 POST /v1/completions \
+	'{"prompt":"Once upon a time","temperature":0,"max_tokens":16}'
+jq_check "a repeated prompt reuses the cache (cached_tokens 4 of 5), same text" \
+	'j["usage"]["prompt_tokens_details"]["cached_tokens"] == 4 and j["choices"][0]["text"] == sys.argv[3]' "$want"
+want2=$("$LT" run -m "$STORIES" --temp 0 -n 12 -p "Once upon a time, there was a little" 2>/dev/null)
+req "a completion extending the last one" 200 POST /v1/completions \
+	'{"prompt":"Once upon a time, there was a little","temperature":0,"max_tokens":12}'
+jq_check "an extended prompt evaluates only its new tokens and gives run's text" \
+	'j["usage"]["prompt_tokens_details"]["cached_tokens"] >= 5 and j["usage"]["prompt_tokens_details"]["cached_tokens"] < j["usage"]["prompt_tokens"] and j["choices"][0]["text"] == sys.argv[3]' "$want2"
+if grep -qE '^POST /v1/completions 200 prompt=5 cached=4 gen=16 ' "$TMP/log"; then
+	pass "the access log counts cached tokens"
+else
+	fail "the access log counts cached tokens" "$(tail -n 3 "$TMP/log")"
+fi
 req "completion with a stop string" 200 POST /v1/completions \
 	'{"prompt":"Once upon a time","temperature":0,"max_tokens":16,"stop":"Lily"}'
 jq_check "stop string: cut before it, finish_reason stop" 'j["choices"][0]["text"] == ", there was a little girl named " and j["choices"][0]["finish_reason"] == "stop"'
@@ -111,6 +127,86 @@ jq_check "chat: message, usage, object" 'j["object"] == "chat.completion" and j[
 cp "$TMP/body" "$TMP/chat1"
 req "the same chat again" 200 POST /v1/chat/completions "$chat"
 check "a fresh conversation per request: greedy chat repeats" python3 -c 'import json,sys; a,b=(json.load(open(f))["choices"][0]["message"]["content"] for f in sys.argv[1:]); sys.exit(a!=b)' "$TMP/chat1" "$TMP/body"
+jq_check "the repeated chat reuses its prompt from the cache" \
+	'j["usage"]["prompt_tokens_details"]["cached_tokens"] == j["usage"]["prompt_tokens"] - 1'
+# The conversation carried on: the earlier turns come from the cache.
+reply1=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["choices"][0]["message"]["content"]))' "$TMP/chat1")
+chat2="{\"messages\":[{\"role\":\"system\",\"content\":\"You tell stories.\"},{\"role\":\"user\",\"content\":\"Hello\"},{\"role\":\"assistant\",\"content\":\"Hi there\"},{\"role\":\"user\",\"content\":\"Tell me a story\"},{\"role\":\"assistant\",\"content\":$reply1},{\"role\":\"user\",\"content\":\"More\"}],\"temperature\":0,\"max_tokens\":8}"
+req "a chat that carries on" 200 POST /v1/chat/completions "$chat2"
+cp "$TMP/body" "$TMP/chat2"
+jq_check "a chat that carries on reuses the earlier turns" \
+	'j["usage"]["prompt_tokens_details"]["cached_tokens"] > 20'
+
+# logprobs: one entry per sampled token with its bytes and top alternatives.
+req "chat with logprobs" 200 POST /v1/chat/completions "${chat%\}},\"logprobs\":true,\"top_logprobs\":3}"
+jq_check "logprobs: token, logprob, bytes, top_logprobs per token (greedy: the top one)" \
+	'(lambda c: len(c) == j["usage"]["completion_tokens"] and all(set(e) == {"token", "logprob", "bytes", "top_logprobs"} and e["logprob"] <= 0 and len(e["top_logprobs"]) == 3 and abs(e["top_logprobs"][0]["logprob"] - e["logprob"]) < 1e-6 and bytes(e["bytes"]).decode("utf-8", "replace") == e["token"] for e in c))(j["choices"][0]["logprobs"]["content"])'
+req "top_logprobs without logprobs is 400" 400 POST /v1/chat/completions "${chat%\}},\"top_logprobs\":3}"
+req "top_logprobs over 20 is 400" 400 POST /v1/chat/completions "${chat%\}},\"logprobs\":true,\"top_logprobs\":21}"
+curl -s -N -m 20 -o "$TMP/sse" -H 'Content-Type: application/json' --data-binary \
+	"${chat%\}},\"stream\":true,\"logprobs\":true}" "$URL/v1/chat/completions"
+if python3 - "$TMP/sse" <<'PY' 2>"$TMP/py"
+import json, sys
+frames = [f for f in open(sys.argv[1]).read().split("\n\n") if f and f != "data: [DONE]"]
+chunks = [json.loads(f[6:]) for f in frames]
+assert chunks[0]["choices"][0]["delta"] == {"role": "assistant"}, chunks[0]
+lp = [e for c in chunks[1:] for e in (c["choices"][0]["logprobs"] or {}).get("content", [])]
+assert len(lp) == 8, len(lp)
+assert all(e["top_logprobs"] == [] for e in lp)
+PY
+then
+	pass "a chat stream starts with a role-only chunk and carries logprobs"
+else
+	fail "a chat stream starts with a role-only chunk and carries logprobs" "$(tail -c 300 "$TMP/py")"
+fi
+
+# rllama's API: JSONL, one {token: {"p": ...}} per token, or with
+# no_token_sampling the next token's whole distribution.
+req "rllama inference" 200 POST /rllama/v1/inference \
+	'{"prompt":"Once upon a time","temperature":0,"max_new_tokens":6}'
+if python3 - "$TMP/body" "$want" <<'PY' 2>"$TMP/py"
+import json, sys
+lines = open(sys.argv[1]).read().split("\n")
+assert lines[-1] == "" and len(lines) == 7, lines
+objs = [json.loads(l) for l in lines[:-1]]
+assert all(len(o) == 1 and list(o.values())[0] == {"p": 1.0} for o in objs), objs
+text = "".join(list(o)[0] for o in objs).replace("\u2581", " ")
+assert sys.argv[2].startswith(text), (text, sys.argv[2])
+PY
+then
+	pass "rllama: one JSON line per token, greedy p 1, run's text"
+else
+	fail "rllama: one JSON line per token" "$(tail -c 300 "$TMP/py")"
+fi
+req "rllama no_token_sampling" 200 POST /rllama/v1/inference \
+	'{"prompt":"Once upon a time","max_new_tokens":2,"stop_at_end_token":false,"no_token_sampling":true}'
+if python3 - "$TMP/body" <<'PY' 2>"$TMP/py"
+import json, sys
+lines = open(sys.argv[1]).read().split("\n")
+assert lines[-1] == "" and len(lines) == 3
+for l in lines[:-1]:
+    o = json.loads(l)
+    assert len(o) > 400, len(o)
+    assert abs(sum(v["p"] for v in o.values()) - 1) < 1e-3
+    assert o["</s>"].get("is_end_token") is True
+PY
+then
+	pass "rllama no_token_sampling: every token's probability, summing to 1"
+else
+	fail "rllama no_token_sampling" "$(tail -c 300 "$TMP/py")"
+fi
+req "rllama top_k 0 is 400" 400 POST /rllama/v1/inference '{"prompt":"x","top_k":0}'
+req "rllama without a prompt is 400" 400 POST /rllama/v1/inference '{"max_new_tokens":1}'
+
+# Limits.
+python3 -c 'import json; print(json.dumps({"messages": [{"role": "user", "content": "hi"}] * 1025}))' >"$TMP/many"
+req "more than 1024 messages is 400" 400 POST /v1/chat/completions "@$TMP/many"
+python3 -c 'import json; print(json.dumps({"prompt": "the cat sat " * 2000, "max_tokens": 1}))' >"$TMP/long"
+req "a prompt longer than the context is 400" 400 POST /v1/completions "@$TMP/long"
+jq_check "... and says how long" '"tokens" in j["error"]["message"] and "4096" in j["error"]["message"]'
+python3 -c 'import json; print(json.dumps({"messages": [{"role": "user", "content": "the cat sat " * 2000}], "max_tokens": 1}))' >"$TMP/long"
+req "a chat message longer than the context is 400" 400 POST /v1/chat/completions "@$TMP/long"
+jq_check "... and says so" '"context" in j["error"]["message"]' 
 
 # Streams, read by curl: data: frames of JSON chunks, a last one with the
 # finish_reason, then [DONE]; the pieces add up to the whole reply.
@@ -199,6 +295,27 @@ else
 	fail "a disconnected stream stops generating" "$(tail -n 5 "$TMP/log")"
 fi
 
+# A client that goes away before a reply that is not streamed stops it too
+# (seed 1 at temperature 1.5 runs to max_tokens 4000 otherwise).
+python3 - "$PORT" <<'PY' 2>/dev/null
+import json, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+body = json.dumps({"prompt": "Once upon a time", "temperature": 1.5, "seed": 1, "max_tokens": 4000})
+s.sendall(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           "Content-Length: %d\r\n\r\n%s" % (len(body), body)).encode())
+time.sleep(0.05)
+s.close()
+PY
+req "a request after a client left a reply" 200 POST /v1/completions '{"prompt":"Once","max_tokens":2}'
+if python3 -c 'import re,sys
+lines = [l for l in open(sys.argv[1]) if l.startswith("POST /v1/completions 200 ")]
+m = re.search(r" gen=(\d+) ", lines[-2])
+sys.exit(0 if m and int(m.group(1)) < 4000 and " gen=2 " in lines[-1] else 1)' "$TMP/log"; then
+	pass "a client that disconnects stops a reply that is not streamed"
+else
+	fail "a client that disconnects stops a reply that is not streamed" "$(tail -n 3 "$TMP/log")"
+fi
+
 req "bad JSON is 400" 400 POST /v1/completions '{"prompt":'
 jq_check "errors are OpenAI-style" 'j["error"]["code"] == 400 and j["error"]["type"] == "invalid_request_error" and j["error"]["message"]'
 req "a wrong field type is 400" 400 POST /v1/completions '{"prompt":"x","temperature":"hot"}'
@@ -245,13 +362,33 @@ else
 	fail "two concurrent requests both get run's text" "$(head -c 200 "$TMP/par1") / $(head -c 200 "$TMP/par2")"
 fi
 
-# SIGTERM while a long reply is being generated: the server does not wait for it.
-curl -s -m 30 -o /dev/null -H 'Content-Type: application/json' --data-binary \
-	'{"prompt":"Once upon a time","temperature":1,"seed":1,"max_tokens":3000}' "$URL/v1/completions" &
-CURL=$!
-sleep 0.5
-kill -TERM "$PID"
-for i in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+# SIGTERM while a reply streams: the reply is finished and sent (a drain),
+# new requests get 503, then the server exits 0.
+if python3 - "$PORT" "$PID" <<'PY' 2>"$TMP/py"
+import http.client, json, os, signal, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=20)
+c.request("POST", "/v1/completions", json.dumps({"prompt": "Once upon a time", "temperature": 1,
+          "seed": 3, "max_tokens": 60, "stream": True}))
+r = c.getresponse()
+assert r.status == 200
+first = r.readline()
+assert first.startswith(b"data: "), first
+os.kill(int(sys.argv[2]), signal.SIGTERM)
+c2 = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=20)
+try:
+    c2.request("POST", "/v1/completions", json.dumps({"prompt": "Once", "max_tokens": 2}))
+    assert c2.getresponse().status == 503
+except (ConnectionError, OSError):
+    pass  # the server may already have stopped listening
+rest = r.read().decode()
+assert rest.rstrip().endswith("data: [DONE]"), rest[-200:]
+PY
+then
+	pass "SIGTERM drains: a running stream is finished, new requests get 503"
+else
+	fail "SIGTERM drains" "$(tail -c 300 "$TMP/py")"
+fi
+for i in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$PID" 2>/dev/null; then
 	fail "SIGTERM stops the server"
 	stop_server
@@ -259,9 +396,56 @@ else
 	wait "$PID"
 	rc=$?
 	PID=
-	if [ "$rc" -eq 0 ]; then pass "SIGTERM stops the server mid-reply (exit 0)"; else fail "SIGTERM stops the server" "exit $rc"; fi
+	if [ "$rc" -eq 0 ]; then pass "SIGTERM stops the server after the drain (exit 0)"; else fail "SIGTERM stops the server" "exit $rc"; fi
 fi
-wait "$CURL" 2>/dev/null
+
+# --parallel: slots. A client holds a slot by not reading a huge rllama
+# stream (every token's distribution); with both slots held a third
+# request gets 429 after --slot-timeout; a holder that disconnects frees
+# its slot; two concurrent greedy requests on two slots both get run's text.
+if start_server "$TMP/log3" -c 1024 --parallel 2 --slot-timeout 0.3; then
+	if python3 - "$PORT" "$want" <<'PY' 2>"$TMP/py"
+import http.client, json, sys, threading
+port = int(sys.argv[1])
+def hold():
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    c.request("POST", "/rllama/v1/inference", json.dumps({"prompt": "Once upon a time",
+              "max_new_tokens": 1000, "stop_at_end_token": False, "no_token_sampling": True}))
+    r = c.getresponse()
+    assert r.status == 200 and r.getheader("Content-Type") == "application/jsonl"
+    assert json.loads(r.readline())
+    return c
+def post(body, path="/v1/completions"):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    c.request("POST", path, json.dumps(body))
+    r = c.getresponse()
+    return r.status, json.loads(r.read())
+a, b = hold(), hold()
+st, j = post({"prompt": "Once", "max_tokens": 2})
+assert st == 429 and j["error"]["code"] == 429 and j["error"]["type"] == "rate_limit_error", (st, j)
+a.close()
+st, j = post({"prompt": "Once", "max_tokens": 2})
+assert st == 200, (st, j)
+b.close()
+out = [None, None]
+def greedy(k):
+    out[k] = post({"prompt": "Once upon a time", "temperature": 0, "max_tokens": 16})
+ts = [threading.Thread(target=greedy, args=(k,)) for k in (0, 1)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+assert all(st == 200 and j["choices"][0]["text"] == sys.argv[2] for st, j in out), out
+PY
+	then
+		pass "--parallel 2: 429 past the slots, a disconnect frees a slot, both slots give run's text"
+	else
+		fail "--parallel 2 slots" "$(tail -c 400 "$TMP/py")"
+	fi
+	if grep -q "429" "$TMP/log3"; then pass "a 429 is logged"; else fail "a 429 is logged"; fi
+	stop_server
+else
+	fail "serve --parallel 2 starts" "$(head -c 300 "$TMP/log3")"
+fi
+expect_status "serve --slot-timeout that is no number exits 2" 2 "$LT" serve -m "$STORIES" --slot-timeout soon
 
 KEY=s3cret
 if start_server "$TMP/log2" --api-key "$KEY"; then
