@@ -38,8 +38,8 @@ SANFLAGS :=
 OPT := -O2
 endif
 
-PKG_CFLAGS := $(shell pkg-config --cflags ncursesw libpcre2-8 jansson libmicrohttpd 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs ncursesw libpcre2-8 jansson libmicrohttpd 2>/dev/null || echo -lncursesw -lpcre2-8 -ljansson -lmicrohttpd)
+PKG_CFLAGS := $(shell pkg-config --cflags ncursesw libpcre2-8 jansson libmicrohttpd libcurl 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs ncursesw libpcre2-8 jansson libmicrohttpd libcurl 2>/dev/null || echo -lncursesw -lpcre2-8 -ljansson -lmicrohttpd -lcurl)
 
 CFLAGS_ALL := -std=gnu11 $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter \
 	-D_GNU_SOURCE -DLLAMATERM_VERSION='"$(VERSION)"' -DLLAMATERM_PREFIX='"$(PREFIX)"' \

@@ -85,7 +85,8 @@ struct options {
 	bool pure;                  /* quantize --pure */
 	const char *host;           /* serve --host */
 	int port;                   /* serve --port */
-	const char *api_key;        /* serve --api-key */
+	const char *api_key;        /* serve --api-key; chat and run --api-key */
+	const char *remote;         /* chat and run --remote URL */
 	bool help;
 
 	const char *positional[OPT_MAX_POSITIONAL];

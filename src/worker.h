@@ -112,7 +112,10 @@ const char *worker_state_name(enum worker_state s);
 
 /* Everything the worker needs to start; strings are copied. */
 struct worker_config {
-	const char *model_path;
+	const char *model_path;      /* the GGUF file; NULL with remote_url */
+	const char *remote_url;      /* chat with this OpenAI-compatible server instead */
+	const char *remote_model;    /* the model name sent to it; NULL: its first */
+	const char *api_key;         /* NULL or its key (never saved) */
 	struct model_params model;
 	struct ctx_params ctx;
 	struct gen_params gen;       /* sampling and reply length (gen.n_ctx is unused: see ctx) */
@@ -143,7 +146,8 @@ struct worker_config worker_config_default(void);
 /* A copy of what a status bar shows, taken under the worker's mutex. */
 struct worker_status {
 	enum worker_state state;
-	char model[128];         /* general.name, else the file's base name */
+	char model[128];         /* general.name, else the file's base name; a remote's name */
+	char server[128];        /* a remote's host:port, "" for the local engine */
 	char template_name[64];
 	char session[WORKER_NAME_MAX + 1]; /* "" until the first save or --session */
 	bool saved;              /* the session file holds everything shown */

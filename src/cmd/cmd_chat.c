@@ -408,7 +408,10 @@ static int chat_plain(struct chat *c)
 /* Fills everything but the context parameters, which cmd_chat checks first. */
 static void chat_config(const struct options *o, struct worker_config *cfg)
 {
-	cfg->model_path = o->model;
+	cfg->model_path = o->remote ? NULL : o->model;
+	cfg->remote_url = o->remote;
+	cfg->remote_model = o->remote ? o->model : NULL;
+	cfg->api_key = o->api_key ? o->api_key : o->remote ? getenv("LLAMATERM_API_KEY") : NULL;
 	cfg->model = cli_model_params(o);
 	cfg->gen = o->gen;
 	cfg->gen_given = o->gen_given;
