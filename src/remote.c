@@ -69,13 +69,12 @@ int remote_new(struct remote **out, const char *url, const char *api_key, const 
 		hl -= (size_t)(at + 1 - h);
 		h = at + 1;
 	}
-	bool https = r->url[4] == 's';
-	bool has_port = hl && (h[hl - 1] != ']') && memchr(h, ':', hl) &&
-			(h[0] != '[' || memchr(h, ']', hl));
-	if (h[0] == '[')
-		has_port = hl > 0 && h[hl - 1] != ']';
+	/* An IPv6 address is in brackets; the port follows the last colon. */
+	const char *close = h[0] == '[' ? memchr(h, ']', hl) : NULL;
+	const char *from = close ? close : h;
+	bool has_port = memchr(from, ':', hl - (size_t)(from - h)) != NULL;
 	snprintf(r->server, sizeof(r->server), "%.*s%s", (int)hl, h,
-		 has_port ? "" : https ? ":443" : ":80");
+		 has_port ? "" : r->url[4] == 's' ? ":443" : ":80");
 	*out = r;
 	return 0;
 }

@@ -89,11 +89,20 @@ class Handler(BaseHTTPRequestHandler):
         self.event(c)
 
     def do_POST(self):
+        try:
+            self.post()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped the reply: what the tests want
+
+    def post(self):
         n = int(self.headers.get("Content-Length", "0"))
         req = json.loads(self.rfile.read(n) or b"{}")
         with open(PORTFILE + ".log", "a") as f:
             f.write(json.dumps({"path": self.path, "auth": self.headers.get("Authorization"), "body": req}) + "\n")
         if not self.authorized():
+            return
+        if self.path == "/v1/completions":
+            self.completion(req)
             return
         if self.path != "/v1/chat/completions":
             self.send_json(404, {"error": {"message": "not found", "code": 404}})
@@ -137,6 +146,23 @@ class Handler(BaseHTTPRequestHandler):
             self.event({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": MODEL,
                         "choices": [], "usage": {"prompt_tokens": 11, "completion_tokens": len(pieces),
                                                  "total_tokens": 11 + len(pieces)}})
+        self.write("data: [DONE]\n\n")
+
+
+    def completion(self, req):
+        """/v1/completions: the prompt continued by " and then"; SLOW ticks."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        pieces = [" and", " then"]
+        if "SLOW" in req.get("prompt", ""):
+            pieces = [" tick"] * 300
+        for p in pieces:
+            self.event({"choices": [{"index": 0, "text": p, "finish_reason": None}]})
+            if "SLOW" in req.get("prompt", ""):
+                time.sleep(0.2)
+        self.event({"choices": [{"index": 0, "text": "", "finish_reason": "stop"}]})
         self.write("data: [DONE]\n\n")
 
 
