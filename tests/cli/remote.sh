@@ -166,3 +166,26 @@ if need_shared "remote against serve"; then
 			fail remote_serve_chat_replies "$(cat "$TMP/served.out" "$TMP/served.err")"; fi
 	fi
 fi
+
+# A remote chat's session keeps the server and the model name, never the
+# key, and --session alone reopens it, sending the transcript again.
+fake sess --shape vllm --key sekrit
+printf 'first\n' | chat sess1 --remote "$URL" --api-key sekrit -m named-model --session remote-s
+same remote_session_first "$TMP/sess1.out" "You said: first."
+f=$XDG_DATA_HOME/llamaterm/sessions/remote-s.lts
+if [ -f "$f" ] && grep -qa "$URL" "$f" && grep -qa named-model "$f" && ! grep -qa sekrit "$f"; then
+	pass remote_session_keeps_endpoint_not_key; else fail remote_session_keeps_endpoint_not_key; fi
+printf 'second\n' | LLAMATERM_API_KEY=sekrit chat sess2 --session remote-s
+same remote_session_resumed "$TMP/sess2.out" "You said: second."
+last=$(tail -n 1 "$LOG")
+case $last in
+*'"model": "named-model"'*'{"role": "user", "content": "first"}, {"role": "assistant", "content": "You said: first."}, {"role": "user", "content": "second"}'*)
+	pass remote_session_resends_transcript ;;
+*'{"role": "user", "content": "first"}, {"role": "assistant", "content": "You said: first."}, {"role": "user", "content": "second"}'*)
+	fail remote_session_resends_transcript "model name lost: $last" ;;
+*) fail remote_session_resends_transcript "$last" ;;
+esac
+"$LT" sessions >"$TMP/list.out" 2>&1
+has remote_session_listed '^remote-s +named-model' "$TMP/list.out"
+expect_status "chat without -m or --remote exits 2" 2 "$LT" chat
+has remote_chat_needs_model 'a model is required' "$TMP/err"
