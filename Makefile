@@ -135,7 +135,7 @@ sanitize:
 # (tests/run.sh reads them from SAN_LOG_DIR); halt_on_error stops the
 # program at the first one.
 TSAN_UNIT := test_ring test_worker
-TSAN_TESTS := $(TSAN_UNIT) cli/chat.sh cli/archs_chat.sh cli/reasoning.sh cli/sessions.sh e2e/*.sh
+TSAN_TESTS := $(TSAN_UNIT) cli/chat.sh cli/archs_chat.sh cli/reasoning.sh cli/sessions.sh cli/remote.sh e2e/*.sh
 tsan:
 	$(MAKE) TSAN=1 BUILD=build/tsan tsan-test
 tsan-test: $(BIN) $(TSAN_UNIT:%=$(BUILD)/tests/%) $(SYNTH_BIN)

@@ -710,6 +710,14 @@ void worker_status(struct worker *w, struct worker_status *out)
 	pthread_mutex_unlock(&w->mu);
 }
 
+char *worker_model_details(struct worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	char *d = w->details ? strdup(w->details) : NULL;
+	pthread_mutex_unlock(&w->mu);
+	return d;
+}
+
 bool worker_busy(struct worker *w)
 {
 	pthread_mutex_lock(&w->mu);
@@ -756,6 +764,7 @@ void worker_free(struct worker *w)
 		free(w->strs[i]);
 	free(w->strs);
 	free(w->attach);
+	free(w->details);
 	free((void *)w->cfg.stops);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);

@@ -180,6 +180,12 @@ void worker_stop(struct worker *w);
 /* Copies the current status. Safe from any thread. */
 void worker_status(struct worker *w, struct worker_status *out);
 
+/* What the model pane (F2) shows when there is no model file to read (a
+ * remote model: what the server's /v1/models and /props say), as lines of
+ * text, malloc'd; NULL when the model is a local file. Safe from any
+ * thread. */
+char *worker_model_details(struct worker *w);
+
 /* Whether the engine thread is busy (generating, loading or saving) or has
  * commands queued. */
 bool worker_busy(struct worker *w);

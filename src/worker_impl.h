@@ -53,6 +53,7 @@ struct worker {
 	pthread_cond_t cv;
 	struct wcmd *q_head, *q_tail; /* under mu */
 	bool running;                 /* under mu: a command is being run */
+	char *details;                /* under mu: worker_model_details, or NULL */
 	struct worker_status st;      /* under mu */
 
 	atomic_bool stop;   /* ends the reply in progress */
@@ -64,6 +65,7 @@ struct worker {
 	struct ctx *ctx;
 	struct conv *conv;
 	struct remote *remote; /* the remote backend's client */
+	bool details_ok;       /* w->details holds the server's answers */
 	char **tdirs;
 	size_t n_tdirs;
 	uint64_t fingerprint, model_size;

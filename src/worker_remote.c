@@ -2,6 +2,7 @@
  * server (remote.h) while the conversation (conversation.h, without a
  * context) keeps the turns and settings, runs the stop strings and splits
  * the reasoning as for a local reply. See worker_impl.h. */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@ static double mono(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
+
+static void details_update(struct worker *w);
 
 /* One reply being streamed. */
 struct rgen {
@@ -99,14 +102,62 @@ static int remote_generate(void *ud, struct conv *c, struct conv_reply *r, char 
 		r->reason = CONV_STOP_LIMIT;
 	}
 	pthread_mutex_lock(&w->mu);
-	snprintf(w->st.model, sizeof(w->st.model), "%s", remote_model(w->remote));
+	snprintf(w->st.model, sizeof(w->st.model), "%s",
+		 remote_model(w->remote)[0] ? remote_model(w->remote) : "(remote)");
 	pthread_mutex_unlock(&w->mu);
+	/* The server was down at the start: its details come now. */
+	if (rc == 0 && !w->details_ok)
+		details_update(w);
 out:
 	for (int i = 0; own && i < n; i++)
 		free(own[i]);
 	free(own);
 	free(msgs);
 	return rc;
+}
+
+/* Appends what GET path answers, its JSON indented, to f, or the failure
+ * when quiet is false; false when the server did not answer. */
+static bool details_get(struct worker *w, FILE *f, const char *path, bool quiet)
+{
+	char *body, err[512];
+	if (remote_get(w->remote, path, &body, err, sizeof(err)) != 0) {
+		if (!quiet)
+			fprintf(f, "GET %s: %s\n", path, err);
+		return false;
+	}
+	json_t *j = json_loads(body, 0, NULL);
+	char *pretty = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	fprintf(f, "\nGET %s:\n%s\n", path, pretty ? pretty : body);
+	free(pretty);
+	json_decref(j);
+	free(body);
+	return true;
+}
+
+/* What the model pane shows: the server, the model's name and what the
+ * server says of its models (and llama-server of itself, /props). */
+static void details_update(struct worker *w)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return;
+	fprintf(f, "server: %s\nmodel: %s\n", remote_url(w->remote),
+		remote_model(w->remote)[0] ? remote_model(w->remote) : "(not known yet)");
+	w->details_ok = details_get(w, f, "/v1/models", false);
+	/* Only llama-server has /props: others' 404 is left out. */
+	if (w->details_ok)
+		details_get(w, f, "/props", true);
+	if (fclose(f) != 0) {
+		free(text);
+		return;
+	}
+	pthread_mutex_lock(&w->mu);
+	free(w->details);
+	w->details = text;
+	pthread_mutex_unlock(&w->mu);
 }
 
 static int remote_open(struct worker *w, char *err, size_t errlen)
@@ -121,6 +172,7 @@ static int remote_open(struct worker *w, char *err, size_t errlen)
 	/* A server that is down now may be up by the first message, which
 	 * then tells what is wrong. */
 	remote_resolve_model(w->remote, why, sizeof(why));
+	details_update(w);
 	pthread_mutex_lock(&w->mu);
 	snprintf(w->st.model, sizeof(w->st.model), "%s",
 		 remote_model(w->remote)[0] ? remote_model(w->remote) : "(remote)");
@@ -167,6 +219,7 @@ static void remote_info(struct worker *w)
 	worker_info(w, 0, "server: %s", remote_url(w->remote));
 	remote_info_get(w, "/v1/models");
 	remote_info_get(w, "/props");
+	details_update(w);
 	struct worker_status st;
 	worker_status(w, &st);
 	worker_info(w, 0, "conversation: %d turns", conv_n_turns(w->conv));
