@@ -12,6 +12,7 @@
 #include "escape.h"
 #include "paths.h"
 #include "params.h"
+#include "remote.h"
 #include "session.h"
 #include "session_journal.h"
 #include "template.h"
@@ -35,6 +36,8 @@ struct worker_config worker_config_default(void)
 	c.autosave = true;
 	return c;
 }
+
+static const char *keep_str(struct worker *w, const char *s, bool text);
 
 /* ---- events ---- */
 
@@ -334,6 +337,62 @@ static void do_show(struct worker *w, const char *section)
 	params_describe(&gp, describe_line, w);
 }
 
+/* Goes on with a remote session (/load, the sessions list) on its own
+ * server: the remote backend replaces the one running, whose settings the
+ * session's then replace. The key stays the one given at the start. */
+static void worker_follow_session(struct worker *w, const char *name)
+{
+	char *path = NULL, err[512], warn[256];
+	struct session_data d;
+	memset(&d, 0, sizeof(d));
+	if (session_path(&path, name, err, sizeof(err)) != 0 ||
+	    session_read_transcript(path, &d, warn, sizeof(warn), err, sizeof(err)) != 0) {
+		free(path);
+		return; /* worker_load tells what is wrong */
+	}
+	free(path);
+	if (!d.endpoint || !d.endpoint[0] ||
+	    (w->remote && !strcmp(d.endpoint, remote_url(w->remote)))) {
+		session_data_free(&d);
+		return;
+	}
+	struct conv *old_conv = w->conv;
+	struct remote *old_remote = w->remote;
+	const struct worker_backend *old_be = w->be;
+	const char *old_url = w->cfg.remote_url, *old_model = w->cfg.remote_model;
+	w->cfg.remote_url = keep_str(w, d.endpoint, false);
+	w->cfg.remote_model = d.model_name && d.model_name[0] ? keep_str(w, d.model_name, false) : NULL;
+	w->conv = NULL;
+	w->remote = NULL;
+	int rc = w->cfg.remote_url ? worker_backend_remote.open(w, err, sizeof(err)) : LT_E_NOMEM;
+	struct conv *conv = w->conv;
+	struct remote *remote = w->remote;
+	/* The old backend's parts go (or, on failure, the new one's). */
+	w->conv = rc ? conv : old_conv;
+	w->remote = rc ? remote : old_remote;
+	conv_free(w->conv);
+	w->conv = NULL;
+	if (rc) {
+		worker_backend_remote.close(w);
+		w->conv = old_conv;
+		w->remote = old_remote;
+		w->cfg.remote_url = old_url;
+		w->cfg.remote_model = old_model;
+		worker_error(w, rc, err);
+	} else {
+		old_be->close(w);
+		w->be = &worker_backend_remote;
+		w->conv = conv;
+		w->remote = remote;
+		w->fingerprint = w->model_size = 0;
+		conv_set_abort(w->conv, &w->stop);
+		worker_info(w, 0, "session '%s' goes on with %s on %s", name, remote_model(remote),
+			    remote_url(remote));
+	}
+	worker_status_update(w);
+	session_data_free(&d);
+}
+
 /* Runs one command; returns false for QUIT. */
 static bool run_cmd(struct worker *w, struct wcmd *cmd)
 {
@@ -388,6 +447,7 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 		break;
 	case WORKER_CMD_LOAD:
 		worker_autosave(w);
+		worker_follow_session(w, cmd->a1);
 		worker_load(w, cmd->a1);
 		break;
 	case WORKER_CMD_NEW:

@@ -411,7 +411,8 @@ static void chat_config(const struct options *o, struct worker_config *cfg)
 	cfg->model_path = o->remote ? NULL : o->model;
 	cfg->remote_url = o->remote;
 	cfg->remote_model = o->remote ? o->model : NULL;
-	cfg->api_key = o->api_key ? o->api_key : o->remote ? getenv("LLAMATERM_API_KEY") : NULL;
+	/* Also kept for a remote session that /load or F3 opens. */
+	cfg->api_key = o->api_key ? o->api_key : getenv("LLAMATERM_API_KEY");
 	cfg->model = cli_model_params(o);
 	cfg->gen = o->gen;
 	cfg->gen_given = o->gen_given;

@@ -123,8 +123,12 @@ expect_status "run --remote" 0 "$LT" run --remote "$MAIN" -p "Once"
 same remote_run_text "$TMP/out" " and then"
 
 # Ctrl-C stops the request at once: the server would tick for a minute.
-timeout 20 "$LT" run --remote "$MAIN" -p SLOW >"$TMP/slow.out" 2>"$TMP/slow.err" &
+# (No timeout(1) around it: it would take the signal itself. A watchdog
+# ends it if the stop does not.)
+"$LT" run --remote "$MAIN" -p SLOW >"$TMP/slow.out" 2>"$TMP/slow.err" &
 rp=$!
+(sleep 30; kill -9 "$rp" 2>/dev/null) &
+dog=$!
 for i in $(seq 50); do
 	grep -q tick "$TMP/slow.out" 2>/dev/null && break
 	sleep 0.1
@@ -132,6 +136,8 @@ done
 kill -INT "$rp"
 wait "$rp"
 st=$?
+kill "$dog" 2>/dev/null
+wait "$dog" 2>/dev/null
 if [ "$st" = 0 ] && grep -q interrupted "$TMP/slow.err"; then pass remote_ctrl_c_stops; else
 	fail remote_ctrl_c_stops "exit $st: $(cat "$TMP/slow.err")"; fi
 
@@ -189,3 +195,11 @@ esac
 has remote_session_listed '^remote-s +named-model' "$TMP/list.out"
 expect_status "chat without -m or --remote exits 2" 2 "$LT" chat
 has remote_chat_needs_model 'a model is required' "$TMP/err"
+
+# /load (and the sessions list) of a remote session in a local chat goes
+# on against the session's server.
+if need_shared "remote session from a local chat"; then
+	printf '/load remote-s\nthird\n' | LLAMATERM_API_KEY=sekrit chat follow -m "$MODELS/stories260K.gguf"
+	same remote_load_follows_server "$TMP/follow.out" "You said: third."
+	has remote_load_says_so "session 'remote-s' goes on with named-model on $URL" "$TMP/follow.err"
+fi
