@@ -32,7 +32,8 @@
 static void chat_usage(FILE *out)
 {
 	fprintf(out, "usage: llamaterm chat -m MODEL [--template T] [--system TEXT] [--session NAME]\n"
-		     "                      [sampling and stop options] [--plain]\n\n"
+		     "                      [sampling and stop options] [--plain]\n"
+		     "       llamaterm chat --remote URL [-m NAME] [--api-key KEY] [options]\n\n"
 		     "Chats with a model. Without a terminal (or with --plain) it reads one\n"
 		     "message per line from stdin (a line holding only " CHAT_MULTILINE " starts and\n"
 		     "ends a multi-line message) and prints each reply on stdout; everything\n"

@@ -23,7 +23,8 @@
 
 static void run_usage(FILE *out)
 {
-	fprintf(out, "usage: llamaterm run -m MODEL (-p TEXT | -f FILE) [options]\n\n"
+	fprintf(out, "usage: llamaterm run -m MODEL (-p TEXT | -f FILE) [options]\n"
+		     "       llamaterm run --remote URL [-m NAME] (-p TEXT | -f FILE) [options]\n\n"
 		     "Continues the prompt, streaming the generated text to stdout and\n"
 		     "timings to stderr. --temp 0 is greedy decoding.\n\n");
 	options_print_help(out, OPTC_RUN);
