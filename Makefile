@@ -38,8 +38,8 @@ SANFLAGS :=
 OPT := -O2
 endif
 
-PKG_CFLAGS := $(shell pkg-config --cflags ncursesw libpcre2-8 jansson libmicrohttpd 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs ncursesw libpcre2-8 jansson libmicrohttpd 2>/dev/null || echo -lncursesw -lpcre2-8 -ljansson -lmicrohttpd)
+PKG_CFLAGS := $(shell pkg-config --cflags ncursesw libpcre2-8 jansson libmicrohttpd libcurl 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs ncursesw libpcre2-8 jansson libmicrohttpd libcurl 2>/dev/null || echo -lncursesw -lpcre2-8 -ljansson -lmicrohttpd -lcurl)
 
 CFLAGS_ALL := -std=gnu11 $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter \
 	-D_GNU_SOURCE -DLLAMATERM_VERSION='"$(VERSION)"' -DLLAMATERM_PREFIX='"$(PREFIX)"' \
@@ -136,7 +136,7 @@ sanitize:
 # (tests/run.sh reads them from SAN_LOG_DIR); halt_on_error stops the
 # program at the first one.
 TSAN_UNIT := test_ring test_worker test_ops_threads
-TSAN_TESTS := $(TSAN_UNIT) cli/chat.sh cli/archs_chat.sh cli/reasoning.sh cli/sessions.sh e2e/*.sh
+TSAN_TESTS := $(TSAN_UNIT) cli/chat.sh cli/archs_chat.sh cli/reasoning.sh cli/sessions.sh cli/remote.sh e2e/*.sh
 tsan:
 	$(MAKE) TSAN=1 BUILD=build/tsan tsan-test
 tsan-test: $(BIN) $(TSAN_UNIT:%=$(BUILD)/tests/%) $(SYNTH_BIN)

@@ -22,14 +22,14 @@ const char *conv_stop_reason_name(enum conv_stop_reason r)
 	return "?";
 }
 
-static int64_t conv_now_ms(void)
+int64_t conv_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static double conv_mono(void)
+double conv_mono(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -43,7 +43,7 @@ static char *conv_strdup(const char *s)
 
 /* ---- turns ---- */
 
-static struct cturn *turn_append(struct conv *c, enum conv_role role, const char *text)
+struct cturn *conv_turn_append(struct conv *c, enum conv_role role, const char *text)
 {
 	if (c->n_turns == c->cap_turns) {
 		int cap = c->cap_turns ? c->cap_turns * 2 : 16;
@@ -168,8 +168,8 @@ static int take_template_stops(struct conv *c)
  * rather than cut. */
 static int head_check(struct conv *c)
 {
-	int n_ctx = ctx_n_ctx(c->ctx);
-	if (c->head.n <= n_ctx / 2)
+	int n_ctx = conv_n_ctx(c);
+	if (!c->ctx || c->head.n <= n_ctx / 2)
 		return 0;
 	snprintf(c->err, sizeof(c->err),
 		 "the system prompt needs %d tokens; at most %d fit (half of the %d-token context, -c)",
@@ -209,8 +209,8 @@ int conv_new(struct conv **out, struct ctx *ctx, const struct vocab *v, struct t
 	if (rc == 0 && (rc = rebuild_stopper(c)) != 0)
 		lt_seterr(err, errlen, rc, "%s", c->err);
 	if (rc == 0)
-		rc = sampler_new(&c->smp, &p->sampling, ctx_n_vocab(ctx), err, errlen);
-	if (rc == 0 && vocab_stream_new(&c->vs, v, 0))
+		rc = sampler_new(&c->smp, &p->sampling, ctx ? ctx_n_vocab(ctx) : 1, err, errlen);
+	if (rc == 0 && v && vocab_stream_new(&c->vs, v, 0))
 		rc = LT_E_NOMEM;
 	if (rc == 0)
 		rc = conv_render_head(c);
@@ -226,9 +226,11 @@ int conv_new(struct conv **out, struct ctx *ctx, const struct vocab *v, struct t
 	}
 	/* Whatever the context held belongs to someone else, unless the
 	 * caller says what it is. */
-	int keep = p->kv_ids && p->n_kv_ids > 0 && p->n_kv_ids <= ctx_n_past(ctx) ? p->n_kv_ids : 0;
-	ctx_truncate(ctx, keep);
-	keep = ctx_n_past(ctx); /* a sliding window may have started over */
+	int keep = ctx && p->kv_ids && p->n_kv_ids > 0 && p->n_kv_ids <= ctx_n_past(ctx) ? p->n_kv_ids : 0;
+	if (ctx) {
+		ctx_truncate(ctx, keep);
+		keep = ctx_n_past(ctx); /* a sliding window may have started over */
+	}
 	if (keep > 0 && conv_idvec_push(&c->kv, p->kv_ids, keep)) {
 		ctx_truncate(ctx, 0);
 		conv_free(c);
@@ -267,7 +269,8 @@ void conv_free(struct conv *c)
 void conv_set_abort(struct conv *c, const atomic_bool *flag)
 {
 	c->abort = flag;
-	ctx_set_abort(c->ctx, flag);
+	if (c->ctx)
+		ctx_set_abort(c->ctx, flag);
 }
 
 static bool aborted(const struct conv *c)
@@ -322,14 +325,6 @@ static int finish_reply(struct conv *c, struct cturn *t, int n_gen, const int *c
 	return conv_sync_kv_final(c);
 }
 
-/* A reply being written: its turn, the lengths of its answer and
- * reasoning, and who is told. */
-struct reply_sink {
-	struct cturn *t;
-	size_t len, cap, rlen, rcap;
-	int n_reasoning; /* tokens sampled while in the reasoning block */
-	const struct conv_callbacks *cb;
-};
 
 static int grow_append(char **s, size_t *len, size_t *cap, const char *add, size_t n)
 {
@@ -350,7 +345,7 @@ static int grow_append(char **s, size_t *len, size_t *cap, const char *add, size
 }
 
 /* Receives the splitter's output: appends it to the turn and shows it. */
-static int reply_emit(void *ud, enum reasoning_part part, const char *s, size_t n)
+int conv_reply_emit(void *ud, enum reasoning_part part, const char *s, size_t n)
 {
 	struct reply_sink *k = ud;
 	const struct conv_callbacks *cb = k->cb;
@@ -371,12 +366,12 @@ static int reply_emit(void *ud, enum reasoning_part part, const char *s, size_t 
 /* Passes text released by the stop matcher on to the splitter; the token
  * that carried it counts as reasoning while the splitter is (or may be)
  * inside the block. */
-static int reply_text(struct conv *c, struct reply_sink *k, const char *s, size_t n, bool token)
+int conv_reply_text(struct conv *c, struct reply_sink *k, const char *s, size_t n, bool token)
 {
 	bool was = reasoning_in_thought(c->rs);
 	if (token && was)
 		k->n_reasoning++;
-	int rc = reasoning_feed(c->rs, s, n, reply_emit, k);
+	int rc = reasoning_feed(c->rs, s, n, conv_reply_emit, k);
 	if (token && !was && reasoning_in_thought(c->rs))
 		k->n_reasoning++;
 	return rc;
@@ -426,7 +421,7 @@ static int generate(struct conv *c, const struct conv_callbacks *cb, struct conv
 	r->t_prompt = conv_mono() - t0;
 	if (rc)
 		return rc;
-	struct cturn *t = turn_append(c, CONV_ROLE_ASSISTANT, "");
+	struct cturn *t = conv_turn_append(c, CONV_ROLE_ASSISTANT, "");
 	if (!t)
 		return conv_fail(c, LT_E_NOMEM, "%s", "out of memory");
 	int idx = c->n_turns - 1;
@@ -495,7 +490,7 @@ static int generate(struct conv *c, const struct conv_callbacks *cb, struct conv
 		}
 		int st = stopper_feed(c->stp, piece, plen, &out, &olen);
 		shown += olen;
-		if (reply_text(c, &sink, out, olen, true)) {
+		if (conv_reply_text(c, &sink, out, olen, true)) {
 			rc = conv_fail(c, LT_E_NOMEM, "%s", "out of memory");
 			break;
 		}
@@ -530,7 +525,7 @@ static int generate(struct conv *c, const struct conv_callbacks *cb, struct conv
 		if (vocab_stream_flush(c->vs, &tail, &tlen) == 0 && tlen &&
 		    stopper_feed(c->stp, tail, tlen, &out, &olen) >= 0) {
 			shown += olen;
-			reply_text(c, &sink, out, olen, false);
+			conv_reply_text(c, &sink, out, olen, false);
 		}
 		if (stopper_hit(c->stp)) {
 			hit = true;
@@ -538,10 +533,10 @@ static int generate(struct conv *c, const struct conv_callbacks *cb, struct conv
 		} else {
 			stopper_flush(c->stp, &out, &olen);
 			shown += olen;
-			reply_text(c, &sink, out, olen, false);
+			conv_reply_text(c, &sink, out, olen, false);
 		}
 	}
-	reasoning_flush(c->rs, reply_emit, &sink);
+	reasoning_flush(c->rs, conv_reply_emit, &sink);
 	t->t.n_reasoning = t->t.reasoning[0] ? sink.n_reasoning : 0;
 	r->n_reasoning = t->t.n_reasoning;
 	r->reason = reason;
@@ -561,6 +556,8 @@ int conv_send(struct conv *c, const char *text, const struct conv_callbacks *cb,
 		r = &dummy;
 	memset(r, 0, sizeof(*r));
 	c->err[0] = '\0';
+	if (!c->ctx)
+		return conv_remote_send(c, text, cb, r);
 	struct idvec ids;
 	int rc = conv_settle_last(c);
 	int prefill = conv_prefill_now(c);
@@ -569,7 +566,7 @@ int conv_send(struct conv *c, const char *text, const struct conv_callbacks *cb,
 				      conv_idvec_last(&c->ids), &ids);
 	if (rc)
 		return conv_fail(c, rc, "%s", "cannot tokenize the message");
-	struct cturn *t = turn_append(c, CONV_ROLE_USER, text);
+	struct cturn *t = conv_turn_append(c, CONV_ROLE_USER, text);
 	if (!t) {
 		free(ids.v);
 		return conv_fail(c, LT_E_NOMEM, "%s", "out of memory");
@@ -614,7 +611,7 @@ int conv_regenerate(struct conv *c, const struct conv_callbacks *cb, struct conv
 	int rc = conv_compose(c);
 	if (rc)
 		return conv_fail(c, rc, "%s", "out of memory");
-	return generate(c, cb, r);
+	return c->ctx ? generate(c, cb, r) : conv_remote_generate(c, cb, r);
 }
 
 int conv_undo(struct conv *c)
@@ -669,7 +666,7 @@ int conv_set_system(struct conv *c, const char *system)
 		rc = conv_compose(c);
 	if (rc)
 		return conv_fail(c, rc, "%s", "cannot tokenize the system prompt");
-	if (c->ids.n > ctx_n_ctx(c->ctx))
+	if (c->ids.n > conv_n_ctx(c))
 		return conv_rebuild(c);
 	return conv_sync_kv_final(c);
 }
@@ -789,7 +786,7 @@ int conv_kv_ids(const struct conv *c, const int32_t **out)
 	*out = c->kv.v;
 	return c->kv.n;
 }
-int conv_n_ctx(const struct conv *c) { return ctx_n_ctx(c->ctx); }
+int conv_n_ctx(const struct conv *c) { return c->ctx ? ctx_n_ctx(c->ctx) : 0; }
 const char *conv_error(const struct conv *c) { return c->err; }
 
 /* ---- sessions ---- */
@@ -809,7 +806,7 @@ static int snapshot(const struct conv *c, struct session_data *d, bool with_kv)
 	d->system = conv_strdup(c->system);
 	d->in_prefix = conv_strdup(c->in_prefix);
 	d->postfix = conv_strdup(c->postfix);
-	d->n_ctx = (uint32_t)ctx_n_ctx(c->ctx);
+	d->n_ctx = (uint32_t)conv_n_ctx(c);
 	d->sampling = *sampler_get_params(c->smp);
 	d->n_predict = c->n_predict;
 	d->thinking_off = !c->thinking;
@@ -828,7 +825,7 @@ static int snapshot(const struct conv *c, struct session_data *d, bool with_kv)
 		ok = d->turns[i].text && d->turns[i].reasoning;
 	}
 	/* The cache is only worth saving when it holds exactly the ids. */
-	bool synced = c->kv.n == c->ids.n && ctx_n_past(c->ctx) == c->ids.n &&
+	bool synced = c->ctx && c->kv.n == c->ids.n && ctx_n_past(c->ctx) == c->ids.n &&
 		      !memcmp(c->kv.v, c->ids.v, (size_t)c->ids.n * sizeof(int32_t));
 	if (ok && synced) {
 		d->n_head = c->head.n;
@@ -867,7 +864,7 @@ int conv_snapshot_ids(const struct conv *c, struct session_data *d)
 /* Takes the saved ids and KV cache as they are. */
 static int restore_kv(struct conv *c, const struct session_data *d)
 {
-	if (!d->has_ctx || !d->has_kv || d->n_ids > ctx_n_ctx(c->ctx))
+	if (!c->ctx || !d->has_ctx || !d->has_kv || d->n_ids > ctx_n_ctx(c->ctx))
 		return LT_E_FORMAT;
 	for (int i = 0; i < d->n_ids; i++)
 		if (d->ids[i] >= ctx_n_vocab(c->ctx))
@@ -953,7 +950,7 @@ int conv_restore(struct conv *c, const struct session_data *d, bool use_kv, bool
 	c->thinking = !d->thinking_off || !template_can_switch_thinking(c->tmpl);
 	for (int i = 0; i < d->n_turns; i++) {
 		const struct session_turn *st = &d->turns[i];
-		struct cturn *t = turn_append(c, st->role ? CONV_ROLE_ASSISTANT : CONV_ROLE_USER,
+		struct cturn *t = conv_turn_append(c, st->role ? CONV_ROLE_ASSISTANT : CONV_ROLE_USER,
 					      st->text);
 		if (!t)
 			return conv_fail(c, LT_E_NOMEM, "%s", "out of memory");

@@ -140,6 +140,25 @@ struct conv_callbacks {
 	void (*on_sample)(void *ud, int32_t token, const float *logits);
 };
 
+/* A conversation created with ctx and v NULL has no context: its replies
+ * are written by a generator (a remote server, worker_remote.c) that reads
+ * the turns and settings and hands each piece of the reply to conv_feed,
+ * which runs the same stop matcher and reasoning splitter as local
+ * generation and calls the same callbacks. Nothing is tokenized; the
+ * template only gives the reasoning tags; turns never leave (conv_n_ctx
+ * is 0). generate fills r (n_prompt, n_gen, t_prompt, t_gen, and reason
+ * for an end other than a stop string) and returns 0, or an lt_error with
+ * a message in err (the reply so far is kept, marked partial). */
+struct conv_generator {
+	void *ud;
+	int (*generate)(void *ud, struct conv *c, struct conv_reply *r, char *err, size_t errlen);
+};
+void conv_set_generator(struct conv *c, const struct conv_generator *g);
+/* A piece of the reply (reasoning: the server sent it apart from the
+ * answer). Returns 1 when a stop string ended the reply (stop reading),
+ * 0 to go on, LT_E_NOMEM. */
+int conv_feed(struct conv *c, bool reasoning, const char *text, size_t len);
+
 /* Creates a conversation on ctx (which it uses exclusively while it
  * exists) with vocabulary v, taking ownership of tmpl. Nothing is evaluated
  * yet. Returns 0 or a negative lt_error with a message in err (invalid

@@ -139,6 +139,8 @@ static void render_system_block(const struct conv *c, struct segs *b)
 
 int conv_render_head(struct conv *c)
 {
+	if (!c->ctx) /* remote: the server renders the prompt */
+		return 0;
 	struct idvec out = { 0 };
 	int rc = 0;
 	int32_t bos = vocab_bos(c->v);
@@ -294,6 +296,8 @@ int conv_rerender_first_user(struct conv *c)
 
 int conv_rerender_user(struct conv *c, int i, int prefill)
 {
+	if (!c->ctx)
+		return 0;
 	struct idvec ids;
 	bool first = conv_first_user_in_ctx(c) == i;
 	int rc = conv_render_user(c, c->turns[i].t.text, first, prefill, prev_id(c, i), &ids);
@@ -306,6 +310,8 @@ int conv_rerender_user(struct conv *c, int i, int prefill)
 
 int conv_settle_last(struct conv *c)
 {
+	if (!c->ctx)
+		return 0;
 	int n = c->n_turns;
 	if (!template_strip_reasoning(c->tmpl) || n < 2)
 		return 0;
@@ -338,6 +344,11 @@ int conv_kv_common(const struct conv *c)
 
 int conv_sync_kv(struct conv *c, bool need_logits, int *n_eval)
 {
+	if (!c->ctx) {
+		if (n_eval)
+			*n_eval = 0;
+		return 0;
+	}
 	int common = conv_kv_common(c);
 	if (need_logits && common == c->ids.n && common > 0)
 		common--;
@@ -373,6 +384,8 @@ int conv_sync_kv(struct conv *c, bool need_logits, int *n_eval)
  * stop request that already did its job. */
 int conv_sync_kv_final(struct conv *c)
 {
+	if (!c->ctx)
+		return 0;
 	ctx_set_abort(c->ctx, NULL);
 	int rc = conv_sync_kv(c, false, NULL);
 	ctx_set_abort(c->ctx, c->abort);
@@ -383,6 +396,8 @@ int conv_sync_kv_final(struct conv *c)
 
 int conv_shift(struct conv *c, int keep_from, int need, const struct conv_callbacks *cb)
 {
+	if (!c->ctx)
+		return 0;
 	int n_ctx = ctx_n_ctx(c->ctx);
 	if (c->ids.n + need <= n_ctx)
 		return 0;
@@ -444,6 +459,8 @@ static int render_turn(struct conv *c, int i, bool first, int32_t prev, struct i
 
 int conv_rebuild(struct conv *c)
 {
+	if (!c->ctx)
+		return 0;
 	int rc = conv_render_head(c);
 	if (rc)
 		return conv_fail(c, rc, "%s", "cannot tokenize the system prompt");

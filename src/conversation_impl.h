@@ -53,7 +53,41 @@ struct conv {
 	struct idvec ids;  /* head + the tokens of every turn in the context */
 	struct idvec kv;   /* what the KV cache holds, position by position */
 	char err[512];
+
+	/* Without a context (ctx NULL): who writes the replies, and the reply
+	 * being written while it does (conversation_remote.c). */
+	struct conv_generator gen;
+	struct reply_sink *sink;
+	size_t shown;
 };
+
+/* A reply being written: its turn, the lengths of its answer and
+ * reasoning, and who is told. */
+struct reply_sink {
+	struct cturn *t;
+	size_t len, cap, rlen, rcap;
+	int n_reasoning; /* tokens sampled while in the reasoning block */
+	const struct conv_callbacks *cb;
+};
+
+/* ---- conversation.c ---- */
+
+int64_t conv_now_ms(void);
+double conv_mono(void);
+/* Appends a turn (in the context, no tokens yet); NULL when out of memory. */
+struct cturn *conv_turn_append(struct conv *c, enum conv_role role, const char *text);
+/* The splitter's output: appended to the turn and shown (a reasoning_fn). */
+int conv_reply_emit(void *ud, enum reasoning_part part, const char *s, size_t n);
+/* Text the stop matcher released, on to the splitter; token: it came with
+ * a token, counted as reasoning while in the block. */
+int conv_reply_text(struct conv *c, struct reply_sink *k, const char *s, size_t n, bool token);
+
+/* ---- conversation_remote.c ---- */
+
+/* conv_send and conv_regenerate of a conversation without a context. */
+int conv_remote_send(struct conv *c, const char *text, const struct conv_callbacks *cb,
+		     struct conv_reply *r);
+int conv_remote_generate(struct conv *c, const struct conv_callbacks *cb, struct conv_reply *r);
 
 /* ---- conversation_ctx.c ---- */
 

@@ -47,7 +47,16 @@ struct opt_def {
 static const struct opt_def opt_table[] = {
 	{ .short_name = "-m", .long_name = "--model", .arg = "FILE|NAME", .kind = OPT_STR, .offset = OFF(model),
 	  .commands = EVAL | OPTC_TOKENIZE,
-	  .help = "the GGUF model: a file, or a name 'llamaterm models' lists (llama3.2:1b, ORG/REPO[:QUANT])" },
+	  .help = "the GGUF model: a file, or a name 'llamaterm models' lists (llama3.2:1b, ORG/REPO[:QUANT]); "
+		  "with --remote, the model name sent to the server (default: the first it lists)" },
+	{ .long_name = "--remote", .arg = "URL", .kind = OPT_STR, .offset = OFF(remote),
+	  .commands = GEN,
+	  .help = "chat with an OpenAI-compatible server (llama-server, vLLM, ollama, llamaterm serve) "
+		  "at URL, such as http://host:8080, instead of a local model" },
+	{ .long_name = "--api-key", .arg = "KEY", .kind = OPT_STR, .offset = OFF(api_key),
+	  .commands = GEN,
+	  .help = "with --remote, send 'Authorization: Bearer KEY' (default: $LLAMATERM_API_KEY; "
+		  "never saved in a session)" },
 	{ .short_name = "-p", .long_name = "--prompt", .arg = "TEXT", .kind = OPT_STR, .offset = OFF(prompt),
 	  .commands = OPTC_RUN | OPTC_TOKENIZE | OPTC_LOGITS | OPTC_CHAT,
 	  .help = "the prompt text (chat: the first message)" },

@@ -85,7 +85,8 @@ struct options {
 	bool pure;                  /* quantize --pure */
 	const char *host;           /* serve --host */
 	int port;                   /* serve --port */
-	const char *api_key;        /* serve --api-key */
+	const char *api_key;        /* serve --api-key; chat and run --api-key */
+	const char *remote;         /* chat and run --remote URL */
 	int parallel;               /* serve --parallel (0: 1) */
 	const char *slot_timeout;   /* serve --slot-timeout SECONDS (NULL: 30) */
 	bool help;

@@ -240,6 +240,7 @@ void session_data_free(struct session_data *d)
 	free(d->stops);
 	free(d->model_file);
 	free(d->model_type);
+	free(d->endpoint);
 	for (int i = 0; i < d->n_turns; i++) {
 		free(d->turns[i].text);
 		free(d->turns[i].reasoning);

@@ -37,7 +37,10 @@
  * A string is u32 length + bytes (no NUL, valid UTF-8). Records:
  *   META  fingerprint u64, model file size u64, model name str, template
  *         name str, system str, in_prefix str, postfix str, created i64
- *         (ms since the epoch), n_ctx u32, flags u32 (1: thinking off)
+ *         (ms since the epoch), n_ctx u32, flags u32 (1: thinking off);
+ *         then, in later files, model file str, model type str, and
+ *         endpoint str (the server URL of a remote chat, "" for a local
+ *         one; model name is then the server's name for the model)
  *   SAMP  as version 1's SAMP section below (sampling, n_predict, stops)
  *   TURN  index u32, role u8 (0 user, 1 assistant), flags u8 (1 cut short,
  *         2 in the context), reserved u16, n_tokens u32, t_start i64, t_end
@@ -144,6 +147,7 @@ struct session_data {
 	char *model_name;
 	char *model_file;         /* the model file's base name, or NULL (older files) */
 	char *model_type;         /* its weights' main type ("q8_0"), or NULL */
+	char *endpoint;           /* a remote chat's server URL (never a key), or NULL */
 	char *template_name;
 	char *system;
 	char *in_prefix;

@@ -52,6 +52,9 @@ void jenc_meta(struct bytebuf *b, const struct session_data *d)
 	/* Later fields go at the end: readers that predate them stop before. */
 	wb_str(b, d->model_file);
 	wb_str(b, d->model_type);
+	/* Only a remote chat writes the endpoint: local files stay as they were. */
+	if (d->endpoint && d->endpoint[0])
+		wb_str(b, d->endpoint);
 	jrec_end(b, at);
 }
 
@@ -317,6 +320,8 @@ static bool replay_meta(struct replay *r, struct rd *p)
 		t.model_file = rd_str(p);
 		t.model_type = rd_str(p);
 	}
+	if (!p->bad && p->off < p->len)
+		t.endpoint = rd_str(p);
 	if (p->bad || p->off != p->len || flags > 1) {
 		session_data_free(&t);
 		return false;
@@ -334,6 +339,8 @@ static bool replay_meta(struct replay *r, struct rd *p)
 	free(d->model_type);
 	d->model_file = t.model_file;
 	d->model_type = t.model_type;
+	free(d->endpoint);
+	d->endpoint = t.endpoint;
 	d->template_name = t.template_name;
 	d->system = t.system;
 	d->in_prefix = t.in_prefix;

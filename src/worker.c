@@ -12,23 +12,13 @@
 #include "escape.h"
 #include "paths.h"
 #include "params.h"
+#include "remote.h"
 #include "session.h"
 #include "session_journal.h"
 #include "template.h"
 #include "utf8.h"
 #include "vocab.h"
 #include "worker_impl.h"
-
-/* Used when no template file can be found at all (not installed, not
- * run from the source tree): the classic human/AI dialogue. */
-static const char worker_builtin_template[] =
-	"name = dialogue\n"
-	"description = built-in fallback: plain User:/AI: turns\n"
-	"user_prefix = User:\\s\n"
-	"user_suffix = \\n\n"
-	"assistant_prefix = AI:\\s\n"
-	"assistant_suffix = \\n\n"
-	"stop = \\nUser:\n";
 
 const char *worker_state_name(enum worker_state s)
 {
@@ -46,6 +36,8 @@ struct worker_config worker_config_default(void)
 	c.autosave = true;
 	return c;
 }
+
+static const char *keep_str(struct worker *w, const char *s, bool text);
 
 /* ---- events ---- */
 
@@ -345,20 +337,60 @@ static void do_show(struct worker *w, const char *section)
 	params_describe(&gp, describe_line, w);
 }
 
-static void do_info(struct worker *w)
+/* Goes on with a remote session (/load, the sessions list) on its own
+ * server: the remote backend replaces the one running, whose settings the
+ * session's then replace. The key stays the one given at the start. */
+static void worker_follow_session(struct worker *w, const char *name)
 {
-	const struct model_hparams *hp = model_hparams(w->model);
-	struct worker_status st;
-	worker_status(w, &st);
-	worker_info(w, 0, "model: %s (%s, %.2fM parameters, %d layers, embedding %d)", st.model,
-		  hp->arch_name, model_n_params(w->model) / 1e6, hp->n_layer, hp->n_embd);
-	worker_info(w, 0, "vocabulary: %s, %d tokens", vocab_type_name(w->vocab),
-		  (int)vocab_n_tokens(w->vocab));
-	worker_info(w, 0, "context: %d / %d tokens, %d turns", conv_n_ids(w->conv),
-		  conv_n_ctx(w->conv), conv_n_turns(w->conv));
-	worker_info(w, 0, "session: %s%s", w->session[0] ? w->session : "(not saved yet)",
-		  w->dirty ? " (unsaved changes)" : "");
-	worker_info(w, 0, "last speed: prompt %.1f tok/s, generation %.1f tok/s", st.pp_tps, st.tg_tps);
+	char *path = NULL, err[512], warn[256];
+	struct session_data d;
+	memset(&d, 0, sizeof(d));
+	if (session_path(&path, name, err, sizeof(err)) != 0 ||
+	    session_read_transcript(path, &d, warn, sizeof(warn), err, sizeof(err)) != 0) {
+		free(path);
+		return; /* worker_load tells what is wrong */
+	}
+	free(path);
+	if (!d.endpoint || !d.endpoint[0] ||
+	    (w->remote && !strcmp(d.endpoint, remote_url(w->remote)))) {
+		session_data_free(&d);
+		return;
+	}
+	struct conv *old_conv = w->conv;
+	struct remote *old_remote = w->remote;
+	const struct worker_backend *old_be = w->be;
+	const char *old_url = w->cfg.remote_url, *old_model = w->cfg.remote_model;
+	w->cfg.remote_url = keep_str(w, d.endpoint, false);
+	w->cfg.remote_model = d.model_name && d.model_name[0] ? keep_str(w, d.model_name, false) : NULL;
+	w->conv = NULL;
+	w->remote = NULL;
+	int rc = w->cfg.remote_url ? worker_backend_remote.open(w, err, sizeof(err)) : LT_E_NOMEM;
+	struct conv *conv = w->conv;
+	struct remote *remote = w->remote;
+	/* The old backend's parts go (or, on failure, the new one's). */
+	w->conv = rc ? conv : old_conv;
+	w->remote = rc ? remote : old_remote;
+	conv_free(w->conv);
+	w->conv = NULL;
+	if (rc) {
+		worker_backend_remote.close(w);
+		w->conv = old_conv;
+		w->remote = old_remote;
+		w->cfg.remote_url = old_url;
+		w->cfg.remote_model = old_model;
+		worker_error(w, rc, err);
+	} else {
+		old_be->close(w);
+		w->be = &worker_backend_remote;
+		w->conv = conv;
+		w->remote = remote;
+		w->fingerprint = w->model_size = 0;
+		conv_set_abort(w->conv, &w->stop);
+		worker_info(w, 0, "session '%s' goes on with %s on %s", name, remote_model(remote),
+			    remote_url(remote));
+	}
+	worker_status_update(w);
+	session_data_free(&d);
 }
 
 /* Runs one command; returns false for QUIT. */
@@ -415,6 +447,7 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 		break;
 	case WORKER_CMD_LOAD:
 		worker_autosave(w);
+		worker_follow_session(w, cmd->a1);
 		worker_load(w, cmd->a1);
 		break;
 	case WORKER_CMD_NEW:
@@ -512,7 +545,7 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 				  : " (this template's model does not reason)");
 		break;
 	case WORKER_CMD_INFO:
-		do_info(w);
+		w->be->info(w);
 		break;
 	case WORKER_CMD_SESSION_RENAME:
 		worker_session_rename(w, cmd->a1, cmd->a2);
@@ -533,60 +566,13 @@ static bool run_cmd(struct worker *w, struct wcmd *cmd)
 static int worker_open(struct worker *w, char *err, size_t errlen)
 {
 	const struct worker_config *cfg = &w->cfg;
-	worker_emit(w, WORKER_EV_LOAD_PROGRESS, 0, 0, 0.0, cfg->model_path);
-	int rc = model_open(&w->model, cfg->model_path, &cfg->model, err, errlen);
-	if (rc == 0)
-		rc = vocab_open(&w->vocab, model_gguf(w->model), err, errlen);
-	if (rc)
-		return rc;
-	worker_emit(w, WORKER_EV_LOAD_PROGRESS, 0, 0, 0.7, "context");
-	const struct gguf *g = model_gguf(w->model);
-	w->model_size = gguf_file_size(g);
-	rc = session_fingerprint(cfg->model_path, gguf_data_offset(g), &w->fingerprint, err, errlen);
-	if (rc == 0)
-		rc = ctx_new(&w->ctx, w->model, &cfg->ctx, err, errlen);
-	if (rc)
-		return rc;
-	pthread_mutex_lock(&w->mu);
-	const char *mname = NULL;
-	size_t mlen = 0;
-	if (gguf_get_str(g, "general.name", &mname, &mlen) == 0 && mname)
-		snprintf(w->st.model, sizeof(w->st.model), "%.*s", (int)mlen, mname);
-	else {
-		const char *slash = strrchr(cfg->model_path, '/');
-		snprintf(w->st.model, sizeof(w->st.model), "%s", slash ? slash + 1 : cfg->model_path);
-	}
-	pthread_mutex_unlock(&w->mu);
-
-	if (w->cfg_bad)
-		worker_info(w, 1, "the options were not valid UTF-8: %zu invalid byte sequence%s replaced "
-			  "with U+FFFD", w->cfg_bad, w->cfg_bad == 1 ? "" : "s");
-	worker_emit(w, WORKER_EV_LOAD_PROGRESS, 0, 0, 0.9, "template");
-	paths_template_dirs(&w->tdirs, &w->n_tdirs);
-	struct template *t = NULL;
-	char note[512] = "";
-	rc = template_choose(&t, cfg->template_name, vocab_chat_template(w->vocab), w->tdirs,
-			     w->n_tdirs, note, sizeof(note), err, errlen);
-	if (rc && !cfg->template_name) {
-		rc = template_parse(&t, "(built-in dialogue)", worker_builtin_template,
-				    sizeof(worker_builtin_template) - 1, err, errlen);
-		snprintf(note, sizeof(note), "no template files found; using the built-in dialogue");
-	}
-	if (rc)
-		return rc;
-	/* A resumed session brings its own template unless --template is given. */
-	if (note[0] && !(cfg->session && !cfg->template_name && session_exists(cfg->session)))
-		worker_info(w, 0, "%s", note);
-	struct conv_params cp = {
-		.system = cfg->system, .in_prefix = cfg->in_prefix, .postfix = cfg->postfix,
-		.sampling = cfg->gen.sampling, .n_predict = cfg->gen.n_predict,
-		.stops = cfg->stops, .n_stops = cfg->n_stops,
-	};
-	cp.sampling.n_ctx = ctx_n_ctx(w->ctx);
-	rc = conv_new(&w->conv, w->ctx, w->vocab, t, &cp, err, errlen);
+	int rc = w->be->open(w, err, errlen);
 	if (rc)
 		return rc;
 	conv_set_abort(w->conv, &w->stop);
+	if (w->cfg_bad)
+		worker_info(w, 1, "the options were not valid UTF-8: %zu invalid byte sequence%s replaced "
+			  "with U+FFFD", w->cfg_bad, w->cfg_bad == 1 ? "" : "s");
 	if (cfg->session) {
 		if ((rc = session_name_check(cfg->session, err, errlen)) != 0)
 			return rc;
@@ -691,13 +677,17 @@ static const char *keep_str(struct worker *w, const char *s, bool text)
 int worker_start(struct worker **out, const struct worker_config *cfg, char *err, size_t errlen)
 {
 	*out = NULL;
-	if (!cfg->model_path)
+	if (!cfg->model_path && !cfg->remote_url)
 		return lt_seterr(err, errlen, LT_E_INVAL, "no model file given");
 	struct worker *w = calloc(1, sizeof(*w));
 	if (!w)
 		return lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
 	w->cfg = *cfg;
+	w->be = cfg->remote_url ? &worker_backend_remote : &worker_backend_local;
 	w->cfg.model_path = keep_str(w, cfg->model_path, false);
+	w->cfg.remote_url = keep_str(w, cfg->remote_url, false);
+	w->cfg.remote_model = keep_str(w, cfg->remote_model, false);
+	w->cfg.api_key = keep_str(w, cfg->api_key, false);
 	w->cfg.template_name = keep_str(w, cfg->template_name, false);
 	w->cfg.system = keep_str(w, cfg->system, true);
 	w->cfg.in_prefix = keep_str(w, cfg->in_prefix, true);
@@ -780,6 +770,14 @@ void worker_status(struct worker *w, struct worker_status *out)
 	pthread_mutex_unlock(&w->mu);
 }
 
+char *worker_model_details(struct worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	char *d = w->details ? strdup(w->details) : NULL;
+	pthread_mutex_unlock(&w->mu);
+	return d;
+}
+
 bool worker_busy(struct worker *w)
 {
 	pthread_mutex_lock(&w->mu);
@@ -814,9 +812,9 @@ void worker_free(struct worker *w)
 	}
 	session_journal_free(w->jn);
 	conv_free(w->conv);
-	ctx_free(w->ctx);
-	vocab_free(w->vocab);
-	model_free(w->model);
+	w->conv = NULL;
+	if (w->be)
+		w->be->close(w);
 	paths_list_free(w->tdirs, w->n_tdirs);
 	ring_free(w->ring);
 	for (int i = 0; i < w->n_held; i++)
@@ -826,6 +824,7 @@ void worker_free(struct worker *w)
 		free(w->strs[i]);
 	free(w->strs);
 	free(w->attach);
+	free(w->details);
 	free((void *)w->cfg.stops);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);

@@ -112,7 +112,10 @@ const char *worker_state_name(enum worker_state s);
 
 /* Everything the worker needs to start; strings are copied. */
 struct worker_config {
-	const char *model_path;
+	const char *model_path;      /* the GGUF file; NULL with remote_url */
+	const char *remote_url;      /* chat with this OpenAI-compatible server instead */
+	const char *remote_model;    /* the model name sent to it; NULL: its first */
+	const char *api_key;         /* NULL or its key (never saved) */
 	struct model_params model;
 	struct ctx_params ctx;
 	struct gen_params gen;       /* sampling and reply length (gen.n_ctx is unused: see ctx) */
@@ -143,7 +146,8 @@ struct worker_config worker_config_default(void);
 /* A copy of what a status bar shows, taken under the worker's mutex. */
 struct worker_status {
 	enum worker_state state;
-	char model[128];         /* general.name, else the file's base name */
+	char model[128];         /* general.name, else the file's base name; a remote's name */
+	char server[128];        /* a remote's host:port, "" for the local engine */
 	char template_name[64];
 	char session[WORKER_NAME_MAX + 1]; /* "" until the first save or --session */
 	bool saved;              /* the session file holds everything shown */
@@ -175,6 +179,12 @@ void worker_stop(struct worker *w);
 
 /* Copies the current status. Safe from any thread. */
 void worker_status(struct worker *w, struct worker_status *out);
+
+/* What the model pane (F2) shows when there is no model file to read (a
+ * remote model: what the server's /v1/models and /props say), as lines of
+ * text, malloc'd; NULL when the model is a local file. Safe from any
+ * thread. */
+char *worker_model_details(struct worker *w);
 
 /* Whether the engine thread is busy (generating, loading or saving) or has
  * commands queued. */

@@ -21,9 +21,27 @@ struct wcmd {
 	struct wcmd *next;
 };
 
+/* What the chat runs on: the engine in this process (worker_local.c) or an
+ * OpenAI-compatible server (worker_remote.c). The rest of the worker only
+ * knows w->conv, which both create; nothing above the worker knows which
+ * one runs. All three run on the engine thread. */
+struct worker_backend {
+	/* Opens the model or the connection (telling progress as events) and
+	 * creates w->conv, with the template and cfg's settings. */
+	int (*open)(struct worker *w, char *err, size_t errlen);
+	/* /info: the model and where it runs, as WORKER_EV_INFO lines. */
+	void (*info)(struct worker *w);
+	/* Frees what open made except w->conv (freed first). */
+	void (*close)(struct worker *w);
+};
+
+extern const struct worker_backend worker_backend_local;
+extern const struct worker_backend worker_backend_remote;
+
 struct worker {
 	/* Set once before the thread starts. */
 	struct worker_config cfg;
+	const struct worker_backend *be;
 	char **strs; /* copies of every string in cfg, to free */
 	int n_strs;
 	size_t cfg_bad; /* invalid UTF-8 sequences replaced in them */
@@ -35,6 +53,7 @@ struct worker {
 	pthread_cond_t cv;
 	struct wcmd *q_head, *q_tail; /* under mu */
 	bool running;                 /* under mu: a command is being run */
+	char *details;                /* under mu: worker_model_details, or NULL */
 	struct worker_status st;      /* under mu */
 
 	atomic_bool stop;   /* ends the reply in progress */
@@ -45,6 +64,8 @@ struct worker {
 	struct vocab *vocab;
 	struct ctx *ctx;
 	struct conv *conv;
+	struct remote *remote; /* the remote backend's client */
+	bool details_ok;       /* w->details holds the server's answers */
 	char **tdirs;
 	size_t n_tdirs;
 	uint64_t fingerprint, model_size;

@@ -10,6 +10,7 @@
 
 #include "escape.h"
 #include "modelinfo.h"
+#include "remote.h"
 #include "session.h"
 #include "session_journal.h"
 #include "session_store.h"
@@ -33,7 +34,12 @@ int worker_save(struct worker *w, const char *name, bool autosave)
 	struct session_data d;
 	int rc = conv_snapshot_ids(w->conv, &d);
 	char *path = NULL;
-	if (rc == 0) {
+	if (rc == 0 && w->remote) {
+		/* The server's URL and its name for the model; never the key. */
+		d.model_name = strdup(remote_model(w->remote));
+		d.endpoint = strdup(remote_url(w->remote));
+		d.model_type = strdup("remote");
+	} else if (rc == 0) {
 		const struct gguf *g = model_gguf(w->model);
 		const char *mname = NULL;
 		size_t len;
@@ -44,6 +50,8 @@ int worker_save(struct worker *w, const char *name, bool autosave)
 		d.model_file = base ? strdup(basename(base)) : NULL;
 		d.model_type = strdup(modelinfo_main_type(g));
 		free(base);
+	}
+	if (rc == 0) {
 		d.fingerprint = w->fingerprint;
 		d.model_size = w->model_size;
 		d.created = w->created ? w->created : (int64_t)time(NULL) * 1000;
@@ -65,7 +73,7 @@ int worker_save(struct worker *w, const char *name, bool autosave)
 			rc = session_journal_new(&w->jn, path, NULL, err, sizeof(err));
 		if (rc == 0)
 			rc = session_journal_save(w->jn, &d, w->ctx,
-						  w->cfg.session_kv_none ? SESSION_KV_NONE
+						  w->cfg.session_kv_none || !w->ctx ? SESSION_KV_NONE
 									 : SESSION_KV_FULL,
 						  NULL, err, sizeof(err));
 		free(path);
@@ -162,7 +170,13 @@ int worker_load(struct worker *w, const char *name)
 				  d.template_name, err, template_name(conv_template(w->conv)));
 	}
 	bool same_model = d.fingerprint == w->fingerprint;
-	if (!same_model)
+	if (w->remote && d.endpoint && strcmp(d.endpoint, remote_url(w->remote)))
+		worker_info(w, 0, "session '%s' was a chat with %s; going on with %s", name, d.endpoint,
+			    remote_url(w->remote));
+	else if (w->remote && !d.endpoint)
+		worker_info(w, 0, "session '%s' was a chat with the local model %s; going on with %s",
+			    name, d.model_name ? d.model_name : "?", remote_url(w->remote));
+	else if (!same_model && !w->remote)
 		worker_say_other_model(w, name, &d);
 	worker_set_state(w, WORKER_STATE_GENERATING);
 	bool restored = false;

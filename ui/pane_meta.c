@@ -3,7 +3,8 @@
  * KV-cache size), every GGUF key with its value and the tensor table, all
  * in one scrollable list; `/` searches it, Enter expands a long value or
  * array. It opens the model file itself (read-only, mapped), so it never
- * touches the engine thread's state. */
+ * touches the engine thread's state. A model without a file (a remote
+ * one) shows what the worker learnt of it instead (worker_model_details). */
 #include "pane.h"
 
 #include <inttypes.h>
@@ -18,6 +19,7 @@
 #include "miniline.h"
 #include "modelinfo.h"
 #include "options.h"
+#include "worker.h"
 
 /* A folded string shows this many bytes, a folded array this many items. */
 #define META_STR_SHORT 60
@@ -212,6 +214,27 @@ static void meta_free(void *state)
 	free(m);
 }
 
+/* A model without a file (a remote one): the lines the worker has. */
+static int meta_new_text(struct meta_pane **out, char *text)
+{
+	struct meta_pane *m = calloc(1, sizeof(*m));
+	if (!m || listview_new(&m->lv) < 0) {
+		free(m);
+		free(text);
+		return LT_E_NOMEM;
+	}
+	listview_add(m->lv, LISTVIEW_HEADING, META_TAG_OTHER, "Remote model");
+	for (char *line = text, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		listview_add(m->lv, LISTVIEW_TEXT, META_TAG_OTHER, line);
+	}
+	free(text);
+	*out = m;
+	return LT_OK;
+}
+
 static int meta_new(struct meta_pane **out, const char *path, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -325,8 +348,10 @@ static int meta_open(void **state, const struct pane_env *env)
 {
 	if (*state)
 		return 0;
-	struct meta_pane *m;
-	int rc = meta_new(&m, env->opts ? env->opts->model : NULL, env->err, env->err_len);
+	struct meta_pane *m = NULL;
+	char *details = env->w ? worker_model_details(env->w) : NULL;
+	int rc = details ? meta_new_text(&m, details)
+			 : meta_new(&m, env->opts ? env->opts->model : NULL, env->err, env->err_len);
 	*state = m;
 	return rc;
 }

@@ -126,7 +126,9 @@ void status_draw(WINDOW *win, const struct status_view *v)
 			 st->saved ? "" : " *");
 		f[SLOT_SESSION].shown = true;
 	}
-	snprintf(f[SLOT_MODEL].text, sizeof(f[SLOT_MODEL].text), "%s", st->model);
+	/* A remote model: its name and the server's host:port. */
+	snprintf(f[SLOT_MODEL].text, sizeof(f[SLOT_MODEL].text), "%.120s%s%.120s", st->model,
+		 st->server[0] ? " @ " : "", st->server);
 	f[SLOT_MODEL].shown = st->model[0] != '\0';
 	snprintf(f[SLOT_TEMPLATE].text, sizeof(f[SLOT_TEMPLATE].text), "%s", st->template_name);
 	f[SLOT_TEMPLATE].shown = st->template_name[0] != '\0';

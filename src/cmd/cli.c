@@ -130,6 +130,9 @@ int cli_parse(struct options *o, int argc, char **argv, unsigned mask, const cha
 		fprintf(stderr, "llamaterm %s: unexpected argument '%s'\n", cmd, o->positional[0]);
 		return 2;
 	}
+	/* With --remote, -m is the name the server knows the model by. */
+	if (o->remote)
+		return -1;
 	if ((checks & CLI_NEED_MODEL) && !o->model) {
 		fprintf(stderr, "llamaterm %s: a model is required (-m FILE)\n", cmd);
 		return 2;

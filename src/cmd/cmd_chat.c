@@ -32,7 +32,8 @@
 static void chat_usage(FILE *out)
 {
 	fprintf(out, "usage: llamaterm chat -m MODEL [--template T] [--system TEXT] [--session NAME]\n"
-		     "                      [sampling and stop options] [--plain]\n\n"
+		     "                      [sampling and stop options] [--plain]\n"
+		     "       llamaterm chat --remote URL [-m NAME] [--api-key KEY] [options]\n\n"
 		     "Chats with a model. Without a terminal (or with --plain) it reads one\n"
 		     "message per line from stdin (a line holding only " CHAT_MULTILINE " starts and\n"
 		     "ends a multi-line message) and prints each reply on stdout; everything\n"
@@ -408,7 +409,11 @@ static int chat_plain(struct chat *c)
 /* Fills everything but the context parameters, which cmd_chat checks first. */
 static void chat_config(const struct options *o, struct worker_config *cfg)
 {
-	cfg->model_path = o->model;
+	cfg->model_path = o->remote ? NULL : o->model;
+	cfg->remote_url = o->remote;
+	cfg->remote_model = o->remote ? o->model : NULL;
+	/* Also kept for a remote session that /load or F3 opens. */
+	cfg->api_key = o->api_key ? o->api_key : getenv("LLAMATERM_API_KEY");
 	cfg->model = cli_model_params(o);
 	cfg->gen = o->gen;
 	cfg->gen_given = o->gen_given;
@@ -455,11 +460,39 @@ static void chat_say_resume(struct worker *w, const char *model)
 	if (session_path(&path, st.session, err, sizeof(err)) == 0)
 		fprintf(stderr, "session saved: %s (%s)\n", st.session, path);
 	free(path);
-	fputs("resume with: llamaterm chat -m ", stderr);
-	chat_shell_word(stderr, model ? model : "MODEL");
+	/* A remote chat's session names its server itself. */
+	fputs("resume with: llamaterm chat", stderr);
+	if (!st.server[0]) {
+		fputs(" -m ", stderr);
+		chat_shell_word(stderr, model ? model : "MODEL");
+	}
 	fputs(" --session ", stderr);
 	chat_shell_word(stderr, st.session);
 	fputc('\n', stderr);
+}
+
+/* The server and model name a remote chat's session was saved with. */
+static int chat_session_endpoint(const char *name, const char **endpoint, const char **model)
+{
+	/* They live as long as the options that point at them. */
+	static char url[2048], mname[256];
+	struct session_data d;
+	char *path = NULL, warn[256], err[256];
+	int rc = session_path(&path, name, err, sizeof(err));
+	if (rc == 0)
+		rc = session_read_transcript(path, &d, warn, sizeof(warn), err, sizeof(err));
+	free(path);
+	if (rc)
+		return rc;
+	rc = d.endpoint && d.endpoint[0] ? 0 : LT_E_NOTFOUND;
+	if (rc == 0) {
+		snprintf(url, sizeof(url), "%s", d.endpoint);
+		snprintf(mname, sizeof(mname), "%s", d.model_name ? d.model_name : "");
+		*endpoint = url;
+		*model = mname[0] ? mname : NULL;
+	}
+	session_data_free(&d);
+	return rc;
 }
 
 int cmd_chat(int argc, char **argv)
@@ -472,10 +505,20 @@ int cmd_chat(int argc, char **argv)
 		keys_print_roff(stdout);
 		return 0;
 	}
-	int rc = cli_parse(&c.o, argc, argv, OPTC_CHAT, "chat", chat_usage,
-			   CLI_NO_ARGS | CLI_NEED_MODEL);
+	int rc = cli_parse(&c.o, argc, argv, OPTC_CHAT, "chat", chat_usage, CLI_NO_ARGS);
 	if (rc >= 0)
 		return rc;
+	/* A remote chat's session knows its server: --session alone reopens it. */
+	const char *endpoint = NULL, *remote_name = NULL;
+	if (!c.o.model && !c.o.remote && c.o.session && session_exists(c.o.session) &&
+	    chat_session_endpoint(c.o.session, &endpoint, &remote_name) == 0) {
+		c.o.remote = endpoint;
+		c.o.model = remote_name;
+	}
+	if (!c.o.model && !c.o.remote) {
+		fprintf(stderr, "llamaterm chat: a model is required (-m FILE, or --remote URL)\n");
+		return 2;
+	}
 	struct worker_config cfg = worker_config_default();
 	if (cli_ctx_params(&c.o, "chat", c.o.gen.n_ctx, c.o.n_batch, &cfg.ctx))
 		return 2;

@@ -16,13 +16,15 @@
 #include "model.h"
 #include "options.h"
 #include "reasoning.h"
+#include "remote.h"
 #include "sampler.h"
 #include "stopper.h"
 #include "vocab.h"
 
 static void run_usage(FILE *out)
 {
-	fprintf(out, "usage: llamaterm run -m MODEL (-p TEXT | -f FILE) [options]\n\n"
+	fprintf(out, "usage: llamaterm run -m MODEL (-p TEXT | -f FILE) [options]\n"
+		     "       llamaterm run --remote URL [-m NAME] (-p TEXT | -f FILE) [options]\n\n"
 		     "Continues the prompt, streaming the generated text to stdout and\n"
 		     "timings to stderr. --temp 0 is greedy decoding.\n\n");
 	options_print_help(out, OPTC_RUN);
@@ -185,6 +187,74 @@ static int run_generate(struct run *r)
 	return n_gen;
 }
 
+/* --remote: the stop matcher's output of each piece, on to the splitter;
+ * 1 (stop reading) once a stop string appeared. */
+static int run_remote_piece(void *ud, enum remote_part part, const char *text, size_t len)
+{
+	struct run *r = ud;
+	if (part == REMOTE_REASONING) {
+		run_emit(r, REASONING_THOUGHT, text, len);
+		return 0;
+	}
+	const char *out;
+	size_t out_len;
+	int hit = stopper_feed(r->stopper, text, len, &out, &out_len);
+	run_write(r, out, out_len);
+	return hit == STOPPER_HIT;
+}
+
+/* run --remote URL: the prompt continued by the server's /v1/completions. */
+static int run_remote(struct run *r, const char *text)
+{
+	const struct options *o = &r->o;
+	char err[512];
+	struct remote *rm = NULL;
+	const char *key = o->api_key ? o->api_key : getenv("LLAMATERM_API_KEY");
+	if (remote_new(&rm, o->remote, key, o->model, err, sizeof(err)) ||
+	    stopper_new(&r->stopper, o->stops, o->n_stops, err, sizeof(err)) < 0) {
+		fprintf(stderr, "llamaterm run: %s\n", err);
+		remote_free(rm);
+		return 2;
+	}
+	if (reasoning_new(&r->splitter, REASONING_DEFAULT_START, REASONING_DEFAULT_END) < 0) {
+		fprintf(stderr, "llamaterm run: out of memory\n");
+		remote_free(rm);
+		return 1;
+	}
+	reasoning_reset(r->splitter,
+			reasoning_opens(text, REASONING_DEFAULT_START, REASONING_DEFAULT_END));
+	signal(SIGINT, run_on_sigint);
+	remote_set_abort(rm, &run_interrupted);
+	struct remote_request q = { .prompt = text, .sampling = &o->gen.sampling,
+				    .n_predict = o->gen.n_predict, .stops = o->stops,
+				    .n_stops = o->n_stops };
+	struct remote_result res;
+	double t0 = cli_now();
+	int rc = remote_stream(rm, &q, run_remote_piece, r, &res, err, sizeof(err));
+	double t = cli_now() - t0;
+	signal(SIGINT, SIG_DFL);
+	if (!stopper_hit(r->stopper)) {
+		const char *out;
+		size_t out_len;
+		stopper_flush(r->stopper, &out, &out_len);
+		run_write(r, out, out_len);
+	}
+	reasoning_flush(r->splitter, run_emit, r);
+	cli_reasoning_end(&r->reasoning_open);
+	if (res.n_gen)
+		putchar('\n');
+	fflush(stdout);
+	if (rc && rc != LT_E_ABORTED)
+		fprintf(stderr, "llamaterm run: %s\n", err);
+	else
+		fprintf(stderr, "remote: %s (%s) | prompt: %d tokens | generation: %d tokens, %.1f tok/s%s\n",
+			remote_model(rm)[0] ? remote_model(rm) : "?", remote_server(rm),
+			res.n_prompt > 0 ? res.n_prompt : 0, res.n_gen, res.n_gen / (t > 0 ? t : 1e-9),
+			rc == LT_E_ABORTED ? " (interrupted)" : "");
+	remote_free(rm);
+	return rc && rc != LT_E_ABORTED ? 1 : 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run r;
@@ -201,6 +271,12 @@ int cmd_run(int argc, char **argv)
 	rc = cli_read_prompt(&r.o, "run", &text, &len);
 	if (rc)
 		return rc;
+	if (r.o.remote) {
+		rc = run_remote(&r, text);
+		free(text);
+		run_free(&r);
+		return rc;
+	}
 	double t_load = 0;
 	rc = run_open(&r, &t_load);
 	if (!rc)
