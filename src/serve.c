@@ -22,16 +22,6 @@
 #include "template_store.h"
 #include "utf8.h"
 
-/* The template a model without a recognisable one gets (as the chat's). */
-static const char serve_builtin_template[] =
-	"name = dialogue\n"
-	"description = built-in fallback: plain User:/AI: turns\n"
-	"user_prefix = User:\\s\n"
-	"user_suffix = \\n\n"
-	"assistant_prefix = AI:\\s\n"
-	"assistant_suffix = \\n\n"
-	"stop = \\nUser:\n";
-
 /* One context and what its KV cache holds. */
 struct slot {
 	struct ctx *ctx;
@@ -754,8 +744,7 @@ static void complete_chat(struct serve *s, const struct serve_req *q, const uint
 	int rc = template_choose(&t, s->template_name, vocab_chat_template(s->vocab), s->tdirs,
 				 s->n_tdirs, note, sizeof(note), err, sizeof(err));
 	if (rc && !s->template_name)
-		rc = template_parse(&t, "(built-in dialogue)", serve_builtin_template,
-				    sizeof(serve_builtin_template) - 1, err, sizeof(err));
+		rc = template_builtin(&t, err, sizeof(err));
 	if (rc) {
 		fail(res, 500, err);
 		goto out;

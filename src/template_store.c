@@ -287,3 +287,20 @@ int template_choose(struct template **out, const char *requested, const char *ch
 			 TEMPLATE_FALLBACK);
 	return rc;
 }
+
+/* Used when no template file can be found at all (not installed, not run
+ * from the source tree): the classic human/AI dialogue. */
+static const char template_builtin_text[] =
+	"name = dialogue\n"
+	"description = built-in fallback: plain User:/AI: turns\n"
+	"user_prefix = User:\\s\n"
+	"user_suffix = \\n\n"
+	"assistant_prefix = AI:\\s\n"
+	"assistant_suffix = \\n\n"
+	"stop = \\nUser:\n";
+
+int template_builtin(struct template **out, char *err, size_t errlen)
+{
+	return template_parse(out, "(built-in dialogue)", template_builtin_text,
+			      sizeof(template_builtin_text) - 1, err, errlen);
+}

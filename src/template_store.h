@@ -50,4 +50,8 @@ int template_choose(struct template **out, const char *requested, const char *ch
 		    char *const *dirs, size_t n_dirs, char *note, size_t notelen, char *err,
 		    size_t errlen);
 
+/* The built-in "dialogue" template (User:/AI: turns), for when no template
+ * file can be found at all. */
+int template_builtin(struct template **out, char *err, size_t errlen);
+
 #endif

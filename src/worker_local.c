@@ -10,17 +10,6 @@
 #include "vocab.h"
 #include "worker_impl.h"
 
-/* Used when no template file can be found at all (not installed, not
- * run from the source tree): the classic human/AI dialogue. */
-static const char worker_builtin_template[] =
-	"name = dialogue\n"
-	"description = built-in fallback: plain User:/AI: turns\n"
-	"user_prefix = User:\\s\n"
-	"user_suffix = \\n\n"
-	"assistant_prefix = AI:\\s\n"
-	"assistant_suffix = \\n\n"
-	"stop = \\nUser:\n";
-
 static int local_open(struct worker *w, char *err, size_t errlen)
 {
 	const struct worker_config *cfg = &w->cfg;
@@ -56,8 +45,7 @@ static int local_open(struct worker *w, char *err, size_t errlen)
 	rc = template_choose(&t, cfg->template_name, vocab_chat_template(w->vocab), w->tdirs,
 			     w->n_tdirs, note, sizeof(note), err, errlen);
 	if (rc && !cfg->template_name) {
-		rc = template_parse(&t, "(built-in dialogue)", worker_builtin_template,
-				    sizeof(worker_builtin_template) - 1, err, errlen);
+		rc = template_builtin(&t, err, errlen);
 		snprintf(note, sizeof(note), "no template files found; using the built-in dialogue");
 	}
 	if (rc)

@@ -21,16 +21,23 @@ trap 'tm kill-server >/dev/null 2>&1; rm -rf "$TMP"' EXIT
 export XDG_DATA_HOME=$TMP/data XDG_STATE_HOME=$TMP/state XDG_CONFIG_HOME=$TMP/config \
 	XDG_CACHE_HOME=$TMP/cache
 
-# start NAME ARGS...: runs 'llamaterm chat -m MODEL CHAT_ARGS ARGS' in a 100x30
-# window; when it exits the pane shows "EXITED:<status>".
-start() {
+# start_chat NAME ARGS...: runs 'llamaterm chat ARGS' in a 100x30 window;
+# when it exits the pane shows "EXITED:<status>".
+start_chat() {
 	local name=$1
 	shift
 	tm kill-session -t "$name" >/dev/null 2>&1
 	tm new-session -d -s "$name" -x 100 -y 30 \
 		"env TERM=xterm-256color XDG_DATA_HOME=$XDG_DATA_HOME XDG_STATE_HOME=$XDG_STATE_HOME \
 		 XDG_CONFIG_HOME=$XDG_CONFIG_HOME XDG_CACHE_HOME=$XDG_CACHE_HOME \
-		 $LLAMATERM chat -m $MODEL $CHAT_ARGS $*; echo EXITED:\$?; sleep 60"
+		 $LLAMATERM chat $*; echo EXITED:\$?; sleep 60"
+}
+
+# start NAME ARGS...: start_chat with '-m MODEL CHAT_ARGS' before ARGS.
+start() {
+	local name=$1
+	shift
+	start_chat "$name" -m "$MODEL" $CHAT_ARGS "$@"
 }
 
 # screen NAME: what the pane shows (a script may define its own view).

@@ -25,18 +25,7 @@ done
 PORT=$(cat "$TMP/port")
 URL=http://127.0.0.1:$PORT
 
-# start_remote NAME ARGS...: 'llamaterm chat ARGS' in a 100x30 window.
-start_remote() {
-	local name=$1
-	shift
-	tm kill-session -t "$name" >/dev/null 2>&1
-	tm new-session -d -s "$name" -x 100 -y 30 \
-		"env TERM=xterm-256color XDG_DATA_HOME=$XDG_DATA_HOME XDG_STATE_HOME=$XDG_STATE_HOME \
-		 XDG_CONFIG_HOME=$XDG_CONFIG_HOME XDG_CACHE_HOME=$XDG_CACHE_HOME \
-		 $LLAMATERM chat $*; echo EXITED:\$?; sleep 60"
-}
-
-start_remote r1 --remote "$URL"
+start_chat r1 --remote "$URL"
 if wait_for r1 ' idle │' && wait_for r1 "stories-remote @ 127\\.0\\.0\\.1:$PORT"; then
 	pass remote_tui_status_names_server
 else
@@ -74,7 +63,7 @@ if wait_for r1 'saved session remote-tui'; then pass remote_tui_save; else fail 
 
 # Nothing listens there: one line in the transcript, and the chat goes on.
 dead=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-start_remote r2 --remote "http://127.0.0.1:$dead"
+start_chat r2 --remote "http://127.0.0.1:$dead"
 wait_for r2 ' idle │' >/dev/null
 tm send-keys -t r2 'anyone' Enter
 if wait_for r2 "remote: http://127\\.0\\.0\\.1:$dead/v1/chat/completions: connection refused" &&
