@@ -30,7 +30,7 @@ struct ctx;
 struct ctx_params {
 	int n_ctx;                /* positions in the KV cache; 0: min(model's context_length, 4096) */
 	int n_batch;              /* most tokens computed at once; longer evals are split; 0: 512 */
-	int n_threads;            /* 0: every core OpenMP offers (1 without OpenMP) */
+	int n_threads;            /* 0: OMP_NUM_THREADS with OpenMP, else the online CPUs */
 	enum ggml_type kv_type;   /* F16 (default, as llama.cpp), F32, or Q8_0 / Q4_0 (half or a
 				   * quarter of the memory; the head size must be whole blocks) */
 };

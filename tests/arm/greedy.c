@@ -4,7 +4,7 @@
  * times and prints two lines: "kernels: NAME" (the variant in use) and the
  * generated text.
  *
- * usage: greedy MODEL PROMPT N */
+ * usage: greedy MODEL PROMPT N [THREADS] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +28,8 @@ static int32_t argmax(const float *logits, int n)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: greedy MODEL PROMPT N\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: greedy MODEL PROMPT N [THREADS]\n");
 		return 2;
 	}
 	const int n_gen = atoi(argv[3]);
@@ -51,6 +51,8 @@ int main(int argc, char **argv)
 	}
 	struct ctx_params cp = ctx_params_default();
 	cp.n_ctx = MAX_TOKENS;
+	if (argc == 5)
+		cp.n_threads = atoi(argv[4]);
 	if (ctx_new(&c, m, &cp, err, sizeof(err))) {
 		fprintf(stderr, "greedy: %s\n", err);
 		goto out;
