@@ -115,11 +115,12 @@ json_mean() {
 	echo "$1" | sed -n "s/.*\"test\": \"$2\", \"depth\": [0-9]*, \"mean\": \([0-9.]*\).*/\1/p"
 }
 
-# csv_avg CSV: avg_ts of the only result row of llama-bench -o csv (both
-# forks name the column the same; their markdown differs).
+# csv_avg CSV: avg_ts of the last result row of llama-bench -o csv (both
+# forks name the column the same; their markdown differs). The header is
+# bare, every value is quoted and may hold commas ("-1,0").
 csv_avg() {
-	echo "$1" | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) { h = $i; gsub(/"/, "", h);
-		if (h == "avg_ts") c = i } } NR > 1 && c { v = $c; gsub(/"/, "", v); print v }' | tail -1
+	echo "$1" | awk 'NR == 1 { n = split($0, h, ","); for (i = 1; i <= n; i++) if (h[i] == "avg_ts") c = i; next }
+		c { s = $0; sub(/^"/, "", s); sub(/"$/, "", s); split(s, v, "\",\""); print v[c] }' | tail -1
 }
 
 # median X...: the middle value (mean of the two middle ones), "-" if none.
