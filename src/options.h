@@ -87,6 +87,7 @@ struct options {
 	int port;                   /* serve --port */
 	const char *api_key;        /* serve --api-key; chat and run --api-key */
 	const char *remote;         /* chat and run --remote URL */
+	const char *api_key_file;   /* serve --api-key-file FILE */
 	int parallel;               /* serve --parallel (0: 1) */
 	const char *slot_timeout;   /* serve --slot-timeout SECONDS (NULL: 30) */
 	bool help;

@@ -339,6 +339,35 @@ static char *model_id(const char *path)
 	return strndup(base, n);
 }
 
+/* The key of --api-key-file: the file's first line without its line end
+ * or surrounding blanks. Returns 0, or 2 after saying what is wrong. */
+static int read_key_file(const char *path, char **out)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "llamaterm serve: --api-key-file %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, f);
+	fclose(f);
+	size_t start = 0, end = n > 0 ? (size_t)n : 0;
+	while (end > 0 && strchr(" \t\r\n", line[end - 1]))
+		end--;
+	while (start < end && strchr(" \t", line[start]))
+		start++;
+	if (start == end) {
+		fprintf(stderr, "llamaterm serve: --api-key-file %s: the first line holds no key\n", path);
+		free(line);
+		return 2;
+	}
+	memmove(line, line + start, end - start);
+	line[end - start] = '\0';
+	*out = line;
+	return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	struct options o;
@@ -374,6 +403,9 @@ int cmd_serve(int argc, char **argv)
 			return 2;
 		}
 	}
+	char *key_from_file = NULL;
+	if (o.api_key_file && read_key_file(o.api_key_file, &key_from_file))
+		return 2;
 	struct serve *serve = NULL;
 	struct MHD_Daemon *d = NULL;
 	char err[512];
@@ -406,7 +438,8 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "llamaterm serve: %s\n", err);
 		goto out;
 	}
-	struct server srv = { .serve = serve, .api_key = o.api_key };
+	struct server srv = { .serve = serve,
+			      .api_key = key_from_file ? key_from_file : o.api_key };
 	atomic_init(&srv.active, 0);
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
 			     (uint16_t)o.port, NULL, NULL, on_request, &srv,
@@ -446,5 +479,6 @@ out:
 	vocab_free(vocab);
 	model_free(model);
 	free(name);
+	free(key_from_file);
 	return rc;
 }

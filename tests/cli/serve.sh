@@ -460,3 +460,18 @@ if start_server "$TMP/log2" --api-key "$KEY"; then
 else
 	fail "serve --api-key starts" "$(head -c 300 "$TMP/log2")"
 fi
+
+printf '  %s \n' "$KEY" >"$TMP/keyfile"
+if start_server "$TMP/log4" --api-key-file "$TMP/keyfile"; then
+	req "--api-key-file: no key is 401" 401 GET /v1/models
+	req "--api-key-file: the file's key is accepted" 200 GET /v1/models "" \
+		-H "Authorization: Bearer $KEY"
+	stop_server
+else
+	fail "serve --api-key-file starts" "$(head -c 300 "$TMP/log4")"
+fi
+: >"$TMP/emptykey"
+expect_status "serve --api-key-file with no key exits 2" 2 "$LT" serve -m "$STORIES" \
+	--api-key-file "$TMP/emptykey"
+expect_status "serve --api-key-file that is missing exits 2" 2 "$LT" serve -m "$STORIES" \
+	--api-key-file "$TMP/nokeyfile"
