@@ -13,6 +13,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 
+#include <cpuid.h>
 #include <pthread.h>
 
 #include "ops_x86.h"
@@ -390,7 +391,11 @@ static pthread_once_t avxvnni_once = PTHREAD_ONCE_INIT;
 
 static bool avxvnni_probe(void)
 {
-	return quant_x86_probe() && __builtin_cpu_supports("avxvnni");
+	/* AVX-VNNI is CPUID leaf 7 subleaf 1, EAX bit 4; clang 14's
+	 * __builtin_cpu_supports does not know its name. */
+	unsigned int eax = 0, ebx, ecx, edx;
+	bool vnni = __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax & (1u << 4));
+	return quant_x86_probe() && vnni;
 }
 
 static void avxvnni_init(void)
