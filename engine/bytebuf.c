@@ -9,15 +9,15 @@
 
 void bytebuf_put(struct bytebuf *b, const void *data, size_t n)
 {
-	if (b->oom || n == 0)
+	if (b->oom || (n == 0 && b->p))
 		return;
-	if (n > SIZE_MAX / 2 - b->len) {
+	if (n > SIZE_MAX / 2 - b->len - 1) {
 		b->oom = true;
 		return;
 	}
-	if (b->len + n > b->cap) {
+	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : BYTEBUF_MIN_CAP;
-		while (cap < b->len + n)
+		while (cap < b->len + n + 1)
 			cap *= 2;
 		uint8_t *p = realloc(b->p, cap);
 		if (!p) {
@@ -27,8 +27,17 @@ void bytebuf_put(struct bytebuf *b, const void *data, size_t n)
 		b->p = p;
 		b->cap = cap;
 	}
-	memcpy(b->p + b->len, data, n);
+	if (n)
+		memcpy(b->p + b->len, data, n);
 	b->len += n;
+	b->p[b->len] = 0;
+}
+
+void bytebuf_clear(struct bytebuf *b)
+{
+	b->len = 0;
+	if (b->p)
+		b->p[0] = 0;
 }
 
 void bytebuf_u8(struct bytebuf *b, uint8_t v)

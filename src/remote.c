@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytebuf.h"
 #include "sse.h"
 
 #ifndef LLAMATERM_VERSION
@@ -102,8 +103,7 @@ const char *remote_model(const struct remote *r) { return r->model; }
 struct xfer {
 	struct remote *r;
 	/* The body when it is not a stream (or the status is not 200). */
-	char *body;
-	size_t n, cap;
+	struct bytebuf body;
 	bool too_big;
 	/* A stream. */
 	bool streaming;
@@ -123,24 +123,12 @@ static int xfer_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, 
 
 static int body_add(struct xfer *x, const char *p, size_t n)
 {
-	if (x->n + n + 1 > REMOTE_BODY_MAX) {
+	if (x->body.len + n + 1 > REMOTE_BODY_MAX) {
 		x->too_big = true;
 		return -1;
 	}
-	if (x->n + n + 1 > x->cap) {
-		size_t cap = x->cap ? x->cap * 2 : 4096;
-		while (cap < x->n + n + 1)
-			cap *= 2;
-		char *b = realloc(x->body, cap);
-		if (!b)
-			return -1;
-		x->body = b;
-		x->cap = cap;
-	}
-	memcpy(x->body + x->n, p, n);
-	x->n += n;
-	x->body[x->n] = '\0';
-	return 0;
+	bytebuf_put(&x->body, p, n);
+	return x->body.oom ? -1 : 0;
 }
 
 static int on_event(void *ud, const char *data, size_t len)
@@ -235,7 +223,7 @@ static int xfer_run(struct remote *r, const char *path, const char *body, struct
 			       x->err[0] ? x->err : lt_strerror(x->rc));
 	} else if (status != 200 && status != 0) {
 		char msg[400];
-		error_message(x->body, msg, sizeof(msg));
+		error_message((const char *)x->body.p, msg, sizeof(msg));
 		rc = lt_seterr(err, errlen, LT_E_IO, "remote: %s: HTTP %ld%s%s", url, status,
 			       msg[0] ? ": " : "", msg);
 	} else if (cc != CURLE_OK && !(x->streaming && (x->done || x->res->finish[0]))) {
@@ -260,10 +248,10 @@ int remote_get(struct remote *r, const char *path, char **body, char *err, size_
 	*body = NULL;
 	int rc = xfer_run(r, path, NULL, &x, err, errlen);
 	if (rc) {
-		free(x.body);
+		free(x.body.p);
 		return rc;
 	}
-	*body = x.body ? x.body : strdup("");
+	*body = x.body.p ? (char *)x.body.p : strdup("");
 	return *body ? 0 : lt_seterr(err, errlen, LT_E_NOMEM, "out of memory");
 }
 
@@ -422,7 +410,7 @@ int remote_stream(struct remote *r, const struct remote_request *q, remote_piece
 	struct xfer x = { .r = r, .streaming = true, .fn = fn, .ud = ud, .res = res };
 	rc = xfer_run(r, q->msgs ? "/v1/chat/completions" : "/v1/completions", body, &x, err, errlen);
 	free(body);
-	free(x.body);
+	free(x.body.p);
 	if (rc == LT_E_ABORTED || (rc == 0 && x.rc == REMOTE_CHUNK_STOP)) {
 		res->stopped = true;
 		return rc;

@@ -4,36 +4,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct buf {
-	char *v;
-	size_t n, cap;
-};
+#include "bytebuf.h"
 
 struct sse {
-	struct buf line; /* the line being read */
-	struct buf data; /* the event's data so far */
+	struct bytebuf line; /* the line being read */
+	struct bytebuf data; /* the event's data so far */
 	bool has_data;   /* a data: line was seen since the last event */
 	bool after_cr;   /* the last byte was a CR: an LF right after it ends nothing */
 };
 
-static int buf_add(struct buf *b, const char *s, size_t n)
+static int buf_add(struct bytebuf *b, const char *s, size_t n)
 {
-	if (b->n + n + 1 > SSE_EVENT_MAX)
+	if (b->len + n + 1 > SSE_EVENT_MAX)
 		return LT_E_FULL;
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		char *v = realloc(b->v, cap);
-		if (!v)
-			return LT_E_NOMEM;
-		b->v = v;
-		b->cap = cap;
-	}
-	memcpy(b->v + b->n, s, n);
-	b->n += n;
-	b->v[b->n] = '\0';
-	return 0;
+	bytebuf_put(b, s, n);
+	return b->oom ? LT_E_NOMEM : 0;
 }
 
 int sse_new(struct sse **out)
@@ -46,35 +31,36 @@ void sse_free(struct sse *p)
 {
 	if (!p)
 		return;
-	free(p->line.v);
-	free(p->data.v);
+	free(p->line.p);
+	free(p->data.p);
 	free(p);
 }
 
 void sse_reset(struct sse *p)
 {
-	p->line.n = p->data.n = 0;
+	bytebuf_clear(&p->line);
+	bytebuf_clear(&p->data);
 	p->has_data = p->after_cr = false;
 }
 
 bool sse_pending(const struct sse *p)
 {
-	return p->has_data || p->line.n > 0;
+	return p->has_data || p->line.len > 0;
 }
 
 /* One complete line: a field of the event, or its end when empty. */
 static int sse_line(struct sse *p, sse_event_fn fn, void *ud)
 {
-	const char *l = p->line.v ? p->line.v : "";
-	size_t n = p->line.n;
-	p->line.n = 0;
+	const char *l = p->line.p ? (const char *)p->line.p : "";
+	size_t n = p->line.len;
+	p->line.len = 0; /* its bytes stay as they are until the next line's */
 	if (n == 0) {
 		if (!p->has_data)
 			return 0;
 		p->has_data = false;
-		size_t len = p->data.n;
-		p->data.n = 0;
-		return fn(ud, p->data.v, len);
+		size_t len = p->data.len;
+		p->data.len = 0;
+		return fn(ud, (const char *)p->data.p, len);
 	}
 	if (l[0] == ':')
 		return 0;
@@ -90,7 +76,7 @@ static int sse_line(struct sse *p, sse_event_fn fn, void *ud)
 		rc = buf_add(&p->data, "\n", 1);
 	if (rc == 0)
 		rc = buf_add(&p->data, v, (size_t)(l + n - v));
-	if (rc == 0 && !p->data.v)
+	if (rc == 0 && !p->data.p)
 		rc = buf_add(&p->data, "", 0);
 	p->has_data = true;
 	return rc;

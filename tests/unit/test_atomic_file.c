@@ -181,7 +181,20 @@ static void test_bytebuf(void **state)
 	assert_int_equal(b.len, 17 + 40000);
 	assert_int_equal(b.p[17 + 4 * 9999], (uint8_t)9999);
 	assert_int_equal(b.p[0], 1);
+	/* A 0 follows the bytes, so text reads as a C string; clear keeps the memory. */
+	assert_int_equal(b.p[b.len], 0);
+	bytebuf_clear(&b);
+	assert_int_equal(b.len, 0);
+	bytebuf_put(&b, "ab", 2);
+	assert_string_equal((const char *)b.p, "ab");
 	free(b.p);
+	/* An empty put still gives an empty string, not NULL. */
+	struct bytebuf e = { 0 };
+	bytebuf_put(&e, "", 0);
+	assert_false(e.oom);
+	assert_non_null(e.p);
+	assert_string_equal((const char *)e.p, "");
+	free(e.p);
 }
 
 int main(void)
