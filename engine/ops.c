@@ -9,6 +9,7 @@
 #include "kernels.h"
 #include "ops_impl.h"
 #include "pool.h"
+#include "quant.h"
 
 /* Matmul tiles: a few weight rows are reused against a run of activation
  * rows while both are still in cache. */
@@ -246,6 +247,29 @@ static void ops_wsum_ref(float *out, const float *w, const float *v, size_t v_st
 	}
 }
 
+static void ops_scores_f16_ref(float *s, const float *q, const uint16_t *k, size_t k_stride,
+			       int n_kv, int hd, float scale)
+{
+	for (int p = 0; p < n_kv; p++) {
+		const uint16_t *kp = k + (size_t)p * k_stride;
+		double sum = 0;
+		for (int d = 0; d < hd; d++)
+			sum += (double)(q[d] * fp16_to_f32(kp[d]));
+		s[p] = (float)sum * scale;
+	}
+}
+
+static void ops_wsum_f16_ref(float *out, const float *w, const uint16_t *v, size_t v_stride,
+			     int n_kv, int hd)
+{
+	for (int p = 0; p < n_kv; p++) {
+		const uint16_t *vp = v + (size_t)p * v_stride;
+		const float wp = w[p];
+		for (int d = 0; d < hd; d++)
+			out[d] += wp * fp16_to_f32(vp[d]);
+	}
+}
+
 static const struct ops_row_kernels ops_ref_rows = {
 	.rmsnorm = ops_rmsnorm_ref,
 	.softmax = ops_softmax_ref,
@@ -255,6 +279,8 @@ static const struct ops_row_kernels ops_ref_rows = {
 	.rope = ops_rope_ref,
 	.scores = ops_scores_ref,
 	.wsum = ops_wsum_ref,
+	.scores_f16 = ops_scores_f16_ref,
+	.wsum_f16 = ops_wsum_f16_ref,
 };
 
 const struct ops_row_kernels *ops_rows_ref(void)

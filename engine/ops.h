@@ -107,6 +107,13 @@ struct ops_row_kernels {
 		       float scale);
 	/* out[d] = sum over p < n_kv of w[p] * v[p*v_stride + d], for d < hd. */
 	void (*wsum)(float *out, const float *w, const float *v, size_t v_stride, int n_kv, int hd);
+	/* scores over K rows of f16 (an F16 cache read in place), each element
+	 * widened as it is read: the same sums as scores over the widened rows. */
+	void (*scores_f16)(float *s, const float *q, const uint16_t *k, size_t k_stride, int n_kv,
+			   int hd, float scale);
+	/* out[d] += sum over p < n_kv of w[p] * v[p*v_stride + d] over V rows of f16. */
+	void (*wsum_f16)(float *out, const float *w, const uint16_t *v, size_t v_stride, int n_kv,
+			 int hd);
 };
 
 const struct ops_row_kernels *ops_rows_ref(void);
@@ -162,7 +169,7 @@ void ops_mat_row(const struct ops_mat *m, int64_t r, float *out);
 
 /* Which way ops_attention computes a single query (see there). */
 enum ops_attn_path {
-	OPS_ATTN_AUTO = 0, /* split over a quantized cache, batch otherwise */
+	OPS_ATTN_AUTO = 0, /* split for a single query over an F16 or quantized cache */
 	OPS_ATTN_BATCH,
 	OPS_ATTN_SPLIT,    /* split whenever n_tok is 1 and the cache is not F32 */
 };
@@ -198,16 +205,14 @@ size_t ops_attention_work_size(const struct ops_attn *a, int n_kv, int n_threads
  * (or its window) of k_cache and v_cache. The rows of the batch must already
  * be stored, and a ring must hold the window of every token of the batch.
  * A batch widens the cached rows it reads to floats once, then splits by
- * token and query head. A single query over a quantized cache (decode)
- * reads the rows in place instead (K through the type's vec_dot, V a tile
- * at a time) and splits by KV head and by ranges of positions whose
- * partial softmax sums are merged at the end (flash decoding); its ranges
- * depend on the depth and the heads, never on n_threads, so neither does
- * the result, which equals the batch path's to float rounding. Over an F16
- * cache the split measured slower than widening whole rows (F16C converts
- * a 768-float row faster than twelve 64-float heads), so decode keeps the
- * batch path there unless a->path asks for the split. Returns 0 or LT_E_UNSUPPORTED for a KV
- * type without kernels. */
+ * token and query head. A single query over an F16 or quantized cache
+ * (decode) reads the rows in place instead (F16 rows widened as they are
+ * read, quantized K through the type's vec_dot and V a tile at a time) and
+ * splits by KV head and by ranges of positions whose partial softmax sums
+ * are merged at the end (flash decoding); its ranges depend on the depth
+ * and the heads, never on n_threads, so neither does the result, which
+ * equals the batch path's to float rounding. Returns 0 or LT_E_UNSUPPORTED
+ * for a KV type without kernels. */
 int ops_attention(const struct ops_attn *a, float *out, const float *q, const void *k_cache,
 		  const void *v_cache, int n_tok, int pos0, void *work, int n_threads);
 

@@ -328,6 +328,97 @@ static void arm_wsum(float *out, const float *w, const float *v, size_t v_stride
 	}
 }
 
+/* Four f16 elements widened (exact). */
+static inline float32x4_t arm_load_f16(const uint16_t *p)
+{
+	return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
+}
+
+/* The first n (0..4) f16 elements at p widened, the rest 0. */
+static inline float32x4_t arm_load_f16_part(const uint16_t *p, int n)
+{
+	uint16_t t[4] = { 0 };
+	memcpy(t, p, (size_t)n * sizeof(uint16_t));
+	return arm_load_f16(t);
+}
+
+static inline float arm_dot_f16(const float *a, const uint16_t *b, int hd)
+{
+	float32x4_t a0 = vdupq_n_f32(0), a1 = a0;
+	int d = 0;
+	for (; d + 8 <= hd; d += 8) {
+		a0 = vfmaq_f32(a0, vld1q_f32(a + d), arm_load_f16(b + d));
+		a1 = vfmaq_f32(a1, vld1q_f32(a + d + 4), arm_load_f16(b + d + 4));
+	}
+	if (d + 4 <= hd) {
+		a0 = vfmaq_f32(a0, vld1q_f32(a + d), arm_load_f16(b + d));
+		d += 4;
+	}
+	if (d < hd)
+		a1 = vfmaq_f32(a1, arm_load_part(a + d, hd - d), arm_load_f16_part(b + d, hd - d));
+	return vaddvq_f32(vaddq_f32(a0, a1));
+}
+
+/* arm_scores over rows of f16, in the same order (equal to the widened rows'). */
+static void arm_scores_f16(float *s, const float *q, const uint16_t *k, size_t k_stride,
+			   int n_kv, int hd, float scale)
+{
+	int p = 0;
+	if (hd % 4 == 0) {
+		for (; p + 4 <= n_kv; p += 4) {
+			const uint16_t *k0 = k + (size_t)p * k_stride;
+			float32x4_t a0 = vdupq_n_f32(0), a1 = a0, a2 = a0, a3 = a0;
+			for (int d = 0; d < hd; d += 4) {
+				const float32x4_t qv = vld1q_f32(q + d);
+				const uint16_t *kd = k0 + d;
+				a0 = vfmaq_f32(a0, qv, arm_load_f16(kd));
+				a1 = vfmaq_f32(a1, qv, arm_load_f16(kd + k_stride));
+				a2 = vfmaq_f32(a2, qv, arm_load_f16(kd + 2 * k_stride));
+				a3 = vfmaq_f32(a3, qv, arm_load_f16(kd + 3 * k_stride));
+			}
+			const float32x4_t sums = vpaddq_f32(vpaddq_f32(a0, a1), vpaddq_f32(a2, a3));
+			vst1q_f32(s + p, vmulq_n_f32(sums, scale));
+		}
+	}
+	for (; p < n_kv; p++)
+		s[p] = arm_dot_f16(q, k + (size_t)p * k_stride, hd) * scale;
+}
+
+/* arm_wsum over rows of f16, adding to what out holds. */
+static void arm_wsum_f16(float *out, const float *w, const uint16_t *v, size_t v_stride,
+			 int n_kv, int hd)
+{
+	int d0 = 0;
+	for (; d0 + 16 <= hd; d0 += 16) {
+		float32x4_t a0 = vld1q_f32(out + d0), a1 = vld1q_f32(out + d0 + 4);
+		float32x4_t a2 = vld1q_f32(out + d0 + 8), a3 = vld1q_f32(out + d0 + 12);
+		const uint16_t *vp = v + d0;
+		for (int p = 0; p < n_kv; p++, vp += v_stride) {
+			a0 = vfmaq_n_f32(a0, arm_load_f16(vp), w[p]);
+			a1 = vfmaq_n_f32(a1, arm_load_f16(vp + 4), w[p]);
+			a2 = vfmaq_n_f32(a2, arm_load_f16(vp + 8), w[p]);
+			a3 = vfmaq_n_f32(a3, arm_load_f16(vp + 12), w[p]);
+		}
+		vst1q_f32(out + d0, a0);
+		vst1q_f32(out + d0 + 4, a1);
+		vst1q_f32(out + d0 + 8, a2);
+		vst1q_f32(out + d0 + 12, a3);
+	}
+	for (; d0 + 4 <= hd; d0 += 4) {
+		float32x4_t a0 = vld1q_f32(out + d0);
+		const uint16_t *vp = v + d0;
+		for (int p = 0; p < n_kv; p++, vp += v_stride)
+			a0 = vfmaq_n_f32(a0, arm_load_f16(vp), w[p]);
+		vst1q_f32(out + d0, a0);
+	}
+	for (int d = d0; d < hd; d++) {
+		float sum = out[d];
+		for (int p = 0; p < n_kv; p++)
+			sum += w[p] * vgetq_lane_f32(arm_load_f16_part(v + (size_t)p * v_stride + d, 1), 0);
+		out[d] = sum;
+	}
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 static const struct ops_row_kernels arm_rows = {
@@ -339,6 +430,8 @@ static const struct ops_row_kernels arm_rows = {
 	.rope = arm_rope,
 	.scores = arm_scores,
 	.wsum = arm_wsum,
+	.scores_f16 = arm_scores_f16,
+	.wsum_f16 = arm_wsum_f16,
 };
 
 const struct ops_row_kernels *ops_arm_rows(void)

@@ -134,6 +134,26 @@ static void ops_split_tile(const struct ops_split_job *j, const uint8_t *cache, 
 	}
 }
 
+/* How many positions from t0 on (below p1) sit in consecutive cache rows,
+ * at most a tile: a ring's rows wrap. */
+static int ops_split_run(const struct ops_split_job *j, int t0, int p1)
+{
+	int n = p1 - t0 < OPS_ATTN_TILE ? p1 - t0 : OPS_ATTN_TILE;
+	const int ring = j->a->ring_rows;
+	if (ring > 0 && ring - t0 % ring < n)
+		n = ring - t0 % ring;
+	return n;
+}
+
+/* KV head g of position p in an F16 cache, read in place. */
+static const uint16_t *ops_split_f16_row(const struct ops_split_job *j, const uint8_t *cache,
+					 int g, int p)
+{
+	const struct ops_attn *a = j->a;
+	const size_t row = (size_t)(a->ring_rows > 0 ? p % a->ring_rows : p) * a->kv_row_bytes;
+	return (const uint16_t *)(cache + row) + (size_t)g * a->head_dim;
+}
+
 static void ops_split_range(const struct ops_split_job *j, int64_t item, int *g, int *sp,
 			    int *p0, int *p1)
 {
@@ -169,25 +189,28 @@ static void ops_split_scores(void *arg, int64_t item, int thread)
 	/* The group's queries, hd floats of room each (more than any dot type needs). */
 	uint8_t *qd = j->slots + j->slot * (size_t)thread;
 	const size_t q_room = (size_t)hd * sizeof(float);
-	const size_t head_bytes = dtype_row_bytes(a->kv_type, (int64_t)g * hd);
-	for (int i = 0; i < group; i++)
-		ops_attn_q_dot(a, j->kk, j->qk, j->q + (size_t)(g * group + i) * hd,
-			       qd + q_room * (size_t)i);
 	if (a->kv_type == GGML_TYPE_F16) {
-		/* Widening a tile and the float score kernel beat f16 vec_dot
-		 * row by row; the queries become floats again. */
-		float *kt = (float *)(qd + q_room * (size_t)group);
-		float *qf = kt + OPS_ATTN_TILE * hd;
-		for (int t0 = p0; t0 < p1; t0 += OPS_ATTN_TILE) {
-			const int n = p1 - t0 < OPS_ATTN_TILE ? p1 - t0 : OPS_ATTN_TILE;
-			ops_split_tile(j, j->kc, g, t0, n, kt);
-			for (int i = 0; i < group; i++) {
-				float *s = j->scores + (size_t)(g * group + i) * j->n_kv + (t0 - j->lo);
-				j->qk->to_float(qd + q_room * (size_t)i, qf, hd);
-				j->rows->scores(s, qf, kt, (size_t)hd, n, hd, a->scale);
-			}
+		/* The queries rounded through f16, as floats; K's rows widened as
+		 * they are read, a run at a time that the group's heads share
+		 * while it is in L1. */
+		float *qf = (float *)qd, *tmp = qf + (size_t)group * hd;
+		for (int i = 0; i < group; i++)
+			ops_attn_round_q(a, j->kk, j->qk, j->q + (size_t)(g * group + i) * hd, tmp,
+					 qf + (size_t)i * hd);
+		const size_t stride = a->kv_row_bytes / sizeof(uint16_t);
+		for (int t0 = p0, n; t0 < p1; t0 += n) {
+			n = ops_split_run(j, t0, p1);
+			const uint16_t *kp = ops_split_f16_row(j, j->kc, g, t0);
+			for (int i = 0; i < group; i++)
+				j->rows->scores_f16(j->scores + (size_t)(g * group + i) * j->n_kv +
+							    (t0 - j->lo),
+						    qf + (size_t)i * hd, kp, stride, n, hd, a->scale);
 		}
 	} else {
+		const size_t head_bytes = dtype_row_bytes(a->kv_type, (int64_t)g * hd);
+		for (int i = 0; i < group; i++)
+			ops_attn_q_dot(a, j->kk, j->qk, j->q + (size_t)(g * group + i) * hd,
+				       qd + q_room * (size_t)i);
 		for (int p = p0; p < p1; p++) {
 			const size_t row =
 				(size_t)(a->ring_rows > 0 ? p % a->ring_rows : p) * a->kv_row_bytes;
@@ -248,6 +271,25 @@ static void ops_split_values(void *arg, int64_t item, int thread)
 		memset(j->partial + ((size_t)h * j->n_split + sp) * (hd + 2) + 2, 0,
 		       (size_t)hd * sizeof(float));
 	}
+	if (a->kv_type == GGML_TYPE_F16) {
+		/* V's rows widened as they are read, into the range's output. */
+		const size_t stride = a->kv_row_bytes / sizeof(uint16_t);
+		for (int t0 = p0, n; t0 < p1; t0 += n) {
+			n = ops_split_run(j, t0, p1);
+			const uint16_t *vp = ops_split_f16_row(j, j->vc, g, t0);
+			for (int i = 0; i < group; i++) {
+				const int h = g * group + i;
+				float *w = j->scores + (size_t)h * j->n_kv + (t0 - j->lo);
+				float *acc = j->partial + ((size_t)h * j->n_split + sp) * (hd + 2) + 2;
+				/* Weights rounded to f16 before they scale V, as in
+				 * the batch path (and llama.cpp's non-flash one). */
+				j->qk->from_float(w, half, n);
+				j->qk->to_float(half, w, n);
+				j->rows->wsum_f16(acc, w, vp, stride, n, hd);
+			}
+		}
+		return;
+	}
 	for (int t0 = p0; t0 < p1; t0 += OPS_ATTN_TILE) {
 		const int n = p1 - t0 < OPS_ATTN_TILE ? p1 - t0 : OPS_ATTN_TILE;
 		ops_split_tile(j, j->vc, g, t0, n, vt);
@@ -255,12 +297,6 @@ static void ops_split_values(void *arg, int64_t item, int thread)
 			const int h = g * group + i;
 			float *w = j->scores + (size_t)h * j->n_kv + (t0 - j->lo);
 			float *acc = j->partial + ((size_t)h * j->n_split + sp) * (hd + 2) + 2;
-			if (a->kv_type == GGML_TYPE_F16) {
-				/* Weights rounded to f16 before they scale V, as in
-				 * the batch path (and llama.cpp's non-flash one). */
-				j->qk->from_float(w, half, n);
-				j->qk->to_float(half, w, n);
-			}
 			j->rows->wsum(tmp, w, vt, (size_t)hd, n, hd);
 			for (int d = 0; d < hd; d++)
 				acc[d] += tmp[d];
@@ -322,13 +358,12 @@ static void ops_attention_split(const struct ops_attn *a, const struct quant_ker
 }
 
 /* Whether a batch goes to the split path: single queries over a cache
- * that the batch path would first widen to floats; by default only the
- * quantized ones (ops.h says why). */
+ * that the batch path would first widen to floats. */
 static bool ops_attn_use_split(const struct ops_attn *a, int n_tok)
 {
 	if (n_tok != 1 || a->kv_type == GGML_TYPE_F32 || a->path == OPS_ATTN_BATCH)
 		return false;
-	return a->path == OPS_ATTN_SPLIT || a->kv_type != GGML_TYPE_F16;
+	return true;
 }
 
 size_t ops_attention_work_size(const struct ops_attn *a, int n_kv, int n_threads)

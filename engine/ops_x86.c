@@ -391,6 +391,100 @@ LT_AVX2 static void x86_wsum(float *out, const float *w, const float *v, size_t 
 	}
 }
 
+/* Eight f16 elements widened (F16C: exact). */
+LT_AVX2 static inline __m256 x86_load_f16(const uint16_t *p)
+{
+	return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+
+/* x86_dot with b in f16: the same lanes, the tail widened into a padded vector. */
+LT_AVX2 static inline float x86_dot_f16(const float *a, const uint16_t *b, int hd)
+{
+	__m256 acc = _mm256_setzero_ps();
+	int d = 0;
+	for (; d + 8 <= hd; d += 8)
+		acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + d), x86_load_f16(b + d), acc);
+	if (d < hd) {
+		float tail[8] = { 0 };
+		for (int i = d; i < hd; i++)
+			tail[i - d] = _cvtsh_ss(b[i]);
+		acc = _mm256_fmadd_ps(_mm256_maskload_ps(a + d, x86_tail_mask(hd - d)),
+				      _mm256_loadu_ps(tail), acc);
+	}
+	return x86_hsum_ps(acc);
+}
+
+/* x86_scores over rows of f16: the same accumulators in the same order, so
+ * a row read in place scores what its widened copy would, bit for bit. */
+LT_AVX2 static void x86_scores_f16(float *s, const float *q, const uint16_t *k, size_t k_stride,
+				   int n_kv, int hd, float scale)
+{
+	const __m256 vscale = _mm256_set1_ps(scale);
+	int p = 0;
+	if (hd % 8 == 0) {
+		for (; p + 8 <= n_kv; p += 8) {
+			const uint16_t *k0 = k + (size_t)p * k_stride;
+			__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+			__m256 a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+			for (int d = 0; d < hd; d += 8) {
+				const __m256 qv = _mm256_loadu_ps(q + d);
+				const uint16_t *kd = k0 + d;
+				a0 = _mm256_fmadd_ps(qv, x86_load_f16(kd), a0);
+				a1 = _mm256_fmadd_ps(qv, x86_load_f16(kd + k_stride), a1);
+				a2 = _mm256_fmadd_ps(qv, x86_load_f16(kd + 2 * k_stride), a2);
+				a3 = _mm256_fmadd_ps(qv, x86_load_f16(kd + 3 * k_stride), a3);
+				a4 = _mm256_fmadd_ps(qv, x86_load_f16(kd + 4 * k_stride), a4);
+				a5 = _mm256_fmadd_ps(qv, x86_load_f16(kd + 5 * k_stride), a5);
+				a6 = _mm256_fmadd_ps(qv, x86_load_f16(kd + 6 * k_stride), a6);
+				a7 = _mm256_fmadd_ps(qv, x86_load_f16(kd + 7 * k_stride), a7);
+			}
+			_mm256_storeu_ps(s + p, _mm256_mul_ps(x86_hsum8(a0, a1, a2, a3, a4, a5, a6, a7),
+							      vscale));
+		}
+	}
+	for (; p < n_kv; p++)
+		s[p] = x86_dot_f16(q, k + (size_t)p * k_stride, hd) * scale;
+}
+
+/* As x86_wsum_cols over rows of f16, adding to what out holds. */
+LT_AVX2 static inline __attribute__((always_inline)) void
+x86_wsum_f16_cols(float *out, const float *w, const uint16_t *v, size_t v_stride, int n_kv,
+		  int d0, const int n_acc)
+{
+	__m256 acc[8];
+#pragma GCC unroll 8
+	for (int j = 0; j < n_acc; j++)
+		acc[j] = _mm256_loadu_ps(out + d0 + 8 * j);
+	for (int p = 0; p < n_kv; p++) {
+		const __m256 wp = _mm256_broadcast_ss(w + p);
+		const uint16_t *vp = v + (size_t)p * v_stride + d0;
+#pragma GCC unroll 8
+		for (int j = 0; j < n_acc; j++)
+			acc[j] = _mm256_fmadd_ps(wp, x86_load_f16(vp + 8 * j), acc[j]);
+	}
+#pragma GCC unroll 8
+	for (int j = 0; j < n_acc; j++)
+		_mm256_storeu_ps(out + d0 + 8 * j, acc[j]);
+}
+
+LT_AVX2 static void x86_wsum_f16(float *out, const float *w, const uint16_t *v, size_t v_stride,
+				 int n_kv, int hd)
+{
+	int d0 = 0;
+	for (; d0 + 64 <= hd; d0 += 64)
+		x86_wsum_f16_cols(out, w, v, v_stride, n_kv, d0, 8);
+	for (; d0 + 32 <= hd; d0 += 32)
+		x86_wsum_f16_cols(out, w, v, v_stride, n_kv, d0, 4);
+	for (; d0 + 8 <= hd; d0 += 8)
+		x86_wsum_f16_cols(out, w, v, v_stride, n_kv, d0, 1);
+	for (int d = d0; d < hd; d++) {
+		float sum = out[d];
+		for (int p = 0; p < n_kv; p++)
+			sum += w[p] * _cvtsh_ss(v[(size_t)p * v_stride + d]);
+		out[d] = sum;
+	}
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 static const struct ops_row_kernels x86_rows = {
@@ -402,6 +496,8 @@ static const struct ops_row_kernels x86_rows = {
 	.rope = x86_rope,
 	.scores = x86_scores,
 	.wsum = x86_wsum,
+	.scores_f16 = x86_scores_f16,
+	.wsum_f16 = x86_wsum_f16,
 };
 
 const struct ops_row_kernels *ops_x86_rows(void)
