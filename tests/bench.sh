@@ -17,7 +17,8 @@
 #     every model again on one thread (rows NAME/t1): under load the default
 #     count must not lose to it
 #   LLAMA_BENCH, IK_LLAMA_BENCH: paths of llama.cpp's and ik_llama.cpp's
-#     llama-bench, for their figures side by side.
+#     llama-bench, for their figures side by side (ik_llama.cpp measures
+#     decode after a depth with its -gp, and no prompt after one).
 # A full run with both references takes hours on 2 cores; BENCH_SHAPES=110m
 # BENCH_DEPTHS=0 takes minutes.
 set -u
@@ -171,6 +172,23 @@ ref_run() { # BINARY FILE DEPTH TEST
 	csv_avg "$(cat "$tmp/out")"
 }
 
+# ik_llama.cpp's llama-bench has no -d: a decode after a depth is its -gp
+# (the prompt of DEPTH tokens, then N generated ones timed alone); a prompt
+# after a depth it cannot measure ("-").
+ik_run() { # FILE DEPTH TEST
+	if [ "$2" -gt 0 ]; then
+		case "$3" in
+		tg*)
+			run_measured "$tmp/out" "$IK_LLAMA_BENCH" -m "$1" -p 0 -n 0 -gp "$2,${3#tg}" \
+				-ctk "$KV" -ctv "$KV" -t "$nt" -r "$REPS" -o csv
+			csv_avg "$(cat "$tmp/out")" ;;
+		*) echo - ;;
+		esac
+		return
+	fi
+	ref_run "$IK_LLAMA_BENCH" "$@"
+}
+
 engines=(lt)
 [ -n "$LLAMA_BENCH" ] && engines+=(lc)
 [ -n "$IK_LLAMA_BENCH" ] && engines+=(ik)
@@ -213,7 +231,7 @@ for row in "${rows[@]}"; do
 					case $e in
 					lt) v=$(lt_run "$f" "$depth" "$test") ;;
 					lc) v=$(ref_run "$LLAMA_BENCH" "$f" "$depth" "$test") ;;
-					ik) v=$(ref_run "$IK_LLAMA_BENCH" "$f" "$depth" "$test") ;;
+					ik) v=$(ik_run "$f" "$depth" "$test") ;;
 					esac
 					vals[$e]="${vals[$e]:-} $v"
 					rss[$e]="${rss[$e]:-} $(tail -1 "$tmp/out.rss" 2>/dev/null)"
