@@ -386,7 +386,7 @@ struct ops_attn_job {
 	const uint8_t *kc, *vc;
 	const float *kf, *vf;
 	size_t row_stride;
-	int pos0, lo0, n_rows;
+	int n_tok, pos0, lo0, n_rows;
 	int rows_per_chunk;
 	uint8_t *slots;
 	size_t slot;
@@ -414,7 +414,9 @@ static void ops_attn_item(void *arg, int64_t item, int thread)
 	const struct ops_attn *a = j->a;
 	const struct quant_kernels *kk = j->kk, *qk = j->qk;
 	const int hd = a->head_dim, q_width = a->n_head * hd, group = a->n_head / a->n_head_kv;
-	const int t = (int)(item / a->n_head), h = (int)(item % a->n_head);
+	/* Items run head by head: the tokens of a batch that follow each other
+	 * read the same KV head's rows while they are still in cache. */
+	const int t = (int)(item % j->n_tok), h = (int)(item / j->n_tok);
 	const int pos = j->pos0 + t;
 	/* The causal mask, narrowed to the window: positions lo..pos. */
 	const int lo = a->n_swa > 0 && pos - a->n_swa + 1 > j->lo0 ? pos - a->n_swa + 1 : j->lo0;
@@ -484,7 +486,7 @@ int ops_attention(const struct ops_attn *a, float *out, const float *q, const vo
 		.a = a, .kk = kk, .qk = qk, .rows = ops_rows_best(),
 		.out = out, .q = q, .kc = k_cache, .vc = v_cache,
 		.row_stride = a->kv_row_bytes / sizeof(float),
-		.pos0 = pos0, .lo0 = lo0, .n_rows = n_rows,
+		.n_tok = n_tok, .pos0 = pos0, .lo0 = lo0, .n_rows = n_rows,
 		.slots = (uint8_t *)work + wide,
 		.slot = ops_attn_slot_bytes(a, n_rows),
 	};
