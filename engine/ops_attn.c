@@ -25,13 +25,13 @@ static size_t ops_attn_slot_bytes(const struct ops_attn *a, int n_kv)
 	return ops_round_up(floats * sizeof(float), OPS_ROW_ALIGN);
 }
 
-/* An F16 cache is widened to floats once per call, n_kv rows of K and of V,
- * so query heads sharing a KV head (and the tokens of a batch) do not each
- * convert the same rows again. */
+/* A quantized cache is widened to floats once per call, n_kv rows of K and
+ * of V, so query heads sharing a KV head (and the tokens of a batch) do not
+ * each convert the same rows again. F32 and F16 rows are read in place
+ * (F16 widened as it is read) unless a ring wraps inside the window. */
 static size_t ops_attn_wide_bytes(const struct ops_attn *a, int n_kv)
 {
-	/* An F32 cache is read in place unless a ring wraps inside the window. */
-	if (a->kv_type == GGML_TYPE_F32 && a->ring_rows == 0)
+	if ((a->kv_type == GGML_TYPE_F32 || a->kv_type == GGML_TYPE_F16) && a->ring_rows == 0)
 		return 0;
 	return ops_round_up(2 * (size_t)n_kv * a->n_head_kv * a->head_dim * sizeof(float),
 			    OPS_ROW_ALIGN);
@@ -375,8 +375,8 @@ size_t ops_attention_work_size(const struct ops_attn *a, int n_kv, int n_threads
 	return ref > split ? ref : split;
 }
 
-/* The batch path: every cached row widened to floats once (unless read in
- * place), then one item per token and query head. */
+/* The batch path: the cached rows read in place or widened to floats once,
+ * then one item per token and query head. */
 struct ops_attn_job {
 	const struct ops_attn *a;
 	const struct quant_kernels *kk, *qk;
@@ -385,6 +385,7 @@ struct ops_attn_job {
 	const float *q;
 	const uint8_t *kc, *vc;
 	const float *kf, *vf;
+	const uint16_t *kh, *vh; /* an F16 cache read in place (kf, vf unused) */
 	size_t row_stride;
 	int n_tok, pos0, lo0, n_rows;
 	int rows_per_chunk;
@@ -435,7 +436,12 @@ static void ops_attn_item(void *arg, int64_t item, int thread)
 		ops_attn_round_q(a, kk, qk, qh, rounded, qconv);
 		qh = qconv;
 	}
-	j->rows->scores(scores, qh, j->kf + first + head_off, j->row_stride, n_kv, hd, a->scale);
+	if (j->kh)
+		j->rows->scores_f16(scores, qh, j->kh + first + head_off, j->row_stride, n_kv, hd,
+				    a->scale);
+	else
+		j->rows->scores(scores, qh, j->kf + first + head_off, j->row_stride, n_kv, hd,
+				a->scale);
 	if (a->softcap > 0.0f) {
 		/* As ggml: times the reciprocal, tanh, times the cap. */
 		const float inv = 1.0f / a->softcap;
@@ -456,7 +462,12 @@ static void ops_attn_item(void *arg, int64_t item, int thread)
 		qk->from_float(scores, rounded, n_kv);
 		qk->to_float(rounded, scores, n_kv);
 	}
-	j->rows->wsum(oh, scores, j->vf + first + head_off, j->row_stride, n_kv, hd);
+	if (j->vh) {
+		memset(oh, 0, (size_t)hd * sizeof(float));
+		j->rows->wsum_f16(oh, scores, j->vh + first + head_off, j->row_stride, n_kv, hd);
+	} else {
+		j->rows->wsum(oh, scores, j->vf + first + head_off, j->row_stride, n_kv, hd);
+	}
 }
 
 int ops_attention(const struct ops_attn *a, float *out, const float *q, const void *k_cache,
@@ -480,7 +491,8 @@ int ops_attention(const struct ops_attn *a, float *out, const float *q, const vo
 	/* Cache row of position p: p itself, or p modulo the ring's rows. */
 	const int ring = a->ring_rows;
 	const bool wraps = ring > 0 && lo0 % ring + n_rows > ring;
-	const bool in_place = a->kv_type == GGML_TYPE_F32 && !wraps;
+	/* F32 and F16 rows are read in place unless the window wraps a ring. */
+	const bool in_place = (a->kv_type == GGML_TYPE_F32 || a->kv_type == GGML_TYPE_F16) && !wraps;
 	const size_t wide = ops_attn_wide_bytes(a, n_rows);
 	struct ops_attn_job j = {
 		.a = a, .kk = kk, .qk = qk, .rows = ops_rows_best(),
@@ -490,8 +502,13 @@ int ops_attention(const struct ops_attn *a, float *out, const float *q, const vo
 		.slots = (uint8_t *)work + wide,
 		.slot = ops_attn_slot_bytes(a, n_rows),
 	};
-	/* Float views of positions lo0..n_total-1: rows of kv_dim, row_stride floats apart. */
-	if (in_place) {
+	/* Views of positions lo0..n_total-1: rows of kv_dim, row_stride elements apart. */
+	if (in_place && a->kv_type == GGML_TYPE_F16) {
+		j.row_stride = a->kv_row_bytes / sizeof(uint16_t);
+		const size_t first = (size_t)(ring > 0 ? lo0 % ring : lo0) * j.row_stride;
+		j.kh = (const uint16_t *)k_cache + first;
+		j.vh = (const uint16_t *)v_cache + first;
+	} else if (in_place) {
 		const size_t first = (size_t)(ring > 0 ? lo0 % ring : lo0) * j.row_stride;
 		j.kf = (const float *)k_cache + first;
 		j.vf = (const float *)v_cache + first;
