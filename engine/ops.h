@@ -195,17 +195,18 @@ struct ops_attn {
 void ops_alibi_slopes(float *slopes, int n_head, float max_bias);
 
 /* Bytes of scratch ops_attention needs for n_kv cached rows (n_ctx, or the
- * ring's rows) and
- * n_threads threads; with an F16 cache this includes a float copy of the
- * n_kv K and V rows, widened once per call. */
+ * ring's rows) and n_threads threads; with a quantized cache (or a ring)
+ * this includes a float copy of the n_kv K and V rows, widened once per
+ * call. */
 size_t ops_attention_work_size(const struct ops_attn *a, int n_kv, int n_threads);
 
 /* out (n_tok, n_head*head_dim) = attention of q (n_tok, n_head*head_dim),
  * whose token t sits at position pos0+t, over the cached positions 0..pos0+t
  * (or its window) of k_cache and v_cache. The rows of the batch must already
  * be stored, and a ring must hold the window of every token of the batch.
- * A batch widens the cached rows it reads to floats once, then splits by
- * token and query head. A single query over an F16 or quantized cache
+ * A batch reads F32 and F16 rows in place (F16 widened as it is read) and
+ * widens quantized ones (or a wrapping ring's) to floats once, then splits
+ * by query head and token. A single query over an F16 or quantized cache
  * (decode) reads the rows in place instead (F16 rows widened as they are
  * read, quantized K through the type's vec_dot and V a tile at a time) and
  * splits by KV head and by ranges of positions whose partial softmax sums
