@@ -459,8 +459,11 @@ static void ops_matvec_panels(float *y, const struct ops_mat *m, const float *x,
 			      int nth)
 {
 	const struct quant_panel *pn = m->panel;
-	pn->act_from_float(x, work, m->n_in);
-	struct ops_mm_job j = { .y = y, .m = m, .x = x, .n_tok = 1, .act = work };
+	struct ops_mm_job j = { .y = y, .m = m, .x = x, .n_tok = 1, .act = (const uint8_t *)x };
+	if (pn->act_from_float) {
+		pn->act_from_float(x, work, m->n_in);
+		j.act = work;
+	}
 	const int64_t n_chunks = ops_decode_chunks(&j, (m->n_out + pn->rows - 1) / pn->rows, nth);
 	pool_run(nth, n_chunks, ops_mm_gemv, &j);
 }

@@ -171,6 +171,71 @@ LT_AVX512 static void avx512_f32_panel_gemm(int64_t n, const void *panel, const 
 	}
 }
 
+/* f32 decode: rows read in place, four at a time, each with two 512-bit
+ * chains so that eight sums are in flight while the rows stream from
+ * memory. */
+LT_AVX512 static inline float avx512_f32_row_sum(__m512 a, __m512 b)
+{
+	return _mm512_reduce_add_ps(_mm512_add_ps(a, b));
+}
+
+LT_AVX512 static void avx512_f32_gemv(int64_t n, const void *w, size_t w_stride, int n_rows,
+				      const void *act, float *y)
+{
+	const float *x = act;
+	int r = 0;
+	for (; r + 4 <= n_rows; r += 4) {
+		const float *w0 = (const float *)((const uint8_t *)w + (size_t)r * w_stride);
+		const float *w1 = (const float *)((const uint8_t *)w0 + w_stride);
+		const float *w2 = (const float *)((const uint8_t *)w1 + w_stride);
+		const float *w3 = (const float *)((const uint8_t *)w2 + w_stride);
+		__m512 a0 = _mm512_setzero_ps(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0;
+		__m512 a3 = a0, b3 = a0;
+		int64_t k = 0;
+		for (; k + 32 <= n; k += 32) {
+			const __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
+			a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w0 + k), x0, a0);
+			b0 = _mm512_fmadd_ps(_mm512_loadu_ps(w0 + k + 16), x1, b0);
+			a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w1 + k), x0, a1);
+			b1 = _mm512_fmadd_ps(_mm512_loadu_ps(w1 + k + 16), x1, b1);
+			a2 = _mm512_fmadd_ps(_mm512_loadu_ps(w2 + k), x0, a2);
+			b2 = _mm512_fmadd_ps(_mm512_loadu_ps(w2 + k + 16), x1, b2);
+			a3 = _mm512_fmadd_ps(_mm512_loadu_ps(w3 + k), x0, a3);
+			b3 = _mm512_fmadd_ps(_mm512_loadu_ps(w3 + k + 16), x1, b3);
+		}
+		for (; k < n; k += 16) {
+			const __mmask16 m = n - k >= 16 ? (__mmask16)0xffff
+							: (__mmask16)((1u << (n - k)) - 1);
+			const __m512 x0 = _mm512_maskz_loadu_ps(m, x + k);
+			a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w0 + k), x0, a0);
+			a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w1 + k), x0, a1);
+			a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w2 + k), x0, a2);
+			a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w3 + k), x0, a3);
+		}
+		y[r] = avx512_f32_row_sum(a0, b0);
+		y[r + 1] = avx512_f32_row_sum(a1, b1);
+		y[r + 2] = avx512_f32_row_sum(a2, b2);
+		y[r + 3] = avx512_f32_row_sum(a3, b3);
+	}
+	for (; r < n_rows; r++) {
+		const float *w0 = (const float *)((const uint8_t *)w + (size_t)r * w_stride);
+		__m512 a0 = _mm512_setzero_ps(), b0 = a0;
+		int64_t k = 0;
+		for (; k + 32 <= n; k += 32) {
+			a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w0 + k), _mm512_loadu_ps(x + k), a0);
+			b0 = _mm512_fmadd_ps(_mm512_loadu_ps(w0 + k + 16), _mm512_loadu_ps(x + k + 16),
+					     b0);
+		}
+		for (; k < n; k += 16) {
+			const __mmask16 m = n - k >= 16 ? (__mmask16)0xffff
+							: (__mmask16)((1u << (n - k)) - 1);
+			a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w0 + k),
+					     _mm512_maskz_loadu_ps(m, x + k), a0);
+		}
+		y[r] = avx512_f32_row_sum(a0, b0);
+	}
+}
+
 /* f16 and bf16 weights in the same float panels: widened while packing,
  * against activations rounded to the weights' format first, as vec_dot
  * rounds them, so only the order of the sums differs from it. */
@@ -347,6 +412,7 @@ static void avx512_init(void)
 		.act_block_bytes = 32 * sizeof(float),
 		.block_bytes = 32 * X86_F32_PANEL_ROWS * sizeof(float),
 		.gemm = avx512_f32_panel_gemm,
+		.gemv = avx512_f32_gemv,
 	};
 	/* f32 weights keep avx2's packing, if its layout is still this one. */
 	const struct quant_panel *base = quant_x86_panel(GGML_TYPE_F32);
@@ -355,6 +421,7 @@ static void avx512_init(void)
 		p[GGML_TYPE_F32].pack = base->pack;
 	}
 	p[GGML_TYPE_F16] = p[GGML_TYPE_BF16] = f32;
+	p[GGML_TYPE_F16].gemv = p[GGML_TYPE_BF16].gemv = NULL; /* the f32 gemv reads floats */
 	p[GGML_TYPE_F16].act_from_float = avx512_f16_act_from_float;
 	p[GGML_TYPE_F16].pack = avx512_f16_panel_pack;
 	p[GGML_TYPE_BF16].act_from_float = avx512_bf16_act_from_float;
