@@ -166,10 +166,63 @@ LT_AVX2 static void x86_f32_panel_gemm(int64_t n, const void *panel, const void 
 	}
 }
 
+/* f32 decode: rows read in place, four at a time with two chains each, so
+ * that eight sums are in flight while the rows stream from memory (avx2's
+ * tile gemv keeps one chain a row, to equal vec_dot bit for bit). */
+LT_AVX2 static void x86_f32_panel_gemv(int64_t n, const void *w, size_t w_stride, int n_rows,
+				       const void *act, float *y)
+{
+	const float *x = act;
+	int r = 0;
+	for (; r + 4 <= n_rows; r += 4) {
+		const float *w0 = (const float *)((const uint8_t *)w + (size_t)r * w_stride);
+		const float *w1 = (const float *)((const uint8_t *)w0 + w_stride);
+		const float *w2 = (const float *)((const uint8_t *)w1 + w_stride);
+		const float *w3 = (const float *)((const uint8_t *)w2 + w_stride);
+		__m256 a0 = _mm256_setzero_ps(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0;
+		__m256 a3 = a0, b3 = a0;
+		int64_t k = 0;
+		for (; k + 16 <= n; k += 16) {
+			const __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
+			a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + k), x0, a0);
+			b0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + k + 8), x1, b0);
+			a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + k), x0, a1);
+			b1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + k + 8), x1, b1);
+			a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + k), x0, a2);
+			b2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + k + 8), x1, b2);
+			a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + k), x0, a3);
+			b3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + k + 8), x1, b3);
+		}
+		float s0 = x86_hsum_ps(_mm256_add_ps(a0, b0)), s1 = x86_hsum_ps(_mm256_add_ps(a1, b1));
+		float s2 = x86_hsum_ps(_mm256_add_ps(a2, b2)), s3 = x86_hsum_ps(_mm256_add_ps(a3, b3));
+		for (; k < n; k++) {
+			s0 += w0[k] * x[k];
+			s1 += w1[k] * x[k];
+			s2 += w2[k] * x[k];
+			s3 += w3[k] * x[k];
+		}
+		y[r] = s0, y[r + 1] = s1, y[r + 2] = s2, y[r + 3] = s3;
+	}
+	for (; r < n_rows; r++) {
+		const float *w0 = (const float *)((const uint8_t *)w + (size_t)r * w_stride);
+		__m256 a0 = _mm256_setzero_ps(), b0 = a0;
+		int64_t k = 0;
+		for (; k + 16 <= n; k += 16) {
+			a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + k), _mm256_loadu_ps(x + k), a0);
+			b0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + k + 8), _mm256_loadu_ps(x + k + 8),
+					     b0);
+		}
+		float s0 = x86_hsum_ps(_mm256_add_ps(a0, b0));
+		for (; k < n; k++)
+			s0 += w0[k] * x[k];
+		y[r] = s0;
+	}
+}
+
 static const struct quant_panel x86_panels[GGML_TYPE_COUNT] = {
 	[GGML_TYPE_F32] = { X86_F32_PANEL_ROWS, 32 * sizeof(float),
 			    32 * X86_F32_PANEL_ROWS * sizeof(float), NULL, x86_f32_panel_pack,
-			    x86_f32_panel_gemm, NULL },
+			    x86_f32_panel_gemm, x86_f32_panel_gemv },
 	[GGML_TYPE_Q4_0] = { X86_PANEL_ROWS, sizeof(struct x86_panel_act),
 			     sizeof(struct x86_panel_block), x86_panel_act_from_float,
 			     x86_q4_0_panel_pack, x86_q4_0_panel_gemm, x86_q4_0_panel_gemv },
