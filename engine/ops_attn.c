@@ -357,13 +357,11 @@ static void ops_attention_split(const struct ops_attn *a, const struct quant_ker
 	}
 }
 
-/* Whether a batch goes to the split path: single queries over a cache
- * that the batch path would first widen to floats. */
+/* Whether a batch goes to the split path: single queries over an F16 or
+ * quantized cache, whose heads alone would not keep the threads busy. */
 static bool ops_attn_use_split(const struct ops_attn *a, int n_tok)
 {
-	if (n_tok != 1 || a->kv_type == GGML_TYPE_F32 || a->path == OPS_ATTN_BATCH)
-		return false;
-	return true;
+	return n_tok == 1 && a->kv_type != GGML_TYPE_F32 && a->path != OPS_ATTN_BATCH;
 }
 
 size_t ops_attention_work_size(const struct ops_attn *a, int n_kv, int n_threads)
