@@ -29,7 +29,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 
-#include "quant_x86_impl.h"
+#include "quant_x86_kpanel_impl.h"
 
 /* ---------------------------------------------------------------- q4_K decode
  *
@@ -48,18 +48,6 @@
  * activation, 16 * 15 * 128 < 32767, before madd widens it with the
  * group's 6-bit scale. The mins term needs the activation's group sums,
  * which the activation format keeps. */
-
-/* One super-block of 256 activations, quantized byte for byte as the q8_K
- * activation quantizer does, with the eight 32-element group sums in the
- * order the mins term reads them: groups (0, 2), (1, 3), (4, 6), (5, 7) as
- * 16-bit pairs. */
-struct x86_kpanel_act {
-	float d;
-	int16_t gsum[8];
-	int32_t unused[3]; /* pads the block to 36 bytes per 32 elements */
-	int8_t qs[QK_K];
-};
-_Static_assert(sizeof(struct x86_kpanel_act) == 36 * (QK_K / 32), "x86_kpanel_act size");
 
 /* The q8_K activation quantizer; the reference one if the SIMD kernels
  * were turned off meanwhile (both write the same bytes). */
@@ -208,22 +196,6 @@ LT_AVX2 static void x86_q4_K_panel_gemv(int64_t n, const void *w, size_t w_strid
 }
 /* ---------------------------------------------------------------- prefill */
 
-/* q6_K and q3_K: the quants of q8_K plus 128. */
-struct x86_kpanel_actu {
-	float d;
-	int32_t unused[7]; /* pads the block to 36 bytes per 32 elements */
-	uint8_t qs[QK_K];
-};
-_Static_assert(sizeof(struct x86_kpanel_actu) == 36 * (QK_K / 32), "x86_kpanel_actu size");
-
-/* q2_K: q8_K's quants and its sixteen 16-element sums. */
-struct x86_kpanel_act16 {
-	float d;
-	int16_t bsums[QK_K / 16];
-	int32_t unused; /* pads the block to 37 bytes per 32 elements */
-	int8_t qs[QK_K];
-};
-_Static_assert(sizeof(struct x86_kpanel_act16) == 37 * (QK_K / 32), "x86_kpanel_act16 size");
 
 static void x86_kpanel_actu_from_float(const float *x, void *dst, int64_t n)
 {
@@ -253,26 +225,6 @@ static void x86_kpanel_act16_from_float(const float *x, void *dst, int64_t n)
 	}
 }
 
-/* One super-block of eight rows: 11.4 bits per weight. Each of the eight
- * 32-position runs u is eight groups g of four positions, group 8 * u + g
- * holding the four bytes of row 0, then row 1, ... row 7. */
-struct x86_kpanel_block {
-	uint8_t qs[64 * 32];     /* row r, position 4 * g + j at 32 * g + 4 * r + j */
-	int32_t sc[16][8];       /* scale of sub-block s of row r, in both 16-bit halves */
-	int32_t mn[8][8];        /* two mins of row r as a 16-bit pair, in the order of the
-				  * activation's sums (q4_K, q5_K, q2_K) */
-	int32_t bias[8];         /* 128 * sum over sub-blocks of scale * sum(q) (q6_K, q3_K) */
-	float d[8], dmin[8];
-};
-_Static_assert(sizeof(struct x86_kpanel_block) % (QK_K / 32) == 0, "x86_kpanel_block size");
-
-/* The kinds of k-quant, as the generic pack and gemm below take them. */
-enum { X86_K2, X86_K3, X86_K4, X86_K5, X86_K6 };
-
-LT_AVX2 static inline __m256i x86_load(const void *p)
-{
-	return _mm256_loadu_si256((const __m256i *)p);
-}
 
 /* lo and hi as the 16-bit halves of a dword: a madd operand, of a scale
  * (the same twice) or of two mins. */
@@ -530,97 +482,16 @@ x86_kpanel_run(const __m256i w[8], const uint8_t *aq, __m256i sc0, __m256i sc1, 
 	return _mm256_add_epi32(_mm256_madd_epi16(lo, sc0), _mm256_madd_epi16(hi, sc1));
 }
 
-/* The mins of a super-block against one token's sums (count pairs of
- * them), per row. */
-LT_AVX2 static inline __m256i x86_kpanel_mins(const struct x86_kpanel_block *pb,
-					      const int8_t *sums, int count)
-{
-	__m256i m = _mm256_madd_epi16(x86_load(pb->mn[0]), x86_bcast4(sums));
-	for (int j = 1; j < count; j++)
-		m = _mm256_add_epi32(m, _mm256_madd_epi16(x86_load(pb->mn[j]),
-							  x86_bcast4(sums + 4 * j)));
-	return m;
-}
-
-/* v as it is: GCC fuses a multiply and an add of intrinsics into one FMA
- * (-ffp-contract=fast is its default), which an empty asm that takes and
- * gives back the product prevents. */
-LT_AVX2 static inline __m256 x86_rounded(__m256 v)
-{
-	__asm__("" : "+x"(v));
-	return v;
-}
-
-/* Tokens go in passes of X86_PANEL_TOKENS; within a pass, each run of a
- * super-block is loaded once for all of them, their integer sums wait on
- * the stack, and the float steps come once per super-block and token. */
-LT_AVX2 static inline __attribute__((always_inline)) void
-x86_kpanel_gemm(int64_t n, const void *panel, const void *act, size_t a_stride, int n_tok,
-		float *y, size_t ldy, int n_rows, int kind)
-{
-	const bool k16 = kind != X86_K4 && kind != X86_K5; /* 16-element sub-blocks */
-	const bool shifted = kind == X86_K6 || kind == X86_K3; /* activations + 128 */
-	const size_t a_bytes = kind == X86_K2 ? sizeof(struct x86_kpanel_act16)
-			       : shifted      ? sizeof(struct x86_kpanel_actu)
-					      : sizeof(struct x86_kpanel_act);
-	const size_t qs_off = kind == X86_K2 ? offsetof(struct x86_kpanel_act16, qs)
-			      : shifted      ? offsetof(struct x86_kpanel_actu, qs)
-					     : offsetof(struct x86_kpanel_act, qs);
-	const size_t sums_off = kind == X86_K2 ? offsetof(struct x86_kpanel_act16, bsums)
-					       : offsetof(struct x86_kpanel_act, gsum);
-	const struct x86_kpanel_block *p = panel;
-	for (int t0 = 0; t0 < n_tok; t0 += X86_PANEL_TOKENS) {
-		const int nt = n_tok - t0 < X86_PANEL_TOKENS ? n_tok - t0 : X86_PANEL_TOKENS;
-		__m256 acc[X86_PANEL_TOKENS];
-		__m256i isum[X86_PANEL_TOKENS];
-		for (int t = 0; t < nt; t++)
-			acc[t] = _mm256_setzero_ps();
-		const uint8_t *a0 = (const uint8_t *)act + (size_t)t0 * a_stride;
-		for (int64_t b = 0; b < n / QK_K; b++) {
-			const struct x86_kpanel_block *pb = p + b;
-			const uint8_t *ab = a0 + (size_t)b * a_bytes;
-			const __m256i start = shifted ? _mm256_sub_epi32(_mm256_setzero_si256(),
-									 x86_load(pb->bias))
-						      : _mm256_setzero_si256();
-			for (int t = 0; t < nt; t++)
-				isum[t] = start;
-			for (int u = 0; u < 8; u++) {
-				__m256i w[8];
-#pragma GCC unroll 8
-				for (int g = 0; g < 8; g++)
-					w[g] = x86_load(pb->qs + 32 * (8 * u + g));
-				const __m256i sc0 = x86_load(pb->sc[k16 ? 2 * u : u]);
-				const __m256i sc1 = k16 ? x86_load(pb->sc[2 * u + 1]) : sc0;
-				const uint8_t *aq = ab + qs_off + 32 * u;
-				for (int t = 0; t < nt; t++, aq += a_stride)
-					isum[t] = _mm256_add_epi32(
-						isum[t], x86_kpanel_run(w, aq, sc0, sc1, kind));
-			}
-			const __m256 d = _mm256_loadu_ps(pb->d), dmin = _mm256_loadu_ps(pb->dmin);
-			const uint8_t *at = ab;
-			for (int t = 0; t < nt; t++, at += a_stride) {
-				float ad;
-				memcpy(&ad, at, sizeof(ad)); /* every format starts with d */
-				const __m256 vad = _mm256_set1_ps(ad);
-				/* The reference vec_dot's steps, each rounded (no
-				 * fused multiply-add): the same sums in the same
-				 * order give the same bits, so an f16 KV cache or
-				 * the next 8-bit activation rounds as it does. */
-				__m256 part = x86_rounded(_mm256_mul_ps(_mm256_mul_ps(d, vad),
-									_mm256_cvtepi32_ps(isum[t])));
-				if (!shifted) {
-					const __m256i m = x86_kpanel_mins(pb, (const int8_t *)at + sums_off,
-									  kind == X86_K2 ? 8 : 4);
-					part = _mm256_sub_ps(part, x86_rounded(_mm256_mul_ps(
-						_mm256_mul_ps(dmin, vad), _mm256_cvtepi32_ps(m))));
-				}
-				acc[t] = _mm256_add_ps(acc[t], part);
-			}
-		}
-		for (int t = 0; t < nt; t++)
-			x86_panel_store8(y + (size_t)(t0 + t) * ldy, acc[t], n_rows);
-	}
-}
+/* The gemm, as every variant's 256-bit k-quant panels share it. */
+#define X86_TARGET LT_AVX2
+#define X86_FN(name) x86_##name
+#define X86_KRUN x86_kpanel_run
+#define X86_KSCALE(v) (v)
+#include "quant_x86_kgemm.h"
+#undef X86_TARGET
+#undef X86_FN
+#undef X86_KRUN
+#undef X86_KSCALE
 
 #define X86_DEFINE_KPANEL(pack_name, gemm_name, BTYPE, KIND)                                 \
 	LT_AVX2 static void pack_name(int64_t n, const void *w, size_t w_stride, int n_rows,  \
