@@ -174,32 +174,9 @@ avx512_kpanel_gemm(int64_t n, const void *panel, const void *act, size_t a_strid
 	}
 }
 
-/* Packs sixteen rows as avx2's two panels of eight (the second of zero
- * rows when there are eight or fewer). */
-static void avx512_kpanel_pack(enum ggml_type type, int64_t n, const void *w, size_t w_stride,
-			       int n_rows, void *panel)
-{
-	const struct quant_panel *base = quant_x86_kpanel(type);
-	const int lo = n_rows < X86_PANEL_ROWS ? n_rows : X86_PANEL_ROWS;
-	base->pack(n, w, w_stride, lo, panel);
-	base->pack(n, n_rows > lo ? (const uint8_t *)w + lo * w_stride : w, w_stride, n_rows - lo,
-		   (struct x86_kpanel_block *)panel + n / QK_K);
-}
-
-/* Decode keeps avx2's kernel of eight rows in place, twice. */
-static void avx512_kpanel_gemv(enum ggml_type type, int64_t n, const void *w, size_t w_stride,
-			       int n_rows, const void *act, float *y)
-{
-	const struct quant_panel *base = quant_x86_kpanel(type);
-	const int lo = n_rows < X86_PANEL_ROWS ? n_rows : X86_PANEL_ROWS;
-	base->gemv(n, w, w_stride, lo, act, y);
-	if (n_rows > lo)
-		base->gemv(n, (const uint8_t *)w + lo * w_stride, w_stride, n_rows - lo, act, y + lo);
-}
-
 /* ---------------------------------------------------------------- tables */
 
-#define VNNI_DEFINE_KPANEL(T, TYPE, KIND)                                                      \
+#define VNNI_DEFINE_KPANEL(T, KIND)                                                      \
 	LT_AVXVNNI static void avxvnni_##T##_gemm(int64_t n, const void *panel, const void *act, \
 						  size_t a_stride, int n_tok, float *y,          \
 						  size_t ldy, int n_rows)                        \
@@ -211,35 +188,23 @@ static void avx512_kpanel_gemv(enum ggml_type type, int64_t n, const void *w, si
 						int n_rows)                                      \
 	{                                                                                        \
 		avx512_kpanel_gemm(n, panel, act, a_stride, n_tok, y, ldy, n_rows, KIND);        \
-	}                                                                                        \
-	static void avx512_##T##_pack(int64_t n, const void *w, size_t w_stride, int n_rows,     \
-				      void *panel)                                               \
-	{                                                                                        \
-		avx512_kpanel_pack(TYPE, n, w, w_stride, n_rows, panel);                         \
-	}                                                                                        \
-	static void avx512_##T##_gemv(int64_t n, const void *w, size_t w_stride, int n_rows,     \
-				      const void *act, float *y)                                 \
-	{                                                                                        \
-		avx512_kpanel_gemv(TYPE, n, w, w_stride, n_rows, act, y);                        \
 	}
 
-VNNI_DEFINE_KPANEL(q2_K, GGML_TYPE_Q2_K, X86_K2)
-VNNI_DEFINE_KPANEL(q3_K, GGML_TYPE_Q3_K, X86_K3)
-VNNI_DEFINE_KPANEL(q4_K, GGML_TYPE_Q4_K, X86_K4)
-VNNI_DEFINE_KPANEL(q5_K, GGML_TYPE_Q5_K, X86_K5)
-VNNI_DEFINE_KPANEL(q6_K, GGML_TYPE_Q6_K, X86_K6)
+VNNI_DEFINE_KPANEL(q2_K, X86_K2)
+VNNI_DEFINE_KPANEL(q3_K, X86_K3)
+VNNI_DEFINE_KPANEL(q4_K, X86_K4)
+VNNI_DEFINE_KPANEL(q5_K, X86_K5)
+VNNI_DEFINE_KPANEL(q6_K, X86_K6)
 
 /* One type's kernels: avx-vnni's, avx512-vnni's. */
 struct vnni_kpanel_fns {
 	enum ggml_type type;
 	void (*avxvnni_gemm)(int64_t, const void *, const void *, size_t, int, float *, size_t, int);
 	void (*avx512_gemm)(int64_t, const void *, const void *, size_t, int, float *, size_t, int);
-	void (*avx512_pack)(int64_t, const void *, size_t, int, void *);
-	void (*avx512_gemv)(int64_t, const void *, size_t, int, const void *, float *);
 };
 
 #define VNNI_KPANEL_FNS(T, TYPE)                                                             \
-	{ TYPE, avxvnni_##T##_gemm, avx512_##T##_gemm, avx512_##T##_pack, avx512_##T##_gemv }
+	{ TYPE, avxvnni_##T##_gemm, avx512_##T##_gemm }
 
 static const struct vnni_kpanel_fns vnni_kpanel_fns[] = {
 	VNNI_KPANEL_FNS(q2_K, GGML_TYPE_Q2_K), VNNI_KPANEL_FNS(q3_K, GGML_TYPE_Q3_K),
@@ -256,15 +221,12 @@ void quant_x86_vnni_kpanels(struct quant_panel *panel, bool avx512)
 		if (!base || !base->gemm || base->rows != X86_PANEL_ROWS ||
 		    base->block_bytes != sizeof(struct x86_kpanel_block) / (QK_K / 32))
 			continue;
+		const struct quant_panel *wide = quant_x86_kpanel16(f->type);
+		if (avx512 && (!wide || wide->rows != AVX512_KPANEL_ROWS))
+			continue;
 		struct quant_panel *p = &panel[f->type];
-		*p = *base;
+		*p = avx512 ? *wide : *base;
 		p->gemm = avx512 ? f->avx512_gemm : f->avxvnni_gemm;
-		if (avx512) {
-			p->rows = AVX512_KPANEL_ROWS;
-			p->block_bytes = 2 * base->block_bytes;
-			p->pack = f->avx512_pack;
-			p->gemv = base->gemv ? f->avx512_gemv : NULL;
-		}
 	}
 }
 
