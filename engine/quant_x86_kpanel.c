@@ -350,24 +350,26 @@ LT_AVX2 static inline __attribute__((always_inline)) void
 x86_k45_runs(struct x86_kpanel_block *pb, const uint8_t *const row[8], size_t qs, const size_t *q5)
 {
 	const __m256i m4 = _mm256_set1_epi8(0x0f), m1 = _mm256_set1_epi8(1);
-	__m256i q[8], lo[8], hi[8], h[8];
+	__m256i q[8], h[8];
 	if (q5)
 		x86_gather32_rows(row, *q5, h);
 	for (int j = 0; j < 4; j++) {
 		x86_gather32_rows(row, qs + 32 * j, q);
+		/* Each group straight to its place in runs 2j and 2j+1 (x86_kpanel_put_run's
+		 * layout): sixteen vectors held for the stores would spill. */
+#pragma GCC unroll 8
 		for (int g = 0; g < 8; g++) {
-			lo[g] = _mm256_and_si256(q[g], m4);
-			hi[g] = x86_bits(q[g], 4, m4);
+			__m256i lo = _mm256_and_si256(q[g], m4), hi = x86_bits(q[g], 4, m4);
 			if (q5) {
 				/* Run 2j takes bit 2j of qh, run 2j+1 bit 2j+1. */
 				const __m256i b0 = x86_bits(h[g], 2 * j, m1);
 				const __m256i b1 = x86_bits(h[g], 2 * j + 1, m1);
-				lo[g] = _mm256_or_si256(lo[g], _mm256_slli_epi16(b0, 4));
-				hi[g] = _mm256_or_si256(hi[g], _mm256_slli_epi16(b1, 4));
+				lo = _mm256_or_si256(lo, _mm256_slli_epi16(b0, 4));
+				hi = _mm256_or_si256(hi, _mm256_slli_epi16(b1, 4));
 			}
+			_mm256_storeu_si256((__m256i *)(pb->qs + 32 * (8 * (2 * j) + g)), lo);
+			_mm256_storeu_si256((__m256i *)(pb->qs + 32 * (8 * (2 * j + 1) + g)), hi);
 		}
-		x86_kpanel_put_run(pb, 2 * j, lo, NULL);
-		x86_kpanel_put_run(pb, 2 * j + 1, hi, NULL);
 	}
 }
 
