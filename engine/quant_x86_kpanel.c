@@ -445,7 +445,8 @@ x86_kpanel_meta8(struct x86_kpanel_block *pb, const uint8_t *const row[8], int k
 		x86_gather16_rows(row, offsetof(struct block_q6_K, scales), h);
 #pragma GCC unroll 16
 		for (int s = 0; s < 16; s++)
-			_mm256_storeu_si256((__m256i *)pb->sc[s], x86_lane_sbyte_pair(h[s / 4], s % 4));
+			_mm256_storeu_si256((__m256i *)pb->sc[s],
+					    x86_lane_sbyte_pair(h[s / 4], s % 4));
 		_mm256_storeu_ps(pb->d, x86_rows_f16(row, offsetof(struct block_q6_K, d)));
 		return;
 	}
@@ -486,6 +487,7 @@ x86_kpanel_pack(int64_t n, const void *w, size_t w_stride, int n_rows, void *pan
 	static const _Alignas(32) uint8_t zero[sizeof(struct block_q6_K)];
 	_Static_assert(sizeof(struct block_q6_K) >= sizeof(struct block_q5_K), "zero block size");
 	static const size_t q5_qh = offsetof(struct block_q5_K, qh);
+	const size_t q4_qs = offsetof(struct block_q4_K, qs), q5_qs = offsetof(struct block_q5_K, qs);
 	struct x86_kpanel_block *p = panel;
 	const int64_t nb = n / QK_K;
 	for (int64_t b = 0; b < nb; b++) {
@@ -515,8 +517,8 @@ x86_kpanel_pack(int64_t n, const void *w, size_t w_stride, int n_rows, void *pan
 				x86_kpanel_meta8(pb, row, kind);
 			__m256i bias = _mm256_setzero_si256();
 			switch (kind) {
-			case X86_K4: x86_k45_runs(pb, row, offsetof(struct block_q4_K, qs), NULL); break;
-			case X86_K5: x86_k45_runs(pb, row, offsetof(struct block_q5_K, qs), &q5_qh); break;
+			case X86_K4: x86_k45_runs(pb, row, q4_qs, NULL); break;
+			case X86_K5: x86_k45_runs(pb, row, q5_qs, &q5_qh); break;
 			case X86_K6: x86_q6_K_runs(pb, row, &bias); break;
 			case X86_K3: x86_q3_K_runs(pb, row, &bias); break;
 			default: x86_q2_K_runs(pb, row); break;

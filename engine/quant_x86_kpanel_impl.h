@@ -69,12 +69,14 @@ static inline struct x86_kact_layout x86_kact_layout(int kind)
 {
 	const bool shifted = kind == X86_K6 || kind == X86_K3;
 	if (kind == X86_K2)
-		return (struct x86_kact_layout){ sizeof(struct x86_kpanel_act16),
-						 offsetof(struct x86_kpanel_act16, qs),
-						 offsetof(struct x86_kpanel_act16, bsums), true, false };
+		return (struct x86_kact_layout){
+			sizeof(struct x86_kpanel_act16), offsetof(struct x86_kpanel_act16, qs),
+			offsetof(struct x86_kpanel_act16, bsums), true, false
+		};
 	if (shifted)
-		return (struct x86_kact_layout){ sizeof(struct x86_kpanel_actu),
-						 offsetof(struct x86_kpanel_actu, qs), 0, true, true };
+		return (struct x86_kact_layout){
+			sizeof(struct x86_kpanel_actu), offsetof(struct x86_kpanel_actu, qs), 0, true, true
+		};
 	return (struct x86_kact_layout){ sizeof(struct x86_kpanel_act),
 					 offsetof(struct x86_kpanel_act, qs),
 					 offsetof(struct x86_kpanel_act, gsum), false, false };

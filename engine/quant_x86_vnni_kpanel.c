@@ -136,12 +136,15 @@ avx512_kpanel_gemm(int64_t n, const void *panel, const void *act, size_t a_strid
 					w[g] = avx512_join(p0->qs + 32 * (8 * u + g),
 							   p1->qs + 32 * (8 * u + g));
 				const int s0 = l.k16 ? 2 * u : u, s1 = l.k16 ? 2 * u + 1 : u;
-				const __m512i sc0 = _mm512_srai_epi32(avx512_join(p0->sc[s0], p1->sc[s0]), 16);
-				const __m512i sc1 = _mm512_srai_epi32(avx512_join(p0->sc[s1], p1->sc[s1]), 16);
+				const __m512i sc0 =
+					_mm512_srai_epi32(avx512_join(p0->sc[s0], p1->sc[s0]), 16);
+				const __m512i sc1 =
+					_mm512_srai_epi32(avx512_join(p0->sc[s1], p1->sc[s1]), 16);
 				const uint8_t *aq = ab + l.qs + 32 * u;
-				for (int t = 0; t < nt; t++, aq += a_stride)
-					isum[t] = _mm512_add_epi32(isum[t],
-								   avx512_kpanel_run(w, aq, sc0, sc1, kind));
+				for (int t = 0; t < nt; t++, aq += a_stride) {
+					const __m512i r = avx512_kpanel_run(w, aq, sc0, sc1, kind);
+					isum[t] = _mm512_add_epi32(isum[t], r);
+				}
 			}
 			const __m512 d = avx512_join_ps(p0->d, p1->d);
 			const __m512 dmin = avx512_join_ps(p0->dmin, p1->dmin);
@@ -155,14 +158,16 @@ avx512_kpanel_gemm(int64_t n, const void *panel, const void *act, size_t a_strid
 				memcpy(&ad, at, sizeof(ad)); /* every format starts with d */
 				const __m512 vad = _mm512_set1_ps(ad);
 				/* avx2's float steps, each rounded (quant_x86_kgemm.h). */
-				__m512 part = avx512_rounded(_mm512_mul_ps(_mm512_mul_ps(d, vad),
-									   _mm512_cvtepi32_ps(isum[t])));
+				const __m512 dd = _mm512_mul_ps(d, vad);
+				__m512 part = avx512_rounded(
+					_mm512_mul_ps(dd, _mm512_cvtepi32_ps(isum[t])));
 				if (!l.shifted) {
 					const uint8_t *sums = at + l.sums;
 					__m512i m = _mm512_madd_epi16(mn[0], avx512_bcast4(sums));
-					for (int j = 1; j < n_mins; j++)
-						m = _mm512_add_epi32(
-							m, _mm512_madd_epi16(mn[j], avx512_bcast4(sums + 4 * j)));
+					for (int j = 1; j < n_mins; j++) {
+						const __m512i s = avx512_bcast4(sums + 4 * j);
+						m = _mm512_add_epi32(m, _mm512_madd_epi16(mn[j], s));
+					}
 					part = _mm512_sub_ps(part, avx512_rounded(_mm512_mul_ps(
 						_mm512_mul_ps(dmin, vad), _mm512_cvtepi32_ps(m))));
 				}
@@ -196,11 +201,13 @@ VNNI_DEFINE_KPANEL(q4_K, X86_K4)
 VNNI_DEFINE_KPANEL(q5_K, X86_K5)
 VNNI_DEFINE_KPANEL(q6_K, X86_K6)
 
+typedef void (*vnni_kgemm_fn)(int64_t n, const void *panel, const void *act, size_t a_stride,
+			      int n_tok, float *y, size_t ldy, int n_rows);
+
 /* One type's kernels: avx-vnni's, avx512-vnni's. */
 struct vnni_kpanel_fns {
 	enum ggml_type type;
-	void (*avxvnni_gemm)(int64_t, const void *, const void *, size_t, int, float *, size_t, int);
-	void (*avx512_gemm)(int64_t, const void *, const void *, size_t, int, float *, size_t, int);
+	vnni_kgemm_fn avxvnni_gemm, avx512_gemm;
 };
 
 #define VNNI_KPANEL_FNS(T, TYPE)                                                             \
