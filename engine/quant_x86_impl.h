@@ -11,6 +11,10 @@
 #include "quant_impl.h"
 
 #define LT_AVX2 __attribute__((target("avx2,fma,f16c")))
+/* The VNNI variants (quant_x86_vnni.c, quant_x86_vnni_kpanel.c). */
+#define LT_AVX512 \
+	__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+#define LT_AVXVNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
 
 /* ---------------------------------------------------------------- helpers */
 

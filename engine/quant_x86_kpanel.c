@@ -29,7 +29,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 
-#include "quant_x86_impl.h"
+#include "quant_x86_kpanel_impl.h"
 
 /* ---------------------------------------------------------------- q4_K decode
  *
@@ -48,18 +48,6 @@
  * activation, 16 * 15 * 128 < 32767, before madd widens it with the
  * group's 6-bit scale. The mins term needs the activation's group sums,
  * which the activation format keeps. */
-
-/* One super-block of 256 activations, quantized byte for byte as the q8_K
- * activation quantizer does, with the eight 32-element group sums in the
- * order the mins term reads them: groups (0, 2), (1, 3), (4, 6), (5, 7) as
- * 16-bit pairs. */
-struct x86_kpanel_act {
-	float d;
-	int16_t gsum[8];
-	int32_t unused[3]; /* pads the block to 36 bytes per 32 elements */
-	int8_t qs[QK_K];
-};
-_Static_assert(sizeof(struct x86_kpanel_act) == 36 * (QK_K / 32), "x86_kpanel_act size");
 
 /* The q8_K activation quantizer; the reference one if the SIMD kernels
  * were turned off meanwhile (both write the same bytes). */
@@ -124,26 +112,68 @@ LT_AVX2 static inline __m256i x86_lane_byte_pair(__m256i v, int b)
 	return _mm256_shuffle_epi8(v, sel);
 }
 
+/* Bytes b0 and b1 of each lane of v as the low and high 16-bit halves. */
+LT_AVX2 static inline __m256i x86_lane_byte_pair2(__m256i v, int b0, int b1)
+{
+#define X86_SEL(k) ((int)(0x80008000u | (unsigned)((k) + b0) | (unsigned)((k) + b1) << 16))
+	const __m256i sel = _mm256_setr_epi32(X86_SEL(0), X86_SEL(4), X86_SEL(8), X86_SEL(12),
+					      X86_SEL(0), X86_SEL(4), X86_SEL(8), X86_SEL(12));
+#undef X86_SEL
+	return _mm256_shuffle_epi8(v, sel);
+}
+
+/* Byte b of each lane of v, sign extended, in both 16-bit halves. */
+LT_AVX2 static inline __m256i x86_lane_sbyte_pair(__m256i v, int b)
+{
+#define X86_SEL(k) ((int)(0x00800080u | (unsigned)((k) + b) * 0x1000100u))
+	const __m256i sel = _mm256_setr_epi32(X86_SEL(0), X86_SEL(4), X86_SEL(8), X86_SEL(12),
+					      X86_SEL(0), X86_SEL(4), X86_SEL(8), X86_SEL(12));
+#undef X86_SEL
+	return _mm256_srai_epi16(_mm256_shuffle_epi8(v, sel), 8);
+}
+
+/* Eight f16 scales of the rows, each 2 bytes at offset off, as floats. */
+LT_AVX2 static inline __m256 x86_rows_f16(const uint8_t *const row[8], size_t off)
+{
+	uint16_t h[8];
+	for (int i = 0; i < 8; i++)
+		memcpy(&h[i], row[i] + off, sizeof(h[i]));
+	return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
+}
+
+/* The six-bit scales and mins of q4_K and q5_K, of eight rows at once:
+ * h[1..3] the scale bytes 0-3, 4-7, 8-11 of row i in lane i, as
+ * x86_gather16_rows reads them. Byte j of lane i of *sc03 and *sc47 is
+ * the scale of sub-block j and 4 + j of row i, of *mn03 and *mn47 the
+ * mins. */
+LT_AVX2 static inline void x86_k4_scales8(const __m256i h[4], __m256i *sc03, __m256i *mn03,
+					  __m256i *sc47, __m256i *mn47)
+{
+	const __m256i low4 = _mm256_set1_epi8(0x0f), low2 = _mm256_set1_epi8(0x03);
+	const __m256i low6 = _mm256_set1_epi8(0x3f);
+	*sc03 = _mm256_and_si256(h[1], low6);
+	*mn03 = _mm256_and_si256(h[2], low6);
+	*sc47 = _mm256_or_si256(
+		_mm256_and_si256(h[3], low4),
+		_mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h[1], 6), low2), 4));
+	*mn47 = _mm256_or_si256(
+		_mm256_and_si256(_mm256_srli_epi32(h[3], 4), low4),
+		_mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h[2], 6), low2), 4));
+}
+
 /* The integer sums of one super-block of eight rows: *isum the scaled
  * quant sums, *msum the mins against the group sums. */
 LT_AVX2 static inline void x86_q4_K_panel_isum(const uint8_t *const row[8], size_t off,
 					       const struct x86_kpanel_act *a, __m256i *isum,
 					       __m256i *msum, __m256i *dd)
 {
-	const __m256i low4 = _mm256_set1_epi8(0x0f), low2 = _mm256_set1_epi8(0x03);
-	const __m256i low6 = _mm256_set1_epi8(0x3f);
+	const __m256i low4 = _mm256_set1_epi8(0x0f);
 	__m256i h[4];
 	x86_gather16_rows(row, off, h);
 	/* h[0] holds d and dmin, h[1..3] the scale bytes 0-3, 4-7, 8-11. */
 	*dd = h[0];
-	const __m256i sc03 = _mm256_and_si256(h[1], low6);
-	const __m256i mn03 = _mm256_and_si256(h[2], low6);
-	const __m256i sc47 = _mm256_or_si256(
-		_mm256_and_si256(h[3], low4),
-		_mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h[1], 6), low2), 4));
-	const __m256i mn47 = _mm256_or_si256(
-		_mm256_and_si256(_mm256_srli_epi32(h[3], 4), low4),
-		_mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h[2], 6), low2), 4));
+	__m256i sc03, mn03, sc47, mn47;
+	x86_k4_scales8(h, &sc03, &mn03, &sc47, &mn47);
 
 	/* Mins as 16-bit pairs: even bytes (groups 0, 2 / 4, 6), odd bytes. */
 	const __m256i even = _mm256_set1_epi16(0x00ff);
@@ -208,22 +238,6 @@ LT_AVX2 static void x86_q4_K_panel_gemv(int64_t n, const void *w, size_t w_strid
 }
 /* ---------------------------------------------------------------- prefill */
 
-/* q6_K and q3_K: the quants of q8_K plus 128. */
-struct x86_kpanel_actu {
-	float d;
-	int32_t unused[7]; /* pads the block to 36 bytes per 32 elements */
-	uint8_t qs[QK_K];
-};
-_Static_assert(sizeof(struct x86_kpanel_actu) == 36 * (QK_K / 32), "x86_kpanel_actu size");
-
-/* q2_K: q8_K's quants and its sixteen 16-element sums. */
-struct x86_kpanel_act16 {
-	float d;
-	int16_t bsums[QK_K / 16];
-	int32_t unused; /* pads the block to 37 bytes per 32 elements */
-	int8_t qs[QK_K];
-};
-_Static_assert(sizeof(struct x86_kpanel_act16) == 37 * (QK_K / 32), "x86_kpanel_act16 size");
 
 static void x86_kpanel_actu_from_float(const float *x, void *dst, int64_t n)
 {
@@ -253,26 +267,6 @@ static void x86_kpanel_act16_from_float(const float *x, void *dst, int64_t n)
 	}
 }
 
-/* One super-block of eight rows: 11.4 bits per weight. Each of the eight
- * 32-position runs u is eight groups g of four positions, group 8 * u + g
- * holding the four bytes of row 0, then row 1, ... row 7. */
-struct x86_kpanel_block {
-	uint8_t qs[64 * 32];     /* row r, position 4 * g + j at 32 * g + 4 * r + j */
-	int32_t sc[16][8];       /* scale of sub-block s of row r, in both 16-bit halves */
-	int32_t mn[8][8];        /* two mins of row r as a 16-bit pair, in the order of the
-				  * activation's sums (q4_K, q5_K, q2_K) */
-	int32_t bias[8];         /* 128 * sum over sub-blocks of scale * sum(q) (q6_K, q3_K) */
-	float d[8], dmin[8];
-};
-_Static_assert(sizeof(struct x86_kpanel_block) % (QK_K / 32) == 0, "x86_kpanel_block size");
-
-/* The kinds of k-quant, as the generic pack and gemm below take them. */
-enum { X86_K2, X86_K3, X86_K4, X86_K5, X86_K6 };
-
-LT_AVX2 static inline __m256i x86_load(const void *p)
-{
-	return _mm256_loadu_si256((const __m256i *)p);
-}
 
 /* lo and hi as the 16-bit halves of a dword: a madd operand, of a scale
  * (the same twice) or of two mins. */
@@ -281,35 +275,13 @@ static inline int32_t x86_pair16(int lo, int hi)
 	return (int32_t)((uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16);
 }
 
-/* The scales, mins and factors of one row's super-block x into lane i of
- * the panel block. */
+/* The scales, mins and factors of one row's q3_K or q2_K super-block x into
+ * lane i of the panel block (x86_kpanel_meta8 does the others
+ * eight rows at once). */
 LT_AVX2 static inline __attribute__((always_inline)) void
 x86_kpanel_meta(struct x86_kpanel_block *pb, int i, const void *x, int kind)
 {
-	/* The order in which x86_kpanel_act keeps its group sums. */
-	static const int order[8] = { 0, 2, 1, 3, 4, 6, 5, 7 };
-	if (kind == X86_K4 || kind == X86_K5) {
-		const struct block_q4_K *q4 = x;
-		const struct block_q5_K *q5 = x;
-		const uint8_t *s = kind == X86_K4 ? q4->scales : q5->scales;
-		int mn[8];
-		for (int j = 0; j < 4; j++) {
-			pb->sc[j][i] = x86_pair16(s[j] & 63, s[j] & 63);
-			const int hi = (s[j + 8] & 0x0f) | (s[j] >> 6) << 4;
-			pb->sc[j + 4][i] = x86_pair16(hi, hi);
-			mn[j] = s[j + 4] & 63;
-			mn[j + 4] = (s[j + 8] >> 4) | (s[j + 4] >> 6) << 4;
-		}
-		for (int j = 0; j < 4; j++)
-			pb->mn[j][i] = x86_pair16(mn[order[2 * j]], mn[order[2 * j + 1]]);
-		pb->d[i] = x86_h2f(kind == X86_K4 ? q4->d : q5->d);
-		pb->dmin[i] = x86_h2f(kind == X86_K4 ? q4->dmin : q5->dmin);
-	} else if (kind == X86_K6) {
-		const struct block_q6_K *q6 = x;
-		for (int s = 0; s < 16; s++)
-			pb->sc[s][i] = x86_pair16(q6->scales[s], q6->scales[s]);
-		pb->d[i] = x86_h2f(q6->d);
-	} else if (kind == X86_K3) {
+	if (kind == X86_K3) {
 		const struct block_q3_K *q3 = x;
 		int sc[16];
 		q3_K_scales(q3->scales, sc);
@@ -378,24 +350,26 @@ LT_AVX2 static inline __attribute__((always_inline)) void
 x86_k45_runs(struct x86_kpanel_block *pb, const uint8_t *const row[8], size_t qs, const size_t *q5)
 {
 	const __m256i m4 = _mm256_set1_epi8(0x0f), m1 = _mm256_set1_epi8(1);
-	__m256i q[8], lo[8], hi[8], h[8];
+	__m256i q[8], h[8];
 	if (q5)
 		x86_gather32_rows(row, *q5, h);
 	for (int j = 0; j < 4; j++) {
 		x86_gather32_rows(row, qs + 32 * j, q);
+		/* Each group straight to its place in runs 2j and 2j+1 (x86_kpanel_put_run's
+		 * layout): sixteen vectors held for the stores would spill. */
+#pragma GCC unroll 8
 		for (int g = 0; g < 8; g++) {
-			lo[g] = _mm256_and_si256(q[g], m4);
-			hi[g] = x86_bits(q[g], 4, m4);
+			__m256i lo = _mm256_and_si256(q[g], m4), hi = x86_bits(q[g], 4, m4);
 			if (q5) {
 				/* Run 2j takes bit 2j of qh, run 2j+1 bit 2j+1. */
 				const __m256i b0 = x86_bits(h[g], 2 * j, m1);
 				const __m256i b1 = x86_bits(h[g], 2 * j + 1, m1);
-				lo[g] = _mm256_or_si256(lo[g], _mm256_slli_epi16(b0, 4));
-				hi[g] = _mm256_or_si256(hi[g], _mm256_slli_epi16(b1, 4));
+				lo = _mm256_or_si256(lo, _mm256_slli_epi16(b0, 4));
+				hi = _mm256_or_si256(hi, _mm256_slli_epi16(b1, 4));
 			}
+			_mm256_storeu_si256((__m256i *)(pb->qs + 32 * (8 * (2 * j) + g)), lo);
+			_mm256_storeu_si256((__m256i *)(pb->qs + 32 * (8 * (2 * j + 1) + g)), hi);
 		}
-		x86_kpanel_put_run(pb, 2 * j, lo, NULL);
-		x86_kpanel_put_run(pb, 2 * j + 1, hi, NULL);
 	}
 }
 
@@ -460,42 +434,97 @@ LT_AVX2 static inline void x86_q2_K_runs(struct x86_kpanel_block *pb,
 	}
 }
 
-/* Packs eight rows: the scales and mins row by row, then the quants of all
- * rows at once, transposed as they are stored and unpacked after. */
+/* x86_kpanel_meta of q4_K and q5_K (whose heads are alike) or q6_K, for
+ * the eight rows at once: their scale bytes transposed so that lane i is
+ * row i, the layout of the panel's scales and mins. */
+LT_AVX2 static inline __attribute__((always_inline)) void
+x86_kpanel_meta8(struct x86_kpanel_block *pb, const uint8_t *const row[8], int kind)
+{
+	__m256i h[4];
+	if (kind == X86_K6) {
+		x86_gather16_rows(row, offsetof(struct block_q6_K, scales), h);
+#pragma GCC unroll 16
+		for (int s = 0; s < 16; s++)
+			_mm256_storeu_si256((__m256i *)pb->sc[s],
+					    x86_lane_sbyte_pair(h[s / 4], s % 4));
+		_mm256_storeu_ps(pb->d, x86_rows_f16(row, offsetof(struct block_q6_K, d)));
+		return;
+	}
+	_Static_assert(offsetof(struct block_q4_K, scales) == offsetof(struct block_q5_K, scales) &&
+			       offsetof(struct block_q4_K, scales) == 4 &&
+			       offsetof(struct block_q5_K, dmin) == 2,
+		       "q4_K and q5_K heads");
+	x86_gather16_rows(row, 0, h);
+	__m256i sc03, mn03, sc47, mn47;
+	x86_k4_scales8(h, &sc03, &mn03, &sc47, &mn47);
+#pragma GCC unroll 4
+	for (int j = 0; j < 4; j++) {
+		_mm256_storeu_si256((__m256i *)pb->sc[j], x86_lane_byte_pair(sc03, j));
+		_mm256_storeu_si256((__m256i *)pb->sc[j + 4], x86_lane_byte_pair(sc47, j));
+	}
+	/* The mins in the activation's order of sums: (0, 2), (1, 3), (4, 6), (5, 7). */
+	_mm256_storeu_si256((__m256i *)pb->mn[0], x86_lane_byte_pair2(mn03, 0, 2));
+	_mm256_storeu_si256((__m256i *)pb->mn[1], x86_lane_byte_pair2(mn03, 1, 3));
+	_mm256_storeu_si256((__m256i *)pb->mn[2], x86_lane_byte_pair2(mn47, 0, 2));
+	_mm256_storeu_si256((__m256i *)pb->mn[3], x86_lane_byte_pair2(mn47, 1, 3));
+	/* d in the low half of each lane of h[0], dmin in the high. */
+	const __m256i dd = _mm256_permute4x64_epi64(
+		_mm256_packus_epi32(_mm256_and_si256(h[0], _mm256_set1_epi32(0xffff)),
+				    _mm256_srli_epi32(h[0], 16)),
+		0xd8);
+	_mm256_storeu_ps(pb->d, _mm256_cvtph_ps(_mm256_castsi256_si128(dd)));
+	_mm256_storeu_ps(pb->dmin, _mm256_cvtph_ps(_mm256_extracti128_si256(dd, 1)));
+}
+
+/* Packs eight rows: the scales and mins (of all rows at once where
+ * x86_kpanel_meta8 knows the type), then the quants of all rows at once,
+ * transposed as they are stored and unpacked after. */
 LT_AVX2 static inline __attribute__((always_inline)) void
 x86_kpanel_pack(int64_t n, const void *w, size_t w_stride, int n_rows, void *panel, int kind,
-		size_t blk_bytes)
+		size_t blk_bytes, int groups)
 {
 	/* Missing rows read a block of zeros; their lanes are never stored. */
 	static const _Alignas(32) uint8_t zero[sizeof(struct block_q6_K)];
 	_Static_assert(sizeof(struct block_q6_K) >= sizeof(struct block_q5_K), "zero block size");
 	static const size_t q5_qh = offsetof(struct block_q5_K, qh);
+	const size_t q4_qs = offsetof(struct block_q4_K, qs), q5_qs = offsetof(struct block_q5_K, qs);
 	struct x86_kpanel_block *p = panel;
-	for (int64_t b = 0; b < n / QK_K; b++) {
+	const int64_t nb = n / QK_K;
+	for (int64_t b = 0; b < nb; b++) {
 		/* The rows come from memory once per batch, and eight row
-		 * streams defeat the hardware prefetcher: the next group of
+		 * streams defeat the hardware prefetcher: the next panel's
 		 * rows (which ops_matmul runs next on one thread, on another
-		 * on two) is asked for while this one packs, and has arrived
-		 * by the time its pack starts after this gemm. (Into L2 only,
-		 * the pack of a 110M model took a third longer.) */
-		x86_prefetch_next_group(w, w_stride, b, blk_bytes);
-		struct x86_kpanel_block *pb = p + b;
-		const uint8_t *row[X86_PANEL_ROWS];
-		for (int i = 0; i < X86_PANEL_ROWS; i++) {
-			row[i] = i < n_rows ? (const uint8_t *)w + (size_t)i * w_stride +
-						      (size_t)b * blk_bytes
-					    : zero;
-			x86_kpanel_meta(pb, i, row[i], kind);
+		 * on two), one run of memory, are asked for while this one
+		 * packs, and have arrived by the time its pack starts after
+		 * this gemm. (Into L2 only, the pack of a 110M model took a
+		 * third longer.) */
+		const uint8_t *last =
+			(const uint8_t *)w + (size_t)(groups - 1) * X86_PANEL_ROWS * w_stride;
+		for (int k = 0; k < groups; k++)
+			x86_prefetch_next_group(last, w_stride, groups * b + k, blk_bytes);
+		for (int h = 0; h < groups; h++) {
+			struct x86_kpanel_block *pb = p + h * nb + b;
+			const uint8_t *row[X86_PANEL_ROWS];
+			for (int i = 0; i < X86_PANEL_ROWS; i++) {
+				const int r = h * X86_PANEL_ROWS + i;
+				row[i] = r < n_rows ? (const uint8_t *)w + (size_t)r * w_stride +
+							      (size_t)b * blk_bytes
+						    : zero;
+				if (kind == X86_K3 || kind == X86_K2)
+					x86_kpanel_meta(pb, i, row[i], kind);
+			}
+			if (kind != X86_K3 && kind != X86_K2)
+				x86_kpanel_meta8(pb, row, kind);
+			__m256i bias = _mm256_setzero_si256();
+			switch (kind) {
+			case X86_K4: x86_k45_runs(pb, row, q4_qs, NULL); break;
+			case X86_K5: x86_k45_runs(pb, row, q5_qs, &q5_qh); break;
+			case X86_K6: x86_q6_K_runs(pb, row, &bias); break;
+			case X86_K3: x86_q3_K_runs(pb, row, &bias); break;
+			default: x86_q2_K_runs(pb, row); break;
+			}
+			_mm256_storeu_si256((__m256i *)pb->bias, _mm256_slli_epi32(bias, 7));
 		}
-		__m256i bias = _mm256_setzero_si256();
-		switch (kind) {
-		case X86_K4: x86_k45_runs(pb, row, offsetof(struct block_q4_K, qs), NULL); break;
-		case X86_K5: x86_k45_runs(pb, row, offsetof(struct block_q5_K, qs), &q5_qh); break;
-		case X86_K6: x86_q6_K_runs(pb, row, &bias); break;
-		case X86_K3: x86_q3_K_runs(pb, row, &bias); break;
-		default: x86_q2_K_runs(pb, row); break;
-		}
-		_mm256_storeu_si256((__m256i *)pb->bias, _mm256_slli_epi32(bias, 7));
 	}
 }
 
@@ -530,103 +559,27 @@ x86_kpanel_run(const __m256i w[8], const uint8_t *aq, __m256i sc0, __m256i sc1, 
 	return _mm256_add_epi32(_mm256_madd_epi16(lo, sc0), _mm256_madd_epi16(hi, sc1));
 }
 
-/* The mins of a super-block against one token's sums (count pairs of
- * them), per row. */
-LT_AVX2 static inline __m256i x86_kpanel_mins(const struct x86_kpanel_block *pb,
-					      const int8_t *sums, int count)
-{
-	__m256i m = _mm256_madd_epi16(x86_load(pb->mn[0]), x86_bcast4(sums));
-	for (int j = 1; j < count; j++)
-		m = _mm256_add_epi32(m, _mm256_madd_epi16(x86_load(pb->mn[j]),
-							  x86_bcast4(sums + 4 * j)));
-	return m;
-}
-
-/* v as it is: GCC fuses a multiply and an add of intrinsics into one FMA
- * (-ffp-contract=fast is its default), which an empty asm that takes and
- * gives back the product prevents. */
-LT_AVX2 static inline __m256 x86_rounded(__m256 v)
-{
-	__asm__("" : "+x"(v));
-	return v;
-}
-
-/* Tokens go in passes of X86_PANEL_TOKENS; within a pass, each run of a
- * super-block is loaded once for all of them, their integer sums wait on
- * the stack, and the float steps come once per super-block and token. */
-LT_AVX2 static inline __attribute__((always_inline)) void
-x86_kpanel_gemm(int64_t n, const void *panel, const void *act, size_t a_stride, int n_tok,
-		float *y, size_t ldy, int n_rows, int kind)
-{
-	const bool k16 = kind != X86_K4 && kind != X86_K5; /* 16-element sub-blocks */
-	const bool shifted = kind == X86_K6 || kind == X86_K3; /* activations + 128 */
-	const size_t a_bytes = kind == X86_K2 ? sizeof(struct x86_kpanel_act16)
-			       : shifted      ? sizeof(struct x86_kpanel_actu)
-					      : sizeof(struct x86_kpanel_act);
-	const size_t qs_off = kind == X86_K2 ? offsetof(struct x86_kpanel_act16, qs)
-			      : shifted      ? offsetof(struct x86_kpanel_actu, qs)
-					     : offsetof(struct x86_kpanel_act, qs);
-	const size_t sums_off = kind == X86_K2 ? offsetof(struct x86_kpanel_act16, bsums)
-					       : offsetof(struct x86_kpanel_act, gsum);
-	const struct x86_kpanel_block *p = panel;
-	for (int t0 = 0; t0 < n_tok; t0 += X86_PANEL_TOKENS) {
-		const int nt = n_tok - t0 < X86_PANEL_TOKENS ? n_tok - t0 : X86_PANEL_TOKENS;
-		__m256 acc[X86_PANEL_TOKENS];
-		__m256i isum[X86_PANEL_TOKENS];
-		for (int t = 0; t < nt; t++)
-			acc[t] = _mm256_setzero_ps();
-		const uint8_t *a0 = (const uint8_t *)act + (size_t)t0 * a_stride;
-		for (int64_t b = 0; b < n / QK_K; b++) {
-			const struct x86_kpanel_block *pb = p + b;
-			const uint8_t *ab = a0 + (size_t)b * a_bytes;
-			const __m256i start = shifted ? _mm256_sub_epi32(_mm256_setzero_si256(),
-									 x86_load(pb->bias))
-						      : _mm256_setzero_si256();
-			for (int t = 0; t < nt; t++)
-				isum[t] = start;
-			for (int u = 0; u < 8; u++) {
-				__m256i w[8];
-#pragma GCC unroll 8
-				for (int g = 0; g < 8; g++)
-					w[g] = x86_load(pb->qs + 32 * (8 * u + g));
-				const __m256i sc0 = x86_load(pb->sc[k16 ? 2 * u : u]);
-				const __m256i sc1 = k16 ? x86_load(pb->sc[2 * u + 1]) : sc0;
-				const uint8_t *aq = ab + qs_off + 32 * u;
-				for (int t = 0; t < nt; t++, aq += a_stride)
-					isum[t] = _mm256_add_epi32(
-						isum[t], x86_kpanel_run(w, aq, sc0, sc1, kind));
-			}
-			const __m256 d = _mm256_loadu_ps(pb->d), dmin = _mm256_loadu_ps(pb->dmin);
-			const uint8_t *at = ab;
-			for (int t = 0; t < nt; t++, at += a_stride) {
-				float ad;
-				memcpy(&ad, at, sizeof(ad)); /* every format starts with d */
-				const __m256 vad = _mm256_set1_ps(ad);
-				/* The reference vec_dot's steps, each rounded (no
-				 * fused multiply-add): the same sums in the same
-				 * order give the same bits, so an f16 KV cache or
-				 * the next 8-bit activation rounds as it does. */
-				__m256 part = x86_rounded(_mm256_mul_ps(_mm256_mul_ps(d, vad),
-									_mm256_cvtepi32_ps(isum[t])));
-				if (!shifted) {
-					const __m256i m = x86_kpanel_mins(pb, (const int8_t *)at + sums_off,
-									  kind == X86_K2 ? 8 : 4);
-					part = _mm256_sub_ps(part, x86_rounded(_mm256_mul_ps(
-						_mm256_mul_ps(dmin, vad), _mm256_cvtepi32_ps(m))));
-				}
-				acc[t] = _mm256_add_ps(acc[t], part);
-			}
-		}
-		for (int t = 0; t < nt; t++)
-			x86_panel_store8(y + (size_t)(t0 + t) * ldy, acc[t], n_rows);
-	}
-}
+/* The gemm, as every variant's 256-bit k-quant panels share it. */
+#define X86_TARGET LT_AVX2
+#define X86_FN(name) x86_##name
+#define X86_KRUN x86_kpanel_run
+#define X86_KSCALE(v) (v)
+#include "quant_x86_kgemm.h"
+#undef X86_TARGET
+#undef X86_FN
+#undef X86_KRUN
+#undef X86_KSCALE
 
 #define X86_DEFINE_KPANEL(pack_name, gemm_name, BTYPE, KIND)                                 \
 	LT_AVX2 static void pack_name(int64_t n, const void *w, size_t w_stride, int n_rows,  \
 				      void *panel)                                             \
 	{                                                                                      \
-		x86_kpanel_pack(n, w, w_stride, n_rows, panel, KIND, sizeof(BTYPE));           \
+		x86_kpanel_pack(n, w, w_stride, n_rows, panel, KIND, sizeof(BTYPE), 1);        \
+	}                                                                                      \
+	LT_AVX2 static void pack_name##16(int64_t n, const void *w, size_t w_stride,           \
+					  int n_rows, void *panel)                             \
+	{                                                                                      \
+		x86_kpanel_pack(n, w, w_stride, n_rows, panel, KIND, sizeof(BTYPE), 2);        \
 	}                                                                                      \
 	LT_AVX2 static void gemm_name(int64_t n, const void *panel, const void *act,           \
 				      size_t a_stride, int n_tok, float *y, size_t ldy,        \
@@ -669,6 +622,37 @@ const struct quant_panel *quant_x86_kpanel(enum ggml_type type)
 	    (!x86_kpanels[type].gemm && !x86_kpanels[type].gemv))
 		return NULL;
 	return &x86_kpanels[type];
+}
+
+/* Decode on sixteen rows: the kernel of eight, twice. */
+static void x86_q4_K_panel_gemv16(int64_t n, const void *w, size_t w_stride, int n_rows,
+				  const void *act, float *y)
+{
+	const int lo = n_rows < X86_PANEL_ROWS ? n_rows : X86_PANEL_ROWS;
+	x86_q4_K_panel_gemv(n, w, w_stride, lo, act, y);
+	if (n_rows > lo)
+		x86_q4_K_panel_gemv(n, (const uint8_t *)w + (size_t)lo * w_stride, w_stride,
+				    n_rows - lo, act, y + lo);
+}
+
+/* Panels of sixteen rows: two of eight, one after the other. */
+#define X86_KPANEL16(ACT, T, GEMV)                                                            \
+	{ 2 * X86_PANEL_ROWS, X86_KACT(ACT), 2 * X86_KBLOCK, ACT##_from_float,                \
+	  x86_##T##_panel_pack16, NULL, GEMV }
+
+static const struct quant_panel x86_kpanels16[GGML_TYPE_COUNT] = {
+	[GGML_TYPE_Q2_K] = X86_KPANEL16(x86_kpanel_act16, q2_K, NULL),
+	[GGML_TYPE_Q3_K] = X86_KPANEL16(x86_kpanel_actu, q3_K, NULL),
+	[GGML_TYPE_Q4_K] = X86_KPANEL16(x86_kpanel_act, q4_K, x86_q4_K_panel_gemv16),
+	[GGML_TYPE_Q5_K] = X86_KPANEL16(x86_kpanel_act, q5_K, NULL),
+	[GGML_TYPE_Q6_K] = X86_KPANEL16(x86_kpanel_actu, q6_K, NULL),
+};
+
+const struct quant_panel *quant_x86_kpanel16(enum ggml_type type)
+{
+	if (!quant_x86_kpanel(type) || !x86_kpanels16[type].pack)
+		return NULL;
+	return &x86_kpanels16[type];
 }
 
 #endif

@@ -19,11 +19,8 @@
 #include "ops_x86.h"
 #include "quant_x86_panel_impl.h"
 
-#define LT_AVX512 \
-	__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 #define LT_AVX512_BF16 \
 	__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
-#define LT_AVXVNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
 
 /* q8_0 weights in the panels: moved up by 128 to be unsigned for vpdpbusd
  * (the activations' 128 * sum takes it off again). */
@@ -392,6 +389,7 @@ static void avx512_init(void)
 		avx512_q4_0_panel_gemv, avx512_q8_0_panel_gemv,
 	};
 	vnni_fill(&avx512_tables, &k);
+	quant_x86_vnni_kpanels(avx512_tables.panel, true);
 	struct quant_kernels *q = avx512_tables.quant;
 	q[GGML_TYPE_F16].vec_dot = avx512_f16_vec_dot;
 	if (__builtin_cpu_supports("avx512bf16"))
@@ -472,6 +470,7 @@ static void avxvnni_init(void)
 		avxvnni_q4_0_panel_gemv, avxvnni_q8_0_panel_gemv,
 	};
 	vnni_fill(&avxvnni_tables, &k);
+	quant_x86_vnni_kpanels(avxvnni_tables.panel, false);
 }
 
 static const struct quant_kernels *avxvnni_quant(enum ggml_type type)
