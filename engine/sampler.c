@@ -777,19 +777,46 @@ static bool sampler_greedy_shortcut(const struct sampler_params *p, bool *penali
 	return false;
 }
 
+/* The greedy answer straight from the logits, as cand_best would pick it
+ * from the candidates (NaN as -inf, ties to the lowest id) without making
+ * them: the shortcut runs once per generated token, and filling and
+ * scanning n_vocab candidates took longer than a small model's decode
+ * step's share. Two passes, because a plain maximum vectorizes (NaN never
+ * wins `>`) and the index search stops early. */
+static int logits_argmax(const float *l, int n)
+{
+	float m = -INFINITY;
+	for (int i = 0; i < n; i++)
+		m = l[i] > m ? l[i] : m;
+	if (m == -INFINITY)
+		return 0; /* all -inf or NaN: equal, so the lowest id */
+	for (int i = 0; i < n; i++)
+		if (l[i] == m)
+			return i;
+	return 0;
+}
+
 int32_t sampler_sample(struct sampler *s, const float *logits)
 {
 	if (!s || !logits)
 		return LT_E_INVAL;
+	const struct sampler_params *p = &s->params;
+	bool penalize;
+	if (sampler_greedy_shortcut(p, &penalize) && !penalize) {
+		int best = logits_argmax(logits, s->n_vocab);
+		s->cand[0] = (struct sampler_candidate){ .id = best, .logit = logits[best], .p = 1.0f };
+		if (isnan(s->cand[0].logit))
+			s->cand[0].logit = -INFINITY;
+		s->n_cand = 1;
+		s->sorted = true;
+		return best;
+	}
 	s->n_cand = s->n_vocab;
 	for (int i = 0; i < s->n_vocab; i++) {
 		float l = logits[i];
 		s->cand[i] = (struct sampler_candidate){ .id = i, .logit = isnan(l) ? -INFINITY : l };
 	}
 	s->sorted = false;
-	const struct sampler_params *p = &s->params;
-
-	bool penalize;
 	if (sampler_greedy_shortcut(p, &penalize)) {
 		if (penalize)
 			step_penalties(s);

@@ -296,6 +296,29 @@ static void test_greedy_ties_and_nan(void **state)
 	assert_int_equal(sampler_sample(s, tie), 1);
 	sampler_free(s);
 
+	/* The shortcut reads the logits without the chain: it must pick what
+	 * the chain picks, on ties, infinities and NaN alike. */
+	struct sampler_params chain = params_plain();
+	chain.temperature = 0.0f;
+	chain.typical_p = 0.99f;
+	struct sampler_params quick = params_plain();
+	quick.temperature = 0.0f;
+	struct sampler *sc = new_sampler(&chain, 64), *sq = new_sampler(&quick, 64);
+	const float pool[] = { -INFINITY, NAN, -2.0f, 0.0f, -0.0f, 1.5f, 3.0f, INFINITY };
+	uint32_t rnd = 12345;
+	for (int round = 0; round < 300; round++) {
+		float lg[64];
+		/* The first rounds draw from fewer values: all NaN, all -inf, ties. */
+		int k = 1 + round % 8;
+		for (int i = 0; i < 64; i++) {
+			rnd = rnd * 1664525u + 1013904223u;
+			lg[i] = pool[(rnd >> 16) % (uint32_t)k];
+		}
+		assert_int_equal(sampler_sample(sq, lg), sampler_sample(sc, lg));
+	}
+	sampler_free(sc);
+	sampler_free(sq);
+
 	/* NaN never wins a random draw either. */
 	p = params_plain();
 	s = new_sampler(&p, 5);
