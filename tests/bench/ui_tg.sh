@@ -4,7 +4,9 @@
 # of N tokens in the full-screen chat (in tmux, greedy, fixed seed), whose
 # "tg X tok/s" is read off the status bar. Prints every figure, then per
 # binary the medians and the ratio UI/bench of the medians. Binaries
-# alternate within each round, so a busy machine slows them alike.
+# alternate within each round, so a busy machine slows them alike; each
+# round's UI and bench run back to back, so on a busy machine the median of
+# the rounds' ratios is steadier than the ratio of the medians.
 #
 #   tests/bench/ui_tg.sh [-m MODEL] [-n N] [-r ROUNDS] [-t THREADS] BINARY...
 #
@@ -85,9 +87,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		b=$((b + 1))
 		read -r u ms sw < <(ui_once "$bin")
 		g=$(bench_once "$bin")
-		echo "round $r  $bin  ui ${u:-?}  bench ${g:-?}  (ui thread: ${ms:-?} ms cpu, ${sw:-?} switches)"
+		ratio=$(awk -v u="${u:-0}" -v g="${g:-0}" 'BEGIN { if (u > 0 && g > 0) printf "%.3f", u / g }')
+		echo "round $r  $bin  ui ${u:-?}  bench ${g:-?}  ui/bench ${ratio:-?}  (ui thread: ${ms:-?} ms cpu, ${sw:-?} switches)"
 		echo "${u:-}" >>"$TMP/ui.$b"
 		echo "${g:-}" >>"$TMP/bench.$b"
+		echo "${ratio:-}" >>"$TMP/ratio.$b"
 	done
 done
 b=0
@@ -95,6 +99,8 @@ for bin in "$@"; do
 	b=$((b + 1))
 	mu=$(grep . "$TMP/ui.$b" | median)
 	mb=$(grep . "$TMP/bench.$b" | median)
-	awk -v bin="$bin" -v u="${mu:-0}" -v g="${mb:-0}" 'BEGIN {
-		printf "%s: median ui tg %.1f, bench tg %.1f, ui/bench %.0f%%\n", bin, u, g, (g > 0 ? 100 * u / g : 0) }'
+	mr=$(grep . "$TMP/ratio.$b" | median)
+	awk -v bin="$bin" -v u="${mu:-0}" -v g="${mb:-0}" -v r="${mr:-0}" 'BEGIN {
+		printf "%s: median ui tg %.1f, bench tg %.1f (ratio %.0f%%); median of the rounds\x27 ui/bench %.0f%%\n",
+			bin, u, g, (g > 0 ? 100 * u / g : 0), 100 * r }'
 done
