@@ -37,6 +37,9 @@ TMP=$(mktemp -d)
 SOCK=$TMP/tmux.sock
 tm() { tmux -S "$SOCK" "$@"; }
 trap 'tm kill-server >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+# A session that outlives the chats keeps the server up between them (a
+# new session could reach a server that is exiting with the last one).
+tm new-session -d -s keep -x 80 -y 10 "sleep 100000"
 
 # ui_thread: the UI thread's CPU time and context switches so far (the
 # pane's chat process, whose main thread is the UI's), after the speed.
