@@ -368,18 +368,22 @@ int tui_run(struct worker *w, const struct tui_args *args)
 		/* While the worker is busy its events are collected once a frame:
 		 * being woken for each token would take a core from the engine's
 		 * threads 300 times a second. Idle, the first event wakes us. */
+		int64_t frame_left = TUI_FRAME_MS - (now - last_draw);
 		int timeout = -1;
-		nfds_t nfds = 2;
+		nfds_t nfds = 3;
 		if (busy) {
-			int64_t left = pending ? TUI_FRAME_MS - (now - last_draw) : TUI_FRAME_MS;
+			nfds = 2; /* not the ring's wake-up pipe */
+			int64_t left = pending ? frame_left : TUI_FRAME_MS;
 			int64_t tick = TUI_TICK_MS - (now - last_tick);
 			if (tick < left)
 				left = tick;
 			timeout = left < 1 ? 1 : (int)left;
-		} else if (!ring_prepare_sleep(t.ring)) {
-			continue;
 		} else {
-			nfds = 3;
+			if (!ring_prepare_sleep(t.ring))
+				continue;
+			/* The last events of a command still wait for their frame. */
+			if (pending)
+				timeout = frame_left < 1 ? 1 : (int)frame_left;
 		}
 		struct pollfd fds[3] = {
 			{ .fd = STDIN_FILENO, .events = POLLIN },
