@@ -512,6 +512,33 @@ static void step_top_k(struct sampler *s, int32_t k)
 	cand_sort(s);
 }
 
+/* Fill and top-k in one pass over the logits, when top-k is the chain's
+ * first step that acts: only the k survivors become candidates. The same
+ * heap as step_top_k; a later logit must beat the worst kept one outright,
+ * as a tie goes to the lower id, which the kept one has (and NaN, -inf
+ * here, beats nothing). */
+static void top_k_from_logits(struct sampler *s, const float *logits, int k)
+{
+	struct sampler_candidate *h = s->tmp;
+	for (int i = 0; i < k; i++)
+		h[i] = (struct sampler_candidate){ .id = i,
+						   .logit = isnan(logits[i]) ? -INFINITY : logits[i] };
+	for (int i = k / 2 - 1; i >= 0; i--)
+		heap_sift(h, k, i);
+	float worst = h[0].logit;
+	for (int i = k; i < s->n_vocab; i++) {
+		if (logits[i] > worst) {
+			h[0] = (struct sampler_candidate){ .id = i, .logit = logits[i] };
+			heap_sift(h, k, 0);
+			worst = h[0].logit;
+		}
+	}
+	memcpy(s->cand, h, (size_t)k * sizeof(*h));
+	s->n_cand = k;
+	s->sorted = false;
+	cand_sort(s);
+}
+
 /* Top-p without sorting the whole vocabulary. Tokens below tau = (1-p)/2n
  * hold less than (1-p)/2 of the mass together, so the ones above it hold
  * more than p and contain the whole nucleus: sorting just those is enough.
@@ -777,19 +804,63 @@ static bool sampler_greedy_shortcut(const struct sampler_params *p, bool *penali
 	return false;
 }
 
+/* The greedy answer straight from the logits, as cand_best would pick it
+ * from the candidates (NaN as -inf, ties to the lowest id) without making
+ * them: the shortcut runs once per generated token, and filling and
+ * scanning n_vocab candidates took longer than a small model's decode
+ * step's share. Two passes, because a plain maximum vectorizes (NaN never
+ * wins `>`) and the index search stops early. */
+static int logits_argmax(const float *l, int n)
+{
+	/* Eight running maxima: one would wait for the previous compare. */
+	float m8[8] = { -INFINITY, -INFINITY, -INFINITY, -INFINITY,
+			-INFINITY, -INFINITY, -INFINITY, -INFINITY };
+	int i = 0;
+	for (; i + 8 <= n; i += 8)
+		for (int j = 0; j < 8; j++)
+			m8[j] = l[i + j] > m8[j] ? l[i + j] : m8[j];
+	float m = -INFINITY;
+	for (int j = 0; j < 8; j++)
+		m = m8[j] > m ? m8[j] : m;
+	for (; i < n; i++)
+		m = l[i] > m ? l[i] : m;
+	if (m == -INFINITY)
+		return 0; /* all -inf or NaN: equal, so the lowest id */
+	for (i = 0; i < n; i++)
+		if (l[i] == m)
+			return i;
+	return 0;
+}
+
 int32_t sampler_sample(struct sampler *s, const float *logits)
 {
 	if (!s || !logits)
 		return LT_E_INVAL;
-	s->n_cand = s->n_vocab;
-	for (int i = 0; i < s->n_vocab; i++) {
-		float l = logits[i];
-		s->cand[i] = (struct sampler_candidate){ .id = i, .logit = isnan(l) ? -INFINITY : l };
-	}
-	s->sorted = false;
 	const struct sampler_params *p = &s->params;
-
 	bool penalize;
+	if (sampler_greedy_shortcut(p, &penalize) && !penalize) {
+		int best = logits_argmax(logits, s->n_vocab);
+		s->cand[0] = (struct sampler_candidate){ .id = best, .logit = logits[best], .p = 1.0f };
+		if (isnan(s->cand[0].logit))
+			s->cand[0].logit = -INFINITY;
+		s->n_cand = 1;
+		s->sorted = true;
+		return best;
+	}
+	const char *first = p->order;
+	while (*first && !step_active(p, *first))
+		first++;
+	if (*first == SAMPLER_STEP_TOP_K && p->top_k < s->n_vocab) {
+		top_k_from_logits(s, logits, p->top_k);
+	} else {
+		s->n_cand = s->n_vocab;
+		for (int i = 0; i < s->n_vocab; i++) {
+			float l = logits[i];
+			s->cand[i] = (struct sampler_candidate){ .id = i,
+								 .logit = isnan(l) ? -INFINITY : l };
+		}
+		s->sorted = false;
+	}
 	if (sampler_greedy_shortcut(p, &penalize)) {
 		if (penalize)
 			step_penalties(s);

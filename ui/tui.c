@@ -326,7 +326,7 @@ int tui_run(struct worker *w, const struct tui_args *args)
 	}
 	unsigned flags = TUI_RESIZE;
 	bool pending = false; /* events arrived that are not drawn yet */
-	int64_t last_draw = 0;
+	int64_t last_draw = 0, last_tick = tui_now_ms();
 	int status = 0;
 	for (;;) {
 		struct ring_event ev;
@@ -351,7 +351,13 @@ int tui_run(struct worker *w, const struct tui_args *args)
 		if (flags & TUI_RESIZE)
 			tui_layout(&t);
 		pending |= ev_flags != 0;
+		bool busy = worker_busy(w);
 		int64_t now = tui_now_ms();
+		if (busy && now - last_tick >= TUI_TICK_MS) {
+			t.tick++;
+			last_tick = now;
+			pending = true;
+		}
 		/* Keys are answered at once; streamed text waits for the next frame. */
 		if (flags || input_dirty(t.in) || (pending && now - last_draw >= TUI_FRAME_MS)) {
 			tui_draw(&t);
@@ -359,24 +365,33 @@ int tui_run(struct worker *w, const struct tui_args *args)
 			pending = false;
 		}
 		flags = 0;
-		if (!ring_prepare_sleep(t.ring))
-			continue;
+		/* While the worker is busy its events are collected once a frame:
+		 * being woken for each token would take a core from the engine's
+		 * threads 300 times a second. Idle, the first event wakes us. */
+		int64_t frame_left = TUI_FRAME_MS - (now - last_draw);
+		int timeout = -1;
+		nfds_t nfds = 3;
+		if (busy) {
+			nfds = 2; /* not the ring's wake-up pipe */
+			int64_t left = pending ? frame_left : TUI_FRAME_MS;
+			int64_t tick = TUI_TICK_MS - (now - last_tick);
+			if (tick < left)
+				left = tick;
+			timeout = left < 1 ? 1 : (int)left;
+		} else {
+			if (!ring_prepare_sleep(t.ring))
+				continue;
+			/* The last events of a command still wait for their frame. */
+			if (pending)
+				timeout = frame_left < 1 ? 1 : (int)frame_left;
+		}
 		struct pollfd fds[3] = {
 			{ .fd = STDIN_FILENO, .events = POLLIN },
-			{ .fd = ring_wake_fd(t.ring), .events = POLLIN },
 			{ .fd = t.sig_pipe[0], .events = POLLIN },
+			{ .fd = ring_wake_fd(t.ring), .events = POLLIN },
 		};
-		int timeout = worker_busy(w) ? TUI_TICK_MS : -1;
-		if (pending) {
-			int64_t left = TUI_FRAME_MS - (tui_now_ms() - last_draw);
-			timeout = left < 1 ? 1 : (int)left;
-		}
-		int n = poll(fds, 3, timeout);
-		if (n == 0 && !pending) {
-			t.tick++;
-			flags |= TUI_REDRAW;
-		}
-		if (n > 0 && (fds[2].revents & POLLIN)) {
+		int n = poll(fds, nfds, timeout);
+		if (n > 0 && (fds[1].revents & POLLIN)) {
 			char buf[64];
 			while (read(t.sig_pipe[0], buf, sizeof(buf)) > 0) {
 			}

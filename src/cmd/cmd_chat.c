@@ -195,6 +195,11 @@ static void chat_event(struct chat *c, const struct ring_event *ev)
 	}
 }
 
+/* While the worker is busy its events are read this often, not as each
+ * arrives: being woken for every token would take a core from the
+ * engine's threads hundreds of times a second. */
+#define CHAT_FRAME_MS 30
+
 /* Shows events until the worker has finished everything queued. Ctrl-C
  * meanwhile stops the reply in progress. */
 static void chat_wait(struct chat *c)
@@ -211,8 +216,7 @@ static void chat_wait(struct chat *c)
 				chat_event(c, &ev);
 			break;
 		}
-		if (ring_pop_wait(r, &ev, 50) > 0)
-			chat_event(c, &ev);
+		poll(NULL, 0, CHAT_FRAME_MS);
 	}
 	c->replaying = false;
 	c->print_replay = false;

@@ -296,6 +296,29 @@ static void test_greedy_ties_and_nan(void **state)
 	assert_int_equal(sampler_sample(s, tie), 1);
 	sampler_free(s);
 
+	/* The shortcut reads the logits without the chain: it must pick what
+	 * the chain picks, on ties, infinities and NaN alike. */
+	struct sampler_params chain = params_plain();
+	chain.temperature = 0.0f;
+	chain.typical_p = 0.99f;
+	struct sampler_params quick = params_plain();
+	quick.temperature = 0.0f;
+	struct sampler *sc = new_sampler(&chain, 64), *sq = new_sampler(&quick, 64);
+	const float pool[] = { -INFINITY, NAN, -2.0f, 0.0f, -0.0f, 1.5f, 3.0f, INFINITY };
+	uint32_t rnd = 12345;
+	for (int round = 0; round < 300; round++) {
+		float lg[64];
+		/* The first rounds draw from fewer values: all NaN, all -inf, ties. */
+		int k = 1 + round % 8;
+		for (int i = 0; i < 64; i++) {
+			rnd = rnd * 1664525u + 1013904223u;
+			lg[i] = pool[(rnd >> 16) % (uint32_t)k];
+		}
+		assert_int_equal(sampler_sample(sq, lg), sampler_sample(sc, lg));
+	}
+	sampler_free(sc);
+	sampler_free(sq);
+
 	/* NaN never wins a random draw either. */
 	p = params_plain();
 	s = new_sampler(&p, 5);
@@ -304,6 +327,45 @@ static void test_greedy_ties_and_nan(void **state)
 		assert_true(t == 0 || t == 2 || t == 3);
 	}
 	sampler_free(s);
+}
+
+/* Top-k as the first step reads the logits in one pass; with penalties
+ * first (active by their settings, but with no history yet, so without
+ * effect) the chain fills every candidate and cuts after. Both must keep
+ * the same candidates in the same order and draw the same token. */
+static void test_top_k_first_pass(void **state)
+{
+	(void)state;
+	const float pool[] = { -INFINITY, NAN, -2.0f, 0.0f, -0.0f, 1.5f, 3.0f, 1.5f };
+	const int ks[] = { 1, 2, 5, 40, 63 };
+	uint32_t rnd = 777;
+	for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
+		struct sampler_params quick = params_plain();
+		quick.top_k = ks[ki];
+		quick.top_p = 0.9f;
+		struct sampler_params chain = quick;
+		chain.repeat_penalty = 1.5f;
+		struct sampler *sq = new_sampler(&quick, 64), *sc = new_sampler(&chain, 64);
+		for (int round = 0; round < 200; round++) {
+			float lg[64];
+			int spread = 2 + round % 7;
+			for (int i = 0; i < 64; i++) {
+				rnd = rnd * 1664525u + 1013904223u;
+				lg[i] = round % 2 ? pool[(rnd >> 16) % (uint32_t)spread]
+						  : (float)((rnd >> 8) % 1000) / 100.0f;
+			}
+			assert_int_equal(sampler_sample(sq, lg), sampler_sample(sc, lg));
+			const struct sampler_candidate *cq, *cc;
+			int nq = sampler_last_candidates(sq, &cq), nc = sampler_last_candidates(sc, &cc);
+			assert_int_equal(nq, nc);
+			for (int i = 0; i < nq; i++) {
+				assert_int_equal(cq[i].id, cc[i].id);
+				assert_memory_equal(&cq[i].logit, &cc[i].logit, sizeof(float));
+			}
+		}
+		sampler_free(sq);
+		sampler_free(sc);
+	}
 }
 
 static void test_penalties(void **state)
@@ -761,6 +823,7 @@ int main(void)
 		cmocka_unit_test(test_typical),
 		cmocka_unit_test(test_temperature),
 		cmocka_unit_test(test_greedy_ties_and_nan),
+		cmocka_unit_test(test_top_k_first_pass),
 		cmocka_unit_test(test_penalties),
 		cmocka_unit_test(test_penalties_greedy),
 		cmocka_unit_test(test_order_matters),

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The full-screen chat's generation speed against the engine's: for each
+# round and each binary given, 'llamaterm bench -p 0 -n N' then one reply
+# of N tokens in the full-screen chat (in tmux, greedy, fixed seed), whose
+# "tg X tok/s" is read off the status bar. Prints every figure, then per
+# binary the medians and the ratio UI/bench of the medians. Binaries
+# alternate within each round, so a busy machine slows them alike; each
+# round's UI and bench run back to back, so on a busy machine the median of
+# the rounds' ratios is steadier than the ratio of the medians.
+#
+#   tests/bench/ui_tg.sh [-m MODEL] [-n N] [-r ROUNDS] [-t THREADS] BINARY...
+#
+# Defaults: ~/.cache/llamaterm/bench/110m-Q4_0.gguf (made by 'make bench'),
+# 256 tokens, 5 rounds, the binaries' own thread count. Each UI figure comes
+# with the UI thread's CPU time and context switches from start to idle. Not a test: it
+# asserts nothing and takes about 10 s per binary and round.
+set -u
+MODEL=$HOME/.cache/llamaterm/bench/110m-Q4_0.gguf
+N=256
+ROUNDS=5
+THREADS=
+while getopts m:n:r:t: opt; do
+	case $opt in
+	m) MODEL=$OPTARG ;;
+	n) N=$OPTARG ;;
+	r) ROUNDS=$OPTARG ;;
+	t) THREADS="-t $OPTARG" ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -ge 1 ] || set -- build/rel/llamaterm
+command -v tmux >/dev/null || { echo "ui_tg.sh: tmux is needed" >&2; exit 2; }
+[ -f "$MODEL" ] || { echo "ui_tg.sh: no $MODEL (make bench makes it)" >&2; exit 2; }
+
+TMP=$(mktemp -d)
+SOCK=$TMP/tmux.sock
+tm() { tmux -S "$SOCK" "$@"; }
+trap 'tm kill-server >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+# A session that outlives the chats keeps the server up between them (a
+# new session could reach a server that is exiting with the last one).
+tm new-session -d -s keep -x 80 -y 10 "sleep 100000"
+
+# ui_thread: the UI thread's CPU time and context switches so far (the
+# pane's chat process, whose main thread is the UI's), after the speed.
+ui_thread() {
+	local sh pid
+	sh=$(tm display-message -p -t u '#{pane_pid}')
+	pid=$(pgrep -P "$sh" | head -1)
+	[ -n "$pid" ] && [ -r "/proc/$pid/task/$pid/schedstat" ] || { echo; return; }
+	awk '{ printf " %.0f", $1 / 1e6 }' "/proc/$pid/task/$pid/schedstat"
+	awk '/voluntary_ctxt_switches/ { n += $2 } END { print " " n }' "/proc/$pid/task/$pid/status"
+}
+
+# ui_once BIN: the status bar's tg of one reply, or nothing on a timeout.
+ui_once() {
+	local bin=$1 scr i
+	tm kill-session -t u >/dev/null 2>&1
+	rm -rf "$TMP/xdg"
+	mkdir -p "$TMP/xdg"
+	tm new-session -d -s u -x 120 -y 30 \
+		"env TERM=xterm-256color XDG_DATA_HOME=$TMP/xdg/data XDG_STATE_HOME=$TMP/xdg/state \
+		 XDG_CONFIG_HOME=$TMP/xdg/config XDG_CACHE_HOME=$TMP/xdg/cache \
+		 $bin chat -m $MODEL $THREADS -n $N --temp 0 -s 1 --no-autosave \
+		 -p 'Tell me a long story about a dragon.'; sleep 60"
+	for ((i = 0; i < 1200; i++)); do
+		sleep 0.1
+		scr=$(tm capture-pane -p -t u)
+		# The speed shows while the reply streams; idle means it is final.
+		if grep -q ' idle │' <<<"$scr" && grep -Eq 'tg [0-9.]+ tok/s' <<<"$scr"; then
+			grep -Eo 'tg [0-9.]+ tok/s' <<<"$scr" | tail -1 | awk '{ printf "%s", $2 }'
+			ui_thread
+			break
+		fi
+	done
+	tm kill-session -t u >/dev/null 2>&1
+}
+
+bench_once() {
+	"$1" bench -m "$MODEL" $THREADS -p 0 -n "$N" -r 3 2>/dev/null |
+		awk -v n="tg$N:" '$1 == n { print $2 }'
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+echo "model $MODEL, $N tokens, $ROUNDS rounds; tok/s (busy machines vary: compare within one run)"
+for ((r = 1; r <= ROUNDS; r++)); do
+	b=0
+	for bin in "$@"; do
+		b=$((b + 1))
+		read -r u ms sw < <(ui_once "$bin")
+		g=$(bench_once "$bin")
+		ratio=$(awk -v u="${u:-0}" -v g="${g:-0}" 'BEGIN { if (u > 0 && g > 0) printf "%.3f", u / g }')
+		echo "round $r  $bin  ui ${u:-?}  bench ${g:-?}  ui/bench ${ratio:-?}  (ui thread: ${ms:-?} ms cpu, ${sw:-?} switches)"
+		echo "${u:-}" >>"$TMP/ui.$b"
+		echo "${g:-}" >>"$TMP/bench.$b"
+		echo "${ratio:-}" >>"$TMP/ratio.$b"
+	done
+done
+b=0
+for bin in "$@"; do
+	b=$((b + 1))
+	mu=$(grep . "$TMP/ui.$b" | median)
+	mb=$(grep . "$TMP/bench.$b" | median)
+	mr=$(grep . "$TMP/ratio.$b" | median)
+	awk -v bin="$bin" -v u="${mu:-0}" -v g="${mb:-0}" -v r="${mr:-0}" 'BEGIN {
+		printf "%s: median ui tg %.1f, bench tg %.1f (ratio %.0f%%); median of the rounds\x27 ui/bench %.0f%%\n",
+			bin, u, g, (g > 0 ? 100 * u / g : 0), 100 * r }'
+done
