@@ -147,15 +147,12 @@ static double ctx_now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-static double ctx_median(double *v, int n)
+static double ctx_mean(const double *v, int n)
 {
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			double t = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	double sum = 0;
+	for (int i = 0; i < n; i++)
+		sum += v[i];
+	return sum / n;
 }
 
 /* The first round comes with the first unit: a program started while
@@ -204,8 +201,10 @@ static void ctx_adapt_record(struct ctx_adapt *a, int n_threads, int n_tok, doub
 	}
 	if (++a->probe < 2 * block)
 		return;
-	const double many = ctx_median(a->ns_many, CTX_PROBES);
-	const double one = ctx_median(a->ns_one, CTX_PROBES);
+	/* Means, not medians: a unit that waited for a descheduled thread is a
+	 * cost that thread count pays again and again. */
+	const double many = ctx_mean(a->ns_many, CTX_PROBES);
+	const double one = ctx_mean(a->ns_one, CTX_PROBES);
 	const int use = many * CTX_ADAPT_MARGIN < one ? n_threads : 1;
 	const double lead = use == 1 ? many / one : one / many;
 	if (use == a->use && lead > CTX_ADAPT_CLEAR)
