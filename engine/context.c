@@ -16,12 +16,17 @@
 #endif
 
 #define CTX_DEFAULT_N_BATCH 512
-/* Decode steps between two rounds of measurement; doubled (up to
- * CTX_ADAPT_MAX) while the thread count in use wins by CTX_ADAPT_CLEAR, so
- * that a quiet machine spends few steps on one thread. */
+/* Units (decode steps, layers of a batch) between two rounds of
+ * measurement; doubled (up to CTX_ADAPT_MAX) while the thread count in use
+ * wins by CTX_ADAPT_CLEAR, so that a quiet machine spends few units on one
+ * thread. */
 #define CTX_ADAPT_EVERY 64
 #define CTX_ADAPT_MAX 1024
 #define CTX_ADAPT_CLEAR 1.25
+/* n threads are kept only when they beat one by this much: a measurement
+ * within the noise of a busy machine keeps the count that never waits for
+ * a descheduled thread. */
+#define CTX_ADAPT_MARGIN 1.05
 
 /* Largest Hadamard rotation of a quantized cache's rows: heads up to 512. */
 #define CTX_MAX_ROT 512
@@ -135,6 +140,82 @@ static struct ops_rope ctx_rope(const struct model_hparams *hp, const struct ops
 	return out;
 }
 
+static double ctx_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static double ctx_mean(const double *v, int n)
+{
+	double sum = 0;
+	for (int i = 0; i < n; i++)
+		sum += v[i];
+	return sum / n;
+}
+
+/* The first round comes with the first unit: a program started while
+ * another keeps a core busy learns it within a few units. */
+static void ctx_adapt_init(struct ctx_adapt *a, int n_threads)
+{
+	*a = (struct ctx_adapt){ .use = n_threads, .probe = -1, .every = CTX_ADAPT_EVERY,
+				 .since = CTX_ADAPT_EVERY };
+}
+
+/* The thread count of the next unit. A round runs CTX_PROBES + 1 units on
+ * n_threads, then as many on one; the first of each block is not timed, as
+ * it pays for the switch (the workers may have gone to sleep). Blocks of an
+ * even length time layers of the same parity on both counts, so models
+ * that alternate two kinds of layer compare like with like. */
+static int ctx_adapt_pick(struct ctx_adapt *a, int n_threads)
+{
+	if (a->probe < 0 && ++a->since >= a->every)
+		a->probe = 0;
+	if (a->probe < 0)
+		return a->use;
+	return a->probe <= CTX_PROBES ? n_threads : 1;
+}
+
+/* Records a unit of n_tok tokens that took ns nanoseconds; at the end of a
+ * round keeps the faster count. Results do not depend on it: every
+ * operation gives the same bits on any number of threads. */
+static void ctx_adapt_record(struct ctx_adapt *a, int n_threads, int n_tok, double ns)
+{
+	if (a->probe < 0)
+		return;
+	if (a->probe == 0) {
+		a->n_tok = n_tok;
+	} else if (n_tok != a->n_tok) {
+		/* A batch of another size is not comparable: start over. */
+		a->probe = -1;
+		a->since = a->every;
+		return;
+	}
+	const int block = CTX_PROBES + 1, i = a->probe % block - 1;
+	if (i >= 0) {
+		if (a->probe < block)
+			a->ns_many[i] = ns;
+		else
+			a->ns_one[i] = ns;
+	}
+	if (++a->probe < 2 * block)
+		return;
+	/* Means, not medians: a unit that waited for a descheduled thread is a
+	 * cost that thread count pays again and again. */
+	const double many = ctx_mean(a->ns_many, CTX_PROBES);
+	const double one = ctx_mean(a->ns_one, CTX_PROBES);
+	const int use = many * CTX_ADAPT_MARGIN < one ? n_threads : 1;
+	const double lead = use == 1 ? many / one : one / many;
+	if (use == a->use && lead > CTX_ADAPT_CLEAR)
+		a->every = a->every * 2 < CTX_ADAPT_MAX ? a->every * 2 : CTX_ADAPT_MAX;
+	else
+		a->every = CTX_ADAPT_EVERY;
+	a->use = use;
+	a->probe = -1;
+	a->since = 0;
+}
+
 int ctx_new(struct ctx **out, const struct model *m, const struct ctx_params *p, char *err,
 	    size_t errlen)
 {
@@ -178,8 +259,8 @@ int ctx_new(struct ctx **out, const struct model *m, const struct ctx_params *p,
 		c->n_batch = c->n_ctx;
 	c->n_threads = p->n_threads ? p->n_threads : ctx_default_threads();
 	c->n_run = c->n_threads;
-	c->adapt.use = c->n_threads;
-	c->adapt.every = CTX_ADAPT_EVERY;
+	ctx_adapt_init(&c->adapt, c->n_threads);
+	ctx_adapt_init(&c->adapt_pp, c->n_threads);
 	c->ring_rows = ctx_ring_rows(hp, c->n_ctx, c->n_batch);
 	c->swa_hi = -1;
 	c->rope = ctx_rope(hp, &hp->rope, c->n_ctx);
@@ -654,13 +735,27 @@ static int ctx_forward(struct ctx *c, const int32_t *tokens, int n, int pos, int
 	const struct model_hparams *hp = c->hp;
 	const int n_embd = hp->n_embd;
 
+	/* A batch adapts its thread count a layer at a time: a prompt is often
+	 * a single batch, too few to measure whole batches on each count. */
+	const bool adapt = n > 1 && c->n_threads > 1;
+	if (adapt)
+		c->n_run = c->adapt_pp.use;
 	ctx_embed(c, tokens, n, pos);
 	for (int il = 0; il < hp->n_layer; il++) {
 		if (ctx_aborted(c))
 			return lt_seterr(c->err, sizeof(c->err), LT_E_ABORTED,
 					 "evaluation aborted before layer %d", il);
+		if (!adapt) {
+			ctx_layer(c, il, n, pos);
+			continue;
+		}
+		c->n_run = ctx_adapt_pick(&c->adapt_pp, c->n_threads);
+		const double t0 = ctx_now_ns();
 		ctx_layer(c, il, n, pos);
+		ctx_adapt_record(&c->adapt_pp, c->n_threads, n, ctx_now_ns() - t0);
 	}
+	if (adapt)
+		c->n_run = c->adapt_pp.use;
 	if (pos + n - 1 > c->swa_hi)
 		c->swa_hi = pos + n - 1;
 	if (first >= n)
@@ -690,65 +785,6 @@ static bool ctx_can_rewind(const struct ctx *c, int n)
 	if (oldest < c->swa_lo)
 		oldest = c->swa_lo;
 	return need >= oldest;
-}
-
-static double ctx_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static double ctx_median(double *v, int n)
-{
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			double t = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* The thread count of the next decode step. A round runs CTX_PROBES + 1
- * steps on n_threads, then as many on one; the first of each block is not
- * timed, as it pays for the switch (the workers may have gone to sleep). */
-static int ctx_adapt_pick(struct ctx *c)
-{
-	if (c->adapt.probe < 0 && ++c->adapt.since >= c->adapt.every)
-		c->adapt.probe = 0;
-	if (c->adapt.probe < 0)
-		return c->adapt.use;
-	return c->adapt.probe <= CTX_PROBES ? c->n_threads : 1;
-}
-
-/* Records a decode step of ns nanoseconds; at the end of a round keeps the
- * faster count. Results do not depend on it: every operation gives the
- * same bits on any number of threads. */
-static void ctx_adapt_record(struct ctx *c, double ns)
-{
-	if (c->adapt.probe < 0)
-		return;
-	const int block = CTX_PROBES + 1, i = c->adapt.probe % block - 1;
-	if (i >= 0) {
-		if (c->adapt.probe < block)
-			c->adapt.ns_many[i] = ns;
-		else
-			c->adapt.ns_one[i] = ns;
-	}
-	if (++c->adapt.probe < 2 * block)
-		return;
-	const double many = ctx_median(c->adapt.ns_many, CTX_PROBES);
-	const double one = ctx_median(c->adapt.ns_one, CTX_PROBES);
-	const int use = one < many ? 1 : c->n_threads;
-	const double lead = use == 1 ? many / one : one / many;
-	if (use == c->adapt.use && lead > CTX_ADAPT_CLEAR)
-		c->adapt.every = c->adapt.every * 2 < CTX_ADAPT_MAX ? c->adapt.every * 2 : CTX_ADAPT_MAX;
-	else
-		c->adapt.every = CTX_ADAPT_EVERY;
-	c->adapt.use = use;
-	c->adapt.probe = -1;
-	c->adapt.since = 0;
 }
 
 int ctx_eval(struct ctx *c, const int32_t *tokens, int n, int pos0, bool all_logits)
@@ -795,13 +831,13 @@ int ctx_eval(struct ctx *c, const int32_t *tokens, int n, int pos0, bool all_log
 		int first = all_logits ? 0 : (last ? nb - 1 : nb);
 		float *dst = c->logits + (all_logits ? (size_t)done * c->hp->n_vocab : 0);
 		const bool adapt = nb == 1 && c->n_threads > 1;
-		c->n_run = adapt ? ctx_adapt_pick(c) : c->n_threads;
+		c->n_run = adapt ? ctx_adapt_pick(&c->adapt, c->n_threads) : c->n_threads;
 		const double t0 = adapt ? ctx_now_ns() : 0;
 		int rc = ctx_forward(c, tokens + done, nb, pos0 + done, first, dst);
 		if (rc)
 			return rc;
 		if (adapt)
-			ctx_adapt_record(c, ctx_now_ns() - t0);
+			ctx_adapt_record(&c->adapt, c->n_threads, 1, ctx_now_ns() - t0);
 		c->n_past = pos0 + done + nb;
 	}
 	c->n_logits = need;

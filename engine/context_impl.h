@@ -18,8 +18,22 @@
 #define CTX_STATE_V1_WORDS 10
 #define CTX_STATE_HEADER_WORDS 11
 
-/* Decode steps measured with each thread count per round. */
+/* Units (decode steps, or layers of a batch) measured with each thread
+ * count per round. */
 #define CTX_PROBES 3
+
+/* Work runs on n_threads or on 1, whichever was faster when last measured:
+ * when another program keeps a core busy, a second thread can cost more
+ * than it brings. A round of measurement (timed units on each count, see
+ * ctx_adapt_pick) every `every` units. */
+struct ctx_adapt {
+	int use;           /* threads of the next units */
+	int probe;         /* units measured in this round, -1 between rounds */
+	int since;         /* units since the last round */
+	int every;
+	int n_tok;         /* tokens of the units measured in this round */
+	double ns_many[CTX_PROBES], ns_one[CTX_PROBES];
+};
 
 struct ctx {
 	const struct model *m;
@@ -29,17 +43,8 @@ struct ctx {
 	int n_batch;
 	int n_threads;             /* the most threads an eval uses */
 	int n_run;                 /* threads of the batch being evaluated */
-	/* Decode steps run on n_threads or on 1, whichever was faster when
-	 * last measured: when another program keeps a core busy, a second
-	 * thread can cost more than it brings. A round of measurement (timed
-	 * steps on each count, see ctx_adapt_pick) every `every` steps. */
-	struct {
-		int use;           /* threads of the next decode steps */
-		int probe;         /* steps measured in this round, -1 between rounds */
-		int since;         /* steps since the last round */
-		int every;
-		double ns_many[CTX_PROBES], ns_one[CTX_PROBES];
-	} adapt;
+	struct ctx_adapt adapt;    /* decode, a step at a time */
+	struct ctx_adapt adapt_pp; /* batches of several tokens, a layer at a time */
 	int n_past;
 	struct ops_attn attn;      /* shapes and KV type for ops_attention */
 	struct ops_attn attn_swa;  /* the same for sliding-window layers */

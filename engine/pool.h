@@ -7,7 +7,8 @@
  * up only a chunk it has started: the chunks it never reached are done by
  * the others, and nobody waits for it at a barrier. Idle workers spin for a
  * short while (the next loop of a decode step follows within microseconds)
- * and then sleep on a condition variable.
+ * and then sleep on a condition variable. A worker the OS wakes on the CPU
+ * of another thread of the loop moves itself to one they are not on.
  *
  * The threads are process-wide, like OpenMP's, started on first use and
  * kept until exit. One loop runs at a time: a caller that finds another

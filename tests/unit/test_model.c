@@ -818,6 +818,48 @@ static void stories_batch_equals_single(void **state)
 	model_free(m);
 }
 
+/* Batches switch thread counts from one layer to the next, and decode from
+ * one step to the next, as they measure which count is faster (a round
+ * always runs units on both): whatever they pick, the logits are the bits
+ * of one thread. 4 threads so that the pool runs even on a small machine;
+ * batches of 64 (matrices large enough to split) over 240 tokens, then 80
+ * steps, span several rounds. */
+static void stories_any_thread_mix_same_bits(void **state)
+{
+	(void)state;
+	struct model *m = stories_open();
+	const int nv = 512, n_prompt = 240, n_gen = 80;
+	int32_t tok[240 + 80];
+	uint32_t x = 12345;
+	for (int i = 0; i < n_prompt + n_gen; i++) {
+		x = x * 1103515245u + 12345u;
+		tok[i] = (int32_t)(x >> 16) % nv;
+	}
+	struct ctx *c[2];
+	for (int k = 0; k < 2; k++) {
+		struct ctx_params p = ctx_params_default();
+		p.n_ctx = 512;
+		p.n_batch = 64;
+		p.n_threads = k ? 4 : 1;
+		char err[256];
+		if (ctx_new(&c[k], m, &p, err, sizeof(err)))
+			fail_msg("%s", err);
+		assert_int_equal(ctx_eval(c[k], tok, n_prompt, 0, true), 0);
+	}
+	for (int i = 0; i < n_prompt; i++)
+		if (memcmp(ctx_logits(c[0], i), ctx_logits(c[1], i), (size_t)nv * sizeof(float)))
+			fail_msg("prompt token %d: 1 and 4 threads differ", i);
+	for (int i = n_prompt; i < n_prompt + n_gen; i++) {
+		for (int k = 0; k < 2; k++)
+			assert_int_equal(ctx_eval(c[k], &tok[i], 1, i, false), 0);
+		if (memcmp(ctx_logits(c[0], -1), ctx_logits(c[1], -1), (size_t)nv * sizeof(float)))
+			fail_msg("step at position %d: 1 and 4 threads differ", i);
+	}
+	ctx_free(c[0]);
+	ctx_free(c[1]);
+	model_free(m);
+}
+
 static void stories_truncate_reeval(void **state)
 {
 	(void)state;
@@ -954,6 +996,7 @@ int main(void)
 		cmocka_unit_test(stories_greedy_f16),
 		cmocka_unit_test(stories_greedy_f32),
 		cmocka_unit_test(stories_batch_equals_single),
+		cmocka_unit_test(stories_any_thread_mix_same_bits),
 		cmocka_unit_test(stories_truncate_reeval),
 		cmocka_unit_test(stories_state_roundtrip),
 		cmocka_unit_test(stories_abort),
