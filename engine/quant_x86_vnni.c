@@ -168,60 +168,26 @@ LT_AVX512 static void avx512_f32_panel_gemm(int64_t n, const void *panel, const 
 	}
 }
 
-/* f32 decode: rows read in place, four at a time, each with two 512-bit
- * chains so that eight sums are in flight while the rows stream from
- * memory. */
-LT_AVX512 static inline float avx512_f32_row_sum(__m512 a, __m512 b)
-{
-	return _mm512_reduce_add_ps(_mm512_add_ps(a, b));
-}
-
+/* f32 decode: rows read in place one after another, each a single
+ * sequential stream (which the hardware prefetcher follows across pages,
+ * as it does not follow several rows side by side) with four 512-bit
+ * chains in flight. */
 LT_AVX512 static void avx512_f32_gemv(int64_t n, const void *w, size_t w_stride, int n_rows,
 				      const void *act, float *y)
 {
 	const float *x = act;
-	int r = 0;
-	for (; r + 4 <= n_rows; r += 4) {
+	for (int r = 0; r < n_rows; r++) {
 		const float *w0 = (const float *)((const uint8_t *)w + (size_t)r * w_stride);
-		const float *w1 = (const float *)((const uint8_t *)w0 + w_stride);
-		const float *w2 = (const float *)((const uint8_t *)w1 + w_stride);
-		const float *w3 = (const float *)((const uint8_t *)w2 + w_stride);
-		__m512 a0 = _mm512_setzero_ps(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0;
-		__m512 a3 = a0, b3 = a0;
+		__m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
 		int64_t k = 0;
-		for (; k + 32 <= n; k += 32) {
-			const __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
-			a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w0 + k), x0, a0);
-			b0 = _mm512_fmadd_ps(_mm512_loadu_ps(w0 + k + 16), x1, b0);
-			a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w1 + k), x0, a1);
-			b1 = _mm512_fmadd_ps(_mm512_loadu_ps(w1 + k + 16), x1, b1);
-			a2 = _mm512_fmadd_ps(_mm512_loadu_ps(w2 + k), x0, a2);
-			b2 = _mm512_fmadd_ps(_mm512_loadu_ps(w2 + k + 16), x1, b2);
-			a3 = _mm512_fmadd_ps(_mm512_loadu_ps(w3 + k), x0, a3);
-			b3 = _mm512_fmadd_ps(_mm512_loadu_ps(w3 + k + 16), x1, b3);
-		}
-		for (; k < n; k += 16) {
-			const __mmask16 m = n - k >= 16 ? (__mmask16)0xffff
-							: (__mmask16)((1u << (n - k)) - 1);
-			const __m512 x0 = _mm512_maskz_loadu_ps(m, x + k);
-			a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w0 + k), x0, a0);
-			a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w1 + k), x0, a1);
-			a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w2 + k), x0, a2);
-			a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w3 + k), x0, a3);
-		}
-		y[r] = avx512_f32_row_sum(a0, b0);
-		y[r + 1] = avx512_f32_row_sum(a1, b1);
-		y[r + 2] = avx512_f32_row_sum(a2, b2);
-		y[r + 3] = avx512_f32_row_sum(a3, b3);
-	}
-	for (; r < n_rows; r++) {
-		const float *w0 = (const float *)((const uint8_t *)w + (size_t)r * w_stride);
-		__m512 a0 = _mm512_setzero_ps(), b0 = a0;
-		int64_t k = 0;
-		for (; k + 32 <= n; k += 32) {
+		for (; k + 64 <= n; k += 64) {
 			a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w0 + k), _mm512_loadu_ps(x + k), a0);
-			b0 = _mm512_fmadd_ps(_mm512_loadu_ps(w0 + k + 16), _mm512_loadu_ps(x + k + 16),
-					     b0);
+			a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w0 + k + 16), _mm512_loadu_ps(x + k + 16),
+					     a1);
+			a2 = _mm512_fmadd_ps(_mm512_loadu_ps(w0 + k + 32), _mm512_loadu_ps(x + k + 32),
+					     a2);
+			a3 = _mm512_fmadd_ps(_mm512_loadu_ps(w0 + k + 48), _mm512_loadu_ps(x + k + 48),
+					     a3);
 		}
 		for (; k < n; k += 16) {
 			const __mmask16 m = n - k >= 16 ? (__mmask16)0xffff
@@ -229,7 +195,8 @@ LT_AVX512 static void avx512_f32_gemv(int64_t n, const void *w, size_t w_stride,
 			a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w0 + k),
 					     _mm512_maskz_loadu_ps(m, x + k), a0);
 		}
-		y[r] = avx512_f32_row_sum(a0, b0);
+		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1),
+							  _mm512_add_ps(a2, a3)));
 	}
 }
 
