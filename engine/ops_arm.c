@@ -249,64 +249,113 @@ static void arm_rope(const struct ops_rope *r, float *x, int n_heads, int head_d
 
 /* ---------------------------------------------------------------- attention rows */
 
-/* One dot of hd floats (any hd): two float accumulators, then the tail. */
-static inline float arm_dot(const float *a, const float *b, int hd)
+/* Four elements of a cached row (floats, or f16 when half) as floats, from
+ * element i on; the first n (0..4) of them, the rest 0, for a row's tail.
+ * Callers pass a constant half and are inlined, so each kernel below is
+ * compiled once per element type. */
+static inline __attribute__((always_inline)) float32x4_t arm_kv_load4(const void *row, size_t i,
+								       const int half)
+{
+	if (half)
+		return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16((const uint16_t *)row + i)));
+	return vld1q_f32((const float *)row + i);
+}
+
+static inline __attribute__((always_inline)) float32x4_t
+arm_kv_load_part(const void *row, size_t i, int n, const int half)
+{
+	if (half) {
+		uint16_t t[4] = { 0 };
+		memcpy(t, (const uint16_t *)row + i, (size_t)n * sizeof(uint16_t));
+		return arm_kv_load4(t, 0, 1);
+	}
+	return arm_load_part((const float *)row + i, n);
+}
+
+/* One dot of hd elements (any hd) of a row with the query: two float
+ * accumulators, then the tail. */
+static inline __attribute__((always_inline)) float arm_kv_dot(const float *q, const void *row,
+							       int hd, const int half)
 {
 	float32x4_t a0 = vdupq_n_f32(0), a1 = a0;
 	int d = 0;
 	for (; d + 8 <= hd; d += 8) {
-		a0 = vfmaq_f32(a0, vld1q_f32(a + d), vld1q_f32(b + d));
-		a1 = vfmaq_f32(a1, vld1q_f32(a + d + 4), vld1q_f32(b + d + 4));
+		a0 = vfmaq_f32(a0, vld1q_f32(q + d), arm_kv_load4(row, (size_t)d, half));
+		a1 = vfmaq_f32(a1, vld1q_f32(q + d + 4), arm_kv_load4(row, (size_t)d + 4, half));
 	}
 	if (d + 4 <= hd) {
-		a0 = vfmaq_f32(a0, vld1q_f32(a + d), vld1q_f32(b + d));
+		a0 = vfmaq_f32(a0, vld1q_f32(q + d), arm_kv_load4(row, (size_t)d, half));
 		d += 4;
 	}
 	if (d < hd)
-		a1 = vfmaq_f32(a1, arm_load_part(a + d, hd - d), arm_load_part(b + d, hd - d));
+		a1 = vfmaq_f32(a1, arm_load_part(q + d, hd - d),
+			       arm_kv_load_part(row, (size_t)d, hd - d, half));
 	return vaddvq_f32(vaddq_f32(a0, a1));
 }
 
 /* Four positions at a time share each load of the query; their four sums
- * come out as one vector (pairwise adds), scaled and stored whole. */
-static void arm_scores(float *s, const float *q, const float *k, size_t k_stride, int n_kv, int hd,
-		       float scale)
+ * come out as one vector (pairwise adds), scaled and stored whole. The f16
+ * form takes the same steps, so it equals the float one on widened rows. */
+static inline __attribute__((always_inline)) void
+arm_kv_scores(float *s, const float *q, const void *k, size_t k_stride, int n_kv, int hd,
+	      float scale, const int half)
 {
 	int p = 0;
 	if (hd % 4 == 0) {
 		for (; p + 4 <= n_kv; p += 4) {
-			const float *k0 = k + (size_t)p * k_stride;
+			const size_t r0 = (size_t)p * k_stride;
 			float32x4_t a0 = vdupq_n_f32(0), a1 = a0, a2 = a0, a3 = a0;
 			for (int d = 0; d < hd; d += 4) {
 				const float32x4_t qv = vld1q_f32(q + d);
-				const float *kd = k0 + d;
-				a0 = vfmaq_f32(a0, qv, vld1q_f32(kd));
-				a1 = vfmaq_f32(a1, qv, vld1q_f32(kd + k_stride));
-				a2 = vfmaq_f32(a2, qv, vld1q_f32(kd + 2 * k_stride));
-				a3 = vfmaq_f32(a3, qv, vld1q_f32(kd + 3 * k_stride));
+				const size_t kd = r0 + (size_t)d;
+				a0 = vfmaq_f32(a0, qv, arm_kv_load4(k, kd, half));
+				a1 = vfmaq_f32(a1, qv, arm_kv_load4(k, kd + k_stride, half));
+				a2 = vfmaq_f32(a2, qv, arm_kv_load4(k, kd + 2 * k_stride, half));
+				a3 = vfmaq_f32(a3, qv, arm_kv_load4(k, kd + 3 * k_stride, half));
 			}
 			const float32x4_t sums = vpaddq_f32(vpaddq_f32(a0, a1), vpaddq_f32(a2, a3));
 			vst1q_f32(s + p, vmulq_n_f32(sums, scale));
 		}
 	}
+	const size_t elem = half ? sizeof(uint16_t) : sizeof(float);
 	for (; p < n_kv; p++)
-		s[p] = arm_dot(q, k + (size_t)p * k_stride, hd) * scale;
+		s[p] = arm_kv_dot(q, (const uint8_t *)k + (size_t)p * k_stride * elem, hd, half) *
+		       scale;
+}
+
+static void arm_scores(float *s, const float *q, const float *k, size_t k_stride, int n_kv, int hd,
+		       float scale)
+{
+	arm_kv_scores(s, q, k, k_stride, n_kv, hd, scale, 0);
+}
+
+static void arm_scores_f16(float *s, const float *q, const uint16_t *k, size_t k_stride,
+			   int n_kv, int hd, float scale)
+{
+	arm_kv_scores(s, q, k, k_stride, n_kv, hd, scale, 1);
 }
 
 /* The output row stays in registers while the positions stream past: 16
  * columns (four accumulators) per pass, then 4 at a time, then the last
- * columns of a head whose size is not a multiple of 4 one by one. */
-static void arm_wsum(float *out, const float *w, const float *v, size_t v_stride, int n_kv, int hd)
+ * columns of a head whose size is not a multiple of 4 one by one. The sums
+ * start from zero or (add) from what out holds. */
+static inline __attribute__((always_inline)) void
+arm_kv_wsum(float *out, const float *w, const void *v, size_t v_stride, int n_kv, int hd,
+	    const int half, const int add)
 {
 	int d0 = 0;
 	for (; d0 + 16 <= hd; d0 += 16) {
 		float32x4_t a0 = vdupq_n_f32(0), a1 = a0, a2 = a0, a3 = a0;
-		const float *vp = v + d0;
-		for (int p = 0; p < n_kv; p++, vp += v_stride) {
-			a0 = vfmaq_n_f32(a0, vld1q_f32(vp), w[p]);
-			a1 = vfmaq_n_f32(a1, vld1q_f32(vp + 4), w[p]);
-			a2 = vfmaq_n_f32(a2, vld1q_f32(vp + 8), w[p]);
-			a3 = vfmaq_n_f32(a3, vld1q_f32(vp + 12), w[p]);
+		if (add) {
+			a0 = vld1q_f32(out + d0), a1 = vld1q_f32(out + d0 + 4);
+			a2 = vld1q_f32(out + d0 + 8), a3 = vld1q_f32(out + d0 + 12);
+		}
+		for (int p = 0; p < n_kv; p++) {
+			const size_t vp = (size_t)p * v_stride + (size_t)d0;
+			a0 = vfmaq_n_f32(a0, arm_kv_load4(v, vp, half), w[p]);
+			a1 = vfmaq_n_f32(a1, arm_kv_load4(v, vp + 4, half), w[p]);
+			a2 = vfmaq_n_f32(a2, arm_kv_load4(v, vp + 8, half), w[p]);
+			a3 = vfmaq_n_f32(a3, arm_kv_load4(v, vp + 12, half), w[p]);
 		}
 		vst1q_f32(out + d0, a0);
 		vst1q_f32(out + d0 + 4, a1);
@@ -314,109 +363,30 @@ static void arm_wsum(float *out, const float *w, const float *v, size_t v_stride
 		vst1q_f32(out + d0 + 12, a3);
 	}
 	for (; d0 + 4 <= hd; d0 += 4) {
-		float32x4_t a0 = vdupq_n_f32(0);
-		const float *vp = v + d0;
-		for (int p = 0; p < n_kv; p++, vp += v_stride)
-			a0 = vfmaq_n_f32(a0, vld1q_f32(vp), w[p]);
+		float32x4_t a0 = add ? vld1q_f32(out + d0) : vdupq_n_f32(0);
+		for (int p = 0; p < n_kv; p++)
+			a0 = vfmaq_n_f32(a0, arm_kv_load4(v, (size_t)p * v_stride + (size_t)d0, half),
+					 w[p]);
 		vst1q_f32(out + d0, a0);
 	}
 	for (int d = d0; d < hd; d++) {
-		float sum = 0;
+		float sum = add ? out[d] : 0;
 		for (int p = 0; p < n_kv; p++)
-			sum += w[p] * v[(size_t)p * v_stride + d];
+			sum += w[p] *
+			       vgetq_lane_f32(arm_kv_load_part(v, (size_t)p * v_stride + d, 1, half), 0);
 		out[d] = sum;
 	}
 }
 
-/* Four f16 elements widened (exact). */
-static inline float32x4_t arm_load_f16(const uint16_t *p)
+static void arm_wsum(float *out, const float *w, const float *v, size_t v_stride, int n_kv, int hd)
 {
-	return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
+	arm_kv_wsum(out, w, v, v_stride, n_kv, hd, 0, 0);
 }
 
-/* The first n (0..4) f16 elements at p widened, the rest 0. */
-static inline float32x4_t arm_load_f16_part(const uint16_t *p, int n)
-{
-	uint16_t t[4] = { 0 };
-	memcpy(t, p, (size_t)n * sizeof(uint16_t));
-	return arm_load_f16(t);
-}
-
-static inline float arm_dot_f16(const float *a, const uint16_t *b, int hd)
-{
-	float32x4_t a0 = vdupq_n_f32(0), a1 = a0;
-	int d = 0;
-	for (; d + 8 <= hd; d += 8) {
-		a0 = vfmaq_f32(a0, vld1q_f32(a + d), arm_load_f16(b + d));
-		a1 = vfmaq_f32(a1, vld1q_f32(a + d + 4), arm_load_f16(b + d + 4));
-	}
-	if (d + 4 <= hd) {
-		a0 = vfmaq_f32(a0, vld1q_f32(a + d), arm_load_f16(b + d));
-		d += 4;
-	}
-	if (d < hd)
-		a1 = vfmaq_f32(a1, arm_load_part(a + d, hd - d), arm_load_f16_part(b + d, hd - d));
-	return vaddvq_f32(vaddq_f32(a0, a1));
-}
-
-/* arm_scores over rows of f16, in the same order (equal to the widened rows'). */
-static void arm_scores_f16(float *s, const float *q, const uint16_t *k, size_t k_stride,
-			   int n_kv, int hd, float scale)
-{
-	int p = 0;
-	if (hd % 4 == 0) {
-		for (; p + 4 <= n_kv; p += 4) {
-			const uint16_t *k0 = k + (size_t)p * k_stride;
-			float32x4_t a0 = vdupq_n_f32(0), a1 = a0, a2 = a0, a3 = a0;
-			for (int d = 0; d < hd; d += 4) {
-				const float32x4_t qv = vld1q_f32(q + d);
-				const uint16_t *kd = k0 + d;
-				a0 = vfmaq_f32(a0, qv, arm_load_f16(kd));
-				a1 = vfmaq_f32(a1, qv, arm_load_f16(kd + k_stride));
-				a2 = vfmaq_f32(a2, qv, arm_load_f16(kd + 2 * k_stride));
-				a3 = vfmaq_f32(a3, qv, arm_load_f16(kd + 3 * k_stride));
-			}
-			const float32x4_t sums = vpaddq_f32(vpaddq_f32(a0, a1), vpaddq_f32(a2, a3));
-			vst1q_f32(s + p, vmulq_n_f32(sums, scale));
-		}
-	}
-	for (; p < n_kv; p++)
-		s[p] = arm_dot_f16(q, k + (size_t)p * k_stride, hd) * scale;
-}
-
-/* arm_wsum over rows of f16, adding to what out holds. */
 static void arm_wsum_f16(float *out, const float *w, const uint16_t *v, size_t v_stride,
 			 int n_kv, int hd)
 {
-	int d0 = 0;
-	for (; d0 + 16 <= hd; d0 += 16) {
-		float32x4_t a0 = vld1q_f32(out + d0), a1 = vld1q_f32(out + d0 + 4);
-		float32x4_t a2 = vld1q_f32(out + d0 + 8), a3 = vld1q_f32(out + d0 + 12);
-		const uint16_t *vp = v + d0;
-		for (int p = 0; p < n_kv; p++, vp += v_stride) {
-			a0 = vfmaq_n_f32(a0, arm_load_f16(vp), w[p]);
-			a1 = vfmaq_n_f32(a1, arm_load_f16(vp + 4), w[p]);
-			a2 = vfmaq_n_f32(a2, arm_load_f16(vp + 8), w[p]);
-			a3 = vfmaq_n_f32(a3, arm_load_f16(vp + 12), w[p]);
-		}
-		vst1q_f32(out + d0, a0);
-		vst1q_f32(out + d0 + 4, a1);
-		vst1q_f32(out + d0 + 8, a2);
-		vst1q_f32(out + d0 + 12, a3);
-	}
-	for (; d0 + 4 <= hd; d0 += 4) {
-		float32x4_t a0 = vld1q_f32(out + d0);
-		const uint16_t *vp = v + d0;
-		for (int p = 0; p < n_kv; p++, vp += v_stride)
-			a0 = vfmaq_n_f32(a0, arm_load_f16(vp), w[p]);
-		vst1q_f32(out + d0, a0);
-	}
-	for (int d = d0; d < hd; d++) {
-		float sum = out[d];
-		for (int p = 0; p < n_kv; p++)
-			sum += w[p] * vgetq_lane_f32(arm_load_f16_part(v + (size_t)p * v_stride + d, 1), 0);
-		out[d] = sum;
-	}
+	arm_kv_wsum(out, w, v, v_stride, n_kv, hd, 1, 1);
 }
 
 /* ---------------------------------------------------------------- dispatch */

@@ -280,16 +280,39 @@ LT_AVX2 static void x86_rope(const struct ops_rope *r, float *x, int n_heads, in
 
 /* ---------------------------------------------------------------- attention rows */
 
-/* One dot of hd floats (any hd), float lanes then the tail. */
-LT_AVX2 static inline float x86_dot(const float *a, const float *b, int hd)
+/* Eight elements of a cached row (floats, or f16 when half) as floats, from
+ * element i on. Callers pass a constant half and are inlined, so each
+ * kernel below is compiled once per element type. */
+LT_AVX2 static inline __attribute__((always_inline)) __m256 x86_kv_load8(const void *row, size_t i,
+									const int half)
+{
+	if (half)
+		return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)row + i)));
+	return _mm256_loadu_ps((const float *)row + i);
+}
+
+/* One dot of hd elements (any hd) of a row with the query, float lanes
+ * then the tail: floats through a masked load, f16 widened into a padded
+ * vector. */
+LT_AVX2 static inline __attribute__((always_inline)) float
+x86_kv_dot(const float *q, const void *row, int hd, const int half)
 {
 	__m256 acc = _mm256_setzero_ps();
 	int d = 0;
 	for (; d + 8 <= hd; d += 8)
-		acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + d), _mm256_loadu_ps(b + d), acc);
+		acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), x86_kv_load8(row, (size_t)d, half), acc);
 	if (d < hd) {
 		const __m256i m = x86_tail_mask(hd - d);
-		acc = _mm256_fmadd_ps(_mm256_maskload_ps(a + d, m), _mm256_maskload_ps(b + d, m), acc);
+		__m256 r;
+		if (half) {
+			float tail[8] = { 0 };
+			for (int i = d; i < hd; i++)
+				tail[i - d] = _cvtsh_ss(((const uint16_t *)row)[i]);
+			r = _mm256_loadu_ps(tail);
+		} else {
+			r = _mm256_maskload_ps((const float *)row + d, m);
+		}
+		acc = _mm256_fmadd_ps(_mm256_maskload_ps(q + d, m), r, acc);
 	}
 	return x86_hsum_ps(acc);
 }
@@ -297,56 +320,73 @@ LT_AVX2 static inline float x86_dot(const float *a, const float *b, int hd)
 /* Eight positions at a time: eight accumulators share each load of the
  * query, and their sums come out as one vector, which is scaled and stored
  * whole. Heads are short (8 to 128 floats), so one call per position with
- * its own horizontal sum would cost more than the products. */
-LT_AVX2 static void x86_scores(float *s, const float *q, const float *k, size_t k_stride, int n_kv,
-			       int hd, float scale)
+ * its own horizontal sum would cost more than the products. The f16 form
+ * takes the same steps, so a row read in place scores what its widened copy
+ * would, bit for bit. */
+LT_AVX2 static inline __attribute__((always_inline)) void
+x86_kv_scores(float *s, const float *q, const void *k, size_t k_stride, int n_kv, int hd,
+	      float scale, const int half)
 {
 	const __m256 vscale = _mm256_set1_ps(scale);
 	int p = 0;
 	if (hd % 8 == 0) {
 		for (; p + 8 <= n_kv; p += 8) {
-			const float *k0 = k + (size_t)p * k_stride;
+			const size_t r0 = (size_t)p * k_stride;
 			__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
 			__m256 a4 = a0, a5 = a0, a6 = a0, a7 = a0;
 			for (int d = 0; d < hd; d += 8) {
 				const __m256 qv = _mm256_loadu_ps(q + d);
-				const float *kd = k0 + d;
-				a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kd), a0);
-				a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kd + k_stride), a1);
-				a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kd + 2 * k_stride), a2);
-				a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kd + 3 * k_stride), a3);
-				a4 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kd + 4 * k_stride), a4);
-				a5 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kd + 5 * k_stride), a5);
-				a6 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kd + 6 * k_stride), a6);
-				a7 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kd + 7 * k_stride), a7);
+				const size_t kd = r0 + (size_t)d;
+				a0 = _mm256_fmadd_ps(qv, x86_kv_load8(k, kd, half), a0);
+				a1 = _mm256_fmadd_ps(qv, x86_kv_load8(k, kd + k_stride, half), a1);
+				a2 = _mm256_fmadd_ps(qv, x86_kv_load8(k, kd + 2 * k_stride, half), a2);
+				a3 = _mm256_fmadd_ps(qv, x86_kv_load8(k, kd + 3 * k_stride, half), a3);
+				a4 = _mm256_fmadd_ps(qv, x86_kv_load8(k, kd + 4 * k_stride, half), a4);
+				a5 = _mm256_fmadd_ps(qv, x86_kv_load8(k, kd + 5 * k_stride, half), a5);
+				a6 = _mm256_fmadd_ps(qv, x86_kv_load8(k, kd + 6 * k_stride, half), a6);
+				a7 = _mm256_fmadd_ps(qv, x86_kv_load8(k, kd + 7 * k_stride, half), a7);
 			}
 			_mm256_storeu_ps(s + p, _mm256_mul_ps(x86_hsum8(a0, a1, a2, a3, a4, a5, a6, a7),
 							      vscale));
 		}
 	}
+	const size_t elem = half ? sizeof(uint16_t) : sizeof(float);
 	for (; p < n_kv; p++)
-		s[p] = x86_dot(q, k + (size_t)p * k_stride, hd) * scale;
+		s[p] = x86_kv_dot(q, (const uint8_t *)k + (size_t)p * k_stride * elem, hd, half) *
+		       scale;
+}
+
+LT_AVX2 static void x86_scores(float *s, const float *q, const float *k, size_t k_stride, int n_kv,
+			       int hd, float scale)
+{
+	x86_kv_scores(s, q, k, k_stride, n_kv, hd, scale, 0);
+}
+
+LT_AVX2 static void x86_scores_f16(float *s, const float *q, const uint16_t *k, size_t k_stride,
+				   int n_kv, int hd, float scale)
+{
+	x86_kv_scores(s, q, k, k_stride, n_kv, hd, scale, 1);
 }
 
 /* Columns d0..d0+8*n_acc of the weighted sum over all positions, kept in
- * n_acc registers for the whole pass. Callers pass a constant n_acc and the
- * function is always inlined; with the loops over the accumulators unrolled
- * the array lives in registers (without the pragmas GCC -O2 keeps it on the
- * stack). */
+ * n_acc registers for the whole pass, starting from zero or (add) from what
+ * out holds. Callers pass constant n_acc, half and add and the function is
+ * always inlined; with the loops over the accumulators unrolled the array
+ * lives in registers (without the pragmas GCC -O2 keeps it on the stack). */
 LT_AVX2 static inline __attribute__((always_inline)) void
-x86_wsum_cols(float *out, const float *w, const float *v, size_t v_stride, int n_kv, int d0,
-	      const int n_acc)
+x86_wsum_cols(float *out, const float *w, const void *v, size_t v_stride, int n_kv, int d0,
+	      const int n_acc, const int half, const int add)
 {
 	__m256 acc[8];
 #pragma GCC unroll 8
 	for (int j = 0; j < n_acc; j++)
-		acc[j] = _mm256_setzero_ps();
+		acc[j] = add ? _mm256_loadu_ps(out + d0 + 8 * j) : _mm256_setzero_ps();
 	for (int p = 0; p < n_kv; p++) {
 		const __m256 wp = _mm256_broadcast_ss(w + p);
-		const float *vp = v + (size_t)p * v_stride + d0;
+		const size_t vp = (size_t)p * v_stride + (size_t)d0;
 #pragma GCC unroll 8
 		for (int j = 0; j < n_acc; j++)
-			acc[j] = _mm256_fmadd_ps(wp, _mm256_loadu_ps(vp + 8 * j), acc[j]);
+			acc[j] = _mm256_fmadd_ps(wp, x86_kv_load8(v, vp + 8 * (size_t)j, half), acc[j]);
 	}
 #pragma GCC unroll 8
 	for (int j = 0; j < n_acc; j++)
@@ -362,9 +402,9 @@ LT_AVX2 static void x86_wsum(float *out, const float *w, const float *v, size_t 
 {
 	int d0 = 0;
 	for (; d0 + 64 <= hd; d0 += 64)
-		x86_wsum_cols(out, w, v, v_stride, n_kv, d0, 8);
+		x86_wsum_cols(out, w, v, v_stride, n_kv, d0, 8, 0, 0);
 	for (; d0 + 32 <= hd; d0 += 32)
-		x86_wsum_cols(out, w, v, v_stride, n_kv, d0, 4);
+		x86_wsum_cols(out, w, v, v_stride, n_kv, d0, 4, 0, 0);
 	for (; d0 + 8 <= hd; d0 += 8) {
 		__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
 		const float *vp = v + d0;
@@ -391,92 +431,17 @@ LT_AVX2 static void x86_wsum(float *out, const float *w, const float *v, size_t 
 	}
 }
 
-/* Eight f16 elements widened (F16C: exact). */
-LT_AVX2 static inline __m256 x86_load_f16(const uint16_t *p)
-{
-	return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
-}
-
-/* x86_dot with b in f16: the same lanes, the tail widened into a padded vector. */
-LT_AVX2 static inline float x86_dot_f16(const float *a, const uint16_t *b, int hd)
-{
-	__m256 acc = _mm256_setzero_ps();
-	int d = 0;
-	for (; d + 8 <= hd; d += 8)
-		acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + d), x86_load_f16(b + d), acc);
-	if (d < hd) {
-		float tail[8] = { 0 };
-		for (int i = d; i < hd; i++)
-			tail[i - d] = _cvtsh_ss(b[i]);
-		acc = _mm256_fmadd_ps(_mm256_maskload_ps(a + d, x86_tail_mask(hd - d)),
-				      _mm256_loadu_ps(tail), acc);
-	}
-	return x86_hsum_ps(acc);
-}
-
-/* x86_scores over rows of f16: the same accumulators in the same order, so
- * a row read in place scores what its widened copy would, bit for bit. */
-LT_AVX2 static void x86_scores_f16(float *s, const float *q, const uint16_t *k, size_t k_stride,
-				   int n_kv, int hd, float scale)
-{
-	const __m256 vscale = _mm256_set1_ps(scale);
-	int p = 0;
-	if (hd % 8 == 0) {
-		for (; p + 8 <= n_kv; p += 8) {
-			const uint16_t *k0 = k + (size_t)p * k_stride;
-			__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-			__m256 a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-			for (int d = 0; d < hd; d += 8) {
-				const __m256 qv = _mm256_loadu_ps(q + d);
-				const uint16_t *kd = k0 + d;
-				a0 = _mm256_fmadd_ps(qv, x86_load_f16(kd), a0);
-				a1 = _mm256_fmadd_ps(qv, x86_load_f16(kd + k_stride), a1);
-				a2 = _mm256_fmadd_ps(qv, x86_load_f16(kd + 2 * k_stride), a2);
-				a3 = _mm256_fmadd_ps(qv, x86_load_f16(kd + 3 * k_stride), a3);
-				a4 = _mm256_fmadd_ps(qv, x86_load_f16(kd + 4 * k_stride), a4);
-				a5 = _mm256_fmadd_ps(qv, x86_load_f16(kd + 5 * k_stride), a5);
-				a6 = _mm256_fmadd_ps(qv, x86_load_f16(kd + 6 * k_stride), a6);
-				a7 = _mm256_fmadd_ps(qv, x86_load_f16(kd + 7 * k_stride), a7);
-			}
-			_mm256_storeu_ps(s + p, _mm256_mul_ps(x86_hsum8(a0, a1, a2, a3, a4, a5, a6, a7),
-							      vscale));
-		}
-	}
-	for (; p < n_kv; p++)
-		s[p] = x86_dot_f16(q, k + (size_t)p * k_stride, hd) * scale;
-}
-
-/* As x86_wsum_cols over rows of f16, adding to what out holds. */
-LT_AVX2 static inline __attribute__((always_inline)) void
-x86_wsum_f16_cols(float *out, const float *w, const uint16_t *v, size_t v_stride, int n_kv,
-		  int d0, const int n_acc)
-{
-	__m256 acc[8];
-#pragma GCC unroll 8
-	for (int j = 0; j < n_acc; j++)
-		acc[j] = _mm256_loadu_ps(out + d0 + 8 * j);
-	for (int p = 0; p < n_kv; p++) {
-		const __m256 wp = _mm256_broadcast_ss(w + p);
-		const uint16_t *vp = v + (size_t)p * v_stride + d0;
-#pragma GCC unroll 8
-		for (int j = 0; j < n_acc; j++)
-			acc[j] = _mm256_fmadd_ps(wp, x86_load_f16(vp + 8 * j), acc[j]);
-	}
-#pragma GCC unroll 8
-	for (int j = 0; j < n_acc; j++)
-		_mm256_storeu_ps(out + d0 + 8 * j, acc[j]);
-}
-
+/* x86_wsum over rows of f16, adding to what out holds. */
 LT_AVX2 static void x86_wsum_f16(float *out, const float *w, const uint16_t *v, size_t v_stride,
 				 int n_kv, int hd)
 {
 	int d0 = 0;
 	for (; d0 + 64 <= hd; d0 += 64)
-		x86_wsum_f16_cols(out, w, v, v_stride, n_kv, d0, 8);
+		x86_wsum_cols(out, w, v, v_stride, n_kv, d0, 8, 1, 1);
 	for (; d0 + 32 <= hd; d0 += 32)
-		x86_wsum_f16_cols(out, w, v, v_stride, n_kv, d0, 4);
+		x86_wsum_cols(out, w, v, v_stride, n_kv, d0, 4, 1, 1);
 	for (; d0 + 8 <= hd; d0 += 8)
-		x86_wsum_f16_cols(out, w, v, v_stride, n_kv, d0, 1);
+		x86_wsum_cols(out, w, v, v_stride, n_kv, d0, 1, 1, 1);
 	for (int d = d0; d < hd; d++) {
 		float sum = out[d];
 		for (int p = 0; p < n_kv; p++)
