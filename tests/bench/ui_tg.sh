@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # The full-screen chat's generation speed against the engine's: for each
-# round and each binary given, 'llamaterm bench -p 0 -n N' then one reply
-# of N tokens in the full-screen chat (in tmux, greedy, fixed seed), whose
-# "tg X tok/s" is read off the status bar. Prints every figure, then per
-# binary the medians and the ratio UI/bench of the medians. Binaries
-# alternate within each round, so a busy machine slows them alike; each
-# round's UI and bench run back to back, so on a busy machine the median of
-# the rounds' ratios is steadier than the ratio of the medians.
+# round and each binary given, one reply of N tokens in the full-screen chat
+# (in tmux, greedy, fixed seed), whose "tg X tok/s" is read off the status
+# bar, then 'llamaterm bench -p 0 -n N -d D', D being the tokens the chat
+# had before its reply (its system prompt and the message), so both decode
+# over the same lengths of cache. Prints every figure, then per binary the
+# medians and the ratio UI/bench of the medians. Binaries alternate within
+# each round, so a busy machine slows them alike; each round's UI and bench
+# run back to back, so on a busy machine the median of the rounds' ratios is
+# steadier than the ratio of the medians.
 #
 #   tests/bench/ui_tg.sh [-m MODEL] [-n N] [-r ROUNDS] [-t THREADS] BINARY...
 #
 # Defaults: ~/.cache/llamaterm/bench/110m-Q4_0.gguf (made by 'make bench'),
 # 256 tokens, 5 rounds, the binaries' own thread count. Each UI figure comes
-# with the UI thread's CPU time and context switches from start to idle. Not a test: it
-# asserts nothing and takes about 10 s per binary and round.
+# with the UI thread's CPU time and context switches from start to idle, and
+# the tmux server's CPU time over the same span (the terminal's cost). Not a
+# test: it asserts nothing and takes about 10 s per binary and round.
 set -u
 MODEL=$HOME/.cache/llamaterm/bench/110m-Q4_0.gguf
 N=256
@@ -39,6 +42,8 @@ tm() { tmux -S "$SOCK" "$@"; }
 trap 'tm kill-server >/dev/null 2>&1; rm -rf "$TMP"' EXIT
 # A session that outlives the chats keeps the server up between them (a
 # new session could reach a server that is exiting with the last one).
+mkfifo "$TMP/nap"
+exec {NAP}<>"$TMP/nap"
 tm new-session -d -s keep -x 80 -y 10 "sleep 100000"
 
 # ui_thread: the UI thread's CPU time and context switches so far (the
@@ -49,13 +54,20 @@ ui_thread() {
 	pid=$(pgrep -P "$sh" | head -1)
 	[ -n "$pid" ] && [ -r "/proc/$pid/task/$pid/schedstat" ] || { echo; return; }
 	awk '{ printf " %.0f", $1 / 1e6 }' "/proc/$pid/task/$pid/schedstat"
-	awk '/voluntary_ctxt_switches/ { n += $2 } END { print " " n }' "/proc/$pid/task/$pid/status"
+	awk '/voluntary_ctxt_switches/ { n += $2 } END { printf " %d", n }' "/proc/$pid/task/$pid/status"
+	# The tmux server renders the pane on the same cores: its CPU time
+	# since the previous reply is what the terminal cost.
+	local srv now
+	srv=$(tm display-message -p '#{pid}')
+	now=$(awk '{ print $14 + $15 }' "/proc/$srv/stat")
+	echo " $(( (now - ${TMUX_TICKS:-0}) * 1000 / $(getconf CLK_TCK) ))"
 }
 
 # ui_once BIN: the status bar's tg of one reply, or nothing on a timeout.
 ui_once() {
 	local bin=$1 scr i
 	tm kill-session -t u >/dev/null 2>&1
+	TMUX_TICKS=$(awk '{ print $14 + $15 }' "/proc/$(tm display-message -p '#{pid}')/stat")
 	rm -rf "$TMP/xdg"
 	mkdir -p "$TMP/xdg"
 	tm new-session -d -s u -x 120 -y 30 \
@@ -63,12 +75,32 @@ ui_once() {
 		 XDG_CONFIG_HOME=$TMP/xdg/config XDG_CACHE_HOME=$TMP/xdg/cache \
 		 $bin chat -m $MODEL $THREADS -n $N --temp 0 -s 1 --no-autosave \
 		 -p 'Tell me a long story about a dragon.'; sleep 60"
-	for ((i = 0; i < 1200; i++)); do
+	# Polling the pane forks a tmux client and greps, about 9 ms of CPU
+	# each: every 0.1 s that would take 9% of a core from the reply being
+	# measured. So the wait forks nothing while the chat's process keeps
+	# using CPU (a builtin read on a FIFO sleeps; /proc gives the CPU
+	# time), and only looks at the pane once it has gone quiet.
+	local pid= f ticks last=-1 quiet=0
+	for ((i = 0; i < 300 && !pid; i++)); do
 		sleep 0.1
+		pid=$(pgrep -P "$(tm display-message -p -t u '#{pane_pid}' 2>/dev/null)" 2>/dev/null | head -1)
+	done
+	[ -n "$pid" ] || return
+	for ((i = 0; i < 2400; i++)); do
+		read -r -t 0.25 -u "$NAP" _
+		read -r -a f <"/proc/$pid/stat" 2>/dev/null || break
+		ticks=$((f[13] + f[14]))
+		if ((ticks - last > 2)); then
+			last=$ticks quiet=0
+			continue
+		fi
+		((++quiet < 2)) && continue
 		scr=$(tm capture-pane -p -t u)
 		# The speed shows while the reply streams; idle means it is final.
 		if grep -q ' idle │' <<<"$scr" && grep -Eq 'tg [0-9.]+ tok/s' <<<"$scr"; then
 			grep -Eo 'tg [0-9.]+ tok/s' <<<"$scr" | tail -1 | awk '{ printf "%s", $2 }'
+			# The tokens before the reply: bench measures from that depth.
+			grep -Eo 'ctx [0-9]+/' <<<"$scr" | tail -1 | tr -d 'ctx/' | awk -v n="$N" '{ printf " %d", $1 - n }'
 			ui_thread
 			break
 		fi
@@ -77,8 +109,8 @@ ui_once() {
 }
 
 bench_once() {
-	"$1" bench -m "$MODEL" $THREADS -p 0 -n "$N" -r 3 2>/dev/null |
-		awk -v n="tg$N:" '$1 == n { print $2 }'
+	"$1" bench -m "$MODEL" $THREADS -p 0 -n "$N" -d "${2:-0}" -r 3 2>/dev/null |
+		awk -v n="tg$N" '$1 == n ":" || $1 == n { print $(NF - 3) }'
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
@@ -88,10 +120,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	b=0
 	for bin in "$@"; do
 		b=$((b + 1))
-		read -r u ms sw < <(ui_once "$bin")
-		g=$(bench_once "$bin")
+		read -r u depth ms sw srv < <(ui_once "$bin")
+		g=$(bench_once "$bin" "${depth:-0}")
 		ratio=$(awk -v u="${u:-0}" -v g="${g:-0}" 'BEGIN { if (u > 0 && g > 0) printf "%.3f", u / g }')
-		echo "round $r  $bin  ui ${u:-?}  bench ${g:-?}  ui/bench ${ratio:-?}  (ui thread: ${ms:-?} ms cpu, ${sw:-?} switches)"
+		echo "round $r  $bin  ui ${u:-?}  bench ${g:-?}  ui/bench ${ratio:-?}  (depth ${depth:-?}; ui thread: ${ms:-?} ms cpu, ${sw:-?} switches; tmux server: ${srv:-?} ms cpu)"
 		echo "${u:-}" >>"$TMP/ui.$b"
 		echo "${g:-}" >>"$TMP/bench.$b"
 		echo "${ratio:-}" >>"$TMP/ratio.$b"
