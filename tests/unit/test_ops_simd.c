@@ -7,6 +7,7 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -377,67 +378,28 @@ static void test_rope_modes(void **state)
 
 /* ---- attention rows --------------------------------------------------------- */
 
-static void test_scores_and_wsum(void **state)
+/* Scores and weighted sums over cache rows with other heads in between,
+ * for head sizes with and without a tail and runs of any length, close to
+ * the scalar twin. The f16 forms read an F16 cache in place: their scores
+ * equal the variant's own float kernel over the widened rows bit for bit
+ * (so the split and batch paths agree on scores), and wsum_f16 adds to what
+ * the output held. */
+static void scores_and_wsum_case(const bool half)
 {
-	(void)state;
-	const struct ops_row_kernels *k = rows_or_skip(), *ref = ops_rows_ref();
-	const int head_dims[] = { 8, 12, 64, 80, 96, 128 };
-	const int n_kvs[] = { 1, 7, 8, 9, 31, 100 };
-	const size_t stride = 3 * 128 + 5; /* cache rows with other heads in between */
-	float *kv = alloc_floats(stride * 100 + 128);
-	float q[128], a[128], b[128], w[100], sa[100], sb[100];
-	for (size_t i = 0; i < stride * 100 + 128; i++)
-		kv[i] = rnd() * 4;
-	for (size_t h = 0; h < sizeof(head_dims) / sizeof(head_dims[0]); h++) {
-		const int hd = head_dims[h];
-		for (int d = 0; d < hd; d++)
-			q[d] = rnd() * 4;
-		for (size_t j = 0; j < sizeof(n_kvs) / sizeof(n_kvs[0]); j++) {
-			const int n_kv = n_kvs[j];
-			const float scale = 1 / sqrtf((float)hd);
-			ref->scores(sa, q, kv + 3, stride, n_kv, hd, scale);
-			k->scores(sb, q, kv + 3, stride, n_kv, hd, scale);
-			for (int p = 0; p < n_kv; p++) {
-				double mag = 0;
-				for (int d = 0; d < hd; d++)
-					mag += fabs((double)q[d] * kv[3 + p * stride + d]);
-				check_close("scores", hd, p, sb[p], sa[p], TOL_DOT, mag * scale, 0);
-			}
-			for (int p = 0; p < n_kv; p++)
-				w[p] = rnd() + 0.5f;
-			ref->wsum(a, w, kv + 3, stride, n_kv, hd);
-			k->wsum(b, w, kv + 3, stride, n_kv, hd);
-			for (int d = 0; d < hd; d++) {
-				double mag = 0;
-				for (int p = 0; p < n_kv; p++)
-					mag += fabs((double)w[p] * kv[3 + p * stride + d]);
-				check_close("wsum", hd, d, b[d], a[d], TOL_DOT, mag, 0);
-			}
-		}
-	}
-	free(kv);
-}
-
-/* The f16 forms read an F16 cache in place: close to the scalar twin, and
- * scores equal to the variant's own float kernel over the widened rows bit
- * for bit (the split and batch paths then agree on scores); wsum_f16 adds
- * to what the output held. */
-static void test_scores_and_wsum_f16(void **state)
-{
-	(void)state;
 	const struct ops_row_kernels *k = rows_or_skip(), *ref = ops_rows_ref();
 	const int head_dims[] = { 8, 12, 64, 80, 96, 128, 5 };
 	const int n_kvs[] = { 1, 7, 8, 9, 31, 100 };
 	const size_t stride = 3 * 128 + 5;
 	const size_t n_el = stride * 100 + 128;
 	uint16_t *kvh = malloc(n_el * sizeof(uint16_t));
-	float *kvw = alloc_floats(n_el);
+	float *kv = alloc_floats(n_el); /* the rows as floats: kvh widened when half */
 	assert_non_null(kvh);
 	float q[128], a[128], b[128], w[100], sa[100], sb[100], sw[100];
 	for (size_t i = 0; i < n_el; i++) {
 		kvh[i] = f32_to_fp16(rnd() * 4);
-		kvw[i] = fp16_to_f32(kvh[i]);
+		kv[i] = half ? fp16_to_f32(kvh[i]) : rnd() * 4;
 	}
+	const char *what_s = half ? "scores_f16" : "scores", *what_w = half ? "wsum_f16" : "wsum";
 	for (size_t h = 0; h < sizeof(head_dims) / sizeof(head_dims[0]); h++) {
 		const int hd = head_dims[h];
 		for (int d = 0; d < hd; d++)
@@ -445,14 +407,19 @@ static void test_scores_and_wsum_f16(void **state)
 		for (size_t j = 0; j < sizeof(n_kvs) / sizeof(n_kvs[0]); j++) {
 			const int n_kv = n_kvs[j];
 			const float scale = 1 / sqrtf((float)hd);
-			ref->scores_f16(sa, q, kvh + 3, stride, n_kv, hd, scale);
-			k->scores_f16(sb, q, kvh + 3, stride, n_kv, hd, scale);
-			k->scores(sw, q, kvw + 3, stride, n_kv, hd, scale);
+			k->scores(sw, q, kv + 3, stride, n_kv, hd, scale);
+			if (half) {
+				ref->scores_f16(sa, q, kvh + 3, stride, n_kv, hd, scale);
+				k->scores_f16(sb, q, kvh + 3, stride, n_kv, hd, scale);
+			} else {
+				ref->scores(sa, q, kv + 3, stride, n_kv, hd, scale);
+				memcpy(sb, sw, (size_t)n_kv * sizeof(float));
+			}
 			for (int p = 0; p < n_kv; p++) {
 				double mag = 0;
 				for (int d = 0; d < hd; d++)
-					mag += fabs((double)q[d] * kvw[3 + p * stride + d]);
-				check_close("scores_f16", hd, p, sb[p], sa[p], TOL_DOT, mag * scale, 0);
+					mag += fabs((double)q[d] * kv[3 + p * stride + d]);
+				check_close(what_s, hd, p, sb[p], sa[p], TOL_DOT, mag * scale, 0);
 				if (memcmp(&sb[p], &sw[p], sizeof(float)) != 0)
 					fail_msg("%s: scores_f16 hd %d p %d: %.9g, scores over the widened "
 						 "row %.9g", variant_under_test->name, hd, p, sb[p], sw[p]);
@@ -460,19 +427,36 @@ static void test_scores_and_wsum_f16(void **state)
 			for (int p = 0; p < n_kv; p++)
 				w[p] = rnd() + 0.5f;
 			for (int d = 0; d < hd; d++)
-				a[d] = b[d] = rnd();
-			ref->wsum_f16(a, w, kvh + 3, stride, n_kv, hd);
-			k->wsum_f16(b, w, kvh + 3, stride, n_kv, hd);
+				a[d] = b[d] = half ? rnd() : NAN;
+			if (half) {
+				ref->wsum_f16(a, w, kvh + 3, stride, n_kv, hd);
+				k->wsum_f16(b, w, kvh + 3, stride, n_kv, hd);
+			} else {
+				ref->wsum(a, w, kv + 3, stride, n_kv, hd);
+				k->wsum(b, w, kv + 3, stride, n_kv, hd);
+			}
 			for (int d = 0; d < hd; d++) {
-				double mag = 1;
+				double mag = half ? 1 : 0;
 				for (int p = 0; p < n_kv; p++)
-					mag += fabs((double)w[p] * kvw[3 + p * stride + d]);
-				check_close("wsum_f16", hd, d, b[d], a[d], TOL_DOT, mag, 0);
+					mag += fabs((double)w[p] * kv[3 + p * stride + d]);
+				check_close(what_w, hd, d, b[d], a[d], TOL_DOT, mag, 0);
 			}
 		}
 	}
-	free(kvw);
+	free(kv);
 	free(kvh);
+}
+
+static void test_scores_and_wsum(void **state)
+{
+	(void)state;
+	scores_and_wsum_case(false);
+}
+
+static void test_scores_and_wsum_f16(void **state)
+{
+	(void)state;
+	scores_and_wsum_case(true);
 }
 
 /* Whole attention calls, SIMD against scalar through the switch: grouped
