@@ -55,11 +55,14 @@ struct pool {
 	pthread_mutex_t lock;     /* with wake: sleeping workers */
 	pthread_cond_t wake;
 	atomic_int sleepers;
-	_Atomic uint64_t ticket;
-	atomic_llong done;        /* chunks finished of the loop in progress */
+	/* The ticket and the count of finished chunks on lines of their own:
+	 * every chunk writes both, and a line shared with fields that are only
+	 * read would bounce between the cores with them. */
+	_Alignas(64) _Atomic uint64_t ticket;
+	_Alignas(64) atomic_llong done; /* chunks finished of the loop in progress */
 	/* 1 + the CPU each thread last ran on when it joined a loop (the
 	 * caller's when it announced one), 0 while unknown. */
-	atomic_int cpu[POOL_MAX_THREADS];
+	_Alignas(64) atomic_int cpu[POOL_MAX_THREADS];
 	/* The loop's function, written before the ticket that announces it and
 	 * read only by a thread holding one of its chunks. */
 	pool_fn fn;
@@ -141,18 +144,22 @@ static void pool_spread(struct pool *p, int id, int nth) { (void)p, (void)id, (v
  * returns whether it ran one. */
 static bool pool_work(struct pool *p, int id)
 {
-	bool ran = false;
+	long long ran = 0;
 	uint64_t t = atomic_load_explicit(&p->ticket, memory_order_acquire);
 	while (pool_claimable(t, id)) {
 		if (!atomic_compare_exchange_weak_explicit(&p->ticket, &t, t + 1, memory_order_acq_rel,
 							   memory_order_acquire))
 			continue;
 		p->fn(p->arg, pool_ticket_idx(t), id);
-		atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
-		ran = true;
+		ran++;
 		t = atomic_load_explicit(&p->ticket, memory_order_acquire);
 	}
-	return ran;
+	/* Counted once the thread finds nothing left to claim rather than
+	 * chunk by chunk: the caller waits for the last chunk either way, and
+	 * the count's line then moves between cores once per thread. */
+	if (ran)
+		atomic_fetch_add_explicit(&p->done, ran, memory_order_release);
+	return ran > 0;
 }
 
 static void *pool_worker(void *arg)
