@@ -578,6 +578,21 @@ static void ctx_linear(struct ctx *c, float *y, const struct ops_mat *m, const f
 		ops_add_bias(y, b, (int)m->n_out, n);
 }
 
+/* ys[i] (n, n_out) = ms[i] . x (+ bs[i]) for matrices that read the same
+ * input: a decode step does them in one loop of the pool. */
+static void ctx_linear_multi(struct ctx *c, float *const *ys, const struct ops_mat *const *ms,
+			     const float *const *bs, int count, const float *x, int n)
+{
+	if (n == 1)
+		ops_matvec_multi(ys, ms, count, x, c->work, c->n_run);
+	for (int i = 0; i < count; i++) {
+		if (n != 1)
+			ops_matmul(ys[i], ms[i], x, n, c->work, c->n_run);
+		if (bs[i])
+			ops_add_bias(ys[i], bs[i], (int)ms[i]->n_out, n);
+	}
+}
+
 /* q, k, v of the batch from the attention input in; biases, clamping and
  * the q/k norms applied. */
 static void ctx_qkv(struct ctx *c, const struct model_layer *l, const float *in, int n)
@@ -597,9 +612,10 @@ static void ctx_qkv(struct ctx *c, const struct model_layer *l, const float *in,
 			memcpy(c->v + (size_t)t * kv_dim, r + q_dim + kv_dim, kv_dim * sizeof(float));
 		}
 	} else {
-		ctx_linear(c, c->q, &l->wq, l->bq, in, n);
-		ctx_linear(c, c->k, &l->wk, l->bk, in, n);
-		ctx_linear(c, c->v, &l->wv, l->bv, in, n);
+		float *const ys[] = { c->q, c->k, c->v };
+		const struct ops_mat *const ms[] = { &l->wq, &l->wk, &l->wv };
+		const float *const bs[] = { l->bq, l->bk, l->bv };
+		ctx_linear_multi(c, ys, ms, bs, 3, in, n);
 		if (hp->clamp_kqv > 0.0f) {
 			ops_clamp(c->q, n * q_dim, hp->clamp_kqv);
 			ops_clamp(c->k, n * kv_dim, hp->clamp_kqv);
@@ -652,8 +668,10 @@ static void ctx_ffn(struct ctx *c, const struct model_layer *l, const float *in,
 	if (c->hp->arch->ffn_up_fused) {
 		ctx_linear(c, c->hb2, &l->w_up, l->b_up, in, n);
 	} else if (l->w_gate.data) {
-		ctx_linear(c, c->hb, &l->w_gate, l->b_gate, in, n);
-		ctx_linear(c, c->hb2, &l->w_up, l->b_up, in, n);
+		float *const ys[] = { c->hb, c->hb2 };
+		const struct ops_mat *const ms[] = { &l->w_gate, &l->w_up };
+		const float *const bs[] = { l->b_gate, l->b_up };
+		ctx_linear_multi(c, ys, ms, bs, 2, in, n);
 	} else {
 		ctx_linear(c, c->hb, &l->w_up, l->b_up, in, n);
 	}

@@ -428,9 +428,8 @@ static void ops_matmul_panels(float *y, const struct ops_mat *m, const float *x,
 }
 
 /* Chunk c: a contiguous run of row groups through the panel gemv. */
-static void ops_mm_gemv(void *arg, int64_t c, int thread)
+static void ops_mm_gemv_run(const struct ops_mm_job *j, int64_t c)
 {
-	const struct ops_mm_job *j = arg;
 	const struct quant_panel *pn = j->m->panel;
 	const int64_t n_out = j->m->n_out;
 	const int64_t g1 = (c + 1) * j->per_chunk < j->n_units ? (c + 1) * j->per_chunk : j->n_units;
@@ -440,6 +439,12 @@ static void ops_mm_gemv(void *arg, int64_t c, int thread)
 		pn->gemv(j->m->n_in, (const uint8_t *)j->m->data + (size_t)r0 * j->m->row_bytes,
 			 j->m->row_bytes, rows, j->act, j->y + r0);
 	}
+}
+
+static void ops_mm_gemv(void *arg, int64_t c, int thread)
+{
+	(void)thread;
+	ops_mm_gemv_run(arg, c);
 }
 
 /* Decode streams weights from memory: threads take long contiguous runs
@@ -561,6 +566,52 @@ void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, vo
 	if (n_tok < OPS_DECODE_WEIGHT)
 		n_chunks = ops_decode_chunks(&j, n_tiles, nth);
 	pool_run(nth, n_chunks, ops_mm_tiles, &j);
+}
+
+/* Several products of one activation row in one loop of the pool. */
+struct ops_mv_multi {
+	struct ops_mm_job j[OPS_MATVEC_MULTI_MAX];
+	int64_t first[OPS_MATVEC_MULTI_MAX + 1]; /* where matrix i's chunks start */
+};
+
+static void ops_mv_multi_chunk(void *arg, int64_t c, int thread)
+{
+	const struct ops_mv_multi *mm = arg;
+	int i = 0;
+	while (c >= mm->first[i + 1])
+		i++;
+	(void)thread;
+	ops_mm_gemv_run(&mm->j[i], c - mm->first[i]);
+}
+
+void ops_matvec_multi(float *const *ys, const struct ops_mat *const *ms, int n, const float *x,
+		      void *work, int n_threads)
+{
+	const struct quant_panel *pn = n > 0 ? ms[0]->panel : NULL;
+	bool shared = n > 1 && n <= OPS_MATVEC_MULTI_MAX && pn && pn->gemv;
+	double work_units = 0;
+	for (int i = 0; i < n && shared; i++) {
+		shared = ms[i]->panel == pn && ms[i]->n_in == ms[0]->n_in;
+		work_units += (double)ms[i]->n_in * ms[i]->n_out * OPS_DECODE_WEIGHT;
+	}
+	if (!shared) {
+		for (int i = 0; i < n; i++)
+			ops_matmul(ys[i], ms[i], x, 1, work, n_threads);
+		return;
+	}
+	const int nth = ops_threads_for(n_threads, work_units);
+	const uint8_t *act = (const uint8_t *)x;
+	if (pn->act_from_float) {
+		pn->act_from_float(x, work, ms[0]->n_in);
+		act = work;
+	}
+	struct ops_mv_multi mm = { .first = { 0 } };
+	for (int i = 0; i < n; i++) {
+		mm.j[i] = (struct ops_mm_job){ .y = ys[i], .m = ms[i], .x = x, .n_tok = 1, .act = act };
+		const int64_t units = (ms[i]->n_out + pn->rows - 1) / pn->rows;
+		mm.first[i + 1] = mm.first[i] + ops_decode_chunks(&mm.j[i], units, nth);
+	}
+	pool_run(nth, mm.first[n], ops_mv_multi_chunk, &mm);
 }
 
 void ops_mat_row(const struct ops_mat *m, int64_t r, float *out)

@@ -162,6 +162,18 @@ size_t ops_matmul_work_size(const struct ops_mat *m, int n_tok, int n_threads);
 void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, void *work,
 		int n_threads);
 
+/* Most matrices ops_matvec_multi takes at once. */
+#define OPS_MATVEC_MULTI_MAX 3
+
+/* ys[i] = ms[i] . x for one activation row x (decode), for n matrices that
+ * read the same input (q, k and v; gate and up). When they share n_in and
+ * their panel kernels, the row is converted once and all their rows go
+ * through one loop of the pool, so the threads meet once rather than once
+ * per matrix; otherwise it is ops_matmul on each. The bits are ops_matmul's
+ * either way. work is as for ops_matmul on any one of them. */
+void ops_matvec_multi(float *const *ys, const struct ops_mat *const *ms, int n, const float *x,
+		      void *work, int n_threads);
+
 /* Dequantizes weight row r of m into out (n_in floats), as for embeddings. */
 void ops_mat_row(const struct ops_mat *m, int64_t r, float *out);
 

@@ -230,6 +230,73 @@ static void test_matmul_quantized(void **state)
 	free(wf), free(x);
 }
 
+/* Decode products of one input in one loop give the bits of one product at a
+ * time: matrices sharing their panel kernels (three q4_0, of different
+ * heights; two f32) and, through the fallback, a mix of types. */
+static void test_matvec_multi_same_bits(void **state)
+{
+	(void)state;
+	enum { N_IN = 256 };
+	static const struct {
+		enum ggml_type type[OPS_MATVEC_MULTI_MAX];
+		int n_out[OPS_MATVEC_MULTI_MAX];
+		int n;
+	} cases[] = {
+		{ { GGML_TYPE_Q4_0, GGML_TYPE_Q4_0, GGML_TYPE_Q4_0 }, { 96, 40, 40 }, 3 },
+		{ { GGML_TYPE_F32, GGML_TYPE_F32 }, { 72, 72 }, 2 },
+		{ { GGML_TYPE_Q4_0, GGML_TYPE_Q8_0, GGML_TYPE_F16 }, { 64, 32, 33 }, 3 },
+	};
+	float x[N_IN];
+	uint32_t seed = 7;
+	for (int i = 0; i < N_IN; i++) {
+		seed = seed * 1103515245u + 12345u;
+		x[i] = (float)((int)(seed >> 16) % 2001 - 1000) / 500.0f;
+	}
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct ops_mat m[OPS_MATVEC_MULTI_MAX];
+		const struct ops_mat *ms[OPS_MATVEC_MULTI_MAX];
+		float *ys[OPS_MATVEC_MULTI_MAX], *one[OPS_MATVEC_MULTI_MAX];
+		uint8_t *w[OPS_MATVEC_MULTI_MAX];
+		size_t work_size = 0;
+		for (int i = 0; i < cases[c].n; i++) {
+			const enum ggml_type t = cases[c].type[i];
+			const int n_out = cases[c].n_out[i];
+			const size_t rb = dtype_row_bytes(t, N_IN);
+			float *wf = malloc(sizeof(float) * N_IN);
+			w[i] = malloc(rb * n_out);
+			assert_non_null(wf);
+			assert_non_null(w[i]);
+			for (int r = 0; r < n_out; r++) {
+				for (int k = 0; k < N_IN; k++) {
+					seed = seed * 1103515245u + 12345u;
+					wf[k] = (float)((int)(seed >> 16) % 2001 - 1000) / 1000.0f;
+				}
+				quant_ref(t)->from_float(wf, w[i] + r * rb, N_IN);
+			}
+			free(wf);
+			assert_int_equal(ops_mat_init(&m[i], w[i], t, N_IN, n_out), 0);
+			ms[i] = &m[i];
+			ys[i] = malloc(sizeof(float) * n_out);
+			one[i] = malloc(sizeof(float) * n_out);
+			const size_t ws = ops_matmul_work_size(&m[i], 1, 2);
+			work_size = ws > work_size ? ws : work_size;
+		}
+		void *work = malloc(work_size ? work_size : 1);
+		for (int nth = 1; nth <= 2; nth++) {
+			ops_matvec_multi(ys, ms, cases[c].n, x, work, nth);
+			for (int i = 0; i < cases[c].n; i++) {
+				ops_matmul(one[i], &m[i], x, 1, work, nth);
+				if (memcmp(ys[i], one[i], sizeof(float) * cases[c].n_out[i]))
+					fail_msg("case %zu matrix %d (%s), %d threads: not the bits of "
+						 "ops_matmul", c, i, dtype_name(cases[c].type[i]), nth);
+			}
+		}
+		for (int i = 0; i < cases[c].n; i++)
+			free(w[i]), free(ys[i]), free(one[i]);
+		free(work);
+	}
+}
+
 static void test_mat_init_rejects(void **state)
 {
 	(void)state;
@@ -702,6 +769,7 @@ int main(void)
 		cmocka_unit_test(test_matmul_f32),
 		cmocka_unit_test(test_matmul_f16_rounds_activations),
 		cmocka_unit_test(test_matmul_quantized),
+		cmocka_unit_test(test_matvec_multi_same_bits),
 		cmocka_unit_test(test_mat_init_rejects),
 		cmocka_unit_test(test_attention_f32),
 		cmocka_unit_test(test_attention_f16),
