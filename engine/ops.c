@@ -584,34 +584,53 @@ static void ops_mv_multi_chunk(void *arg, int64_t c, int thread)
 	ops_mm_gemv_run(&mm->j[i], c - mm->first[i]);
 }
 
-void ops_matvec_multi(float *const *ys, const struct ops_mat *const *ms, int n, const float *x,
-		      void *work, int n_threads)
+/* The matrices of idx (k of them, sharing their panel kernels) in one loop. */
+static void ops_matvec_group(float *const *ys, const struct ops_mat *const *ms, const int *idx,
+			     int k, const float *x, void *work, int n_threads)
 {
-	const struct quant_panel *pn = n > 0 ? ms[0]->panel : NULL;
-	bool shared = n > 1 && n <= OPS_MATVEC_MULTI_MAX && pn && pn->gemv;
+	const struct quant_panel *pn = ms[idx[0]]->panel;
 	double work_units = 0;
-	for (int i = 0; i < n && shared; i++) {
-		shared = ms[i]->panel == pn && ms[i]->n_in == ms[0]->n_in;
-		work_units += (double)ms[i]->n_in * ms[i]->n_out * OPS_DECODE_WEIGHT;
-	}
-	if (!shared) {
-		for (int i = 0; i < n; i++)
-			ops_matmul(ys[i], ms[i], x, 1, work, n_threads);
-		return;
-	}
+	for (int i = 0; i < k; i++)
+		work_units += (double)ms[idx[i]]->n_in * ms[idx[i]]->n_out * OPS_DECODE_WEIGHT;
 	const int nth = ops_threads_for(n_threads, work_units);
 	const uint8_t *act = (const uint8_t *)x;
 	if (pn->act_from_float) {
-		pn->act_from_float(x, work, ms[0]->n_in);
+		pn->act_from_float(x, work, ms[idx[0]]->n_in);
 		act = work;
 	}
 	struct ops_mv_multi mm = { .first = { 0 } };
-	for (int i = 0; i < n; i++) {
-		mm.j[i] = (struct ops_mm_job){ .y = ys[i], .m = ms[i], .x = x, .n_tok = 1, .act = act };
-		const int64_t units = (ms[i]->n_out + pn->rows - 1) / pn->rows;
-		mm.first[i + 1] = mm.first[i] + ops_decode_chunks(&mm.j[i], units, nth);
+	for (int i = 0; i < k; i++) {
+		const struct ops_mat *m = ms[idx[i]];
+		mm.j[i] = (struct ops_mm_job){ .y = ys[idx[i]], .m = m, .x = x, .n_tok = 1, .act = act };
+		mm.first[i + 1] = mm.first[i] +
+				  ops_decode_chunks(&mm.j[i], (m->n_out + pn->rows - 1) / pn->rows, nth);
 	}
-	pool_run(nth, mm.first[n], ops_mv_multi_chunk, &mm);
+	pool_run(nth, mm.first[k], ops_mv_multi_chunk, &mm);
+}
+
+void ops_matvec_multi(float *const *ys, const struct ops_mat *const *ms, int n, const float *x,
+		      void *work, int n_threads)
+{
+	bool taken[OPS_MATVEC_MULTI_MAX] = { false };
+	for (int a = 0; a < n; a++) {
+		const struct quant_panel *pn = ms[a]->panel;
+		if (n > OPS_MATVEC_MULTI_MAX || !pn || !pn->gemv) {
+			ops_matmul(ys[a], ms[a], x, 1, work, n_threads);
+			continue;
+		}
+		if (taken[a])
+			continue;
+		int idx[OPS_MATVEC_MULTI_MAX], k = 0;
+		for (int i = a; i < n; i++)
+			if (!taken[i] && ms[i]->panel == pn && ms[i]->n_in == ms[a]->n_in) {
+				idx[k++] = i;
+				taken[i] = true;
+			}
+		if (k == 1)
+			ops_matmul(ys[a], ms[a], x, 1, work, n_threads);
+		else
+			ops_matvec_group(ys, ms, idx, k, x, work, n_threads);
+	}
 }
 
 void ops_mat_row(const struct ops_mat *m, int64_t r, float *out)

@@ -166,10 +166,10 @@ void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, vo
 #define OPS_MATVEC_MULTI_MAX 3
 
 /* ys[i] = ms[i] . x for one activation row x (decode), for n matrices that
- * read the same input (q, k and v; gate and up). When they share n_in and
- * their panel kernels, the row is converted once and all their rows go
- * through one loop of the pool, so the threads meet once rather than once
- * per matrix; otherwise it is ops_matmul on each. The bits are ops_matmul's
+ * read the same input (q, k and v; gate and up). Those that share n_in and
+ * their panel kernels are done together: the row converted once, all their
+ * rows in one loop of the pool, so the threads meet once rather than once
+ * per matrix; any other goes through ops_matmul. The bits are ops_matmul's
  * either way. work is as for ops_matmul on any one of them. */
 void ops_matvec_multi(float *const *ys, const struct ops_mat *const *ms, int n, const float *x,
 		      void *work, int n_threads);

@@ -232,7 +232,8 @@ static void test_matmul_quantized(void **state)
 
 /* Decode products of one input in one loop give the bits of one product at a
  * time: matrices sharing their panel kernels (three q4_0, of different
- * heights; two f32) and, through the fallback, a mix of types. */
+ * heights; two f32), a mix of types with nothing to share, and two q4_0
+ * around a q6_K (the two together, the other alone). */
 static void test_matvec_multi_same_bits(void **state)
 {
 	(void)state;
@@ -245,6 +246,7 @@ static void test_matvec_multi_same_bits(void **state)
 		{ { GGML_TYPE_Q4_0, GGML_TYPE_Q4_0, GGML_TYPE_Q4_0 }, { 96, 40, 40 }, 3 },
 		{ { GGML_TYPE_F32, GGML_TYPE_F32 }, { 72, 72 }, 2 },
 		{ { GGML_TYPE_Q4_0, GGML_TYPE_Q8_0, GGML_TYPE_F16 }, { 64, 32, 33 }, 3 },
+		{ { GGML_TYPE_Q4_0, GGML_TYPE_Q6_K, GGML_TYPE_Q4_0 }, { 40, 48, 72 }, 3 },
 	};
 	float x[N_IN];
 	uint32_t seed = 7;
