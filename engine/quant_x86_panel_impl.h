@@ -57,14 +57,24 @@ LT_AVX2 static inline __m256i x86_q8_0_row(const void *row, int64_t b, float *d)
 
 /* Packs rows into blocks of type BLOCK (qs and d, the rows per panel the
  * length of d: a multiple of 8), eight rows at a time: group g of row r at
- * qs[4 * ROWS * g + 4 * r]. */
+ * qs[4 * ROWS * g + 4 * r]. The rows come from memory once per batch, and
+ * row streams side by side defeat the hardware prefetcher: the next panel's
+ * rows, one run of memory, are asked for a block of each row per step
+ * while this one packs (as the k-quant panels do; past the matrix the
+ * prefetches are merely wasted). */
 #define X86_DEFINE_PANEL_PACK(name, TARGET, BLOCK, ROW)                                    \
 	TARGET static void name(int64_t n, const void *w, size_t w_stride, int n_rows,     \
 				void *panel)                                               \
 	{                                                                                  \
 		BLOCK *p = panel;                                                          \
 		enum { ROWS_ = sizeof(p->d) / sizeof(p->d[0]) };                           \
-		for (int64_t b = 0; b < n / 32; b++)                                       \
+		const int64_t nb_ = n / 32;                                                \
+		const size_t step_ = nb_ > 0 ? ROWS_ * (w_stride / (size_t)nb_) : 0;       \
+		const uintptr_t next_ = (uintptr_t)w + ROWS_ * w_stride;                   \
+		for (int64_t b = 0; b < nb_; b++) {                                        \
+			for (size_t o_ = 0; o_ < step_; o_ += 64)                          \
+				_mm_prefetch((const char *)(next_ + (uintptr_t)b * step_ + o_), \
+					     _MM_HINT_T0);                                  \
 			for (int h = 0; h < ROWS_; h += 8) {                               \
 				__m256i r[8];                                              \
 				_Pragma("GCC unroll 8")                                    \
@@ -83,6 +93,7 @@ LT_AVX2 static inline __m256i x86_q8_0_row(const void *row, int64_t b, float *d)
 						(__m256i *)(p[b].qs + 4 * ROWS_ * g + 4 * h), \
 						r[g]);                                     \
 			}                                                                  \
+		}                                                                          \
 	}
 
 #define X86_DEFINE_PANEL_GEMM(name, TARGET, ACT, ISUM)                                             \
