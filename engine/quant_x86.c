@@ -10,6 +10,7 @@
  * scalar ones, so both paths feed the dots the same bytes. */
 #include "quant_x86.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -292,19 +293,27 @@ LT_AVX2 static void x86_q8_K_from_float(const float *x, void *vy, int64_t n)
 	struct block_q8_K *y = vy;
 	const __m256 sign = _mm256_set1_ps(-0.0f);
 	for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
-		__m256 vmax = _mm256_setzero_ps();
-		for (int j = 0; j < QK_K; j += 8)
-			vmax = _mm256_max_ps(vmax, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)));
-		const float amax = x86_hmax_ps(vmax);
+		__m256 vmax = _mm256_set1_ps(-INFINITY), vmin = _mm256_set1_ps(INFINITY);
+		for (int j = 0; j < QK_K; j += 8) {
+			const __m256 v = _mm256_loadu_ps(x + j);
+			vmax = _mm256_max_ps(vmax, v);
+			vmin = _mm256_min_ps(vmin, v);
+		}
+		const float top = x86_hmax_ps(vmax), bottom = -x86_hmax_ps(_mm256_xor_ps(vmin, sign));
+		const float amax = top > -bottom ? top : -bottom;
 		memset(&y[i], 0, sizeof(y[i]));
 		if (!amax)
 			continue;
-		float max = 0;
-		for (int j = 0; j < QK_K; j++)
-			if (x[j] == amax || x[j] == -amax) {
-				max = x[j];
-				break;
-			}
+		/* The reference scales by the first element of largest magnitude:
+		 * the largest or the smallest, whichever is further from 0, and
+		 * only when they tie does the order decide. */
+		float max = top > -bottom ? top : bottom;
+		if (top == -bottom)
+			for (int j = 0; j < QK_K; j++)
+				if (x[j] == amax || x[j] == -amax) {
+					max = x[j];
+					break;
+				}
 		const float iscale = -127.f / max;
 		const __m256 vs = _mm256_set1_ps(iscale);
 		const __m256 lo = _mm256_set1_ps(-128.f), hi = _mm256_set1_ps(127.f);

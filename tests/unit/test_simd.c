@@ -58,6 +58,14 @@ static void check_quantizer(enum ggml_type type)
 		if (round == 4) /* exact halves after scaling: amax 127 makes id 1 */
 			for (int i = 0; i < N_ROW; i++)
 				x[i] = i % 32 == 0 ? 127.0f : (float)(i % 7) - 2.5f;
+		if (round == 5) /* all negative: the scale's sign comes from the smallest */
+			for (int i = 0; i < N_ROW; i++)
+				x[i] = -fabsf(x[i]);
+		if (round == 6 || round == 7) /* +a and -a in every block, either first */
+			for (int i = 0; i < N_ROW; i += 32) {
+				x[i + 5] = round == 6 ? -9.0f : 9.0f;
+				x[i + 17] = round == 6 ? 9.0f : -9.0f;
+			}
 		ref->from_float(x, a, N_ROW);
 		fast->from_float(x, b, N_ROW);
 		if (memcmp(a, b, rb) != 0) {
