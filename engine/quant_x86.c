@@ -148,8 +148,17 @@ LT_AVX2 static void x86_f16_from_float(const float *src, void *dst, int64_t n)
 	for (; i + 8 <= n; i += 8)
 		_mm_storeu_si128((__m128i *)(h + i),
 				 _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
-	for (; i < n; i++)
-		h[i] = f32_to_fp16(src[i]);
+	/* The tail through one padded vector too: attention rounds rows of
+	 * any length (a weight per cached position), and the scalar
+	 * conversion of up to seven tails a row cost more than the vectors. */
+	if (i < n) {
+		float in[8] = { 0 };
+		uint16_t out[8];
+		memcpy(in, src + i, (size_t)(n - i) * sizeof(float));
+		_mm_storeu_si128((__m128i *)out,
+				 _mm256_cvtps_ph(_mm256_loadu_ps(in), _MM_FROUND_TO_NEAREST_INT));
+		memcpy(h + i, out, (size_t)(n - i) * sizeof(uint16_t));
+	}
 }
 
 /* A bfloat16 is the top half of a float. */
