@@ -579,18 +579,14 @@ static void ctx_linear(struct ctx *c, float *y, const struct ops_mat *m, const f
 }
 
 /* ys[i] (n, n_out) = ms[i] . x (+ bs[i]) for matrices that read the same
- * input: a decode step does them in one loop of the pool. */
+ * input, in one loop of the pool where their kernels allow. */
 static void ctx_linear_multi(struct ctx *c, float *const *ys, const struct ops_mat *const *ms,
 			     const float *const *bs, int count, const float *x, int n)
 {
-	if (n == 1)
-		ops_matvec_multi(ys, ms, count, x, c->work, c->n_run);
-	for (int i = 0; i < count; i++) {
-		if (n != 1)
-			ops_matmul(ys[i], ms[i], x, n, c->work, c->n_run);
+	ops_matmul_multi(ys, ms, count, x, n, c->work, c->n_run);
+	for (int i = 0; i < count; i++)
 		if (bs[i])
 			ops_add_bias(ys[i], bs[i], (int)ms[i]->n_out, n);
-	}
 }
 
 /* q, k, v of the batch from the attention input in; biases, clamping and

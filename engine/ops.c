@@ -568,68 +568,92 @@ void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, vo
 	pool_run(nth, n_chunks, ops_mm_tiles, &j);
 }
 
-/* Several products of one activation row in one loop of the pool. */
-struct ops_mv_multi {
-	struct ops_mm_job j[OPS_MATVEC_MULTI_MAX];
-	int64_t first[OPS_MATVEC_MULTI_MAX + 1]; /* where matrix i's chunks start */
+/* Several products of one input in one loop of the pool: matrix i's chunks
+ * are first[i]..first[i+1]-1, each one of its decode runs or panels. */
+struct ops_mm_multi {
+	struct ops_mm_job j[OPS_MATMUL_MULTI_MAX];
+	int64_t first[OPS_MATMUL_MULTI_MAX + 1];
 };
 
-static void ops_mv_multi_chunk(void *arg, int64_t c, int thread)
+static void ops_mm_multi_chunk(void *arg, int64_t c, int thread)
 {
-	const struct ops_mv_multi *mm = arg;
+	struct ops_mm_multi *mm = arg;
 	int i = 0;
 	while (c >= mm->first[i + 1])
 		i++;
-	(void)thread;
-	ops_mm_gemv_run(&mm->j[i], c - mm->first[i]);
+	if (mm->j[i].n_tok == 1)
+		ops_mm_gemv_run(&mm->j[i], c - mm->first[i]);
+	else
+		ops_mm_panel(&mm->j[i], c - mm->first[i], thread);
 }
 
-/* The matrices of idx (k of them, sharing their panel kernels) in one loop. */
-static void ops_matvec_group(float *const *ys, const struct ops_mat *const *ms, const int *idx,
-			     int k, const float *x, void *work, int n_threads)
+/* The matrices of idx (k of them, sharing their panel kernels) in one loop,
+ * their input converted once. */
+static void ops_matmul_group(float *const *ys, const struct ops_mat *const *ms, const int *idx,
+			     int k, const float *x, int n_tok, void *work, int n_threads)
 {
-	const struct quant_panel *pn = ms[idx[0]]->panel;
+	const struct ops_mat *m0 = ms[idx[0]];
+	const struct quant_panel *pn = m0->panel;
 	double work_units = 0;
 	for (int i = 0; i < k; i++)
-		work_units += (double)ms[idx[i]]->n_in * ms[idx[i]]->n_out * OPS_DECODE_WEIGHT;
+		work_units += (double)ms[idx[i]]->n_in * ms[idx[i]]->n_out *
+			      (n_tok < OPS_DECODE_WEIGHT ? OPS_DECODE_WEIGHT : n_tok);
 	const int nth = ops_threads_for(n_threads, work_units);
-	const uint8_t *act = (const uint8_t *)x;
-	if (pn->act_from_float) {
-		pn->act_from_float(x, work, ms[idx[0]]->n_in);
-		act = work;
+	struct ops_mm_job j = {
+		.x = x, .n_tok = n_tok, .act = (const uint8_t *)x,
+		.stride = (size_t)m0->n_in * sizeof(float),
+	};
+	if (n_tok > 1) {
+		j.panel_bytes = ops_panel_bytes(m0);
+		j.panels = (uint8_t *)work + ops_panel_act_stride(m0) * (size_t)n_tok;
 	}
-	struct ops_mv_multi mm = { .first = { 0 } };
+	if (pn->act_from_float) {
+		j.m = m0;
+		j.dst = work;
+		j.stride = ops_panel_act_stride(m0);
+		if (n_tok == 1)
+			pn->act_from_float(x, work, m0->n_in);
+		else
+			pool_run(nth, n_tok, ops_mm_convert, &j);
+		j.act = j.dst;
+	}
+	struct ops_mm_multi mm = { .first = { 0 } };
 	for (int i = 0; i < k; i++) {
 		const struct ops_mat *m = ms[idx[i]];
-		mm.j[i] = (struct ops_mm_job){ .y = ys[idx[i]], .m = m, .x = x, .n_tok = 1, .act = act };
-		mm.first[i + 1] = mm.first[i] +
-				  ops_decode_chunks(&mm.j[i], (m->n_out + pn->rows - 1) / pn->rows, nth);
+		const int64_t units = (m->n_out + pn->rows - 1) / pn->rows;
+		mm.j[i] = j;
+		mm.j[i].y = ys[idx[i]];
+		mm.j[i].m = m;
+		mm.first[i + 1] = mm.first[i] + (n_tok == 1 ? ops_decode_chunks(&mm.j[i], units, nth)
+							    : units);
 	}
-	pool_run(nth, mm.first[k], ops_mv_multi_chunk, &mm);
+	pool_run(nth, mm.first[k], ops_mm_multi_chunk, &mm);
 }
 
-void ops_matvec_multi(float *const *ys, const struct ops_mat *const *ms, int n, const float *x,
-		      void *work, int n_threads)
+void ops_matmul_multi(float *const *ys, const struct ops_mat *const *ms, int n, const float *x,
+		      int n_tok, void *work, int n_threads)
 {
-	bool taken[OPS_MATVEC_MULTI_MAX] = { false };
+	bool taken[OPS_MATMUL_MULTI_MAX] = { false };
 	for (int a = 0; a < n; a++) {
 		const struct quant_panel *pn = ms[a]->panel;
-		if (n > OPS_MATVEC_MULTI_MAX || !pn || !pn->gemv) {
-			ops_matmul(ys[a], ms[a], x, 1, work, n_threads);
+		const bool fits = pn && (n_tok == 1 ? pn->gemv != NULL
+					: n_tok >= OPS_PANEL_MIN_TOKENS && pn->gemm != NULL);
+		if (n > OPS_MATMUL_MULTI_MAX || !fits) {
+			ops_matmul(ys[a], ms[a], x, n_tok, work, n_threads);
 			continue;
 		}
 		if (taken[a])
 			continue;
-		int idx[OPS_MATVEC_MULTI_MAX], k = 0;
+		int idx[OPS_MATMUL_MULTI_MAX], k = 0;
 		for (int i = a; i < n; i++)
 			if (!taken[i] && ms[i]->panel == pn && ms[i]->n_in == ms[a]->n_in) {
 				idx[k++] = i;
 				taken[i] = true;
 			}
 		if (k == 1)
-			ops_matmul(ys[a], ms[a], x, 1, work, n_threads);
+			ops_matmul(ys[a], ms[a], x, n_tok, work, n_threads);
 		else
-			ops_matvec_group(ys, ms, idx, k, x, work, n_threads);
+			ops_matmul_group(ys, ms, idx, k, x, n_tok, work, n_threads);
 	}
 }
 

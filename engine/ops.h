@@ -162,17 +162,18 @@ size_t ops_matmul_work_size(const struct ops_mat *m, int n_tok, int n_threads);
 void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, void *work,
 		int n_threads);
 
-/* Most matrices ops_matvec_multi takes at once. */
-#define OPS_MATVEC_MULTI_MAX 3
+/* Most matrices ops_matmul_multi takes at once. */
+#define OPS_MATMUL_MULTI_MAX 3
 
-/* ys[i] = ms[i] . x for one activation row x (decode), for n matrices that
- * read the same input (q, k and v; gate and up). Those that share n_in and
- * their panel kernels are done together: the row converted once, all their
+/* ys[i] = ms[i] . x for n matrices that read the same input (q, k and v;
+ * gate and up). Those that share n_in and their panel kernels are done
+ * together, when a lone product would go to those kernels (a single token,
+ * or a batch of at least OPS_PANEL_MIN_TOKENS): x converted once, all their
  * rows in one loop of the pool, so the threads meet once rather than once
  * per matrix; any other goes through ops_matmul. The bits are ops_matmul's
  * either way. work is as for ops_matmul on any one of them. */
-void ops_matvec_multi(float *const *ys, const struct ops_mat *const *ms, int n, const float *x,
-		      void *work, int n_threads);
+void ops_matmul_multi(float *const *ys, const struct ops_mat *const *ms, int n, const float *x,
+		      int n_tok, void *work, int n_threads);
 
 /* Dequantizes weight row r of m into out (n_in floats), as for embeddings. */
 void ops_mat_row(const struct ops_mat *m, int64_t r, float *out);

@@ -230,17 +230,17 @@ static void test_matmul_quantized(void **state)
 	free(wf), free(x);
 }
 
-/* Decode products of one input in one loop give the bits of one product at a
- * time: matrices sharing their panel kernels (three q4_0, of different
- * heights; two f32), a mix of types with nothing to share, and two q4_0
- * around a q6_K (the two together, the other alone). */
-static void test_matvec_multi_same_bits(void **state)
+/* Products of one input in one loop give the bits of one product at a time,
+ * for a single token and for batches: matrices sharing their panel kernels
+ * (three q4_0, of different heights; two f32), a mix of types with nothing
+ * to share, and two q4_0 around a q6_K (the two together, the other alone). */
+static void test_matmul_multi_same_bits(void **state)
 {
 	(void)state;
-	enum { N_IN = 256 };
+	enum { N_IN = 256, MAX_TOK = 35 };
 	static const struct {
-		enum ggml_type type[OPS_MATVEC_MULTI_MAX];
-		int n_out[OPS_MATVEC_MULTI_MAX];
+		enum ggml_type type[OPS_MATMUL_MULTI_MAX];
+		int n_out[OPS_MATMUL_MULTI_MAX];
 		int n;
 	} cases[] = {
 		{ { GGML_TYPE_Q4_0, GGML_TYPE_Q4_0, GGML_TYPE_Q4_0 }, { 96, 40, 40 }, 3 },
@@ -248,17 +248,19 @@ static void test_matvec_multi_same_bits(void **state)
 		{ { GGML_TYPE_Q4_0, GGML_TYPE_Q8_0, GGML_TYPE_F16 }, { 64, 32, 33 }, 3 },
 		{ { GGML_TYPE_Q4_0, GGML_TYPE_Q6_K, GGML_TYPE_Q4_0 }, { 40, 48, 72 }, 3 },
 	};
-	float x[N_IN];
+	static const int n_toks[] = { 1, 5, MAX_TOK };
+	float *x = malloc(sizeof(float) * N_IN * MAX_TOK);
+	assert_non_null(x);
 	uint32_t seed = 7;
-	for (int i = 0; i < N_IN; i++) {
+	for (int i = 0; i < N_IN * MAX_TOK; i++) {
 		seed = seed * 1103515245u + 12345u;
 		x[i] = (float)((int)(seed >> 16) % 2001 - 1000) / 500.0f;
 	}
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		struct ops_mat m[OPS_MATVEC_MULTI_MAX];
-		const struct ops_mat *ms[OPS_MATVEC_MULTI_MAX];
-		float *ys[OPS_MATVEC_MULTI_MAX], *one[OPS_MATVEC_MULTI_MAX];
-		uint8_t *w[OPS_MATVEC_MULTI_MAX];
+		struct ops_mat m[OPS_MATMUL_MULTI_MAX];
+		const struct ops_mat *ms[OPS_MATMUL_MULTI_MAX];
+		float *ys[OPS_MATMUL_MULTI_MAX], *one[OPS_MATMUL_MULTI_MAX];
+		uint8_t *w[OPS_MATMUL_MULTI_MAX];
 		size_t work_size = 0;
 		for (int i = 0; i < cases[c].n; i++) {
 			const enum ggml_type t = cases[c].type[i];
@@ -278,25 +280,29 @@ static void test_matvec_multi_same_bits(void **state)
 			free(wf);
 			assert_int_equal(ops_mat_init(&m[i], w[i], t, N_IN, n_out), 0);
 			ms[i] = &m[i];
-			ys[i] = malloc(sizeof(float) * n_out);
-			one[i] = malloc(sizeof(float) * n_out);
-			const size_t ws = ops_matmul_work_size(&m[i], 1, 2);
+			ys[i] = malloc(sizeof(float) * n_out * MAX_TOK);
+			one[i] = malloc(sizeof(float) * n_out * MAX_TOK);
+			const size_t ws = ops_matmul_work_size(&m[i], MAX_TOK, 2);
 			work_size = ws > work_size ? ws : work_size;
 		}
 		void *work = malloc(work_size ? work_size : 1);
-		for (int nth = 1; nth <= 2; nth++) {
-			ops_matvec_multi(ys, ms, cases[c].n, x, work, nth);
-			for (int i = 0; i < cases[c].n; i++) {
-				ops_matmul(one[i], &m[i], x, 1, work, nth);
-				if (memcmp(ys[i], one[i], sizeof(float) * cases[c].n_out[i]))
-					fail_msg("case %zu matrix %d (%s), %d threads: not the bits of "
-						 "ops_matmul", c, i, dtype_name(cases[c].type[i]), nth);
+		for (size_t b = 0; b < sizeof(n_toks) / sizeof(n_toks[0]); b++)
+			for (int nth = 1; nth <= 2; nth++) {
+				const int n_tok = n_toks[b];
+				ops_matmul_multi(ys, ms, cases[c].n, x, n_tok, work, nth);
+				for (int i = 0; i < cases[c].n; i++) {
+					ops_matmul(one[i], &m[i], x, n_tok, work, nth);
+					if (memcmp(ys[i], one[i], sizeof(float) * cases[c].n_out[i] * n_tok))
+						fail_msg("case %zu matrix %d (%s), %d tokens, %d threads: "
+							 "not the bits of ops_matmul", c, i,
+							 dtype_name(cases[c].type[i]), n_tok, nth);
+				}
 			}
-		}
 		for (int i = 0; i < cases[c].n; i++)
 			free(w[i]), free(ys[i]), free(one[i]);
 		free(work);
 	}
+	free(x);
 }
 
 static void test_mat_init_rejects(void **state)
@@ -771,7 +777,7 @@ int main(void)
 		cmocka_unit_test(test_matmul_f32),
 		cmocka_unit_test(test_matmul_f16_rounds_activations),
 		cmocka_unit_test(test_matmul_quantized),
-		cmocka_unit_test(test_matvec_multi_same_bits),
+		cmocka_unit_test(test_matmul_multi_same_bits),
 		cmocka_unit_test(test_mat_init_rejects),
 		cmocka_unit_test(test_attention_f32),
 		cmocka_unit_test(test_attention_f16),
