@@ -171,7 +171,7 @@ void ops_matmul(float *y, const struct ops_mat *m, const float *x, int n_tok, vo
  * or a batch of at least OPS_PANEL_MIN_TOKENS): x converted once, all their
  * rows in one loop of the pool, so the threads meet once rather than once
  * per matrix; any other goes through ops_matmul. The bits are ops_matmul's
- * either way. work is as for ops_matmul on any one of them. */
+ * either way. work holds the largest ops_matmul_work_size of ms. */
 void ops_matmul_multi(float *const *ys, const struct ops_mat *const *ms, int n, const float *x,
 		      int n_tok, void *work, int n_threads);
 

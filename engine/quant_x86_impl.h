@@ -226,15 +226,24 @@ LT_AVX2 static inline __m256i x86_bcast4(const int8_t *p)
 	return _mm256_set1_epi32(v);
 }
 
-/* Asks for the next group of rows, which follows this one in memory, a
- * block of all eight rows per step (past the matrix it is merely wasted). */
+/* Asks for the group of `rows` rows after the one at w, which follows it in
+ * memory, a step at a time: step b is bytes b*step..(b+1)*step-1 of it.
+ * Row streams side by side defeat the hardware prefetcher; one run asked
+ * for while the current group is read has arrived when the next starts
+ * (past the matrix the requests are merely wasted). */
+LT_AVX2 static inline void x86_prefetch_next_rows(const void *w, size_t w_stride, int rows,
+						  int64_t b, size_t step)
+{
+	const uintptr_t at = (uintptr_t)w + (size_t)rows * w_stride + (uintptr_t)b * step;
+	for (size_t off = 0; off < step; off += 64)
+		_mm_prefetch((const char *)(at + off), _MM_HINT_T0);
+}
+
+/* The next group of eight rows, a block of each per step. */
 LT_AVX2 static inline void x86_prefetch_next_group(const void *w, size_t w_stride, int64_t b,
 						   size_t block_bytes)
 {
-	const uintptr_t next = (uintptr_t)w + X86_PANEL_ROWS * w_stride +
-			       (uintptr_t)b * X86_PANEL_ROWS * block_bytes;
-	for (size_t off = 0; off < X86_PANEL_ROWS * block_bytes; off += 64)
-		_mm_prefetch((const char *)(next + off), _MM_HINT_T0);
+	x86_prefetch_next_rows(w, w_stride, X86_PANEL_ROWS, b, X86_PANEL_ROWS * block_bytes);
 }
 
 /* Stores the first n_rows lanes of one token's result. */

@@ -57,11 +57,10 @@ LT_AVX2 static inline __m256i x86_q8_0_row(const void *row, int64_t b, float *d)
 
 /* Packs rows into blocks of type BLOCK (qs and d, the rows per panel the
  * length of d: a multiple of 8), eight rows at a time: group g of row r at
- * qs[4 * ROWS * g + 4 * r]. The rows come from memory once per batch, and
- * row streams side by side defeat the hardware prefetcher: the next panel's
- * rows, one run of memory, are asked for a block of each row per step
- * while this one packs (as the k-quant panels do; past the matrix the
- * prefetches are merely wasted). */
+ * qs[4 * ROWS * g + 4 * r]. The rows come from memory once per batch: the
+ * next panel's, a block of each per step, are asked for while this one
+ * packs (as the k-quant packs do). That panel is often another thread's,
+ * which then finds it in the shared cache. */
 #define X86_DEFINE_PANEL_PACK(name, TARGET, BLOCK, ROW)                                    \
 	TARGET static void name(int64_t n, const void *w, size_t w_stride, int n_rows,     \
 				void *panel)                                               \
@@ -70,11 +69,8 @@ LT_AVX2 static inline __m256i x86_q8_0_row(const void *row, int64_t b, float *d)
 		enum { ROWS_ = sizeof(p->d) / sizeof(p->d[0]) };                           \
 		const int64_t nb_ = n / 32;                                                \
 		const size_t step_ = nb_ > 0 ? ROWS_ * (w_stride / (size_t)nb_) : 0;       \
-		const uintptr_t next_ = (uintptr_t)w + ROWS_ * w_stride;                   \
 		for (int64_t b = 0; b < nb_; b++) {                                        \
-			for (size_t o_ = 0; o_ < step_; o_ += 64)                          \
-				_mm_prefetch((const char *)(next_ + (uintptr_t)b * step_ + o_), \
-					     _MM_HINT_T0);                                  \
+			x86_prefetch_next_rows(w, w_stride, ROWS_, b, step_);              \
 			for (int h = 0; h < ROWS_; h += 8) {                               \
 				__m256i r[8];                                              \
 				_Pragma("GCC unroll 8")                                    \
@@ -196,12 +192,9 @@ LT_AVX2 static inline __m256i x86_q8_0_rowq(const struct block_q8_0 *x)
 				void *panel)                                                   \
 	{                                                                                      \
 		float *p = panel;                                                              \
-		const size_t step_ = X86_F32_PANEL_ROWS * 8 * sizeof(ELEM);                    \
-		const uintptr_t next_ = (uintptr_t)w + X86_F32_PANEL_ROWS * w_stride;          \
 		for (int64_t k = 0; k < n; k += 8) {                                           \
-			for (size_t o_ = 0; o_ < step_; o_ += 64)                              \
-				_mm_prefetch((const char *)(next_ + (uintptr_t)(k / 8) * step_ + o_), \
-					     _MM_HINT_T0);                                      \
+			x86_prefetch_next_rows(w, w_stride, X86_F32_PANEL_ROWS, k / 8,         \
+					       X86_F32_PANEL_ROWS * 8 * sizeof(ELEM));         \
 			for (int g = 0; g < X86_F32_PANEL_ROWS; g += 8) {                      \
 				__m256i r[8];                                                  \
 				_Pragma("GCC unroll 8")                                        \

@@ -46,8 +46,22 @@ mkfifo "$TMP/nap"
 exec {NAP}<>"$TMP/nap"
 tm new-session -d -s keep -x 80 -y 10 "sleep 100000"
 
+# cpu_ticks PID: sets TICKS to the process's user and system CPU time in
+# clock ticks (0 if it is gone), with builtins only, so that polling it
+# forks nothing. The fields are counted after the command name, which may
+# hold spaces ("tmux: server").
+cpu_ticks() {
+	local line f
+	TICKS=0
+	read -r line 2>/dev/null <"/proc/$1/stat" || return
+	read -r -a f <<<"${line##*) }"
+	TICKS=$((f[11] + f[12]))
+}
+
 # ui_thread: the UI thread's CPU time and context switches so far (the
-# pane's chat process, whose main thread is the UI's), after the speed.
+# pane's chat process, whose main thread is the UI's), then the tmux
+# server's CPU time since the reply's session started; printed after the
+# speed and the depth.
 ui_thread() {
 	local sh pid
 	sh=$(tm display-message -p -t u '#{pane_pid}')
@@ -57,17 +71,16 @@ ui_thread() {
 	awk '/voluntary_ctxt_switches/ { n += $2 } END { printf " %d", n }' "/proc/$pid/task/$pid/status"
 	# The tmux server renders the pane on the same cores: its CPU time
 	# since the previous reply is what the terminal cost.
-	local srv now
-	srv=$(tm display-message -p '#{pid}')
-	now=$(awk '{ print $14 + $15 }' "/proc/$srv/stat")
-	echo " $(( (now - ${TMUX_TICKS:-0}) * 1000 / $(getconf CLK_TCK) ))"
+	cpu_ticks "$(tm display-message -p '#{pid}')"
+	echo " $(( (TICKS - ${TMUX_TICKS:-0}) * 1000 / $(getconf CLK_TCK) ))"
 }
 
 # ui_once BIN: the status bar's tg of one reply, or nothing on a timeout.
 ui_once() {
 	local bin=$1 scr i
 	tm kill-session -t u >/dev/null 2>&1
-	TMUX_TICKS=$(awk '{ print $14 + $15 }' "/proc/$(tm display-message -p '#{pid}')/stat")
+	cpu_ticks "$(tm display-message -p '#{pid}')"
+	TMUX_TICKS=$TICKS
 	rm -rf "$TMP/xdg"
 	mkdir -p "$TMP/xdg"
 	tm new-session -d -s u -x 120 -y 30 \
@@ -80,7 +93,7 @@ ui_once() {
 	# measured. So the wait forks nothing while the chat's process keeps
 	# using CPU (a builtin read on a FIFO sleeps; /proc gives the CPU
 	# time), and only looks at the pane once it has gone quiet.
-	local pid= f ticks last=-1 quiet=0
+	local pid= ticks last=-1 quiet=0
 	for ((i = 0; i < 300 && !pid; i++)); do
 		sleep 0.1
 		pid=$(pgrep -P "$(tm display-message -p -t u '#{pane_pid}' 2>/dev/null)" 2>/dev/null | head -1)
@@ -88,8 +101,9 @@ ui_once() {
 	[ -n "$pid" ] || return
 	for ((i = 0; i < 2400; i++)); do
 		read -r -t 0.25 -u "$NAP" _
-		read -r -a f <"/proc/$pid/stat" 2>/dev/null || break
-		ticks=$((f[13] + f[14]))
+		[ -e "/proc/$pid" ] || break
+		cpu_ticks "$pid"
+		ticks=$TICKS
 		if ((ticks - last > 2)); then
 			last=$ticks quiet=0
 			continue
@@ -99,8 +113,11 @@ ui_once() {
 		# The speed shows while the reply streams; idle means it is final.
 		if grep -q ' idle │' <<<"$scr" && grep -Eq 'tg [0-9.]+ tok/s' <<<"$scr"; then
 			grep -Eo 'tg [0-9.]+ tok/s' <<<"$scr" | tail -1 | awk '{ printf "%s", $2 }'
-			# The tokens before the reply: bench measures from that depth.
-			grep -Eo 'ctx [0-9]+/' <<<"$scr" | tail -1 | tr -d 'ctx/' | awk -v n="$N" '{ printf " %d", $1 - n }'
+			# The tokens before the reply (bench measures from that
+			# depth): the context used less the reply, at least 0, or
+			# 0 when the bar has no room for the gauge.
+			grep -Eo 'ctx [0-9]+/' <<<"$scr" | tail -1 | tr -d 'ctx/' |
+				awk -v n="$N" '{ d = $1 - n } END { printf " %d", (NR && d > 0 ? d : 0) }'
 			ui_thread
 			break
 		fi
