@@ -413,7 +413,7 @@ const struct kernel_variant kernel_variant_avx512_vnni = {
 	.quant = avx512_quant,
 	.tile = quant_x86_tile,
 	.panel = avx512_panel,
-	.rows = ops_x86_rows,
+	.rows = ops_x86_rows512,
 };
 
 /* ---------------------------------------------------------------- avx-vnni */
