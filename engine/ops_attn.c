@@ -54,6 +54,7 @@ static size_t ops_attn_wide_bytes(const struct ops_attn *a, int n_kv)
  * not depend on the thread count, so neither does the result. */
 #define OPS_ATTN_MAX_SPLIT 16
 #define OPS_ATTN_MIN_SPLIT 256
+#define OPS_ATTN_ITEMS 16
 
 static int ops_attn_splits(const struct ops_attn *a, int n_kv)
 {
@@ -61,6 +62,14 @@ static int ops_attn_splits(const struct ops_attn *a, int n_kv)
 	if (s > OPS_ATTN_MAX_SPLIT)
 		s = OPS_ATTN_MAX_SPLIT;
 	return s < 1 ? 1 : s;
+}
+
+/* Few ranges (a short context) are made up by items of fewer KV heads, so
+ * that two threads still share some OPS_ATTN_ITEMS items. */
+static int ops_attn_blk_heads(const struct ops_attn *a, int n_split)
+{
+	const int blocks = (OPS_ATTN_ITEMS + n_split - 1) / n_split;
+	return blocks >= a->n_head_kv ? 1 : (a->n_head_kv + blocks - 1) / blocks;
 }
 
 /* Per-thread scratch of the split path: a tile of K or V widened, every
@@ -97,6 +106,7 @@ struct ops_split_job {
 	const float *q;     /* (n_head * head_dim) */
 	int pos, lo, n_kv;  /* the query's position, the first it sees, how many */
 	int n_split, per_split;
+	int blk_heads;      /* KV heads per item: all of them unless the ranges are few */
 	float *partial;     /* (n_head, n_split, head_dim + 2): max, sum, output */
 	float *scores;      /* (n_head, n_kv): scores, then weights */
 	float *scale;       /* (n_head, n_split): what range s's weights are multiplied by */
@@ -156,10 +166,13 @@ static const uint16_t *ops_split_f16_row(const struct ops_split_job *j, const ui
 	return (const uint16_t *)(cache + row) + (size_t)g * a->head_dim;
 }
 
-static void ops_split_range(const struct ops_split_job *j, int64_t item, int *sp, int *p0,
-			    int *p1)
+/* Item = (block of KV heads g0..g1-1, range sp of positions p0..p1-1). */
+static void ops_split_range(const struct ops_split_job *j, int64_t item, int *g0, int *g1,
+			    int *sp, int *p0, int *p1)
 {
-	*sp = (int)item;
+	*sp = (int)(item % j->n_split);
+	*g0 = (int)(item / j->n_split) * j->blk_heads;
+	*g1 = *g0 + j->blk_heads < j->a->n_head_kv ? *g0 + j->blk_heads : j->a->n_head_kv;
 	*p0 = j->lo + *sp * j->per_split;
 	*p1 = *p0 + j->per_split < j->pos + 1 ? *p0 + j->per_split : j->pos + 1;
 }
@@ -185,8 +198,8 @@ static void ops_split_scores(void *arg, int64_t item, int thread)
 	const struct ops_split_job *j = arg;
 	const struct ops_attn *a = j->a;
 	const int hd = a->head_dim, group = a->n_head / a->n_head_kv;
-	int sp, p0, p1;
-	ops_split_range(j, item, &sp, &p0, &p1);
+	int g0, g1, sp, p0, p1;
+	ops_split_range(j, item, &g0, &g1, &sp, &p0, &p1);
 	/* The queries, hd floats of room each (more than any dot type needs). */
 	uint8_t *qd = j->slots + j->slot * (size_t)thread;
 	const size_t q_room = (size_t)hd * sizeof(float);
@@ -195,13 +208,13 @@ static void ops_split_scores(void *arg, int64_t item, int thread)
 		 * they are read, a run of rows at a time whose heads are all
 		 * scored while it is in L1. */
 		float *qf = (float *)qd, *tmp = qf + (size_t)a->n_head * hd;
-		for (int h = 0; h < a->n_head; h++)
+		for (int h = g0 * group; h < g1 * group; h++)
 			ops_attn_round_q(a, j->kk, j->qk, j->q + (size_t)h * hd, tmp,
 					 qf + (size_t)h * hd);
 		const size_t stride = a->kv_row_bytes / sizeof(uint16_t);
 		for (int t0 = p0, n; t0 < p1; t0 += n) {
 			n = ops_split_run(j, t0, p1, OPS_ATTN_RUN);
-			for (int g = 0; g < a->n_head_kv; g++) {
+			for (int g = g0; g < g1; g++) {
 				const uint16_t *kp = ops_split_f16_row(j, j->kc, g, t0);
 				for (int h = g * group; h < (g + 1) * group; h++)
 					j->rows->scores_f16(j->scores + (size_t)h * j->n_kv + (t0 - j->lo),
@@ -212,12 +225,12 @@ static void ops_split_scores(void *arg, int64_t item, int thread)
 	} else {
 		/* Blocks never straddle heads, so head g starts g heads' bytes in. */
 		const size_t head_bytes = dtype_row_bytes(a->kv_type, hd);
-		for (int h = 0; h < a->n_head; h++)
+		for (int h = g0 * group; h < g1 * group; h++)
 			ops_attn_q_dot(a, j->kk, j->qk, j->q + (size_t)h * hd, qd + q_room * (size_t)h);
 		for (int p = p0; p < p1; p++) {
 			const size_t row =
 				(size_t)(a->ring_rows > 0 ? p % a->ring_rows : p) * a->kv_row_bytes;
-			for (int h = 0; h < a->n_head; h++) {
+			for (int h = g0 * group; h < g1 * group; h++) {
 				const uint8_t *kp = j->kc + row + head_bytes * (size_t)(h / group);
 				float *s = j->scores + (size_t)h * j->n_kv + (p - j->lo);
 				j->kk->vec_dot(hd, s, kp, qd + q_room * (size_t)h);
@@ -225,7 +238,7 @@ static void ops_split_scores(void *arg, int64_t item, int thread)
 			}
 		}
 	}
-	for (int h = 0; h < a->n_head; h++) {
+	for (int h = g0 * group; h < g1 * group; h++) {
 		float *s = j->scores + (size_t)h * j->n_kv + (p0 - j->lo);
 		float *pt = j->partial + ((size_t)h * j->n_split + sp) * (hd + 2);
 		const int n = p1 - p0;
@@ -259,12 +272,12 @@ static void ops_split_values(void *arg, int64_t item, int thread)
 	const struct ops_split_job *j = arg;
 	const struct ops_attn *a = j->a;
 	const int hd = a->head_dim, group = a->n_head / a->n_head_kv;
-	int sp, p0, p1;
-	ops_split_range(j, item, &sp, &p0, &p1);
+	int g0, g1, sp, p0, p1;
+	ops_split_range(j, item, &g0, &g1, &sp, &p0, &p1);
 	float *vt = (float *)(j->slots + j->slot * (size_t)thread);
 	float *tmp = vt + OPS_ATTN_TILE * hd;
 	float *half = tmp + hd;
-	for (int h = 0; h < a->n_head; h++) {
+	for (int h = g0 * group; h < g1 * group; h++) {
 		float *s = j->scores + (size_t)h * j->n_kv + (p0 - j->lo);
 		const float c = j->scale[(size_t)h * j->n_split + sp];
 		for (int r = 0; r < p1 - p0; r++)
@@ -277,7 +290,7 @@ static void ops_split_values(void *arg, int64_t item, int thread)
 		const size_t stride = a->kv_row_bytes / sizeof(uint16_t);
 		for (int t0 = p0, n; t0 < p1; t0 += n) {
 			n = ops_split_run(j, t0, p1, OPS_ATTN_RUN);
-			for (int g = 0; g < a->n_head_kv; g++) {
+			for (int g = g0; g < g1; g++) {
 				const uint16_t *vp = ops_split_f16_row(j, j->vc, g, t0);
 				for (int h = g * group; h < (g + 1) * group; h++) {
 					float *w = j->scores + (size_t)h * j->n_kv + (t0 - j->lo);
@@ -294,7 +307,7 @@ static void ops_split_values(void *arg, int64_t item, int thread)
 	}
 	for (int t0 = p0; t0 < p1; t0 += OPS_ATTN_TILE) {
 		const int n = p1 - t0 < OPS_ATTN_TILE ? p1 - t0 : OPS_ATTN_TILE;
-		for (int g = 0; g < a->n_head_kv; g++) {
+		for (int g = g0; g < g1; g++) {
 			ops_split_tile(j, j->vc, g, t0, n, vt);
 			for (int h = g * group; h < (g + 1) * group; h++) {
 				float *w = j->scores + (size_t)h * j->n_kv + (t0 - j->lo);
@@ -327,13 +340,14 @@ static void ops_attention_split(const struct ops_attn *a, const struct quant_ker
 		.a = a, .kk = kk, .qk = qk, .rows = ops_rows_best(),
 		.kc = k_cache, .vc = v_cache, .q = q, .pos = pos, .lo = lo, .n_kv = n_kv,
 		.n_split = n_split, .per_split = per_split,
+		.blk_heads = ops_attn_blk_heads(a, n_split),
 		.partial = work,
 		.scores = (float *)((uint8_t *)work + ops_split_partial_bytes(a)),
 		.scale = scale,
 		.slots = (uint8_t *)work + ops_split_partial_bytes(a) + ops_split_scores_bytes(a, n_kv),
 		.slot = ops_split_slot_bytes(a),
 	};
-	const int n_items = n_split;
+	const int n_items = n_split * ((a->n_head_kv + j.blk_heads - 1) / j.blk_heads);
 	const int nth = ops_threads_for(n_threads, 2.0 * a->n_head * n_kv * hd * OPS_DECODE_WEIGHT);
 	pool_run(nth, n_items, ops_split_scores, &j);
 	for (int h = 0; h < a->n_head; h++) {
