@@ -5,8 +5,9 @@
  * too, and replaces the hot integer paths of q4_0 and q8_0 weights: vec_dot
  * and the panels' gemm and gemv (quant_x86_vnni_dots.h, written once for
  * both). avx512-vnni, for CPUs with AVX-512 F/BW/VL/DQ and VNNI, also runs
- * the prefill panels of q4_0, q8_0 and f32 weights on 512-bit registers
- * and, where the CPU has AVX-512 BF16, bf16 dots with vdpbf16ps. avx-vnni
+ * the prefill panels of q4_0, q8_0 and f32 weights on 512-bit registers,
+ * attention's rows (ops_x86_rows512) too and, where the CPU has AVX-512
+ * BF16, bf16 dots with vdpbf16ps. avx-vnni
  * is for AVX2-class CPUs with the VEX form of VNNI (Alder Lake, Zen 5).
  * Only built on x86. */
 #include "quant_x86.h"
