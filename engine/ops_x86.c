@@ -454,7 +454,7 @@ LT_AVX2 static void x86_wsum_f16(float *out, const float *w, const uint16_t *v, 
 
 /* The avx512-vnni variant's attention rows: sixteen float lanes, f16 widened
  * by one vcvtph2ps per sixteen elements. Heads that are not a multiple of 16
- * long take the AVX2 kernels whole, so the float and f16 forms still take
+ * long take the AVX2 kernels whole, so the float and f16 scores still take
  * the same steps on any head and agree bit for bit. */
 
 LT_AVX512 static inline __attribute__((always_inline)) __m512 x86_kv_load16(const void *row,
@@ -579,15 +579,6 @@ x86_wsum16(float *out, const float *w, const void *v, size_t v_stride, int n_kv,
 		x86_wsum_cols16(out, w, v, v_stride, n_kv, d0, 1, half, half);
 }
 
-LT_AVX512 static void x86_wsum512(float *out, const float *w, const float *v, size_t v_stride,
-				  int n_kv, int hd)
-{
-	if (hd % 16 == 0)
-		x86_wsum16(out, w, v, v_stride, n_kv, hd, 0);
-	else
-		x86_wsum(out, w, v, v_stride, n_kv, hd);
-}
-
 LT_AVX512 static void x86_wsum512_f16(float *out, const float *w, const uint16_t *v,
 				      size_t v_stride, int n_kv, int hd)
 {
@@ -612,7 +603,10 @@ static const struct ops_row_kernels x86_rows = {
 	.wsum_f16 = x86_wsum_f16,
 };
 
-/* avx2's table with the attention rows on sixteen lanes. */
+/* avx2's table with the attention rows on sixteen lanes, except the float
+ * weighted sum (an F32 cache's, which only the batch path reads): a
+ * sixteen-lane form with even and odd accumulators moved test_swa's
+ * small-batch logits just past their tolerance against a full batch. */
 static const struct ops_row_kernels x86_rows512 = {
 	.rmsnorm = x86_rmsnorm,
 	.softmax = x86_softmax,
@@ -621,7 +615,7 @@ static const struct ops_row_kernels x86_rows512 = {
 	.vexp = x86_exp,
 	.rope = x86_rope,
 	.scores = x86_scores512,
-	.wsum = x86_wsum512,
+	.wsum = x86_wsum,
 	.scores_f16 = x86_scores512_f16,
 	.wsum_f16 = x86_wsum512_f16,
 };
