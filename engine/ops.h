@@ -222,9 +222,9 @@ size_t ops_attention_work_size(const struct ops_attn *a, int n_kv, int n_threads
  * by query head and token. A single query over an F16 or quantized cache
  * (decode) reads the rows in place instead (F16 rows widened as they are
  * read, quantized K through the type's vec_dot and V a tile at a time) and
- * splits by KV head and by ranges of positions whose partial softmax sums
- * are merged at the end (flash decoding); its ranges depend on the depth
- * and the heads, never on n_threads, so neither does the result, which
+ * splits by ranges of positions, each over every KV head, whose partial
+ * softmax sums are merged at the end (flash decoding); its ranges depend on
+ * the depth and the KV heads, never on n_threads, so neither does the result, which
  * equals the batch path's to float rounding. Returns 0 or LT_E_UNSUPPORTED
  * for a KV type without kernels. */
 int ops_attention(const struct ops_attn *a, float *out, const float *q, const void *k_cache,

@@ -1,6 +1,7 @@
 /* Attention over the KV cache: the batch path (rows widened to floats,
  * one item per token and query head) and, for a single query, the split
- * path (flash decoding: KV heads times ranges of positions, read in place). */
+ * path (flash decoding: ranges of positions over every KV head, read in
+ * place). */
 #include "ops.h"
 
 #include <math.h>
@@ -37,15 +38,22 @@ static size_t ops_attn_wide_bytes(const struct ops_attn *a, int n_kv)
 			    OPS_ROW_ALIGN);
 }
 
-/* ---- decode attention, split by KV blocks ------------------------------- */
+/* ---- decode attention, split by ranges of positions ---------------------- */
 
 /* Rows of K and V widened to floats at a time: both tiles stay in L1. */
 #define OPS_ATTN_TILE 32
-/* A decode query's positions are split into at most this many ranges, of
- * at least OPS_ATTN_MIN_SPLIT positions, so that the work divides into
- * some OPS_ATTN_ITEMS pieces whatever the number of KV heads: with grouped
- * queries and two threads the heads alone may not divide evenly, and a
- * thread the OS delays leaves pieces the others can take. The split does
+/* Rows of an F16 cache whose slices of every KV head are read before the
+ * next rows: a run of whole rows that stays in L2 while each head's slices
+ * are read down it. (On Zen 5, 110M at depth 4096, runs of 64 rows beat 16,
+ * 32, 128 and whole ranges of one head: per-head streams long enough for
+ * the prefetchers, rows reused from L2.) */
+#define OPS_ATTN_RUN 64
+/* A decode query's positions are split into at most this many ranges, each
+ * covering every KV head, of at least OPS_ATTN_MIN_SPLIT head-rows, so that
+ * the work divides into some pieces two threads share evenly, and a thread
+ * the OS delays leaves pieces the others can take. A range reads its rows
+ * whole, in order (one head's slice of a row would be a strided read of a
+ * twelfth of each row, which the prefetchers follow badly). The split does
  * not depend on the thread count, so neither does the result. */
 #define OPS_ATTN_MAX_SPLIT 16
 #define OPS_ATTN_MIN_SPLIT 256
@@ -53,23 +61,29 @@ static size_t ops_attn_wide_bytes(const struct ops_attn *a, int n_kv)
 
 static int ops_attn_splits(const struct ops_attn *a, int n_kv)
 {
-	int s = (OPS_ATTN_ITEMS + a->n_head_kv - 1) / a->n_head_kv;
-	const int by_len = (n_kv + OPS_ATTN_MIN_SPLIT - 1) / OPS_ATTN_MIN_SPLIT;
-	if (s > by_len)
-		s = by_len;
+	int s = (int)(((int64_t)n_kv * a->n_head_kv + OPS_ATTN_MIN_SPLIT - 1) / OPS_ATTN_MIN_SPLIT);
 	if (s > OPS_ATTN_MAX_SPLIT)
 		s = OPS_ATTN_MAX_SPLIT;
 	return s < 1 ? 1 : s;
 }
 
-/* Per-thread scratch of the split path: a tile of K or V widened, the
- * query heads of a group in the cache's dot type, a row of sums and the
- * rounding of a row. */
+/* Few ranges (a short context) are made up by items of fewer KV heads, so
+ * that two threads still share some OPS_ATTN_ITEMS items. */
+static int ops_attn_blk_heads(const struct ops_attn *a, int n_split)
+{
+	const int blocks = (OPS_ATTN_ITEMS + n_split - 1) / n_split;
+	return blocks >= a->n_head_kv ? 1 : (a->n_head_kv + blocks - 1) / blocks;
+}
+
+/* Per-thread scratch of the split path: a tile of K or V widened, every
+ * query head in the cache's dot type, a row of sums and the rounding of a
+ * row. */
 static size_t ops_split_slot_bytes(const struct ops_attn *a)
 {
-	const size_t group = (size_t)(a->n_head / a->n_head_kv), hd = (size_t)a->head_dim;
-	size_t floats = OPS_ATTN_TILE * hd + group * hd + 2 * hd + OPS_ATTN_TILE;
-	/* (The first pass needs group * hd + OPS_ATTN_TILE * hd + hd of it.) */
+	const size_t n_head = (size_t)a->n_head, hd = (size_t)a->head_dim;
+	size_t floats = OPS_ATTN_TILE * hd + n_head * hd + 2 * hd + OPS_ATTN_TILE;
+	/* (The first pass needs n_head * hd + hd of it, the second
+	 * OPS_ATTN_TILE * hd + hd + OPS_ATTN_TILE.) */
 	return ops_round_up(floats * sizeof(float), OPS_ROW_ALIGN);
 }
 
@@ -95,6 +109,7 @@ struct ops_split_job {
 	const float *q;     /* (n_head * head_dim) */
 	int pos, lo, n_kv;  /* the query's position, the first it sees, how many */
 	int n_split, per_split;
+	int blk_heads;      /* KV heads per item: all of them unless the ranges are few */
 	float *partial;     /* (n_head, n_split, head_dim + 2): max, sum, output */
 	float *scores;      /* (n_head, n_kv): scores, then weights */
 	float *scale;       /* (n_head, n_split): what range s's weights are multiplied by */
@@ -135,10 +150,10 @@ static void ops_split_tile(const struct ops_split_job *j, const uint8_t *cache, 
 }
 
 /* How many positions from t0 on (below p1) sit in consecutive cache rows,
- * at most a tile: a ring's rows wrap. */
-static int ops_split_run(const struct ops_split_job *j, int t0, int p1)
+ * at most max: a ring's rows wrap. */
+static int ops_split_run(const struct ops_split_job *j, int t0, int p1, int max)
 {
-	int n = p1 - t0 < OPS_ATTN_TILE ? p1 - t0 : OPS_ATTN_TILE;
+	int n = p1 - t0 < max ? p1 - t0 : max;
 	const int ring = j->a->ring_rows;
 	if (ring > 0 && ring - t0 % ring < n)
 		n = ring - t0 % ring;
@@ -154,11 +169,13 @@ static const uint16_t *ops_split_f16_row(const struct ops_split_job *j, const ui
 	return (const uint16_t *)(cache + row) + (size_t)g * a->head_dim;
 }
 
-static void ops_split_range(const struct ops_split_job *j, int64_t item, int *g, int *sp,
-			    int *p0, int *p1)
+/* Item = (block of KV heads g0..g1-1, range sp of positions p0..p1-1). */
+static void ops_split_range(const struct ops_split_job *j, int64_t item, int *g0, int *g1,
+			    int *sp, int *p0, int *p1)
 {
-	*g = (int)(item / j->n_split);
 	*sp = (int)(item % j->n_split);
+	*g0 = (int)(item / j->n_split) * j->blk_heads;
+	*g1 = *g0 + j->blk_heads < j->a->n_head_kv ? *g0 + j->blk_heads : j->a->n_head_kv;
 	*p0 = j->lo + *sp * j->per_split;
 	*p1 = *p0 + j->per_split < j->pos + 1 ? *p0 + j->per_split : j->pos + 1;
 }
@@ -174,56 +191,57 @@ static void ops_attn_q_dot(const struct ops_attn *a, const struct quant_kernels 
 		qk->from_float(qh, out, a->head_dim);
 }
 
-/* First pass, item = (KV head g, range s): the scores of g's query heads
- * over range s, each the cache type's vec_dot of a K row read in place
- * with the query in the matching type (the rows are not widened: they
- * are read once, from memory), replaced by their exponentials relative to
- * the range's maximum, which is kept with their sum. */
+/* First pass, item = range s: the scores of every query head over range
+ * s, each the cache type's vec_dot of a K row read in place with the query
+ * in the matching type (the rows are not widened: they are read once, from
+ * memory), replaced by their exponentials relative to the range's maximum,
+ * which is kept with their sum. */
 static void ops_split_scores(void *arg, int64_t item, int thread)
 {
 	const struct ops_split_job *j = arg;
 	const struct ops_attn *a = j->a;
 	const int hd = a->head_dim, group = a->n_head / a->n_head_kv;
-	int g, sp, p0, p1;
-	ops_split_range(j, item, &g, &sp, &p0, &p1);
-	/* The group's queries, hd floats of room each (more than any dot type needs). */
+	int g0, g1, sp, p0, p1;
+	ops_split_range(j, item, &g0, &g1, &sp, &p0, &p1);
+	/* The queries, hd floats of room each (more than any dot type needs). */
 	uint8_t *qd = j->slots + j->slot * (size_t)thread;
 	const size_t q_room = (size_t)hd * sizeof(float);
 	if (a->kv_type == GGML_TYPE_F16) {
 		/* The queries rounded through f16, as floats; K's rows widened as
-		 * they are read, a run at a time that the group's heads share
-		 * while it is in L1. */
-		float *qf = (float *)qd, *tmp = qf + (size_t)group * hd;
-		for (int i = 0; i < group; i++)
-			ops_attn_round_q(a, j->kk, j->qk, j->q + (size_t)(g * group + i) * hd, tmp,
-					 qf + (size_t)i * hd);
+		 * they are read, a run of rows at a time whose heads are all
+		 * scored while it is in L1. */
+		float *qf = (float *)qd, *tmp = qf + (size_t)a->n_head * hd;
+		for (int h = g0 * group; h < g1 * group; h++)
+			ops_attn_round_q(a, j->kk, j->qk, j->q + (size_t)h * hd, tmp,
+					 qf + (size_t)h * hd);
 		const size_t stride = a->kv_row_bytes / sizeof(uint16_t);
 		for (int t0 = p0, n; t0 < p1; t0 += n) {
-			n = ops_split_run(j, t0, p1);
-			const uint16_t *kp = ops_split_f16_row(j, j->kc, g, t0);
-			for (int i = 0; i < group; i++)
-				j->rows->scores_f16(j->scores + (size_t)(g * group + i) * j->n_kv +
-							    (t0 - j->lo),
-						    qf + (size_t)i * hd, kp, stride, n, hd, a->scale);
+			n = ops_split_run(j, t0, p1, OPS_ATTN_RUN);
+			for (int g = g0; g < g1; g++) {
+				const uint16_t *kp = ops_split_f16_row(j, j->kc, g, t0);
+				for (int h = g * group; h < (g + 1) * group; h++)
+					j->rows->scores_f16(j->scores + (size_t)h * j->n_kv + (t0 - j->lo),
+							    qf + (size_t)h * hd, kp, stride, n, hd,
+							    a->scale);
+			}
 		}
 	} else {
-		const size_t head_bytes = dtype_row_bytes(a->kv_type, (int64_t)g * hd);
-		for (int i = 0; i < group; i++)
-			ops_attn_q_dot(a, j->kk, j->qk, j->q + (size_t)(g * group + i) * hd,
-				       qd + q_room * (size_t)i);
+		/* Blocks never straddle heads, so head g starts g heads' bytes in. */
+		const size_t head_bytes = dtype_row_bytes(a->kv_type, hd);
+		for (int h = g0 * group; h < g1 * group; h++)
+			ops_attn_q_dot(a, j->kk, j->qk, j->q + (size_t)h * hd, qd + q_room * (size_t)h);
 		for (int p = p0; p < p1; p++) {
 			const size_t row =
 				(size_t)(a->ring_rows > 0 ? p % a->ring_rows : p) * a->kv_row_bytes;
-			const uint8_t *kp = j->kc + row + head_bytes;
-			for (int i = 0; i < group; i++) {
-				float *s = j->scores + (size_t)(g * group + i) * j->n_kv + (p - j->lo);
-				j->kk->vec_dot(hd, s, kp, qd + q_room * (size_t)i);
+			for (int h = g0 * group; h < g1 * group; h++) {
+				const uint8_t *kp = j->kc + row + head_bytes * (size_t)(h / group);
+				float *s = j->scores + (size_t)h * j->n_kv + (p - j->lo);
+				j->kk->vec_dot(hd, s, kp, qd + q_room * (size_t)h);
 				*s *= a->scale;
 			}
 		}
 	}
-	for (int i = 0; i < group; i++) {
-		const int h = g * group + i;
+	for (int h = g0 * group; h < g1 * group; h++) {
 		float *s = j->scores + (size_t)h * j->n_kv + (p0 - j->lo);
 		float *pt = j->partial + ((size_t)h * j->n_split + sp) * (hd + 2);
 		const int n = p1 - p0;
@@ -249,21 +267,20 @@ static void ops_split_scores(void *arg, int64_t item, int thread)
 	}
 }
 
-/* Second pass, item = (KV head g, range s): the weights of range s made
- * final (times the range's share of the softmax), then V's rows of the
- * range, a tile at a time, summed by them into the range's output. */
+/* Second pass, item = range s: the weights of range s made final (times
+ * the range's share of the softmax), then V's rows of the range, a run or
+ * a tile at a time, summed by them into the range's output of every head. */
 static void ops_split_values(void *arg, int64_t item, int thread)
 {
 	const struct ops_split_job *j = arg;
 	const struct ops_attn *a = j->a;
 	const int hd = a->head_dim, group = a->n_head / a->n_head_kv;
-	int g, sp, p0, p1;
-	ops_split_range(j, item, &g, &sp, &p0, &p1);
+	int g0, g1, sp, p0, p1;
+	ops_split_range(j, item, &g0, &g1, &sp, &p0, &p1);
 	float *vt = (float *)(j->slots + j->slot * (size_t)thread);
-	float *tmp = vt + OPS_ATTN_TILE * hd + (size_t)group * hd;
+	float *tmp = vt + OPS_ATTN_TILE * hd;
 	float *half = tmp + hd;
-	for (int i = 0; i < group; i++) {
-		const int h = g * group + i;
+	for (int h = g0 * group; h < g1 * group; h++) {
 		float *s = j->scores + (size_t)h * j->n_kv + (p0 - j->lo);
 		const float c = j->scale[(size_t)h * j->n_split + sp];
 		for (int r = 0; r < p1 - p0; r++)
@@ -275,39 +292,41 @@ static void ops_split_values(void *arg, int64_t item, int thread)
 		/* V's rows widened as they are read, into the range's output. */
 		const size_t stride = a->kv_row_bytes / sizeof(uint16_t);
 		for (int t0 = p0, n; t0 < p1; t0 += n) {
-			n = ops_split_run(j, t0, p1);
-			const uint16_t *vp = ops_split_f16_row(j, j->vc, g, t0);
-			for (int i = 0; i < group; i++) {
-				const int h = g * group + i;
-				float *w = j->scores + (size_t)h * j->n_kv + (t0 - j->lo);
-				float *acc = j->partial + ((size_t)h * j->n_split + sp) * (hd + 2) + 2;
-				/* Weights rounded to f16 before they scale V, as in
-				 * the batch path (and llama.cpp's non-flash one). */
-				j->qk->from_float(w, half, n);
-				j->qk->to_float(half, w, n);
-				j->rows->wsum_f16(acc, w, vp, stride, n, hd);
+			n = ops_split_run(j, t0, p1, OPS_ATTN_RUN);
+			for (int g = g0; g < g1; g++) {
+				const uint16_t *vp = ops_split_f16_row(j, j->vc, g, t0);
+				for (int h = g * group; h < (g + 1) * group; h++) {
+					float *w = j->scores + (size_t)h * j->n_kv + (t0 - j->lo);
+					float *acc = j->partial + ((size_t)h * j->n_split + sp) * (hd + 2) + 2;
+					/* Weights rounded to f16 before they scale V, as in
+					 * the batch path (and llama.cpp's non-flash one). */
+					j->qk->from_float(w, half, n);
+					j->qk->to_float(half, w, n);
+					j->rows->wsum_f16(acc, w, vp, stride, n, hd);
+				}
 			}
 		}
 		return;
 	}
 	for (int t0 = p0; t0 < p1; t0 += OPS_ATTN_TILE) {
 		const int n = p1 - t0 < OPS_ATTN_TILE ? p1 - t0 : OPS_ATTN_TILE;
-		ops_split_tile(j, j->vc, g, t0, n, vt);
-		for (int i = 0; i < group; i++) {
-			const int h = g * group + i;
-			float *w = j->scores + (size_t)h * j->n_kv + (t0 - j->lo);
-			float *acc = j->partial + ((size_t)h * j->n_split + sp) * (hd + 2) + 2;
-			j->rows->wsum(tmp, w, vt, (size_t)hd, n, hd);
-			for (int d = 0; d < hd; d++)
-				acc[d] += tmp[d];
+		for (int g = g0; g < g1; g++) {
+			ops_split_tile(j, j->vc, g, t0, n, vt);
+			for (int h = g * group; h < (g + 1) * group; h++) {
+				float *w = j->scores + (size_t)h * j->n_kv + (t0 - j->lo);
+				float *acc = j->partial + ((size_t)h * j->n_split + sp) * (hd + 2) + 2;
+				j->rows->wsum(tmp, w, vt, (size_t)hd, n, hd);
+				for (int d = 0; d < hd; d++)
+					acc[d] += tmp[d];
+			}
 		}
 	}
 }
 
-/* One query (decode) against positions lo..pos: the scores split by KV
- * head and range, each range's share of the softmax from the maxima and
- * sums of all ranges, then the values split the same way, and the outputs
- * of the ranges added up in order. */
+/* One query (decode) against positions lo..pos: the scores split by range
+ * of positions (every KV head in each), each range's share of the softmax
+ * from the maxima and sums of all ranges, then the values split the same
+ * way, and the outputs of the ranges added up in order. */
 static void ops_attention_split(const struct ops_attn *a, const struct quant_kernels *kk,
 				const struct quant_kernels *qk, float *out, const float *q,
 				const void *k_cache, const void *v_cache, int pos, int lo, void *work,
@@ -324,13 +343,14 @@ static void ops_attention_split(const struct ops_attn *a, const struct quant_ker
 		.a = a, .kk = kk, .qk = qk, .rows = ops_rows_best(),
 		.kc = k_cache, .vc = v_cache, .q = q, .pos = pos, .lo = lo, .n_kv = n_kv,
 		.n_split = n_split, .per_split = per_split,
+		.blk_heads = ops_attn_blk_heads(a, n_split),
 		.partial = work,
 		.scores = (float *)((uint8_t *)work + ops_split_partial_bytes(a)),
 		.scale = scale,
 		.slots = (uint8_t *)work + ops_split_partial_bytes(a) + ops_split_scores_bytes(a, n_kv),
 		.slot = ops_split_slot_bytes(a),
 	};
-	const int n_items = a->n_head_kv * n_split;
+	const int n_items = n_split * ((a->n_head_kv + j.blk_heads - 1) / j.blk_heads);
 	const int nth = ops_threads_for(n_threads, 2.0 * a->n_head * n_kv * hd * OPS_DECODE_WEIGHT);
 	pool_run(nth, n_items, ops_split_scores, &j);
 	for (int h = 0; h < a->n_head; h++) {

@@ -450,6 +450,144 @@ LT_AVX2 static void x86_wsum_f16(float *out, const float *w, const uint16_t *v, 
 	}
 }
 
+/* ---------------------------------------------------------------- attention rows, AVX-512 */
+
+/* The avx512-vnni variant's attention rows: sixteen float lanes, f16 widened
+ * by one vcvtph2ps per sixteen elements. Heads that are not a multiple of 16
+ * long take the AVX2 kernels whole, so the float and f16 scores still take
+ * the same steps on any head and agree bit for bit. */
+
+LT_AVX512 static inline __attribute__((always_inline)) __m512 x86_kv_load16(const void *row,
+									   size_t i, const int half)
+{
+	if (half)
+		return _mm512_cvtph_ps(
+			_mm256_loadu_si256((const __m256i *)((const uint16_t *)row + i)));
+	return _mm512_loadu_ps((const float *)row + i);
+}
+
+/* The two halves of sixteen lanes added: eight lanes of partial sums. */
+LT_AVX512 static inline __m256 x86_fold16(__m512 v)
+{
+	return _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+}
+
+/* x86_kv_scores on sixteen lanes (hd a multiple of 16): eight positions at
+ * a time, then one position at a time. */
+LT_AVX512 static inline __attribute__((always_inline)) void
+x86_kv_scores16(float *s, const float *q, const void *k, size_t k_stride, int n_kv, int hd,
+		float scale, const int half)
+{
+	const __m256 vscale = _mm256_set1_ps(scale);
+	int p = 0;
+	for (; p + 8 <= n_kv; p += 8) {
+		const size_t r0 = (size_t)p * k_stride;
+		__m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+		__m512 a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+		for (int d = 0; d < hd; d += 16) {
+			const __m512 qv = _mm512_loadu_ps(q + d);
+			const size_t kd = r0 + (size_t)d;
+			a0 = _mm512_fmadd_ps(qv, x86_kv_load16(k, kd, half), a0);
+			a1 = _mm512_fmadd_ps(qv, x86_kv_load16(k, kd + k_stride, half), a1);
+			a2 = _mm512_fmadd_ps(qv, x86_kv_load16(k, kd + 2 * k_stride, half), a2);
+			a3 = _mm512_fmadd_ps(qv, x86_kv_load16(k, kd + 3 * k_stride, half), a3);
+			a4 = _mm512_fmadd_ps(qv, x86_kv_load16(k, kd + 4 * k_stride, half), a4);
+			a5 = _mm512_fmadd_ps(qv, x86_kv_load16(k, kd + 5 * k_stride, half), a5);
+			a6 = _mm512_fmadd_ps(qv, x86_kv_load16(k, kd + 6 * k_stride, half), a6);
+			a7 = _mm512_fmadd_ps(qv, x86_kv_load16(k, kd + 7 * k_stride, half), a7);
+		}
+		_mm256_storeu_ps(s + p, _mm256_mul_ps(x86_hsum8(x86_fold16(a0), x86_fold16(a1),
+								x86_fold16(a2), x86_fold16(a3),
+								x86_fold16(a4), x86_fold16(a5),
+								x86_fold16(a6), x86_fold16(a7)),
+						      vscale));
+	}
+	for (; p < n_kv; p++) {
+		const size_t r0 = (size_t)p * k_stride;
+		__m512 acc = _mm512_setzero_ps();
+		for (int d = 0; d < hd; d += 16)
+			acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + d),
+					      x86_kv_load16(k, r0 + (size_t)d, half), acc);
+		s[p] = x86_hsum_ps(x86_fold16(acc)) * scale;
+	}
+}
+
+LT_AVX512 static void x86_scores512(float *s, const float *q, const float *k, size_t k_stride,
+				    int n_kv, int hd, float scale)
+{
+	if (hd % 16 == 0)
+		x86_kv_scores16(s, q, k, k_stride, n_kv, hd, scale, 0);
+	else
+		x86_kv_scores(s, q, k, k_stride, n_kv, hd, scale, 0);
+}
+
+LT_AVX512 static void x86_scores512_f16(float *s, const float *q, const uint16_t *k,
+					size_t k_stride, int n_kv, int hd, float scale)
+{
+	if (hd % 16 == 0)
+		x86_kv_scores16(s, q, k, k_stride, n_kv, hd, scale, 1);
+	else
+		x86_kv_scores(s, q, k, k_stride, n_kv, hd, scale, 1);
+}
+
+/* Columns d0..d0+16*n_acc of the weighted sum, as x86_wsum_cols, with even
+ * and odd positions in two sets of accumulators: a 64-column head then
+ * still has eight chains of multiply-adds in flight. */
+LT_AVX512 static inline __attribute__((always_inline)) void
+x86_wsum_cols16(float *out, const float *w, const void *v, size_t v_stride, int n_kv, int d0,
+		const int n_acc, const int half, const int add)
+{
+	__m512 e[8], o[8];
+#pragma GCC unroll 8
+	for (int j = 0; j < n_acc; j++) {
+		e[j] = add ? _mm512_loadu_ps(out + d0 + 16 * j) : _mm512_setzero_ps();
+		o[j] = _mm512_setzero_ps();
+	}
+	int p = 0;
+	for (; p + 2 <= n_kv; p += 2) {
+		const __m512 we = _mm512_set1_ps(w[p]), wo = _mm512_set1_ps(w[p + 1]);
+		const size_t vp = (size_t)p * v_stride + (size_t)d0;
+#pragma GCC unroll 8
+		for (int j = 0; j < n_acc; j++) {
+			e[j] = _mm512_fmadd_ps(we, x86_kv_load16(v, vp + 16 * (size_t)j, half), e[j]);
+			o[j] = _mm512_fmadd_ps(wo, x86_kv_load16(v, vp + v_stride + 16 * (size_t)j, half),
+					       o[j]);
+		}
+	}
+	if (p < n_kv) {
+		const __m512 we = _mm512_set1_ps(w[p]);
+		const size_t vp = (size_t)p * v_stride + (size_t)d0;
+#pragma GCC unroll 8
+		for (int j = 0; j < n_acc; j++)
+			e[j] = _mm512_fmadd_ps(we, x86_kv_load16(v, vp + 16 * (size_t)j, half), e[j]);
+	}
+#pragma GCC unroll 8
+	for (int j = 0; j < n_acc; j++)
+		_mm512_storeu_ps(out + d0 + 16 * j, _mm512_add_ps(e[j], o[j]));
+}
+
+LT_AVX512 static inline __attribute__((always_inline)) void
+x86_wsum16(float *out, const float *w, const void *v, size_t v_stride, int n_kv, int hd,
+	   const int half)
+{
+	int d0 = 0;
+	for (; d0 + 128 <= hd; d0 += 128)
+		x86_wsum_cols16(out, w, v, v_stride, n_kv, d0, 8, half, half);
+	for (; d0 + 64 <= hd; d0 += 64)
+		x86_wsum_cols16(out, w, v, v_stride, n_kv, d0, 4, half, half);
+	for (; d0 + 16 <= hd; d0 += 16)
+		x86_wsum_cols16(out, w, v, v_stride, n_kv, d0, 1, half, half);
+}
+
+LT_AVX512 static void x86_wsum512_f16(float *out, const float *w, const uint16_t *v,
+				      size_t v_stride, int n_kv, int hd)
+{
+	if (hd % 16 == 0)
+		x86_wsum16(out, w, v, v_stride, n_kv, hd, 1);
+	else
+		x86_wsum_f16(out, w, v, v_stride, n_kv, hd);
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 static const struct ops_row_kernels x86_rows = {
@@ -465,9 +603,31 @@ static const struct ops_row_kernels x86_rows = {
 	.wsum_f16 = x86_wsum_f16,
 };
 
+/* avx2's table with the attention rows on sixteen lanes, except the float
+ * weighted sum (an F32 cache's, which only the batch path reads): a
+ * sixteen-lane form with even and odd accumulators moved test_swa's
+ * small-batch logits just past their tolerance against a full batch. */
+static const struct ops_row_kernels x86_rows512 = {
+	.rmsnorm = x86_rmsnorm,
+	.softmax = x86_softmax,
+	.swiglu = x86_swiglu,
+	.add = x86_add,
+	.vexp = x86_exp,
+	.rope = x86_rope,
+	.scores = x86_scores512,
+	.wsum = x86_wsum,
+	.scores_f16 = x86_scores512_f16,
+	.wsum_f16 = x86_wsum512_f16,
+};
+
 const struct ops_row_kernels *ops_x86_rows(void)
 {
 	return &x86_rows;
+}
+
+const struct ops_row_kernels *ops_x86_rows512(void)
+{
+	return &x86_rows512;
 }
 
 #endif

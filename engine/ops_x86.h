@@ -22,4 +22,8 @@
  * x86, and only for a CPU with AVX2, FMA and F16C (quant_x86_probe). */
 const struct ops_row_kernels *ops_x86_rows(void);
 
+/* The same with attention's scores and weighted sums on 512-bit registers:
+ * the "avx512-vnni" variant's, only for a CPU with AVX-512 F/BW/VL/DQ. */
+const struct ops_row_kernels *ops_x86_rows512(void);
+
 #endif

@@ -5,8 +5,9 @@
  * too, and replaces the hot integer paths of q4_0 and q8_0 weights: vec_dot
  * and the panels' gemm and gemv (quant_x86_vnni_dots.h, written once for
  * both). avx512-vnni, for CPUs with AVX-512 F/BW/VL/DQ and VNNI, also runs
- * the prefill panels of q4_0, q8_0 and f32 weights on 512-bit registers
- * and, where the CPU has AVX-512 BF16, bf16 dots with vdpbf16ps. avx-vnni
+ * the prefill panels of q4_0, q8_0 and f32 weights on 512-bit registers,
+ * attention's rows (ops_x86_rows512) too and, where the CPU has AVX-512
+ * BF16, bf16 dots with vdpbf16ps. avx-vnni
  * is for AVX2-class CPUs with the VEX form of VNNI (Alder Lake, Zen 5).
  * Only built on x86. */
 #include "quant_x86.h"
@@ -413,7 +414,7 @@ const struct kernel_variant kernel_variant_avx512_vnni = {
 	.quant = avx512_quant,
 	.tile = quant_x86_tile,
 	.panel = avx512_panel,
-	.rows = ops_x86_rows,
+	.rows = ops_x86_rows512,
 };
 
 /* ---------------------------------------------------------------- avx-vnni */
