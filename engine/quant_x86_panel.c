@@ -101,7 +101,8 @@ LT_AVX2 static inline __m256i x86_f32_load8(const float *p)
 	return _mm256_loadu_si256((const __m256i *)p);
 }
 
-X86_DEFINE_FLOAT_PANEL_PACK(x86_f32_panel_pack, LT_AVX2, float, x86_f32_load8)
+X86_DEFINE_FLOAT_PANEL_PACK(x86_f32_panel_pack, LT_AVX2, float, x86_f32_load8,
+			    X86_F32_PANEL_ROWS)
 
 /* Stores the sixteen rows of one token, or the first n_rows of them. */
 LT_AVX2 static inline void x86_f32_panel_store(float *y, __m256 lo, __m256 hi, int n_rows)

@@ -179,23 +179,24 @@ LT_AVX2 static inline __m256i x86_q8_0_rowq(const struct block_q8_0 *x)
 }
 
 
-/* Float panels (the layout of avx2's f32 panel): for each position k the
- * sixteen rows' weights side by side as floats, packed eight rows by eight
- * positions at a time from rows of ELEM, which LOAD8(p) widens eight at a
- * time into the bits of eight floats. The next panel's rows are prefetched
- * as X86_DEFINE_PANEL_PACK does (without it the pack of a 1B F32 prompt
- * of 64 tokens took 70% of the time, waiting on memory). */
+/* Float panels: for each position k the ROWS rows' weights side by side
+ * as floats (avx2's panel holds sixteen rows, avx512-vnni's thirty-two),
+ * packed eight rows by eight positions at a time from rows of ELEM, which
+ * LOAD8(p) widens eight at a time into the bits of eight floats. The next
+ * panel's rows are prefetched as X86_DEFINE_PANEL_PACK does (without it the
+ * pack of a 1B F32 prompt of 64 tokens took 70% of the time, waiting on
+ * memory). */
 #define X86_F32_PANEL_ROWS 16
 
-#define X86_DEFINE_FLOAT_PANEL_PACK(name, TARGET, ELEM, LOAD8)                                 \
+#define X86_DEFINE_FLOAT_PANEL_PACK(name, TARGET, ELEM, LOAD8, ROWS)                           \
 	TARGET static void name(int64_t n, const void *w, size_t w_stride, int n_rows,         \
 				void *panel)                                                   \
 	{                                                                                      \
 		float *p = panel;                                                              \
 		for (int64_t k = 0; k < n; k += 8) {                                           \
-			x86_prefetch_next_rows(w, w_stride, X86_F32_PANEL_ROWS, k / 8,         \
-					       X86_F32_PANEL_ROWS * 8 * sizeof(ELEM));         \
-			for (int g = 0; g < X86_F32_PANEL_ROWS; g += 8) {                      \
+			x86_prefetch_next_rows(w, w_stride, ROWS, k / 8,                       \
+					       (ROWS) * 8 * sizeof(ELEM));                     \
+			for (int g = 0; g < (ROWS); g += 8) {                                  \
 				__m256i r[8];                                                  \
 				_Pragma("GCC unroll 8")                                        \
 				for (int i = 0; i < 8; i++) {                                  \
@@ -208,8 +209,7 @@ LT_AVX2 static inline __m256i x86_q8_0_rowq(const struct block_q8_0 *x)
 				_Pragma("GCC unroll 8")                                        \
 				for (int j = 0; j < 8; j++)                                    \
 					_mm256_storeu_si256(                                   \
-						(__m256i *)(p + (k + j) * X86_F32_PANEL_ROWS + g), \
-						r[j]);                                         \
+						(__m256i *)(p + (k + j) * (ROWS) + g), r[j]);  \
 			}                                                                      \
 		}                                                                              \
 	}

@@ -135,39 +135,59 @@ LT_AVX512 static void avx512_panel16_gemm(int64_t n, const void *panel, const vo
 AVX512_DEFINE_GEMV16(avx512_q4_0_gemv16, avx512_q4_0_panel_gemv)
 AVX512_DEFINE_GEMV16(avx512_q8_0_gemv16, avx512_q8_0_panel_gemv)
 
-/* f32: avx2's panel of sixteen rows (position k's rows side by side) is one
- * 512-bit vector per position, against sixteen tokens a pass. Each row's
- * sum runs over the positions in order with fused multiply-adds, as in
- * avx2's kernel, so the results are avx2's bit for bit. */
-#define AVX512_F32_TOKENS 16
+/* Float panels of thirty-two rows (position k's rows side by side, two
+ * 512-bit vectors) against eight tokens a pass: per position two panel
+ * loads and eight broadcasts feed sixteen FMAs. avx2's sixteen rows by
+ * sixteen tokens needed a broadcast per FMA and ran at two thirds of the
+ * speed on Zen 5 (which issues two 512-bit FMAs a cycle). Each row's sum
+ * runs over the positions in order with fused multiply-adds, as in avx2's
+ * kernel, so the results are avx2's bit for bit. */
+#define AVX512_F32_PANEL_ROWS 32
+#define AVX512_F32_TOKENS 8
 
 LT_AVX512 static void avx512_f32_panel_gemm(int64_t n, const void *panel, const void *act,
 					    size_t a_stride, int n_tok, float *y, size_t ldy,
 					    int n_rows)
 {
 	const float *p = panel;
-	const __mmask16 keep = (__mmask16)((1u << n_rows) - 1);
+	const __mmask16 keep_lo = (__mmask16)(n_rows >= 16 ? 0xffff : (1u << n_rows) - 1);
+	const __mmask16 keep_hi = (__mmask16)(n_rows >= 32 ? 0xffff
+					      : n_rows > 16 ? (1u << (n_rows - 16)) - 1 : 0);
 	for (int t = 0; t < n_tok; t += AVX512_F32_TOKENS) {
 		/* A last short pass repeats its last token in the spare lanes. */
 		const int count = n_tok - t < AVX512_F32_TOKENS ? n_tok - t : AVX512_F32_TOKENS;
 		const float *a[AVX512_F32_TOKENS];
-		__m512 acc[AVX512_F32_TOKENS];
-#pragma GCC unroll 16
+		__m512 lo[AVX512_F32_TOKENS], hi[AVX512_F32_TOKENS];
+#pragma GCC unroll 8
 		for (int i = 0; i < AVX512_F32_TOKENS; i++) {
 			const int ti = t + (i < count ? i : count - 1);
 			a[i] = (const float *)((const uint8_t *)act + (size_t)ti * a_stride);
-			acc[i] = _mm512_setzero_ps();
+			lo[i] = hi[i] = _mm512_setzero_ps();
 		}
 		for (int64_t k = 0; k < n; k++) {
-			const __m512 w = _mm512_loadu_ps(p + k * X86_F32_PANEL_ROWS);
-#pragma GCC unroll 16
-			for (int i = 0; i < AVX512_F32_TOKENS; i++)
-				acc[i] = _mm512_fmadd_ps(w, _mm512_set1_ps(a[i][k]), acc[i]);
+			const __m512 w0 = _mm512_loadu_ps(p + k * AVX512_F32_PANEL_ROWS);
+			const __m512 w1 = _mm512_loadu_ps(p + k * AVX512_F32_PANEL_ROWS + 16);
+#pragma GCC unroll 8
+			for (int i = 0; i < AVX512_F32_TOKENS; i++) {
+				const __m512 x = _mm512_set1_ps(a[i][k]);
+				lo[i] = _mm512_fmadd_ps(w0, x, lo[i]);
+				hi[i] = _mm512_fmadd_ps(w1, x, hi[i]);
+			}
 		}
-		for (int i = 0; i < count; i++)
-			_mm512_mask_storeu_ps(y + (size_t)(t + i) * ldy, keep, acc[i]);
+		for (int i = 0; i < count; i++) {
+			_mm512_mask_storeu_ps(y + (size_t)(t + i) * ldy, keep_lo, lo[i]);
+			_mm512_mask_storeu_ps(y + (size_t)(t + i) * ldy + 16, keep_hi, hi[i]);
+		}
 	}
 }
+
+LT_AVX2 static inline __m256i avx512_f32_load8(const float *p)
+{
+	return _mm256_loadu_si256((const __m256i *)p);
+}
+
+X86_DEFINE_FLOAT_PANEL_PACK(avx512_f32_panel_pack, LT_AVX2, float, avx512_f32_load8,
+			    AVX512_F32_PANEL_ROWS)
 
 /* f32 decode: rows read in place one after another, each a single
  * sequential stream (which the hardware prefetcher follows across pages,
@@ -215,8 +235,10 @@ LT_AVX2 static inline __m256i avx512_bf16_load8(const uint16_t *p)
 	return _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16);
 }
 
-X86_DEFINE_FLOAT_PANEL_PACK(avx512_f16_panel_pack, LT_AVX2, uint16_t, avx512_f16_load8)
-X86_DEFINE_FLOAT_PANEL_PACK(avx512_bf16_panel_pack, LT_AVX2, uint16_t, avx512_bf16_load8)
+X86_DEFINE_FLOAT_PANEL_PACK(avx512_f16_panel_pack, LT_AVX2, uint16_t, avx512_f16_load8,
+			    AVX512_F32_PANEL_ROWS)
+X86_DEFINE_FLOAT_PANEL_PACK(avx512_bf16_panel_pack, LT_AVX2, uint16_t, avx512_bf16_load8,
+			    AVX512_F32_PANEL_ROWS)
 
 /* F16C rounds to nearest even, as f32_to_fp16 does. */
 LT_AVX2 static void avx512_f16_act_from_float(const float *x, void *dst, int64_t n)
@@ -374,18 +396,14 @@ static void avx512_init(void)
 	p[GGML_TYPE_Q4_0].gemv = avx512_q4_0_gemv16;
 	p[GGML_TYPE_Q8_0].gemv = avx512_q8_0_gemv16;
 	const struct quant_panel f32 = {
-		.rows = X86_F32_PANEL_ROWS,
+		.rows = AVX512_F32_PANEL_ROWS,
 		.act_block_bytes = 32 * sizeof(float),
-		.block_bytes = 32 * X86_F32_PANEL_ROWS * sizeof(float),
+		.block_bytes = 32 * AVX512_F32_PANEL_ROWS * sizeof(float),
+		.pack = avx512_f32_panel_pack,
 		.gemm = avx512_f32_panel_gemm,
 		.gemv = avx512_f32_gemv,
 	};
-	/* f32 weights keep avx2's packing, if its layout is still this one. */
-	const struct quant_panel *base = quant_x86_panel(GGML_TYPE_F32);
-	if (base && base->rows == X86_F32_PANEL_ROWS && !base->act_from_float) {
-		p[GGML_TYPE_F32] = f32;
-		p[GGML_TYPE_F32].pack = base->pack;
-	}
+	p[GGML_TYPE_F32] = f32;
 	p[GGML_TYPE_F16] = p[GGML_TYPE_BF16] = f32;
 	p[GGML_TYPE_F16].gemv = p[GGML_TYPE_BF16].gemv = NULL; /* the f32 gemv reads floats */
 	p[GGML_TYPE_F16].act_from_float = avx512_f16_act_from_float;

@@ -279,6 +279,9 @@ static void test_tiles_match_vec_dot(void **state)
  * more tokens than one pass of accumulators holds, and blocks at the edge
  * of the 16-bit sums (every product at its largest, all of one sign). */
 #define GEMV_GUARD -12345.0f
+/* The widest panel of any variant: avx512-vnni's float panels. */
+#define PANEL_ROWS_MAX 32
+
 static void check_panel(enum ggml_type type, int n, int n_rows, int n_tok)
 {
 	const struct quant_panel *pn = variant_panel(type);
@@ -286,7 +289,7 @@ static void check_panel(enum ggml_type type, int n, int n_rows, int n_tok)
 		printf("SKIP: %s has no %s panel\n", variant_under_test->name, dtype_name(type));
 		return;
 	}
-	assert_true(n_rows <= pn->rows && pn->rows <= 16);
+	assert_true(n_rows <= pn->rows && pn->rows <= PANEL_ROWS_MAX);
 	const struct quant_kernels *ref = quant_ref(type), *act = quant_ref(ref->vec_dot_type);
 	const size_t wb = dtype_row_bytes(type, n), qb = dtype_row_bytes(ref->vec_dot_type, n);
 	/* Float panels read the activations as they are. */
@@ -358,12 +361,12 @@ static void check_panel(enum ggml_type type, int n, int n_rows, int n_tok)
 		if (!pn->gemv)
 			continue;
 		for (int t = 0; t < n_tok; t++) {
-			float g[16];
-			for (int r = 0; r < 16; r++)
+			float g[PANEL_ROWS_MAX];
+			for (int r = 0; r < PANEL_ROWS_MAX; r++)
 				g[r] = GEMV_GUARD;
 			pn->gemv(n, w, wb, n_rows, a + t * ab, g);
 			/* The lanes past n_rows repeat a row but must not be stored. */
-			for (int r = n_rows; r < 16; r++)
+			for (int r = n_rows; r < PANEL_ROWS_MAX; r++)
 				assert_true(g[r] == GEMV_GUARD);
 			for (int r = 0; r < n_rows; r++) {
 				float want;
