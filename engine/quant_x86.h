@@ -30,11 +30,11 @@ const struct quant_panel *quant_x86_panel(enum ggml_type type);
  * asks; NULL for every other type. */
 const struct quant_panel *quant_x86_kpanel(enum ggml_type type);
 
-/* The k-quant panels' activations and packing for sixteen rows, as two
- * panels of quant_x86_kpanel's eight one after the other (every
- * super-block of rows 0-7, then of rows 8-15), with no gemm: the layout
- * avx512-vnni's gemm reads. NULL for every other type. */
-const struct quant_panel *quant_x86_kpanel16(enum ggml_type type);
+/* The k-quant panels' activations and packing for thirty-two rows, as
+ * four panels of quant_x86_kpanel's eight one after the other (every
+ * super-block of rows 0-7, then of rows 8-15, ...), with no gemm: the
+ * layout avx512-vnni's gemm reads. NULL for every other type. */
+const struct quant_panel *quant_x86_kpanel32(enum ggml_type type);
 
 /* Puts the VNNI variants' k-quant panels (quant_x86_vnni_kpanel.c) into a
  * table indexed by type: avx512-vnni's sixteen-row ones on 512 bits when

@@ -576,10 +576,10 @@ x86_kpanel_run(const __m256i w[8], const uint8_t *aq, __m256i sc0, __m256i sc1, 
 	{                                                                                      \
 		x86_kpanel_pack(n, w, w_stride, n_rows, panel, KIND, sizeof(BTYPE), 1);        \
 	}                                                                                      \
-	LT_AVX2 static void pack_name##16(int64_t n, const void *w, size_t w_stride,           \
+	LT_AVX2 static void pack_name##32(int64_t n, const void *w, size_t w_stride,           \
 					  int n_rows, void *panel)                             \
 	{                                                                                      \
-		x86_kpanel_pack(n, w, w_stride, n_rows, panel, KIND, sizeof(BTYPE), 2);        \
+		x86_kpanel_pack(n, w, w_stride, n_rows, panel, KIND, sizeof(BTYPE), 4);        \
 	}                                                                                      \
 	LT_AVX2 static void gemm_name(int64_t n, const void *panel, const void *act,           \
 				      size_t a_stride, int n_tok, float *y, size_t ldy,        \
@@ -624,35 +624,34 @@ const struct quant_panel *quant_x86_kpanel(enum ggml_type type)
 	return &x86_kpanels[type];
 }
 
-/* Decode on sixteen rows: the kernel of eight, twice. */
-static void x86_q4_K_panel_gemv16(int64_t n, const void *w, size_t w_stride, int n_rows,
+/* Decode on thirty-two rows: the kernel of eight, up to four times. */
+static void x86_q4_K_panel_gemv32(int64_t n, const void *w, size_t w_stride, int n_rows,
 				  const void *act, float *y)
 {
-	const int lo = n_rows < X86_PANEL_ROWS ? n_rows : X86_PANEL_ROWS;
-	x86_q4_K_panel_gemv(n, w, w_stride, lo, act, y);
-	if (n_rows > lo)
-		x86_q4_K_panel_gemv(n, (const uint8_t *)w + (size_t)lo * w_stride, w_stride,
-				    n_rows - lo, act, y + lo);
+	for (int r = 0; r < n_rows; r += X86_PANEL_ROWS)
+		x86_q4_K_panel_gemv(n, (const uint8_t *)w + (size_t)r * w_stride, w_stride,
+				    n_rows - r < X86_PANEL_ROWS ? n_rows - r : X86_PANEL_ROWS, act,
+				    y + r);
 }
 
-/* Panels of sixteen rows: two of eight, one after the other. */
-#define X86_KPANEL16(ACT, T, GEMV)                                                            \
-	{ 2 * X86_PANEL_ROWS, X86_KACT(ACT), 2 * X86_KBLOCK, ACT##_from_float,                \
-	  x86_##T##_panel_pack16, NULL, GEMV }
+/* Panels of thirty-two rows: four of eight, one after the other. */
+#define X86_KPANEL32(ACT, T, GEMV)                                                            \
+	{ 4 * X86_PANEL_ROWS, X86_KACT(ACT), 4 * X86_KBLOCK, ACT##_from_float,                \
+	  x86_##T##_panel_pack32, NULL, GEMV }
 
-static const struct quant_panel x86_kpanels16[GGML_TYPE_COUNT] = {
-	[GGML_TYPE_Q2_K] = X86_KPANEL16(x86_kpanel_act16, q2_K, NULL),
-	[GGML_TYPE_Q3_K] = X86_KPANEL16(x86_kpanel_actu, q3_K, NULL),
-	[GGML_TYPE_Q4_K] = X86_KPANEL16(x86_kpanel_act, q4_K, x86_q4_K_panel_gemv16),
-	[GGML_TYPE_Q5_K] = X86_KPANEL16(x86_kpanel_act, q5_K, NULL),
-	[GGML_TYPE_Q6_K] = X86_KPANEL16(x86_kpanel_actu, q6_K, NULL),
+static const struct quant_panel x86_kpanels32[GGML_TYPE_COUNT] = {
+	[GGML_TYPE_Q2_K] = X86_KPANEL32(x86_kpanel_act16, q2_K, NULL),
+	[GGML_TYPE_Q3_K] = X86_KPANEL32(x86_kpanel_actu, q3_K, NULL),
+	[GGML_TYPE_Q4_K] = X86_KPANEL32(x86_kpanel_act, q4_K, x86_q4_K_panel_gemv32),
+	[GGML_TYPE_Q5_K] = X86_KPANEL32(x86_kpanel_act, q5_K, NULL),
+	[GGML_TYPE_Q6_K] = X86_KPANEL32(x86_kpanel_actu, q6_K, NULL),
 };
 
-const struct quant_panel *quant_x86_kpanel16(enum ggml_type type)
+const struct quant_panel *quant_x86_kpanel32(enum ggml_type type)
 {
-	if (!quant_x86_kpanel(type) || !x86_kpanels16[type].pack)
+	if (!quant_x86_kpanel(type) || !x86_kpanels32[type].pack)
 		return NULL;
-	return &x86_kpanels16[type];
+	return &x86_kpanels32[type];
 }
 
 #endif

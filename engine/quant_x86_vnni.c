@@ -60,80 +60,97 @@ LT_AVX2 static void vnni_q8_0_act_from_float(const float *x, void *dst, int64_t 
 
 /* ---------------------------------------------------------------- avx512-vnni: 512 bits */
 
-/* Prefill panels of sixteen rows: one 512-bit vpdpbusd covers a 4-byte
- * group of all of them, so each block's integer sum against a token is
- * eight instructions for sixteen rows. */
-#define AVX512_PANEL_ROWS 16
+/* Prefill panels of thirty-two rows: one 512-bit vpdpbusd covers a 4-byte
+ * group of sixteen of them, and each broadcast group of a token's
+ * activations feeds two (with sixteen rows, one vpdpbusd per broadcast
+ * held Zen 5 to two thirds of its integer rate). */
+#define AVX512_PANEL_ROWS 32
 
 struct avx512_panel_block {
-	int8_t qs[AVX512_PANEL_ROWS * 32]; /* group g, row r, byte j at 64 * g + 4 * r + j */
+	int8_t qs[AVX512_PANEL_ROWS * 32]; /* group g, row r, byte j at 128 * g + 4 * r + j */
 	float d[AVX512_PANEL_ROWS];
 };
-_Static_assert(sizeof(struct avx512_panel_block) == 576, "avx512_panel_block size");
+_Static_assert(sizeof(struct avx512_panel_block) == 1152, "avx512_panel_block size");
 
 X86_DEFINE_PANEL_PACK(avx512_q4_0_panel_pack, LT_AVX2, struct avx512_panel_block, x86_q4_0_row)
 X86_DEFINE_PANEL_PACK(avx512_q8_0_panel_pack, LT_AVX2, struct avx512_panel_block, x86_q8_0_row_u)
 
-LT_AVX512 static inline __m512i avx512_panel16_isum(const __m512i w[8],
-						    const struct x86_panel_act *a)
+/* One block of one token against both halves of the panel (rows 0-15 in
+ * w[0], 16-31 in w[1]). */
+LT_AVX512 static inline void avx512_panel32_isum(const __m512i w[2][8],
+						 const struct x86_panel_act *a, __m512i r[2])
 {
-	__m512i s[2] = { _mm512_set1_epi32(-a->bsum), _mm512_setzero_si512() };
+	const __m512i bias = _mm512_set1_epi32(-a->bsum);
+	__m512i s[2][2] = { { bias, _mm512_setzero_si512() }, { bias, _mm512_setzero_si512() } };
 #pragma GCC unroll 8
 	for (int g = 0; g < 8; g++) {
 		int32_t v;
 		memcpy(&v, a->qs + 4 * g, sizeof(v));
-		s[g & 1] = _mm512_dpbusd_epi32(s[g & 1], w[g], _mm512_set1_epi32(v));
+		const __m512i x = _mm512_set1_epi32(v);
+		s[0][g & 1] = _mm512_dpbusd_epi32(s[0][g & 1], w[0][g], x);
+		s[1][g & 1] = _mm512_dpbusd_epi32(s[1][g & 1], w[1][g], x);
 	}
-	return _mm512_add_epi32(s[0], s[1]);
+	r[0] = _mm512_add_epi32(s[0][0], s[0][1]);
+	r[1] = _mm512_add_epi32(s[1][0], s[1][1]);
 }
 
-/* As X86_DEFINE_PANEL_GEMM, sixteen rows wide; the lanes past n_rows are
- * masked off the stores. */
-LT_AVX512 static void avx512_panel16_gemm(int64_t n, const void *panel, const void *act,
+/* As X86_DEFINE_PANEL_GEMM, thirty-two rows wide; the lanes past n_rows
+ * are masked off the stores. */
+LT_AVX512 static void avx512_panel32_gemm(int64_t n, const void *panel, const void *act,
 					  size_t a_stride, int n_tok, float *y, size_t ldy,
 					  int n_rows)
 {
 	const struct avx512_panel_block *p = panel;
-	const __mmask16 keep = (__mmask16)((1u << n_rows) - 1);
+	const __mmask16 keep[2] = {
+		(__mmask16)(n_rows >= 16 ? 0xffff : (1u << n_rows) - 1),
+		(__mmask16)(n_rows >= 32 ? 0xffff : n_rows > 16 ? (1u << (n_rows - 16)) - 1 : 0),
+	};
 	for (int t0 = 0; t0 < n_tok; t0 += X86_PANEL_TOKENS) {
 		const int nt = n_tok - t0 < X86_PANEL_TOKENS ? n_tok - t0 : X86_PANEL_TOKENS;
-		__m512 acc[X86_PANEL_TOKENS];
+		__m512 acc[X86_PANEL_TOKENS][2];
 		for (int t = 0; t < nt; t++)
-			acc[t] = _mm512_setzero_ps();
+			acc[t][0] = acc[t][1] = _mm512_setzero_ps();
 		const uint8_t *a0 = (const uint8_t *)act + (size_t)t0 * a_stride;
 		for (int64_t b = 0; b < n / 32; b++) {
-			__m512i w[8];
+			__m512i w[2][8];
 #pragma GCC unroll 8
-			for (int g = 0; g < 8; g++)
-				w[g] = _mm512_loadu_si512(p[b].qs + 64 * g);
-			const __m512 dw = _mm512_loadu_ps(p[b].d);
+			for (int g = 0; g < 8; g++) {
+				w[0][g] = _mm512_loadu_si512(p[b].qs + 128 * g);
+				w[1][g] = _mm512_loadu_si512(p[b].qs + 128 * g + 64);
+			}
+			const __m512 dw0 = _mm512_loadu_ps(p[b].d), dw1 = _mm512_loadu_ps(p[b].d + 16);
 			const uint8_t *ab = a0 + b * sizeof(struct x86_panel_act);
 			for (int t = 0; t < nt; t++, ab += a_stride) {
 				const struct x86_panel_act *a = (const struct x86_panel_act *)ab;
-				const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(a->d));
-				acc[t] = _mm512_fmadd_ps(
-					_mm512_cvtepi32_ps(avx512_panel16_isum(w, a)), d, acc[t]);
+				const __m512 ad = _mm512_set1_ps(a->d);
+				__m512i r[2];
+				avx512_panel32_isum(w, a, r);
+				acc[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(r[0]),
+							    _mm512_mul_ps(dw0, ad), acc[t][0]);
+				acc[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(r[1]),
+							    _mm512_mul_ps(dw1, ad), acc[t][1]);
 			}
 		}
 		for (int t = 0; t < nt; t++)
-			_mm512_mask_storeu_ps(y + (size_t)(t0 + t) * ldy, keep, acc[t]);
+			for (int h = 0; h < 2; h++)
+				_mm512_mask_storeu_ps(y + (size_t)(t0 + t) * ldy + 16 * h, keep[h],
+						      acc[t][h]);
 	}
 }
 
 /* Decode stays on eight rows read in place (it waits on memory, not on
- * arithmetic): a group of sixteen is two of them. */
-#define AVX512_DEFINE_GEMV16(name, gemv8)                                                   \
+ * arithmetic): a group of thirty-two is up to four of them. */
+#define AVX512_DEFINE_GEMV32(name, gemv8)                                                   \
 	static void name(int64_t n, const void *w, size_t w_stride, int n_rows, const void *act, \
 			 float *y)                                                           \
 	{                                                                                    \
-		gemv8(n, w, w_stride, n_rows < 8 ? n_rows : 8, act, y);                      \
-		if (n_rows > 8)                                                              \
-			gemv8(n, (const uint8_t *)w + 8 * w_stride, w_stride, n_rows - 8, act, \
-			      y + 8);                                                        \
+		for (int r = 0; r < n_rows; r += 8)                                          \
+			gemv8(n, (const uint8_t *)w + (size_t)r * w_stride, w_stride,        \
+			      n_rows - r < 8 ? n_rows - r : 8, act, y + r);                  \
 	}
 
-AVX512_DEFINE_GEMV16(avx512_q4_0_gemv16, avx512_q4_0_panel_gemv)
-AVX512_DEFINE_GEMV16(avx512_q8_0_gemv16, avx512_q8_0_panel_gemv)
+AVX512_DEFINE_GEMV32(avx512_q4_0_gemv32, avx512_q4_0_panel_gemv)
+AVX512_DEFINE_GEMV32(avx512_q8_0_gemv32, avx512_q8_0_panel_gemv)
 
 /* Float panels of thirty-two rows (position k's rows side by side, two
  * 512-bit vectors) against eight tokens a pass: per position two panel
@@ -384,17 +401,17 @@ static void avx512_init(void)
 	q[GGML_TYPE_F16].vec_dot = avx512_f16_vec_dot;
 	if (__builtin_cpu_supports("avx512bf16"))
 		q[GGML_TYPE_BF16].vec_dot = avx512_bf16_vec_dot;
-	/* The integer panels of eight rows on 256 bits give way to sixteen
-	 * rows on 512 (twice as fast here); decode keeps eight in place. */
+	/* The integer panels of eight rows on 256 bits give way to
+	 * thirty-two rows on 512; decode keeps eight in place. */
 	struct quant_panel *p = avx512_tables.panel;
 	p[GGML_TYPE_Q4_0].rows = p[GGML_TYPE_Q8_0].rows = AVX512_PANEL_ROWS;
 	p[GGML_TYPE_Q4_0].block_bytes = p[GGML_TYPE_Q8_0].block_bytes =
 		sizeof(struct avx512_panel_block);
 	p[GGML_TYPE_Q4_0].pack = avx512_q4_0_panel_pack;
 	p[GGML_TYPE_Q8_0].pack = avx512_q8_0_panel_pack;
-	p[GGML_TYPE_Q4_0].gemm = p[GGML_TYPE_Q8_0].gemm = avx512_panel16_gemm;
-	p[GGML_TYPE_Q4_0].gemv = avx512_q4_0_gemv16;
-	p[GGML_TYPE_Q8_0].gemv = avx512_q8_0_gemv16;
+	p[GGML_TYPE_Q4_0].gemm = p[GGML_TYPE_Q8_0].gemm = avx512_panel32_gemm;
+	p[GGML_TYPE_Q4_0].gemv = avx512_q4_0_gemv32;
+	p[GGML_TYPE_Q8_0].gemv = avx512_q8_0_gemv32;
 	const struct quant_panel f32 = {
 		.rows = AVX512_F32_PANEL_ROWS,
 		.act_block_bytes = 32 * sizeof(float),

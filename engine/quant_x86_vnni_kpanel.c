@@ -62,7 +62,7 @@ avxvnni_kpanel_run(const __m256i w[8], const uint8_t *aq, __m256i sc0, __m256i s
 
 /* ---------------------------------------------------------------- avx512-vnni: sixteen rows */
 
-#define AVX512_KPANEL_ROWS 16
+#define AVX512_KPANEL_ROWS 32
 
 /* The 32 bytes at lo, then the 32 at hi. */
 LT_AVX512 static inline __m512i avx512_join(const void *lo, const void *hi)
@@ -89,93 +89,122 @@ LT_AVX512 static inline __m512i avx512_bcast4(const uint8_t *p)
 	return _mm512_set1_epi32(v);
 }
 
-LT_AVX512 static inline __attribute__((always_inline)) __m512i
-avx512_kpanel_run(const __m512i w[8], const uint8_t *aq, __m512i sc0, __m512i sc1, int kind)
+/* One run of 32 positions of one token against both halves: each
+ * broadcast of four activation bytes goes to two vpdpbusd. */
+LT_AVX512 static inline __attribute__((always_inline)) void
+avx512_kpanel_run2(const __m512i w[2][8], const uint8_t *aq, const __m512i sc0[2],
+		   const __m512i sc1[2], int kind, __m512i r[2])
 {
-	__m512i s[2] = { _mm512_setzero_si512(), _mm512_setzero_si512() };
+	__m512i s[2][2] = { { _mm512_setzero_si512(), _mm512_setzero_si512() },
+			    { _mm512_setzero_si512(), _mm512_setzero_si512() } };
 #pragma GCC unroll 8
-	for (int g = 0; g < 8; g++)
-		s[g / 4] = X86_KDOT(_mm512_dpbusd_epi32, s[g / 4], w[g], avx512_bcast4(aq + 4 * g),
-				    kind);
-	if (kind == X86_K4 || kind == X86_K5)
-		return _mm512_mullo_epi32(_mm512_add_epi32(s[0], s[1]), sc0);
-	return _mm512_add_epi32(_mm512_mullo_epi32(s[0], sc0), _mm512_mullo_epi32(s[1], sc1));
+	for (int g = 0; g < 8; g++) {
+		const __m512i a = avx512_bcast4(aq + 4 * g);
+		s[0][g / 4] = X86_KDOT(_mm512_dpbusd_epi32, s[0][g / 4], w[0][g], a, kind);
+		s[1][g / 4] = X86_KDOT(_mm512_dpbusd_epi32, s[1][g / 4], w[1][g], a, kind);
+	}
+#pragma GCC unroll 2
+	for (int h = 0; h < 2; h++)
+		r[h] = kind == X86_K4 || kind == X86_K5
+			       ? _mm512_mullo_epi32(_mm512_add_epi32(s[h][0], s[h][1]), sc0[h])
+			       : _mm512_add_epi32(_mm512_mullo_epi32(s[h][0], sc0[h]),
+						  _mm512_mullo_epi32(s[h][1], sc1[h]));
 }
 
-/* The loops of quant_x86_kgemm.h, sixteen rows wide: h0 and h1 are the
- * panel's two halves, and the lanes past n_rows are masked off the
- * stores. */
+/* The loops of quant_x86_kgemm.h, thirty-two rows wide: the panel's four
+ * eight-row parts q[0..3] make two 512-bit halves, and each activation
+ * broadcast feeds both (with sixteen rows, one vpdpbusd per broadcast held
+ * Zen 5 to two thirds of its integer rate). The lanes past n_rows are
+ * masked off the stores. */
 LT_AVX512 static inline __attribute__((always_inline)) void
 avx512_kpanel_gemm(int64_t n, const void *panel, const void *act, size_t a_stride, int n_tok,
 		   float *y, size_t ldy, int n_rows, int kind)
 {
 	const struct x86_kact_layout l = x86_kact_layout(kind);
 	const int64_t nb = n / QK_K;
-	const struct x86_kpanel_block *h0 = panel, *h1 = h0 + nb;
-	const __mmask16 keep = (__mmask16)((1u << n_rows) - 1);
+	const struct x86_kpanel_block *q0 = panel;
+	const __mmask16 keep[2] = {
+		(__mmask16)(n_rows >= 16 ? 0xffff : (1u << n_rows) - 1),
+		(__mmask16)(n_rows >= 32 ? 0xffff : n_rows > 16 ? (1u << (n_rows - 16)) - 1 : 0),
+	};
 	for (int t0 = 0; t0 < n_tok; t0 += X86_PANEL_TOKENS) {
 		const int nt = n_tok - t0 < X86_PANEL_TOKENS ? n_tok - t0 : X86_PANEL_TOKENS;
-		__m512 acc[X86_PANEL_TOKENS];
-		__m512i isum[X86_PANEL_TOKENS];
+		__m512 acc[X86_PANEL_TOKENS][2];
+		__m512i isum[X86_PANEL_TOKENS][2];
 		for (int t = 0; t < nt; t++)
-			acc[t] = _mm512_setzero_ps();
+			acc[t][0] = acc[t][1] = _mm512_setzero_ps();
 		const uint8_t *a0 = (const uint8_t *)act + (size_t)t0 * a_stride;
 		for (int64_t b = 0; b < nb; b++) {
-			const struct x86_kpanel_block *p0 = h0 + b, *p1 = h1 + b;
+			const struct x86_kpanel_block *p[4] = { q0 + b, q0 + nb + b, q0 + 2 * nb + b,
+								q0 + 3 * nb + b };
 			const uint8_t *ab = a0 + (size_t)b * l.bytes;
-			const __m512i start =
-				l.shifted ? _mm512_sub_epi32(_mm512_setzero_si512(),
-							     avx512_join(p0->bias, p1->bias))
-					  : _mm512_setzero_si512();
-			for (int t = 0; t < nt; t++)
-				isum[t] = start;
+			for (int h = 0; h < 2; h++) {
+				const __m512i start =
+					l.shifted ? _mm512_sub_epi32(_mm512_setzero_si512(),
+								     avx512_join(p[2 * h]->bias,
+										 p[2 * h + 1]->bias))
+						  : _mm512_setzero_si512();
+				for (int t = 0; t < nt; t++)
+					isum[t][h] = start;
+			}
 			for (int u = 0; u < 8; u++) {
-				__m512i w[8];
-#pragma GCC unroll 8
-				for (int g = 0; g < 8; g++)
-					w[g] = avx512_join(p0->qs + 32 * (8 * u + g),
-							   p1->qs + 32 * (8 * u + g));
+				__m512i w[2][8], sc0[2], sc1[2];
 				const int s0 = l.k16 ? 2 * u : u, s1 = l.k16 ? 2 * u + 1 : u;
-				const __m512i sc0 =
-					_mm512_srai_epi32(avx512_join(p0->sc[s0], p1->sc[s0]), 16);
-				const __m512i sc1 =
-					_mm512_srai_epi32(avx512_join(p0->sc[s1], p1->sc[s1]), 16);
+#pragma GCC unroll 2
+				for (int h = 0; h < 2; h++) {
+					const struct x86_kpanel_block *lo = p[2 * h], *hi = p[2 * h + 1];
+#pragma GCC unroll 8
+					for (int g = 0; g < 8; g++)
+						w[h][g] = avx512_join(lo->qs + 32 * (8 * u + g),
+								      hi->qs + 32 * (8 * u + g));
+					sc0[h] = _mm512_srai_epi32(avx512_join(lo->sc[s0], hi->sc[s0]), 16);
+					sc1[h] = _mm512_srai_epi32(avx512_join(lo->sc[s1], hi->sc[s1]), 16);
+				}
 				const uint8_t *aq = ab + l.qs + 32 * u;
 				for (int t = 0; t < nt; t++, aq += a_stride) {
-					const __m512i r = avx512_kpanel_run(w, aq, sc0, sc1, kind);
-					isum[t] = _mm512_add_epi32(isum[t], r);
+					__m512i r[2];
+					avx512_kpanel_run2(w, aq, sc0, sc1, kind, r);
+					isum[t][0] = _mm512_add_epi32(isum[t][0], r[0]);
+					isum[t][1] = _mm512_add_epi32(isum[t][1], r[1]);
 				}
 			}
-			const __m512 d = avx512_join_ps(p0->d, p1->d);
-			const __m512 dmin = avx512_join_ps(p0->dmin, p1->dmin);
 			const int n_mins = kind == X86_K2 ? 8 : 4;
-			__m512i mn[8];
-			for (int j = 0; j < n_mins && !l.shifted; j++)
-				mn[j] = avx512_join(p0->mn[j], p1->mn[j]);
-			const uint8_t *at = ab;
-			for (int t = 0; t < nt; t++, at += a_stride) {
-				float ad;
-				memcpy(&ad, at, sizeof(ad)); /* every format starts with d */
-				const __m512 vad = _mm512_set1_ps(ad);
-				/* avx2's float steps, each rounded (quant_x86_kgemm.h). */
-				const __m512 dd = _mm512_mul_ps(d, vad);
-				__m512 part = avx512_rounded(
-					_mm512_mul_ps(dd, _mm512_cvtepi32_ps(isum[t])));
-				if (!l.shifted) {
-					const uint8_t *sums = at + l.sums;
-					__m512i m = _mm512_madd_epi16(mn[0], avx512_bcast4(sums));
-					for (int j = 1; j < n_mins; j++) {
-						const __m512i s = avx512_bcast4(sums + 4 * j);
-						m = _mm512_add_epi32(m, _mm512_madd_epi16(mn[j], s));
+			for (int h = 0; h < 2; h++) {
+				const struct x86_kpanel_block *lo = p[2 * h], *hi = p[2 * h + 1];
+				const __m512 d = avx512_join_ps(lo->d, hi->d);
+				const __m512 dmin = avx512_join_ps(lo->dmin, hi->dmin);
+				__m512i mn[8];
+				for (int j = 0; j < n_mins && !l.shifted; j++)
+					mn[j] = avx512_join(lo->mn[j], hi->mn[j]);
+				const uint8_t *at = ab;
+				for (int t = 0; t < nt; t++, at += a_stride) {
+					float ad;
+					memcpy(&ad, at, sizeof(ad)); /* every format starts with d */
+					const __m512 vad = _mm512_set1_ps(ad);
+					/* avx2's float steps, each rounded (quant_x86_kgemm.h). */
+					const __m512 dd = _mm512_mul_ps(d, vad);
+					__m512 part = avx512_rounded(
+						_mm512_mul_ps(dd, _mm512_cvtepi32_ps(isum[t][h])));
+					if (!l.shifted) {
+						const uint8_t *sums = at + l.sums;
+						__m512i m = _mm512_madd_epi16(mn[0], avx512_bcast4(sums));
+						for (int j = 1; j < n_mins; j++) {
+							const __m512i s = avx512_bcast4(sums + 4 * j);
+							m = _mm512_add_epi32(m, _mm512_madd_epi16(mn[j], s));
+						}
+						part = _mm512_sub_ps(
+							part, avx512_rounded(_mm512_mul_ps(
+								      _mm512_mul_ps(dmin, vad),
+								      _mm512_cvtepi32_ps(m))));
 					}
-					part = _mm512_sub_ps(part, avx512_rounded(_mm512_mul_ps(
-						_mm512_mul_ps(dmin, vad), _mm512_cvtepi32_ps(m))));
+					acc[t][h] = _mm512_add_ps(acc[t][h], part);
 				}
-				acc[t] = _mm512_add_ps(acc[t], part);
 			}
 		}
 		for (int t = 0; t < nt; t++)
-			_mm512_mask_storeu_ps(y + (size_t)(t0 + t) * ldy, keep, acc[t]);
+			for (int h = 0; h < 2; h++)
+				_mm512_mask_storeu_ps(y + (size_t)(t0 + t) * ldy + 16 * h, keep[h],
+						      acc[t][h]);
 	}
 }
 
@@ -228,7 +257,7 @@ void quant_x86_vnni_kpanels(struct quant_panel *panel, bool avx512)
 		if (!base || !base->gemm || base->rows != X86_PANEL_ROWS ||
 		    base->block_bytes != sizeof(struct x86_kpanel_block) / (QK_K / 32))
 			continue;
-		const struct quant_panel *wide = quant_x86_kpanel16(f->type);
+		const struct quant_panel *wide = quant_x86_kpanel32(f->type);
 		if (avx512 && (!wide || wide->rows != AVX512_KPANEL_ROWS))
 			continue;
 		struct quant_panel *p = &panel[f->type];
