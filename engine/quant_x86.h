@@ -37,7 +37,7 @@ const struct quant_panel *quant_x86_kpanel(enum ggml_type type);
 const struct quant_panel *quant_x86_kpanel32(enum ggml_type type);
 
 /* Puts the VNNI variants' k-quant panels (quant_x86_vnni_kpanel.c) into a
- * table indexed by type: avx512-vnni's sixteen-row ones on 512 bits when
+ * table indexed by type: avx512-vnni's thirty-two-row ones on 512 bits when
  * avx512 is true, else avx-vnni's. Call only after the variant's probe
  * said yes. */
 void quant_x86_vnni_kpanels(struct quant_panel *panel, bool avx512);

@@ -6,11 +6,12 @@
  * run of 32 positions is eight instructions per token, and each 16- or
  * 32-element sub-block's sum is multiplied by its scale once.
  *
- * avx-vnni runs the eight-row panels on 256 bits. avx512-vnni runs sixteen
- * rows on 512 bits: a panel of sixteen rows is two of avx2's eight-row
- * panels one after the other (every super-block of rows 0-7, then of rows
- * 8-15), which the gemm joins into one register per group as it loads
- * them, once per run for all the tokens of a pass.
+ * avx-vnni runs the eight-row panels on 256 bits. avx512-vnni runs
+ * thirty-two rows on 512 bits: a panel of thirty-two rows is four of
+ * avx2's eight-row panels one after the other (every super-block of rows
+ * 0-7, then of rows 8-15, ...), which the gemm joins in pairs into two
+ * registers per group as it loads them, once per run for all the tokens
+ * of a pass.
  *
  * The integer sums are exact and the float steps those of avx2's gemm, so
  * every variant gives the same bits as the scalar vec_dot. */
