@@ -68,6 +68,7 @@ struct ctx {
 	uint8_t *v_cache;
 	size_t *layer_off;         /* (n_layer) byte offset of each layer's rows */
 	size_t cache_bytes;        /* of each of k_cache and v_cache */
+	int kv_ready;              /* positions whose cache pages are present */
 	int ring_rows;             /* rows of a sliding-window layer (0: no ring) */
 	/* Ring rows hold positions swa_lo..swa_hi at best; older ones were
 	 * overwritten or never loaded, so rewinding below the window fails. */
@@ -89,6 +90,13 @@ struct ctx {
 	float *rope_cs;            /* (n_batch, n_rot) cos, sin per pair and token */
 	float *rope_cs_swa;        /* (n_batch, n_rot) the same for sliding-window layers */
 	void *work;                /* matmul and attention scratch */
+	size_t work_bytes;
+	/* What has been made present of the activations and work (rows of a
+	 * batch, bytes), so that no first write to them faults a page at a
+	 * time. */
+	int rows_ready;
+	size_t work_ready;
+	int work_kv;               /* the kv_ready work_ready was sized for */
 
 	/* Logits of the last eval: rows for batch tokens logits_first.. */
 	float *logits;             /* (logits_cap, n_vocab) */
@@ -100,6 +108,10 @@ struct ctx {
 	const atomic_bool *abort;
 	char err[256];
 };
+
+/* Makes the cache pages of positions up to upto (and some ahead) present,
+ * before they are written. */
+void ctx_kv_populate(struct ctx *c, int upto);
 
 /* Whether layer il keeps a ring of rows rather than one row per position. */
 static inline bool ctx_layer_ring(const struct ctx *c, int il)

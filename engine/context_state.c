@@ -145,6 +145,7 @@ int ctx_state_load(struct ctx *c, const void *buf, size_t size)
 
 	uint8_t *p = (uint8_t *)buf + (size_t)words * sizeof(uint32_t);
 	int oldest = 0;
+	ctx_kv_populate(c, n_past);
 	for (int il = 0; il < c->hp->n_layer; il++) {
 		int first = ctx_state_first(c, il, n_past);
 		if (first > oldest)
@@ -294,6 +295,7 @@ int ctx_kv_span_load(struct ctx *c, const void *buf, size_t size, int p_end)
 	}
 	uint8_t *p = (uint8_t *)buf + sizeof(h) + (size_t)c->hp->n_layer * sizeof(uint32_t);
 	int swa_first = p0;
+	ctx_kv_populate(c, p_end);
 	for (int il = 0; il < c->hp->n_layer; il++) {
 		int first = ctx_span_first(c, il, p0, p1);
 		size_t rows = (size_t)(p1 - first) * c->attn.kv_row_bytes;

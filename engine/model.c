@@ -654,7 +654,8 @@ int model_open(struct model **out, const char *path, const struct model_params *
 	struct model_params defaults = model_params_default();
 	if (!p)
 		p = &defaults;
-	int flags = (p->use_mmap ? 0 : GGUF_OPEN_NO_MMAP) | (p->use_mlock ? GGUF_OPEN_MLOCK : 0);
+	int flags = (p->use_mmap ? GGUF_OPEN_POPULATE : GGUF_OPEN_NO_MMAP) |
+		    (p->use_mlock ? GGUF_OPEN_MLOCK : 0);
 	struct gguf *g;
 	int rc = gguf_open_split(&g, path, flags, err, errlen);
 	if (rc)
