@@ -58,14 +58,11 @@ cpu_ticks() {
 	TICKS=$((f[11] + f[12]))
 }
 
-# ui_thread: the UI thread's CPU time and context switches so far (the
-# pane's chat process, whose main thread is the UI's), then the tmux
-# server's CPU time since the reply's session started; printed after the
-# speed and the depth.
+# ui_thread PID: the UI thread's CPU time and context switches so far (the
+# chat process's main thread is the UI's), then the tmux server's CPU time
+# since the reply's session started; printed after the speed and the depth.
 ui_thread() {
-	local sh pid
-	sh=$(tm display-message -p -t u '#{pane_pid}')
-	pid=$(pgrep -P "$sh" | head -1)
+	local pid=$1
 	[ -n "$pid" ] && [ -r "/proc/$pid/task/$pid/schedstat" ] || { echo; return; }
 	awk '{ printf " %.0f", $1 / 1e6 }' "/proc/$pid/task/$pid/schedstat"
 	awk '/voluntary_ctxt_switches/ { n += $2 } END { printf " %d", n }' "/proc/$pid/task/$pid/status"
@@ -81,22 +78,26 @@ ui_once() {
 	tm kill-session -t u >/dev/null 2>&1
 	cpu_ticks "$(tm display-message -p '#{pid}')"
 	TMUX_TICKS=$TICKS
-	rm -rf "$TMP/xdg"
+	rm -rf "$TMP/xdg" "$TMP/pid"
 	mkdir -p "$TMP/xdg"
+	# The pane's shell writes its pid, which exec hands on to the chat.
 	tm new-session -d -s u -x 120 -y 30 \
-		"env TERM=xterm-256color XDG_DATA_HOME=$TMP/xdg/data XDG_STATE_HOME=$TMP/xdg/state \
-		 XDG_CONFIG_HOME=$TMP/xdg/config XDG_CACHE_HOME=$TMP/xdg/cache \
+		"echo \$\$ >$TMP/pid; exec env TERM=xterm-256color XDG_DATA_HOME=$TMP/xdg/data \
+		 XDG_STATE_HOME=$TMP/xdg/state XDG_CONFIG_HOME=$TMP/xdg/config \
+		 XDG_CACHE_HOME=$TMP/xdg/cache \
 		 $bin chat -m $MODEL $THREADS -n $N --temp 0 -s 1 --no-autosave \
-		 -p 'Tell me a long story about a dragon.'; sleep 60"
+		 -p 'Tell me a long story about a dragon.'"
 	# Polling the pane forks a tmux client and greps, about 9 ms of CPU
 	# each: every 0.1 s that would take 9% of a core from the reply being
-	# measured. So the wait forks nothing while the chat's process keeps
-	# using CPU (a builtin read on a FIFO sleeps; /proc gives the CPU
-	# time), and only looks at the pane once it has gone quiet.
+	# measured, and finding the chat's process with pgrep while it
+	# replied cost it 6%. So the wait forks nothing while the chat's
+	# process keeps using CPU (a builtin read on a FIFO sleeps, the pid
+	# comes from a file, /proc gives the CPU time), and only looks at the
+	# pane once it has gone quiet.
 	local pid= ticks last=-1 quiet=0
 	for ((i = 0; i < 300 && !pid; i++)); do
-		sleep 0.1
-		pid=$(pgrep -P "$(tm display-message -p -t u '#{pane_pid}' 2>/dev/null)" 2>/dev/null | head -1)
+		read -r -t 0.05 -u "$NAP" _
+		[ -s "$TMP/pid" ] && read -r pid <"$TMP/pid"
 	done
 	[ -n "$pid" ] || return
 	for ((i = 0; i < 2400; i++)); do
@@ -118,7 +119,7 @@ ui_once() {
 			# 0 when the bar has no room for the gauge.
 			grep -Eo 'ctx [0-9]+/' <<<"$scr" | tail -1 | tr -d 'ctx/' |
 				awk -v n="$N" '{ d = $1 - n } END { printf " %d", (NR && d > 0 ? d : 0) }'
-			ui_thread
+			ui_thread "$pid"
 			break
 		fi
 	done
