@@ -989,6 +989,19 @@ void ctx_set_abort(struct ctx *c, const atomic_bool *flag)
 	c->abort = flag;
 }
 
+int ctx_warmup(struct ctx *c)
+{
+	if (c->n_past)
+		return lt_seterr(c->err, sizeof(c->err), LT_E_INVAL,
+				 "warm-up needs an empty context (it holds %d positions)", c->n_past);
+	const int32_t token = 0;
+	int rc = ctx_eval(c, &token, 1, 0, false);
+	c->n_past = 0;
+	c->n_logits = 0;
+	c->swa_lo = 0, c->swa_hi = -1;
+	return rc;
+}
+
 int ctx_truncate(struct ctx *c, int n)
 {
 	if (n < 0 || n > c->n_past)

@@ -57,6 +57,13 @@ void ctx_free(struct ctx *c);
  * tokens; those cache rows are valid). */
 int ctx_eval(struct ctx *c, const int32_t *tokens, int n, int pos0, bool all_logits);
 
+/* Runs one token through an empty context and forgets it, so that the
+ * first prompt does not pay for the first reads of the weights (on a
+ * virtual machine each page's first touch exits to the hypervisor: a 1B
+ * model's first 5-token prompt took 4 times as long as the next). Returns
+ * 0, LT_E_INVAL when the context is not empty, or ctx_eval's errors. */
+int ctx_warmup(struct ctx *c);
+
 /* Bytes of KV cache (K and V) a context of n_ctx positions over m takes;
  * n_batch 0 for the default. Sliding-window layers count only their ring. */
 size_t ctx_kv_bytes(const struct model *m, int n_ctx, int n_batch, enum ggml_type kv_type);

@@ -25,6 +25,9 @@ static int local_open(struct worker *w, char *err, size_t errlen)
 	rc = session_fingerprint(cfg->model_path, gguf_data_offset(g), &w->fingerprint, err, errlen);
 	if (rc == 0)
 		rc = ctx_new(&w->ctx, w->model, &cfg->ctx, err, errlen);
+	/* While the user reads the screen, not after the first message. */
+	if (rc == 0 && (rc = ctx_warmup(w->ctx)) != 0)
+		snprintf(err, errlen, "%s: %s", cfg->model_path, ctx_error(w->ctx));
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&w->mu);

@@ -432,6 +432,12 @@ int cmd_serve(int argc, char **argv)
 			fprintf(stderr, "llamaterm serve: %s\n", err);
 			goto out;
 		}
+		/* The first request should not pay for the first reads. */
+		if (ctx_warmup(ctxs[i])) {
+			fprintf(stderr, "llamaterm serve: %s: %s\n", gguf_path(model_gguf(model)),
+				ctx_error(ctxs[i]));
+			goto out;
+		}
 	}
 	sc.ctxs = ctxs;
 	if (serve_new(&serve, &sc, err, sizeof(err))) {

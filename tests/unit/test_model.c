@@ -781,6 +781,40 @@ static void test_bad_hparams(void **state)
 	expect_open_error(&s, LT_E_FORMAT, "not a multiple of head_count_kv 3");
 }
 
+/* A warmed-up context is empty again and gives the same logits, bit for
+ * bit, as one that was not; a context in use is not warmed. */
+static void test_warmup_leaves_no_trace(void **state)
+{
+	(void)state;
+	struct synth s = synth_llama();
+	struct synth_model sm;
+	synth_build(&sm, &s);
+	char path[512], err[256];
+	synth_write(&sm, path, sizeof(path));
+	synth_free(&sm);
+	struct model *m;
+	if (model_open(&m, path, NULL, err, sizeof(err)))
+		fail_msg("%s", err);
+	unlink(path);
+	struct ctx *warm, *cold;
+	assert_int_equal(ctx_new(&warm, m, NULL, err, sizeof(err)), 0);
+	assert_int_equal(ctx_new(&cold, m, NULL, err, sizeof(err)), 0);
+	assert_int_equal(ctx_warmup(warm), 0);
+	assert_int_equal(ctx_n_past(warm), 0);
+	assert_null(ctx_logits(warm, -1));
+	const int32_t tok[5] = { 3, 1, 4, 1, 5 };
+	assert_int_equal(ctx_eval(warm, tok, 5, 0, true), 0);
+	assert_int_equal(ctx_eval(cold, tok, 5, 0, true), 0);
+	for (int t = 0; t < 5; t++)
+		assert_memory_equal(ctx_logits(warm, t), ctx_logits(cold, t), (size_t)s.n_vocab * sizeof(float));
+	assert_int_equal(ctx_warmup(warm), LT_E_INVAL);
+	assert_non_null(strstr(ctx_error(warm), "holds 5 positions"));
+	assert_int_equal(ctx_n_past(warm), 5);
+	ctx_free(warm);
+	ctx_free(cold);
+	model_free(m);
+}
+
 /* Sanitizers keep shadow memory whose pages fault in as it is first read,
  * which the count below would take for the cache's. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -873,6 +907,7 @@ int main(void)
 		cmocka_unit_test(test_arch_names),
 		cmocka_unit_test(test_bad_hparams),
 		cmocka_unit_test(test_decode_faults_no_pages),
+		cmocka_unit_test(test_warmup_leaves_no_trace),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
