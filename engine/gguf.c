@@ -674,25 +674,6 @@ static int read_all(int fd, uint8_t *dst, uint64_t size)
 	return 0;
 }
 
-/* Maps the tensor data's pages in with one call, as the first evaluation
- * would read them all: faulting them in as they are first read took a
- * fault per 64 KiB (about 10 us each on a virtual machine), 0.1 s of a 1B
- * model's first prompt. The file is read now if it is not cached. Without
- * MADV_POPULATE_READ (Linux 5.14) it is only asked to be read ahead. */
-static void gguf_populate(const struct gguf *g)
-{
-	const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-	const uintptr_t lo = ((uintptr_t)g->base + g->data_offset) & ~(page - 1);
-	const uintptr_t hi = (uintptr_t)g->base + g->size;
-	if (hi <= lo)
-		return;
-#ifdef MADV_POPULATE_READ
-	if (madvise((void *)lo, hi - lo, MADV_POPULATE_READ) == 0)
-		return;
-#endif
-	(void)madvise((void *)lo, hi - lo, MADV_WILLNEED);
-}
-
 int gguf_open(struct gguf **out, const char *path, int flags, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -751,8 +732,6 @@ int gguf_open(struct gguf **out, const char *path, int flags, char *err, size_t 
 		gguf_free(g);
 		return rc;
 	}
-	if (g->mapped && (flags & GGUF_OPEN_POPULATE))
-		gguf_populate(g);
 	*out = g;
 	return 0;
 }

@@ -57,7 +57,6 @@ struct gguf_tensor {
 enum gguf_open_flags {
 	GGUF_OPEN_NO_MMAP = 1 << 0, /* read the file into memory instead of mapping it */
 	GGUF_OPEN_MLOCK = 1 << 1,   /* lock the mapping in memory (best effort) */
-	GGUF_OPEN_POPULATE = 1 << 2, /* map the tensor data's pages in at once (best effort) */
 };
 
 /* Opens and validates path. On failure returns a negative lt_error and writes

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "gguf_split.h"
 
@@ -647,6 +649,36 @@ int model_from_gguf(struct model **out, struct gguf *g, char *err, size_t errlen
 	return 0;
 }
 
+/* Maps the weights' pages in with a call per tensor, as the first
+ * evaluation would read them all: faulting them in as they were first read
+ * took a fault per 64 KiB, about 10 us each on a virtual machine. A file
+ * that is not cached is read now. The token embedding is left out unless
+ * it is the output matrix too: an evaluation reads only its tokens' rows,
+ * and the rest need not count in RSS. Without MADV_POPULATE_READ (Linux
+ * 5.14) the pages are only asked to be read ahead. */
+static void model_populate(const struct model *m)
+{
+	const struct gguf *g = m->g;
+	const struct gguf_tensor *emb = gguf_find_tensor(g, "token_embd.weight");
+	const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	int advice = MADV_WILLNEED;
+#ifdef MADV_POPULATE_READ
+	advice = MADV_POPULATE_READ;
+#endif
+	for (int64_t i = 0; i < gguf_n_tensors(g); i++) {
+		const struct gguf_tensor *t = gguf_tensor(g, i);
+		if (!t->size || (t == emb && !m->w.tied_output))
+			continue;
+		/* The pages a tensor's bytes touch lie in its file's mapping. */
+		const uintptr_t lo = (uintptr_t)t->data & ~(page - 1);
+		const uintptr_t hi = ((uintptr_t)t->data + t->size + page - 1) & ~(page - 1);
+		if (madvise((void *)lo, hi - lo, advice) != 0 && advice != MADV_WILLNEED) {
+			advice = MADV_WILLNEED;
+			(void)madvise((void *)lo, hi - lo, advice);
+		}
+	}
+}
+
 int model_open(struct model **out, const char *path, const struct model_params *p, char *err,
 	       size_t errlen)
 {
@@ -654,13 +686,15 @@ int model_open(struct model **out, const char *path, const struct model_params *
 	struct model_params defaults = model_params_default();
 	if (!p)
 		p = &defaults;
-	int flags = (p->use_mmap ? GGUF_OPEN_POPULATE : GGUF_OPEN_NO_MMAP) |
-		    (p->use_mlock ? GGUF_OPEN_MLOCK : 0);
+	int flags = (p->use_mmap ? 0 : GGUF_OPEN_NO_MMAP) | (p->use_mlock ? GGUF_OPEN_MLOCK : 0);
 	struct gguf *g;
 	int rc = gguf_open_split(&g, path, flags, err, errlen);
 	if (rc)
 		return rc;
-	return model_from_gguf(out, g, err, errlen);
+	rc = model_from_gguf(out, g, err, errlen);
+	if (rc == 0 && p->use_mmap)
+		model_populate(*out);
+	return rc;
 }
 
 void model_free(struct model *m)
