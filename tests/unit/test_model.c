@@ -781,14 +781,11 @@ static void test_bad_hparams(void **state)
 	expect_open_error(&s, LT_E_FORMAT, "not a multiple of head_count_kv 3");
 }
 
-/* A warmed-up context is empty again and gives the same logits, bit for
- * bit, as one that was not; a context in use is not warmed. */
-static void test_warmup_leaves_no_trace(void **state)
+/* A synthetic model of shape s, opened (its file is gone already). */
+static struct model *synth_open(const struct synth *s)
 {
-	(void)state;
-	struct synth s = synth_llama();
 	struct synth_model sm;
-	synth_build(&sm, &s);
+	synth_build(&sm, s);
 	char path[512], err[256];
 	synth_write(&sm, path, sizeof(path));
 	synth_free(&sm);
@@ -796,6 +793,17 @@ static void test_warmup_leaves_no_trace(void **state)
 	if (model_open(&m, path, NULL, err, sizeof(err)))
 		fail_msg("%s", err);
 	unlink(path);
+	return m;
+}
+
+/* A warmed-up context is empty again and gives the same logits, bit for
+ * bit, as one that was not; a context in use is not warmed. */
+static void test_warmup_leaves_no_trace(void **state)
+{
+	(void)state;
+	struct synth s = synth_llama();
+	char err[256];
+	struct model *m = synth_open(&s);
 	struct ctx *warm, *cold;
 	assert_int_equal(ctx_new(&warm, m, NULL, err, sizeof(err)), 0);
 	assert_int_equal(ctx_new(&cold, m, NULL, err, sizeof(err)), 0);
@@ -851,15 +859,8 @@ static void test_decode_faults_no_pages(void **state)
 #endif
 	struct synth s = synth_llama();
 	s.n_embd = 1024, s.n_head = s.n_head_kv = 8, s.head_dim = 128, s.n_rot = 128;
-	struct synth_model sm;
-	synth_build(&sm, &s);
-	char path[512], err[256];
-	synth_write(&sm, path, sizeof(path));
-	synth_free(&sm);
-	struct model *m;
-	if (model_open(&m, path, NULL, err, sizeof(err)))
-		fail_msg("%s", err);
-	unlink(path);
+	char err[256];
+	struct model *m = synth_open(&s);
 	struct ctx_params p = ctx_params_default();
 	p.n_threads = 1; /* the faults counted are the calling thread's */
 	/* 32 MiB a cache: mapped afresh by any malloc, never reused memory. */
