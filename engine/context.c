@@ -251,14 +251,21 @@ static void ctx_adapt_record(struct ctx_adapt *a, int n_threads, int n_tok, doub
 			a->ns_one[i] = ns;
 	}
 	/* Each unit on one thread costs a quiet machine most of a unit: when
-	 * the first timed one is far behind its twin on n threads (the same
-	 * layer parity), the round ends there. */
-	const bool early = a->probe == block + 1 && a->ns_one[0] > a->ns_many[0] * CTX_ADAPT_EARLY;
+	 * n threads are in use and the first timed unit on one is far behind
+	 * the slowest of those on n, the round ends there. On a busy machine
+	 * some unit on n threads waits for a descheduled thread (a single one
+	 * can fall in a slice where the other program waits), and the round
+	 * runs to its end. */
+	double slowest = 0;
+	for (int k = 0; k < CTX_PROBES; k++)
+		slowest = a->ns_many[k] > slowest ? a->ns_many[k] : slowest;
+	const bool early = a->probe == block + 1 && a->use == n_threads &&
+			   a->ns_one[0] > slowest * CTX_ADAPT_EARLY;
 	if (++a->probe < 2 * block && !early)
 		return;
 	/* Means, not medians: a unit that waited for a descheduled thread is a
 	 * cost that thread count pays again and again. */
-	const double many = early ? a->ns_many[0] : ctx_mean(a->ns_many, CTX_PROBES);
+	const double many = early ? slowest : ctx_mean(a->ns_many, CTX_PROBES);
 	const double one = early ? a->ns_one[0] : ctx_mean(a->ns_one, CTX_PROBES);
 	const int use = many * CTX_ADAPT_MARGIN < one ? n_threads : 1;
 	const double lead = use == 1 ? many / one : one / many;
