@@ -4,9 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "ops.h"
 #include "pool.h"
@@ -34,15 +32,6 @@
  * step 1.8 times as fast as one, a 1B model's 1.6 times. */
 #define CTX_ADAPT_EARLY 1.4
 
-/* Positions of cache made present ahead of the ones being written. A
- * calloc'ed cache gets its pages at their first write, one fault each: on
- * the virtual machines this runs on a fault costs ~10 us (a 110M model's
- * decode step writes 9 new pages), where asking the kernel for a range of
- * pages costs ~0.6 us a page. With the activations and work made present
- * the same way, a fresh 110M context's 513-token prompt faulted 1,800
- * pages instead of 17,700 and ran 1.2 times as fast. */
-#define CTX_KV_AHEAD 256
-
 /* Largest Hadamard rotation of a quantized cache's rows: heads up to 512. */
 #define CTX_MAX_ROT 512
 
@@ -66,8 +55,7 @@ static int ctx_default_threads(void)
 }
 
 /* The largest matmul scratch any weight of the model needs for n_tok rows. */
-static size_t ctx_matmul_work(const struct model_weights *w, int n_layer, int n_tok,
-			      int n_threads)
+size_t ctx_matmul_work(const struct model_weights *w, int n_layer, int n_tok, int n_threads)
 {
 	size_t max = ops_matmul_work_size(&w->output, n_tok, n_threads);
 	for (int il = 0; il < n_layer; il++) {
@@ -88,42 +76,6 @@ static size_t ctx_matmul_work(const struct model_weights *w, int n_layer, int n_
 static void *ctx_alloc_floats(size_t n)
 {
 	return calloc(n ? n : 1, sizeof(float));
-}
-
-/* The activations of a batch, a row of floats per token each: where each
- * is kept and its row's width. Allocation and ctx_populate_scratch both go
- * by this list. */
-struct ctx_rows {
-	float **buf;
-	size_t width;
-};
-#define CTX_ROW_BUFFERS 14
-
-static int ctx_row_buffers(struct ctx *c, struct ctx_rows *out)
-{
-	const struct model_hparams *hp = c->hp;
-	const size_t e = (size_t)hp->n_embd, ff = (size_t)hp->n_ff;
-	const size_t q = (size_t)hp->n_head * hp->head_dim, kv = (size_t)hp->n_head_kv * hp->head_dim;
-	bool fused_qkv = false;
-	for (int il = 0; il < hp->n_layer; il++)
-		fused_qkv |= c->w->layers[il].wqkv.data != NULL;
-	int n = 0;
-	out[n++] = (struct ctx_rows){ &c->x, e };
-	out[n++] = (struct ctx_rows){ &c->xb, e };
-	out[n++] = (struct ctx_rows){ &c->xb2, e };
-	out[n++] = (struct ctx_rows){ &c->ao, e };
-	out[n++] = (struct ctx_rows){ &c->fo, e };
-	if (fused_qkv)
-		out[n++] = (struct ctx_rows){ &c->qkv, q + 2 * kv };
-	out[n++] = (struct ctx_rows){ &c->q, q };
-	out[n++] = (struct ctx_rows){ &c->k, kv };
-	out[n++] = (struct ctx_rows){ &c->v, kv };
-	out[n++] = (struct ctx_rows){ &c->att, q };
-	out[n++] = (struct ctx_rows){ &c->hb, ff };
-	out[n++] = (struct ctx_rows){ &c->hb2, ff * (hp->arch->ffn_up_fused ? 2 : 1) };
-	out[n++] = (struct ctx_rows){ &c->rope_cs, (size_t)hp->rope.n_rot };
-	out[n++] = (struct ctx_rows){ &c->rope_cs_swa, (size_t)hp->rope.n_rot };
-	return n;
 }
 
 /* Rows a sliding-window layer keeps: its window plus one batch, so every
@@ -447,71 +399,6 @@ void ctx_free(struct ctx *c)
 	free(c->work);
 	free(c->logits);
 	free(c);
-}
-
-/* Makes the pages holding bytes from..to of buf present and writable in one
- * call. Without MADV_POPULATE_WRITE (Linux 5.14) the pages are left to
- * fault in as they are written, which is only slower. */
-static void ctx_populate(uint8_t *buf, size_t from, size_t to)
-{
-#ifdef MADV_POPULATE_WRITE
-	const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-	/* The pages a range of the buffer touches are all mapped, its first
-	 * and last included. */
-	const uintptr_t lo = ((uintptr_t)buf + from) & ~(page - 1);
-	const uintptr_t hi = ((uintptr_t)buf + to + page - 1) & ~(page - 1);
-	if (to > from)
-		(void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
-#else
-	(void)buf, (void)from, (void)to;
-#endif
-}
-
-/* Makes present what a batch of n tokens writes to first (see CTX_KV_AHEAD):
- * its rows of the activations, and the part of work its products and its
- * attention over the positions made present so far take. */
-static void ctx_populate_scratch(struct ctx *c, int n)
-{
-	if (n > c->rows_ready) {
-		struct ctx_rows rows[CTX_ROW_BUFFERS];
-		const int n_rows = ctx_row_buffers(c, rows);
-		for (int i = 0; i < n_rows; i++)
-			ctx_populate((uint8_t *)*rows[i].buf,
-				     (size_t)c->rows_ready * rows[i].width * sizeof(float),
-				     (size_t)n * rows[i].width * sizeof(float));
-		c->rows_ready = n;
-	} else if (c->work_kv == c->kv_ready) {
-		return;
-	}
-	c->work_kv = c->kv_ready;
-	size_t need = ctx_matmul_work(c->w, c->hp->n_layer, c->rows_ready, c->n_threads);
-	const size_t attn = ops_attention_work_size(&c->attn, c->kv_ready, c->n_threads);
-	if (attn > need)
-		need = attn;
-	if (need > c->work_bytes)
-		need = c->work_bytes;
-	if (need > c->work_ready) {
-		ctx_populate(c->work, c->work_ready, need);
-		c->work_ready = need;
-	}
-}
-
-void ctx_kv_populate(struct ctx *c, int upto)
-{
-	if (upto <= c->kv_ready)
-		return;
-	const int to = upto < c->n_ctx - CTX_KV_AHEAD ? upto + CTX_KV_AHEAD : c->n_ctx;
-	const size_t row = c->attn.kv_row_bytes;
-	for (int il = 0; il < c->hp->n_layer; il++) {
-		const bool ring = ctx_layer_ring(c, il);
-		if (ring && c->kv_ready > 0)
-			continue;
-		const size_t from = ring ? 0 : (size_t)c->kv_ready * row;
-		const size_t end = (size_t)(ring ? c->ring_rows : to) * row;
-		ctx_populate(c->k_cache + c->layer_off[il], from, end);
-		ctx_populate(c->v_cache + c->layer_off[il], from, end);
-	}
-	c->kv_ready = to;
 }
 
 /* ---- the forward pass ---------------------------------------------------- */
@@ -1003,9 +890,8 @@ int ctx_warmup(struct ctx *c)
 				 "warm-up needs an empty context (it holds %d positions)", c->n_past);
 	const int32_t token = 0;
 	int rc = ctx_eval(c, &token, 1, 0, false);
-	c->n_past = 0;
-	c->n_logits = 0;
-	c->swa_lo = 0, c->swa_hi = -1;
+	if (rc == 0)
+		rc = ctx_truncate(c, 0);
 	return rc;
 }
 

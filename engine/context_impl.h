@@ -1,4 +1,5 @@
-/* The context's insides, shared by context.c (the forward pass) and
+/* The context's insides, shared by context.c (the forward pass), context_mem.c
+ * (memory made present ahead of use) and
  * context_state.c (state images and KV spans). No other file includes it. */
 #ifndef LT_CONTEXT_IMPL_H
 #define LT_CONTEXT_IMPL_H
@@ -109,9 +110,27 @@ struct ctx {
 	char err[256];
 };
 
+/* The activations of a batch, a row of floats per token each: where each
+ * is kept and its row's width. Allocation and ctx_populate_scratch both go
+ * by this list. */
+struct ctx_rows {
+	float **buf;
+	size_t width;
+};
+#define CTX_ROW_BUFFERS 14
+
+/* Fills out with the context's batch buffers; returns how many. */
+int ctx_row_buffers(struct ctx *c, struct ctx_rows *out);
+
+/* The largest matmul scratch any weight of the model needs for n_tok rows. */
+size_t ctx_matmul_work(const struct model_weights *w, int n_layer, int n_tok, int n_threads);
+
 /* Makes the cache pages of positions up to upto (and some ahead) present,
  * before they are written. */
 void ctx_kv_populate(struct ctx *c, int upto);
+
+/* Makes present what a batch of n tokens writes to first. */
+void ctx_populate_scratch(struct ctx *c, int n);
 
 /* Whether layer il keeps a ring of rows rather than one row per position. */
 static inline bool ctx_layer_ring(const struct ctx *c, int il)
